@@ -1,0 +1,50 @@
+import { expect, it } from 'vitest';
+import { getEngine } from '../src/engine/engine.js';
+import { Tensor } from '../src/engine/tensor.js';
+import { describeEachBuild } from './helpers.js';
+
+describeEachBuild('engine', (flavor) => {
+  it('runs the requested build', () => {
+    expect(getEngine().flavor).toBe(flavor);
+  });
+
+  it('keeps tensor views valid after memory growth', () => {
+    const a = Tensor.from([1, 2, 3]);
+    const before = getEngine().memoryBytes;
+    const big = Tensor.empty([(before / 4) * 2]);
+    expect(getEngine().memoryBytes).toBeGreaterThan(before);
+    expect(Array.from(a.f32)).toEqual([1, 2, 3]);
+    big.free();
+    a.free();
+  });
+
+  it('reuses freed memory: 10,000 alloc/free cycles do not grow memory', () => {
+    const t0 = Tensor.empty([1000, 100]);
+    t0.free();
+    const size = getEngine().memoryBytes;
+    for (let i = 0; i < 10_000; i++) {
+      const a = Tensor.empty([1000, 100]);
+      const b = Tensor.empty([37]);
+      a.free();
+      b.free();
+    }
+    expect(getEngine().memoryBytes).toBe(size);
+  });
+
+  it('refuses bad shapes, double frees and freed tensors with clear errors', () => {
+    expect(() => Tensor.empty([2, -1])).toThrow(/not a non-negative integer/);
+    expect(() => Tensor.from([1, 2, 3], [2, 2])).toThrow(/3 values do not fill shape \[2,2\]/);
+    const t = Tensor.zeros([4]);
+    t.free();
+    expect(() => t.f32).toThrow(/was freed/);
+    const u = Tensor.zeros([4]);
+    expect(() => u.reshape([3])).toThrow(/cannot view/);
+    expect(() => u.reshape([2, 2]).free()).toThrow(/is a view/);
+    u.free();
+  });
+
+  it('reports kernel aborts with file and line', async () => {
+    const k = getEngine().kernels;
+    expect(() => k.reluForward(0, 0, -1)).toThrow(/n must be >= 0.*assembly\/activation\.ts/);
+  });
+});
