@@ -1,4 +1,4 @@
-import loader from '@assemblyscript/loader';
+import { instantiate } from '@assemblyscript/loader';
 import { Allocator } from './allocator.js';
 import { relaxedWasmBase64, simdWasmBase64 } from './wasm-binaries.js';
 
@@ -123,7 +123,7 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
         : 'this runtime cannot compile the WebAssembly SIMD kernels (SIMD needs Node 16.4+, Chrome 91+, Firefox 89+, Safari 16.4+)',
     );
   }
-  const { exports } = await loader.instantiate(bytes, {});
+  const { exports } = await instantiate(bytes, {});
   const engine = new Engine(flavor, exports as unknown as Record<string, unknown>);
   warmUp(engine);
   return engine;
