@@ -1,0 +1,34 @@
+// `npm run bench [-- --filter NAME] [--quick] [--time MS] [--json FILE]`: runs every bench/*.bench.ts.
+import { readdirSync, writeFileSync } from 'node:fs';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { type BenchOptions, type BenchRow, type BenchSuite, formatTable } from './harness.js';
+
+export async function runBenchmarks(argv: string[] = process.argv.slice(2)): Promise<Record<string, BenchRow[]>> {
+  const arg = (name: string): string | undefined => {
+    const i = argv.indexOf(name);
+    return i >= 0 ? argv[i + 1] : undefined;
+  };
+  const filter = arg('--filter');
+  const options: BenchOptions = { time: Number(arg('--time') ?? 500), quick: argv.includes('--quick') };
+  if (!(options.time > 0)) throw new Error(`--time must be a positive number of milliseconds, got ${arg('--time')}`);
+  const dir = fileURLToPath(new URL('.', import.meta.url));
+  const files = readdirSync(dir).filter((f) => /\.bench\.(ts|js)$/.test(f) && (!filter || f.includes(filter))).sort();
+  if (files.length === 0) throw new Error(`no benchmark matches --filter ${filter}`);
+  const results: Record<string, BenchRow[]> = {};
+  for (const file of files) {
+    const { suite } = (await import(pathToFileURL(dir + file).href)) as { suite: BenchSuite };
+    const rows = await suite.run(options);
+    results[suite.name] = rows;
+    console.log(formatTable(suite.name, rows) + '\n');
+  }
+  const json = arg('--json');
+  if (json) writeFileSync(json, JSON.stringify(results, null, 2));
+  return results;
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  runBenchmarks().catch((err) => {
+    console.error(err instanceof Error ? err.message : err);
+    process.exit(1);
+  });
+}
