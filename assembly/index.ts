@@ -1,6 +1,16 @@
 // The kernel module: every export is a plain function over linear-memory offsets and explicit sizes.
 // Memory is owned and allocated by the TypeScript engine (src/engine); kernels never allocate.
 export * from './activation';
+export * from './gemm';
+export * from './conv';
+export * from './linear';
+export * from './batchnorm';
+export * from './pool';
+export * from './dropout';
+export * from './lif';
+export * from './encode';
+export * from './loss';
+export * from './optim';
 
 export function heapBase(): usize {
   return __heap_base;

@@ -1,0 +1,1 @@
+// batchnorm kernels: being written (see docs/design.md).

@@ -1,0 +1,1 @@
+// encode kernels: being written (see docs/design.md).

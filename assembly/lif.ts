@@ -1,0 +1,1 @@
+// lif kernels: being written (see docs/design.md).
