@@ -1,0 +1,79 @@
+// The contract between models and everything that drives them (trainer, evaluation, CLI, files).
+// The trainer sees only this interface, never a model's layers.
+import type { Tensor } from '../engine/tensor.js';
+
+export type ModelName = 'm5' | 'piczak' | 'hjh' | 'hjh-scnn' | 'tcy';
+export type EncoderName = 'repeat' | 'rate' | 'latency';
+export type SurrogateName = 'atan' | 'fast-sigmoid' | 'straight-through';
+export type LifForm = 'current' | 'legacy';
+export type ResetMode = 'subtract' | 'zero';
+
+/** Everything createModel needs to rebuild a model; saved in every model file. */
+export interface ModelConfig {
+  name: ModelName;
+  classes: number;
+  spiking: boolean;
+  steps: number;
+  encoder: EncoderName;
+  beta: number;
+  threshold: number;
+  learnBeta: boolean;
+  learnThreshold: boolean;
+  surrogate: SurrogateName;
+  form: LifForm;
+  reset: ResetMode;
+  seed: number;
+}
+
+export interface Param {
+  name: string;
+  value: Tensor;
+  grad: Tensor;
+  /** Biases, batch-norm affine parameters, beta and threshold are exempt from weight decay. */
+  weightDecay: boolean;
+}
+
+/** One layer's share of the work per sample, counted since the last resetActivity(). */
+export interface LayerActivity {
+  name: string;
+  /** Leaky layers: neurons per sample per step and the fraction that fired per step. */
+  neurons?: number;
+  spikeRate?: number;
+  /** Synaptic layers (conv, linear): multiply-accumulates of the dense (CNN) computation, per sample
+   *  over all steps, and the operations actually needed: accumulates triggered by input spikes when
+   *  the input is binary, else multiply-accumulates. */
+  denseMacs?: number;
+  macs?: number;
+  acs?: number;
+}
+
+export interface ActivityReport {
+  samples: number;
+  layers: LayerActivity[];
+  /** Sums over layers, per sample. */
+  denseMacs: number;
+  macs: number;
+  acs: number;
+}
+
+export interface Model {
+  readonly name: ModelName;
+  readonly spiking: boolean;
+  readonly steps: number;
+  readonly classes: number;
+  /** Per sample, e.g. [1, 60, 134] or [1, 4000]. */
+  readonly inputShape: readonly number[];
+  readonly config: ModelConfig;
+  /** x: [B, ...inputShape]. Returns [B, classes] logits (summed over steps); owned by the model. */
+  forward(x: Tensor): Tensor;
+  /** dlogits: [B, classes]. Overwrites every parameter's grad. */
+  backward(dlogits: Tensor): void;
+  train(mode?: boolean): void;
+  eval(): void;
+  readonly training: boolean;
+  parameters(): Param[];
+  parameterCount(): number;
+  resetActivity(): void;
+  activity(): ActivityReport;
+  dispose(): void;
+}
