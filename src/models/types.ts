@@ -33,6 +33,11 @@ export interface Param {
   weightDecay: boolean;
 }
 
+export interface NamedTensor {
+  name: string;
+  value: Tensor;
+}
+
 /** One layer's share of the work per sample, counted since the last resetActivity(). */
 export interface LayerActivity {
   name: string;
@@ -72,6 +77,8 @@ export interface Model {
   eval(): void;
   readonly training: boolean;
   parameters(): Param[];
+  /** Non-trainable state saved with the model (batch-norm running mean and variance). */
+  buffers(): NamedTensor[];
   parameterCount(): number;
   resetActivity(): void;
   activity(): ActivityReport;
