@@ -1,1 +1,43 @@
-// linear kernels: being written (see docs/design.md).
+// Fully connected layer, y[N,Out] = x[N,In] · w[Out,In]ᵀ + b[Out], and its backward, as GEMMs.
+import { gemm, gemmScratchBytes } from './gemm';
+
+/** Scratch bytes linearForward and linearBackward need for these sizes. */
+export function linearScratchBytes(N: i32, In: i32, Out: i32): usize {
+  return max(max(gemmScratchBytes(N, Out, In), gemmScratchBytes(N, In, Out)), gemmScratchBytes(Out, In, N));
+}
+
+function check(name: string, N: i32, In: i32, Out: i32, scratchBytes: usize): void {
+  assert(N > 0 && In > 0 && Out > 0, name + ': sizes must be positive');
+  assert(scratchBytes >= linearScratchBytes(N, In, Out), name + ': scratch is smaller than linearScratchBytes');
+}
+
+/** y = x·wᵀ + b; b may be 0 (no bias). */
+export function linearForward(x: usize, w: usize, b: usize, y: usize, N: i32, In: i32, Out: i32, scratch: usize, scratchBytes: usize): void {
+  check('linearForward', N, In, Out, scratchBytes);
+  if (b != 0) for (let n = 0; n < N; n++) memory.copy(y + ((<usize>n * Out) << 2), b, <usize>Out << 2);
+  gemm(0, 1, N, Out, In, x, In, w, In, y, Out, b != 0 ? 1 : 0, scratch, scratchBytes);
+}
+
+/** dx = dy·w (skipped when dx is 0), dw = dyᵀ·x, db = column sums of dy (skipped when 0); all overwritten. */
+export function linearBackward(
+  x: usize, w: usize, dy: usize, dx: usize, dw: usize, db: usize,
+  N: i32, In: i32, Out: i32, scratch: usize, scratchBytes: usize,
+): void {
+  check('linearBackward', N, In, Out, scratchBytes);
+  if (dx != 0) gemm(0, 0, N, In, Out, dy, Out, w, In, dx, In, 0, scratch, scratchBytes);
+  gemm(1, 0, Out, In, N, dy, Out, x, In, dw, In, 0, scratch, scratchBytes);
+  if (db == 0) return;
+  memory.copy(db, dy, <usize>Out << 2);
+  for (let n = 1; n < N; n++) {
+    const row = dy + ((<usize>n * Out) << 2);
+    let j = 0;
+    for (; j + 4 <= Out; j += 4) {
+      const o = <usize>j << 2;
+      v128.store(db + o, f32x4.add(v128.load(db + o), v128.load(row + o)));
+    }
+    for (; j < Out; j++) {
+      const o = <usize>j << 2;
+      store<f32>(db + o, load<f32>(db + o) + load<f32>(row + o));
+    }
+  }
+}
