@@ -1,0 +1,234 @@
+// The study report: from the results of finished runs to report.md text and its SVG plots, one per
+// finding. Every statement is computed from the results given; nothing is assumed about which way a
+// comparison comes out. Core file: returns strings, the caller writes them.
+import type { ModelName } from '../models/types.js';
+import { barChart, lineChart, type LineSeries } from './svg.js';
+
+export interface EpochRecord {
+  epoch: number;
+  trainLoss: number;
+  trainTop1: number;
+  valLoss?: number;
+  valTop1?: number;
+  seconds: number;
+}
+
+/** One finished training run, as stored in its folder (result.json) and in results.json. */
+export interface RunResult {
+  id: string;
+  model: ModelName;
+  spiking: boolean;
+  steps: number;
+  learnBeta: boolean;
+  classes: number;
+  epochs: EpochRecord[];
+  test: { top1: number; top5: number; loss: number; samples: number };
+  secondsPerEpoch: number;
+  /** Peak WASM linear memory during the run, bytes. */
+  memoryBytes: number;
+  parameters: number;
+  /** Mean fraction of neurons firing per step (SNN only). */
+  spikeRate?: number;
+  /** Per sample: multiply-accumulates, accumulates, and the dense CNN equivalent. */
+  synapticOps: { macs: number; acs: number; denseMacs: number };
+  /** Estimated energy of the synaptic operations per inference sample, picojoules. */
+  energyPicojoules: number;
+}
+
+export interface ReportChart {
+  file: string;
+  svg: string;
+}
+
+export interface ReportInput {
+  title: string;
+  /** Shown as a settings table at the top (data set, epochs, ...). */
+  settings: Record<string, string | number | boolean>;
+  results: RunResult[];
+}
+
+const pct = (v: number | undefined): string => (v === undefined || !Number.isFinite(v) ? '-' : `${(v * 100).toFixed(1)}%`);
+const fixed = (v: number | undefined, d = 2): string => (v === undefined || !Number.isFinite(v) ? '-' : v.toFixed(d));
+const sci = (v: number | undefined): string => (v === undefined || !Number.isFinite(v) ? '-' : v === 0 ? '0' : v.toExponential(2));
+const mib = (bytes: number): string => (bytes / (1 << 20)).toFixed(1);
+const pp = (d: number): string => `${d >= 0 ? '+' : ''}${(d * 100).toFixed(1)} points`;
+
+export function runLabel(r: Pick<RunResult, 'model' | 'spiking' | 'steps' | 'learnBeta'>): string {
+  return r.spiking ? `${r.model} SNN T=${r.steps}${r.learnBeta ? ' learned beta' : ''}` : `${r.model} CNN`;
+}
+
+function mdTable(header: string[], rows: string[][]): string[] {
+  return [`| ${header.join(' | ')} |`, `|${header.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.join(' | ')} |`)];
+}
+
+const lastVal = (r: RunResult): number | undefined => r.epochs.at(-1)?.valTop1;
+const models = (results: RunResult[]): ModelName[] => [...new Set(results.map((r) => r.model))];
+const cnnOf = (results: RunResult[], model: ModelName) => results.find((r) => r.model === model && !r.spiking);
+const snnsOf = (results: RunResult[], model: ModelName) =>
+  results.filter((r) => r.model === model && r.spiking).sort((a, b) => a.steps - b.steps || Number(a.learnBeta) - Number(b.learnBeta));
+
+/** Finding 1: validation top-1 per epoch, SNN against CNN, one plot per model. */
+function trainingCurves(results: RunResult[], charts: ReportChart[]): string[] {
+  const out: string[] = ['## 1. SNN against CNN during training', ''];
+  let any = false;
+  for (const model of models(results)) {
+    const runs = [cnnOf(results, model), ...snnsOf(results, model)].filter((r): r is RunResult => !!r);
+    if (!runs.some((r) => r.epochs.some((e) => e.valTop1 !== undefined))) continue;
+    any = true;
+    const series: LineSeries[] = runs.map((r) => ({
+      name: runLabel(r).replace(`${model} `, ''),
+      points: r.epochs.filter((e) => e.valTop1 !== undefined).map((e) => [e.epoch, e.valTop1!] as [number, number]),
+    }));
+    const file = `accuracy-${model}.svg`;
+    charts.push({ file, svg: lineChart({ title: `${model}: validation top-1 per epoch`, xLabel: 'epoch', yLabel: 'validation top-1', series, yRange: [0, 1] }) });
+    out.push(`### ${model}`, '', `![${model}: validation accuracy per epoch](${file})`, '');
+    const cnn = cnnOf(results, model);
+    for (const r of runs) {
+      const best = Math.max(...r.epochs.map((e) => e.valTop1 ?? -Infinity));
+      const bestEpoch = r.epochs.find((e) => e.valTop1 === best)?.epoch;
+      const diff = cnn && r !== cnn && lastVal(cnn) !== undefined && lastVal(r) !== undefined ? ` (${pp(lastVal(r)! - lastVal(cnn)!)} against the CNN)` : '';
+      out.push(`- ${runLabel(r)}: ${pct(lastVal(r))} after ${r.epochs.length} epochs, best ${pct(best)} at epoch ${bestEpoch}${diff}.`);
+    }
+    out.push('');
+  }
+  return any ? out : [];
+}
+
+/** Finding 2: final test top-1 against time steps, the CNN as a dashed baseline. */
+function accuracyOverSteps(results: RunResult[], charts: ReportChart[]): string[] {
+  const out: string[] = ['## 2. Accuracy against the number of time steps', ''];
+  let any = false;
+  for (const model of models(results)) {
+    const snns = snnsOf(results, model);
+    if (new Set(snns.map((r) => r.steps)).size < 2) continue;
+    any = true;
+    const series: LineSeries[] = [false, true]
+      .map((learn) => ({
+        name: learn ? 'SNN, learned beta' : 'SNN, fixed beta',
+        points: snns.filter((r) => r.learnBeta === learn).map((r) => [r.steps, r.test.top1] as [number, number]),
+      }))
+      .filter((s) => s.points.length > 0);
+    const steps = snns.map((r) => r.steps);
+    const cnn = cnnOf(results, model);
+    if (cnn) series.push({ name: 'CNN', dashed: true, points: [[Math.min(...steps), cnn.test.top1], [Math.max(...steps), cnn.test.top1]] });
+    const file = `steps-${model}.svg`;
+    charts.push({ file, svg: lineChart({ title: `${model}: test top-1 against time steps`, xLabel: 'time steps T', yLabel: 'test top-1', series, yRange: [0, 1] }) });
+    out.push(`### ${model}`, '', `![${model}: accuracy against time steps](${file})`, '');
+    const best = snns.reduce((a, b) => (b.test.top1 > a.test.top1 ? b : a));
+    const worst = snns.reduce((a, b) => (b.test.top1 < a.test.top1 ? b : a));
+    out.push(`- Best SNN: ${runLabel(best)} with ${pct(best.test.top1)}; lowest: ${runLabel(worst)} with ${pct(worst.test.top1)}.`);
+    if (cnn) {
+      const reach = snns.filter((r) => r.test.top1 >= cnn.test.top1);
+      out.push(
+        `- CNN: ${pct(cnn.test.top1)}. ${reach.length ? `SNN runs at or above it: ${reach.map(runLabel).join(', ')}.` : `No SNN run reached it; the closest is ${pp(best.test.top1 - cnn.test.top1)}.`}`,
+      );
+    }
+    out.push('');
+  }
+  return any ? out : [];
+}
+
+/** Finding 3: seconds per epoch and memory, SNN against CNN. */
+function trainingCost(results: RunResult[], charts: ReportChart[]): string[] {
+  const ms = models(results).filter((m) => cnnOf(results, m) && snnsOf(results, m).length);
+  if (ms.length === 0) return [];
+  const steps = [...new Set(results.filter((r) => r.spiking).map((r) => r.steps))].sort((a, b) => a - b);
+  // Fixed-beta runs stand for each T (learned beta costs about the same); fall back to learned.
+  const pick = (m: ModelName, t: number) => {
+    const s = snnsOf(results, m).filter((r) => r.steps === t);
+    return s.find((r) => !r.learnBeta) ?? s[0];
+  };
+  const seriesOf = (f: (r: RunResult) => number) => [
+    { name: 'CNN', values: ms.map((m) => f(cnnOf(results, m)!)) },
+    ...steps.map((t) => ({ name: `SNN T=${t}`, values: ms.map((m) => (pick(m, t) ? f(pick(m, t)!) : Number.NaN)) })),
+  ];
+  charts.push({ file: 'cost-time.svg', svg: barChart({ title: 'Training time per epoch', yLabel: 'seconds per epoch', categories: ms, series: seriesOf((r) => r.secondsPerEpoch) }) });
+  charts.push({ file: 'cost-memory.svg', svg: barChart({ title: 'Peak engine memory during training', yLabel: 'MiB', categories: ms, series: seriesOf((r) => r.memoryBytes / (1 << 20)) }) });
+  const out = ['## 3. Training cost', '', '![seconds per epoch](cost-time.svg)', '', '![memory](cost-memory.svg)', ''];
+  for (const m of ms) {
+    const cnn = cnnOf(results, m)!;
+    const parts = steps
+      .map((t) => pick(m, t))
+      .filter((r): r is RunResult => !!r)
+      .map((r) => `T=${r.steps} ${fixed(r.secondsPerEpoch, 1)} s (${fixed(r.secondsPerEpoch / cnn.secondsPerEpoch, 1)}x), ${mib(r.memoryBytes)} MiB`);
+    out.push(`- ${m}: CNN ${fixed(cnn.secondsPerEpoch, 1)} s per epoch, ${mib(cnn.memoryBytes)} MiB; SNN ${parts.join('; ')}.`);
+  }
+  out.push('');
+  return out;
+}
+
+/** Finding 4: learned against fixed beta, at the same model and T. */
+function learnedBeta(results: RunResult[], charts: ReportChart[]): string[] {
+  const pairs: { label: string; fixed: RunResult; learned: RunResult }[] = [];
+  for (const m of models(results))
+    for (const r of snnsOf(results, m).filter((s) => !s.learnBeta)) {
+      const l = snnsOf(results, m).find((s) => s.learnBeta && s.steps === r.steps);
+      if (l) pairs.push({ label: `${m} T=${r.steps}`, fixed: r, learned: l });
+    }
+  if (pairs.length === 0) return [];
+  charts.push({
+    file: 'beta.svg',
+    svg: barChart({
+      title: 'Fixed against learned beta: test top-1',
+      yLabel: 'test top-1',
+      categories: pairs.map((p) => p.label),
+      series: [
+        { name: 'fixed beta', values: pairs.map((p) => p.fixed.test.top1) },
+        { name: 'learned beta', values: pairs.map((p) => p.learned.test.top1) },
+      ],
+      width: Math.max(640, pairs.length * 70),
+    }),
+  });
+  const diffs = pairs.map((p) => p.learned.test.top1 - p.fixed.test.top1);
+  const wins = diffs.filter((d) => d > 0).length;
+  const mean = diffs.reduce((a, b) => a + b, 0) / diffs.length;
+  return [
+    '## 4. Learned against fixed beta',
+    '',
+    '![fixed against learned beta](beta.svg)',
+    '',
+    `Learned beta scored higher in ${wins} of ${pairs.length} pairs, lower in ${diffs.filter((d) => d < 0).length}; mean difference ${pp(mean)}.`,
+    '',
+    ...mdTable(
+      ['model, T', 'fixed beta', 'learned beta', 'difference'],
+      pairs.map((p, i) => [p.label, pct(p.fixed.test.top1), pct(p.learned.test.top1), pp(diffs[i])]),
+    ),
+    '',
+  ];
+}
+
+/** report.md text and the plots it links to (write them next to it). */
+export function buildReport(input: ReportInput): { markdown: string; charts: ReportChart[] } {
+  const charts: ReportChart[] = [];
+  const { results } = input;
+  const lines: string[] = [`# ${input.title}`, ''];
+  lines.push(...mdTable(['setting', 'value'], Object.entries(input.settings).map(([k, v]) => [k, String(v)])), '');
+  if (results.length === 0) {
+    lines.push('No finished runs yet.', '');
+    return { markdown: lines.join('\n'), charts };
+  }
+  lines.push('## Results', '');
+  lines.push(
+    ...mdTable(
+      ['run', 'val top-1', 'test top-1', 'test top-5', 's/epoch', 'MiB', 'params', 'spike rate', 'MACs/sample', 'ACs/sample', 'energy pJ/sample'],
+      results.map((r) => [
+        runLabel(r),
+        pct(lastVal(r)),
+        pct(r.test.top1),
+        pct(r.test.top5),
+        fixed(r.secondsPerEpoch, 1),
+        mib(r.memoryBytes),
+        String(r.parameters),
+        r.spikeRate === undefined ? '-' : fixed(r.spikeRate, 3),
+        sci(r.synapticOps.macs),
+        sci(r.synapticOps.acs),
+        sci(r.energyPicojoules),
+      ]),
+    ),
+    '',
+  );
+  const samples = [...new Set(results.map((r) => r.test.samples))];
+  lines.push(`Test accuracy over ${samples.join(' / ')} samples; ${results[0].classes} classes, so chance is ${pct(1 / results[0].classes)}.`, '');
+  lines.push(...trainingCurves(results, charts), ...accuracyOverSteps(results, charts), ...trainingCost(results, charts), ...learnedBeta(results, charts));
+  return { markdown: lines.join('\n'), charts };
+}
