@@ -4,3 +4,11 @@ export type { EngineOptions, SimdFlavor } from './engine/engine.js';
 export { Tensor, sizeOf } from './engine/tensor.js';
 export type { DType } from './engine/tensor.js';
 export { ShapeError } from './engine/errors.js';
+export { matmul } from './kernels/gemm.js';
+export type { MatmulOptions } from './kernels/gemm.js';
+export { linearForward, linearBackward } from './kernels/linear.js';
+export {
+  conv2dOutputShape, conv2dForward, conv2dBackward, conv2dBackwardInput, conv2dBackwardWeight,
+  conv1dOutputShape, conv1dForward, conv1dBackward, samePadding,
+} from './kernels/conv.js';
+export type { Conv2dOptions, Conv1dOptions } from './kernels/conv.js';

@@ -1,0 +1,173 @@
+import { describe, expect, it } from 'vitest';
+import { Tensor } from '../src/engine/tensor.js';
+import {
+  conv1dBackward, conv1dForward, conv1dOutputShape, conv2dBackward, conv2dForward, conv2dOutputShape, samePadding,
+} from '../src/kernels/conv.js';
+import { describeEachBuild, finiteDiff, maxRelErr, randArray } from './helpers.js';
+
+interface Geo { N: number; C: number; H: number; W: number; CO: number; KH: number; KW: number; SH: number; SW: number; PH: number; PW: number }
+
+const outH = (g: Geo) => Math.floor((g.H + 2 * g.PH - g.KH) / g.SH) + 1;
+const outW = (g: Geo) => Math.floor((g.W + 2 * g.PW - g.KW) / g.SW) + 1;
+
+// Visits every (output position, weight tap) pair whose input lies inside x; f gets flat indices.
+function eachTap(g: Geo, f: (yi: number, xi: number, wi: number, co: number) => void): void {
+  const OH = outH(g), OW = outW(g);
+  for (let n = 0; n < g.N; n++)
+    for (let co = 0; co < g.CO; co++)
+      for (let oh = 0; oh < OH; oh++)
+        for (let ow = 0; ow < OW; ow++) {
+          const yi = ((n * g.CO + co) * OH + oh) * OW + ow;
+          for (let c = 0; c < g.C; c++)
+            for (let kh = 0; kh < g.KH; kh++) {
+              const ih = oh * g.SH + kh - g.PH;
+              if (ih < 0 || ih >= g.H) continue;
+              for (let kw = 0; kw < g.KW; kw++) {
+                const iw = ow * g.SW + kw - g.PW;
+                if (iw < 0 || iw >= g.W) continue;
+                f(yi, ((n * g.C + c) * g.H + ih) * g.W + iw, ((co * g.C + c) * g.KH + kh) * g.KW + kw, co);
+              }
+            }
+        }
+}
+
+// Naive f64 references.
+function refForward(g: Geo, x: ArrayLike<number>, w: ArrayLike<number>, b: ArrayLike<number> | null): Float64Array {
+  const OHW = outH(g) * outW(g);
+  const y = new Float64Array(g.N * g.CO * OHW);
+  if (b) for (let i = 0; i < y.length; i++) y[i] = b[Math.floor(i / OHW) % g.CO];
+  eachTap(g, (yi, xi, wi) => (y[yi] += x[xi] * w[wi]));
+  return y;
+}
+
+function refBackward(g: Geo, x: ArrayLike<number>, w: ArrayLike<number>, dy: ArrayLike<number>) {
+  const dx = new Float64Array(g.N * g.C * g.H * g.W);
+  const dw = new Float64Array(g.CO * g.C * g.KH * g.KW);
+  const db = new Float64Array(g.CO);
+  const OHW = outH(g) * outW(g);
+  for (let i = 0; i < dy.length; i++) db[Math.floor(i / OHW) % g.CO] += dy[i];
+  eachTap(g, (yi, xi, wi) => {
+    dx[xi] += w[wi] * dy[yi];
+    dw[wi] += x[xi] * dy[yi];
+  });
+  return { dx, dw, db };
+}
+
+interface Case { name: string; g: Geo; bias: boolean; oneD: boolean }
+
+const c2 = (name: string, [N, C, H, W]: number[], [CO, KH, KW]: number[], [SH, SW]: number[], [PH, PW]: number[], bias = true): Case =>
+  ({ name, g: { N, C, H, W, CO, KH, KW, SH, SW, PH, PW }, bias, oneD: false });
+const c1 = (name: string, [N, C, L]: number[], [CO, K]: number[], S: number, P: number, bias = true): Case =>
+  ({ name, g: { N, C, H: 1, W: L, CO, KH: 1, KW: K, SH: 1, SW: S, PH: 0, PW: P }, bias, oneD: true });
+
+const small: Case[] = [
+  c2('2d batch 1, 3x3 same', [1, 1, 5, 7], [2, 3, 3], [1, 1], [1, 1]),
+  c2('2d stride [2,1], padding [1,0], no bias', [2, 3, 6, 5], [4, 2, 3], [2, 1], [1, 0], false),
+  c2('2d 5x5 same', [2, 2, 7, 9], [3, 5, 5], [1, 1], [samePadding(5), samePadding(5)]),
+  c2('2d stride [2,3], padding [2,1]', [2, 3, 7, 8], [3, 3, 2], [2, 3], [2, 1]),
+  c2('2d kernel taller than wide, padding wider than kernel', [2, 2, 9, 4], [3, 6, 1], [1, 2], [0, 2]),
+  c1('1d stride 2 padding 2', [2, 3, 17], [4, 5], 2, 2),
+  c1('1d batch 1, M5-like stride 4', [1, 1, 41], [3, 8], 4, 3),
+  c1('1d k3 same, no bias', [3, 4, 9], [5, 3], 1, samePadding(3), false),
+];
+
+// Bigger than one im2col chunk (4 MB), and than the GEMM's blocks.
+const big: Case[] = [c2('2d in two im2col chunks', [5, 8, 64, 61], [6, 3, 3], [1, 1], [1, 1]), c1('1d wide', [3, 130, 37], [100, 3], 1, 1)];
+
+function shapes(c: Case) {
+  const { N, C, H, W, CO, KH, KW } = c.g;
+  const OH = outH(c.g), OW = outW(c.g);
+  return c.oneD
+    ? { x: [N, C, W], w: [CO, C, KW], y: [N, CO, OW] }
+    : { x: [N, C, H, W], w: [CO, C, KH, KW], y: [N, CO, OH, OW] };
+}
+
+function run(c: Case, seed: number) {
+  const s = shapes(c);
+  const xs = randArray(s.x.reduce((a, b) => a * b), seed);
+  const ws = randArray(s.w.reduce((a, b) => a * b), seed + 1);
+  const bs = randArray(c.g.CO, seed + 2);
+  const gs = randArray(s.y.reduce((a, b) => a * b), seed + 3);
+  const x = Tensor.from(xs, s.x);
+  const w = Tensor.from(ws, s.w);
+  const b = c.bias ? Tensor.from(bs, [c.g.CO]) : null;
+  const y = Tensor.empty(s.y).fill(NaN);
+  const dy = Tensor.from(gs, s.y);
+  // Garbage in the outputs: the backward must overwrite them.
+  const dx = Tensor.empty(s.x).fill(NaN);
+  const dw = Tensor.empty(s.w).fill(NaN);
+  const db = Tensor.empty([c.g.CO]).fill(NaN);
+  const opts1 = { stride: c.g.SW, padding: c.g.PW };
+  const opts2 = { stride: [c.g.SH, c.g.SW] as [number, number], padding: [c.g.PH, c.g.PW] as [number, number] };
+  if (c.oneD) {
+    expect(conv1dOutputShape(s.x, s.w, opts1)).toEqual(s.y);
+    conv1dForward(x, w, b, y, opts1);
+    conv1dBackward(x, w, dy, dx, dw, c.bias ? db : null, opts1);
+  } else {
+    expect(conv2dOutputShape(s.x, s.w, opts2)).toEqual(s.y);
+    conv2dForward(x, w, b, y, opts2);
+    conv2dBackward(x, w, dy, dx, dw, c.bias ? db : null, opts2);
+  }
+  const out = { y: y.toArray(), dx: dx.toArray(), dw: dw.toArray(), db: db.toArray() };
+  for (const t of [x, w, y, dy, dx, dw, db]) t.free();
+  b?.free();
+  return { xs, ws, bs: c.bias ? bs : null, gs, ...out };
+}
+
+const tol = (k: number) => 2e-5 * Math.sqrt(k);
+
+describeEachBuild('conv', () => {
+  it.each(small)('$name: forward matches the reference, backward matches finite differences', (c) => {
+    const r = run(c, 11);
+    const { g } = c;
+    const K = g.C * g.KH * g.KW;
+    expect(maxRelErr(r.y, refForward(g, r.xs, r.ws, r.bs), tol(K))).toBeLessThanOrEqual(1);
+    const loss = (x: ArrayLike<number>, w: ArrayLike<number>, b: ArrayLike<number> | null) =>
+      refForward(g, x, w, b).reduce((s, v, i) => s + v * r.gs[i], 0);
+    const xd = Array.from(r.xs), wd = Array.from(r.ws), bd = r.bs ? Array.from(r.bs) : null;
+    const all = (n: number) => [...Array(n).keys()];
+    expect(maxRelErr(r.dx, finiteDiff(xd, all(xd.length), () => loss(xd, wd, bd)), 1e-4, 1e-3)).toBeLessThanOrEqual(1);
+    expect(maxRelErr(r.dw, finiteDiff(wd, all(wd.length), () => loss(xd, wd, bd)), 1e-4, 1e-3)).toBeLessThanOrEqual(1);
+    if (bd) expect(maxRelErr(r.db, finiteDiff(bd, all(bd.length), () => loss(xd, wd, bd)), 1e-4, 1e-3)).toBeLessThanOrEqual(1);
+  });
+
+  it.each(big)('$name: forward and backward match the reference', (c) => {
+    const r = run(c, 5);
+    const { g } = c;
+    const ref = refBackward(g, r.xs, r.ws, r.gs);
+    const OHW = outH(g) * outW(g);
+    expect(maxRelErr(r.y, refForward(g, r.xs, r.ws, r.bs), tol(g.C * g.KH * g.KW))).toBeLessThanOrEqual(1);
+    expect(maxRelErr(r.dx, ref.dx, tol(g.CO * g.KH * g.KW))).toBeLessThanOrEqual(1);
+    expect(maxRelErr(r.dw, ref.dw, tol(g.N * OHW))).toBeLessThanOrEqual(1);
+    expect(maxRelErr(r.db, ref.db, tol(g.N * OHW))).toBeLessThanOrEqual(1);
+  });
+
+  it('rejects bad shapes and options with a ShapeError naming them', () => {
+    const x = Tensor.zeros([2, 3, 8, 8]);
+    const w = Tensor.zeros([4, 3, 3, 3]);
+    const y = Tensor.zeros([2, 4, 6, 6]);
+    const dw = Tensor.zeros([4, 3, 3, 3]);
+    expect(() => conv2dForward(x, Tensor.zeros([4, 2, 3, 3]), null, y)).toThrow(/conv2dForward: w \[4,2,3,3\] expects 2 input channels, x \[2,3,8,8\] has 3/);
+    expect(() => conv2dForward(x, w, null, Tensor.zeros([2, 4, 8, 8]))).toThrow(/conv2dForward: y has shape \[2,4,8,8\], expected \[2,4,6,6\]/);
+    expect(() => conv2dForward(x, w, Tensor.zeros([3]), y)).toThrow(/conv2dForward: b has shape \[3\], expected \[4\]/);
+    expect(() => conv2dOutputShape([2, 3, 2, 8], [4, 3, 3, 3])).toThrow(/kernel 3x3 is larger than the padded input 2x8/);
+    expect(() => conv2dOutputShape([2, 3, 8, 8], [4, 3, 3, 3], { stride: [0, 1] })).toThrow(/strideH must be a positive integer, got 0/);
+    expect(() => conv2dOutputShape([2, 3, 8, 8], [4, 3, 3, 3], { padding: [1, -1] })).toThrow(/paddingW must be a non-negative integer, got -1/);
+    expect(() => conv2dOutputShape([0, 3, 8, 8], [4, 3, 3, 3])).toThrow(/N must be a positive integer, got 0/);
+    expect(() => conv2dOutputShape([3, 8, 8], [4, 3, 3, 3])).toThrow(/x has shape \[3,8,8\], expected \[N, C, H, W\]/);
+    expect(() => conv2dBackward(x, w, Tensor.zeros([2, 4, 6, 5]), null, dw, null)).toThrow(/conv2dBackwardWeight: dy has shape \[2,4,6,5\], expected \[2,4,6,6\]/);
+    expect(() => conv2dBackward(x, w, y, Tensor.zeros([2, 3, 8, 7]), dw, null)).toThrow(/conv2dBackward: dx has shape \[2,3,8,7\], expected \[2,3,8,8\]/);
+    expect(() => conv1dForward(Tensor.zeros([2, 3, 10]), Tensor.zeros([4, 3, 3]), null, Tensor.zeros([2, 4, 9]))).toThrow(
+      /conv1dForward: y has shape \[2,4,9\], expected \[2,4,8\]/,
+    );
+    expect(() => conv1dOutputShape([2, 3, 10], [4, 3, 3, 3])).toThrow(/conv1dOutputShape: w has shape \[4,3,3,3\], expected 3 dimensions/);
+    for (const t of [x, w, y, dw]) t.free();
+  });
+});
+
+describe('samePadding', () => {
+  it('is (k-1)/2 for odd kernels and refuses even ones', () => {
+    expect([1, 3, 5, 57].map(samePadding)).toEqual([0, 1, 2, 28]);
+    expect(() => samePadding(4)).toThrow(/samePadding: kernel must be a positive odd integer, got 4/);
+  });
+});
