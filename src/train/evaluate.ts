@@ -1,0 +1,72 @@
+// One pass of a model over a data set in evaluation mode: loss, top-k accuracy, confusion matrix, and
+// the synaptic activity with its energy estimate (spike rates per Leaky layer, dense MACs against the
+// accumulates spikes trigger).
+import { ShapeError, expectFinite, fmtShape } from '../engine/errors.js';
+import { crossEntropyForward } from '../kernels/loss.js';
+import type { Dataset } from '../data/dataset.js';
+import type { ActivityReport, Model } from '../models/types.js';
+import { BatchLoader, batchCount } from './batches.js';
+import { ScoreAccumulator, addToConfusion, emptyConfusion, energyEstimate, type EnergyEstimate, type Scores } from './metrics.js';
+import { silentProgress, type ProgressFactory } from './progress.js';
+
+export interface EvalOptions {
+  /** Default 64. */
+  batchSize?: number;
+  progress?: ProgressFactory;
+  /** Label of the progress bar (default "evaluate"). */
+  label?: string;
+}
+
+export interface EvalResult extends Scores {
+  samples: number;
+  /** classes x classes counts: row = true class, column = predicted class. */
+  confusion: number[][];
+  /** Per sample; for a CNN the operations are all multiply-accumulates. */
+  activity: ActivityReport;
+  /** Per sample, from the activity. */
+  energy: EnergyEstimate;
+}
+
+/** Throws unless the data's samples and classes fit the model. */
+export function checkDataFits(model: Model, data: Dataset, what: string): void {
+  if (fmtShape(data.featureShape) !== fmtShape(model.inputShape))
+    throw new ShapeError(`${what}: samples have shape ${fmtShape(data.featureShape)}, the ${model.name} model takes ${fmtShape(model.inputShape)}`);
+  if (data.classes.length !== model.classes)
+    throw new ShapeError(`${what}: ${data.classes.length} classes, the ${model.name} model has ${model.classes}`);
+  if (data.size === 0) throw new RangeError(`${what}: the data set is empty`);
+}
+
+/**
+ * Scores `model` on every sample of `data`, in order, in evaluation mode (batch norm uses its running
+ * statistics); the model's training mode is restored afterwards.
+ */
+export function evaluate(model: Model, data: Dataset, opts: EvalOptions = {}): EvalResult {
+  const label = opts.label ?? 'evaluate';
+  checkDataFits(model, data, label);
+  const loader = new BatchLoader(data, opts.batchSize ?? 64);
+  const order = Int32Array.from({ length: data.size }, (_, i) => i);
+  const batches = batchCount(data.size, loader.batchSize);
+  const scores = new ScoreAccumulator();
+  const confusion = emptyConfusion(model.classes);
+  const wasTraining = model.training;
+  const bar = (opts.progress ?? silentProgress)(label, batches);
+  model.eval();
+  model.resetActivity();
+  try {
+    for (let b = 0; b < batches; b++) {
+      const { x, labels, probs } = loader.load(order, b);
+      const logits = model.forward(x);
+      const loss = crossEntropyForward(logits, labels, probs);
+      expectFinite(label, `loss of batch ${b + 1}`, loss);
+      scores.add(loss, logits, labels);
+      addToConfusion(confusion, logits.f32, labels.data);
+      bar.update(b + 1, { loss: scores.scores.loss, top1: scores.scores.top1 });
+    }
+  } finally {
+    bar.stop();
+    loader.dispose();
+    model.train(wasTraining);
+  }
+  const activity = model.activity();
+  return { ...scores.scores, samples: scores.samples, confusion, activity, energy: energyEstimate(activity) };
+}
