@@ -12,3 +12,4 @@ export {
   conv1dOutputShape, conv1dForward, conv1dBackward, samePadding,
 } from './kernels/conv.js';
 export type { Conv2dOptions, Conv1dOptions } from './kernels/conv.js';
+export { WORDS } from './data/words.js';

@@ -1,0 +1,8 @@
+// The 35 keywords of Speech Commands v2, in sorted order: a class index means the same word in every
+// data set, model file and report. Core file (no node: imports).
+export const WORDS: readonly string[] = Object.freeze([
+  'backward', 'bed', 'bird', 'cat', 'dog', 'down', 'eight', 'five', 'follow', 'forward',
+  'four', 'go', 'happy', 'house', 'learn', 'left', 'marvin', 'nine', 'no', 'off',
+  'on', 'one', 'right', 'seven', 'sheila', 'six', 'stop', 'three', 'tree', 'two',
+  'up', 'visual', 'wow', 'yes', 'zero',
+]);
