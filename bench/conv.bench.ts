@@ -1,0 +1,105 @@
+import './setup.js';
+import { Tensor } from '../src/engine/tensor.js';
+import { conv2dBackwardInput, conv2dBackwardWeight, conv2dForward, conv2dOutputShape } from '../src/kernels/conv.js';
+import type { BenchRow, BenchSuite } from './harness.js';
+import { secondsPerCall } from './harness.js';
+import { engineFor } from './setup.js';
+import { tfjsWasm } from './tfjs-wasm.js';
+
+// Every convolution of the zoo; conv1d layers run as conv2d with H = 1, as conv.ts does.
+interface Layer { name: string; x: [number, number, number, number]; co: number; k: [number, number]; stride: [number, number]; padding: [number, number] }
+
+const layers: Layer[] = [
+  { name: 'M5 conv1d [16,1,4000]->128 k80 s4 p39', x: [16, 1, 1, 4000], co: 128, k: [1, 80], stride: [1, 4], padding: [0, 39] },
+  { name: 'M5 conv1d [16,128,250]->128 k3', x: [16, 128, 1, 250], co: 128, k: [1, 3], stride: [1, 1], padding: [0, 0] },
+  { name: 'M5 conv1d [16,128,62]->256 k3', x: [16, 128, 1, 62], co: 256, k: [1, 3], stride: [1, 1], padding: [0, 0] },
+  { name: 'M5 conv1d [16,256,15]->512 k3', x: [16, 256, 1, 15], co: 512, k: [1, 3], stride: [1, 1], padding: [0, 0] },
+  { name: 'Hjh conv2d [16,1,60,134]->8 5x5 same', x: [16, 1, 60, 134], co: 8, k: [5, 5], stride: [1, 1], padding: [2, 2] },
+  { name: 'Hjh conv2d [16,8,30,67]->16 5x5 same', x: [16, 8, 30, 67], co: 16, k: [5, 5], stride: [1, 1], padding: [2, 2] },
+  { name: 'Piczak conv2d [16,1,60,134]->80 57x6', x: [16, 1, 60, 134], co: 80, k: [57, 6], stride: [1, 1], padding: [0, 0] },
+  { name: 'Piczak conv2d [16,80,4,43]->80 1x3', x: [16, 80, 4, 43], co: 80, k: [1, 3], stride: [1, 1], padding: [0, 0] },
+];
+
+// Plain-JavaScript baseline: direct loops, NCHW.
+function jsConv(x: Float32Array, w: Float32Array, y: Float32Array, l: Layer, OH: number, OW: number): void {
+  const [N, C, H, W] = l.x;
+  const [KH, KW] = l.k;
+  for (let n = 0; n < N; n++)
+    for (let co = 0; co < l.co; co++)
+      for (let oh = 0; oh < OH; oh++)
+        for (let ow = 0; ow < OW; ow++) {
+          let s = 0;
+          for (let c = 0; c < C; c++)
+            for (let kh = 0; kh < KH; kh++) {
+              const ih = oh * l.stride[0] + kh - l.padding[0];
+              if (ih < 0 || ih >= H) continue;
+              for (let kw = 0; kw < KW; kw++) {
+                const iw = ow * l.stride[1] + kw - l.padding[1];
+                if (iw >= 0 && iw < W) s += x[((n * C + c) * H + ih) * W + iw] * w[((co * C + c) * KH + kh) * KW + kw];
+              }
+            }
+          y[((n * l.co + co) * OH + oh) * OW + ow] = s;
+        }
+}
+
+export const suite: BenchSuite = {
+  name: 'Convolution layers of the zoo (one thread)',
+  async run(options) {
+    const chosen = options.quick ? [layers[1], layers[4]] : layers;
+    const tf = await tfjsWasm();
+    const rows: BenchRow[] = [];
+    for (const l of chosen) {
+      const [N, C] = l.x;
+      const wShape = [l.co, C, ...l.k];
+      const opts = { stride: l.stride, padding: l.padding };
+      const yShape = conv2dOutputShape(l.x, wShape, opts);
+      const [, , OH, OW] = yShape;
+      const flop = 2 * N * l.co * OH * OW * C * l.k[0] * l.k[1];
+      const fwd: Record<string, number> = {};
+      const dx: Record<string, number> = {};
+      const dw: Record<string, number> = {};
+      for (const flavor of ['relaxed', 'simd'] as const) {
+        await engineFor(flavor);
+        const x = Tensor.zeros(l.x).fill(0.5);
+        const w = Tensor.zeros(wShape).fill(0.01);
+        const b = Tensor.zeros([l.co]);
+        const y = Tensor.zeros(yShape);
+        const gx = Tensor.zeros(l.x);
+        const gw = Tensor.zeros(wShape);
+        fwd[flavor] = flop / (await secondsPerCall(() => conv2dForward(x, w, b, y, opts), options)) / 1e9;
+        dx[flavor] = flop / (await secondsPerCall(() => conv2dBackwardInput(w, y, gx, opts), options)) / 1e9;
+        dw[flavor] = flop / (await secondsPerCall(() => conv2dBackwardWeight(x, y, gw, b, opts), options)) / 1e9;
+        for (const t of [x, w, b, y, gx, gw]) t.free();
+      }
+      if (l === layers[4]) {
+        const x = new Float32Array(l.x.reduce((a, v) => a * v)).fill(0.5);
+        const w = new Float32Array(wShape.reduce((a, v) => a * v)).fill(0.01);
+        const y = new Float32Array(yShape.reduce((a, v) => a * v));
+        fwd.js = flop / (await secondsPerCall(() => jsConv(x, w, y, l, OH, OW), options)) / 1e9;
+      }
+      if (tf) {
+        // tfjs works channels-last (NHWC, filter [KH, KW, C, CO]), its native layout.
+        const [, , H, W] = l.x;
+        const x = tf.fill([N, H, W, C], 0.5) as import('@tensorflow/tfjs-core').Tensor4D;
+        const w = tf.fill([l.k[0], l.k[1], C, l.co], 0.01) as import('@tensorflow/tfjs-core').Tensor4D;
+        const pad: [[number, number], [number, number], [number, number], [number, number]] =
+          [[0, 0], [l.padding[0], l.padding[0]], [l.padding[1], l.padding[1]], [0, 0]];
+        const dy = tf.fill([N, OH, OW, l.co], 0.5) as import('@tensorflow/tfjs-core').Tensor4D;
+        fwd['tfjs-wasm'] = flop / (await secondsPerCall(() => tf.conv2d(x, w, l.stride, pad).dispose(), options)) / 1e9;
+        try {
+          const attrs = { strides: l.stride, pad, dataFormat: 'NHWC', dimRoundingMode: undefined, inputShape: [N, H, W, C] };
+          const back = () => (tf.engine().runKernel('Conv2DBackpropInput', { dy, filter: w }, attrs as never) as { dispose(): void }).dispose();
+          back();
+          dx['tfjs-wasm'] = flop / (await secondsPerCall(back, options)) / 1e9;
+        } catch {
+          // No input-gradient kernel for this padding in tfjs-wasm: the column stays empty.
+        }
+        for (const t of [x, w, dy]) t.dispose();
+      }
+      rows.push({ case: `${l.name} forward`, unit: 'GFLOP/s', values: fwd });
+      rows.push({ case: `${l.name} dx`, unit: 'GFLOP/s', values: dx });
+      rows.push({ case: `${l.name} dw`, unit: 'GFLOP/s', values: dw, note: 'tfjs-wasm has no weight gradient' });
+    }
+    return rows;
+  },
+};
