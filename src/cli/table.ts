@@ -20,11 +20,14 @@ export function formatCell(v: Cell, digits = 3): string {
   return v.toFixed(digits);
 }
 
+/** Cells that read as numbers (12, -3.5, 4.1e-3, 87.5%, x or s suffixes, '-' for missing) align right. */
+const NUMERIC = /^(-|[-+]?\d[\d,]*(\.\d+)?(e[-+]?\d+)?\s?(%|x|s|ms|MiB)?)$/;
+
 export function formatTable(header: readonly string[], rows: readonly (readonly Cell[])[], opts: TableOptions = {}): string {
   for (const [i, r] of rows.entries())
     if (r.length !== header.length) throw new RangeError(`formatTable: row ${i} has ${r.length} cells for ${header.length} columns`);
   const text = rows.map((r) => r.map((c, j) => formatCell(c, opts.columnDigits?.[j] ?? opts.digits ?? 3)));
-  const numeric = header.map((_, j) => rows.length > 0 && rows.every((r) => typeof r[j] === 'number' || r[j] == null));
+  const numeric = header.map((_, j) => rows.length > 0 && rows.every((r) => typeof r[j] === 'number' || r[j] == null || NUMERIC.test(String(r[j]))));
   const widths = header.map((h, j) => Math.max(h.length, ...text.map((r) => r[j].length)));
   const line = (cells: readonly string[]) =>
     cells.map((c, j) => (numeric[j] ? c.padStart(widths[j]) : c.padEnd(widths[j]))).join('  ').trimEnd();

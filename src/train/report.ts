@@ -4,7 +4,7 @@
 import type { ModelName } from '../models/types.js';
 import { barChart, lineChart, type LineSeries } from './svg.js';
 
-export interface EpochRecord {
+export interface EpochSummary {
   epoch: number;
   trainLoss: number;
   trainTop1: number;
@@ -21,7 +21,7 @@ export interface RunResult {
   steps: number;
   learnBeta: boolean;
   classes: number;
-  epochs: EpochRecord[];
+  epochs: EpochSummary[];
   test: { top1: number; top5: number; loss: number; samples: number };
   secondsPerEpoch: number;
   /** Peak WASM linear memory during the run, bytes. */

@@ -1,0 +1,101 @@
+// End to end: training time per epoch of Hjh as CNN and SNN (T=5) on the built-in data set, and the
+// latency of classifying one 1-second clip (feature extraction included) for every zoo model at batch 1.
+import './setup.js';
+import { existsSync } from 'node:fs';
+import { extractFeatures, featureShape, featuresFor } from '../src/audio/features.js';
+import { arrayDataset, type Dataset } from '../src/data/dataset.js';
+import { builtinDataDir } from '../src/data/synth-node.js';
+import { loadSpeechCommands } from '../src/data/speech-commands.js';
+import { Tensor } from '../src/engine/tensor.js';
+import type { ModelName } from '../src/models/types.js';
+import { createModel } from '../src/models/zoo.js';
+import { train } from '../src/train/trainer.js';
+import type { BenchRow, BenchSuite } from './harness.js';
+import { secondsPerCall } from './harness.js';
+import { engineFor } from './setup.js';
+
+const FLAVORS = ['relaxed', 'simd'] as const;
+const MODELS: readonly ModelName[] = ['m5', 'piczak', 'hjh', 'hjh-scnn', 'tcy'];
+const SAMPLE_RATE = 16000;
+
+/** A 1-second test signal: a vowel-like harmonic tone with a little noise, deterministic. */
+function clip(): Float32Array {
+  const x = new Float32Array(SAMPLE_RATE);
+  let seed = 1;
+  for (let i = 0; i < x.length; i++) {
+    seed = (seed * 1664525 + 1013904223) >>> 0;
+    const t = i / SAMPLE_RATE;
+    x[i] = 0.3 * Math.sin(2 * Math.PI * 220 * t) + 0.2 * Math.sin(2 * Math.PI * 660 * t) + 0.02 * (seed / 2 ** 32 - 0.5);
+  }
+  return x;
+}
+
+/** Hjh's training split of the built-in set, or random features of the same shape when it is absent. */
+async function hjhTrainingData(quick: boolean): Promise<{ data: Dataset; label: string }> {
+  const settings = featuresFor('hjh');
+  const root = builtinDataDir();
+  if (existsSync(root)) {
+    const splits = await loadSpeechCommands(root, settings, { limitPerClass: quick ? 4 : undefined });
+    return { data: splits.train, label: quick ? 'built-in set, 4 clips per word' : 'built-in set' };
+  }
+  // Stand-in: as many samples as the built-in training split would have (35 words), random features.
+  const shape = featureShape(settings);
+  const per = shape.reduce((a, b) => a * b, 1);
+  const n = quick ? 35 * 4 : 35 * 40;
+  const features = new Float32Array(n * per);
+  for (let i = 0; i < features.length; i++) features[i] = Math.sin(i * 12.9898) * 0.5;
+  const labels = Int32Array.from({ length: n }, (_, i) => i % 35);
+  return { data: arrayDataset(features, labels, Array.from({ length: 35 }, (_, i) => `w${i}`), shape), label: `synthetic stand-in, ${n} samples (built-in set absent)` };
+}
+
+export const suite: BenchSuite = {
+  name: 'End to end: training epoch and inference latency',
+  async run(options) {
+    const rows: BenchRow[] = [];
+    const batchSize = 32;
+    const { data, label } = await hjhTrainingData(options.quick);
+    const batchesPerEpoch = Math.ceil(data.size / batchSize);
+    // Time a few batches of a real train() call and scale to a whole epoch (one epoch is too long to repeat).
+    const measuredBatches = Math.min(batchesPerEpoch, options.quick ? 2 : 8);
+    for (const spiking of [false, true]) {
+      const values: Record<string, number> = {};
+      for (const flavor of FLAVORS) {
+        await engineFor(flavor);
+        const model = createModel('hjh', { classes: data.classes.length, spiking, steps: 5 });
+        const seconds = await secondsPerCall(
+          () => train(model, { train: data }, { epochs: 1, batchSize, maxBatchesPerEpoch: measuredBatches, patience: Infinity }),
+          { ...options, time: Math.min(options.time, 200) },
+        );
+        values[flavor] = (seconds / measuredBatches) * batchesPerEpoch;
+        model.dispose();
+      }
+      rows.push({ case: `hjh ${spiking ? 'SNN T=5' : 'CNN'} epoch, ${data.size} clips, batch ${batchSize}`, unit: 's/epoch', values, note: `${label}; from ${measuredBatches} batches` });
+    }
+
+    const audio = clip();
+    for (const name of options.quick ? (['hjh'] as ModelName[]) : MODELS) {
+      const settings = featuresFor(name);
+      for (const spiking of [false, true]) {
+        const values: Record<string, number> = {};
+        for (const flavor of FLAVORS) {
+          await engineFor(flavor);
+          const model = createModel(name, { spiking, steps: 5 });
+          model.eval();
+          const x = Tensor.empty([1, ...model.inputShape]);
+          values[flavor] =
+            1000 *
+            (await secondsPerCall(() => {
+              x.f32.set(extractFeatures(audio, SAMPLE_RATE, settings));
+              return model.forward(x);
+            }, options));
+          x.free();
+          model.dispose();
+        }
+        rows.push({ case: `${name} ${spiking ? 'SNN T=5' : 'CNN'}: 1 s clip, features + forward, batch 1`, unit: 'ms', values, note: name === 'hjh' && spiking ? 'target < 10 ms' : undefined });
+      }
+    }
+    const values: Record<string, number> = { js: 1000 * (await secondsPerCall(() => extractFeatures(audio, SAMPLE_RATE, featuresFor('hjh')), options)) };
+    rows.push({ case: 'hjh features alone (log-mel of 1 s)', unit: 'ms', values });
+    return rows;
+  },
+};

@@ -1,0 +1,20 @@
+// The commands of `snn-voice`, in the order --help lists them.
+import type { Command } from 'commander';
+import { benchCommand } from './bench.js';
+import { demoCommand } from './demo.js';
+import { evalCommand } from './eval.js';
+import { inferCommand } from './infer.js';
+import type { CliContext } from './io.js';
+import { sweepCommand } from './sweep.js';
+import { synthCommand } from './synth.js';
+import { trainCommand } from './train.js';
+
+export const commands: ReadonlyArray<(ctx: CliContext) => Command> = [
+  demoCommand,
+  synthCommand,
+  trainCommand,
+  evalCommand,
+  inferCommand,
+  sweepCommand,
+  benchCommand,
+];

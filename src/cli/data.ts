@@ -1,0 +1,55 @@
+// Finding and loading the data a command runs on: a Speech Commands v2 copy given with --data, or the
+// built-in synthesized set. Loaded splits are kept per (folder, features, limit), so a sweep that trains
+// several models on the same features reads and featurizes the clips once.
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import type { FeatureSettings } from '../audio/features.js';
+import { featureKey } from '../audio/features.js';
+import type { Splits, SkippedFile } from '../data/dataset.js';
+import { builtinDataDir, loadSpeechCommands } from '../data/speech-commands.js';
+import type { CliIo } from './io.js';
+import { note } from './io.js';
+import { UsageError, existingDir } from './options.js';
+
+export interface DataOptions {
+  /** A Speech Commands v2 folder; the built-in set when absent. */
+  data?: string;
+  limitPerClass?: number;
+}
+
+export type LoadedSplits = Splits & { skipped: readonly SkippedFile[]; root: string };
+
+/** The data folder to use; a clear error when the built-in set has not been synthesized yet. */
+export function dataRoot(opts: DataOptions): string {
+  if (opts.data !== undefined) return existingDir('--data', opts.data);
+  const root = builtinDataDir();
+  if (!existsSync(root))
+    throw new UsageError(`the built-in data set is not built yet (expected in "${root}"): run \`snn-voice synth\` first, or pass --data <Speech Commands folder>`);
+  return root;
+}
+
+const loaded = new Map<string, Promise<LoadedSplits>>();
+
+export function loadData(io: CliIo, opts: DataOptions, features: FeatureSettings): Promise<LoadedSplits> {
+  const root = dataRoot(opts);
+  const key = JSON.stringify([root, featureKey(features), opts.limitPerClass ?? null]);
+  let splits = loaded.get(key);
+  if (!splits) {
+    splits = loadSpeechCommands(root, features, {
+      cacheDir: join(root, '.snn-voice-cache'),
+      progress: io.progress,
+      limitPerClass: opts.limitPerClass,
+    }).then((s): LoadedSplits => {
+      if (s.skipped.length) note(io, `skipped ${s.skipped.length} unreadable files, e.g. ${s.skipped[0].file}: ${s.skipped[0].reason}`);
+      return { ...s, root };
+    });
+    splits.catch(() => loaded.delete(key));
+    loaded.set(key, splits);
+  }
+  return splits;
+}
+
+/** Forgets loaded splits (tests rewrite their data folders between runs). */
+export function clearLoadedData(): void {
+  loaded.clear();
+}

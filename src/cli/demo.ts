@@ -1,0 +1,89 @@
+// `snn-voice demo` (`npm start`): the whole story in a few minutes. Builds the built-in data set if it
+// is missing, trains Hjh as a CNN and as its SNN twin, prints the comparison and writes a small report.
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { Command } from 'commander';
+import { featuresFor } from '../audio/features.js';
+import { builtinDataDir, synthesizeSpeechCommands } from '../data/synth-node.js';
+import type { RunResult } from '../train/report.js';
+import { loadData } from './data.js';
+import { type CliContext, emit, note } from './io.js';
+import { positiveInt, withJson } from './options.js';
+import { RUN_DEFAULTS, type RunSpec, trainRun } from './run.js';
+import { resultTable } from './summary.js';
+import { writeReport } from './sweep.js';
+import { addTrainingOptions } from './train.js';
+
+/** Chosen so both runs finish in a few minutes on two cores; measured figures in docs/cli.md. */
+export const DEMO_DEFAULTS = { epochs: 4, batchSize: 32, steps: 5 };
+
+interface DemoFlags {
+  steps: number;
+  epochs: number;
+  batchSize: number;
+  lr: number;
+  seed: number;
+  data?: string;
+  limitPerClass?: number;
+  out: string;
+  json?: boolean;
+}
+
+export function demoCommand(ctx: CliContext): Command {
+  const cmd = new Command('demo')
+    .description('train Hjh as a CNN and as an SNN on the built-in set, compare them and write a report (npm start)')
+    .option('--steps <n>', 'SNN time steps T', positiveInt('--steps'), DEMO_DEFAULTS.steps);
+  addTrainingOptions(cmd, { epochs: DEMO_DEFAULTS.epochs, batchSize: DEMO_DEFAULTS.batchSize }).option('--out <dir>', 'output folder', 'runs/demo');
+  withJson(cmd);
+  return cmd.action(async (flags: DemoFlags) => {
+    const { io } = ctx;
+    const started = performance.now();
+    if (flags.data === undefined && !existsSync(builtinDataDir())) {
+      note(io, `building the built-in data set in ${builtinDataDir()} (once)`);
+      await synthesizeSpeechCommands({ out: builtinDataDir(), seed: flags.seed, progress: io.progress });
+    }
+    const features = featuresFor('hjh');
+    const data = await loadData(io, { data: flags.data, limitPerClass: flags.limitPerClass }, features);
+    note(io, `data: ${data.train.size} training, ${data.validation.size} validation, ${data.test.size} test clips of ${data.train.classes.length} words`);
+    const base = {
+      model: 'hjh' as const,
+      encoder: RUN_DEFAULTS.encoder,
+      beta: RUN_DEFAULTS.beta,
+      threshold: RUN_DEFAULTS.threshold,
+      learnBeta: false,
+      learnThreshold: false,
+      neuron: RUN_DEFAULTS.neuron,
+      epochs: flags.epochs,
+      batchSize: flags.batchSize,
+      lr: flags.lr,
+      seed: flags.seed,
+    };
+    const runs: Array<{ id: string; spec: RunSpec }> = [
+      { id: 'hjh-cnn', spec: { ...base, spiking: false, steps: 1 } },
+      { id: `hjh-snn-t${flags.steps}`, spec: { ...base, spiking: true, steps: flags.steps } },
+    ];
+    const results: RunResult[] = [];
+    for (const { id, spec } of runs) {
+      note(io, `training ${id} for ${spec.epochs} epochs`);
+      results.push((await trainRun(io, id, spec, data, features, join(flags.out, id), false)).result);
+    }
+    const seconds = (performance.now() - started) / 1000;
+    await writeReport(
+      flags.out,
+      'snn-voice demo: Hjh as CNN and as SNN',
+      {
+        data: flags.data ?? 'built-in synthesized set',
+        'train / validation / test clips': `${data.train.size} / ${data.validation.size} / ${data.test.size}`,
+        epochs: flags.epochs,
+        'batch size': flags.batchSize,
+        'peak lr': flags.lr,
+        'SNN time steps': flags.steps,
+        'wall time, s': seconds.toFixed(0),
+      },
+      results,
+    );
+    emit(io, flags.json, { out: flags.out, seconds, results }, () =>
+      [resultTable(results), '', `chance is ${(100 / data.train.classes.length).toFixed(1)}%; report in ${join(flags.out, 'report.md')} (${seconds.toFixed(0)} s in all)`].join('\n'),
+    );
+  });
+}

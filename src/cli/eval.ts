@@ -1,0 +1,80 @@
+// `snn-voice eval <model file>`: scores a saved model on one split: top-k accuracy, spike rates per
+// layer, synaptic operations and the energy estimate; the confusion matrix on request.
+import { Command } from 'commander';
+import { initEngine } from '../engine/engine.js';
+import { loadModel } from '../models/file-node.js';
+import { evaluate } from '../train/evaluate.js';
+import { loadData } from './data.js';
+import { type CliContext, emit } from './io.js';
+import { UsageError, choice, existingFile, positiveInt, withJson } from './options.js';
+import { formatTable } from './table.js';
+
+type Split = 'train' | 'validation' | 'test';
+
+interface EvalFlags {
+  split: Split;
+  data?: string;
+  limitPerClass?: number;
+  batchSize: number;
+  confusion?: boolean;
+  json?: boolean;
+}
+
+const pct = (v: number): string => `${(v * 100).toFixed(1)}%`;
+const sci = (v: number | undefined): string => (v === undefined ? '-' : v === 0 ? '0' : v.toExponential(2));
+
+export function evalCommand(ctx: CliContext): Command {
+  const cmd = new Command('eval')
+    .description('score a model file on a data split: accuracy, spike rates, synaptic operations, energy')
+    .argument('<model>', 'a model file written by train (model.snn)')
+    .option('--split <name>', 'train, validation or test', choice('--split', ['train', 'validation', 'test'] as const), 'test' as Split)
+    .option('--data <dir>', 'a Speech Commands v2 folder (default: the built-in synthesized set)')
+    .option('--limit-per-class <n>', 'use at most n clips per word', positiveInt('--limit-per-class'))
+    .option('--batch-size <n>', 'samples per batch', positiveInt('--batch-size'), 64)
+    .option('--confusion', 'also print the confusion matrix (rows: true word, columns: predicted)');
+  withJson(cmd);
+  return cmd.action(async (file: string, flags: EvalFlags) => {
+    const { io } = ctx;
+    existingFile('model', file);
+    await initEngine();
+    const { model, meta } = await loadModel(file);
+    try {
+      const data = (await loadData(io, { data: flags.data, limitPerClass: flags.limitPerClass }, meta.features))[flags.split];
+      if (meta.classNames.join(',') !== data.classes.join(','))
+        throw new UsageError(`${file} knows the words ${meta.classNames.join(', ')}, but the data has ${data.classes.join(', ')}`);
+      const r = evaluate(model, data, { batchSize: flags.batchSize, progress: io.progress, label: `${flags.split}` });
+      const kind = model.spiking ? `SNN T=${model.steps}` : 'CNN';
+      emit(io, flags.json, { model: file, name: model.name, spiking: model.spiking, steps: model.steps, split: flags.split, classes: meta.classNames, ...r }, () => {
+        const lines = [
+          `${model.name} ${kind} on the ${flags.split} split (${r.samples} samples, ${data.classes.length} words)`,
+          '',
+          formatTable(
+            ['metric', 'value'],
+            [
+              ['loss', r.loss.toFixed(4)],
+              ['top-1', pct(r.top1)],
+              ['top-2', pct(r.top2)],
+              ['top-5', pct(r.top5)],
+              ['dense MACs / sample', sci(r.activity.denseMacs)],
+              ['MACs / sample', sci(r.activity.macs)],
+              ['ACs / sample', sci(r.activity.acs)],
+              ['energy pJ / sample', sci(r.energy.snnPicojoules)],
+              ['dense CNN energy pJ / sample', sci(r.energy.cnnPicojoules)],
+              ['energy ratio (dense / actual)', r.energy.ratio.toFixed(2)],
+            ],
+          ),
+          '',
+          formatTable(
+            ['layer', 'neurons', 'spike rate', 'dense MACs', 'MACs', 'ACs'],
+            r.activity.layers.map((l) => [l.name, l.neurons ?? null, l.spikeRate === undefined ? '-' : l.spikeRate.toFixed(4), sci(l.denseMacs), sci(l.macs), sci(l.acs)]),
+          ),
+        ];
+        if (flags.confusion)
+          lines.push('', formatTable(['true \\ predicted', ...meta.classNames], r.confusion.map((row, i) => [meta.classNames[i], ...row])));
+        return lines.join('\n');
+      });
+    } finally {
+      model.dispose();
+    }
+  });
+}

@@ -1,0 +1,73 @@
+#!/usr/bin/env node
+// The `snn-voice` command. `run(argv)` does the work and returns the exit code, so tests call it in
+// process; this file calls it only when executed directly (as the installed bin or with tsx).
+import '../node.js'; // first: lets V8 compile the relaxed-SIMD build before the engine is created
+import { realpathSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
+import { Command, CommanderError } from 'commander';
+import { type CliContext, type CliIo, processIo } from './io.js';
+import { UsageError } from './options.js';
+import { commands } from './commands.js';
+
+/** Errors the user can fix (bad option, missing or malformed file): one line, no stack trace. */
+function isUserError(e: unknown): boolean {
+  if (!(e instanceof Error)) return false;
+  if (e instanceof UsageError) return true;
+  if (['ModelFileError', 'WavError', 'ShapeError', 'DataError'].includes(e.name)) return true;
+  return typeof (e as NodeJS.ErrnoException).code === 'string' && /^E[A-Z]+$/.test((e as NodeJS.ErrnoException).code!);
+}
+
+export function program(ctx: CliContext): Command {
+  const { io } = ctx;
+  const root = new Command('snn-voice')
+    .description('Spiking and convolutional neural networks for keyword spotting, on a WebAssembly engine.')
+    .showHelpAfterError('(add --help for usage)')
+    .addHelpText('after', '\nRun `snn-voice <command> --help` for the options of a command.');
+  for (const make of commands) root.addCommand(make(ctx));
+  // addCommand does not copy settings: apply them to every command so none calls process.exit.
+  const settle = (cmd: Command): void => {
+    cmd.exitOverride().configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) });
+    cmd.commands.forEach(settle);
+  };
+  settle(root);
+  return root;
+}
+
+/** Runs the CLI on `argv` (the arguments after the program name); resolves to the exit code. */
+export async function run(argv: string[], io: CliIo = processIo): Promise<number> {
+  const ctx: CliContext = { io, exitCode: 0 };
+  try {
+    const cmd = program(ctx);
+    if (argv.length === 0) {
+      cmd.outputHelp();
+      return 2;
+    }
+    await cmd.parseAsync(argv, { from: 'user' });
+    return ctx.exitCode;
+  } catch (e) {
+    if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2; // commander already printed the message
+    if (isUserError(e)) {
+      io.err(`error: ${(e as Error).message}\n`);
+      return e instanceof UsageError ? 2 : 1;
+    }
+    io.err(`error: ${e instanceof Error ? e.message : String(e)}\n`);
+    if (e instanceof Error && e.stack) io.err(`${process.env.SNN_VOICE_DEBUG ? e.stack : '(set SNN_VOICE_DEBUG=1 for the stack trace)'}\n`);
+    return 1;
+  }
+}
+
+function executedDirectly(): boolean {
+  const entry = process.argv[1];
+  if (!entry) return false;
+  try {
+    return import.meta.url === pathToFileURL(realpathSync(entry)).href;
+  } catch {
+    return false;
+  }
+}
+
+if (executedDirectly()) {
+  run(process.argv.slice(2)).then((code) => {
+    process.exitCode = code;
+  });
+}

@@ -1,0 +1,178 @@
+// One training run, as `train`, `sweep` and `demo` do it: build (or migrate) the model, train it with a
+// checkpoint and a JSON-lines log in its folder, score it on the test split, save model.snn and
+// result.json. A fresh engine per run makes its memory figure that run's own peak.
+import { mkdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { FeatureSettings } from '../audio/features.js';
+import { initEngine } from '../engine/engine.js';
+import { balanceThresholds } from '../models/balance.js';
+import { loadModel, saveModel } from '../models/file-node.js';
+import { toSpiking } from '../models/spiking.js';
+import type { ActivityReport, EncoderName, Model, ModelConfig, ModelName, SurrogateName } from '../models/types.js';
+import { createModel } from '../models/zoo.js';
+import { writeFileAtomic } from '../data/atomic-node.js';
+import { FileCheckpointStore } from '../train/checkpoint-node.js';
+import { evaluate, type EvalResult } from '../train/evaluate.js';
+import { epochLogger } from '../train/log-node.js';
+import type { RunResult } from '../train/report.js';
+import { train } from '../train/trainer.js';
+import type { LoadedSplits } from './data.js';
+import { type CliIo, note } from './io.js';
+import { UsageError } from './options.js';
+
+export type NeuronPreset = 'study' | 'current';
+
+export interface RunSpec {
+  model: ModelName;
+  spiking: boolean;
+  steps: number;
+  encoder: EncoderName;
+  beta: number;
+  threshold: number;
+  learnBeta: boolean;
+  learnThreshold: boolean;
+  /** Default: straight-through for the study neuron, atan for the current one. */
+  surrogate?: SurrogateName;
+  neuron: NeuronPreset;
+  epochs: number;
+  batchSize: number;
+  lr: number;
+  seed: number;
+  /** A trained CNN model file to migrate (toSpiking + balanceThresholds) and fine-tune. */
+  fromCnn?: string;
+}
+
+export const RUN_DEFAULTS = {
+  steps: 5,
+  encoder: 'repeat' as EncoderName,
+  beta: 0.5,
+  threshold: 1,
+  neuron: 'current' as NeuronPreset,
+  epochs: 10,
+  batchSize: 32,
+  lr: 0.01,
+  seed: 0,
+};
+
+/** The neuron settings of a spec: the study's (snntorch 0.5.3) or the current snntorch form. */
+function neuronConfig(spec: RunSpec): Pick<ModelConfig, 'form' | 'reset' | 'surrogate'> {
+  return spec.neuron === 'study'
+    ? { form: 'legacy', reset: 'subtract', surrogate: spec.surrogate ?? 'straight-through' }
+    : { form: 'current', reset: 'subtract', surrogate: spec.surrogate ?? 'atan' };
+}
+
+function snnOptions(spec: RunSpec): Partial<ModelConfig> {
+  return {
+    steps: spec.steps,
+    encoder: spec.encoder,
+    beta: spec.beta,
+    threshold: spec.threshold,
+    learnBeta: spec.learnBeta,
+    learnThreshold: spec.learnThreshold,
+    ...neuronConfig(spec),
+  };
+}
+
+async function buildModel(io: CliIo, spec: RunSpec, data: LoadedSplits, features: FeatureSettings): Promise<Model> {
+  const classes = data.train.classes.length;
+  if (!spec.fromCnn) {
+    return createModel(spec.model, { classes, spiking: spec.spiking, seed: spec.seed, ...(spec.spiking ? snnOptions(spec) : {}) });
+  }
+  if (!spec.spiking) throw new UsageError('--from-cnn turns a CNN into an SNN: add --spiking');
+  const { model: cnn, meta } = await loadModel(spec.fromCnn);
+  try {
+    if (cnn.spiking) throw new UsageError(`--from-cnn: "${spec.fromCnn}" is already a spiking model`);
+    if (cnn.name !== spec.model) throw new UsageError(`--from-cnn: "${spec.fromCnn}" is a ${cnn.name} model, but --model is ${spec.model}`);
+    if (JSON.stringify(meta.features) !== JSON.stringify(features))
+      throw new UsageError(`--from-cnn: "${spec.fromCnn}" was trained on other features than ${spec.model} uses here`);
+    if (meta.classNames.join(',') !== data.train.classes.join(','))
+      throw new UsageError(`--from-cnn: "${spec.fromCnn}" has classes ${meta.classNames.join(',')}, the data has ${data.train.classes.join(',')}`);
+    const snn = toSpiking(cnn, snnOptions(spec));
+    balanceThresholds(snn, data.train);
+    note(io, `migrated ${spec.fromCnn} to an SNN with T=${spec.steps} and balanced its thresholds`);
+    return snn;
+  } finally {
+    cnn.dispose();
+  }
+}
+
+/** Mean fraction of neurons firing per step, over all Leaky layers weighted by their size. */
+export function meanSpikeRate(activity: ActivityReport): number | undefined {
+  let neurons = 0;
+  let fired = 0;
+  for (const l of activity.layers)
+    if (l.neurons !== undefined && l.spikeRate !== undefined) {
+      neurons += l.neurons;
+      fired += l.neurons * l.spikeRate;
+    }
+  return neurons > 0 ? fired / neurons : undefined;
+}
+
+export interface RunOutcome {
+  result: RunResult;
+  test: EvalResult;
+}
+
+/**
+ * Trains one run into `out` (created if needed): checkpoint.snnc, log.jsonl, model.snn, result.json.
+ * With `resume`, an interrupted run continues from its checkpoint.
+ */
+export async function trainRun(io: CliIo, id: string, spec: RunSpec, data: LoadedSplits, features: FeatureSettings, out: string, resume: boolean): Promise<RunOutcome> {
+  await initEngine();
+  await mkdir(out, { recursive: true });
+  const logPath = join(out, 'log.jsonl');
+  const checkpointPath = join(out, 'checkpoint.snnc');
+  if (!resume) await Promise.all([rm(logPath, { force: true }), rm(checkpointPath, { force: true })]);
+  const model = await buildModel(io, spec, data, features);
+  try {
+    const trained = await train(
+      model,
+      { train: data.train, validation: data.validation },
+      {
+        epochs: spec.epochs,
+        batchSize: spec.batchSize,
+        lr: spec.lr,
+        seed: spec.seed,
+        progress: io.progress,
+        checkpoint: new FileCheckpointStore(checkpointPath),
+        resume,
+        onEpoch: epochLogger(logPath),
+      },
+    );
+    if (trained.resumedFrom > 0) note(io, `${id}: resumed after epoch ${trained.resumedFrom}`);
+    const test = evaluate(model, data.test, { batchSize: spec.batchSize, progress: io.progress, label: `${id}: test` });
+    const history = trained.history;
+    const result: RunResult = {
+      id,
+      model: spec.model,
+      spiking: spec.spiking,
+      steps: spec.spiking ? spec.steps : 1,
+      learnBeta: spec.spiking && spec.learnBeta,
+      classes: data.train.classes.length,
+      epochs: history.map((e) => ({
+        epoch: e.epoch,
+        trainLoss: e.train.loss,
+        trainTop1: e.train.top1,
+        valLoss: e.validation?.loss,
+        valTop1: e.validation?.top1,
+        seconds: e.seconds,
+      })),
+      test: { top1: test.top1, top5: test.top5, loss: test.loss, samples: test.samples },
+      secondsPerEpoch: history.reduce((s, e) => s + e.seconds, 0) / Math.max(1, history.length),
+      memoryBytes: Math.max(0, ...history.map((e) => e.memoryBytes)),
+      parameters: model.parameterCount(),
+      spikeRate: meanSpikeRate(test.activity),
+      synapticOps: { macs: test.activity.macs, acs: test.activity.acs, denseMacs: test.activity.denseMacs },
+      energyPicojoules: test.energy.snnPicojoules,
+    };
+    await saveModel(join(out, 'model.snn'), model, {
+      classNames: [...data.train.classes],
+      features,
+      extra: { run: id, spec: { ...spec }, best: trained.best, test: result.test },
+    });
+    await writeFileAtomic(join(out, 'result.json'), JSON.stringify({ ...result, spec }, null, 2) + '\n');
+    return { result, test };
+  } finally {
+    model.dispose();
+  }
+}

@@ -1,0 +1,43 @@
+// `snn-voice synth`: builds the built-in data set (spoken keywords synthesized with espeak-ng, in the
+// Speech Commands v2 layout) so everything runs without downloading the real corpus.
+import { Command } from 'commander';
+import { WORDS } from '../data/words.js';
+import { builtinDataDir, synthesizeSpeechCommands } from '../data/synth-node.js';
+import { type CliContext, emit } from './io.js';
+import { UsageError, listOf, nonNegativeInt, positiveInt, withJson } from './options.js';
+import { formatTable } from './table.js';
+
+interface SynthFlags {
+  out?: string;
+  words?: string[];
+  clipsPerWord?: number;
+  seed?: number;
+  json?: boolean;
+}
+
+export function synthCommand(ctx: CliContext): Command {
+  const cmd = new Command('synth')
+    .description('synthesize the built-in keyword data set (Speech Commands v2 layout)')
+    .option('--out <dir>', 'where to write it (default: the built-in data folder)')
+    .option('--words <list>', 'comma-separated subset of the 35 words (default: all)', listOf('--words', (w) => {
+      if (!WORDS.includes(w)) throw new UsageError(`--words: "${w}" is not one of the Speech Commands words (${WORDS.join(', ')})`);
+      return w;
+    }))
+    .option('--clips-per-word <n>', 'clips per word', positiveInt('--clips-per-word'))
+    .option('--seed <n>', 'seed of voices and variations', nonNegativeInt('--seed'));
+  withJson(cmd);
+  return cmd.action(async (flags: SynthFlags) => {
+    const { io } = ctx;
+    const out = flags.out ?? builtinDataDir();
+    const summary = await synthesizeSpeechCommands({
+      out,
+      words: flags.words,
+      clipsPerWord: flags.clipsPerWord,
+      seed: flags.seed,
+      progress: io.progress,
+    });
+    emit(io, flags.json, { out, ...summary }, () =>
+      [`wrote the data set to ${out}`, '', formatTable(['field', 'value'], Object.entries(summary).map(([k, v]) => [k, typeof v === 'object' ? JSON.stringify(v) : String(v)]))].join('\n'),
+    );
+  });
+}
