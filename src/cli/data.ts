@@ -2,7 +2,6 @@
 // built-in synthesized set. Loaded splits are kept per (folder, features, limit), so a sweep that trains
 // several models on the same features reads and featurizes the clips once.
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import type { FeatureSettings } from '../audio/features.js';
 import { featureKey } from '../audio/features.js';
 import type { Splits, SkippedFile } from '../data/dataset.js';
@@ -36,7 +35,6 @@ export function loadData(io: CliIo, opts: DataOptions, features: FeatureSettings
   let splits = loaded.get(key);
   if (!splits) {
     splits = loadSpeechCommands(root, features, {
-      cacheDir: join(root, '.snn-voice-cache'),
       progress: io.progress,
       limitPerClass: opts.limitPerClass,
     }).then((s): LoadedSplits => {

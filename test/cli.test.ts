@@ -1,0 +1,221 @@
+// The snn-voice command end to end, in process, on a tiny Speech Commands tree written to a temp dir.
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { encodeWav } from '../src/audio/wav.js';
+import { run } from '../src/cli/main.js';
+import type { CliIo } from '../src/cli/io.js';
+import { UsageError, choice, listOf, numberIn, onOff, positiveInt } from '../src/cli/options.js';
+import { formatCell, formatTable } from '../src/cli/table.js';
+import { silentProgress } from '../src/train/progress.js';
+
+interface Captured {
+  code: number;
+  out: string;
+  err: string;
+}
+
+async function cli(...argv: string[]): Promise<Captured> {
+  let out = '';
+  let err = '';
+  const io: CliIo = { out: (t) => void (out += t), err: (t) => void (err += t), progress: silentProgress };
+  const code = await run(argv, io);
+  return { code, out, err };
+}
+
+const WORDS = ['no', 'up', 'yes'];
+const RATE = 16000;
+
+/** A clip per word that a small network can tell apart: a tone whose pitch depends on the word. */
+function clip(word: number, variant: number): Float32Array {
+  const x = new Float32Array(RATE);
+  const f = 300 + 500 * word + 20 * variant;
+  for (let i = 0; i < x.length; i++) {
+    const t = i / RATE;
+    const envelope = t > 0.2 && t < 0.8 ? 1 : 0.05;
+    x[i] = 0.4 * envelope * Math.sin(2 * Math.PI * f * t) + 0.01 * Math.sin(i * 12.9898 + variant);
+  }
+  return x;
+}
+
+/** 3 words x 6 clips: 4 train, 1 validation, 1 test each. */
+function writeTree(root: string): void {
+  const validation: string[] = [];
+  const test: string[] = [];
+  WORDS.forEach((w, wi) => {
+    mkdirSync(join(root, w), { recursive: true });
+    for (let v = 0; v < 6; v++) {
+      const rel = `${w}/speaker${v}_nohash_0.wav`;
+      writeFileSync(join(root, rel), encodeWav(clip(wi, v), RATE, 16));
+      if (v === 4) validation.push(rel);
+      if (v === 5) test.push(rel);
+    }
+  });
+  writeFileSync(join(root, 'validation_list.txt'), validation.join('\n') + '\n');
+  writeFileSync(join(root, 'testing_list.txt'), test.join('\n') + '\n');
+}
+
+describe('table printer', () => {
+  it('aligns text left and numbers right', () => {
+    const t = formatTable(['name', 'acc', 'n'], [['hjh', '55.0%', 12], ['piczak', '7.5%', 3]]).split('\n');
+    expect(t[0]).toBe('name    acc     n');
+    expect(t[1]).toBe('------  -----  --');
+    expect(t[2]).toBe('hjh     55.0%  12');
+    expect(t[3]).toBe('piczak   7.5%   3');
+  });
+  it('formats numbers and refuses ragged rows', () => {
+    expect(formatCell(0.123456)).toBe('0.123');
+    expect(formatCell(3e9 + 0.5)).toBe('3.00e+9');
+    expect(formatCell(undefined)).toBe('-');
+    expect(() => formatTable(['a', 'b'], [['x']])).toThrow(/1 cells for 2 columns/);
+  });
+});
+
+describe('option parsers', () => {
+  it('accept good values and name the option when refusing bad ones', () => {
+    expect(positiveInt('--steps')('15')).toBe(15);
+    expect(() => positiveInt('--steps')('abc')).toThrow(new UsageError('--steps must be a positive integer, got "abc"'));
+    expect(() => positiveInt('--steps')('0')).toThrow(/positive integer/);
+    expect(() => positiveInt('--steps')('2.5')).toThrow(/positive integer/);
+    expect(numberIn('--beta', 0, 1)('0.9')).toBe(0.9);
+    expect(() => numberIn('--beta', 0, 1)('1.5')).toThrow('--beta must be a number from 0 to 1, got "1.5"');
+    expect(() => numberIn('--lr', 0, 10, true)('0')).toThrow(/above 0/);
+    expect(choice('--model', ['hjh', 'tcy'])('tcy')).toBe('tcy');
+    expect(() => choice('--model', ['hjh', 'tcy'])('vgg')).toThrow('--model must be one of hjh, tcy, got "vgg"');
+    expect(listOf('--steps', positiveInt('--steps'))('1, 5,5')).toEqual([1, 5]);
+    expect(() => listOf('--steps', positiveInt('--steps'))('1,,5')).toThrow(/comma-separated/);
+    expect(listOf('--learn-beta', onOff('--learn-beta'))('off,on')).toEqual([false, true]);
+    expect(() => onOff('--learn-beta')('maybe')).toThrow(/on or off/);
+  });
+});
+
+describe('snn-voice', () => {
+  let dir: string;
+  let data: string;
+
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'snn-voice-cli-'));
+    data = join(dir, 'speech');
+    writeTree(data);
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('prints help for the program and every command', async () => {
+    const top = await cli('--help');
+    expect(top.code).toBe(0);
+    for (const c of ['demo', 'synth', 'train', 'eval', 'infer', 'sweep', 'bench']) {
+      expect(top.out).toContain(c);
+      const h = await cli(c, '--help');
+      expect(h.code, c).toBe(0);
+      expect(h.out).toContain(`Usage: snn-voice ${c}`);
+    }
+  });
+
+  it('refuses bad options and paths with one line and a non-zero exit', async () => {
+    const cases: Array<[string[], RegExp]> = [
+      [['train', '--steps', 'abc'], /^error: --steps must be a positive integer, got "abc"$/m],
+      [['train', '--model', 'vgg'], /^error: --model must be one of m5, piczak, hjh, hjh-scnn, tcy, got "vgg"$/m],
+      [['train', '--beta', '2'], /^error: --beta must be a number from 0 to 1, got "2"$/m],
+      [['train', '--data', join(dir, 'nowhere')], /^error: --data: folder ".*nowhere" does not exist$/m],
+      [['train', '--learn-beta', '--data', data], /^error: --learn-beta applies to SNNs: add --spiking$/m],
+      [['eval', join(dir, 'missing.snn')], /^error: model: file ".*missing.snn" does not exist$/m],
+      [['sweep', '--models', 'tcy,vgg'], /^error: --models must be one of/m],
+      [['train', '--no-such-option'], /unknown option '--no-such-option'/],
+      [['frobnicate'], /unknown command 'frobnicate'/],
+    ];
+    for (const [argv, message] of cases) {
+      const r = await cli(...argv);
+      expect(r.code, argv.join(' ')).not.toBe(0);
+      expect(r.err, argv.join(' ')).toMatch(message);
+      expect(r.err, argv.join(' ')).not.toMatch(/^\s+at /m);
+      expect(r.out).toBe('');
+    }
+  });
+
+  it('synth writes a Speech Commands tree (2 words x 2 clips)', async () => {
+    const out = join(dir, 'synth');
+    const r = await cli('synth', '--out', out, '--words', 'yes,no', '--clips-per-word', '2', '--json');
+    if (r.code !== 0 && /espeak/i.test(r.err)) {
+      console.warn(`skipped: espeak-ng cannot run here (${r.err.trim()})`);
+      return;
+    }
+    expect(r.code, r.err).toBe(0);
+    expect(JSON.parse(r.out).out).toBe(out);
+    for (const w of ['yes', 'no']) expect(existsSync(join(out, w))).toBe(true);
+    expect(existsSync(join(out, 'up'))).toBe(false);
+    expect(existsSync(join(out, 'validation_list.txt'))).toBe(true);
+    expect(existsSync(join(out, 'testing_list.txt'))).toBe(true);
+  });
+
+  let modelFile: string;
+
+  it('train writes model.snn, checkpoint, log and result', async () => {
+    const out = join(dir, 'run-cnn');
+    const r = await cli('train', '--model', 'tcy', '--epochs', '1', '--batch-size', '4', '--data', data, '--out', out, '--json');
+    expect(r.code, r.err).toBe(0);
+    const result = JSON.parse(r.out);
+    expect(result.model).toBe('tcy');
+    expect(result.spiking).toBe(false);
+    expect(result.epochs).toHaveLength(1);
+    expect(result.test.samples).toBe(3);
+    for (const f of ['model.snn', 'checkpoint.snnc', 'log.jsonl', 'result.json']) expect(existsSync(join(out, f)), f).toBe(true);
+    expect(readFileSync(join(out, 'log.jsonl'), 'utf8').trim().split('\n')).toHaveLength(1);
+    modelFile = join(out, 'model.snn');
+  });
+
+  it('train --from-cnn migrates the CNN to an SNN and fine-tunes it; the table is aligned', async () => {
+    const out = join(dir, 'run-snn');
+    const r = await cli('train', '--model', 'tcy', '--from-cnn', modelFile, '--steps', '2', '--epochs', '1', '--batch-size', '4', '--data', data, '--out', out);
+    expect(r.code, r.err).toBe(0);
+    expect(r.err).toMatch(/migrated/);
+    expect(r.out).toContain('tcy SNN T=2');
+    expect(r.out).toMatch(/run\s+val top-1\s+test top-1/);
+    expect(existsSync(join(out, 'model.snn'))).toBe(true);
+  });
+
+  it('eval prints accuracy, activity and the confusion matrix', async () => {
+    const r = await cli('eval', modelFile, '--data', data, '--split', 'validation', '--confusion');
+    expect(r.code, r.err).toBe(0);
+    expect(r.out).toMatch(/top-1\s+\d+\.\d%/);
+    expect(r.out).toContain('energy pJ / sample');
+    expect(r.out).toMatch(/true \\ predicted\s+no\s+up\s+yes/);
+    const j = await cli('eval', modelFile, '--data', data, '--json');
+    expect(j.code, j.err).toBe(0);
+    const parsed = JSON.parse(j.out);
+    expect(parsed.samples).toBe(3);
+    expect(parsed.confusion.flat().reduce((a: number, b: number) => a + b, 0)).toBe(3);
+  });
+
+  it('infer ranks the words of each WAV, reports a bad file by name and still does the rest', async () => {
+    const good = join(data, 'yes', 'speaker0_nohash_0.wav');
+    const bad = join(dir, 'broken.wav');
+    writeFileSync(bad, 'RIFF not really a wav');
+    const r = await cli('infer', '--model', modelFile, '--top', '2', bad, good);
+    expect(r.code).toBe(1);
+    expect(r.err).toContain('broken.wav');
+    expect(r.out).toContain(good);
+    expect(r.out).toMatch(/rank\s+word\s+probability/);
+    const j = await cli('infer', '--model', modelFile, '--json', good);
+    expect(j.code, j.err).toBe(0);
+    const [only] = JSON.parse(j.out);
+    expect(only.predictions).toHaveLength(3);
+    const sum = only.predictions.reduce((a: number, p: { probability: number }) => a + p.probability, 0);
+    expect(sum).toBeCloseTo(1, 5);
+  });
+
+  it('sweep runs a two-run grid, writes the report, and skips finished runs when run again', async () => {
+    const out = join(dir, 'sweep');
+    const args = ['sweep', '--models', 'tcy', '--steps', '2', '--learn-beta', 'off', '--epochs', '1', '--batch-size', '4', '--data', data, '--out', out, '--json'];
+    const first = await cli(...args);
+    expect(first.code, first.err).toBe(0);
+    expect(JSON.parse(first.out).trained).toEqual(['tcy-cnn', 'tcy-snn-t2']);
+    for (const f of ['results.json', 'report.md', 'accuracy-tcy.svg', 'cost-time.svg', 'tcy-cnn/result.json', 'tcy-snn-t2/model.snn'])
+      expect(existsSync(join(out, f)), f).toBe(true);
+    expect(readFileSync(join(out, 'report.md'), 'utf8')).toContain('tcy SNN T=2');
+    const again = await cli(...args);
+    expect(again.code, again.err).toBe(0);
+    expect(JSON.parse(again.out)).toMatchObject({ trained: [], skipped: ['tcy-cnn', 'tcy-snn-t2'] });
+    expect(again.err).toMatch(/finished before, skipped/);
+  });
+});
