@@ -1,0 +1,351 @@
+// The built-in data set: the 35 Speech Commands keywords spoken by eSpeak NG with many synthetic
+// "speakers" (accent, voice variant, pitch, rate, vocal-tract scaling, microphone colouring), placed at
+// random in a 1-second window over background noise, written in the Speech Commands v2 layout.
+//
+// Determinism: every random choice comes from a generator seeded by (seed, speaker, word), and each
+// speaker is rendered on a fresh eSpeak session (whose output depends on what it spoke before), so the
+// same options give byte-identical files, and a run resumed after an interruption gives the same files
+// as an uninterrupted one. A speaker is the unit of work and of resumption.
+import { readFile, readdir, rm } from 'node:fs/promises';
+import { cpus } from 'node:os';
+import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { encodeWav } from '../audio/wav.js';
+import { resample } from '../audio/resample.js';
+import { Rng, shuffled } from '../train/batches.js';
+import type { ProgressFactory } from '../train/progress.js';
+import { silentProgress } from '../train/progress.js';
+import { writeFileAtomic } from './atomic-node.js';
+import { Espeak, SESSION_LIMIT, type Session } from './espeak.js';
+import { NOISE_COLORS, addBackgroundNoise, synthNoise, type NoiseColor } from './noise.js';
+import { hashSeed, pick, rngFor, uniform } from './seed.js';
+import { NOISE_FOLDER, TESTING_LIST, VALIDATION_LIST } from './speech-commands.js';
+import { WORDS } from './words.js';
+
+export { builtinDataDir } from './speech-commands.js';
+
+/** Bumped whenever the rendering changes, so an old built-in set is regenerated rather than reused. */
+export const SYNTH_VERSION = 1;
+/** About two minutes on a 2-core machine; 35 × 160 = 5,600 clips from 160 voices. */
+export const DEFAULT_CLIPS_PER_WORD = 160;
+export const SAMPLE_RATE = 16000;
+const MANIFEST = 'synth.json';
+const COMPLETE = 'synth-complete.json';
+
+/** eSpeak NG's English accents (the build has no MBROLA voices). */
+export const ACCENTS: readonly string[] = [
+  'en', 'en-us', 'en-gb-scotland', 'en-gb-x-gbclan', 'en-gb-x-rp', 'en-gb-x-gbcwmd', 'en-029', 'en-us-nyc',
+];
+/** Voice variants that work in this build (those needing the Klatt synthesizer are left out, as are
+ *  robotic and novelty ones that no microphone would record). */
+export const VARIANTS: readonly string[] = [
+  'm1', 'm2', 'm3', 'm4', 'm5', 'm6', 'm7', 'm8', 'f1', 'f2', 'f3', 'f4', 'f5', 'croak', 'whisper', 'whisperf',
+  'Alex', 'Alicia', 'Andrea', 'Andy', 'Annie', 'AnxiousAndy', 'Denis', 'Diogo', 'Gene', 'Gene2', 'Henrique',
+  'Hugo', 'Jacky', 'Lee', 'Marco', 'Mario', 'Michael', 'Mike', 'Nguyen', 'RicishayMax', 'RicishayMax2',
+  'RicishayMax3', 'Storm', 'Tweaky', 'anika', 'antonio', 'aunty', 'belinda', 'boris', 'ed', 'grandma',
+  'grandpa', 'gustave', 'ian', 'iven', 'iven2', 'iven3', 'iven4', 'john', 'kaukovalta', 'linda', 'marcelo',
+  'max', 'michel', 'miguel', 'norbert', 'pablo', 'paul', 'pedro', 'quincy', 'rob', 'robert', 'sandro',
+  'shelby', 'steph', 'steph2', 'steph3', 'travis', 'victor', 'zac',
+];
+
+export interface SynthOptions {
+  out: string;
+  seed?: number;
+  /** Clips per word; each comes from a different voice. Default DEFAULT_CLIPS_PER_WORD. */
+  clipsPerWord?: number;
+  /** A subset of WORDS (default all 35). */
+  words?: readonly string[];
+  progress?: ProgressFactory;
+  /** Parallel synthesizers (worker threads). Default: the number of cores, at most 4. */
+  workers?: number;
+}
+
+export interface SynthSummary {
+  clips: number;
+  words: number;
+  clipsPerWord: number;
+  seed: number;
+  /** Voices per split: validation and test voices are never heard in training. */
+  voices: { train: number; validation: number; test: number };
+  /** Clips per split. */
+  splits: { train: number; validation: number; test: number };
+  /** Seconds the synthesis took (of the original run when `cached`). */
+  seconds: number;
+  /** True when an existing complete set with the same options was reused. */
+  cached: boolean;
+}
+
+interface Manifest {
+  generator: 'snn-voice synth';
+  version: number;
+  seed: number;
+  clipsPerWord: number;
+  words: string[];
+}
+
+/** One synthetic speaker: fixed traits, and a split. */
+export interface Speaker {
+  index: number;
+  id: string;
+  voice: string;
+  pitch: number;
+  rate: number;
+  amplitude: number;
+  /** Playback-rate factor applied when resampling: scales pitch and formants like a longer or shorter vocal tract. */
+  tract: number;
+  highpassHz: number;
+  lowpassHz: number;
+}
+
+export function speakerFor(seed: number, index: number): Speaker {
+  const rng = rngFor(seed, 'speaker', index);
+  return {
+    index,
+    id: hashSeed(seed, 'speaker-id', index).toString(16).padStart(8, '0'),
+    voice: `${pick(rng, ACCENTS)}+${pick(rng, VARIANTS)}`,
+    pitch: uniform(rng, 15, 85),
+    rate: uniform(rng, 125, 215),
+    amplitude: uniform(rng, 70, 150),
+    tract: uniform(rng, 0.9, 1.1),
+    highpassHz: uniform(rng, 40, 300),
+    lowpassHz: rng.next() < 0.3 ? SAMPLE_RATE / 2 : uniform(rng, 3000, 7500),
+  };
+}
+
+/** Speaker indices of each split, chosen by voice: about 10% validation, 10% test. */
+export function splitSpeakers(seed: number, count: number): { train: number[]; validation: number[]; test: number[] } {
+  const order = Array.from(shuffled(count, new Rng(hashSeed(seed, 'split'))));
+  const held = Math.max(1, Math.round(count * 0.1));
+  const nVal = count >= 2 ? held : 0;
+  const nTest = count >= 3 ? held : 0;
+  const sort = (a: number[]): number[] => a.sort((x, y) => x - y);
+  return { validation: sort(order.slice(0, nVal)), test: sort(order.slice(nVal, nVal + nTest)), train: sort(order.slice(nVal + nTest)) };
+}
+
+export const clipPath = (word: string, speaker: Speaker): string => `${word}/${speaker.id}_nohash_0.wav`;
+
+/** One-pole high-pass then low-pass in place: a cheap, varied "microphone". */
+function colour(x: Float32Array, highpassHz: number, lowpassHz: number): void {
+  const hp = Math.exp((-2 * Math.PI * highpassHz) / SAMPLE_RATE);
+  let prevIn = 0, prevOut = 0;
+  for (let i = 0; i < x.length; i++) {
+    const y = hp * (prevOut + x[i] - prevIn);
+    prevIn = x[i];
+    x[i] = prevOut = y;
+  }
+  if (lowpassHz >= SAMPLE_RATE / 2) return;
+  const a = 1 - Math.exp((-2 * Math.PI * lowpassHz) / SAMPLE_RATE);
+  let s = 0;
+  for (let i = 0; i < x.length; i++) x[i] = s += a * (x[i] - s);
+}
+
+/** The stretch between the first and last sample above 2% of the peak. */
+function trimSilence(x: Float32Array): Float32Array {
+  let peak = 0;
+  for (let i = 0; i < x.length; i++) peak = Math.max(peak, Math.abs(x[i]));
+  if (peak === 0) return x.subarray(0, 0);
+  const floor = 0.02 * peak;
+  let a = 0, b = x.length - 1;
+  while (a < b && Math.abs(x[a]) < floor) a++;
+  while (b > a && Math.abs(x[b]) < floor) b--;
+  return x.subarray(a, b + 1);
+}
+
+/** Renders one clip: speak, scale the vocal tract, colour, place in one second, add noise, set the level. */
+export function renderClip(session: Session, seed: number, speaker: Speaker, word: string, noises: readonly Float32Array[]): Uint8Array {
+  const rng = rngFor(seed, 'clip', speaker.index, word);
+  const spoken = session.speak({
+    text: word,
+    voice: speaker.voice,
+    rate: speaker.rate * uniform(rng, 0.85, 1.15),
+    pitch: Math.min(99, Math.max(0, speaker.pitch + uniform(rng, -10, 10))),
+    amplitude: speaker.amplitude,
+  });
+  const voiced = trimSilence(spoken.samples);
+  // Resampling to a rate other than the one written scales time, pitch and formants together.
+  let speech = resample(voiced, spoken.sampleRate, Math.round(SAMPLE_RATE * speaker.tract));
+  if (speech.length > SAMPLE_RATE) speech = speech.subarray(0, SAMPLE_RATE);
+  const clip = new Float32Array(SAMPLE_RATE);
+  clip.set(speech, Math.floor(rng.next() * (SAMPLE_RATE - speech.length + 1)));
+  colour(clip, speaker.highpassHz, speaker.lowpassHz);
+  if (rng.next() < 0.85) addBackgroundNoise(clip, noises, [5, 35], rng);
+  let peak = 0;
+  for (let i = 0; i < clip.length; i++) peak = Math.max(peak, Math.abs(clip[i]));
+  // Levels spread over ~25 dB, like recordings from near and far microphones.
+  const gain = peak > 0 ? Math.exp(uniform(rng, Math.log(0.05), Math.log(0.9))) / peak : 0;
+  for (let i = 0; i < clip.length; i++) clip[i] = Math.max(-1, Math.min(1, clip[i] * gain));
+  return encodeWav(clip, SAMPLE_RATE, 16);
+}
+
+const NOISE_FILES: Record<NoiseColor, string> = { white: 'white_noise.wav', pink: 'pink_noise.wav', brown: 'brown_noise.wav', hum: 'hum.wav' };
+const NOISE_SECONDS = 20;
+
+/** The background recordings (unit RMS), the same for a seed wherever they are made. */
+export function backgroundNoises(seed: number): Float32Array[] {
+  return NOISE_COLORS.map((c) => synthNoise(c, NOISE_SECONDS * SAMPLE_RATE, SAMPLE_RATE, rngFor(seed, 'noise', c)));
+}
+
+/** Renders every word of one speaker on one fresh session and writes the files. */
+export async function renderSpeaker(espeak: Espeak, out: string, seed: number, speaker: Speaker, words: readonly string[], noises: readonly Float32Array[]): Promise<void> {
+  let session = await espeak.session();
+  let spoken = 0;
+  for (const word of words) {
+    // Fixed session boundaries (every SESSION_LIMIT words) keep the output independent of where a run started.
+    if (spoken === SESSION_LIMIT) {
+      session = await espeak.session();
+      spoken = 0;
+    }
+    const wav = renderClip(session, seed, speaker, word, noises);
+    spoken++;
+    await writeFileAtomic(join(out, clipPath(word, speaker)), wav);
+  }
+}
+
+function checkOptions(opts: SynthOptions): Manifest {
+  const seed = opts.seed ?? 1;
+  const clipsPerWord = opts.clipsPerWord ?? DEFAULT_CLIPS_PER_WORD;
+  if (!Number.isInteger(seed) || seed < 0) throw new RangeError(`synthesizeSpeechCommands: seed must be a non-negative integer, got ${seed}`);
+  if (!Number.isInteger(clipsPerWord) || clipsPerWord <= 0) throw new RangeError(`synthesizeSpeechCommands: clipsPerWord must be a positive integer, got ${clipsPerWord}`);
+  const words = opts.words ? [...opts.words] : [...WORDS];
+  if (words.length === 0) throw new RangeError('synthesizeSpeechCommands: words is empty');
+  for (const w of words) if (!WORDS.includes(w)) throw new RangeError(`synthesizeSpeechCommands: "${w}" is not a Speech Commands word (${WORDS.join(', ')})`);
+  // WORDS order, no duplicates: the same set of words always means the same run.
+  return { generator: 'snn-voice synth', version: SYNTH_VERSION, seed, clipsPerWord, words: WORDS.filter((w) => words.includes(w)) };
+}
+
+async function readJson<T>(path: string): Promise<T | null> {
+  try {
+    return JSON.parse(await readFile(path, 'utf8')) as T;
+  } catch {
+    return null;
+  }
+}
+
+/** Removes what an earlier synthesis wrote (only its own files and folders), before writing another. */
+async function clearPrevious(out: string): Promise<void> {
+  await rm(join(out, COMPLETE), { force: true });
+  for (const name of [...WORDS, NOISE_FOLDER, VALIDATION_LIST, TESTING_LIST, '.snn-voice-cache'])
+    await rm(join(out, name), { recursive: true, force: true });
+  await rm(join(out, MANIFEST), { force: true });
+}
+
+/** Writes the built-in data set to `opts.out` (a no-op when a complete set with the same options is there). */
+export async function synthesizeSpeechCommands(opts: SynthOptions): Promise<SynthSummary> {
+  const manifest = checkOptions(opts);
+  const { out } = opts;
+  const started = Date.now();
+  const existing = await readJson<Manifest>(join(out, MANIFEST));
+  const same = existing !== null && JSON.stringify(existing) === JSON.stringify(manifest);
+  if (same) {
+    const done = await readJson<SynthSummary>(join(out, COMPLETE));
+    if (done) return { ...done, cached: true };
+  } else if (existing !== null) {
+    await clearPrevious(out);
+  } else {
+    const entries = await readdir(out).catch(() => [] as string[]);
+    if (entries.length > 0)
+      throw new Error(`synthesizeSpeechCommands: "${out}" is not empty and holds no ${MANIFEST}; choose an empty or new folder`);
+  }
+  // Load eSpeak before writing anything, so a missing package leaves no half-made folder behind.
+  const espeak = await Espeak.load();
+  await writeFileAtomic(join(out, MANIFEST), JSON.stringify(manifest, null, 2) + '\n');
+
+  const { seed, clipsPerWord, words } = manifest;
+  const noises = backgroundNoises(seed);
+  for (let c = 0; c < NOISE_COLORS.length; c++) {
+    // Stored at 0.1 RMS so the white noise's peaks stay inside 16-bit range.
+    const scaled = noises[c].map((v) => Math.max(-1, Math.min(1, 0.1 * v)));
+    await writeFileAtomic(join(out, NOISE_FOLDER, NOISE_FILES[NOISE_COLORS[c]]), encodeWav(scaled, SAMPLE_RATE, 16));
+  }
+
+  const speakers = Array.from({ length: clipsPerWord }, (_, i) => speakerFor(seed, i));
+  const ids = new Set(speakers.map((s) => s.id));
+  if (ids.size !== speakers.length) throw new Error(`synthesizeSpeechCommands: voice id collision for seed ${seed}; choose another seed`);
+  // Resume: a speaker whose every file exists is done (files are written by rename, so they are whole).
+  const present = new Map<string, Set<string>>();
+  for (const w of words) present.set(w, new Set(await readdir(join(out, w)).catch(() => [] as string[])));
+  const todo = speakers.filter((s) => !words.every((w) => present.get(w)!.has(clipPath(w, s).split('/')[1])));
+
+  const bar = (opts.progress ?? silentProgress)(`synthesizing ${clipsPerWord * words.length} clips`, speakers.length);
+  let finished = speakers.length - todo.length;
+  bar.update(finished, { clips: finished * words.length });
+  try {
+    const workers = Math.max(1, Math.min(opts.workers ?? Math.min(4, cpus().length), todo.length));
+    const onDone = (): void => {
+      finished++;
+      bar.update(finished, { clips: finished * words.length });
+    };
+    if (workers <= 1) {
+      for (const s of todo) {
+        await renderSpeaker(espeak, out, seed, s, words, noises);
+        onDone();
+      }
+    } else {
+      await renderInWorkers(workers, out, seed, todo, words, onDone);
+    }
+  } finally {
+    bar.stop();
+  }
+
+  const split = splitSpeakers(seed, clipsPerWord);
+  const list = (indices: number[]): string => {
+    const lines = indices.flatMap((i) => words.map((w) => clipPath(w, speakers[i]))).sort();
+    return lines.length ? lines.join('\n') + '\n' : '';
+  };
+  await writeFileAtomic(join(out, VALIDATION_LIST), list(split.validation));
+  await writeFileAtomic(join(out, TESTING_LIST), list(split.test));
+  const summary: SynthSummary = {
+    clips: clipsPerWord * words.length,
+    words: words.length,
+    clipsPerWord,
+    seed,
+    voices: { train: split.train.length, validation: split.validation.length, test: split.test.length },
+    splits: { train: split.train.length * words.length, validation: split.validation.length * words.length, test: split.test.length * words.length },
+    seconds: Math.round((Date.now() - started) / 100) / 10,
+    cached: false,
+  };
+  // Written last: its presence marks a complete set.
+  await writeFileAtomic(join(out, COMPLETE), JSON.stringify(summary, null, 2) + '\n');
+  return summary;
+}
+
+/** The work a synthesis worker receives. */
+export interface WorkerTask {
+  out: string;
+  seed: number;
+  speakers: number[];
+  words: string[];
+}
+
+/** Runs speakers on `count` worker threads, interleaved so each gets a similar share. */
+async function renderInWorkers(count: number, out: string, seed: number, todo: Speaker[], words: string[], onDone: () => void): Promise<void> {
+  // From compiled JavaScript the worker is a .js file; from TypeScript sources (tsx, vitest) it is .ts and
+  // needs the tsx loader.
+  const fromSource = import.meta.url.endsWith('.ts');
+  const url = new URL(fromSource ? './synth-worker-node.ts' : './synth-worker-node.js', import.meta.url);
+  const runs: Promise<void>[] = [];
+  for (let w = 0; w < count; w++) {
+    const task: WorkerTask = { out, seed, words, speakers: todo.filter((_, k) => k % count === w).map((s) => s.index) };
+    runs.push(new Promise<void>((resolveRun, rejectRun) => {
+      const worker = new Worker(url, { workerData: task, execArgv: fromSource ? ['--import', 'tsx'] : [] });
+      let failed = false;
+      worker.on('message', (m: { done?: number; error?: string }) => {
+        if (m.done !== undefined) onDone();
+        if (m.error !== undefined) {
+          failed = true;
+          rejectRun(new Error(m.error));
+        }
+      });
+      worker.on('error', (e) => {
+        failed = true;
+        rejectRun(e);
+      });
+      worker.on('exit', (code) => {
+        if (!failed) code === 0 ? resolveRun() : rejectRun(new Error(`synthesis worker exited with code ${code}`));
+      });
+    }));
+  }
+  const results = await Promise.allSettled(runs);
+  const failure = results.find((r) => r.status === 'rejected');
+  if (failure) throw (failure as PromiseRejectedResult).reason;
+}
