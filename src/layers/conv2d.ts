@@ -1,0 +1,124 @@
+// A 2d convolution layer (PyTorch's Conv2d): owns weight [Cout, Cin, KH, KW] and bias [Cout].
+import { ShapeError, fmtShape } from '../engine/errors.js';
+import { Tensor } from '../engine/tensor.js';
+import { type Conv2dOptions, conv2dBackward, conv2dForward, conv2dOutputShape, samePadding } from '../kernels/conv.js';
+import type { LayerActivity, NamedTensor, Param } from '../models/types.js';
+import { initSynapses } from './init.js';
+import { type ForwardContext, type Layer, copyTensor, freeAll, param, reuse } from './layer.js';
+import { SynapticCounter } from './synaptic-counter.js';
+
+export interface Conv2dSettings {
+  inChannels: number;
+  outChannels: number;
+  kernel: [number, number];
+  /** Default [1, 1]. */
+  stride?: [number, number];
+  /** Zeros on each side, or 'same' (stride 1, odd kernels); default [0, 0]. */
+  padding?: [number, number] | 'same';
+}
+
+export class Conv2d implements Layer {
+  emitsSpikes(): boolean {
+    return false;
+  }
+
+  readonly weight: Param;
+  readonly bias: Param;
+  readonly options: Required<Conv2dOptions>;
+  private x: Tensor | null = null;
+  private y: Tensor | null = null;
+  private dx: Tensor | null = null;
+  private readonly counter = new SynapticCounter();
+
+  /** `init`: a seed for PyTorch's default initialisation, or a layer whose weights to copy. */
+  constructor(
+    readonly name: string,
+    readonly settings: Conv2dSettings,
+    init: number | Conv2d,
+  ) {
+    const { inChannels: C, outChannels: CO, kernel: [KH, KW] } = settings;
+    const padding = settings.padding === 'same' ? ([samePadding(KH), samePadding(KW)] as [number, number]) : (settings.padding ?? [0, 0]);
+    this.options = { stride: settings.stride ?? [1, 1], padding };
+    // Validates the sizes once, with the layer's name in the message.
+    conv2dOutputShape([1, C, KH + 2 * padding[0], KW + 2 * padding[1]], [CO, C, KH, KW], this.options);
+    if (init instanceof Conv2d) {
+      this.weight = param(`${name}.weight`, copyTensor(init.weight.value), true);
+      this.bias = param(`${name}.bias`, copyTensor(init.bias.value), false);
+    } else {
+      this.weight = param(`${name}.weight`, Tensor.empty([CO, C, KH, KW]), true);
+      this.bias = param(`${name}.bias`, Tensor.empty([CO]), false);
+      initSynapses(this.weight.value, this.bias.value, C * KH * KW, init);
+    }
+  }
+
+  outputShape(input: readonly number[]): number[] {
+    if (input.length !== 3) throw new ShapeError(`${this.name}: input has shape ${fmtShape(input)} per row, expected [C, H, W]`);
+    return conv2dOutputShape([1, ...input], this.weight.value.shape, this.options).slice(1);
+  }
+
+  forward(x: Tensor, ctx: ForwardContext): Tensor {
+    const out = [x.shape[0], ...this.outputShape(x.shape.slice(1))];
+    this.x = x;
+    this.y = reuse(this.y, out);
+    conv2dForward(x, this.weight.value, this.bias.value, this.y, this.options);
+    if (ctx.count) {
+      const [, C, KH, KW] = this.weight.value.shape;
+      this.counter.add(x, ctx, out[1] * out[2] * out[3] * C * KH * KW, () => this.fanOut(x.shape));
+    }
+    return this.y;
+  }
+
+  backward(dy: Tensor, wantInputGrad: boolean): Tensor | null {
+    if (!this.x) throw new Error(`${this.name}: backward before forward`);
+    if (wantInputGrad) this.dx = reuse(this.dx, this.x.shape);
+    conv2dBackward(this.x, this.weight.value, dy, wantInputGrad ? this.dx : null, this.weight.grad, this.bias.grad, this.options);
+    return wantInputGrad ? this.dx : null;
+  }
+
+  /** How many weights each input position of one channel reaches: per (h, w), flattened. */
+  private fanOut(xShape: readonly number[]): Int32Array {
+    const [, , H, W] = xShape;
+    const [CO, , KH, KW] = this.weight.value.shape;
+    const [SH, SW] = this.options.stride;
+    const [PH, PW] = this.options.padding;
+    const reach = (n: number, k: number, s: number, p: number): Int32Array => {
+      const outN = Math.floor((n + 2 * p - k) / s) + 1;
+      const r = new Int32Array(n);
+      for (let o = 0; o < outN; o++) for (let j = 0; j < k; j++) {
+        const i = o * s - p + j;
+        if (i >= 0 && i < n) r[i]++;
+      }
+      return r;
+    };
+    const rh = reach(H, KH, SH, PH);
+    const rw = reach(W, KW, SW, PW);
+    const fan = new Int32Array(H * W);
+    for (let h = 0; h < H; h++) for (let w = 0; w < W; w++) fan[h * W + w] = rh[h] * rw[w] * CO;
+    return fan;
+  }
+
+  parameters(): Param[] {
+    return [this.weight, this.bias];
+  }
+
+  buffers(): NamedTensor[] {
+    return [];
+  }
+
+  clone(): Conv2d {
+    return new Conv2d(this.name, this.settings, this);
+  }
+
+  resetActivity(): void {
+    this.counter.reset();
+  }
+
+  activity(samples: number): LayerActivity {
+    return this.counter.report(this.name, samples);
+  }
+
+  dispose(): void {
+    freeAll(this.weight.value, this.weight.grad, this.bias.value, this.bias.grad, this.y, this.dx);
+    this.x = this.y = this.dx = null;
+  }
+}

@@ -1,0 +1,109 @@
+// The contract every layer keeps. A layer sees rows: x is [R, ...shape] with R = groups * batch, where
+// groups is `steps` for time-major spiking activations and 1 for a tensor kept once (a CNN, or a
+// repeat-encoded input before the first Leaky). Stateless layers treat all rows alike; batch norm
+// normalises each group with its own statistics; a Leaky turns groups = 1 into groups = steps.
+import { fmtShape } from '../engine/errors.js';
+import { Tensor, type DType, sizeOf } from '../engine/tensor.js';
+import type { Engine } from '../engine/engine.js';
+import type { LayerActivity, NamedTensor, Param } from '../models/types.js';
+
+export interface ForwardContext {
+  /** Samples in the batch; the group count of an input is its rows / batch. */
+  batch: number;
+  /** The model's time steps (1 for a CNN): how many passes one sample stands for. */
+  steps: number;
+  training: boolean;
+  /** Count spikes and synaptic operations during this pass (see activity()). */
+  count: boolean;
+  /** The input holds binary spikes, so a synaptic layer's work is accumulates, not multiply-accumulates. */
+  spikesIn: boolean;
+}
+
+export interface Layer {
+  /** Prefix of the layer's parameter and buffer names, e.g. `conv1` -> `conv1.weight`. */
+  readonly name: string;
+  /** Whether the output is binary spikes, given whether the input is: true for Leaky and the rate and
+   *  latency encoders; passed through by max pool, flatten and dropout (in eval). */
+  emitsSpikes(spikesIn: boolean): boolean;
+  /** The output shape of one row for the input shape of one row; throws a ShapeError if it does not fit. */
+  outputShape(input: readonly number[]): number[];
+  /** x: [R, ...shape]. The output is owned by the layer and valid until its next forward. */
+  forward(x: Tensor, ctx: ForwardContext): Tensor;
+  /** dy has the last output's shape. Overwrites this layer's parameter gradients; returns dx (owned by
+   *  the layer) when `wantInputGrad`, else null. */
+  backward(dy: Tensor, wantInputGrad: boolean): Tensor | null;
+  parameters(): Param[];
+  buffers(): NamedTensor[];
+  /** An independent copy: same settings, its own copies of the weights and buffers. */
+  clone(): Layer;
+  resetActivity(): void;
+  /** Its share of the work per sample over `samples` counted samples, or null for layers that do none. */
+  activity(samples: number): LayerActivity | null;
+  dispose(): void;
+}
+
+/**
+ * The tensor to write into: `current` when it already has this shape and dtype, else a fresh one (the
+ * old one freed). Activation buffers are allocated on the first forward of a batch size and reused.
+ */
+export function reuse(current: Tensor | null, shape: readonly number[], dtype: DType = 'f32'): Tensor {
+  if (current && current.dtype === dtype && fmtShape(current.shape) === fmtShape(shape)) return current;
+  current?.free();
+  return Tensor.empty(shape, dtype);
+}
+
+/** A copy of a tensor in fresh memory. */
+export function copyTensor(t: Tensor): Tensor {
+  return Tensor.from(t.data, t.shape, t.dtype);
+}
+
+/** A trainable tensor with its gradient. */
+export function param(name: string, value: Tensor, weightDecay: boolean): Param {
+  return { name, value, grad: Tensor.zeros(value.shape), weightDecay };
+}
+
+export function freeAll(...tensors: (Tensor | null | undefined)[]): void {
+  for (const t of tensors) if (t && t.owner) t.free();
+}
+
+/** The rank-4 view [R, C, 1, L] of a rank-3 [R, C, L] tensor: 1d layers run the 2d kernels with H = 1. */
+export const as2d = (t: Tensor): Tensor => t.reshape([t.shape[0], t.shape[1], 1, t.shape[2]]);
+/** The rank-3 view [R, C, L] of a rank-4 [R, C, 1, L] tensor. */
+export const as1d = (t: Tensor): Tensor => t.reshape([t.shape[0], t.shape[1], t.shape[3]]);
+
+// Tensor offers no sub-range view, and its constructor is private; batch norm needs one group's rows.
+// This reaches the constructor the same way reshape() does (a non-owning view of the same memory).
+type TensorConstructor = new (engine: Engine, ptr: number, shape: readonly number[], dtype: DType, owner: boolean) => Tensor;
+
+/** A non-owning view of `count` rows starting at row `start` of an f32 tensor [R, ...]. */
+export function rowsView(t: Tensor, start: number, count: number): Tensor {
+  const row = sizeOf(t.shape.slice(1));
+  if (t.dtype !== 'f32' || start < 0 || start + count > t.shape[0])
+    throw new RangeError(`rowsView: rows ${start}..${start + count} of ${fmtShape(t.shape)} (${t.dtype})`);
+  return new (Tensor as unknown as TensorConstructor)(t.engine, t.ptr + start * row * 4, [count, ...t.shape.slice(1)], 'f32', false);
+}
+
+/** Defaults for a layer without parameters or synaptic work. */
+export abstract class StatelessLayer implements Layer {
+  abstract readonly name: string;
+  abstract emitsSpikes(spikesIn: boolean): boolean;
+  abstract outputShape(input: readonly number[]): number[];
+  abstract forward(x: Tensor, ctx: ForwardContext): Tensor;
+  abstract backward(dy: Tensor, wantInputGrad: boolean): Tensor | null;
+  abstract clone(): Layer;
+  abstract dispose(): void;
+
+  parameters(): Param[] {
+    return [];
+  }
+
+  buffers(): NamedTensor[] {
+    return [];
+  }
+
+  resetActivity(): void {}
+
+  activity(): LayerActivity | null {
+    return null;
+  }
+}

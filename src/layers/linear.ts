@@ -1,0 +1,86 @@
+// A fully connected layer (PyTorch's Linear): owns weight [Out, In] and bias [Out].
+import { ShapeError, expectPositive, fmtShape } from '../engine/errors.js';
+import { Tensor } from '../engine/tensor.js';
+import { linearBackward, linearForward } from '../kernels/linear.js';
+import type { LayerActivity, NamedTensor, Param } from '../models/types.js';
+import { initSynapses } from './init.js';
+import { type ForwardContext, type Layer, copyTensor, freeAll, param, reuse } from './layer.js';
+import { SynapticCounter } from './synaptic-counter.js';
+
+export class Linear implements Layer {
+  emitsSpikes(): boolean {
+    return false;
+  }
+
+  readonly weight: Param;
+  readonly bias: Param;
+  private x: Tensor | null = null;
+  private y: Tensor | null = null;
+  private dx: Tensor | null = null;
+  private readonly counter = new SynapticCounter();
+
+  /** `init`: a seed for PyTorch's default initialisation, or a layer whose weights to copy. */
+  constructor(
+    readonly name: string,
+    readonly inFeatures: number,
+    readonly outFeatures: number,
+    init: number | Linear,
+  ) {
+    expectPositive(name, { inFeatures, outFeatures });
+    if (init instanceof Linear) {
+      this.weight = param(`${name}.weight`, copyTensor(init.weight.value), true);
+      this.bias = param(`${name}.bias`, copyTensor(init.bias.value), false);
+    } else {
+      this.weight = param(`${name}.weight`, Tensor.empty([outFeatures, inFeatures]), true);
+      this.bias = param(`${name}.bias`, Tensor.empty([outFeatures]), false);
+      initSynapses(this.weight.value, this.bias.value, inFeatures, init);
+    }
+  }
+
+  outputShape(input: readonly number[]): number[] {
+    if (input.length !== 1 || input[0] !== this.inFeatures)
+      throw new ShapeError(`${this.name}: input has shape ${fmtShape(input)} per row, expected [${this.inFeatures}]`);
+    return [this.outFeatures];
+  }
+
+  forward(x: Tensor, ctx: ForwardContext): Tensor {
+    this.outputShape(x.shape.slice(1));
+    this.x = x;
+    this.y = reuse(this.y, [x.shape[0], this.outFeatures]);
+    linearForward(x, this.weight.value, this.bias.value, this.y);
+    if (ctx.count) this.counter.add(x, ctx, this.inFeatures * this.outFeatures, () => new Int32Array(this.inFeatures).fill(this.outFeatures));
+    return this.y;
+  }
+
+  backward(dy: Tensor, wantInputGrad: boolean): Tensor | null {
+    if (!this.x) throw new Error(`${this.name}: backward before forward`);
+    if (wantInputGrad) this.dx = reuse(this.dx, this.x.shape);
+    linearBackward(this.x, this.weight.value, dy, wantInputGrad ? this.dx : null, this.weight.grad, this.bias.grad);
+    return wantInputGrad ? this.dx : null;
+  }
+
+  parameters(): Param[] {
+    return [this.weight, this.bias];
+  }
+
+  buffers(): NamedTensor[] {
+    return [];
+  }
+
+  clone(): Linear {
+    return new Linear(this.name, this.inFeatures, this.outFeatures, this);
+  }
+
+  resetActivity(): void {
+    this.counter.reset();
+  }
+
+  activity(samples: number): LayerActivity {
+    return this.counter.report(this.name, samples);
+  }
+
+  dispose(): void {
+    freeAll(this.weight.value, this.weight.grad, this.bias.value, this.bias.grad, this.y, this.dx);
+    this.x = this.y = this.dx = null;
+  }
+}

@@ -1,0 +1,51 @@
+// The work a synaptic layer (conv, linear) does, for activity(): dense multiply-accumulates of its CNN
+// form, and what the spiking form really needs: one accumulate per input spike and weight it reaches
+// (exact, borders and strides included), or multiply-accumulates when its input is not binary.
+import { fmtShape } from '../engine/errors.js';
+import type { Tensor } from '../engine/tensor.js';
+import type { LayerActivity } from '../models/types.js';
+import type { ForwardContext } from './layer.js';
+
+export class SynapticCounter {
+  private denseMacs = 0;
+  private macs = 0;
+  private acs = 0;
+  private fan: Int32Array | null = null;
+  private fanKey = '';
+
+  /**
+   * One forward over x. `macsPerPass`: multiply-accumulates of one dense pass over one sample.
+   * `fanOut(xShape)`: weights reached by one input value, per position of the trailing block it repeats
+   * over (a channel's H*W for conv, [Out] for linear); only built when the input is spikes.
+   */
+  add(x: Tensor, ctx: ForwardContext, macsPerPass: number, fanOut: (xShape: readonly number[]) => Int32Array): void {
+    this.denseMacs += macsPerPass * ctx.batch;
+    // A spiking model does its dense work at every step, even when a repeat-encoded input lets this
+    // engine compute it once: count what the network computes, not the shortcut.
+    if (!ctx.spikesIn) {
+      this.macs += macsPerPass * ctx.batch * ctx.steps;
+      return;
+    }
+    const key = fmtShape(x.shape.slice(1));
+    if (!this.fan || key !== this.fanKey) {
+      this.fan = fanOut(x.shape);
+      this.fanKey = key;
+    }
+    const fan = this.fan;
+    const P = fan.length;
+    const v = x.f32;
+    let acs = 0;
+    for (let base = 0; base < v.length; base += P)
+      for (let i = 0; i < P; i++) if (v[base + i] !== 0) acs += fan[i];
+    this.acs += acs;
+  }
+
+  reset(): void {
+    this.denseMacs = this.macs = this.acs = 0;
+  }
+
+  report(name: string, samples: number): LayerActivity {
+    const per = samples > 0 ? 1 / samples : 0;
+    return { name, denseMacs: this.denseMacs * per, macs: this.macs * per, acs: this.acs * per };
+  }
+}
