@@ -1,10 +1,34 @@
 // 2-D convolution (cross-correlation, as PyTorch) over [N, C, H, W] with weights [CO, C, KH, KW];
-// conv1d is this with H = KH = 1. Samples are lowered a chunk at a time to an im2col matrix
-// [C*KH*KW, chunk*OH*OW] so one GEMM covers the whole chunk, even when each sample's output is small.
+// conv1d is this with H = KH = 1. Two algorithms, chosen per call:
+// - im2col + GEMM: samples are lowered a chunk at a time to a matrix [C*KH*KW, chunk*OH*OW] so one
+//   GEMM covers the chunk. Building that matrix costs one write per (tap, position) against 2*CO
+//   flops each, so it pays only when the correlation has many output channels.
+// - direct: for few output channels at stride 1, register-blocked loops over a zero-padded copy of
+//   each sample. The input gradient at stride 1 is itself a direct correlation of dy with the
+//   flipped, channel-transposed weights, so one kernel serves forward and dx.
 import { gemm, gemmScratchBytes } from './gemm';
+import { madd } from './simd';
 
 // Soft cap on the im2col matrix plus the GEMM's output, per chunk of samples.
 const CHUNK_BYTES: usize = 4 << 20;
+// Correlations with at most this many output channels run direct (when the geometry allows).
+const DIRECT_MAX_CHANNELS = 16;
+
+// @ts-ignore: decorator
+@inline function roundUp(n: i32, m: i32): i32 {
+  return ((n + m - 1) / m) * m;
+}
+
+// The direct kernels handle stride 1 with padding below the kernel size (so dx's padding KH-1-PH >= 0).
+function directFits(outChannels: i32, KH: i32, KW: i32, SH: i32, SW: i32, PH: i32, PW: i32): bool {
+  return outChannels <= DIRECT_MAX_CHANNELS && SH == 1 && SW == 1 && PH < KH && PW < KW;
+}
+
+// dx as a direct correlation sweeps the kernel over dy padded to the size of x; when dy is much
+// smaller than x (a kernel nearly as large as the input), most of those taps would multiply padding.
+function directInputGrad(N: i32, C: i32, H: i32, W: i32, CO: i32, KH: i32, KW: i32, SH: i32, SW: i32, PH: i32, PW: i32): bool {
+  return directFits(C, KH, KW, SH, SW, PH, PW) && 2 * outSize(H, KH, SH, PH) * outSize(W, KW, SW, PW) >= H * W;
+}
 
 // @ts-ignore: decorator
 @inline function align64(bytes: usize): usize {
@@ -33,7 +57,13 @@ export function conv2dScratchBytes(N: i32, C: i32, H: i32, W: i32, CO: i32, KH: 
   const ckk = C * KH * KW;
   const L = chunkSamples(N, C, CO, KH, KW, OHW) * OHW;
   const big = max(max(ckk, CO), L);
-  return align64(<usize>ckk * L * 4) + align64(<usize>CO * L * 4) + gemmScratchBytes(max(CO, ckk), max(L, ckk), big);
+  const lowered = align64(<usize>ckk * L * 4) + align64(<usize>CO * L * 4) + gemmScratchBytes(max(CO, ckk), max(L, ckk), big);
+  const OH = outSize(H, KH, SH, PH), OW = outSize(W, KW, SW, PW);
+  let direct: usize = 0;
+  if (directFits(CO, KH, KW, SH, SW, PH, PW))
+    direct = max(directBytes(C, H, W, CO, KH, KW, PH, PW), weightGradBytes(C, H, W, CO, KH, KW, PH, PW, OH, OW));
+  if (directInputGrad(N, C, H, W, CO, KH, KW, SH, SW, PH, PW)) direct = max(direct, directBytes(CO, OH, OW, C, KH, KW, KH - 1 - PH, KW - 1 - PW));
+  return max(lowered, direct);
 }
 
 // cols[(c*KH+kh)*KW+kw, nn*OHW + oh*OW + ow] = x[n0+nn, c, oh*SH+kh-PH, ow*SW+kw-PW], zero outside x.
@@ -133,6 +163,10 @@ export function conv2dForward(
 ): void {
   checkGeometry('conv2dForward', N, C, H, W, CO, KH, KW, SH, SW, PH, PW);
   assert(scratchBytes >= conv2dScratchBytes(N, C, H, W, CO, KH, KW, SH, SW, PH, PW), 'conv2dForward: scratch too small');
+  if (directFits(CO, KH, KW, SH, SW, PH, PW)) {
+    directCorrelate(x, w, false, b, y, N, C, H, W, CO, KH, KW, PH, PW, scratch);
+    return;
+  }
   const OH = outSize(H, KH, SH, PH), OW = outSize(W, KW, SW, PW), OHW = OH * OW;
   const ckk = C * KH * KW;
   const nbMax = chunkSamples(N, C, CO, KH, KW, OHW);
@@ -158,6 +192,10 @@ export function conv2dBackwardInput(
   checkGeometry('conv2dBackwardInput', N, C, H, W, CO, KH, KW, SH, SW, PH, PW);
   assert(scratchBytes >= conv2dScratchBytes(N, C, H, W, CO, KH, KW, SH, SW, PH, PW), 'conv2dBackwardInput: scratch too small');
   const OH = outSize(H, KH, SH, PH), OW = outSize(W, KW, SW, PW), OHW = OH * OW;
+  if (directInputGrad(N, C, H, W, CO, KH, KW, SH, SW, PH, PW)) {
+    directCorrelate(dy, w, true, 0, dx, N, CO, OH, OW, C, KH, KW, KH - 1 - PH, KW - 1 - PW, scratch);
+    return;
+  }
   const ckk = C * KH * KW;
   const nbMax = chunkSamples(N, C, CO, KH, KW, OHW);
   const cols = scratch;
@@ -183,6 +221,11 @@ export function conv2dBackwardWeight(
   checkGeometry('conv2dBackwardWeight', N, C, H, W, CO, KH, KW, SH, SW, PH, PW);
   assert(scratchBytes >= conv2dScratchBytes(N, C, H, W, CO, KH, KW, SH, SW, PH, PW), 'conv2dBackwardWeight: scratch too small');
   const OH = outSize(H, KH, SH, PH), OW = outSize(W, KW, SW, PW), OHW = OH * OW;
+  if (db != 0) biasGradient(dy, db, N, CO, OHW);
+  if (directFits(CO, KH, KW, SH, SW, PH, PW)) {
+    directWeightGrad(x, dy, dw, N, C, H, W, CO, KH, KW, PH, PW, OH, OW, scratch);
+    return;
+  }
   const ckk = C * KH * KW;
   const nbMax = chunkSamples(N, C, CO, KH, KW, OHW);
   const cols = scratch;
@@ -196,7 +239,6 @@ export function conv2dBackwardWeight(
     regroup(dy, dyT, n0, nb, CO, OHW, true, 0);
     gemm(0, 1, CO, ckk, L, dyT, L, cols, L, dw, ckk, n0 > 0 ? 1 : 0, gs, gsBytes);
   }
-  if (db != 0) biasGradient(dy, db, N, CO, OHW);
 }
 
 // db[co] = sum over n and positions of dy[n, co, :].
@@ -212,4 +254,291 @@ function biasGradient(dy: usize, db: usize, N: i32, CO: i32, len: i32): void {
     }
     store<f32>(db + (<usize>co << 2), f32x4.extract_lane(acc, 0) + f32x4.extract_lane(acc, 1) + f32x4.extract_lane(acc, 2) + f32x4.extract_lane(acc, 3) + tail);
   }
+}
+
+// ---- Direct kernels -------------------------------------------------------------------------
+
+// Copies plane-major src [planes, H, W] into dst [planes, Hp, Wp] at row PH, column PW; the rest zeros.
+function padPlanes(src: usize, dst: usize, planes: i32, H: i32, W: i32, Hp: i32, Wp: i32, PH: i32, PW: i32): void {
+  memory.fill(dst, 0, (<usize>planes * Hp * Wp) << 2);
+  for (let p = 0; p < planes; p++)
+    for (let h = 0; h < H; h++)
+      memory.copy(dst + ((<usize>((p * Hp + h + PH) * Wp + PW)) << 2), src + ((<usize>((p * H + h) * W)) << 2), <usize>W << 2);
+}
+
+// Register blocks: 4 output channels x 8 positions when there are at least 4 channels, else one
+// channel x 2 output rows x 16 positions. V8 schedules a loop body's loads ahead of its FMAs, so
+// accumulators + loaded vectors + broadcasts must fit 15 xmm registers: 8 + 2 + 4, and 8 + 4 + 2.
+// (One channel x 32 positions needs 8 + 8 + 1, spills an accumulator and runs at a third of the speed.)
+// @ts-ignore: decorator
+@inline function blockChannels(O: i32): i32 {
+  return O >= 4 ? 4 : 1;
+}
+
+// @ts-ignore: decorator
+@inline function blockWidth(G: i32): i32 {
+  return G == 4 ? 8 : 16;
+}
+
+// Packed weight floats: [group][i][kh][kw][4] for 4-channel blocks; [o][i][KH+1 rows][kw][2] for
+// one-channel blocks (see direct1x2x16).
+function packedWeights(O: i32, I: i32, KH: i32, KW: i32): usize {
+  return blockChannels(O) == 4 ? <usize>roundUp(O, 4) * I * KH * KW : <usize>O * I * (KH + 1) * KW * 2;
+}
+
+function directBytes(I: i32, H: i32, W: i32, O: i32, KH: i32, KW: i32, PH: i32, PW: i32): usize {
+  const G = blockChannels(O);
+  const OW = W + 2 * PW - KW + 1;
+  const Wp = roundUp(OW, blockWidth(G)) + KW - 1;
+  return align64(packedWeights(O, I, KH, KW) * 4) + align64(<usize>roundUp(O, 4) * 4) + 32 * 4 + align64(<usize>I * (H + 2 * PH + 1) * Wp * 4);
+}
+
+// K[o, i, kh, kw] (see directCorrelate), zero outside the kernel.
+function weightAt(w: usize, flip: bool, o: i32, i: i32, kh: i32, kw: i32, O: i32, I: i32, KH: i32, KW: i32): f32 {
+  if (o >= O || kh < 0 || kh >= KH) return 0;
+  const at = flip ? ((i * O + o) * KH + KH - 1 - kh) * KW + KW - 1 - kw : ((o * I + i) * KH + kh) * KW + kw;
+  return load<f32>(w + (<usize>at << 2));
+}
+
+/**
+ * dst[n, o, oh, ow] = bias[o] + sum over i, kh, kw of src[n, i, oh+kh-PH, ow+kw-PW] * K[o, i, kh, kw], stride 1,
+ * where K is w [O, I, KH, KW], or with flip, K[o, i, kh, kw] = w[i, o, KH-1-kh, KW-1-kw] for w [I, O, KH, KW].
+ */
+function directCorrelate(
+  src: usize, w: usize, flip: bool, bias: usize, dst: usize,
+  N: i32, I: i32, H: i32, W: i32, O: i32, KH: i32, KW: i32, PH: i32, PW: i32, scratch: usize,
+): void {
+  const G = blockChannels(O), VW = blockWidth(G);
+  const RB = G == 4 ? 1 : 2;
+  const groups = (O + G - 1) / G;
+  const OH = H + 2 * PH - KH + 1, OW = W + 2 * PW - KW + 1;
+  // One spare zero row lets a two-row block run past an odd OH.
+  const Hp = H + 2 * PH + 1, Wp = roundUp(OW, VW) + KW - 1;
+  const wp = scratch;
+  const bp = wp + align64(packedWeights(O, I, KH, KW) * 4);
+  const tile = bp + align64(<usize>roundUp(O, 4) * 4);
+  const xp = tile + 32 * 4;
+  for (let o = 0; o < groups * G; o++)
+    store<f32>(bp + (<usize>o << 2), o < O && bias != 0 ? load<f32>(bias + (<usize>o << 2)) : 0);
+  let q = wp;
+  for (let g = 0; g < groups; g++)
+    for (let i = 0; i < I; i++) {
+      if (G == 4) {
+        for (let kh = 0; kh < KH; kh++)
+          for (let kw = 0; kw < KW; kw++)
+            for (let r = 0; r < 4; r++, q += 4) store<f32>(q, weightAt(w, flip, g * 4 + r, i, kh, kw, O, I, KH, KW));
+      } else {
+        // Input row j feeds output row oh through tap j and row oh+1 through tap j-1.
+        for (let j = 0; j <= KH; j++)
+          for (let kw = 0; kw < KW; kw++, q += 8) {
+            store<f32>(q, weightAt(w, flip, g, i, j, kw, O, I, KH, KW));
+            store<f32>(q, weightAt(w, flip, g, i, j - 1, kw, O, I, KH, KW), 4);
+          }
+      }
+    }
+  const wgBytes = (packedWeights(O, I, KH, KW) / groups) << 2;
+  const cs = <usize>Hp * Wp * 4, rs = <usize>Wp * 4;
+  const plane = <usize>OH * OW * 4;
+  // A block's rows are output channels (4-channel blocks) or output rows (one-channel blocks).
+  const rowStride = G == 4 ? plane : <usize>OW * 4;
+  for (let n = 0; n < N; n++) {
+    padPlanes(src + ((<usize>n * I * H * W) << 2), xp, I, H, W, Hp, Wp, PH, PW);
+    for (let oh = 0; oh < OH; oh += RB) {
+      for (let g = 0; g < groups; g++) {
+        const wg = wp + <usize>g * wgBytes;
+        const bg = bp + ((<usize>(g * G)) << 2);
+        const rows = G == 4 ? min(4, O - g * 4) : min(2, OH - oh);
+        const yrow = dst + ((<usize>(((n * O + g * G) * OH + oh) * OW)) << 2);
+        for (let ow = 0; ow < OW; ow += VW) {
+          const cols = min(VW, OW - ow);
+          const x0 = xp + ((<usize>(oh * Wp + ow)) << 2);
+          // Each micro-kernel has two call sites (full block, ragged edge through the tile): Binaryen
+          // then keeps it a function of its own, which V8 register-allocates without spills.
+          if (rows == 4 / RB && cols == VW) {
+            if (G == 4) direct4x8(x0, wg, I, KH, KW, cs, rs, bg, yrow + (<usize>ow << 2), rowStride);
+            else direct1x2x16(x0, wg, I, KH, KW, cs, rs, bg, yrow + (<usize>ow << 2), rowStride);
+          } else {
+            if (G == 4) direct4x8(x0, wg, I, KH, KW, cs, rs, bg, tile, <usize>VW * 4);
+            else direct1x2x16(x0, wg, I, KH, KW, cs, rs, bg, tile, <usize>VW * 4);
+            for (let r = 0; r < rows; r++)
+              memory.copy(yrow + <usize>r * rowStride + (<usize>ow << 2), tile + <usize>r * VW * 4, <usize>cols << 2);
+          }
+        }
+      }
+    }
+  }
+}
+
+// 4 output channels x 8 positions: 8 accumulators, 2 input vectors, 4 weight broadcasts.
+function direct4x8(x: usize, wk: usize, I: i32, KH: i32, KW: i32, cs: usize, rs: usize, bias: usize, y: usize, ys: usize): void {
+  let a00 = v128.load32_splat(bias), a01 = a00;
+  let a10 = v128.load32_splat(bias, 4), a11 = a10;
+  let a20 = v128.load32_splat(bias, 8), a21 = a20;
+  let a30 = v128.load32_splat(bias, 12), a31 = a30;
+  for (let i = 0; i < I; i++) {
+    for (let kh = 0; kh < KH; kh++) {
+      let xr = x + <usize>i * cs + <usize>kh * rs;
+      for (let kw = 0; kw < KW; kw++) {
+        const x0 = v128.load(xr);
+        const x1 = v128.load(xr, 16);
+        let c = v128.load32_splat(wk);
+        a00 = madd(c, x0, a00);
+        a01 = madd(c, x1, a01);
+        c = v128.load32_splat(wk, 4);
+        a10 = madd(c, x0, a10);
+        a11 = madd(c, x1, a11);
+        c = v128.load32_splat(wk, 8);
+        a20 = madd(c, x0, a20);
+        a21 = madd(c, x1, a21);
+        c = v128.load32_splat(wk, 12);
+        a30 = madd(c, x0, a30);
+        a31 = madd(c, x1, a31);
+        wk += 16;
+        xr += 4;
+      }
+    }
+  }
+  v128.store(y, a00);
+  v128.store(y, a01, 16);
+  v128.store(y + ys, a10);
+  v128.store(y + ys, a11, 16);
+  v128.store(y + 2 * ys, a20);
+  v128.store(y + 2 * ys, a21, 16);
+  v128.store(y + 3 * ys, a30);
+  v128.store(y + 3 * ys, a31, 16);
+}
+
+// One output channel x 2 output rows x 16 positions. Input row j (of KH+1) is loaded once and feeds
+// row 0 through tap j and row 1 through tap j-1; the packed weights hold zeros for the missing taps.
+function direct1x2x16(x: usize, wk: usize, I: i32, KH: i32, KW: i32, cs: usize, rs: usize, bias: usize, y: usize, ys: usize): void {
+  let a0 = v128.load32_splat(bias), a1 = a0, a2 = a0, a3 = a0;
+  let b0 = a0, b1 = a0, b2 = a0, b3 = a0;
+  for (let i = 0; i < I; i++) {
+    for (let j = 0; j <= KH; j++) {
+      let xr = x + <usize>i * cs + <usize>j * rs;
+      for (let kw = 0; kw < KW; kw++) {
+        const x0 = v128.load(xr);
+        const x1 = v128.load(xr, 16);
+        const x2 = v128.load(xr, 32);
+        const x3 = v128.load(xr, 48);
+        let c = v128.load32_splat(wk);
+        a0 = madd(c, x0, a0);
+        a1 = madd(c, x1, a1);
+        a2 = madd(c, x2, a2);
+        a3 = madd(c, x3, a3);
+        c = v128.load32_splat(wk, 4);
+        b0 = madd(c, x0, b0);
+        b1 = madd(c, x1, b1);
+        b2 = madd(c, x2, b2);
+        b3 = madd(c, x3, b3);
+        wk += 8;
+        xr += 4;
+      }
+    }
+  }
+  v128.store(y, a0);
+  v128.store(y, a1, 16);
+  v128.store(y, a2, 32);
+  v128.store(y, a3, 48);
+  v128.store(y + ys, b0);
+  v128.store(y + ys, b1, 16);
+  v128.store(y + ys, b2, 32);
+  v128.store(y + ys, b3, 48);
+}
+
+// Rows of dy per block of the weight gradient: a block of 4 channels' dy rows and the input rows
+// they meet stay in L1 while every (channel, kh, kw) pair sweeps them.
+const GRAD_ROWS = 8;
+
+function weightGradBytes(C: i32, H: i32, W: i32, CO: i32, KH: i32, KW: i32, PH: i32, PW: i32, OH: i32, OW: i32): usize {
+  const groups = (CO + 3) / 4;
+  const OWr = roundUp(OW, 4);
+  const KWp = roundUp(KW, 2);
+  const Wp = OWr + KWp - 1;
+  return align64(<usize>groups * C * KH * KWp * 4 * 16) + align64(<usize>groups * 4 * OH * OWr * 4) + align64(<usize>C * (H + 2 * PH) * Wp * 4);
+}
+
+/** dw[o, c, kh, kw] = sum over n, oh, ow of dy[n, o, oh, ow] * x[n, c, oh+kh-PH, ow+kw-PW], stride 1 (overwritten). */
+function directWeightGrad(
+  x: usize, dy: usize, dw: usize, N: i32, C: i32, H: i32, W: i32, CO: i32, KH: i32, KW: i32, PH: i32, PW: i32, OH: i32, OW: i32, scratch: usize,
+): void {
+  const groups = (CO + 3) / 4;
+  const OWr = roundUp(OW, 4);
+  const KWp = roundUp(KW, 2);
+  // Taps come in pairs (kw, kw+1); an odd KW computes one extra tap that reads padding and is dropped.
+  const Hp = H + 2 * PH, Wp = OWr + KWp - 1;
+  // Vector partial sums [group][c][kh][kwp][4 channels], reduced across lanes once at the end.
+  const acc = scratch;
+  const accBytes = <usize>groups * C * KH * KWp * 4 * 16;
+  const dyp = acc + align64(accBytes);
+  const xp = dyp + align64(<usize>groups * 4 * OH * OWr * 4);
+  memory.fill(acc, 0, accBytes);
+  memory.fill(dyp, 0, <usize>groups * 4 * OH * OWr * 4);
+  const plane = <usize>OH * OWr * 4;
+  for (let n = 0; n < N; n++) {
+    padPlanes(x + ((<usize>n * C * H * W) << 2), xp, C, H, W, Hp, Wp, PH, PW);
+    padPlanes(dy + ((<usize>n * CO * OH * OW) << 2), dyp, CO, OH, OW, OH, OWr, 0, 0);
+    for (let oh0 = 0; oh0 < OH; oh0 += GRAD_ROWS) {
+      const rowsN = min(GRAD_ROWS, OH - oh0);
+      const full = rowsN == GRAD_ROWS;
+      for (let g = 0; g < groups; g++) {
+        const d = dyp + <usize>g * 4 * plane + ((<usize>oh0 * OWr) << 2);
+        for (let c = 0; c < C; c++)
+          for (let kh = 0; kh < KH; kh++) {
+            const xr = xp + ((<usize>((c * Hp + oh0 + kh) * Wp)) << 2);
+            for (let kw = 0; kw < KWp; kw += 2) {
+              const a = acc + ((<usize>(((g * C + c) * KH + kh) * KWp + kw) * 4) << 4);
+              // Two call sites keep grad4x2 out of line (see directCorrelate).
+              if (full) grad4x2(d, plane, xr + (<usize>kw << 2), <usize>Wp << 2, GRAD_ROWS, OWr, a);
+              else grad4x2(d, plane, xr + (<usize>kw << 2), <usize>Wp << 2, rowsN, OWr, a);
+            }
+          }
+      }
+    }
+  }
+  for (let o = 0; o < CO; o++) {
+    const g = o >> 2, r = o & 3;
+    for (let c = 0; c < C; c++)
+      for (let kh = 0; kh < KH; kh++)
+        for (let kw = 0; kw < KW; kw++) {
+          const v = v128.load(acc + ((<usize>((((g * C + c) * KH + kh) * KWp + (kw & ~1)) * 4 + (kw & 1) * 4 + r)) << 4));
+          store<f32>(dw + ((<usize>(((o * C + c) * KH + kh) * KW + kw)) << 2),
+            f32x4.extract_lane(v, 0) + f32x4.extract_lane(v, 1) + f32x4.extract_lane(v, 2) + f32x4.extract_lane(v, 3));
+        }
+  }
+}
+
+// acc[t][r] += sum over rows and positions of dy[r][row][p] * x[row][p + t], r < 4 channels, t < 2 taps.
+function grad4x2(d: usize, plane: usize, x: usize, xs: usize, rows: i32, width: i32, acc: usize): void {
+  let a00 = v128.load(acc), a01 = v128.load(acc, 16), a02 = v128.load(acc, 32), a03 = v128.load(acc, 48);
+  let a10 = v128.load(acc, 64), a11 = v128.load(acc, 80), a12 = v128.load(acc, 96), a13 = v128.load(acc, 112);
+  const rowBytes = <usize>width << 2;
+  for (let row = 0; row < rows; row++) {
+    const dr = d + <usize>row * rowBytes;
+    const xr = x + <usize>row * xs;
+    for (let o: usize = 0; o < rowBytes; o += 16) {
+      const x0 = v128.load(xr + o);
+      const x1 = v128.load(xr + o, 4);
+      let dv = v128.load(dr + o);
+      a00 = madd(dv, x0, a00);
+      a10 = madd(dv, x1, a10);
+      dv = v128.load(dr + o + plane);
+      a01 = madd(dv, x0, a01);
+      a11 = madd(dv, x1, a11);
+      dv = v128.load(dr + o + 2 * plane);
+      a02 = madd(dv, x0, a02);
+      a12 = madd(dv, x1, a12);
+      dv = v128.load(dr + o + 3 * plane);
+      a03 = madd(dv, x0, a03);
+      a13 = madd(dv, x1, a13);
+    }
+  }
+  v128.store(acc, a00);
+  v128.store(acc, a01, 16);
+  v128.store(acc, a02, 32);
+  v128.store(acc, a03, 48);
+  v128.store(acc, a10, 64);
+  v128.store(acc, a11, 80);
+  v128.store(acc, a12, 96);
+  v128.store(acc, a13, 112);
 }

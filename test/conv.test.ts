@@ -71,8 +71,14 @@ const small: Case[] = [
   c1('1d k3 same, no bias', [3, 4, 9], [5, 3], 1, samePadding(3), false),
 ];
 
-// Bigger than one im2col chunk (4 MB), and than the GEMM's blocks.
-const big: Case[] = [c2('2d in two im2col chunks', [5, 8, 64, 61], [6, 3, 3], [1, 1], [1, 1]), c1('1d wide', [3, 130, 37], [100, 3], 1, 1)];
+// Larger shapes against the reference backward. conv.ts picks im2col + GEMM for more than 16 output
+// channels (here over three 4 MB chunks, and beyond the GEMM's blocks), direct loops for fewer at stride 1.
+const big: Case[] = [
+  c2('2d im2col in three chunks', [5, 8, 64, 61], [20, 3, 3], [1, 1], [1, 1]),
+  c1('1d im2col wide', [3, 130, 37], [100, 3], 1, 1),
+  c2('2d direct, channel groups with a ragged tail', [3, 6, 20, 37], [10, 5, 5], [1, 1], [2, 2]),
+  c2('2d direct, one input channel', [2, 1, 13, 70], [8, 5, 3], [1, 1], [2, 1]),
+];
 
 function shapes(c: Case) {
   const { N, C, H, W, CO, KH, KW } = c.g;
