@@ -1,6 +1,7 @@
 // General matrix multiply, C[M,N] = op(A)[M,K] · op(B)[K,N] (+ C), GotoBLAS-style: op(A) and op(B)
 // are copied block by block into packed panels (which also absorbs the transposes), and a
 // register-blocked micro-kernel multiplies one MR-row panel of A by one NR-column panel of B.
+import { conv2dBackwardInput, conv2dBackwardWeight, conv2dForward, conv2dScratchBytes } from './conv';
 import { madd } from './simd';
 
 // 4x8 keeps 8 accumulators + 2 B vectors + 1 broadcast live: within the 15 xmm registers V8's
@@ -256,15 +257,27 @@ function packB(trans: i32, b: usize, ldb: i32, p0: i32, j0: i32, kc: i32, nc: i3
 }
 
 /**
- * Runs the GEMM micro-kernel, the packing paths and a small convolution once, so V8's optimising tier
- * compiles them at load time instead of during the first real call. Needs about 64 KB of scratch.
+ * Runs the GEMM micro-kernel and packing paths, and each convolution kernel (direct blocks of 4 and
+ * of 1 channel, the weight gradient, im2col), on small sizes so V8's optimising tier compiles them at
+ * load time instead of during the first real call. Needs about 200 KB of scratch.
  */
 export function warmUp(scratch: usize, bytes: usize): void {
-  const n = 40;
+  const n = 48;
   const a = scratch, b = a + n * n * 4, c = b + n * n * 4, s = c + n * n * 4;
+  assert(bytes >= (s - scratch) + 192 * 1024, 'warmUp: scratch too small');
   const sBytes = bytes - (s - scratch);
-  assert(bytes > (s - scratch) && sBytes >= gemmScratchBytes(n, n, n), 'warmUp: scratch too small');
   memory.fill(a, 0, 3 * n * n * 4);
-  for (let round = 0; round < 4; round++)
+  for (let round = 0; round < 4; round++) {
     for (let t = 0; t < 4; t++) gemm(t & 1, t >> 1, n, n, n, a, n, b, n, c, n, round & 1, s, sBytes);
+    // x [1, C, 6, 18] and dy in a, w and dw in b, y and dx in c: all zeros, each within n*n floats.
+    for (let k = 0; k < 4; k++) {
+      const C = k == 0 ? 1 : 4;
+      const CO = k == 0 ? 4 : k == 1 ? 8 : k == 2 ? 2 : 20;
+      const need = conv2dScratchBytes(1, C, 6, 18, CO, 3, 3, 1, 1, 1, 1);
+      assert(need <= sBytes, 'warmUp: scratch too small for the convolutions');
+      conv2dForward(a, b, 0, c, 1, C, 6, 18, CO, 3, 3, 1, 1, 1, 1, s, sBytes);
+      conv2dBackwardInput(b, a, c, 1, C, 6, 18, CO, 3, 3, 1, 1, 1, 1, s, sBytes);
+      conv2dBackwardWeight(a, a, b, 0, 1, C, 6, 18, CO, 3, 3, 1, 1, 1, 1, s, sBytes);
+    }
+  }
 }
