@@ -10,11 +10,15 @@
 //   arguments as the previous call consumed options;
 // - an instance leaks memory per call and traps after ~120 calls, and its output depends on the calls
 //   before (internal random state), so callers open a fresh Session for each fixed, short sequence of
-//   utterances: the same sequence then gives the same bytes.
+//   utterances: the same sequence then gives the same bytes;
+// - eSpeak seeds its random numbers from the clock, so each instance gets a frozen clock.
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { decodeWav } from '../audio/wav.js';
+
+/** 2020-01-01T00:00:00Z, what eSpeak's clock reads. */
+const FROZEN_CLOCK_MS = 1577836800000;
 
 /** Utterances a Session may speak before its memory runs out; kept well below the observed ~120. */
 export const SESSION_LIMIT = 48;
@@ -76,7 +80,10 @@ export class Espeak {
       print: () => {},
       printErr: (line: string) => errors.push(line),
       instantiateWasm: (imports: WebAssembly.Imports, done: (instance: WebAssembly.Instance) => void) => {
-        WebAssembly.instantiate(this.wasm, imports).then((instance) => {
+        // eSpeak seeds its random numbers (used by some voices' breath and flutter) from the clock: a
+        // frozen clock makes a session's output depend only on what it speaks.
+        const env = { ...(imports.env as Record<string, unknown>), emscripten_date_now: () => FROZEN_CLOCK_MS, emscripten_get_now: () => 0 };
+        WebAssembly.instantiate(this.wasm, { ...imports, env } as WebAssembly.Imports).then((instance) => {
           exports = instance.exports as unknown as WasmExports;
           done(instance);
         });

@@ -6,9 +6,12 @@
 // speaker is rendered on a fresh eSpeak session (whose output depends on what it spoke before), so the
 // same options give byte-identical files, and a run resumed after an interruption gives the same files
 // as an uninterrupted one. A speaker is the unit of work and of resumption.
+import { readFileSync } from 'node:fs';
 import { readFile, readdir, rm } from 'node:fs/promises';
 import { cpus } from 'node:os';
-import { join } from 'node:path';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { encodeWav } from '../audio/wav.js';
 import { resample } from '../audio/resample.js';
@@ -263,7 +266,12 @@ export async function synthesizeSpeechCommands(opts: SynthOptions): Promise<Synt
   if (ids.size !== speakers.length) throw new Error(`synthesizeSpeechCommands: voice id collision for seed ${seed}; choose another seed`);
   // Resume: a speaker whose every file exists is done (files are written by rename, so they are whole).
   const present = new Map<string, Set<string>>();
-  for (const w of words) present.set(w, new Set(await readdir(join(out, w)).catch(() => [] as string[])));
+  for (const w of words) {
+    const names = await readdir(join(out, w)).catch(() => [] as string[]);
+    // Temp files of writes cut short by the interruption.
+    for (const n of names) if (n.endsWith('.tmp')) await rm(join(out, w, n), { force: true });
+    present.set(w, new Set(names));
+  }
   const todo = speakers.filter((s) => !words.every((w) => present.get(w)!.has(clipPath(w, s).split('/')[1])));
 
   const bar = (opts.progress ?? silentProgress)(`synthesizing ${clipsPerWord * words.length} clips`, speakers.length);
@@ -317,17 +325,28 @@ export interface WorkerTask {
   words: string[];
 }
 
+/** A module that registers tsx's ESM loader and then imports `url`. */
+function tsxBootstrap(url: URL): URL {
+  const require = createRequire(import.meta.url);
+  const pkgPath = require.resolve('tsx/package.json');
+  const pkg = JSON.parse(readFileSync(pkgPath, 'utf8')) as { exports: Record<string, { import: { default: string } }> };
+  const api = pathToFileURL(join(dirname(pkgPath), pkg.exports['./esm/api'].import.default)).href;
+  const code = `const { register } = await import(${JSON.stringify(api)}); register(); await import(${JSON.stringify(url.href)});`;
+  return new URL(`data:text/javascript,${encodeURIComponent(code)}`);
+}
+
 /** Runs speakers on `count` worker threads, interleaved so each gets a similar share. */
 async function renderInWorkers(count: number, out: string, seed: number, todo: Speaker[], words: string[], onDone: () => void): Promise<void> {
-  // From compiled JavaScript the worker is a .js file; from TypeScript sources (tsx, vitest) it is .ts and
-  // needs the tsx loader.
+  // From compiled JavaScript the worker is a .js file. From TypeScript sources (tsx, vitest) it is .ts,
+  // and the worker first registers tsx's loader, which does not carry over into worker threads.
   const fromSource = import.meta.url.endsWith('.ts');
   const url = new URL(fromSource ? './synth-worker-node.ts' : './synth-worker-node.js', import.meta.url);
+  const entry = fromSource ? tsxBootstrap(url) : url;
   const runs: Promise<void>[] = [];
   for (let w = 0; w < count; w++) {
     const task: WorkerTask = { out, seed, words, speakers: todo.filter((_, k) => k % count === w).map((s) => s.index) };
     runs.push(new Promise<void>((resolveRun, rejectRun) => {
-      const worker = new Worker(url, { workerData: task, execArgv: fromSource ? ['--import', 'tsx'] : [] });
+      const worker = new Worker(entry, { workerData: task });
       let failed = false;
       worker.on('message', (m: { done?: number; error?: string }) => {
         if (m.done !== undefined) onDone();
