@@ -15,14 +15,14 @@ function refMatmul(a: Float32Array, b: Float32Array, M: number, N: number, K: nu
   return c;
 }
 
-// Sizes off the 4x8 micro-tile and across the KC = 256, MC = 96, NC = 2048 block edges.
+// Sizes off the 4x8 micro-tile and across the KC = 256, MC = 96, NC = 256 block edges.
 const shapes: [number, number, number][] = [
   [1, 1, 1],
   [3, 5, 7],
   [4, 8, 16],
   [17, 13, 9],
   [97, 130, 300],
-  [5, 2050, 3],
+  [5, 530, 3],
   [130, 9, 513],
 ];
 
