@@ -26,7 +26,7 @@ function directFits(outChannels: i32, KH: i32, KW: i32, SH: i32, SW: i32, PH: i3
 
 // dx as a direct correlation sweeps the kernel over dy padded to the size of x; when dy is much
 // smaller than x (a kernel nearly as large as the input), most of those taps would multiply padding.
-function directInputGrad(N: i32, C: i32, H: i32, W: i32, CO: i32, KH: i32, KW: i32, SH: i32, SW: i32, PH: i32, PW: i32): bool {
+function directInputGrad(C: i32, H: i32, W: i32, KH: i32, KW: i32, SH: i32, SW: i32, PH: i32, PW: i32): bool {
   return directFits(C, KH, KW, SH, SW, PH, PW) && 2 * outSize(H, KH, SH, PH) * outSize(W, KW, SW, PW) >= H * W;
 }
 
@@ -53,21 +53,23 @@ function chunkSamples(N: i32, C: i32, CO: i32, KH: i32, KW: i32, OHW: i32): i32 
 
 /** Scratch bytes the conv2d kernels (forward and both backwards) need for this geometry. */
 export function conv2dScratchBytes(N: i32, C: i32, H: i32, W: i32, CO: i32, KH: i32, KW: i32, SH: i32, SW: i32, PH: i32, PW: i32): usize {
-  const OHW = outSize(H, KH, SH, PH) * outSize(W, KW, SW, PW);
-  const ckk = C * KH * KW;
-  const L = chunkSamples(N, C, CO, KH, KW, OHW) * OHW;
-  const big = max(max(ckk, CO), L);
-  const lowered = align64(<usize>ckk * L * 4) + align64(<usize>CO * L * 4) + gemmScratchBytes(max(CO, ckk), max(L, ckk), big);
-  const OH = outSize(H, KH, SH, PH), OW = outSize(W, KW, SW, PW);
-  let direct: usize = 0;
-  if (directFits(CO, KH, KW, SH, SW, PH, PW))
-    direct = max(directBytes(C, H, W, CO, KH, KW, PH, PW), weightGradBytes(C, H, W, CO, KH, KW, PH, PW, OH, OW));
-  if (directInputGrad(N, C, H, W, CO, KH, KW, SH, SW, PH, PW)) direct = max(direct, directBytes(CO, OH, OW, C, KH, KW, KH - 1 - PH, KW - 1 - PW));
-  return max(lowered, direct);
+  const OH = outSize(H, KH, SH, PH), OW = outSize(W, KW, SW, PW), OHW = OH * OW;
+  const directOut = directFits(CO, KH, KW, SH, SW, PH, PW);
+  const directIn = directInputGrad(C, H, W, KH, KW, SH, SW, PH, PW);
+  let bytes: usize = 0;
+  if (directOut) bytes = max(directBytes(C, H, W, CO, KH, KW, PH, PW), weightGradBytes(C, H, W, CO, KH, KW, PH, PW, OH, OW));
+  if (directIn) bytes = max(bytes, directBytes(CO, OH, OW, C, KH, KW, KH - 1 - PH, KW - 1 - PW));
+  if (!directOut || !directIn) {
+    const ckk = C * KH * KW;
+    const L = chunkSamples(N, C, CO, KH, KW, OHW) * OHW;
+    const gemmBytes = gemmScratchBytes(max(CO, ckk), max(L, ckk), max(max(ckk, CO), L));
+    bytes = max(bytes, align64(<usize>ckk * L * 4) + align64(<usize>CO * L * 4) + gemmBytes);
+  }
+  return bytes;
 }
 
 // cols[(c*KH+kh)*KW+kw, nn*OHW + oh*OW + ow] = x[n0+nn, c, oh*SH+kh-PH, ow*SW+kw-PW], zero outside x.
-// With add != 0 the transpose runs instead: dx[...] += cols[...] (col2im), dx already zeroed.
+// With add, the transpose runs instead: dx[...] += cols[...] (col2im), dx already zeroed.
 function lower(
   x: usize, cols: usize, n0: i32, nb: i32, C: i32, H: i32, W: i32, KH: i32, KW: i32,
   SH: i32, SW: i32, PH: i32, PW: i32, OH: i32, OW: i32, add: bool,
@@ -192,7 +194,7 @@ export function conv2dBackwardInput(
   checkGeometry('conv2dBackwardInput', N, C, H, W, CO, KH, KW, SH, SW, PH, PW);
   assert(scratchBytes >= conv2dScratchBytes(N, C, H, W, CO, KH, KW, SH, SW, PH, PW), 'conv2dBackwardInput: scratch too small');
   const OH = outSize(H, KH, SH, PH), OW = outSize(W, KW, SW, PW), OHW = OH * OW;
-  if (directInputGrad(N, C, H, W, CO, KH, KW, SH, SW, PH, PW)) {
+  if (directInputGrad(C, H, W, KH, KW, SH, SW, PH, PW)) {
     directCorrelate(dy, w, true, 0, dx, N, CO, OH, OW, C, KH, KW, KH - 1 - PH, KW - 1 - PW, scratch);
     return;
   }
