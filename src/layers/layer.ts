@@ -54,7 +54,10 @@ export function reuse(current: Tensor | null, shape: readonly number[], dtype: D
 
 /** A copy of a tensor in fresh memory. */
 export function copyTensor(t: Tensor): Tensor {
-  return Tensor.from(t.data, t.shape, t.dtype);
+  // Allocate before taking the source's view: the allocation may grow memory and detach older views.
+  const copy = Tensor.empty(t.shape, t.dtype);
+  copy.data.set(t.data);
+  return copy;
 }
 
 /** A trainable tensor with its gradient. */

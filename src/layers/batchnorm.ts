@@ -1,0 +1,156 @@
+// Batch normalisation over [R, C, ...rest] (1d: [R, C, L]; 2d: [R, C, H, W]): one kernel for both.
+// In training, each group of rows (one time step of a spiking activation) is normalised with its own
+// batch statistics and updates the running statistics once, as a per-step loop in PyTorch would.
+import { ShapeError, expectPositive, fmtShape } from '../engine/errors.js';
+import { Tensor } from '../engine/tensor.js';
+import { type BatchNormState, batchNormBackward, batchNormForward } from '../kernels/batchnorm.js';
+import type { LayerActivity, NamedTensor, Param } from '../models/types.js';
+import { type ForwardContext, type Layer, copyTensor, freeAll, param, reuse, rowsView } from './layer.js';
+
+export const BN_MOMENTUM = 0.1;
+export const BN_EPS = 1e-5;
+
+export class BatchNorm implements Layer {
+  emitsSpikes(): boolean {
+    return false;
+  }
+
+  readonly weight: Param;
+  readonly bias: Param;
+  readonly runningMean: Tensor;
+  readonly runningVar: Tensor;
+  /** Per group: the batch statistics its backward needs. */
+  private states: BatchNormState[] = [];
+  private x: Tensor | null = null;
+  private y: Tensor | null = null;
+  private dx: Tensor | null = null;
+  private groups = 1;
+  /** Per-group gradients of weight and bias, summed into the params' grads. */
+  private dweight: Tensor | null = null;
+  private dbias: Tensor | null = null;
+
+  /** `rank`: dimensions per row, 2 for BatchNorm1d ([C, L]) and 3 for BatchNorm2d ([C, H, W]). */
+  constructor(
+    readonly name: string,
+    readonly channels: number,
+    readonly rank: 2 | 3,
+    from?: BatchNorm,
+  ) {
+    expectPositive(name, { channels });
+    this.weight = param(`${name}.weight`, from ? copyTensor(from.weight.value) : Tensor.empty([channels]).fill(1), false);
+    this.bias = param(`${name}.bias`, from ? copyTensor(from.bias.value) : Tensor.zeros([channels]), false);
+    this.runningMean = from ? copyTensor(from.runningMean) : Tensor.zeros([channels]);
+    this.runningVar = from ? copyTensor(from.runningVar) : Tensor.empty([channels]).fill(1);
+  }
+
+  outputShape(input: readonly number[]): number[] {
+    if (input.length !== this.rank || input[0] !== this.channels)
+      throw new ShapeError(`${this.name}: input has shape ${fmtShape(input)} per row, expected ${this.rank === 2 ? `[${this.channels}, L]` : `[${this.channels}, H, W]`}`);
+    return [...input];
+  }
+
+  forward(x: Tensor, ctx: ForwardContext): Tensor {
+    this.outputShape(x.shape.slice(1));
+    const groups = x.shape[0] / ctx.batch;
+    if (groups !== 1 && groups !== ctx.steps)
+      throw new ShapeError(`${this.name}: ${x.shape[0]} rows are neither one batch of ${ctx.batch} nor ${ctx.steps} steps of it`);
+    this.x = x;
+    this.y = reuse(this.y, x.shape);
+    if (!ctx.training) {
+      batchNormForward(x, this.weight.value, this.bias.value, this.y, this.state(0), { training: false, eps: BN_EPS });
+      return this.y;
+    }
+    this.groups = groups;
+    // A single group that stands for `steps` identical steps (repeat encoding, computed once) moves the
+    // running statistics as far as `steps` updates with the same statistics would.
+    const momentum = 1 - (1 - BN_MOMENTUM) ** (ctx.steps / groups);
+    const rows = ctx.batch;
+    for (let g = 0; g < groups; g++) {
+      const xs = groups === 1 ? x : rowsView(x, g * rows, rows);
+      const ys = groups === 1 ? this.y : rowsView(this.y, g * rows, rows);
+      batchNormForward(xs, this.weight.value, this.bias.value, ys, this.state(g), { training: true, momentum, eps: BN_EPS });
+    }
+    return this.y;
+  }
+
+  backward(dy: Tensor, _wantInputGrad: boolean): Tensor {
+    const x = this.x;
+    if (!x) throw new Error(`${this.name}: backward before forward`);
+    this.dx = reuse(this.dx, x.shape);
+    const groups = this.groups;
+    if (groups === 1) {
+      batchNormBackward(x, this.weight.value, dy, this.state(0), this.dx, this.weight.grad, this.bias.grad);
+      return this.dx;
+    }
+    const rows = x.shape[0] / groups;
+    this.dweight = reuse(this.dweight, [this.channels]);
+    this.dbias = reuse(this.dbias, [this.channels]);
+    const gw = this.weight.grad.f32.fill(0);
+    const gb = this.bias.grad.f32.fill(0);
+    for (let g = 0; g < groups; g++) {
+      const at = (t: Tensor) => rowsView(t, g * rows, rows);
+      batchNormBackward(at(x), this.weight.value, at(dy), this.state(g), at(this.dx), this.dweight, this.dbias);
+      const dw = this.dweight.f32;
+      const db = this.dbias.f32;
+      for (let c = 0; c < this.channels; c++) {
+        gw[c] += dw[c];
+        gb[c] += db[c];
+      }
+    }
+    return this.dx;
+  }
+
+  private state(g: number): BatchNormState {
+    while (this.states.length <= g)
+      this.states.push({ runningMean: this.runningMean, runningVar: this.runningVar, saveMean: Tensor.zeros([this.channels]), saveInvStd: Tensor.zeros([this.channels]) });
+    return this.states[g];
+  }
+
+  parameters(): Param[] {
+    return [this.weight, this.bias];
+  }
+
+  buffers(): NamedTensor[] {
+    return [
+      { name: `${this.name}.running_mean`, value: this.runningMean },
+      { name: `${this.name}.running_var`, value: this.runningVar },
+    ];
+  }
+
+  clone(): BatchNorm {
+    return new BatchNorm(this.name, this.channels, this.rank, this);
+  }
+
+  resetActivity(): void {}
+
+  activity(): LayerActivity | null {
+    return null;
+  }
+
+  dispose(): void {
+    freeAll(this.weight.value, this.weight.grad, this.bias.value, this.bias.grad, this.runningMean, this.runningVar, this.y, this.dx, this.dweight, this.dbias);
+    for (const s of this.states) freeAll(s.saveMean, s.saveInvStd);
+    this.states = [];
+    this.x = this.y = this.dx = this.dweight = this.dbias = null;
+  }
+}
+
+export class BatchNorm1d extends BatchNorm {
+  constructor(name: string, channels: number, from?: BatchNorm1d) {
+    super(name, channels, 2, from);
+  }
+
+  clone(): BatchNorm1d {
+    return new BatchNorm1d(this.name, this.channels, this);
+  }
+}
+
+export class BatchNorm2d extends BatchNorm {
+  constructor(name: string, channels: number, from?: BatchNorm2d) {
+    super(name, channels, 3, from);
+  }
+
+  clone(): BatchNorm2d {
+    return new BatchNorm2d(this.name, this.channels, this);
+  }
+}

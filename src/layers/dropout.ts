@@ -1,0 +1,57 @@
+// Inverted dropout: in training, zeroes each value with probability p and scales the rest by 1/(1-p);
+// in eval, the identity. Masks are seeded from the layer's seed and a call counter, so runs repeat.
+import type { Tensor } from '../engine/tensor.js';
+import { dropoutBackward, dropoutForward } from '../kernels/dropout.js';
+import { deriveSeed } from './init.js';
+import { type ForwardContext, StatelessLayer, freeAll, reuse } from './layer.js';
+
+export class Dropout extends StatelessLayer {
+  emitsSpikes(spikesIn: boolean): boolean {
+    return spikesIn;
+  }
+
+  private calls = 0;
+  private dropped = false;
+  private y: Tensor | null = null;
+  private mask: Tensor | null = null;
+  private dx: Tensor | null = null;
+
+  constructor(
+    readonly name: string,
+    readonly p: number,
+    readonly seed: number,
+  ) {
+    super();
+    if (!(p >= 0 && p < 1)) throw new RangeError(`${name}: dropout probability must be in [0, 1), got ${p}`);
+  }
+
+  outputShape(input: readonly number[]): number[] {
+    return [...input];
+  }
+
+  forward(x: Tensor, ctx: ForwardContext): Tensor {
+    this.dropped = ctx.training && this.p > 0;
+    if (!this.dropped) return x;
+    this.y = reuse(this.y, x.shape);
+    this.mask = reuse(this.mask, x.shape, 'u8');
+    dropoutForward(x, this.y, this.mask, this.p, deriveSeed(this.seed, `call${this.calls++}`));
+    return this.y;
+  }
+
+  backward(dy: Tensor, wantInputGrad: boolean): Tensor | null {
+    if (!wantInputGrad) return null;
+    if (!this.dropped) return dy;
+    this.dx = reuse(this.dx, dy.shape);
+    dropoutBackward(dy, this.mask!, this.dx, this.p);
+    return this.dx;
+  }
+
+  clone(): Dropout {
+    return new Dropout(this.name, this.p, this.seed);
+  }
+
+  dispose(): void {
+    freeAll(this.y, this.mask, this.dx);
+    this.y = this.mask = this.dx = null;
+  }
+}

@@ -1,0 +1,62 @@
+// The spike-encoding step at the input of a spiking model: [B, ...] -> time-major [steps * B, ...].
+// repeat: the same input at every step; by default it is kept once ([B, ...]) so the layers before the
+// first Leaky run once per batch and the Leaky broadcasts it (exact: they would see the same input at
+// every step). rate: Bernoulli spikes with the input as probability; latency: one spike per input,
+// earlier for larger values (see src/kernels/encode.ts).
+import type { Tensor } from '../engine/tensor.js';
+import { encodeLatency, encodeRate, encodeRepeat } from '../kernels/encode.js';
+import type { EncoderName } from '../models/types.js';
+import { deriveSeed } from './init.js';
+import { type ForwardContext, StatelessLayer, freeAll, reuse } from './layer.js';
+
+export class Encoder extends StatelessLayer {
+  /** False unrolls repeat encoding into [steps * B, ...] (the plain computation; for checks). */
+  repeatOnce = true;
+  private calls = 0;
+  private out: Tensor | null = null;
+
+  constructor(
+    readonly name: string,
+    readonly kind: EncoderName,
+    readonly steps: number,
+    readonly seed: number,
+  ) {
+    super();
+    if (!Number.isInteger(steps) || steps < 1) throw new RangeError(`${name}: steps must be a positive integer, got ${steps}`);
+  }
+
+  emitsSpikes(): boolean {
+    return this.kind !== 'repeat';
+  }
+
+  outputShape(input: readonly number[]): number[] {
+    return [...input];
+  }
+
+  forward(x: Tensor, ctx: ForwardContext): Tensor {
+    if (this.kind === 'repeat' && this.repeatOnce) return x;
+    const steps = this.steps;
+    const flat = x.reshape([x.size]);
+    this.out = reuse(this.out, [steps, x.size]);
+    if (this.kind === 'repeat') encodeRepeat(flat, this.out, steps);
+    else if (this.kind === 'rate') encodeRate(flat, this.out, steps, deriveSeed(this.seed, `call${this.calls++}`));
+    else encodeLatency(flat, this.out, steps);
+    return this.out.reshape([steps * ctx.batch, ...x.shape.slice(1)]);
+  }
+
+  /** The input is data: nothing upstream wants its gradient. */
+  backward(): null {
+    return null;
+  }
+
+  clone(): Encoder {
+    const copy = new Encoder(this.name, this.kind, this.steps, this.seed);
+    copy.repeatOnce = this.repeatOnce;
+    return copy;
+  }
+
+  dispose(): void {
+    freeAll(this.out);
+    this.out = null;
+  }
+}

@@ -1,0 +1,134 @@
+// A model is an ordered list of layers. A spiking model starts with its encoder and sums its output
+// logits over the steps; backward runs through the unrolled steps (BPTT) in reverse layer order.
+import { ShapeError, expectShape, fmtShape } from '../engine/errors.js';
+import type { Tensor } from '../engine/tensor.js';
+import { sumOverSteps, sumOverStepsBackward } from '../kernels/loss.js';
+import { type ForwardContext, type Layer, freeAll, reuse } from '../layers/layer.js';
+import type { ActivityReport, Model, ModelConfig, ModelName, NamedTensor, Param } from './types.js';
+
+export class Network implements Model {
+  /** Count activity in training mode too (it is always counted in eval mode). */
+  countActivity = false;
+  private mode = true;
+  /** Per layer: its input holds binary spikes. */
+  private readonly spikesIn: boolean[];
+  /** Per layer: some layer before it has parameters, so its input gradient is needed. */
+  private readonly wantsInputGrad: boolean[];
+  private readonly firstWithParams: number;
+  private logits: Tensor | null = null;
+  private dout: Tensor | null = null;
+  private batch = 0;
+  private samples = 0;
+
+  constructor(
+    readonly config: ModelConfig,
+    readonly inputShape: readonly number[],
+    readonly layers: readonly Layer[],
+  ) {
+    let shape = [...inputShape];
+    let spikes = false;
+    this.spikesIn = [];
+    for (const layer of layers) {
+      this.spikesIn.push(spikes);
+      shape = layer.outputShape(shape);
+      spikes = layer.emitsSpikes(spikes);
+    }
+    if (shape.length !== 1 || shape[0] !== config.classes)
+      throw new ShapeError(`${config.name}: the layers end in ${fmtShape(shape)} per sample, expected [${config.classes}] (the classes)`);
+    this.firstWithParams = layers.findIndex((l) => l.parameters().length > 0);
+    this.wantsInputGrad = layers.map((_, i) => this.firstWithParams >= 0 && i > this.firstWithParams);
+    const names = [...this.parameters(), ...this.buffers()].map((t) => t.name);
+    const twice = names.find((n, i) => names.indexOf(n) !== i);
+    if (twice) throw new Error(`${config.name}: two tensors are named "${twice}"`);
+  }
+
+  get name(): ModelName {
+    return this.config.name;
+  }
+
+  get spiking(): boolean {
+    return this.config.spiking;
+  }
+
+  get steps(): number {
+    return this.config.steps;
+  }
+
+  get classes(): number {
+    return this.config.classes;
+  }
+
+  get training(): boolean {
+    return this.mode;
+  }
+
+  train(mode = true): void {
+    this.mode = mode;
+  }
+
+  eval(): void {
+    this.mode = false;
+  }
+
+  forward(x: Tensor): Tensor {
+    const batch = x.shape[0];
+    if (!(batch > 0)) throw new ShapeError(`${this.name}: input has shape ${fmtShape(x.shape)}, expected [batch, ${this.inputShape.join(', ')}]`);
+    expectShape(this.name, 'input', x.shape, [batch, ...this.inputShape]);
+    const count = !this.mode || this.countActivity;
+    const ctx: ForwardContext = { batch, steps: this.steps, training: this.mode, count, spikesIn: false };
+    let h = x;
+    this.layers.forEach((layer, i) => {
+      ctx.spikesIn = this.spikesIn[i];
+      h = layer.forward(h, ctx);
+    });
+    this.batch = batch;
+    if (count) this.samples += batch;
+    if (!this.spiking) return h;
+    if (h.shape[0] !== this.steps * batch)
+      throw new ShapeError(`${this.name}: the last layer gives ${h.shape[0]} rows, expected ${this.steps} steps of ${batch}`);
+    this.logits = reuse(this.logits, [batch, this.classes]);
+    sumOverSteps(h, this.logits, this.steps);
+    return this.logits;
+  }
+
+  backward(dlogits: Tensor): void {
+    if (this.batch === 0) throw new Error(`${this.name}: backward before forward`);
+    expectShape(`${this.name} backward`, 'dlogits', dlogits.shape, [this.batch, this.classes]);
+    let d: Tensor | null = dlogits;
+    if (this.spiking) {
+      this.dout = reuse(this.dout, [this.steps * this.batch, this.classes]);
+      sumOverStepsBackward(dlogits, this.dout, this.steps);
+      d = this.dout;
+    }
+    for (let i = this.layers.length - 1; i >= this.firstWithParams && i >= 0 && d; i--) d = this.layers[i].backward(d, this.wantsInputGrad[i]);
+  }
+
+  parameters(): Param[] {
+    return this.layers.flatMap((l) => l.parameters());
+  }
+
+  buffers(): NamedTensor[] {
+    return this.layers.flatMap((l) => l.buffers());
+  }
+
+  parameterCount(): number {
+    return this.parameters().reduce((n, p) => n + p.value.size, 0);
+  }
+
+  resetActivity(): void {
+    this.samples = 0;
+    for (const l of this.layers) l.resetActivity();
+  }
+
+  activity(): ActivityReport {
+    const layers = this.layers.flatMap((l) => l.activity(this.samples) ?? []);
+    const sum = (k: 'denseMacs' | 'macs' | 'acs') => layers.reduce((s, l) => s + (l[k] ?? 0), 0);
+    return { samples: this.samples, layers, denseMacs: sum('denseMacs'), macs: sum('macs'), acs: sum('acs') };
+  }
+
+  dispose(): void {
+    for (const l of this.layers) l.dispose();
+    freeAll(this.logits, this.dout);
+    this.logits = this.dout = null;
+  }
+}

@@ -1,0 +1,68 @@
+// CNN -> SNN migration: the same layers with the CNN's weights copied, an encoder in front, and the
+// ReLUs of the convolutional trunk (everything before the first fully connected layer) replaced by
+// Leaky neurons. Per-model choices of the study: Piczak's fully connected head keeps its ReLUs;
+// HjhSNN and TcySNN also put a Leaky on the input; hjh-scnn is a Leaky on the input followed by the
+// unchanged CNN.
+import { Encoder } from '../layers/encoder.js';
+import { deriveSeed } from '../layers/init.js';
+import type { Layer } from '../layers/layer.js';
+import { Leaky, type LeakySettings } from '../layers/leaky.js';
+import { Linear } from '../layers/linear.js';
+import { ReLU } from '../layers/relu.js';
+import { DEFAULT_STEPS, resolveConfig } from './config.js';
+import { Network } from './network.js';
+import type { Model, ModelConfig, ModelName } from './types.js';
+
+interface Migration {
+  /** A Leaky on the (encoded) input, before the first layer. */
+  inputLeaky: boolean;
+  /** Replace the trunk's ReLUs by Leaky neurons. */
+  convertTrunk: boolean;
+}
+
+const MIGRATIONS: Record<ModelName, Migration> = {
+  m5: { inputLeaky: false, convertTrunk: true },
+  piczak: { inputLeaky: false, convertTrunk: true },
+  hjh: { inputLeaky: true, convertTrunk: true },
+  'hjh-scnn': { inputLeaky: true, convertTrunk: false },
+  tcy: { inputLeaky: true, convertTrunk: true },
+};
+
+/**
+ * The SNN twin of a CNN: its weights and batch-norm statistics copied (the CNN stays usable and is not
+ * changed). Options override the CNN's settings; steps default to 5, `name` may turn an Hjh CNN into
+ * 'hjh-scnn'.
+ */
+export function toSpiking(cnn: Model, options: Partial<ModelConfig> = {}): Model {
+  if (!(cnn instanceof Network)) throw new TypeError('toSpiking: the model was not built by createModel');
+  if (cnn.spiking) throw new TypeError(`toSpiking: the ${cnn.name} model is already spiking`);
+  const name = options.name ?? cnn.name;
+  if (name !== cnn.name && !(name === 'hjh-scnn' && cnn.name === 'hjh'))
+    throw new RangeError(`toSpiking: option name "${name}" does not fit a ${cnn.name} CNN`);
+  const config = resolveConfig(name, { ...cnn.config, steps: DEFAULT_STEPS, ...options, name, spiking: true });
+  const neuron: LeakySettings = {
+    steps: config.steps,
+    beta: config.beta,
+    threshold: config.threshold,
+    learnBeta: config.learnBeta,
+    learnThreshold: config.learnThreshold,
+    surrogate: config.surrogate,
+    form: config.form,
+    reset: config.reset,
+  };
+  const { inputLeaky, convertTrunk } = MIGRATIONS[name];
+  const layers: Layer[] = [new Encoder('encoder', config.encoder, config.steps, deriveSeed(config.seed, 'encoder'))];
+  if (inputLeaky) layers.push(new Leaky('lif0', neuron));
+  let trunk = true;
+  for (const layer of cnn.layers) {
+    if (layer instanceof Linear) trunk = false;
+    if (convertTrunk && trunk && layer instanceof ReLU) layers.push(new Leaky(layer.name.replace(/^relu/, 'lif'), neuron));
+    else layers.push(layer.clone());
+  }
+  try {
+    return new Network(config, cnn.inputShape, layers);
+  } catch (e) {
+    for (const l of layers) l.dispose();
+    throw e;
+  }
+}

@@ -1,0 +1,118 @@
+// The four architectures of the study, as CNNs; their SNN twins come from toSpiking(), so no model is
+// written twice. Layer names follow PyTorch's so weights map one to one.
+import { AdaptiveAvgPool1d, AdaptiveAvgPool2d } from '../layers/adaptive-avg-pool.js';
+import { BatchNorm1d, BatchNorm2d } from '../layers/batchnorm.js';
+import { Conv1d } from '../layers/conv1d.js';
+import { Conv2d } from '../layers/conv2d.js';
+import { Dropout } from '../layers/dropout.js';
+import { Flatten } from '../layers/flatten.js';
+import { deriveSeed } from '../layers/init.js';
+import type { Layer } from '../layers/layer.js';
+import { Linear } from '../layers/linear.js';
+import { MaxPool1d, MaxPool2d } from '../layers/maxpool.js';
+import { ReLU } from '../layers/relu.js';
+import { resolveConfig } from './config.js';
+import { Network } from './network.js';
+import { toSpiking } from './spiking.js';
+import type { Model, ModelConfig, ModelName } from './types.js';
+
+type CnnName = Exclude<ModelName, 'hjh-scnn'>;
+
+/** Per sample: M5 takes 1 s of raw waveform at 4 kHz, the others a 60-band log-mel spectrogram of 134 frames. */
+export const INPUT_SHAPES: Readonly<Record<ModelName, readonly number[]>> = {
+  m5: [1, 4000],
+  piczak: [1, 60, 134],
+  hjh: [1, 60, 134],
+  'hjh-scnn': [1, 60, 134],
+  tcy: [1, 60, 134],
+};
+
+/** M5 (Dai et al. 2017): four blocks conv1d, batch norm, ReLU, max pool 4 over the waveform. */
+function m5(classes: number, seed: (layer: string) => number): Layer[] {
+  const block = (i: number, cin: number, cout: number, kernel: number, stride = 1, padding = 0): Layer[] => [
+    new Conv1d(`conv${i}`, { inChannels: cin, outChannels: cout, kernel, stride, padding }, seed(`conv${i}`)),
+    new BatchNorm1d(`bn${i}`, cout),
+    new ReLU(`relu${i}`),
+    new MaxPool1d(`pool${i}`, 4),
+  ];
+  return [
+    ...block(1, 1, 128, 80, 4, 39),
+    ...block(2, 128, 128, 3),
+    ...block(3, 128, 256, 3),
+    ...block(4, 256, 512, 3),
+    new AdaptiveAvgPool1d('avgpool', 1),
+    new Flatten('flatten'),
+    new Linear('fc', 512, classes, seed('fc')),
+  ];
+}
+
+/** Piczak (2015): two wide conv2d blocks over the log-mel spectrogram, then a 5000-wide fully connected head. */
+function piczak(classes: number, seed: (layer: string) => number): Layer[] {
+  return [
+    new Conv2d('conv1', { inChannels: 1, outChannels: 80, kernel: [57, 6] }, seed('conv1')),
+    new MaxPool2d('pool1', [4, 3], [1, 3]),
+    new Dropout('drop1', 0.5, seed('drop1')),
+    new ReLU('relu1'),
+    new Conv2d('conv2', { inChannels: 80, outChannels: 80, kernel: [1, 3] }, seed('conv2')),
+    new MaxPool2d('pool2', [1, 3], [1, 3]),
+    new ReLU('relu2'),
+    new AdaptiveAvgPool2d('avgpool', [1, 1]),
+    new Flatten('flatten'),
+    new Linear('fc1', 80, 5000, seed('fc1')),
+    new Dropout('drop3', 0.5, seed('drop3')),
+    new ReLU('relu3'),
+    new Linear('fc2', 5000, 5000, seed('fc2')),
+    new Dropout('drop4', 0.5, seed('drop4')),
+    new ReLU('relu4'),
+    new Linear('fc3', 5000, classes, seed('fc3')),
+  ];
+}
+
+/** Hjh: a small two-block CNN, 5x5 'same' convolutions with batch norm. */
+function hjh(classes: number, seed: (layer: string) => number): Layer[] {
+  return [
+    new Conv2d('conv1', { inChannels: 1, outChannels: 8, kernel: [5, 5], padding: 'same' }, seed('conv1')),
+    new BatchNorm2d('bn1', 8),
+    new ReLU('relu1'),
+    new MaxPool2d('pool1', [2, 2]),
+    new Conv2d('conv2', { inChannels: 8, outChannels: 16, kernel: [5, 5], padding: 'same' }, seed('conv2')),
+    new BatchNorm2d('bn2', 16),
+    new ReLU('relu2'),
+    new AdaptiveAvgPool2d('avgpool', [1, 1]),
+    new Flatten('flatten'),
+    new Linear('fc', 16, classes, seed('fc')),
+  ];
+}
+
+/** Tcy: the smallest baseline, a linear classifier over the spectrogram pooled to 10x10. */
+function tcy(classes: number, seed: (layer: string) => number): Layer[] {
+  return [new AdaptiveAvgPool2d('avgpool', [10, 10]), new Flatten('flatten'), new Linear('fc', 100, classes, seed('fc'))];
+}
+
+const ARCHITECTURES: Record<CnnName, (classes: number, seed: (layer: string) => number) => Layer[]> = { m5, piczak, hjh, tcy };
+
+/** The CNN form of an architecture, weights drawn from config.seed. */
+function buildCnn(name: CnnName, config: ModelConfig): Network {
+  const layers = ARCHITECTURES[name](config.classes, (layer) => deriveSeed(config.seed, layer));
+  try {
+    return new Network({ ...config, name, spiking: false, steps: 1 }, INPUT_SHAPES[name], layers);
+  } catch (e) {
+    for (const l of layers) l.dispose();
+    throw e;
+  }
+}
+
+/**
+ * A model of the zoo. With `spiking: true` (and always for 'hjh-scnn') it is toSpiking() of the CNN of
+ * the same seed, so a CNN and its SNN twin start from the same weights.
+ */
+export function createModel(name: ModelName, options: Partial<ModelConfig> = {}): Model {
+  const config = resolveConfig(name, { ...options, ...(name === 'hjh-scnn' && options.spiking === undefined ? { spiking: true } : {}) });
+  if (!config.spiking) return buildCnn(config.name as CnnName, config);
+  const cnn = buildCnn(config.name === 'hjh-scnn' ? 'hjh' : (config.name as CnnName), config);
+  try {
+    return toSpiking(cnn, config);
+  } finally {
+    cnn.dispose();
+  }
+}

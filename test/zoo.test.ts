@@ -1,0 +1,185 @@
+// The zoo: exact parameter counts of every model in CNN and SNN form, per-layer shapes, output shapes,
+// the per-model migration choices, seeding, and errors that name the option at fault.
+import { beforeAll, describe, expect, it } from 'vitest';
+import { initEngine } from '../src/engine/engine.js';
+import { Tensor } from '../src/engine/tensor.js';
+import { Leaky } from '../src/layers/leaky.js';
+import { ReLU } from '../src/layers/relu.js';
+import { Network } from '../src/models/network.js';
+import { toSpiking } from '../src/models/spiking.js';
+import type { Model, ModelName } from '../src/models/types.js';
+import { createModel } from '../src/models/zoo.js';
+import { randArray } from './helpers.js';
+
+const asNetwork = (m: Model): Network => m as Network;
+
+/** Per-row output shape after every layer, by layer name. */
+function shapes(m: Model): Record<string, number[]> {
+  const out: Record<string, number[]> = {};
+  let s = [...m.inputShape];
+  for (const l of asNetwork(m).layers) out[l.name] = s = l.outputShape(s);
+  return out;
+}
+
+function runForward(m: Model, batch: number): Float32Array {
+  const x = Tensor.from(randArray(batch * m.inputShape.reduce((a, b) => a * b, 1), 5), [batch, ...m.inputShape]);
+  const y = m.forward(x);
+  expect(y.shape).toEqual([batch, m.classes]);
+  const v = y.toArray();
+  x.free();
+  expect(v.every(Number.isFinite)).toBe(true);
+  return v;
+}
+
+const kinds = (m: Model) => asNetwork(m).layers.map((l) => (l instanceof Leaky ? 'lif' : l instanceof ReLU ? 'relu' : '.')).join('');
+
+describe('zoo', () => {
+  beforeAll(async () => {
+    await initEngine({ flavor: 'simd' });
+  });
+
+  // [CNN, SNN, SNN learnable beta, SNN learnable beta and threshold]
+  const counts: [ModelName, number, number, number, number][] = [
+    ['m5', 571_939, 571_939, 571_943, 571_947],
+    ['hjh', 4_067, 4_067, 4_070, 4_073],
+    ['tcy', 3_535, 3_535, 3_536, 3_537],
+  ];
+  for (const [name, cnn, snn, beta, both] of counts) {
+    it(`${name}: ${cnn} parameters as CNN, exact counts as SNN with fixed, learnable beta, learnable beta and threshold`, () => {
+      const models = [
+        createModel(name),
+        createModel(name, { spiking: true, steps: 2 }),
+        createModel(name, { spiking: true, steps: 2, learnBeta: true }),
+        createModel(name, { spiking: true, steps: 2, learnBeta: true, learnThreshold: true }),
+      ];
+      expect(models.map((m) => m.parameterCount())).toEqual([cnn, snn, beta, both]);
+      const thresholdOnly = createModel(name, { spiking: true, steps: 2, learnThreshold: true });
+      expect(thresholdOnly.parameterCount()).toBe(beta);
+      for (const m of [...models, thresholdOnly]) m.dispose();
+    });
+  }
+
+  it('hjh-scnn: a Leaky on the input then the unchanged CNN (4,067; learnable beta 4,068)', () => {
+    const m = createModel('hjh-scnn', { steps: 2 });
+    const lb = createModel('hjh-scnn', { steps: 2, learnBeta: true });
+    expect(m.spiking).toBe(true);
+    expect([m.parameterCount(), lb.parameterCount()]).toEqual([4_067, 4_068]);
+    expect(kinds(m)).toBe('.lif..relu...relu...');
+    expect(() => createModel('hjh-scnn', { spiking: false })).toThrow(/spiking: hjh-scnn is a spiking model/);
+    runForward(m, 2);
+    m.dispose();
+    lb.dispose();
+  });
+
+  it('piczak: 25,631,755 parameters; SNN keeps the fully connected head non-spiking (learnable beta: 25,631,757)', () => {
+    const cnn = createModel('piczak');
+    expect(cnn.parameterCount()).toBe(25_631_755);
+    expect(shapes(cnn)).toMatchObject({
+      conv1: [80, 4, 129], pool1: [80, 1, 43], conv2: [80, 1, 41], pool2: [80, 1, 13], avgpool: [80, 1, 1],
+      flatten: [80], fc1: [5000], fc2: [5000], fc3: [35],
+    });
+    runForward(cnn, 1);
+    const snn = toSpiking(cnn, { steps: 2, learnBeta: true });
+    expect(snn.parameterCount()).toBe(25_631_757);
+    expect(kinds(snn)).toBe('....lif..lif....relu..relu.');
+    // The copy is independent: freeing the CNN leaves the SNN whole.
+    cnn.dispose();
+    snn.eval();
+    runForward(snn, 1);
+    snn.dispose();
+  });
+
+  it('m5: per-block lengths 1000/250, 248/62, 60/15, 13/3 and [B, 35] logits, CNN and SNN', () => {
+    const cnn = createModel('m5');
+    expect(shapes(cnn)).toMatchObject({
+      conv1: [128, 1000], pool1: [128, 250], conv2: [128, 248], pool2: [128, 62],
+      conv3: [256, 60], pool3: [256, 15], conv4: [512, 13], pool4: [512, 3], avgpool: [512, 1], fc: [35],
+    });
+    runForward(cnn, 2);
+    const snn = createModel('m5', { spiking: true, steps: 2 });
+    expect(kinds(snn)).toBe('...lif...lif...lif...lif....');
+    runForward(snn, 2);
+    cnn.dispose();
+    snn.dispose();
+  });
+
+  it('hjh and tcy: shapes, Leaky layers on the input, [B, classes] logits', () => {
+    const hjh = createModel('hjh', { classes: 10 });
+    expect(shapes(hjh)).toMatchObject({ conv1: [8, 60, 134], pool1: [8, 30, 67], conv2: [16, 30, 67], avgpool: [16, 1, 1], fc: [10] });
+    const hjhSnn = createModel('hjh', { classes: 10, spiking: true, steps: 3 });
+    expect(kinds(hjhSnn)).toBe('.lif..lif...lif...');
+    const tcy = createModel('tcy');
+    expect(shapes(tcy)).toMatchObject({ avgpool: [1, 10, 10], flatten: [100], fc: [35] });
+    const tcySnn = createModel('tcy', { spiking: true, steps: 3 });
+    expect(kinds(tcySnn)).toBe('.lif...');
+    for (const m of [hjh, hjhSnn, tcy, tcySnn]) {
+      runForward(m, 2);
+      m.dispose();
+    }
+  });
+
+  it('copies the CNN weights into the SNN and starts from the same weights for the same seed', () => {
+    const cnn = createModel('hjh', { seed: 3 });
+    const snn = toSpiking(cnn);
+    const twin = createModel('hjh', { seed: 3, spiking: true });
+    const other = createModel('hjh', { seed: 4 });
+    const byName = (m: Model) => new Map(m.parameters().map((p) => [p.name, p.value.toArray()]));
+    const [a, b, c, d] = [cnn, snn, twin, other].map(byName);
+    for (const [name, v] of a) {
+      expect(b.get(name), name).toEqual(v);
+      expect(c.get(name), name).toEqual(v);
+    }
+    expect(d.get('conv1.weight')).not.toEqual(a.get('conv1.weight'));
+    expect(snn.config).toMatchObject({ name: 'hjh', spiking: true, steps: 5, beta: 0.5, threshold: 1, seed: 3 });
+    expect(cnn.config).toMatchObject({ spiking: false, steps: 1 });
+    const scnn = toSpiking(cnn, { name: 'hjh-scnn', steps: 2 });
+    expect(scnn.name).toBe('hjh-scnn');
+    for (const m of [cnn, snn, twin, other, scnn]) m.dispose();
+  });
+
+  it('initialises as PyTorch: weights and biases within ±1/sqrt(fan_in), batch norm at 1 and 0', () => {
+    const m = createModel('m5');
+    const p = new Map(m.parameters().map((q) => [q.name, q.value.toArray()]));
+    const bound = (name: string, fanIn: number) => {
+      const v = p.get(name)!;
+      const max = v.reduce((a, x) => Math.max(a, Math.abs(x)), 0);
+      expect(max, name).toBeLessThanOrEqual(1 / Math.sqrt(fanIn));
+      expect(max, name).toBeGreaterThan(0.9 / Math.sqrt(fanIn));
+    };
+    bound('conv1.weight', 80);
+    bound('conv1.bias', 80);
+    bound('conv4.weight', 256 * 3);
+    bound('fc.weight', 512);
+    expect(p.get('bn1.weight')!.every((v) => v === 1)).toBe(true);
+    expect(p.get('bn1.bias')!.every((v) => v === 0)).toBe(true);
+    expect(m.buffers().map((b) => b.name).slice(0, 2)).toEqual(['bn1.running_mean', 'bn1.running_var']);
+    expect(m.parameters().find((q) => q.name === 'conv1.weight')!.value.shape).toEqual([128, 1, 80]);
+    expect(m.parameters().filter((q) => !q.weightDecay).map((q) => q.name)).toEqual(
+      ['conv1.bias', 'bn1.weight', 'bn1.bias', 'conv2.bias', 'bn2.weight', 'bn2.bias', 'conv3.bias', 'bn3.weight', 'bn3.bias', 'conv4.bias', 'bn4.weight', 'bn4.bias', 'fc.bias'],
+    );
+    m.dispose();
+  });
+
+  it('refuses unknown models, unknown options and bad values, naming them', () => {
+    expect(() => createModel('resnet' as ModelName)).toThrow(/name must be one of m5, piczak, hjh, hjh-scnn, tcy/);
+    expect(() => createModel('tcy', { colour: 'red' } as never)).toThrow(/unknown model option "colour"/);
+    expect(() => createModel('tcy', { steps: 0, spiking: true })).toThrow(/steps must be an integer >= 1/);
+    expect(() => createModel('tcy', { encoder: 'morse' as never })).toThrow(/encoder must be one of repeat, rate, latency/);
+    expect(() => createModel('tcy', { beta: 1.5 })).toThrow(/beta must be a number in \[0, 1\]/);
+    expect(() => createModel('tcy', { threshold: 0 })).toThrow(/threshold must be a positive number/);
+    expect(() => createModel('tcy', { surrogate: 'relu' as never })).toThrow(/surrogate must be one of/);
+    expect(() => createModel('tcy', { form: 'old' as never })).toThrow(/form must be one of current, legacy/);
+    expect(() => createModel('tcy', { reset: 'none' as never })).toThrow(/reset must be one of subtract, zero/);
+    expect(() => createModel('tcy', { learnBeta: 'yes' as never })).toThrow(/learnBeta must be true or false/);
+    expect(() => createModel('tcy', { classes: 2.5 })).toThrow(/classes must be an integer/);
+    const cnn = createModel('tcy');
+    expect(() => toSpiking(cnn, { name: 'm5' })).toThrow(/option name "m5" does not fit a tcy CNN/);
+    const snn = toSpiking(cnn);
+    expect(() => toSpiking(snn)).toThrow(/already spiking/);
+    const x = Tensor.zeros([2, 1, 60, 133]);
+    expect(() => cnn.forward(x)).toThrow(/tcy: input has shape \[2,1,60,133\], expected \[2,1,60,134\]/);
+    x.free();
+    cnn.dispose();
+    snn.dispose();
+  });
+});
