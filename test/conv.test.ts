@@ -167,6 +167,7 @@ describeEachBuild('conv', () => {
       /conv1dForward: y has shape \[2,4,9\], expected \[2,4,8\]/,
     );
     expect(() => conv1dOutputShape([2, 3, 10], [4, 3, 3, 3])).toThrow(/conv1dOutputShape: w has shape \[4,3,3,3\], expected 3 dimensions/);
+    expect(() => conv2dForward(y.reshape([2, 4, 6, 6]), Tensor.zeros([4, 4, 1, 1]), null, y)).toThrow(/conv2dForward: y overlaps x in memory/);
     for (const t of [x, w, y, dw]) t.free();
   });
 });

@@ -68,4 +68,13 @@ describeEachBuild('matmul', () => {
     expect(() => matmul(a, Tensor.zeros([4]), c)).toThrow(/ShapeError|expected 2 positive dimensions/);
     for (const t of [a, b, c, e, b2, c2]) t.free();
   });
+
+  it('refuses an output that overlaps an input', () => {
+    const a = Tensor.zeros([4, 4]);
+    const b = Tensor.zeros([4, 4]);
+    expect(() => matmul(a, b, a)).toThrow(/matmul: c overlaps a in memory/);
+    expect(() => matmul(a, b, b.reshape([4, 4]))).toThrow(/matmul: c overlaps b in memory/);
+    a.free();
+    b.free();
+  });
 });

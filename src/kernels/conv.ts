@@ -1,7 +1,7 @@
 import { getEngine } from '../engine/engine.js';
 import { ShapeError, expectNonNegative, expectPositive, expectShape, fmtShape } from '../engine/errors.js';
 import type { Tensor } from '../engine/tensor.js';
-import { expectF32 } from './gemm.js';
+import { expectDisjoint, expectF32 } from './gemm.js';
 
 export interface Conv2dOptions {
   /** [height, width]; default [1, 1]. */
@@ -64,6 +64,7 @@ export function conv2dForward(x: Tensor, w: Tensor, b: Tensor | null, y: Tensor,
   const { g, out } = geometry('conv2dForward', x.shape, w.shape, opts);
   if (b) expectShape('conv2dForward', 'b', b.shape, [g[4]]);
   expectShape('conv2dForward', 'y', y.shape, out);
+  expectDisjoint('conv2dForward', ['y', y], ['x', x], ['w', w], ['b', b]);
   getEngine().kernels.conv2dForward(x.ptr, w.ptr, b ? b.ptr : 0, y.ptr, ...g, ...scratch(g));
 }
 
@@ -72,6 +73,7 @@ export function conv2dBackwardInput(w: Tensor, dy: Tensor, dx: Tensor, opts: Con
   checkTensors('conv2dBackwardInput', dx, w, 4);
   const { g, out } = geometry('conv2dBackwardInput', dx.shape, w.shape, opts);
   expectShape('conv2dBackwardInput', 'dy', dy.shape, out);
+  expectDisjoint('conv2dBackwardInput', ['dx', dx], ['w', w], ['dy', dy]);
   getEngine().kernels.conv2dBackwardInput(w.ptr, dy.ptr, dx.ptr, ...g, ...scratch(g));
 }
 
@@ -81,6 +83,8 @@ export function conv2dBackwardWeight(x: Tensor, dy: Tensor, dw: Tensor, db: Tens
   const { g, out } = geometry('conv2dBackwardWeight', x.shape, dw.shape, opts);
   expectShape('conv2dBackwardWeight', 'dy', dy.shape, out);
   if (db) expectShape('conv2dBackwardWeight', 'db', db.shape, [g[4]]);
+  expectDisjoint('conv2dBackwardWeight', ['dw', dw], ['x', x], ['dy', dy]);
+  if (db) expectDisjoint('conv2dBackwardWeight', ['db', db], ['x', x], ['dy', dy], ['dw', dw]);
   getEngine().kernels.conv2dBackwardWeight(x.ptr, dy.ptr, dw.ptr, db ? db.ptr : 0, ...g, ...scratch(g));
 }
 

@@ -18,7 +18,15 @@ export function expectF32(op: string, operand: string, t: Tensor, rank: number):
     throw new ShapeError(`${op}: ${operand} has shape ${fmtShape(t.shape)}, expected ${rank} positive dimensions`);
 }
 
-/** c[M,N] = op(a)[M,K] · op(b)[K,N], plus c when `accumulate`. */
+/** Throws unless `out` shares no memory with any of `inputs` (a kernel writing its own input reads garbage). */
+export function expectDisjoint(op: string, out: [string, Tensor], ...inputs: [string, Tensor | null][]): void {
+  const [outName, o] = out;
+  for (const [name, t] of inputs)
+    if (t && t.ptr < o.ptr + o.bytes && o.ptr < t.ptr + t.bytes)
+      throw new Error(`${op}: ${outName} overlaps ${name} in memory; give the output its own tensor`);
+}
+
+/** c[M,N] = op(a)[M,K] · op(b)[K,N], plus c when `accumulate`; c must not overlap a or b. */
 export function matmul(a: Tensor, b: Tensor, c: Tensor, opts: MatmulOptions = {}): void {
   const { transA = false, transB = false, accumulate = false } = opts;
   expectF32('matmul', 'a', a, 2);
@@ -30,6 +38,7 @@ export function matmul(a: Tensor, b: Tensor, c: Tensor, opts: MatmulOptions = {}
   if (Kb !== K) throw new ShapeError(`matmul: inner sizes differ in ${desc()} (${K} vs ${Kb})`);
   if (c.shape[0] !== M || c.shape[1] !== N)
     throw new ShapeError(`matmul: c has shape ${fmtShape(c.shape)}, expected ${fmtShape([M, N])} for ${desc()}`);
+  expectDisjoint('matmul', ['c', c], ['a', a], ['b', b]);
   const engine = getEngine();
   const k = engine.kernels;
   const bytes = k.gemmScratchBytes(M, N, K);

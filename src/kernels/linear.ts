@@ -1,7 +1,7 @@
 import { getEngine } from '../engine/engine.js';
 import { ShapeError, expectShape, fmtShape } from '../engine/errors.js';
 import type { Tensor } from '../engine/tensor.js';
-import { expectF32 } from './gemm.js';
+import { expectDisjoint, expectF32 } from './gemm.js';
 
 function sizes(op: string, x: Tensor, w: Tensor): { N: number; In: number; Out: number } {
   expectF32(op, 'x', x, 2);
@@ -23,6 +23,7 @@ export function linearForward(x: Tensor, w: Tensor, b: Tensor | null, y: Tensor)
   const { N, In, Out } = sizes('linearForward', x, w);
   if (b) expectShape('linearForward', 'b', b.shape, [Out]);
   expectShape('linearForward', 'y', y.shape, [N, Out]);
+  expectDisjoint('linearForward', ['y', y], ['x', x], ['w', w]);
   getEngine().kernels.linearForward(x.ptr, w.ptr, b ? b.ptr : 0, y.ptr, N, In, Out, ...scratch(N, In, Out));
 }
 
@@ -33,5 +34,7 @@ export function linearBackward(x: Tensor, w: Tensor, dy: Tensor, dx: Tensor | nu
   if (dx) expectShape('linearBackward', 'dx', dx.shape, [N, In]);
   expectShape('linearBackward', 'dw', dw.shape, [Out, In]);
   if (db) expectShape('linearBackward', 'db', db.shape, [Out]);
+  for (const [name, out] of [['dx', dx], ['dw', dw], ['db', db]] as const)
+    if (out) expectDisjoint('linearBackward', [name, out], ['x', x], ['w', w], ['dy', dy]);
   getEngine().kernels.linearBackward(x.ptr, w.ptr, dy.ptr, dx ? dx.ptr : 0, dw.ptr, db ? db.ptr : 0, N, In, Out, ...scratch(N, In, Out));
 }
