@@ -7,7 +7,7 @@
 //   each sample. The input gradient at stride 1 is itself a direct correlation of dy with the
 //   flipped, channel-transposed weights, so one kernel serves forward and dx.
 import { gemm, gemmScratchBytes } from './gemm';
-import { madd } from './simd';
+import { hsum, madd } from './simd';
 
 // Soft cap on the im2col matrix plus the GEMM's output, per chunk of samples.
 const CHUNK_BYTES: usize = 4 << 20;
@@ -254,7 +254,7 @@ function biasGradient(dy: usize, db: usize, N: i32, CO: i32, len: i32): void {
       for (; i + 4 <= len; i += 4) acc = f32x4.add(acc, v128.load(p + (<usize>i << 2)));
       for (; i < len; i++) tail += load<f32>(p + (<usize>i << 2));
     }
-    store<f32>(db + (<usize>co << 2), f32x4.extract_lane(acc, 0) + f32x4.extract_lane(acc, 1) + f32x4.extract_lane(acc, 2) + f32x4.extract_lane(acc, 3) + tail);
+    store<f32>(db + (<usize>co << 2), hsum(acc) + tail);
   }
 }
 
@@ -503,9 +503,8 @@ function directWeightGrad(
     for (let c = 0; c < C; c++)
       for (let kh = 0; kh < KH; kh++)
         for (let kw = 0; kw < KW; kw++) {
-          const v = v128.load(acc + ((<usize>((((g * C + c) * KH + kh) * KWp + (kw & ~1)) * 4 + (kw & 1) * 4 + r)) << 4));
-          store<f32>(dw + ((<usize>(((o * C + c) * KH + kh) * KW + kw)) << 2),
-            f32x4.extract_lane(v, 0) + f32x4.extract_lane(v, 1) + f32x4.extract_lane(v, 2) + f32x4.extract_lane(v, 3));
+          const v = v128.load(acc + ((<usize>((((g * C + c) * KH + kh) * KWp + kw) * 4 + r)) << 4));
+          store<f32>(dw + ((<usize>(((o * C + c) * KH + kh) * KW + kw)) << 2), hsum(v));
         }
   }
 }
