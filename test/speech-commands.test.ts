@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { extractFeatures, featuresFor, featureShape } from '../src/audio/features.js';
-import { encodeWav } from '../src/audio/wav.js';
+import { decodeWav, encodeWav } from '../src/audio/wav.js';
 import { CacheError, FeatureFileWriter, openFeatureFile } from '../src/data/feature-cache.js';
 import { loadSpeechCommands, type SpeechCommandsSplits } from '../src/data/speech-commands.js';
 import { rngFor } from '../src/data/seed.js';
@@ -23,9 +23,10 @@ function clip(word: string, n: number): Float32Array {
   return Float32Array.from({ length: len }, (_, i) => 0.5 * Math.sin((2 * Math.PI * f * i) / RATE) + 0.01 * (rng.next() - 0.5));
 }
 
-function padded(x: Float32Array): Float32Array {
+/** The clip as the loader sees it: through 16-bit WAV, padded to one second. */
+function stored(x: Float32Array): Float32Array {
   const out = new Float32Array(RATE);
-  out.set(x);
+  out.set(decodeWav(encodeWav(x, RATE, 16)).samples);
   return out;
 }
 
@@ -86,7 +87,7 @@ describe('loadSpeechCommands', () => {
     for (const ds of [s.train, s.validation, s.test])
       for (let i = 0; i < ds.size; i++) {
         const n = Number(/spk(\d)/.exec(ds.files[i])![1]);
-        expect(ds.features(i)).toEqual(extractFeatures(padded(clip(ds.classes[ds.labels[i]], n)), RATE, settings));
+        expect(ds.features(i)).toEqual(extractFeatures(stored(clip(ds.classes[ds.labels[i]], n)), RATE, settings));
       }
     closeAll(s);
   });

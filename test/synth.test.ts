@@ -1,6 +1,7 @@
 // The built-in data set synthesizer on a tiny run: the Speech Commands layout, identical bytes for the
 // same seed (in one process or two worker threads, and after an interrupted run), a split by voice, and
 // the reuse of a complete set. Skipped, with the reason, when eSpeak NG cannot load.
+import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,14 +22,14 @@ try {
 
 const WORDS_HERE = ['yes', 'no', 'sheila'];
 
-/** Every file under `dir` (relative path -> bytes), except the timing in the completion marker. */
-function snapshot(dir: string): Map<string, Buffer> {
-  const out = new Map<string, Buffer>();
+/** Every file under `dir` (relative path -> SHA-256 of its bytes), except the completion marker (it holds a timing). */
+function snapshot(dir: string): Map<string, string> {
+  const out = new Map<string, string>();
   const walk = (rel: string): void => {
     for (const e of readdirSync(join(dir, rel), { withFileTypes: true })) {
       const r = rel ? `${rel}/${e.name}` : e.name;
       if (e.isDirectory()) walk(r);
-      else if (e.name !== 'synth-complete.json') out.set(r, readFileSync(join(dir, r)));
+      else if (e.name !== 'synth-complete.json') out.set(r, createHash('sha256').update(readFileSync(join(dir, r))).digest('hex'));
     }
   };
   walk('');

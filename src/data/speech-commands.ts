@@ -86,12 +86,12 @@ export async function loadSpeechCommands(root: string, settings: FeatureSettings
   if (opts.limitPerClass !== undefined && !(Number.isInteger(opts.limitPerClass) && opts.limitPerClass > 0))
     throw new RangeError(`loadSpeechCommands: limitPerClass must be a positive integer, got ${opts.limitPerClass}`);
   if (opts.noise) checkNoise(opts.noise);
-  const listing = await listSpeechCommands(root, opts.limitPerClass);
+  const listing = await listSpeechCommands(root);
   const shape = featureShape(settings);
   const per = shape.reduce((a, b) => a * b, 1);
   const fKey = featureKey(settings);
   const key = createHash('sha256')
-    .update(JSON.stringify({ v: CACHE_VERSION, root: resolve(root), fKey, noise: opts.noise ?? null, classes: listing.classes, splits: listing.splits }))
+    .update(JSON.stringify({ v: CACHE_VERSION, root: resolve(root), fKey, noise: opts.noise ?? null, limit: opts.limitPerClass ?? null, classes: listing.classes, splits: listing.splits }))
     .digest('hex')
     .slice(0, 16);
   const cacheDir = join(opts.cacheDir ?? join(root, '.snn-voice-cache'), `${fKey.replace(/[^A-Za-z0-9._-]+/g, '_').slice(0, 80)}-${key}`);
@@ -156,7 +156,7 @@ async function readList(root: string, name: string): Promise<Set<string>> {
 }
 
 /** The clips of each split, relative to root, with their class index; words in WORDS order. */
-export async function listSpeechCommands(root: string, limitPerClass?: number): Promise<Listing> {
+export async function listSpeechCommands(root: string): Promise<Listing> {
   if (!(await stat(root).then(() => true, () => false))) throw new Error(`Speech Commands folder "${root}" not found`);
   if (!(await isDir(root))) throw new Error(`Speech Commands folder "${root}" is not a folder`);
   const classes: string[] = [];
@@ -170,20 +170,17 @@ export async function listSpeechCommands(root: string, limitPerClass?: number): 
   for (let c = 0; c < classes.length; c++) {
     const entries = await readdir(join(root, classes[c]), { withFileTypes: true });
     const names = entries.filter((e) => !e.isDirectory() && e.name.toLowerCase().endsWith('.wav')).map((e) => e.name).sort();
-    const taken: Record<SplitName, number> = { train: 0, validation: 0, test: 0 };
     for (const name of names) {
       const rel = `${classes[c]}/${name}`;
       seen.add(rel);
       const split: SplitName = validation.has(rel) ? 'validation' : test.has(rel) ? 'test' : 'train';
-      if (limitPerClass !== undefined && taken[split] >= limitPerClass) continue;
-      taken[split]++;
       splits[split].files.push(rel);
       splits[split].labels.push(c);
     }
   }
   const present = new Set(classes);
   const missingOf = (list: Set<string>, listName: string): SkippedFile[] =>
-    limitPerClass !== undefined ? [] : [...list]
+    [...list]
       .filter((rel) => present.has(rel.split('/')[0]) && !seen.has(rel))
       .map((rel) => ({ file: rel, reason: `listed in ${listName} but not found` }));
   return { classes, splits, missing: { train: [], validation: missingOf(validation, VALIDATION_LIST), test: missingOf(test, TESTING_LIST) } };
@@ -234,14 +231,24 @@ async function buildCache(
   shape: number[], listing: Listing, opts: SpeechCommandsOptions,
 ): Promise<void> {
   const per = shape.reduce((a, b) => a * b, 1);
-  const total = SPLIT_NAMES.reduce((n, s) => n + listing.splits[s].files.length, 0);
+  const limit = opts.limitPerClass ?? Infinity;
+  const wanted = (labels: number[]): number => {
+    const perClass = new Map<number, number>();
+    for (const l of labels) perClass.set(l, (perClass.get(l) ?? 0) + 1);
+    return [...perClass.values()].reduce((n, c) => n + Math.min(c, limit), 0);
+  };
+  const total = SPLIT_NAMES.reduce((n, s) => n + wanted(listing.splits[s].labels), 0);
   const bar = (opts.progress ?? silentProgress)(`featurizing ${total} clips`, total);
   const noiseByRate = new Map<number, Promise<Float32Array[]>>();
   const noiseSkipped: SkippedFile[] = [];
   const noiseFor = (rate: number): Promise<Float32Array[]> => {
     let n = noiseByRate.get(rate);
     if (!n) {
-      n = loadBackgroundNoise(join(root, NOISE_FOLDER), rate, (file, reason) => noiseSkipped.push({ file, reason }));
+      const dir = join(root, NOISE_FOLDER);
+      n = loadBackgroundNoise(dir, rate, (file, reason) => noiseSkipped.push({ file, reason })).then((noises) => {
+        if (noises.length === 0) throw new Error(`noise augmentation needs WAV recordings in "${dir}"; there are none`);
+        return noises;
+      });
       noiseByRate.set(rate, n);
     }
     return n;
@@ -258,17 +265,23 @@ async function buildCache(
       const writer = await FeatureFileWriter.create(join(cacheDir, `${split}.f32`), per);
       const kept: SplitListing = { files: [], labels: [] };
       const skipped: SkippedFile[] = [...listing.missing[split]];
+      // With a limit, the first `limit` readable clips of each class are kept.
+      const keptPerClass = new Map<number, number>();
+      const full = (k: number): boolean => (keptPerClass.get(labels[k]) ?? 0) >= limit;
       try {
         // Reads run a few files ahead of featurization so disk latency hides behind computation.
         const AHEAD = 16;
         const reads: Promise<Uint8Array | Error>[] = [];
+        const readBytes = (k: number): Promise<Uint8Array | Error> =>
+          readFile(join(root, files[k])).then((b) => new Uint8Array(b.buffer, b.byteOffset, b.byteLength), (e: Error) => e);
         const startRead = (k: number): void => {
-          if (k < files.length) reads[k] = readFile(join(root, files[k])).then((b) => new Uint8Array(b.buffer, b.byteOffset, b.byteLength), (e: Error) => e);
+          if (k < files.length && !full(k)) reads[k] = readBytes(k);
         };
         for (let k = 0; k < Math.min(AHEAD, files.length); k++) startRead(k);
         for (let k = 0; k < files.length; k++) {
           startRead(k + AHEAD);
-          const bytes = await reads[k];
+          if (full(k)) continue;
+          const bytes = await (reads[k] ?? readBytes(k));
           delete reads[k];
           const clip = bytes instanceof Error ? bytes : decodeClip(bytes, files[k]);
           if (clip instanceof Error) {
@@ -287,6 +300,7 @@ async function buildCache(
             await writer.append(features);
             kept.files.push(files[k]);
             kept.labels.push(labels[k]);
+            keptPerClass.set(labels[k], (keptPerClass.get(labels[k]) ?? 0) + 1);
           }
           bar.update(++done, { split, skipped: skippedCount });
         }
