@@ -34,7 +34,9 @@ function jsMatmul(a: Float32Array, b: Float32Array, c: Float32Array, M: number, 
 
 export const suite: BenchSuite = {
   name: 'GEMM (one thread)',
-  async run(options) {
+  async run(all) {
+    // Quick runs (the suite's smoke test) spend less time per measurement.
+    const options = all.quick ? { ...all, time: Math.min(all.time, 150) } : all;
     const cases = options.quick
       ? [square(64), square(256), modelCases[0]]
       : [64, 128, 256, 384, 512].map(square).concat(modelCases);
