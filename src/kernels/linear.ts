@@ -23,7 +23,7 @@ export function linearForward(x: Tensor, w: Tensor, b: Tensor | null, y: Tensor)
   const { N, In, Out } = sizes('linearForward', x, w);
   if (b) expectShape('linearForward', 'b', b.shape, [Out]);
   expectShape('linearForward', 'y', y.shape, [N, Out]);
-  expectDisjoint('linearForward', ['y', y], ['x', x], ['w', w]);
+  expectDisjoint('linearForward', ['y', y], ['x', x], ['w', w], ['b', b]);
   getEngine().kernels.linearForward(x.ptr, w.ptr, b ? b.ptr : 0, y.ptr, N, In, Out, ...scratch(N, In, Out));
 }
 
