@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import type { FeatureSettings } from '../audio/features.js';
 import { initEngine } from '../engine/engine.js';
 import { balanceThresholds } from '../models/balance.js';
+import { DEFAULT_CONFIG, DEFAULT_STEPS, STUDY_NEURON } from '../models/config.js';
 import { loadModel, saveModel } from '../models/file-node.js';
 import { toSpiking } from '../models/spiking.js';
 import type { ActivityReport, EncoderName, Model, ModelConfig, ModelName, SurrogateName } from '../models/types.js';
@@ -31,7 +32,7 @@ export interface RunSpec {
   threshold: number;
   learnBeta: boolean;
   learnThreshold: boolean;
-  /** Default: straight-through for the study neuron, atan for the current one. */
+  /** Default: the preset's (straight-through for the study neuron, atan for the current one). */
   surrogate?: SurrogateName;
   neuron: NeuronPreset;
   epochs: number;
@@ -43,10 +44,10 @@ export interface RunSpec {
 }
 
 export const RUN_DEFAULTS = {
-  steps: 5,
-  encoder: 'repeat' as EncoderName,
-  beta: 0.5,
-  threshold: 1,
+  steps: DEFAULT_STEPS,
+  encoder: DEFAULT_CONFIG.encoder,
+  beta: DEFAULT_CONFIG.beta,
+  threshold: DEFAULT_CONFIG.threshold,
   neuron: 'current' as NeuronPreset,
   epochs: 10,
   batchSize: 32,
@@ -56,9 +57,8 @@ export const RUN_DEFAULTS = {
 
 /** The neuron settings of a spec: the study's (snntorch 0.5.3) or the current snntorch form. */
 function neuronConfig(spec: RunSpec): Pick<ModelConfig, 'form' | 'reset' | 'surrogate'> {
-  return spec.neuron === 'study'
-    ? { form: 'legacy', reset: 'subtract', surrogate: spec.surrogate ?? 'straight-through' }
-    : { form: 'current', reset: 'subtract', surrogate: spec.surrogate ?? 'atan' };
+  const preset = spec.neuron === 'study' ? STUDY_NEURON : DEFAULT_CONFIG;
+  return { form: preset.form, reset: preset.reset, surrogate: spec.surrogate ?? preset.surrogate };
 }
 
 function snnOptions(spec: RunSpec): Partial<ModelConfig> {

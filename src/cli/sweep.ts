@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { Command } from 'commander';
 import { featuresFor } from '../audio/features.js';
 import { writeFileAtomic } from '../data/atomic-node.js';
+import { MODEL_NAMES } from '../models/config.js';
 import type { ModelName } from '../models/types.js';
 import { buildReport, runLabel, type RunResult } from '../train/report.js';
 import { loadData } from './data.js';
@@ -14,7 +15,7 @@ import { type CliContext, type CliIo, emit, note } from './io.js';
 import { choice, listOf, onOff, positiveInt, withJson } from './options.js';
 import { RUN_DEFAULTS, type NeuronPreset, type RunSpec, trainRun } from './run.js';
 import { resultTable } from './summary.js';
-import { MODEL_NAMES, NEURONS, addTrainingOptions } from './train.js';
+import { NEURONS, addTrainingOptions } from './train.js';
 
 interface SweepFlags {
   models: ModelName[];

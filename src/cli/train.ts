@@ -1,6 +1,7 @@
 // `snn-voice train`: one model, CNN or SNN, on a Speech Commands copy or the built-in set.
 import { Command } from 'commander';
 import { featuresFor } from '../audio/features.js';
+import { ENCODERS, MODEL_NAMES, SURROGATES } from '../models/config.js';
 import type { EncoderName, ModelName, SurrogateName } from '../models/types.js';
 import { runLabel } from '../train/report.js';
 import { loadData } from './data.js';
@@ -9,9 +10,6 @@ import { UsageError, choice, existingFile, nonNegativeInt, numberIn, positiveInt
 import { RUN_DEFAULTS, type NeuronPreset, type RunSpec, trainRun } from './run.js';
 import { resultTable } from './summary.js';
 
-export const MODEL_NAMES: readonly ModelName[] = ['m5', 'piczak', 'hjh', 'hjh-scnn', 'tcy'];
-export const ENCODERS: readonly EncoderName[] = ['repeat', 'rate', 'latency'];
-export const SURROGATES: readonly SurrogateName[] = ['atan', 'fast-sigmoid', 'straight-through'];
 export const NEURONS: readonly NeuronPreset[] = ['study', 'current'];
 
 /** Options every training command shares (train, sweep, demo take subsets). */
