@@ -5,3 +5,10 @@ import v8 from 'node:v8';
 v8.setFlagsFromString('--experimental-wasm-relaxed-simd');
 
 export * from './index.js';
+export { loadSpeechCommands, listSpeechCommands, builtinDataDir } from './data/speech-commands.js';
+export type { SpeechCommandsOptions, SpeechCommandsSplits, CachedDataset, NoiseAugmentation } from './data/speech-commands.js';
+export { CacheError } from './data/feature-cache.js';
+export { synthNoise, mixAtSnr, addBackgroundNoise, loadBackgroundNoise } from './data/noise.js';
+export type { NoiseColor } from './data/noise.js';
+export { synthesizeSpeechCommands, DEFAULT_CLIPS_PER_WORD } from './data/synth-node.js';
+export type { SynthOptions, SynthSummary } from './data/synth-node.js';

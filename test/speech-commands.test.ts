@@ -9,7 +9,7 @@ import { decodeWav, encodeWav } from '../src/audio/wav.js';
 import { CacheError, FeatureFileWriter, openFeatureFile } from '../src/data/feature-cache.js';
 import { loadSpeechCommands, type SpeechCommandsSplits } from '../src/data/speech-commands.js';
 import { rngFor } from '../src/data/seed.js';
-import { mixAtSnr, rms } from '../src/data/noise.js';
+import { mixAtSnr, rms, synthNoise } from '../src/data/noise.js';
 
 const RATE = 16000;
 const WORDS_HERE = ['yes', 'bed', 'cat']; // written out of order: classes must come back in WORDS order
@@ -214,5 +214,39 @@ describe('noise mixing', () => {
     const added = signal.map((v, i) => v - before[i]);
     expect(20 * Math.log10(rms(before) / rms(added))).toBeCloseTo(20, 3);
     expect(added[0]).toBeCloseTo((rms(before) / rms(noise.map((_, i) => noise[(123 + i) % 1000])) / 10) * noise[123], 5);
+  });
+
+  /** Mean power of `x` within ±10% of `hz` (naive DFT over 32 frequencies: one bin alone varies too much). */
+  const power = (x: Float32Array, hz: number): number => {
+    let total = 0;
+    const freqs = Array.from({ length: 32 }, (_, k) => hz * (0.9 + (0.2 * k) / 31));
+    for (const f of freqs) {
+      let re = 0, im = 0;
+      for (let i = 0; i < x.length; i++) {
+        re += x[i] * Math.cos((2 * Math.PI * f * i) / RATE);
+        im -= x[i] * Math.sin((2 * Math.PI * f * i) / RATE);
+      }
+      total += (re * re + im * im) / x.length;
+    }
+    return total / freqs.length;
+  };
+
+  it('makes unit-RMS noise of the right colour, the same for a seed', () => {
+    const n = 8000;
+    const slope = (c: 'white' | 'pink' | 'brown'): number => {
+      const x = synthNoise(c, n, RATE, rngFor(1, c));
+      expect(rms(x)).toBeCloseTo(1, 5);
+      // Power ratio between 4 kHz and 250 Hz, four octaves apart: 1 for white, 1/16 for pink (-3 dB/oct), 1/256 for brown.
+      return power(x, 4000) / power(x, 250);
+    };
+    expect(slope('white')).toBeGreaterThan(0.3);
+    expect(slope('white')).toBeLessThan(3);
+    expect(slope('pink')).toBeGreaterThan(1 / 64);
+    expect(slope('pink')).toBeLessThan(1 / 4);
+    expect(slope('brown')).toBeLessThan(1 / 64);
+    const hum = synthNoise('hum', n, RATE, rngFor(2, 'hum'));
+    expect(Math.max(power(hum, 50), power(hum, 60))).toBeGreaterThan(100 * power(hum, 3000));
+    expect(synthNoise('pink', 100, RATE, rngFor(3))).toEqual(synthNoise('pink', 100, RATE, rngFor(3)));
+    expect(synthNoise('pink', 100, RATE, rngFor(3))).not.toEqual(synthNoise('pink', 100, RATE, rngFor(4)));
   });
 });
