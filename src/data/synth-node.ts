@@ -8,7 +8,7 @@
 // as an uninterrupted one. A speaker is the unit of work and of resumption.
 import { readFileSync } from 'node:fs';
 import { readFile, readdir, rm } from 'node:fs/promises';
-import { cpus } from 'node:os';
+import { availableParallelism } from 'node:os';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -274,14 +274,14 @@ export async function synthesizeSpeechCommands(opts: SynthOptions): Promise<Synt
   }
   const todo = speakers.filter((s) => !words.every((w) => present.get(w)!.has(clipPath(w, s).split('/')[1])));
 
-  const bar = (opts.progress ?? silentProgress)(`synthesizing ${clipsPerWord * words.length} clips`, speakers.length);
+  const bar = (opts.progress ?? silentProgress)('synthesizing clips', clipsPerWord * words.length);
   let finished = speakers.length - todo.length;
-  bar.update(finished, { clips: finished * words.length });
+  bar.update(finished * words.length, { voices: finished });
   try {
-    const workers = Math.max(1, Math.min(opts.workers ?? Math.min(4, cpus().length), todo.length));
+    const workers = Math.max(1, Math.min(opts.workers ?? Math.min(4, availableParallelism()), todo.length));
     const onDone = (): void => {
       finished++;
-      bar.update(finished, { clips: finished * words.length });
+      bar.update(finished * words.length, { voices: finished });
     };
     if (workers <= 1) {
       for (const s of todo) {
@@ -317,13 +317,15 @@ export async function synthesizeSpeechCommands(opts: SynthOptions): Promise<Synt
   return summary;
 }
 
-/** The work a synthesis worker receives. */
+/** What a synthesis worker is told at start; it then asks for one speaker index at a time. */
 export interface WorkerTask {
   out: string;
   seed: number;
-  speakers: number[];
   words: string[];
 }
+
+/** Messages from a worker: ready for a speaker (first, and after each `done`), or failed. */
+export type WorkerMessage = { ready: true } | { done: number } | { error: string };
 
 /** A module that registers tsx's ESM loader and then imports `url`. */
 function tsxBootstrap(url: URL): URL {
@@ -335,36 +337,33 @@ function tsxBootstrap(url: URL): URL {
   return new URL(`data:text/javascript,${encodeURIComponent(code)}`);
 }
 
-/** Runs speakers on `count` worker threads, interleaved so each gets a similar share. */
+/** Renders speakers on `count` worker threads, each taking the next speaker when it is free. */
 async function renderInWorkers(count: number, out: string, seed: number, todo: Speaker[], words: string[], onDone: () => void): Promise<void> {
   // From compiled JavaScript the worker is a .js file. From TypeScript sources (tsx, vitest) it is .ts,
   // and the worker first registers tsx's loader, which does not carry over into worker threads.
   const fromSource = import.meta.url.endsWith('.ts');
   const url = new URL(fromSource ? './synth-worker-node.ts' : './synth-worker-node.js', import.meta.url);
   const entry = fromSource ? tsxBootstrap(url) : url;
-  const runs: Promise<void>[] = [];
-  for (let w = 0; w < count; w++) {
-    const task: WorkerTask = { out, seed, words, speakers: todo.filter((_, k) => k % count === w).map((s) => s.index) };
-    runs.push(new Promise<void>((resolveRun, rejectRun) => {
-      const worker = new Worker(entry, { workerData: task });
-      let failed = false;
-      worker.on('message', (m: { done?: number; error?: string }) => {
-        if (m.done !== undefined) onDone();
-        if (m.error !== undefined) {
-          failed = true;
-          rejectRun(new Error(m.error));
-        }
-      });
-      worker.on('error', (e) => {
-        failed = true;
-        rejectRun(e);
-      });
-      worker.on('exit', (code) => {
-        if (!failed) code === 0 ? resolveRun() : rejectRun(new Error(`synthesis worker exited with code ${code}`));
-      });
-    }));
+  const task: WorkerTask = { out, seed, words };
+  let next = 0;
+  const threads: Worker[] = [];
+  const runs = Array.from({ length: count }, () => new Promise<void>((resolveRun, rejectRun) => {
+    const worker = new Worker(entry, { workerData: task });
+    threads.push(worker);
+    worker.on('message', (m: WorkerMessage) => {
+      if ('error' in m) return rejectRun(new Error(m.error));
+      if ('done' in m) onDone();
+      // null tells the worker there is nothing left; it then exits.
+      worker.postMessage(next < todo.length ? todo[next++].index : null);
+    });
+    worker.on('error', rejectRun);
+    worker.on('exit', (code) => (code === 0 ? resolveRun() : rejectRun(new Error(`synthesis worker exited with code ${code}`))));
+  }));
+  try {
+    await Promise.all(runs);
+  } catch (e) {
+    // One failed: stop the others rather than let them run on for nothing.
+    await Promise.allSettled(threads.map((t) => t.terminate()));
+    throw e;
   }
-  const results = await Promise.allSettled(runs);
-  const failure = results.find((r) => r.status === 'rejected');
-  if (failure) throw (failure as PromiseRejectedResult).reason;
 }

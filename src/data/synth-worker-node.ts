@@ -1,17 +1,26 @@
-// A synthesis worker thread: renders the speakers it is given with its own eSpeak instance and reports
-// each finished speaker, so two cores synthesize at once.
+// A synthesis worker thread: renders one speaker at a time with its own eSpeak instance, asking the
+// main thread for the next, so two cores synthesize at once and finish together.
 import { parentPort, workerData } from 'node:worker_threads';
 import { Espeak } from './espeak.js';
-import { backgroundNoises, renderSpeaker, speakerFor, type WorkerTask } from './synth-node.js';
+import { backgroundNoises, renderSpeaker, speakerFor, type WorkerMessage, type WorkerTask } from './synth-node.js';
 
 const task = workerData as WorkerTask;
+const port = parentPort!;
+const send = (m: WorkerMessage): void => port.postMessage(m);
 try {
   const espeak = await Espeak.load();
   const noises = backgroundNoises(task.seed);
-  for (const index of task.speakers) {
-    await renderSpeaker(espeak, task.out, task.seed, speakerFor(task.seed, index), task.words, noises);
-    parentPort!.postMessage({ done: index });
-  }
+  port.on('message', (index: number | null) => {
+    if (index === null) {
+      port.close();
+      return;
+    }
+    renderSpeaker(espeak, task.out, task.seed, speakerFor(task.seed, index), task.words, noises).then(
+      () => send({ done: index }),
+      (e: Error) => send({ error: e.message }),
+    );
+  });
+  send({ ready: true });
 } catch (e) {
-  parentPort!.postMessage({ error: (e as Error).message });
+  send({ error: (e as Error).message });
 }
