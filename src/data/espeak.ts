@@ -3,15 +3,15 @@
 // so it is imported only here, dynamically, and only when synthesizing.
 //
 // How the package is driven: it exports an Emscripten module factory whose main() is the espeak-ng CLI.
-// Instantiating costs ~0.16 s (18 MB of voice data are copied into memory), so the module is compiled
-// once and each Session is one instance on which main() is called repeatedly (~20 ms per word), with
-// argv written onto the WASM stack. Two quirks shape this:
+// main() is called repeatedly on one instance, with argv written onto the WASM stack (~20 ms per word).
+// Quirks that shape this:
 // - getopt's `optind` is a global that main() never resets, so each call pads argv with as many dummy
 //   arguments as the previous call consumed options;
-// - an instance leaks memory per call and traps after ~120 calls, and its output depends on the calls
-//   before (internal random state), so callers open a fresh Session for each fixed, short sequence of
-//   utterances: the same sequence then gives the same bytes;
-// - eSpeak seeds its random numbers from the clock, so each instance gets a frozen clock.
+// - each call leaks memory (the instance traps after ~120 calls), and the output depends on the calls
+//   before (internal random state), so callers open a Session for each fixed, short sequence of
+//   utterances. A Session starts from a copy of the instance's memory taken before its first call:
+//   restoring it (~5 ms) undoes the leak and the state, and gives the same bytes as a new instance (~0.2 s);
+// - eSpeak seeds its random numbers from the clock, so the instance gets a frozen clock.
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
@@ -47,9 +47,16 @@ interface WasmExports {
 }
 type Factory = (module: Record<string, unknown>) => Promise<EmscriptenModule>;
 
-/** A loaded, compiled eSpeak NG; open a Session to speak. */
+/** A loaded eSpeak NG instance; open a Session to speak. */
 export class Espeak {
-  private constructor(private readonly factory: Factory, private readonly wasm: WebAssembly.Module) {}
+  private generation = 0;
+
+  private constructor(
+    private readonly module: EmscriptenModule,
+    private readonly exports: WasmExports,
+    private readonly pristine: Uint8Array,
+    private readonly errors: string[],
+  ) {}
 
   /** Loads the `espeak-ng` package; a clear error tells how to install it when it is missing. */
   static async load(): Promise<Espeak> {
@@ -67,23 +74,16 @@ export class Espeak {
       );
     }
     const wasm = await WebAssembly.compile(await readFile(wasmPath));
-    return new Espeak(factory, wasm);
-  }
-
-  /** A fresh instance: its output depends only on the utterances spoken on it so far. */
-  async session(): Promise<Session> {
     let exports: WasmExports | undefined;
     const errors: string[] = [];
-    const module = await this.factory({
+    const module = await factory({
       noInitialRun: true,
       arguments: [],
       print: () => {},
       printErr: (line: string) => errors.push(line),
       instantiateWasm: (imports: WebAssembly.Imports, done: (instance: WebAssembly.Instance) => void) => {
-        // eSpeak seeds its random numbers (used by some voices' breath and flutter) from the clock: a
-        // frozen clock makes a session's output depend only on what it speaks.
         const env = { ...(imports.env as Record<string, unknown>), emscripten_date_now: () => FROZEN_CLOCK_MS, emscripten_get_now: () => 0 };
-        WebAssembly.instantiate(this.wasm, { ...imports, env } as WebAssembly.Imports).then((instance) => {
+        WebAssembly.instantiate(wasm, { ...imports, env } as WebAssembly.Imports).then((instance) => {
           exports = instance.exports as unknown as WasmExports;
           done(instance);
         });
@@ -91,7 +91,15 @@ export class Espeak {
       },
     });
     if (!exports) throw new Error('espeak-ng: the WebAssembly instance did not start');
-    return new Session(module, exports, errors);
+    return new Espeak(module, exports, module.HEAPU8.slice(), errors);
+  }
+
+  /** A fresh start: the output of a session depends only on the utterances spoken in it. Opening a
+   *  session ends the previous one. */
+  session(): Session {
+    this.module.HEAPU8.set(this.pristine);
+    const generation = ++this.generation;
+    return new Session(this.module, this.exports, this.errors, () => generation === this.generation);
   }
 }
 
@@ -99,10 +107,16 @@ export class Session {
   private optind = 1;
   private spoken = 0;
 
-  constructor(private readonly module: EmscriptenModule, private readonly exports: WasmExports, private readonly errors: string[]) {}
+  constructor(
+    private readonly module: EmscriptenModule,
+    private readonly exports: WasmExports,
+    private readonly errors: string[],
+    private readonly current: () => boolean,
+  ) {}
 
   /** Speaks one utterance; mono samples at eSpeak's rate (22,050 Hz). */
   speak(u: Utterance): { samples: Float32Array; sampleRate: number } {
+    if (!this.current()) throw new Error('espeak-ng: this session was ended by opening another');
     if (this.spoken >= SESSION_LIMIT) throw new Error(`espeak-ng: a session speaks at most ${SESSION_LIMIT} utterances; open a new one`);
     if (!/^[A-Za-z0-9+_-]+$/.test(u.voice)) throw new Error(`espeak-ng: bad voice name "${u.voice}"`);
     const out = 'utterance.wav';

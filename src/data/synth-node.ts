@@ -190,12 +190,12 @@ export function backgroundNoises(seed: number): Float32Array[] {
 
 /** Renders every word of one speaker on one fresh session and writes the files. */
 export async function renderSpeaker(espeak: Espeak, out: string, seed: number, speaker: Speaker, words: readonly string[], noises: readonly Float32Array[]): Promise<void> {
-  let session = await espeak.session();
+  let session = espeak.session();
   let spoken = 0;
   for (const word of words) {
     // Fixed session boundaries (every SESSION_LIMIT words) keep the output independent of where a run started.
     if (spoken === SESSION_LIMIT) {
-      session = await espeak.session();
+      session = espeak.session();
       spoken = 0;
     }
     const wav = renderClip(session, seed, speaker, word, noises);
