@@ -91,10 +91,11 @@ describeEachBuild('layers', () => {
     bn.dispose();
   });
 
-  it('dropout: identity in eval; in training zeroes about p, scales the rest, routes the gradient the same way, repeats from its seed', () => {
+  it('dropout: identity in eval; in training zeroes about p, scales the rest, routes the gradient the same way, repeats from its seed and call count', () => {
     const n = 4000;
     const x = Tensor.from(randArray(n, 2, 0.5, 1.5), [40, 100]);
     const d = new Dropout('drop', 0.5, 9);
+    const twin = d.clone();
     expect(d.forward(x, ctx(40, { training: false }))).toBe(x);
     const y = d.forward(x, ctx(40)).toArray();
     const xs = x.f32;
@@ -108,8 +109,11 @@ describeEachBuild('layers', () => {
     dx.forEach((v, i) => expect(v).toBeCloseTo(y[i] !== 0 ? dys[i] * 2 : 0, 5));
     const second = d.forward(x, ctx(40)).toArray();
     expect(second).not.toEqual(y);
-    const twin = d.clone();
+    // The call count is state (a buffer): restoring it repeats the masks, as a resumed run must.
+    expect(d.buffers().map((b) => [b.name, b.value.f32[0]])).toEqual([['drop.calls', 2]]);
     expect(twin.forward(x, ctx(40)).toArray()).toEqual(y);
+    twin.calls.f32[0] = 1;
+    expect(twin.forward(x, ctx(40)).toArray()).toEqual(second);
     for (const t of [x, dy]) t.free();
     d.dispose();
     twin.dispose();

@@ -1,7 +1,10 @@
 // Inverted dropout: in training, zeroes each value with probability p and scales the rest by 1/(1-p);
-// in eval, the identity. Masks are seeded from the layer's seed and a call counter, so runs repeat.
-import type { Tensor } from '../engine/tensor.js';
+// in eval, the identity. Masks are seeded from the layer's seed and a count of training calls; the
+// count is a buffer (exact in f32 up to 2^24 calls), so a run resumed from a checkpoint draws the same
+// masks as an uninterrupted one.
+import { Tensor } from '../engine/tensor.js';
 import { dropoutBackward, dropoutForward } from '../kernels/dropout.js';
+import type { NamedTensor } from '../models/types.js';
 import { deriveSeed } from './init.js';
 import { type ForwardContext, StatelessLayer, freeAll, reuse } from './layer.js';
 
@@ -10,7 +13,7 @@ export class Dropout extends StatelessLayer {
     return spikesIn;
   }
 
-  private calls = 0;
+  readonly calls = Tensor.zeros([1]);
   private dropped = false;
   private y: Tensor | null = null;
   private mask: Tensor | null = null;
@@ -34,7 +37,8 @@ export class Dropout extends StatelessLayer {
     if (!this.dropped) return x;
     this.y = reuse(this.y, x.shape);
     this.mask = reuse(this.mask, x.shape, 'u8');
-    dropoutForward(x, this.y, this.mask, this.p, deriveSeed(this.seed, `call${this.calls++}`));
+    const call = this.calls.f32[0]++;
+    dropoutForward(x, this.y, this.mask, this.p, deriveSeed(this.seed, `call${call}`));
     return this.y;
   }
 
@@ -46,12 +50,18 @@ export class Dropout extends StatelessLayer {
     return this.dx;
   }
 
+  buffers(): NamedTensor[] {
+    return [{ name: `${this.name}.calls`, value: this.calls }];
+  }
+
   clone(): Dropout {
-    return new Dropout(this.name, this.p, this.seed);
+    const copy = new Dropout(this.name, this.p, this.seed);
+    copy.calls.f32[0] = this.calls.f32[0];
+    return copy;
   }
 
   dispose(): void {
-    freeAll(this.y, this.mask, this.dx);
+    freeAll(this.calls, this.y, this.mask, this.dx);
     this.y = this.mask = this.dx = null;
   }
 }

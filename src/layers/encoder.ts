@@ -2,17 +2,18 @@
 // repeat: the same input at every step; by default it is kept once ([B, ...]) so the layers before the
 // first Leaky run once per batch and the Leaky broadcasts it (exact: they would see the same input at
 // every step). rate: Bernoulli spikes with the input as probability; latency: one spike per input,
-// earlier for larger values (see src/kernels/encode.ts).
-import type { Tensor } from '../engine/tensor.js';
+// earlier for larger values (see src/kernels/encode.ts). Rate spikes are seeded from the layer's seed
+// and a count of calls, kept as a buffer so a resumed run draws the same spikes.
+import { Tensor } from '../engine/tensor.js';
 import { encodeLatency, encodeRate, encodeRepeat } from '../kernels/encode.js';
-import type { EncoderName } from '../models/types.js';
+import type { EncoderName, NamedTensor } from '../models/types.js';
 import { deriveSeed } from './init.js';
 import { type ForwardContext, StatelessLayer, freeAll, reuse } from './layer.js';
 
 export class Encoder extends StatelessLayer {
   /** False unrolls repeat encoding into [steps * B, ...] (the plain computation; for checks). */
   repeatOnce = true;
-  private calls = 0;
+  readonly calls = Tensor.zeros([1]);
   private out: Tensor | null = null;
 
   constructor(
@@ -39,7 +40,7 @@ export class Encoder extends StatelessLayer {
     const flat = x.reshape([x.size]);
     this.out = reuse(this.out, [steps, x.size]);
     if (this.kind === 'repeat') encodeRepeat(flat, this.out, steps);
-    else if (this.kind === 'rate') encodeRate(flat, this.out, steps, deriveSeed(this.seed, `call${this.calls++}`));
+    else if (this.kind === 'rate') encodeRate(flat, this.out, steps, deriveSeed(this.seed, `call${this.calls.f32[0]++}`));
     else encodeLatency(flat, this.out, steps);
     return this.out.reshape([steps * ctx.batch, ...x.shape.slice(1)]);
   }
@@ -49,14 +50,19 @@ export class Encoder extends StatelessLayer {
     return null;
   }
 
+  buffers(): NamedTensor[] {
+    return this.kind === 'rate' ? [{ name: `${this.name}.calls`, value: this.calls }] : [];
+  }
+
   clone(): Encoder {
     const copy = new Encoder(this.name, this.kind, this.steps, this.seed);
     copy.repeatOnce = this.repeatOnce;
+    copy.calls.f32[0] = this.calls.f32[0];
     return copy;
   }
 
   dispose(): void {
-    freeAll(this.out);
+    freeAll(this.calls, this.out);
     this.out = null;
   }
 }
