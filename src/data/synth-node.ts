@@ -98,6 +98,9 @@ export interface Speaker {
   tract: number;
   highpassHz: number;
   lowpassHz: number;
+  /** The room: reverberation time in seconds (0 for a dry room) and the reverberant share of the sound. */
+  rt60: number;
+  wet: number;
 }
 
 export function speakerFor(seed: number, index: number): Speaker {
@@ -112,6 +115,7 @@ export function speakerFor(seed: number, index: number): Speaker {
     tract: uniform(rng, 0.9, 1.1),
     highpassHz: uniform(rng, 40, 300),
     lowpassHz: rng.next() < 0.3 ? SAMPLE_RATE / 2 : uniform(rng, 3000, 7500),
+    ...(rng.next() < 0.35 ? { rt60: uniform(rng, 0.2, 0.9), wet: uniform(rng, 0.1, 0.5) } : { rt60: 0, wet: 0 }),
   };
 }
 
@@ -142,6 +146,27 @@ function colour(x: Float32Array, highpassHz: number, lowpassHz: number): void {
   for (let i = 0; i < x.length; i++) x[i] = s += a * (x[i] - s);
 }
 
+/** A Schroeder reverberator in place: four parallel feedback combs (mutually prime delays, gains set for
+ *  the reverberation time) into two all-passes, mixed with the dry sound. Linear in the clip length. */
+function reverberate(x: Float32Array, rt60: number, wet: number): void {
+  const n = x.length;
+  const late = new Float32Array(n);
+  for (const ms of [29.7, 37.1, 41.1, 43.7]) {
+    const d = Math.round((ms / 1000) * SAMPLE_RATE);
+    const g = Math.pow(10, (-3 * ms) / 1000 / rt60);
+    const y = new Float32Array(n);
+    for (let i = 0; i < n; i++) y[i] = x[i] + (i >= d ? g * y[i - d] : 0);
+    for (let i = 0; i < n; i++) late[i] += y[i] / 4;
+  }
+  for (const ms of [5, 1.7]) {
+    const d = Math.round((ms / 1000) * SAMPLE_RATE);
+    const g = 0.7;
+    const src = late.slice();
+    for (let i = 0; i < n; i++) late[i] = -g * src[i] + (i >= d ? src[i - d] + g * late[i - d] : 0);
+  }
+  for (let i = 0; i < n; i++) x[i] = (1 - wet) * x[i] + wet * late[i];
+}
+
 /** The stretch between the first and last sample above 2% of the peak. */
 function trimSilence(x: Float32Array): Float32Array {
   let peak = 0;
@@ -154,11 +179,15 @@ function trimSilence(x: Float32Array): Float32Array {
   return x.subarray(a, b + 1);
 }
 
-/** Renders one clip: speak, scale the vocal tract, colour, place in one second, add noise, set the level. */
+/** Punctuation after the word: statement, question, exclamation and list intonation. */
+const INTONATIONS: readonly string[] = ['', '.', '.', '?', '!', ','];
+
+/** Renders one clip: speak, scale the vocal tract, place in one second, add the room and the microphone,
+ *  add noise, set the level. */
 export function renderClip(session: Session, seed: number, speaker: Speaker, word: string, noises: readonly Float32Array[]): Uint8Array {
   const rng = rngFor(seed, 'clip', speaker.index, word);
   const spoken = session.speak({
-    text: word,
+    text: word + pick(rng, INTONATIONS),
     voice: speaker.voice,
     rate: speaker.rate * uniform(rng, 0.85, 1.15),
     pitch: Math.min(99, Math.max(0, speaker.pitch + uniform(rng, -10, 10))),
@@ -170,6 +199,7 @@ export function renderClip(session: Session, seed: number, speaker: Speaker, wor
   if (speech.length > SAMPLE_RATE) speech = speech.subarray(0, SAMPLE_RATE);
   const clip = new Float32Array(SAMPLE_RATE);
   clip.set(speech, Math.floor(rng.next() * (SAMPLE_RATE - speech.length + 1)));
+  if (speaker.rt60 > 0) reverberate(clip, speaker.rt60, speaker.wet);
   colour(clip, speaker.highpassHz, speaker.lowpassHz);
   if (rng.next() < 0.85) addBackgroundNoise(clip, noises, [5, 35], rng);
   let peak = 0;
