@@ -156,3 +156,19 @@ export function blobs(n: number, features: number, classes: number, seed: number
   }
   return arrayDataset(x, labels, Array.from({ length: classes }, (_, k) => `class${k}`), [features]);
 }
+
+/** [1, 60, 134] log-mel-like inputs: class k carries energy in its own band of rows, over noise. */
+export function spectrograms(n: number, classes: number, seed: number): Dataset {
+  const per = 60 * 134;
+  const r = rng(seed);
+  const x = new Float32Array(n * per);
+  const labels = new Int32Array(n);
+  const band = Math.floor(60 / classes);
+  for (let i = 0; i < n; i++) {
+    const k = i % classes;
+    labels[i] = k;
+    for (let row = 0; row < 60; row++)
+      for (let t = 0; t < 134; t++) x[i * per + row * 134 + t] = r() - 0.5 + (Math.floor(row / band) === k ? 1 : 0);
+  }
+  return arrayDataset(x, labels, Array.from({ length: classes }, (_, k) => `class${k}`), [1, 60, 134]);
+}

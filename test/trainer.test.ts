@@ -14,7 +14,8 @@ import { evaluate } from '../src/train/evaluate.js';
 import { epochLogger, readEpochLog } from '../src/train/log-node.js';
 import type { ProgressFactory } from '../src/train/progress.js';
 import { TrainingError, train, type EpochRecord, type TrainCheckpointMeta } from '../src/train/trainer.js';
-import { SoftmaxRegression, blobs } from './train-fixtures.js';
+import { createModel } from '../src/models/zoo.js';
+import { SoftmaxRegression, blobs, spectrograms } from './train-fixtures.js';
 
 const trainSet = blobs(240, 6, 4, 1);
 const validation = blobs(80, 6, 4, 2);
@@ -225,5 +226,45 @@ describe('train', () => {
     await expect(train(model, data, { optimizer: 'rmsprop' as 'adam' })).rejects.toThrow(/optimizer must be 'adam' or 'sgd'/);
     await expect(train(model, { train: blobs(8, 5, 4, 1) })).rejects.toThrow(/training data: samples have shape \[5\]/);
     model.dispose();
+  });
+});
+
+describe('train with zoo models', () => {
+  beforeAll(async () => {
+    await initEngine({ flavor: 'simd' });
+  });
+  const data = { train: spectrograms(32, 4, 1), validation: spectrograms(16, 4, 2) };
+
+  it('a Tcy CNN learns band-limited spectrograms', async () => {
+    const model = createModel('tcy', { classes: 4, seed: 1 });
+    const before = evaluate(model, data.validation).loss;
+    const r = await train(model, data, { epochs: 6, batchSize: 8, lr: 0.05 });
+    expect(r.best!.loss).toBeLessThan(before / 2);
+    expect(r.best!.top1).toBeGreaterThan(0.9);
+    model.dispose();
+  });
+
+  it('a spiking Hjh (batch norm, learnable beta) resumed after a kill ends bit-identical', async () => {
+    const make = () => createModel('hjh', { classes: 4, spiking: true, steps: 2, learnBeta: true, seed: 3 });
+    const opts = { epochs: 3, batchSize: 8, lr: 0.01, seed: 4, maxBatchesPerEpoch: 2 };
+    const full = make();
+    expect(full.buffers().length).toBeGreaterThan(0);
+    expect(full.parameters().some((p) => !p.weightDecay)).toBe(true);
+    const fullStore = new MemoryCheckpointStore();
+    const a = await train(full, data, { ...opts, checkpoint: fullStore });
+
+    const store = new MemoryCheckpointStore();
+    const controller = new AbortController();
+    const first = make();
+    await train(first, data, { ...opts, checkpoint: store, signal: controller.signal, onEpoch: (r) => (r.epoch === 1 ? controller.abort() : undefined) });
+    first.dispose();
+    const second = make();
+    const b = await train(second, data, { ...opts, checkpoint: store, resume: true });
+    expect(b.resumedFrom).toBe(1);
+    expect(scoresOf(b.history)).toEqual(scoresOf(a.history));
+    expect(weights(second)).toEqual(weights(full));
+    expect(bits((await store.load())!)).toEqual(bits((await fullStore.load())!));
+    full.dispose();
+    second.dispose();
   });
 });
