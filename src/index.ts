@@ -13,3 +13,7 @@ export {
 } from './kernels/conv.js';
 export type { Conv2dOptions, Conv1dOptions } from './kernels/conv.js';
 export { WORDS } from './data/words.js';
+export { lineChart, barChart } from './train/svg.js';
+export type { LineChartOptions, LineSeries, BarChartOptions, BarSeries } from './train/svg.js';
+export { buildReport, runLabel } from './train/report.js';
+export type { RunResult, EpochSummary, ReportInput, ReportChart } from './train/report.js';
