@@ -208,7 +208,8 @@ async function openCache(indexPath: string, key: string, per: number, memoryLimi
   return { index, files: files as Record<SplitName, FeatureFile> };
 }
 
-/** Pads with silence or cuts to exactly one second: Speech Commands clips are at most 1 s long. */
+/** Pads with silence or cuts to exactly one second (Speech Commands clips are at most 1 s long), so
+ *  background noise covers the whole window. */
 function oneSecond(samples: Float32Array, sampleRate: number): Float32Array {
   if (samples.length === sampleRate) return samples;
   const out = new Float32Array(sampleRate);
@@ -288,11 +289,12 @@ async function buildCache(
             skipped.push({ file: files[k], reason: clip.message });
             skippedCount++;
           } else {
-            const samples = oneSecond(clip.samples, clip.sampleRate);
+            let samples = clip.samples;
             const noise = opts.noise;
             if (split === 'train' && noise && noise.probability > 0) {
               const rng = rngFor(noise.seed ?? 0, files[k]);
               if (rng.next() < noise.probability) {
+                samples = oneSecond(samples, clip.sampleRate);
                 addBackgroundNoise(samples, await noiseFor(clip.sampleRate), noise.snrDb, rng);
               }
             }

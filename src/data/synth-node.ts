@@ -194,8 +194,9 @@ export function renderClip(session: Session, seed: number, speaker: Speaker, wor
     amplitude: speaker.amplitude,
   });
   const voiced = trimSilence(spoken.samples);
-  // Resampling to a rate other than the one written scales time, pitch and formants together.
-  let speech = resample(voiced, spoken.sampleRate, Math.round(SAMPLE_RATE * speaker.tract));
+  // Resampling to a rate other than the one written scales time, pitch and formants together. Rates on a
+  // 50 Hz grid share a factor of 50 with eSpeak's 22,050 Hz, which keeps the resampler's filter tables small.
+  let speech = resample(voiced, spoken.sampleRate, 50 * Math.round((SAMPLE_RATE * speaker.tract) / 50));
   if (speech.length > SAMPLE_RATE) speech = speech.subarray(0, SAMPLE_RATE);
   const clip = new Float32Array(SAMPLE_RATE);
   clip.set(speech, Math.floor(rng.next() * (SAMPLE_RATE - speech.length + 1)));
