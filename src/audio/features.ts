@@ -1,0 +1,124 @@
+// What a model sees of a clip. The settings are plain JSON saved inside every model file, so inference
+// always computes exactly the features the model was trained on.
+import type { ModelName } from '../models/types.js';
+import { logMelSpectrogram } from './logmel.js';
+import { resample } from './resample.js';
+
+export interface WaveformSettings {
+  kind: 'waveform';
+  /** The clip is resampled to this rate... */
+  sampleRate: number;
+  /** ...and padded with zeros or trimmed to this many samples. */
+  length: number;
+}
+
+export interface LogMelSettings {
+  kind: 'logmel';
+  sampleRate: number;
+  /** Samples per clip after padding or trimming (1 second). */
+  length: number;
+  /** FFT frame (a power of two: meyda's requirement), Hann-windowed. */
+  frameSize: number;
+  hop: number;
+  melBands: number;
+  /** Frames per clip: 1 + floor(length / hop) with centred frames. */
+  frames: number;
+  fmin: number;
+  fmax: number;
+  /** Mel energies below this are treated as silence: the log is taken of max(energy, floor). */
+  logFloor: number;
+  /** Standardised values are clamped to [-clamp, clamp]. */
+  clamp: number;
+}
+
+export type FeatureSettings = WaveformSettings | LogMelSettings;
+
+export const WAVEFORM_4K: WaveformSettings = { kind: 'waveform', sampleRate: 4000, length: 4000 };
+
+export const LOGMEL_60x134: LogMelSettings = {
+  kind: 'logmel', sampleRate: 16000, length: 16000, frameSize: 512, hop: 120, melBands: 60, frames: 134,
+  fmin: 20, fmax: 7800, logFloor: 1e-10, clamp: 5,
+};
+
+export function featuresFor(model: ModelName): FeatureSettings {
+  switch (model) {
+    case 'm5': return { ...WAVEFORM_4K };
+    case 'piczak': case 'hjh': case 'hjh-scnn': case 'tcy': return { ...LOGMEL_60x134 };
+    default: throw new RangeError(`featuresFor: unknown model "${String(model)}"; expected m5, piczak, hjh, hjh-scnn or tcy`);
+  }
+}
+
+export function featureShape(settings: FeatureSettings): number[] {
+  return settings.kind === 'waveform' ? [1, settings.length] : [1, settings.melBands, settings.frames];
+}
+
+export function validateFeatureSettings(settings: FeatureSettings): FeatureSettings {
+  const bad = (field: string, why: string): never => {
+    throw new RangeError(`feature settings: ${field} ${why} (got ${JSON.stringify((settings as unknown as Record<string, unknown>)[field])})`);
+  };
+  const positiveInt = (field: string) => {
+    const v = (settings as unknown as Record<string, unknown>)[field];
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) bad(field, 'must be a positive integer');
+  };
+  if (!settings || (settings.kind !== 'waveform' && settings.kind !== 'logmel'))
+    throw new RangeError(`feature settings: kind must be "waveform" or "logmel" (got ${JSON.stringify((settings as { kind?: unknown } | undefined)?.kind)})`);
+  positiveInt('sampleRate');
+  positiveInt('length');
+  if (settings.kind === 'logmel') {
+    for (const f of ['frameSize', 'hop', 'melBands', 'frames']) positiveInt(f);
+    if (settings.frameSize & (settings.frameSize - 1)) bad('frameSize', 'must be a power of two');
+    if (settings.frames !== 1 + Math.floor(settings.length / settings.hop)) bad('frames', `must be 1 + floor(length / hop) = ${1 + Math.floor(settings.length / settings.hop)}`);
+    if (!(settings.fmin >= 0 && settings.fmin < settings.fmax)) bad('fmin', 'must be >= 0 and below fmax');
+    if (!(settings.fmax <= settings.sampleRate / 2)) bad('fmax', 'must not exceed half the sample rate');
+    if (!(settings.logFloor > 0)) bad('logFloor', 'must be positive');
+    if (!(settings.clamp > 0)) bad('clamp', 'must be positive');
+  }
+  return settings;
+}
+
+/** A short stable name for the settings: the feature cache is keyed by it. */
+export function featureKey(settings: FeatureSettings): string {
+  const canonical = JSON.stringify(Object.keys(settings).sort().map((k) => [k, (settings as unknown as Record<string, unknown>)[k]]));
+  let h = 0x811c9dc5; // FNV-1a
+  for (let i = 0; i < canonical.length; i++) h = Math.imul(h ^ canonical.charCodeAt(i), 0x01000193);
+  return `${settings.kind}-${(h >>> 0).toString(16).padStart(8, '0')}`;
+}
+
+/** Resampled to the settings' rate, then zero-padded or trimmed to their length. */
+export function fitClip(samples: Float32Array, sampleRate: number, rate: number, length: number): Float32Array {
+  const at = sampleRate === rate ? samples : resample(samples, sampleRate, rate);
+  const out = new Float32Array(length);
+  out.set(at.subarray(0, length));
+  return out;
+}
+
+/**
+ * Features of one clip. Normalisation is per clip (the original normalised per batch, which made a clip's
+ * features depend on its batch mates): the waveform gets zero mean and unit RMS; for the log-mel
+ * spectrogram the clip is scaled to peak 1 (so the log floor sits at the same level below every clip's
+ * loudest sound) and the result is standardised by its own statistics.
+ */
+export function extractFeatures(samples: Float32Array, sampleRate: number, settings: FeatureSettings): Float32Array {
+  validateFeatureSettings(settings);
+  if (!Number.isInteger(sampleRate) || sampleRate < 1) throw new RangeError(`extractFeatures: sample rate must be a positive integer, got ${sampleRate}`);
+  for (let i = 0; i < samples.length; i++)
+    if (!Number.isFinite(samples[i])) throw new RangeError(`extractFeatures: sample ${i} is ${samples[i]}`);
+  const clip = fitClip(samples, sampleRate, settings.sampleRate, settings.length);
+  if (settings.kind === 'logmel') {
+    let peak = 0;
+    for (const x of clip) peak = Math.max(peak, Math.abs(x));
+    if (peak > 0) for (let i = 0; i < clip.length; i++) clip[i] /= peak;
+    return logMelSpectrogram(clip, settings);
+  }
+  let mean = 0;
+  for (const x of clip) mean += x;
+  mean /= clip.length;
+  let power = 0;
+  for (let i = 0; i < clip.length; i++) {
+    clip[i] -= mean;
+    power += clip[i] * clip[i];
+  }
+  const rms = Math.sqrt(power / clip.length);
+  if (rms > 1e-8) for (let i = 0; i < clip.length; i++) clip[i] /= rms;
+  return clip;
+}
