@@ -35,10 +35,40 @@ export interface Utterance {
   amplitude: number;
 }
 
+interface EmscriptenFS {
+  readFile(path: string): Uint8Array;
+  unlink(path: string): void;
+  lookupPath(path: string, opts?: Record<string, unknown>): unknown;
+}
 interface EmscriptenModule {
   _main(argc: number, argv: number): number;
   HEAPU8: Uint8Array;
-  FS: { readFile(path: string): Uint8Array; unlink(path: string): void };
+  FS: EmscriptenFS;
+}
+
+/** Where the package's embedded data lives in its virtual file system (read-only for eSpeak). */
+const DATA_DIR = '/usr/local/share/espeak-ng-data/';
+
+/** eSpeak lists every voice file (~800 path lookups, a third of its time) on each call; the data files
+ *  never change, so their lookups, including failed ones, are remembered. */
+function memoizeDataLookups(fs: EmscriptenFS): void {
+  const lookup = fs.lookupPath.bind(fs);
+  const known = new Map<string, { value: unknown } | { error: unknown }>();
+  fs.lookupPath = (path, opts) => {
+    if (!path.startsWith(DATA_DIR)) return lookup(path, opts);
+    const key = `${path}\0${JSON.stringify(opts ?? {})}`;
+    let hit = known.get(key);
+    if (!hit) {
+      try {
+        hit = { value: lookup(path, opts) };
+      } catch (error) {
+        hit = { error };
+      }
+      known.set(key, hit);
+    }
+    if ('error' in hit) throw hit.error;
+    return hit.value;
+  };
 }
 interface WasmExports {
   stackSave(): number;
@@ -91,6 +121,7 @@ export class Espeak {
       },
     });
     if (!exports) throw new Error('espeak-ng: the WebAssembly instance did not start');
+    memoizeDataLookups(module.FS);
     return new Espeak(module, exports, module.HEAPU8.slice(), errors);
   }
 
