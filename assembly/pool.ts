@@ -1,1 +1,118 @@
-// pool kernels: being written (see docs/design.md).
+// Pooling over planes: P = N*C planes of H x W. 1d pooling is the same kernel with H = 1.
+
+// Max over each KH x KW window (stride SH, SW; floor mode, no padding). argmax records the index of
+// the winner inside its plane (h * W + w): the FIRST maximum in row-major scan order, so ties (spike
+// maps are full of them) send the gradient where PyTorch sends it. NaN wins and stays, as in PyTorch.
+export function maxPool2dForward(
+  x: usize, y: usize, argmax: usize, P: i32, H: i32, W: i32,
+  KH: i32, KW: i32, SH: i32, SW: i32, OH: i32, OW: i32,
+): void {
+  assert(P > 0 && KH > 0 && KW > 0 && SH > 0 && SW > 0, 'maxPool2dForward: sizes must be > 0');
+  assert(OH == (H - KH) / SH + 1 && OW == (W - KW) / SW + 1 && H >= KH && W >= KW, 'maxPool2dForward: output size does not match the input');
+  const plane = <usize>H * <usize>W;
+  const oplane = <usize>OH * <usize>OW;
+  for (let p = 0; p < P; p++) {
+    const xp = x + (<usize>p * plane << 2);
+    const yo = <usize>p * oplane << 2;
+    for (let oh = 0; oh < OH; oh++) {
+      const h0 = oh * SH;
+      for (let ow = 0; ow < OW; ow++) {
+        const w0 = ow * SW;
+        let best = h0 * W + w0;
+        let m = load<f32>(xp + (<usize>best << 2));
+        for (let kh = 0; kh < KH; kh++) {
+          const row = (h0 + kh) * W + w0;
+          for (let kw = 0; kw < KW; kw++) {
+            const v = load<f32>(xp + (<usize>(row + kw) << 2));
+            if (v > m || (v != v && m == m)) {
+              m = v;
+              best = row + kw;
+            }
+          }
+        }
+        const o = yo + (<usize>(oh * OW + ow) << 2);
+        store<f32>(y + o, m);
+        store<i32>(argmax + o, best);
+      }
+    }
+  }
+}
+
+// dx = 0, then each dy goes to its window's recorded winner; overlapping windows (stride < kernel)
+// may share a winner, so the contributions add.
+export function maxPool2dBackward(dy: usize, argmax: usize, dx: usize, P: i32, plane: i32, oplane: i32): void {
+  assert(P > 0 && plane > 0 && oplane > 0, 'maxPool2dBackward: sizes must be > 0');
+  memory.fill(dx, 0, <usize>P * <usize>plane << 2);
+  for (let p = 0; p < P; p++) {
+    const xp = dx + (<usize>p * <usize>plane << 2);
+    const yo = <usize>p * <usize>oplane << 2;
+    for (let i = 0; i < oplane; i++) {
+      const o = yo + (<usize>i << 2);
+      const at = xp + (<usize>load<i32>(argmax + o) << 2);
+      store<f32>(at, load<f32>(at) + load<f32>(dy + o));
+    }
+  }
+}
+
+// PyTorch's adaptive bins: bin i of `out` over `len` covers [floor(i*len/out), ceil((i+1)*len/out)),
+// so neighbouring bins may share an element when len is not a multiple of out.
+// @ts-ignore: decorator
+@inline function binStart(i: i32, len: i32, out: i32): i32 {
+  return <i32>((<i64>i * <i64>len) / <i64>out);
+}
+// @ts-ignore: decorator
+@inline function binEnd(i: i32, len: i32, out: i32): i32 {
+  return <i32>(((<i64>(i + 1) * <i64>len) + <i64>out - 1) / <i64>out);
+}
+
+export function adaptiveAvgPool2dForward(x: usize, y: usize, P: i32, H: i32, W: i32, OH: i32, OW: i32): void {
+  assert(P > 0 && H > 0 && W > 0 && OH > 0 && OW > 0, 'adaptiveAvgPool2dForward: sizes must be > 0');
+  const plane = <usize>H * <usize>W;
+  const oplane = <usize>OH * <usize>OW;
+  for (let p = 0; p < P; p++) {
+    const xp = x + (<usize>p * plane << 2);
+    const yp = y + (<usize>p * oplane << 2);
+    for (let oh = 0; oh < OH; oh++) {
+      const h0 = binStart(oh, H, OH);
+      const h1 = binEnd(oh, H, OH);
+      for (let ow = 0; ow < OW; ow++) {
+        const w0 = binStart(ow, W, OW);
+        const w1 = binEnd(ow, W, OW);
+        let s: f32 = 0;
+        for (let h = h0; h < h1; h++) {
+          const row = xp + (<usize>(h * W) << 2);
+          for (let w = w0; w < w1; w++) s += load<f32>(row + (<usize>w << 2));
+        }
+        store<f32>(yp + (<usize>(oh * OW + ow) << 2), s / <f32>((h1 - h0) * (w1 - w0)));
+      }
+    }
+  }
+}
+
+// dx = 0, then each bin spreads dy / (bin size) over its elements; shared elements collect from both bins.
+export function adaptiveAvgPool2dBackward(dy: usize, dx: usize, P: i32, H: i32, W: i32, OH: i32, OW: i32): void {
+  assert(P > 0 && H > 0 && W > 0 && OH > 0 && OW > 0, 'adaptiveAvgPool2dBackward: sizes must be > 0');
+  const plane = <usize>H * <usize>W;
+  const oplane = <usize>OH * <usize>OW;
+  memory.fill(dx, 0, <usize>P * plane << 2);
+  for (let p = 0; p < P; p++) {
+    const xp = dx + (<usize>p * plane << 2);
+    const yp = dy + (<usize>p * oplane << 2);
+    for (let oh = 0; oh < OH; oh++) {
+      const h0 = binStart(oh, H, OH);
+      const h1 = binEnd(oh, H, OH);
+      for (let ow = 0; ow < OW; ow++) {
+        const w0 = binStart(ow, W, OW);
+        const w1 = binEnd(ow, W, OW);
+        const g = load<f32>(yp + (<usize>(oh * OW + ow) << 2)) / <f32>((h1 - h0) * (w1 - w0));
+        for (let h = h0; h < h1; h++) {
+          const row = xp + (<usize>(h * W) << 2);
+          for (let w = w0; w < w1; w++) {
+            const at = row + (<usize>w << 2);
+            store<f32>(at, load<f32>(at) + g);
+          }
+        }
+      }
+    }
+  }
+}

@@ -1,0 +1,85 @@
+import { getEngine } from '../engine/engine.js';
+import { ShapeError, expectShape, fmtShape } from '../engine/errors.js';
+import type { Tensor } from '../engine/tensor.js';
+import { expectDisjoint } from './gemm.js';
+
+/**
+ * Per-channel statistics of one batch norm: the running estimates (updated in training) and what the
+ * last training forward saw, which its backward needs.
+ */
+export interface BatchNormState {
+  runningMean: Tensor;
+  runningVar: Tensor;
+  saveMean: Tensor;
+  saveInvStd: Tensor;
+}
+
+export interface BatchNormOptions {
+  /** Batch statistics (and running-statistic updates) when true; running statistics when false. */
+  training: boolean;
+  /** Weight of the new batch statistic in the running estimates; PyTorch's default 0.1. */
+  momentum?: number;
+  /** Added to the variance before the square root; default 1e-5. */
+  eps?: number;
+}
+
+/** [N, C, L] of x [N, C, ...rest], L the product of rest (1 when there is none). */
+function dims(op: string, x: Tensor): [number, number, number] {
+  if (x.dtype !== 'f32') throw new TypeError(`${op}: x must be an f32 tensor, got ${x.dtype}`);
+  if (x.shape.length < 2 || x.shape.some((d) => !(d > 0)))
+    throw new ShapeError(`${op}: x has shape ${fmtShape(x.shape)}, expected [N, C, ...] with positive dimensions`);
+  const [N, C, ...rest] = x.shape;
+  return [N, C, rest.reduce((a, b) => a * b, 1)];
+}
+
+function expectChannels(op: string, C: number, operands: Record<string, Tensor | null>): void {
+  for (const [name, t] of Object.entries(operands)) {
+    if (!t) continue;
+    if (t.dtype !== 'f32') throw new TypeError(`${op}: ${name} must be an f32 tensor, got ${t.dtype}`);
+    expectShape(op, name, t.shape, [C]);
+  }
+}
+
+/**
+ * y = (x - mean) / sqrt(var + eps) * weight + bias, per channel of x [N, C, ...rest]. Training uses the
+ * batch mean and biased variance, stores them in state.saveMean / saveInvStd for the backward, and moves
+ * the running mean and the running UNBIASED variance by `momentum`, as PyTorch. Eval uses the running
+ * statistics and leaves saveMean / saveInvStd alone.
+ */
+export function batchNormForward(x: Tensor, weight: Tensor, bias: Tensor, y: Tensor, state: BatchNormState, opts: BatchNormOptions): void {
+  const op = 'batchNormForward';
+  const [N, C, L] = dims(op, x);
+  const { training, momentum = 0.1, eps = 1e-5 } = opts;
+  if (!(momentum >= 0 && momentum <= 1)) throw new RangeError(`${op}: momentum must be in [0, 1], got ${momentum}`);
+  if (!(eps > 0 && Number.isFinite(eps))) throw new RangeError(`${op}: eps must be a positive number, got ${eps}`);
+  if (training && N * L < 2)
+    throw new ShapeError(`${op}: x has shape ${fmtShape(x.shape)}: training needs more than one value per channel`);
+  expectChannels(op, C, { weight, bias, ...state });
+  expectShape(op, 'y', y.shape, x.shape);
+  expectDisjoint(op, ['y', y], ['x', x], ['weight', weight], ['bias', bias], ...Object.entries(state));
+  const { runningMean, runningVar, saveMean, saveInvStd } = state;
+  getEngine().kernels.batchNormForward(
+    x.ptr, weight.ptr, bias.ptr, y.ptr, runningMean.ptr, runningVar.ptr, saveMean.ptr, saveInvStd.ptr,
+    N, C, L, training ? 1 : 0, momentum, eps,
+  );
+}
+
+/**
+ * Gradients of sum(dy * y) through a training-mode forward (its saved batch statistics): dx (skipped
+ * when null), dweight and dbias [C] (each skipped when null); all overwritten.
+ */
+export function batchNormBackward(
+  x: Tensor, weight: Tensor, dy: Tensor, state: BatchNormState, dx: Tensor | null, dweight: Tensor | null, dbias: Tensor | null,
+): void {
+  const op = 'batchNormBackward';
+  const [N, C, L] = dims(op, x);
+  expectChannels(op, C, { weight, saveMean: state.saveMean, saveInvStd: state.saveInvStd, dweight, dbias });
+  expectShape(op, 'dy', dy.shape, x.shape);
+  if (dx) expectShape(op, 'dx', dx.shape, x.shape);
+  const inputs: [string, Tensor][] = [['x', x], ['weight', weight], ['dy', dy], ['saveMean', state.saveMean], ['saveInvStd', state.saveInvStd]];
+  for (const [name, out] of [['dx', dx], ['dweight', dweight], ['dbias', dbias]] as const) if (out) expectDisjoint(op, [name, out], ...inputs);
+  getEngine().kernels.batchNormBackward(
+    x.ptr, weight.ptr, dy.ptr, state.saveMean.ptr, state.saveInvStd.ptr,
+    dx ? dx.ptr : 0, dweight ? dweight.ptr : 0, dbias ? dbias.ptr : 0, N, C, L,
+  );
+}
