@@ -1,1 +1,234 @@
-// lif kernels: being written (see docs/design.md).
+// Leaky integrate-and-fire over `steps` steps, time-major [steps, n], membranes starting at zero.
+// Both snntorch forms and both resets are one branch-free update (see docs/design.md, "LIF"):
+//   mem_t = b*prev·(1 - r·zeroPrev) + I·(1 - r·zeroInput) - r·thrReset
+// with r = H(prev - thr) = the previous step's spike, and per-call constants:
+//   current+subtract: zeroPrev 0, zeroInput 0, thrReset thr      legacy+subtract: 0, 0, b*thr
+//   current+zero:     zeroPrev 1, zeroInput 1, thrReset 0        legacy+zero:     1, 0, 0
+// Masks stand for the 0/1 factors, so every form runs the same instructions.
+// Each block of 4 neurons walks its steps in registers; the last partial block goes through the same
+// code with lane-wise loads and stores, so the update is written once.
+
+import { madd } from './simd';
+
+const FORM_LEGACY = 1;
+const RESET_ZERO = 1;
+const SURROGATE_ATAN = 0;
+const SURROGATE_FAST_SIGMOID = 1;
+
+// @ts-ignore: decorator
+@inline function loadF32(p: usize, lanes: i32): v128 {
+  if (lanes == 4) return v128.load(p);
+  let v = f32x4.splat(0);
+  v = f32x4.replace_lane(v, 0, load<f32>(p));
+  if (lanes > 1) v = f32x4.replace_lane(v, 1, load<f32>(p, 4));
+  if (lanes > 2) v = f32x4.replace_lane(v, 2, load<f32>(p, 8));
+  return v;
+}
+
+// @ts-ignore: decorator
+@inline function storeF32(p: usize, v: v128, lanes: i32): void {
+  if (lanes == 4) {
+    v128.store(p, v);
+    return;
+  }
+  store<f32>(p, f32x4.extract_lane(v, 0));
+  if (lanes > 1) store<f32>(p, f32x4.extract_lane(v, 1), 4);
+  if (lanes > 2) store<f32>(p, f32x4.extract_lane(v, 2), 8);
+}
+
+/** 4 spike bytes (0/1) as an all-ones lane mask where the neuron fired. */
+// @ts-ignore: decorator
+@inline function loadSpikes(p: usize, lanes: i32): v128 {
+  let b: v128;
+  if (lanes == 4) b = v128.load32_zero(p);
+  else {
+    b = i32x4.splat(0);
+    b = i8x16.replace_lane(b, 0, load<u8>(p));
+    if (lanes > 1) b = i8x16.replace_lane(b, 1, load<u8>(p, 1));
+    if (lanes > 2) b = i8x16.replace_lane(b, 2, load<u8>(p, 2));
+  }
+  return i32x4.ne(i32x4.extend_low_i16x8_u(i16x8.extend_low_i8x16_u(b)), i32x4.splat(0));
+}
+
+// @ts-ignore: decorator
+@inline function storeSpikes(p: usize, mask: v128, lanes: i32): void {
+  const bytes = v128.and(i8x16.narrow_i16x8_s(i16x8.narrow_i32x4_s(mask, mask), mask), i8x16.splat(1));
+  if (lanes == 4) {
+    store<u32>(p, i32x4.extract_lane(bytes, 0));
+    return;
+  }
+  store<u8>(p, i8x16.extract_lane_u(bytes, 0));
+  if (lanes > 1) store<u8>(p, i8x16.extract_lane_u(bytes, 1), 1);
+  if (lanes > 2) store<u8>(p, i8x16.extract_lane_u(bytes, 2), 2);
+}
+
+/** Spike count of one block of `lanes` neurons over all steps (lanes of i32). */
+// @ts-ignore: decorator
+@inline function forwardBlock(
+  input: usize, membrane: usize, spikes: usize, out: usize, i: i32, n: i32, steps: i32, repeated: bool,
+  b: v128, thr: v128, zeroPrev: v128, zeroInput: v128, thrReset: v128, lanes: i32,
+): v128 {
+  const one = f32x4.splat(1);
+  let prev = f32x4.splat(0);
+  let r = i32x4.splat(0);
+  let count = i32x4.splat(0);
+  const fixed = repeated ? loadF32(input + (<usize>i << 2), lanes) : prev;
+  for (let t = 0; t < steps; t++) {
+    const k = <usize>t * <usize>n + <usize>i;
+    const current = repeated ? fixed : loadF32(input + (k << 2), lanes);
+    const mem = f32x4.sub(
+      f32x4.add(v128.andnot(f32x4.mul(b, prev), v128.and(r, zeroPrev)), v128.andnot(current, v128.and(r, zeroInput))),
+      v128.and(r, thrReset),
+    );
+    const spk = f32x4.gt(mem, thr);
+    storeF32(membrane + (k << 2), mem, lanes);
+    storeF32(out + (k << 2), v128.and(spk, one), lanes);
+    storeSpikes(spikes + k, spk, lanes);
+    count = i32x4.sub(count, spk);
+    prev = mem;
+    r = spk;
+  }
+  return count;
+}
+
+/**
+ * Runs the neurons; writes membrane (f32), spikes (u8 0/1) and out (f32 0/1), all [steps, n].
+ * input is [steps, n] (inputStride n), or [n] repeated at every step (inputStride 0). beta is
+ * clamped to [0, 1] as snntorch does. Returns the number of spikes.
+ */
+export function lifForward(
+  input: usize, inputStride: i32, membrane: usize, spikes: usize, out: usize, n: i32, steps: i32,
+  beta: f32, threshold: f32, form: i32, reset: i32,
+): i32 {
+  assert(n > 0 && steps > 0, 'lifForward: n and steps must be positive');
+  assert(<i64>n * <i64>steps < 0x7fffffff, 'lifForward: steps * n must fit in i32');
+  assert(inputStride == 0 || inputStride == n, 'lifForward: inputStride must be 0 (repeated) or n');
+  const repeated = inputStride == 0;
+  beta = min(max(beta, 0), 1);
+  const b = f32x4.splat(beta);
+  const thr = f32x4.splat(threshold);
+  const zero = reset == RESET_ZERO;
+  const zeroPrev = i32x4.splat(zero ? -1 : 0);
+  const zeroInput = i32x4.splat(zero && form != FORM_LEGACY ? -1 : 0);
+  const thrReset = f32x4.splat(zero ? 0 : form == FORM_LEGACY ? beta * threshold : threshold);
+  let count = i32x4.splat(0);
+  let i = 0;
+  for (; i + 4 <= n; i += 4)
+    count = i32x4.add(count, forwardBlock(input, membrane, spikes, out, i, n, steps, repeated, b, thr, zeroPrev, zeroInput, thrReset, 4));
+  for (; i < n; i++)
+    count = i32x4.add(count, forwardBlock(input, membrane, spikes, out, i, n, steps, repeated, b, thr, zeroPrev, zeroInput, thrReset, 1));
+  return i32x4.extract_lane(count, 0) + i32x4.extract_lane(count, 1) + i32x4.extract_lane(count, 2) + i32x4.extract_lane(count, 3);
+}
+
+/** dspk/dmem at x = mem - thr: ATan (alpha/2)/(1+(pi/2·alpha·x)²), fast sigmoid 1/(slope·|x|+1)², or spk. */
+// @ts-ignore: decorator
+@inline function surrogateGrad(kind: i32, x: v128, spk: v128, p: v128, half: v128): v128 {
+  const one = f32x4.splat(1);
+  if (kind == SURROGATE_ATAN) {
+    const u = f32x4.mul(p, x);
+    return f32x4.div(half, madd(u, u, one));
+  }
+  if (kind == SURROGATE_FAST_SIGMOID) {
+    const d = madd(p, f32x4.abs(x), one);
+    return f32x4.div(one, f32x4.mul(d, d));
+  }
+  return v128.and(spk, one);
+}
+
+// @ts-ignore: decorator
+@inline function lanesToF64(acc: f64, v: v128): f64 {
+  return acc + <f64>f32x4.extract_lane(v, 0) + <f64>f32x4.extract_lane(v, 1) + <f64>f32x4.extract_lane(v, 2) + <f64>f32x4.extract_lane(v, 3);
+}
+
+// Per-call constants of the backward pass, kept in globals so the block function takes few arguments.
+let gBeta = f32x4.splat(0);
+let gThr = f32x4.splat(0);
+let gZeroPrev = i32x4.splat(0);
+let gZeroInput = i32x4.splat(0);
+let gBetaThr = f32x4.splat(0);
+let gThrCoef = f32x4.splat(0);
+let gSurrogateParam = f32x4.splat(0);
+let gSurrogateHalf = f32x4.splat(0);
+let gDbeta: f64 = 0;
+let gDthreshold: f64 = 0;
+
+// BPTT for one block: walks the steps backwards carrying dL/dmem into the previous step; the reset
+// r_t (= the spike of step t-1) is a constant, so it only gates terms and carries no gradient.
+// @ts-ignore: decorator
+@inline function backwardBlock(
+  dspikes: usize, membrane: usize, spikes: usize, dinput: usize, i: i32, n: i32, steps: i32, repeated: bool, surrogate: i32, lanes: i32,
+): void {
+  let carry = f32x4.splat(0);
+  let dsum = f32x4.splat(0);
+  let dbeta = f32x4.splat(0);
+  let dthr = f32x4.splat(0);
+  let k = <usize>(steps - 1) * <usize>n + <usize>i;
+  let mem = loadF32(membrane + (k << 2), lanes);
+  let spk = loadSpikes(spikes + k, lanes);
+  for (let t = steps - 1; t >= 0; t--) {
+    let prev = f32x4.splat(0);
+    let r = i32x4.splat(0);
+    if (t > 0) {
+      prev = loadF32(membrane + ((k - <usize>n) << 2), lanes);
+      r = loadSpikes(spikes + k - <usize>n, lanes);
+    }
+    const dspk = loadF32(dspikes + (k << 2), lanes);
+    const viaSpike = f32x4.mul(dspk, surrogateGrad(surrogate, f32x4.sub(mem, gThr), spk, gSurrogateParam, gSurrogateHalf));
+    const dmem = f32x4.add(viaSpike, carry);
+    const dcurrent = v128.andnot(dmem, v128.and(r, gZeroInput));
+    if (repeated) dsum = f32x4.add(dsum, dcurrent);
+    else storeF32(dinput + (k << 2), dcurrent, lanes);
+    const gated = v128.and(r, gZeroPrev);
+    dbeta = madd(dmem, f32x4.sub(v128.andnot(prev, gated), v128.and(r, gBetaThr)), dbeta);
+    dthr = f32x4.sub(dthr, madd(dmem, v128.and(r, gThrCoef), viaSpike));
+    carry = f32x4.mul(dmem, v128.andnot(gBeta, gated));
+    mem = prev;
+    spk = r;
+    k -= <usize>n;
+  }
+  if (repeated) storeF32(dinput + (<usize>i << 2), dsum, lanes);
+  gDbeta = lanesToF64(gDbeta, dbeta);
+  gDthreshold = lanesToF64(gDthreshold, dthr);
+}
+
+/**
+ * Gradients of lifForward given dL/dout (dspikes, f32 [steps, n]): writes dinput ([steps, n] with
+ * dinputStride n, or [n] summed over steps with dinputStride 0) and, at `result`, two f64: dL/dbeta
+ * (zero when beta lies outside [0, 1], where the clamp is flat) and dL/dthreshold (through the spike
+ * and the reset term). surrogate: 0 ATan (param = alpha), 1 fast sigmoid (param = slope), 2 straight-through.
+ */
+export function lifBackward(
+  dspikes: usize, membrane: usize, spikes: usize, dinput: usize, dinputStride: i32, n: i32, steps: i32,
+  beta: f32, threshold: f32, form: i32, reset: i32, surrogate: i32, param: f32, result: usize,
+): void {
+  assert(n > 0 && steps > 0, 'lifBackward: n and steps must be positive');
+  assert(<i64>n * <i64>steps < 0x7fffffff, 'lifBackward: steps * n must fit in i32');
+  assert(dinputStride == 0 || dinputStride == n, 'lifBackward: dinputStride must be 0 (repeated) or n');
+  const repeated = dinputStride == 0;
+  const betaInRange = beta >= 0 && beta <= 1;
+  beta = min(max(beta, 0), 1);
+  assert(surrogate >= 0 && surrogate <= 2, 'lifBackward: surrogate must be 0 (atan), 1 (fast sigmoid) or 2 (straight-through)');
+  const zero = reset == RESET_ZERO;
+  const legacy = form == FORM_LEGACY;
+  gBeta = f32x4.splat(beta);
+  gThr = f32x4.splat(threshold);
+  gZeroPrev = i32x4.splat(zero ? -1 : 0);
+  gZeroInput = i32x4.splat(zero && !legacy ? -1 : 0);
+  gBetaThr = f32x4.splat(!zero && legacy ? threshold : 0);
+  gThrCoef = f32x4.splat(zero ? 0 : legacy ? beta : 1);
+  gSurrogateParam = f32x4.splat(surrogate == SURROGATE_ATAN ? <f32>(Math.PI / 2) * param : param);
+  gSurrogateHalf = f32x4.splat(param / 2);
+  gDbeta = 0;
+  gDthreshold = 0;
+  let i = 0;
+  if (surrogate == SURROGATE_ATAN) {
+    for (; i + 4 <= n; i += 4) backwardBlock(dspikes, membrane, spikes, dinput, i, n, steps, repeated, SURROGATE_ATAN, 4);
+  } else if (surrogate == SURROGATE_FAST_SIGMOID) {
+    for (; i + 4 <= n; i += 4) backwardBlock(dspikes, membrane, spikes, dinput, i, n, steps, repeated, SURROGATE_FAST_SIGMOID, 4);
+  } else {
+    for (; i + 4 <= n; i += 4) backwardBlock(dspikes, membrane, spikes, dinput, i, n, steps, repeated, 2, 4);
+  }
+  for (; i < n; i++) backwardBlock(dspikes, membrane, spikes, dinput, i, n, steps, repeated, surrogate, 1);
+  store<f64>(result, betaInRange ? gDbeta : 0);
+  store<f64>(result, gDthreshold, 8);
+}

@@ -1,0 +1,117 @@
+import { getEngine } from '../engine/engine.js';
+import { ShapeError, expectShape, fmtShape } from '../engine/errors.js';
+import type { Tensor } from '../engine/tensor.js';
+import type { LifForm, ResetMode, SurrogateName } from '../models/types.js';
+
+export type { LifForm, ResetMode, SurrogateName } from '../models/types.js';
+
+/** One leaky integrate-and-fire population: `steps` steps of scalar beta and threshold. */
+export interface LifParams {
+  steps: number;
+  /** Membrane decay per step; the kernel uses clamp(beta, 0, 1), snntorch's rule. */
+  beta: number;
+  threshold: number;
+  /** 'current': snntorch >= 0.8; 'legacy': snntorch 0.5.3 (the study's). */
+  form: LifForm;
+  reset: ResetMode;
+  surrogate: SurrogateName;
+  /** ATan surrogate sharpness, default 2. */
+  alpha?: number;
+  /** Fast-sigmoid slope, default 25. */
+  slope?: number;
+}
+
+/** What lifForward writes and lifBackward reads: all [steps, N]. */
+export interface LifRecord {
+  /** f32 membrane potential after each step (after the reset of that step, before the next). */
+  membrane: Tensor;
+  /** u8 spikes, 0 or 1. */
+  spikes: Tensor;
+  /** f32 spikes, 0 or 1: the layer's output. */
+  out: Tensor;
+}
+
+export type NeuronPreset = Pick<LifParams, 'form' | 'reset' | 'surrogate'>;
+
+/** The study's neuron (snntorch 0.5.3): legacy form, subtract reset, straight-through gradient. */
+export const STUDY_NEURON: Readonly<NeuronPreset> = Object.freeze({ form: 'legacy', reset: 'subtract', surrogate: 'straight-through' });
+/** snntorch >= 0.8's default neuron: current form, subtract reset, ATan surrogate. */
+export const DEFAULT_NEURON: Readonly<NeuronPreset> = Object.freeze({ form: 'current', reset: 'subtract', surrogate: 'atan' });
+
+const FORMS: Record<LifForm, number> = { current: 0, legacy: 1 };
+const RESETS: Record<ResetMode, number> = { subtract: 0, zero: 1 };
+const SURROGATES: Record<SurrogateName, number> = { atan: 0, 'fast-sigmoid': 1, 'straight-through': 2 };
+
+function option<T extends string>(op: string, name: string, value: T, table: Record<T, number>): number {
+  const code = Object.hasOwn(table, value) ? table[value] : undefined;
+  if (code === undefined) throw new RangeError(`${op}: ${name} must be one of ${Object.keys(table).join(', ')}, got ${JSON.stringify(value)}`);
+  return code;
+}
+
+/** Checks params and the record's tensors; returns N (neurons per step). */
+function checkRecord(op: string, record: LifRecord, p: LifParams): number {
+  const { steps, beta, threshold } = p;
+  if (!Number.isInteger(steps) || steps < 1) throw new RangeError(`${op}: steps must be a positive integer, got ${steps}`);
+  if (!Number.isFinite(beta)) throw new RangeError(`${op}: beta must be finite, got ${beta}`);
+  if (!Number.isFinite(threshold)) throw new RangeError(`${op}: threshold must be finite, got ${threshold}`);
+  const { membrane, spikes, out } = record;
+  if (membrane.shape.length !== 2 || membrane.shape[0] !== steps)
+    throw new ShapeError(`${op}: membrane has shape ${fmtShape(membrane.shape)}, expected [${steps}, N] for ${steps} steps`);
+  const n = membrane.shape[1];
+  if (membrane.dtype !== 'f32') throw new TypeError(`${op}: membrane must be f32, got ${membrane.dtype}`);
+  if (spikes.dtype !== 'u8') throw new TypeError(`${op}: spikes must be u8, got ${spikes.dtype}`);
+  if (out.dtype !== 'f32') throw new TypeError(`${op}: out must be f32, got ${out.dtype}`);
+  expectShape(op, 'spikes', spikes.shape, membrane.shape);
+  expectShape(op, 'out', out.shape, membrane.shape);
+  return n;
+}
+
+/** Whether a current tensor of this shape is given once ([N]) rather than per step ([steps, N]). */
+function isOnce(op: string, operand: string, t: Tensor, steps: number, n: number): boolean {
+  if (t.dtype !== 'f32') throw new TypeError(`${op}: ${operand} must be f32, got ${t.dtype}`);
+  if (t.shape.length === 1 && t.shape[0] === n) return true;
+  if (t.shape.length === 2 && t.shape[0] === steps && t.shape[1] === n) return false;
+  throw new ShapeError(`${op}: ${operand} has shape ${fmtShape(t.shape)}, expected [${steps},${n}] or [${n}] (the same at every step)`);
+}
+
+/**
+ * Runs the neurons over `steps` steps from a zero membrane. input is [steps, N], or [N] applied at
+ * every step. Fills record.membrane, record.spikes and record.out; returns the number of spikes.
+ */
+export function lifForward(input: Tensor, record: LifRecord, params: LifParams): number {
+  const op = 'lifForward';
+  const n = checkRecord(op, record, params);
+  const once = isOnce(op, 'input', input, params.steps, n);
+  const form = option(op, 'form', params.form, FORMS);
+  const reset = option(op, 'reset', params.reset, RESETS);
+  option(op, 'surrogate', params.surrogate, SURROGATES);
+  const { membrane, spikes, out } = record;
+  return getEngine().kernels.lifForward(input.ptr, once ? 0 : n, membrane.ptr, spikes.ptr, out.ptr, n, params.steps, params.beta, params.threshold, form, reset);
+}
+
+/**
+ * Backpropagation through time with the surrogate gradient; the reset carries none. dspikes is
+ * [steps, N]; dinput is [steps, N], or [N] (the sum over steps) for an input given once. Returns
+ * the gradients of the summed loss for beta (zero outside [0, 1], the clamp) and threshold.
+ */
+export function lifBackward(dspikes: Tensor, record: LifRecord, params: LifParams, dinput: Tensor): { dbeta: number; dthreshold: number } {
+  const op = 'lifBackward';
+  const n = checkRecord(op, record, params);
+  if (dspikes.dtype !== 'f32') throw new TypeError(`${op}: dspikes must be f32, got ${dspikes.dtype}`);
+  expectShape(op, 'dspikes', dspikes.shape, record.membrane.shape);
+  const once = isOnce(op, 'dinput', dinput, params.steps, n);
+  const form = option(op, 'form', params.form, FORMS);
+  const reset = option(op, 'reset', params.reset, RESETS);
+  const surrogate = option(op, 'surrogate', params.surrogate, SURROGATES);
+  const k = params.surrogate === 'atan' ? (params.alpha ?? 2) : params.surrogate === 'fast-sigmoid' ? (params.slope ?? 25) : 0;
+  if (!(k >= 0 && Number.isFinite(k)))
+    throw new RangeError(`${op}: ${params.surrogate === 'atan' ? 'alpha' : 'slope'} must be finite and >= 0, got ${k}`);
+  const engine = getEngine();
+  const grads = engine.scratch(16);
+  engine.kernels.lifBackward(
+    dspikes.ptr, record.membrane.ptr, record.spikes.ptr, dinput.ptr, once ? 0 : n,
+    n, params.steps, params.beta, params.threshold, form, reset, surrogate, k, grads,
+  );
+  const [dbeta, dthreshold] = new Float64Array(engine.memory.buffer, grads, 2);
+  return { dbeta, dthreshold };
+}

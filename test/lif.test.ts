@@ -1,0 +1,238 @@
+import { expect, it } from 'vitest';
+import { Tensor } from '../src/engine/tensor.js';
+import { DEFAULT_NEURON, type LifParams, type LifRecord, STUDY_NEURON, lifBackward, lifForward } from '../src/kernels/lif.js';
+import type { LifForm, ResetMode, SurrogateName } from '../src/models/types.js';
+import { describeEachBuild, maxRelErr, randArray } from './helpers.js';
+
+// Independent f64 reference: the equations of docs/design.md written out per form and reset.
+interface Ref { mem: Float64Array; spk: Uint8Array; count: number }
+
+const clamp01 = (b: number) => Math.min(1, Math.max(0, b));
+
+function refForward(input: ArrayLike<number>, once: boolean, n: number, p: LifParams): Ref {
+  const T = p.steps;
+  const b = clamp01(p.beta);
+  const thr = p.threshold;
+  const mem = new Float64Array(T * n);
+  const spk = new Uint8Array(T * n);
+  let count = 0;
+  for (let j = 0; j < n; j++) {
+    let m = 0;
+    for (let t = 0; t < T; t++) {
+      const I = input[once ? j : t * n + j];
+      const r = m - thr > 0 ? 1 : 0;
+      if (p.form === 'current') m = p.reset === 'subtract' ? b * m + I - r * thr : (1 - r) * (b * m + I);
+      else m = p.reset === 'subtract' ? b * (m - r * thr) + I : b * (1 - r) * m + I;
+      mem[t * n + j] = m;
+      spk[t * n + j] = m - thr > 0 ? 1 : 0;
+      count += spk[t * n + j];
+    }
+  }
+  return { mem, spk, count };
+}
+
+function surrogateGrad(p: LifParams, x: number, spk: number): number {
+  if (p.surrogate === 'atan') {
+    const a = p.alpha ?? 2;
+    return a / 2 / (1 + ((Math.PI / 2) * a * x) ** 2);
+  }
+  if (p.surrogate === 'fast-sigmoid') return 1 / ((p.slope ?? 25) * Math.abs(x) + 1) ** 2;
+  return spk;
+}
+
+/** Reference BPTT in f64 from the reference forward; returns dinput [steps*n] (or [n]), dbeta, dthreshold. */
+function refBackward(ref: Ref, ds: ArrayLike<number>, once: boolean, n: number, p: LifParams) {
+  const T = p.steps;
+  const b = clamp01(p.beta);
+  const thr = p.threshold;
+  const dinput = new Float64Array(once ? n : T * n);
+  let dbeta = 0;
+  let dthr = 0;
+  for (let j = 0; j < n; j++) {
+    let dmemNext = 0; // dL/dmem_{t+1}
+    for (let t = T - 1; t >= 0; t--) {
+      const k = t * n + j;
+      const prev = t > 0 ? ref.mem[k - n] : 0;
+      const r = prev - thr > 0 ? 1 : 0;
+      const rNext = ref.mem[k] - thr > 0 ? 1 : 0; // the reset at t+1
+      const sg = surrogateGrad(p, ref.mem[k] - thr, ref.spk[k]);
+      // d mem_{t+1} / d mem_t for each form, reset held constant.
+      const dNextdMem = t < T - 1 ? (p.reset === 'subtract' ? b : b * (1 - rNext)) : 0;
+      const g = ds[k] * sg + dmemNext * dNextdMem;
+      let dI: number, dB: number, dTh: number;
+      if (p.form === 'current' && p.reset === 'subtract') [dI, dB, dTh] = [1, prev, -r];
+      else if (p.form === 'legacy' && p.reset === 'subtract') [dI, dB, dTh] = [1, prev - r * thr, -b * r];
+      else if (p.form === 'current') [dI, dB, dTh] = [1 - r, (1 - r) * prev, 0];
+      else [dI, dB, dTh] = [1, (1 - r) * prev, 0];
+      if (once) dinput[j] += g * dI;
+      else dinput[k] = g * dI;
+      dbeta += g * dB;
+      dthr += g * dTh - ds[k] * sg;
+      dmemNext = g;
+    }
+  }
+  if (p.beta < 0 || p.beta > 1) dbeta = 0;
+  return { dinput, dbeta, dthreshold: dthr };
+}
+
+/** A smooth function whose derivative is the surrogate: FD of a loss through it checks the BPTT. */
+function proxySpike(p: LifParams, x: number): number {
+  if (p.surrogate === 'atan') return Math.atan((Math.PI / 2) * (p.alpha ?? 2) * x) / Math.PI + 0.5;
+  if (p.surrogate === 'fast-sigmoid') return x / (1 + (p.slope ?? 25) * Math.abs(x));
+  return Math.max(x, 0); // straight-through: d/dx = H(x) = the spike
+}
+
+function proxyLoss(input: ArrayLike<number>, once: boolean, n: number, p: LifParams, w: ArrayLike<number>): number {
+  const ref = refForward(input, once, n, p);
+  let s = 0;
+  for (let i = 0; i < ref.mem.length; i++) s += w[i] * proxySpike(p, ref.mem[i] - p.threshold);
+  return s;
+}
+
+function record(steps: number, n: number): LifRecord {
+  return { membrane: Tensor.empty([steps, n]), spikes: Tensor.empty([steps, n], 'u8'), out: Tensor.empty([steps, n]) };
+}
+const freeRecord = (r: LifRecord) => [r.membrane, r.spikes, r.out].forEach((t) => t.free());
+
+const FORMS: LifForm[] = ['current', 'legacy'];
+const RESETS: ResetMode[] = ['subtract', 'zero'];
+const SURROGATES: SurrogateName[] = ['atan', 'fast-sigmoid', 'straight-through'];
+const CASES = FORMS.flatMap((form) => RESETS.flatMap((reset) => SURROGATES.map((surrogate) => ({ form, reset, surrogate }))));
+
+describeEachBuild('lif', () => {
+  it.each(CASES)('forward and backward match the f64 reference: $form $reset $surrogate', ({ form, reset, surrogate }) => {
+    for (const [steps, n, once] of [[5, 37, false], [4, 1, false], [7, 13, true], [6, 64, false]] as const) {
+      const p: LifParams = { steps, beta: 0.83, threshold: 0.9, form, reset, surrogate, alpha: 2.5, slope: 10 };
+      const xs = randArray(once ? n : steps * n, steps * 100 + n, -0.4, 1.3);
+      const input = Tensor.from(xs, once ? [n] : [steps, n]);
+      const rec = record(steps, n);
+      const count = lifForward(input, rec, p);
+      const ref = refForward(xs, once, n, p);
+      expect(Array.from(rec.spikes.data)).toEqual(Array.from(ref.spk));
+      expect(Array.from(rec.out.f32)).toEqual(Array.from(ref.spk));
+      expect(count).toBe(ref.count);
+      expect(maxRelErr(rec.membrane.f32, ref.mem)).toBeLessThan(1);
+      // The threshold is crossed both ways: some neuron steps fire, some do not.
+      if (steps * n > 20) expect(count > 0 && count < steps * n).toBe(true);
+
+      const ws = randArray(steps * n, n + 7);
+      const ds = Tensor.from(ws, [steps, n]);
+      const dinput = Tensor.empty(once ? [n] : [steps, n]);
+      const got = lifBackward(ds, rec, p, dinput);
+      const want = refBackward(ref, ws, once, n, p);
+      expect(maxRelErr(dinput.f32, want.dinput, 1e-4, 1e-3)).toBeLessThan(1);
+      expect(got.dbeta).toBeCloseTo(want.dbeta, 3);
+      expect(got.dthreshold).toBeCloseTo(want.dthreshold, 3);
+      for (const t of [input, ds, dinput]) t.free();
+      freeRecord(rec);
+    }
+  });
+
+  it.each(CASES)('backward matches central finite differences of a smooth proxy: $form $reset $surrogate', ({ form, reset, surrogate }) => {
+    const steps = 5;
+    const n = 11;
+    const p: LifParams = { steps, beta: 0.7, threshold: 1, form, reset, surrogate };
+    const xs = Float64Array.from(randArray(steps * n, 42, -0.3, 1.4));
+    // Keep every membrane at least 0.02 from the threshold so no reset flips under the perturbation.
+    const ref0 = refForward(xs, false, n, p);
+    for (let i = 0; i < ref0.mem.length; i++) if (Math.abs(ref0.mem[i] - 1) < 0.02) xs[i] += 0.05;
+    const ref = refForward(xs, false, n, p);
+    expect(Math.min(...Array.from(ref.mem, (m) => Math.abs(m - 1)))).toBeGreaterThan(0.005);
+    expect(ref.count).toBeGreaterThan(0);
+    const ws = randArray(steps * n, 5);
+    const input = Tensor.from(xs, [steps, n]);
+    const rec = record(steps, n);
+    lifForward(input, rec, p);
+    const ds = Tensor.from(ws, [steps, n]);
+    const dinput = Tensor.empty([steps, n]);
+    const got = lifBackward(ds, rec, p, dinput);
+    const h = 1e-5;
+    const fd = (f: (d: number) => number) => (f(h) - f(-h)) / (2 * h);
+    for (let i = 0; i < steps * n; i++) {
+      const want = fd((d) => {
+        const x = Float64Array.from(xs);
+        x[i] += d;
+        return proxyLoss(x, false, n, p, ws);
+      });
+      expect(Math.abs(dinput.f32[i] - want)).toBeLessThan(1e-3 + 1e-3 * Math.abs(want));
+    }
+    const dbeta = fd((d) => proxyLoss(xs, false, n, { ...p, beta: p.beta + d }, ws));
+    const dthr = fd((d) => proxyLoss(xs, false, n, { ...p, threshold: p.threshold + d }, ws));
+    expect(Math.abs(got.dbeta - dbeta)).toBeLessThan(2e-3 + 1e-3 * Math.abs(dbeta));
+    expect(Math.abs(got.dthreshold - dthr)).toBeLessThan(2e-3 + 1e-3 * Math.abs(dthr));
+    for (const t of [input, ds, dinput]) t.free();
+    freeRecord(rec);
+  });
+
+  it('an input given once ([N]) equals the same input at every step, and its gradient is the sum', () => {
+    const steps = 6;
+    const n = 23;
+    const p: LifParams = { steps, beta: 0.9, threshold: 0.5, ...DEFAULT_NEURON };
+    const xs = randArray(n, 3, -0.2, 0.8);
+    const once = Tensor.from(xs);
+    const full = Tensor.from(Array.from({ length: steps * n }, (_, i) => xs[i % n]), [steps, n]);
+    const [r1, r2] = [record(steps, n), record(steps, n)];
+    expect(lifForward(once, r1, p)).toBe(lifForward(full, r2, p));
+    expect(Array.from(r1.membrane.f32)).toEqual(Array.from(r2.membrane.f32));
+    const ds = Tensor.from(randArray(steps * n, 4), [steps, n]);
+    const d1 = Tensor.empty([n]);
+    const d2 = Tensor.empty([steps, n]);
+    const g1 = lifBackward(ds, r1, p, d1);
+    const g2 = lifBackward(ds, r2, p, d2);
+    const summed = Array.from({ length: n }, (_, j) => Array.from({ length: steps }, (_, t) => d2.f32[t * n + j]).reduce((a, b) => a + b));
+    expect(maxRelErr(d1.f32, summed)).toBeLessThan(1);
+    expect(g1.dbeta).toBeCloseTo(g2.dbeta, 4);
+    expect(g1.dthreshold).toBeCloseTo(g2.dthreshold, 4);
+    for (const t of [once, full, ds, d1, d2]) t.free();
+    [r1, r2].forEach(freeRecord);
+  });
+
+  it('a membrane exactly at the threshold does not spike (strict >)', () => {
+    const p: LifParams = { steps: 4, beta: 0, threshold: 0.75, ...STUDY_NEURON };
+    const input = Tensor.from([0.75, 0.75000006, 0.5]);
+    const rec = record(4, 3);
+    expect(lifForward(input, rec, p)).toBe(4);
+    expect(Array.from(rec.spikes.data)).toEqual([0, 1, 0, 0, 1, 0, 0, 1, 0, 0, 1, 0]);
+    input.free();
+    freeRecord(rec);
+  });
+
+  it('beta outside [0, 1] is clamped, and its gradient is zero there', () => {
+    const steps = 4;
+    const n = 9;
+    const xs = randArray(steps * n, 8, 0, 1);
+    const input = Tensor.from(xs, [steps, n]);
+    const ds = Tensor.from(randArray(steps * n, 9), [steps, n]);
+    const dinput = Tensor.empty([steps, n]);
+    const grads = [1.3, 1].map((beta) => {
+      const rec = record(steps, n);
+      const p: LifParams = { steps, beta, threshold: 1, ...DEFAULT_NEURON };
+      lifForward(input, rec, p);
+      const mem = Array.from(rec.membrane.f32);
+      const g = lifBackward(ds, rec, p, dinput);
+      freeRecord(rec);
+      return { mem, ...g };
+    });
+    expect(grads[0].mem).toEqual(grads[1].mem);
+    expect(grads[0].dbeta).toBe(0);
+    expect(grads[1].dbeta).not.toBe(0);
+    expect(grads[0].dthreshold).toBe(grads[1].dthreshold);
+    for (const t of [input, ds, dinput]) t.free();
+  });
+
+  it('rejects bad shapes and options with clear messages', () => {
+    const rec = record(3, 5);
+    const p: LifParams = { steps: 3, beta: 0.9, threshold: 1, ...DEFAULT_NEURON };
+    const bad = Tensor.zeros([4, 5]);
+    const good = Tensor.zeros([3, 5]);
+    expect(() => lifForward(bad, rec, p)).toThrow(/lifForward: input has shape \[4,5\], expected \[3,5\] or \[5\]/);
+    expect(() => lifForward(good, rec, { ...p, steps: 4 })).toThrow(/lifForward: membrane has shape \[3,5\], expected \[4, N\]/);
+    expect(() => lifForward(good, rec, { ...p, form: 'new' as LifForm })).toThrow(/lifForward: form must be one of current, legacy/);
+    expect(() => lifForward(good, rec, { ...p, threshold: NaN })).toThrow(/threshold must be finite/);
+    expect(() => lifBackward(good, rec, { ...p, surrogate: 'sigmoid' as SurrogateName }, bad)).toThrow(/lifBackward: dinput has shape/);
+    expect(() => lifBackward(good, rec, { ...p, surrogate: 'sigmoid' as SurrogateName }, good)).toThrow(/surrogate must be one of atan/);
+    expect(() => lifBackward(bad, rec, p, good)).toThrow(/lifBackward: dspikes has shape \[4,5\], expected \[3,5\]/);
+    for (const t of [bad, good]) t.free();
+    freeRecord(rec);
+  });
+});
