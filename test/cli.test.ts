@@ -59,7 +59,7 @@ function writeTree(root: string): void {
 describe('table printer', () => {
   it('aligns text left and numbers right', () => {
     const t = formatTable(['name', 'acc', 'n'], [['hjh', '55.0%', 12], ['piczak', '7.5%', 3]]).split('\n');
-    expect(t[0]).toBe('name    acc     n');
+    expect(t[0]).toBe('name      acc   n');
     expect(t[1]).toBe('------  -----  --');
     expect(t[2]).toBe('hjh     55.0%  12');
     expect(t[3]).toBe('piczak   7.5%   3');
