@@ -1,0 +1,87 @@
+import './setup.js';
+import { Tensor } from '../src/engine/tensor.js';
+import { DEFAULT_NEURON, type LifParams, type LifRecord, lifBackward, lifForward } from '../src/kernels/lif.js';
+import type { BenchSuite } from './harness.js';
+import { secondsPerCall } from './harness.js';
+import { engineFor } from './setup.js';
+
+// Bytes moved per neuron-step: forward reads the input (4) and writes membrane, spike byte and output
+// (4 + 1 + 4); backward reads dL/dout, membrane and spike byte and writes dinput (4 + 4 + 1 + 4).
+const BYTES_PER_NEURON_STEP = 13;
+const STEPS = 5;
+
+/** The same neuron (current form, subtract reset, ATan) in plain JavaScript, time-major. */
+function jsForward(input: Float32Array, mem: Float32Array, spk: Uint8Array, out: Float32Array, n: number, beta: number, thr: number): number {
+  let count = 0;
+  for (let t = 0; t < STEPS; t++) {
+    const row = t * n;
+    for (let i = 0; i < n; i++) {
+      const prev = t > 0 ? mem[row - n + i] : 0;
+      const m = beta * prev + input[row + i] - (prev > thr ? thr : 0);
+      const s = m > thr ? 1 : 0;
+      mem[row + i] = m;
+      spk[row + i] = s;
+      out[row + i] = s;
+      count += s;
+    }
+  }
+  return count;
+}
+
+function jsBackward(ds: Float32Array, mem: Float32Array, spk: Uint8Array, dinput: Float32Array, carry: Float32Array, n: number, beta: number, thr: number): number {
+  const k = (Math.PI / 2) * 2;
+  let dthr = 0;
+  let dbeta = 0;
+  carry.fill(0);
+  for (let t = STEPS - 1; t >= 0; t--) {
+    const row = t * n;
+    for (let i = 0; i < n; i++) {
+      const x = k * (mem[row + i] - thr);
+      const viaSpike = ds[row + i] / (1 + x * x);
+      const d = viaSpike + carry[i];
+      dinput[row + i] = d;
+      if (t > 0) dbeta += d * mem[row - n + i];
+      dthr -= viaSpike + (t > 0 && spk[row - n + i] ? d : 0);
+      carry[i] = d * beta;
+    }
+  }
+  return dthr + dbeta;
+}
+
+export const suite: BenchSuite = {
+  name: `LIF step (memory-bound, T=${STEPS})`,
+  async run(options) {
+    const rows = [];
+    for (const [label, n] of [
+      ['16x8x60x134', 16 * 8 * 60 * 134],
+      ['2M', 1 << 21],
+    ] as const) {
+      const p: LifParams = { steps: STEPS, beta: 0.9, threshold: 1, ...DEFAULT_NEURON };
+      const xs = new Float32Array(STEPS * n);
+      for (let i = 0; i < xs.length; i++) xs[i] = ((i * 2654435761) >>> 0) / 2 ** 32 * 1.2;
+      const bytes = BYTES_PER_NEURON_STEP * STEPS * n;
+      const fwd: Record<string, number> = {};
+      const bwd: Record<string, number> = {};
+      for (const flavor of ['relaxed', 'simd'] as const) {
+        await engineFor(flavor);
+        const input = Tensor.from(xs, [STEPS, n]);
+        const rec: LifRecord = { membrane: Tensor.empty([STEPS, n]), spikes: Tensor.empty([STEPS, n], 'u8'), out: Tensor.empty([STEPS, n]) };
+        const ds = Tensor.from(xs, [STEPS, n]);
+        const dinput = Tensor.empty([STEPS, n]);
+        fwd[flavor] = bytes / (await secondsPerCall(() => lifForward(input, rec, p), options)) / 1e9;
+        bwd[flavor] = bytes / (await secondsPerCall(() => lifBackward(ds, rec, p, dinput), options)) / 1e9;
+        for (const t of [input, rec.membrane, rec.spikes, rec.out, ds, dinput]) t.free();
+      }
+      const mem = new Float32Array(STEPS * n);
+      const spk = new Uint8Array(STEPS * n);
+      const out = new Float32Array(STEPS * n);
+      const dinput = new Float32Array(STEPS * n);
+      const carry = new Float32Array(n);
+      fwd.js = bytes / (await secondsPerCall(() => jsForward(xs, mem, spk, out, n, p.beta, p.threshold), options)) / 1e9;
+      bwd.js = bytes / (await secondsPerCall(() => jsBackward(xs, mem, spk, dinput, carry, n, p.beta, p.threshold), options)) / 1e9;
+      rows.push({ case: `lif forward N=${label} T=${STEPS}`, unit: 'GB/s', values: fwd });
+      rows.push({ case: `lif backward N=${label} T=${STEPS}`, unit: 'GB/s', values: bwd, note: 'ATan; dinput, dbeta, dthreshold' });
+    }
+    return rows;
+  },
+};
