@@ -1,8 +1,20 @@
 // Pooling over planes: P = N*C planes of H x W. 1d pooling is the same kernel with H = 1.
 
+// Four lanes of candidates for outputs ow..ow+3 at column offset `col` (= ow*SW + kw) of a row:
+// contiguous when SW = 1, a shuffle of two loads when SW = 2, else a gather.
+// @ts-ignore: decorator
+@inline function candidates(row: usize, col: i32, SW: i32): v128 {
+  const p = row + (<usize>col << 2);
+  if (SW == 1) return v128.load(p);
+  if (SW == 2) return v128.shuffle<f32>(v128.load(p), v128.load(p, 12), 0, 2, 5, 7); // never reads past col + 6
+  const s = <usize>SW << 2;
+  return f32x4(load<f32>(p), load<f32>(p + s), load<f32>(p + 2 * s), load<f32>(p + 3 * s));
+}
+
 // Max over each KH x KW window (stride SH, SW; floor mode, no padding). argmax records the index of
-// the winner inside its plane (h * W + w): the FIRST maximum in row-major scan order, so ties (spike
-// maps are full of them) send the gradient where PyTorch sends it. NaN wins and stays, as in PyTorch.
+// the winner inside its plane (h * W + w): the FIRST maximum in row-major scan order (a later value
+// must be strictly greater), so ties (spike maps are full of them) send the gradient where PyTorch
+// sends it. A NaN takes the window, as in PyTorch. Four outputs of a row are computed at once, branch-free.
 export function maxPool2dForward(
   x: usize, y: usize, argmax: usize, P: i32, H: i32, W: i32,
   KH: i32, KW: i32, SH: i32, SW: i32, OH: i32, OW: i32,
@@ -11,12 +23,32 @@ export function maxPool2dForward(
   assert(OH == (H - KH) / SH + 1 && OW == (W - KW) / SW + 1 && H >= KH && W >= KW, 'maxPool2dForward: output size does not match the input');
   const plane = <usize>H * <usize>W;
   const oplane = <usize>OH * <usize>OW;
+  const lanes = i32x4(0, SW, 2 * SW, 3 * SW);
   for (let p = 0; p < P; p++) {
     const xp = x + (<usize>p * plane << 2);
     const yo = <usize>p * oplane << 2;
     for (let oh = 0; oh < OH; oh++) {
       const h0 = oh * SH;
-      for (let ow = 0; ow < OW; ow++) {
+      let ow = 0;
+      for (; ow + 4 <= OW; ow += 4) {
+        const w0 = ow * SW;
+        const base = i32x4.add(lanes, i32x4.splat(h0 * W + w0));
+        let m = candidates(xp + (<usize>(h0 * W) << 2), w0, SW);
+        let best = base;
+        for (let kh = 0; kh < KH; kh++) {
+          const row = xp + (<usize>((h0 + kh) * W) << 2);
+          for (let kw = 0; kw < KW; kw++) {
+            const v = candidates(row, w0 + kw, SW);
+            const take = v128.or(f32x4.gt(v, m), f32x4.ne(v, v));
+            m = v128.bitselect(v, m, take);
+            best = v128.bitselect(i32x4.add(base, i32x4.splat(kh * W + kw)), best, take);
+          }
+        }
+        const o = yo + (<usize>(oh * OW + ow) << 2);
+        v128.store(y + o, m);
+        v128.store(argmax + o, best);
+      }
+      for (; ow < OW; ow++) {
         const w0 = ow * SW;
         let best = h0 * W + w0;
         let m = load<f32>(xp + (<usize>best << 2));
@@ -24,7 +56,7 @@ export function maxPool2dForward(
           const row = (h0 + kh) * W + w0;
           for (let kw = 0; kw < KW; kw++) {
             const v = load<f32>(xp + (<usize>(row + kw) << 2));
-            if (v > m || (v != v && m == m)) {
+            if (v > m || v != v) {
               m = v;
               best = row + kw;
             }

@@ -1,0 +1,143 @@
+import './setup.js';
+import { Tensor } from '../src/engine/tensor.js';
+import { type BatchNormState, batchNormBackward, batchNormForward } from '../src/kernels/batchnorm.js';
+import { type Pool2dOptions, maxPool2dBackward, maxPool2dForward, maxPool2dOutputShape } from '../src/kernels/pool.js';
+import type { BenchRow, BenchSuite } from './harness.js';
+import { secondsPerCall } from './harness.js';
+import { randArray } from '../test/helpers.js';
+import { engineFor } from './setup.js';
+
+// Memory-bound kernels: GB/s counts the bytes a kernel must move at least once (inputs read, outputs
+// written), so the figure compares contenders, not cache traffic.
+
+interface PoolCase { name: string; x: [number, number, number, number]; opts: Pool2dOptions }
+
+const pools: PoolCase[] = [
+  { name: 'Hjh maxpool2d [16,8,60,134] 2x2', x: [16, 8, 60, 134], opts: { kernel: [2, 2] } },
+  { name: 'M5 maxpool1d [16,128,1000] k4', x: [16, 128, 1, 1000], opts: { kernel: [1, 4] } },
+  { name: 'Piczak maxpool2d [16,80,4,128] (4,3) s(1,3)', x: [16, 80, 4, 128], opts: { kernel: [4, 3], stride: [1, 3] } },
+];
+const bnShapes: number[][] = [[16, 128, 1000], [16, 8, 60, 134]];
+
+// Plain-JavaScript baselines: the same loops a careful JS author would write.
+function jsMaxPool(x: Float32Array, y: Float32Array, arg: Int32Array, [N, C, H, W]: number[], o: Pool2dOptions, OH: number, OW: number): void {
+  const [KH, KW] = o.kernel;
+  const [SH, SW] = o.stride ?? o.kernel;
+  for (let p = 0; p < N * C; p++) {
+    const xp = p * H * W;
+    for (let oh = 0; oh < OH; oh++)
+      for (let ow = 0; ow < OW; ow++) {
+        let best = oh * SH * W + ow * SW;
+        let m = x[xp + best];
+        for (let kh = 0; kh < KH; kh++)
+          for (let kw = 0; kw < KW; kw++) {
+            const i = (oh * SH + kh) * W + ow * SW + kw;
+            if (x[xp + i] > m) [m, best] = [x[xp + i], i];
+          }
+        const o = (p * OH + oh) * OW + ow;
+        y[o] = m;
+        arg[o] = best;
+      }
+  }
+}
+
+function jsMaxPoolBackward(dy: Float32Array, arg: Int32Array, dx: Float32Array, P: number, plane: number, oplane: number): void {
+  dx.fill(0);
+  for (let p = 0; p < P; p++) for (let i = 0; i < oplane; i++) dx[p * plane + arg[p * oplane + i]] += dy[p * oplane + i];
+}
+
+function jsBatchNorm(x: Float32Array, y: Float32Array, N: number, C: number, L: number, mean: Float32Array, invStd: Float32Array): void {
+  for (let c = 0; c < C; c++) {
+    let s = 0;
+    for (let n = 0; n < N; n++) for (let l = 0, o = (n * C + c) * L; l < L; l++) s += x[o + l];
+    const m = s / (N * L);
+    let q = 0;
+    for (let n = 0; n < N; n++) for (let l = 0, o = (n * C + c) * L; l < L; l++) q += (x[o + l] - m) ** 2;
+    const inv = 1 / Math.sqrt(q / (N * L) + 1e-5);
+    mean[c] = m;
+    invStd[c] = inv;
+    for (let n = 0; n < N; n++) for (let l = 0, o = (n * C + c) * L; l < L; l++) y[o + l] = (x[o + l] - m) * inv;
+  }
+}
+
+function jsBatchNormBackward(x: Float32Array, dy: Float32Array, dx: Float32Array, N: number, C: number, L: number, mean: Float32Array, invStd: Float32Array): void {
+  const count = N * L;
+  for (let c = 0; c < C; c++) {
+    let sdy = 0;
+    let sdyx = 0;
+    for (let n = 0; n < N; n++)
+      for (let l = 0, o = (n * C + c) * L; l < L; l++) {
+        sdy += dy[o + l];
+        sdyx += dy[o + l] * (x[o + l] - mean[c]) * invStd[c];
+      }
+    for (let n = 0; n < N; n++)
+      for (let l = 0, o = (n * C + c) * L; l < L; l++)
+        dx[o + l] = invStd[c] * (dy[o + l] - sdy / count - (x[o + l] - mean[c]) * invStd[c] * (sdyx / count));
+  }
+}
+
+const gbps = (bytes: number, seconds: number) => bytes / seconds / 1e9;
+
+export const suite: BenchSuite = {
+  name: 'Max pool and batch norm (memory-bound, one thread)',
+  async run(all) {
+    const options = all.quick ? { ...all, time: Math.min(all.time, 150) } : all;
+    const rows: BenchRow[] = [];
+    for (const c of options.quick ? pools.slice(0, 2) : pools) {
+      const yShape = maxPool2dOutputShape(c.x, c.opts);
+      const size = c.x.reduce((a, b) => a * b, 1);
+      const outSize = yShape.reduce((a, b) => a * b, 1);
+      const xs = randArray(size, 1);
+      const fwd: Record<string, number> = {};
+      const bwd: Record<string, number> = {};
+      for (const flavor of ['relaxed', 'simd'] as const) {
+        await engineFor(flavor);
+        const x = Tensor.from(xs, c.x);
+        const y = Tensor.empty(yShape);
+        const arg = Tensor.empty(yShape, 'i32');
+        const dy = Tensor.from(randArray(outSize, 2), yShape);
+        const dx = Tensor.empty(c.x);
+        fwd[flavor] = gbps(4 * size + 8 * outSize, await secondsPerCall(() => maxPool2dForward(x, y, arg, c.opts), options));
+        bwd[flavor] = gbps(8 * outSize + 4 * size, await secondsPerCall(() => maxPool2dBackward(dy, arg, dx), options));
+        for (const t of [x, y, arg, dy, dx]) t.free();
+      }
+      const y = new Float32Array(outSize);
+      const arg = new Int32Array(outSize);
+      const dy = randArray(outSize, 2);
+      const dx = new Float32Array(size);
+      fwd.js = gbps(4 * size + 8 * outSize, await secondsPerCall(() => jsMaxPool(xs, y, arg, c.x, c.opts, yShape[2], yShape[3]), options));
+      bwd.js = gbps(8 * outSize + 4 * size, await secondsPerCall(() => jsMaxPoolBackward(dy, arg, dx, c.x[0] * c.x[1], c.x[2] * c.x[3], yShape[2] * yShape[3]), options));
+      rows.push({ case: `${c.name} forward`, unit: 'GB/s', values: fwd }, { case: `${c.name} backward`, unit: 'GB/s', values: bwd });
+    }
+    for (const shape of options.quick ? bnShapes.slice(0, 1) : bnShapes) {
+      const [N, C] = shape;
+      const size = shape.reduce((a, b) => a * b, 1);
+      const L = size / (N * C);
+      const xs = randArray(size, 3);
+      const fwd: Record<string, number> = {};
+      const bwd: Record<string, number> = {};
+      for (const flavor of ['relaxed', 'simd'] as const) {
+        await engineFor(flavor);
+        const x = Tensor.from(xs, shape);
+        const y = Tensor.empty(shape);
+        const dy = Tensor.from(randArray(size, 4), shape);
+        const dx = Tensor.empty(shape);
+        const [w, b, dw, db] = [Tensor.empty([C]).fill(1), Tensor.zeros([C]), Tensor.empty([C]), Tensor.empty([C])];
+        const state: BatchNormState = { runningMean: Tensor.zeros([C]), runningVar: Tensor.empty([C]).fill(1), saveMean: Tensor.empty([C]), saveInvStd: Tensor.empty([C]) };
+        fwd[flavor] = gbps(8 * size, await secondsPerCall(() => batchNormForward(x, w, b, y, state, { training: true }), options));
+        bwd[flavor] = gbps(12 * size, await secondsPerCall(() => batchNormBackward(x, w, dy, state, dx, dw, db), options));
+        for (const t of [x, y, dy, dx, w, b, dw, db, ...Object.values(state)]) t.free();
+      }
+      const y = new Float32Array(size);
+      const dy = randArray(size, 4);
+      const dx = new Float32Array(size);
+      const mean = new Float32Array(C);
+      const invStd = new Float32Array(C);
+      fwd.js = gbps(8 * size, await secondsPerCall(() => jsBatchNorm(xs, y, N, C, L, mean, invStd), options));
+      bwd.js = gbps(12 * size, await secondsPerCall(() => jsBatchNormBackward(xs, dy, dx, N, C, L, mean, invStd), options));
+      const name = `batch norm training [${shape.join(',')}]`;
+      rows.push({ case: `${name} forward`, unit: 'GB/s', values: fwd }, { case: `${name} backward`, unit: 'GB/s', values: bwd });
+    }
+    return rows;
+  },
+};
