@@ -74,6 +74,9 @@ const MAX_CASES: [number[], Pool2dOptions][] = [
   [[3, 2, 7, 13], { kernel: [3, 2], stride: [2, 3] }],
   [[1, 1, 5, 5], { kernel: [3, 3], stride: [1, 1] }],
   [[2, 5, 1, 17], { kernel: [1, 4] }],
+  [[1, 2, 9, 23], { kernel: [4, 3], stride: [1, 3] }],
+  [[2, 1, 5, 21], { kernel: [2, 3], stride: [1, 2] }],
+  [[1, 3, 4, 19], { kernel: [2, 2], stride: [2, 1] }],
 ];
 
 describeEachBuild('maxPool2d', () => {
@@ -105,6 +108,19 @@ describeEachBuild('maxPool2d', () => {
     const fd = finiteDiff(xd, all(xd.length), () => refMaxPool(xd, shape, opts).y.reduce((a, v, i) => a + v * g[i], 0), 1e-3);
     expect(maxRelErr(dx.f32, fd, 1e-4, 1e-3)).toBeLessThan(1);
     for (const t of [x, y, arg, dy, dx]) t.free();
+  });
+
+  it.each(MAX_CASES)('on spike maps (0/1, full of ties) the argmax is the first maximum for %j %j', (shape, opts) => {
+    const r0 = rng(prod(shape));
+    const xs = Float32Array.from({ length: prod(shape) }, () => (r0() < 0.3 ? 1 : 0));
+    const r = refMaxPool(xs, shape, opts);
+    const x = Tensor.from(xs, shape);
+    const y = Tensor.zeros(r.shape);
+    const arg = Tensor.zeros(r.shape, 'i32');
+    maxPool2dForward(x, y, arg, opts);
+    expect(Array.from(y.f32)).toEqual(Array.from(r.y));
+    expect(Array.from(arg.data)).toEqual(Array.from(r.arg));
+    for (const t of [x, y, arg]) t.free();
   });
 
   it('ties send the gradient to the first maximum in row-major order, as PyTorch', () => {
