@@ -40,9 +40,9 @@ function overfit(model: Model, iterations: number, lr: number): { first: number;
 }
 
 describeEachBuild('overfitting a fixed batch', () => {
-  it('1d CNN and its SNN (T=4, straight-through) reach 100% with falling loss', () => {
+  it('1d CNN and its SNN (T=4, legacy form, atan) reach 100% with falling loss', () => {
     const cnn = smallCnn1d(CLASSES, 2, 4);
-    const snn = toSpiking(cnn, { steps: 4, surrogate: 'straight-through', threshold: 0.5 });
+    const snn = toSpiking(cnn, { steps: 4, form: 'legacy', threshold: 0.5 });
     for (const m of [cnn, snn]) {
       const r = overfit(m, 150, 0.03);
       expect(r.last, m.spiking ? 'snn' : 'cnn').toBeLessThan(r.first * 0.3);

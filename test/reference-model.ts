@@ -25,9 +25,10 @@ export function weightsOf(model: Network): Weights {
   return new Map([...model.parameters(), ...model.buffers()].map((t) => [t.name, Float64Array.from(t.value.f32)]));
 }
 
-/** The derivative the surrogate gives for u = membrane - threshold (snntorch's definitions). */
+/** The derivative the surrogate gives for u = membrane - threshold (snntorch's definitions; the
+ *  straight-through one is snntorch 0.5.3's default Heaviside: the gradient passes where the neuron fired). */
 export function surrogateSlope(name: SurrogateName, u: number): number {
-  if (name === 'straight-through') return 1;
+  if (name === 'straight-through') return u > 0 ? 1 : 0;
   if (name === 'atan') return 1 / (1 + ((Math.PI / 2) * 2 * u) ** 2); // alpha = 2: (alpha/2) / (1 + (pi/2 alpha u)^2)
   return 1 / (1 + 25 * Math.abs(u)) ** 2; // fast sigmoid, slope 25
 }

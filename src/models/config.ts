@@ -27,7 +27,7 @@ export const DEFAULT_CONFIG: Omit<ModelConfig, 'name'> = {
 };
 
 /** The study's neuron (snntorch 0.5.3): legacy form, subtract reset, straight-through gradient. */
-export const STUDY_NEURON: Pick<ModelConfig, 'form' | 'reset' | 'surrogate'> = { form: 'legacy', reset: 'subtract', surrogate: 'straight-through' };
+export { STUDY_NEURON } from '../kernels/lif.js';
 
 const KEYS = new Set<string>(['name', ...Object.keys(DEFAULT_CONFIG)]);
 
