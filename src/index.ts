@@ -12,6 +12,14 @@ export {
   conv1dOutputShape, conv1dForward, conv1dBackward, samePadding,
 } from './kernels/conv.js';
 export type { Conv2dOptions, Conv1dOptions } from './kernels/conv.js';
+export { batchNormForward, batchNormBackward } from './kernels/batchnorm.js';
+export type { BatchNormState, BatchNormOptions } from './kernels/batchnorm.js';
+export {
+  maxPool2dOutputShape, maxPool2dForward, maxPool2dBackward, maxPool1dOutputShape, maxPool1dForward, maxPool1dBackward,
+  adaptiveAvgPool2dForward, adaptiveAvgPool2dBackward, adaptiveAvgPool1dForward, adaptiveAvgPool1dBackward,
+} from './kernels/pool.js';
+export type { Pool2dOptions } from './kernels/pool.js';
+export { dropoutForward, dropoutBackward } from './kernels/dropout.js';
 export { WORDS } from './data/words.js';
 export { lineChart, barChart } from './train/svg.js';
 export type { LineChartOptions, LineSeries, BarChartOptions, BarSeries } from './train/svg.js';
