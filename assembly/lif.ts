@@ -8,33 +8,13 @@
 // Each block of 4 neurons walks its steps in registers; the last partial block goes through the same
 // code with lane-wise loads and stores, so the update is written once.
 
+import { loadLanes as loadF32, storeLanes as storeF32 } from './lanes';
 import { madd } from './simd';
 
 const FORM_LEGACY = 1;
 const RESET_ZERO = 1;
 const SURROGATE_ATAN = 0;
 const SURROGATE_FAST_SIGMOID = 1;
-
-// @ts-ignore: decorator
-@inline function loadF32(p: usize, lanes: i32): v128 {
-  if (lanes == 4) return v128.load(p);
-  let v = f32x4.splat(0);
-  v = f32x4.replace_lane(v, 0, load<f32>(p));
-  if (lanes > 1) v = f32x4.replace_lane(v, 1, load<f32>(p, 4));
-  if (lanes > 2) v = f32x4.replace_lane(v, 2, load<f32>(p, 8));
-  return v;
-}
-
-// @ts-ignore: decorator
-@inline function storeF32(p: usize, v: v128, lanes: i32): void {
-  if (lanes == 4) {
-    v128.store(p, v);
-    return;
-  }
-  store<f32>(p, f32x4.extract_lane(v, 0));
-  if (lanes > 1) store<f32>(p, f32x4.extract_lane(v, 1), 4);
-  if (lanes > 2) store<f32>(p, f32x4.extract_lane(v, 2), 8);
-}
 
 /** 4 spike bytes (0/1) as an all-ones lane mask where the neuron fired. */
 // @ts-ignore: decorator
