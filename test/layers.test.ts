@@ -7,6 +7,7 @@ import { BatchNorm1d, BatchNorm2d } from '../src/layers/batchnorm.js';
 import { Conv1d } from '../src/layers/conv1d.js';
 import { Conv2d } from '../src/layers/conv2d.js';
 import { Dropout } from '../src/layers/dropout.js';
+import { Encoder } from '../src/layers/encoder.js';
 import { Flatten } from '../src/layers/flatten.js';
 import type { ForwardContext } from '../src/layers/layer.js';
 import { Leaky, type LeakySettings } from '../src/layers/leaky.js';
@@ -145,6 +146,31 @@ describeEachBuild('layers', () => {
     b.dispose();
   });
 
+  it('encoder: repeat kept once or unrolled, rate and latency spikes time-major, rate draws repeat from the call count', () => {
+    const [B, F, T] = [2, 5, 3];
+    const xs = randArray(B * F, 9, 0, 1);
+    const x = Tensor.from(xs, [B, 1, F]);
+    const c = ctx(B, { steps: T });
+    const once = new Encoder('encoder', 'repeat', T, 1);
+    expect(once.forward(x, c)).toBe(x);
+    once.repeatOnce = false;
+    expect(Array.from(once.forward(x, c).f32)).toEqual([...xs, ...xs, ...xs].map(Math.fround));
+    const rate = new Encoder('encoder', 'rate', T, 1);
+    const first = rate.forward(x, c);
+    expect(first.shape).toEqual([T * B, 1, F]);
+    const a = first.toArray();
+    expect(a.every((v) => v === 0 || v === 1)).toBe(true);
+    expect(rate.emitsSpikes()).toBe(true);
+    expect(rate.buffers().map((b) => [b.name, b.value.f32[0]])).toEqual([['encoder.calls', 1]]);
+    rate.calls.f32[0] = 0;
+    expect(rate.forward(x, c).toArray()).toEqual(a);
+    const latency = new Encoder('encoder', 'latency', T, 1);
+    const l = latency.forward(x, c).toArray();
+    for (let i = 0; i < B * F; i++) expect(l[i] + l[i + B * F] + l[i + 2 * B * F]).toBeLessThanOrEqual(1);
+    x.free();
+    for (const e of [once, rate, latency]) e.dispose();
+  });
+
   it('counts synaptic operations exactly: accumulates per input spike and weight reached, borders and strides included', () => {
     const [R, C, H, W] = [2, 3, 5, 6];
     const conv = new Conv2d('conv', { inChannels: C, outChannels: 4, kernel: [3, 2], stride: [2, 1], padding: [1, 0] }, 1);
@@ -201,6 +227,16 @@ describeEachBuild('layers', () => {
     snn.resetActivity();
     snn.forward(x);
     expect(snn.activity().samples).toBe(0);
+    // Rate-encoded input is spikes: the first convolution accumulates too.
+    const rate = toSpiking(smallCnn1d(3, 1), { steps: 3, encoder: 'rate' });
+    const p = Tensor.from(randArray(4 * 12, 8, 0, 1), [4, 1, 12]);
+    rate.eval();
+    rate.forward(p);
+    const conv1 = rate.activity().layers.find((l) => l.name === 'conv1')!;
+    expect(conv1.macs).toBe(0);
+    expect(conv1.acs).toBeGreaterThan(0);
+    p.free();
+    rate.dispose();
     x.free();
     snn.dispose();
     cnn.dispose();

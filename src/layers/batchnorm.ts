@@ -73,14 +73,16 @@ export class BatchNorm implements Layer {
     return this.y;
   }
 
-  backward(dy: Tensor, _wantInputGrad: boolean): Tensor {
+  /** Differentiates the last training-mode forward (its batch statistics). */
+  backward(dy: Tensor, wantInputGrad: boolean): Tensor | null {
     const x = this.x;
     if (!x) throw new Error(`${this.name}: backward before forward`);
-    this.dx = reuse(this.dx, x.shape);
+    if (wantInputGrad) this.dx = reuse(this.dx, x.shape);
+    const dx = wantInputGrad ? this.dx : null;
     const groups = this.groups;
     if (groups === 1) {
-      batchNormBackward(x, this.weight.value, dy, this.state(0), this.dx, this.weight.grad, this.bias.grad);
-      return this.dx;
+      batchNormBackward(x, this.weight.value, dy, this.state(0), dx, this.weight.grad, this.bias.grad);
+      return dx;
     }
     const rows = x.shape[0] / groups;
     this.dweight = reuse(this.dweight, [this.channels]);
@@ -89,7 +91,7 @@ export class BatchNorm implements Layer {
     const gb = this.bias.grad.f32.fill(0);
     for (let g = 0; g < groups; g++) {
       const at = (t: Tensor) => rowsView(t, g * rows, rows);
-      batchNormBackward(at(x), this.weight.value, at(dy), this.state(g), at(this.dx), this.dweight, this.dbias);
+      batchNormBackward(at(x), this.weight.value, at(dy), this.state(g), dx && at(dx), this.dweight, this.dbias);
       const dw = this.dweight.f32;
       const db = this.dbias.f32;
       for (let c = 0; c < this.channels; c++) {
@@ -97,7 +99,7 @@ export class BatchNorm implements Layer {
         gb[c] += db[c];
       }
     }
-    return this.dx;
+    return dx;
   }
 
   private state(g: number): BatchNormState {
