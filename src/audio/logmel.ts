@@ -1,7 +1,8 @@
-// Log-mel spectrogram: meyda computes each frame's power spectrum; the mel filters are ours because
-// meyda's bank rounds band edges to whole FFT bins, which leaves the lowest of 60 bands empty at a
-// 512-point FFT. Filters are Slaney-style triangles on the HTK mel scale, evaluated at fractional bins.
+// Log-mel spectrogram: meyda computes each frame's spectrum; the mel filters are ours because meyda's
+// bank rounds band edges to whole FFT bins, which leaves the lowest of 60 bands empty at a 512-point FFT.
+// Filters are Slaney-style triangles on the HTK mel scale, evaluated at fractional bins.
 import MeydaModule from 'meyda';
+import type { LogMelSettings } from './features.js';
 
 interface MeydaApi {
   bufferSize: number;
@@ -12,45 +13,61 @@ interface MeydaApi {
 // Node's CommonJS interop hands over meyda's object itself, a bundler may wrap it as { default }; its
 // type declarations describe neither under NodeNext resolution.
 const Meyda = ((MeydaModule as unknown as { default?: MeydaApi }).default ?? MeydaModule) as unknown as MeydaApi;
-import type { LogMelSettings } from './features.js';
 
 const mel = (hz: number) => 2595 * Math.log10(1 + hz / 700);
 const hz = (m: number) => 700 * (10 ** (m / 2595) - 1);
 
-interface Bank {
-  /** Per band: first bin and weights over consecutive bins. */
-  start: Int32Array;
-  weights: Float32Array[];
+/** Everything that depends only on the settings, built once and reused by every clip. */
+interface Plan {
+  /** Periodic Hann window (as torch.hann_window), applied by us so meyda need not allocate a windowed copy. */
+  window: Float32Array;
+  /** Per band: first bin, and the offset of its weights in `weights` (bandStart[b]..bandStart[b+1]). */
+  firstBin: Int32Array;
+  bandStart: Int32Array;
+  weights: Float32Array;
+  /** Scratch reused across frames and clips (feature extraction is synchronous). */
+  frame: Float32Array;
+  power: Float32Array;
 }
 
-const banks = new Map<string, Bank>();
+const plans = new Map<string, Plan>();
 
-function melBank(s: LogMelSettings): Bank {
+function planFor(s: LogMelSettings): Plan {
   const key = `${s.sampleRate}:${s.frameSize}:${s.melBands}:${s.fmin}:${s.fmax}`;
-  let bank = banks.get(key);
-  if (bank) return bank;
+  let plan = plans.get(key);
+  if (plan) return plan;
   const bins = s.frameSize / 2; // meyda returns bins 0 .. frameSize/2 - 1
   const binHz = s.sampleRate / s.frameSize;
   const edges = Array.from({ length: s.melBands + 2 }, (_, i) => hz(mel(s.fmin) + (i * (mel(s.fmax) - mel(s.fmin))) / (s.melBands + 1)));
-  const start = new Int32Array(s.melBands);
-  const weights: Float32Array[] = [];
+  const firstBin = new Int32Array(s.melBands);
+  const bandStart = new Int32Array(s.melBands + 1);
+  const weights: number[] = [];
   for (let b = 0; b < s.melBands; b++) {
     const [lo, mid, hi] = [edges[b], edges[b + 1], edges[b + 2]];
     const first = Math.max(0, Math.ceil(lo / binHz));
     const last = Math.min(bins - 1, Math.floor(hi / binHz));
-    const w = new Float32Array(Math.max(0, last - first + 1));
     // Slaney normalisation: each triangle has unit area, so wide high bands do not dominate.
     const norm = 2 / (hi - lo);
+    firstBin[b] = first;
+    bandStart[b] = weights.length;
     for (let k = first; k <= last; k++) {
       const f = k * binHz;
-      w[k - first] = norm * Math.max(0, Math.min((f - lo) / (mid - lo), (hi - f) / (hi - mid)));
+      weights.push(norm * Math.max(0, Math.min((f - lo) / (mid - lo), (hi - f) / (hi - mid))));
     }
-    start[b] = first;
-    weights.push(w);
   }
-  bank = { start, weights };
-  banks.set(key, bank);
-  return bank;
+  bandStart[s.melBands] = weights.length;
+  const window = Float32Array.from({ length: s.frameSize }, (_, i) => 0.5 - 0.5 * Math.cos((2 * Math.PI * i) / s.frameSize));
+  plan = { window, firstBin, bandStart, weights: Float32Array.from(weights), frame: new Float32Array(s.frameSize), power: new Float32Array(bins) };
+  plans.set(key, plan);
+  return plan;
+}
+
+/** Index into a signal of length n mirrored at both ends without repeating the edge (numpy 'reflect'). */
+function reflect(i: number, n: number): number {
+  if (n === 1) return 0;
+  const period = 2 * (n - 1);
+  i = ((i % period) + period) % period;
+  return i < n ? i : period - i;
 }
 
 /**
@@ -60,30 +77,22 @@ function melBank(s: LogMelSettings): Bank {
  * floor, clamped to +-clamp.
  */
 export function logMelSpectrogram(clip: Float32Array, s: LogMelSettings): Float32Array {
-  const bank = melBank(s);
-  const half = s.frameSize / 2;
-  const frame = new Float32Array(s.frameSize);
-  const out = new Float32Array(s.melBands * s.frames);
-  const reflect = (i: number) => {
-    const n = clip.length;
-    if (n === 1) return 0;
-    while (i < 0 || i >= n) i = i < 0 ? -i : 2 * (n - 1) - i;
-    return i;
-  };
-  Meyda.bufferSize = s.frameSize;
+  const { window, firstBin, bandStart, weights, frame, power } = planFor(s);
+  const n = clip.length, size = s.frameSize, half = size / 2, frames = s.frames, bands = s.melBands;
+  const out = new Float32Array(bands * frames);
+  Meyda.bufferSize = size;
   Meyda.sampleRate = s.sampleRate;
-  Meyda.windowingFunction = 'hanning';
-  for (let t = 0; t < s.frames; t++) {
+  Meyda.windowingFunction = 'rect';
+  for (let t = 0; t < frames; t++) {
     const from = t * s.hop - half;
-    if (from >= 0 && from + s.frameSize <= clip.length) frame.set(clip.subarray(from, from + s.frameSize));
-    else for (let k = 0; k < s.frameSize; k++) frame[k] = clip[reflect(from + k)];
-    const power = Meyda.extract('powerSpectrum', frame) as unknown as Float32Array;
-    for (let b = 0; b < s.melBands; b++) {
-      const w = bank.weights[b];
-      const first = bank.start[b];
+    if (from >= 0 && from + size <= n) for (let k = 0; k < size; k++) frame[k] = clip[from + k] * window[k];
+    else for (let k = 0; k < size; k++) frame[k] = clip[reflect(from + k, n)] * window[k];
+    const amplitude = Meyda.extract('amplitudeSpectrum', frame) as Float32Array;
+    for (let k = 0; k < power.length; k++) power[k] = amplitude[k] * amplitude[k];
+    for (let b = 0; b < bands; b++) {
       let e = 0;
-      for (let k = 0; k < w.length; k++) e += w[k] * power[first + k];
-      out[b * s.frames + t] = e;
+      for (let j = bandStart[b], k = firstBin[b]; j < bandStart[b + 1]; j++, k++) e += weights[j] * power[k];
+      out[b * frames + t] = e;
     }
   }
   const floor = Math.log(s.logFloor);
@@ -96,6 +105,10 @@ export function logMelSpectrogram(clip: Float32Array, s: LogMelSettings): Float3
   if (count === 0) return out.fill(0); // silence: nothing above the floor, all features equal
   const mean = sum / count;
   const std = Math.sqrt(Math.max(sumSq / count - mean * mean, 0)) || 1;
-  for (let i = 0; i < out.length; i++) out[i] = Math.max(-s.clamp, Math.min(s.clamp, (out[i] - mean) / std));
+  const scale = 1 / std, clamp = s.clamp;
+  for (let i = 0; i < out.length; i++) {
+    const z = (out[i] - mean) * scale;
+    out[i] = z > clamp ? clamp : z < -clamp ? -clamp : z;
+  }
   return out;
 }

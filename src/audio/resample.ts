@@ -74,22 +74,25 @@ export function resample(samples: Float32Array, from: number, to: number): Float
   const f = filterFor(from, to);
   const n = samples.length;
   const out = new Float32Array(Math.ceil((n * to) / from));
-  const width = 2 * f.half;
+  const width = 2 * f.half, half = f.half, table = f.table, phases = f.phases;
   for (let i = 0; i < out.length; i++) {
     // Output sample i sits at input position i * from / to = base + frac.
     const num = i * from;
-    const base = Math.floor(num / to);
-    const first = base - f.half + 1;
+    const first = Math.floor(num / to) - half + 1;
     let acc = 0;
-    if (f.table) {
-      const row = (i % f.phases) * width;
-      const lo = Math.max(0, -first), hi = Math.min(width, n - first);
-      for (let k = lo; k < hi; k++) acc += samples[first + k] * f.table[row + k];
+    if (table) {
+      const row = (i % phases) * width;
+      if (first >= 0 && first + width <= n) {
+        for (let k = 0; k < width; k++) acc += samples[first + k] * table[row + k];
+      } else {
+        const lo = Math.max(0, -first), hi = Math.min(width, n - first);
+        for (let k = lo; k < hi; k++) acc += samples[first + k] * table[row + k];
+      }
     } else {
       const frac = (num % to) / to;
       for (let k = 0; k < width; k++) {
         const j = first + k;
-        if (j >= 0 && j < n) acc += samples[j] * tap(frac - (k - f.half + 1), f);
+        if (j >= 0 && j < n) acc += samples[j] * tap(frac - (k - half + 1), f);
       }
     }
     out[i] = acc;
