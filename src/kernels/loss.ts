@@ -1,0 +1,82 @@
+// The readout over steps and the classification loss; kernels in assembly/loss.ts.
+import { getEngine } from '../engine/engine.js';
+import { ShapeError, expectPositive, expectShape, fmtShape } from '../engine/errors.js';
+import type { Tensor } from '../engine/tensor.js';
+import { expectDisjoint, expectF32 } from './gemm.js';
+
+/** y [B, C] = x summed over steps, x time-major [steps * B, C] (row t*B + b). */
+export function sumOverSteps(x: Tensor, y: Tensor, steps: number): void {
+  expectPositive('sumOverSteps', { steps });
+  expectF32('sumOverSteps', 'y', y, 2);
+  expectShape('sumOverSteps', 'x', x.shape, [steps * y.shape[0], y.shape[1]]);
+  if (x.dtype !== 'f32') throw new TypeError(`sumOverSteps: x must be f32, got ${x.dtype}`);
+  expectDisjoint('sumOverSteps', ['y', y], ['x', x]);
+  getEngine().kernels.sumOverSteps(x.ptr, y.ptr, y.size, steps);
+}
+
+/** dx [steps * B, C] = dy [B, C] at every step. */
+export function sumOverStepsBackward(dy: Tensor, dx: Tensor, steps: number): void {
+  expectPositive('sumOverStepsBackward', { steps });
+  expectF32('sumOverStepsBackward', 'dy', dy, 2);
+  expectShape('sumOverStepsBackward', 'dx', dx.shape, [steps * dy.shape[0], dy.shape[1]]);
+  if (dx.dtype !== 'f32') throw new TypeError(`sumOverStepsBackward: dx must be f32, got ${dx.dtype}`);
+  expectDisjoint('sumOverStepsBackward', ['dx', dx], ['dy', dy]);
+  getEngine().kernels.sumOverStepsBackward(dy.ptr, dx.ptr, dy.size, steps);
+}
+
+/** Checks logits [B, C] and i32 labels [B] with every label in [0, C); returns [B, C]. */
+function checkLabels(op: string, logits: Tensor, labels: Tensor): [number, number] {
+  expectF32(op, 'logits', logits, 2);
+  const [b, c] = logits.shape;
+  if (labels.dtype !== 'i32') throw new TypeError(`${op}: labels must be an i32 tensor, got ${labels.dtype}`);
+  expectShape(op, 'labels', labels.shape, [b]);
+  const values = labels.data;
+  for (let i = 0; i < b; i++)
+    if (!(values[i] >= 0 && values[i] < c)) throw new RangeError(`${op}: label ${values[i]} of sample ${i} is outside [0, ${c - 1}] (${c} classes)`);
+  return [b, c];
+}
+
+/** Where the first NaN or infinite value is, for error messages. */
+function firstNonFinite(t: Tensor): string {
+  const v = t.f32;
+  const i = v.findIndex((x) => !Number.isFinite(x));
+  const c = t.shape[1];
+  return `logits[${Math.floor(i / c)}, ${i % c}] is ${v[i]}`;
+}
+
+/**
+ * Softmax cross-entropy of logits [B, C] against i32 labels [B], mean over the batch (PyTorch's
+ * F.cross_entropy): writes probs [B, C] (softmax) and returns the loss. Labels out of range throw.
+ * Returns NaN when any logit is NaN or infinite, never a finite number for a bad batch: the trainer
+ * and evaluate stop on it with the epoch and batch in the message.
+ */
+export function crossEntropyForward(logits: Tensor, labels: Tensor, probs: Tensor): number {
+  const [b, c] = checkLabels('crossEntropyForward', logits, labels);
+  expectShape('crossEntropyForward', 'probs', probs.shape, [b, c]);
+  if (probs.dtype !== 'f32') throw new TypeError(`crossEntropyForward: probs must be f32, got ${probs.dtype}`);
+  expectDisjoint('crossEntropyForward', ['probs', probs], ['logits', logits], ['labels', labels]);
+  return getEngine().kernels.crossEntropyForward(logits.ptr, labels.ptr, probs.ptr, b, c);
+}
+
+/** dlogits = (probs - onehot(labels)) / B: the gradient of the mean loss, from the probs of the forward. */
+export function crossEntropyBackward(probs: Tensor, labels: Tensor, dlogits: Tensor): void {
+  const [b, c] = checkLabels('crossEntropyBackward', probs, labels);
+  expectShape('crossEntropyBackward', 'dlogits', dlogits.shape, [b, c]);
+  if (dlogits.dtype !== 'f32') throw new TypeError(`crossEntropyBackward: dlogits must be f32, got ${dlogits.dtype}`);
+  expectDisjoint('crossEntropyBackward', ['dlogits', dlogits], ['labels', labels]);
+  getEngine().kernels.crossEntropyBackward(probs.ptr, labels.ptr, dlogits.ptr, b, c);
+}
+
+/**
+ * How many rows have their label among the k largest logits. Ties go to the label: a row counts when
+ * fewer than k logits are strictly greater than the label's (torch.topk leaves the order of ties
+ * unspecified). Throws on NaN or infinite logits.
+ */
+export function topKCorrect(logits: Tensor, labels: Tensor, k: number): number {
+  const [b, c] = checkLabels('topKCorrect', logits, labels);
+  expectPositive('topKCorrect', { k });
+  if (k > c) throw new ShapeError(`topKCorrect: k = ${k} exceeds the ${c} classes of logits ${fmtShape(logits.shape)}`);
+  const correct = getEngine().kernels.topKCorrect(logits.ptr, labels.ptr, b, c, k);
+  if (correct < 0) throw new RangeError(`topKCorrect: ${firstNonFinite(logits)}; the model diverged or the input holds non-finite values`);
+  return correct;
+}

@@ -1,0 +1,144 @@
+import { expect, it } from 'vitest';
+import { Tensor } from '../src/engine/tensor.js';
+import { crossEntropyBackward, crossEntropyForward, sumOverSteps, sumOverStepsBackward, topKCorrect } from '../src/kernels/loss.js';
+import { describeEachBuild, finiteDiff, maxRelErr, randArray, rng } from './helpers.js';
+
+/** Mean softmax cross-entropy in f64, straight from the definition (no max shift needed at these scales). */
+function refLoss(logits: ArrayLike<number>, labels: ArrayLike<number>, c: number): { loss: number; probs: number[] } {
+  const b = labels.length;
+  const probs: number[] = [];
+  let loss = 0;
+  for (let r = 0; r < b; r++) {
+    const row = Array.from({ length: c }, (_, k) => logits[r * c + k]);
+    const z = row.reduce((s, v) => s + Math.exp(v), 0);
+    row.forEach((v) => probs.push(Math.exp(v) / z));
+    loss -= Math.log(Math.exp(row[labels[r]]) / z);
+  }
+  return { loss: loss / b, probs };
+}
+
+function refTopK(logits: ArrayLike<number>, labels: ArrayLike<number>, c: number, k: number): number {
+  let correct = 0;
+  for (let r = 0; r < labels.length; r++) {
+    const target = logits[r * c + labels[r]];
+    const ranked = Array.from({ length: c }, (_, j) => logits[r * c + j]).sort((a, b) => b - a);
+    if (ranked[k - 1] <= target) correct++;
+  }
+  return correct;
+}
+
+const labelsFor = (b: number, c: number, seed: number) => {
+  const r = rng(seed);
+  return Int32Array.from({ length: b }, () => Math.floor(r() * c));
+};
+
+describeEachBuild('loss', () => {
+  it.each([
+    [1, 1, 3],
+    [3, 2, 5],
+    [5, 7, 35],
+  ])('sumOverSteps and its backward match the reference (steps=%i, B=%i, C=%i)', (steps, b, c) => {
+    const xs = randArray(steps * b * c, steps + c);
+    const x = Tensor.from(xs, [steps * b, c]);
+    const y = Tensor.empty([b, c]);
+    sumOverSteps(x, y, steps);
+    const want = Array.from({ length: b * c }, (_, j) => {
+      let s = 0;
+      for (let t = 0; t < steps; t++) s += xs[t * b * c + j];
+      return s;
+    });
+    expect(maxRelErr(y.f32, want)).toBeLessThanOrEqual(1);
+    const dx = Tensor.empty([steps * b, c]);
+    sumOverStepsBackward(y, dx, steps);
+    for (let t = 0; t < steps; t++) expect(Array.from(dx.f32.subarray(t * b * c, (t + 1) * b * c))).toEqual(Array.from(y.f32));
+    for (const t of [x, y, dx]) t.free();
+  });
+
+  it.each([
+    [1, 2],
+    [4, 3],
+    [9, 35],
+  ])('cross-entropy forward matches the f64 reference (B=%i, C=%i)', (b, c) => {
+    const xs = randArray(b * c, b * c, -4, 4);
+    const labels = labelsFor(b, c, c);
+    const logits = Tensor.from(xs, [b, c]);
+    const lt = Tensor.from(labels, [b], 'i32');
+    const probs = Tensor.empty([b, c]);
+    const loss = crossEntropyForward(logits, lt, probs);
+    const ref = refLoss(xs, labels, c);
+    expect(loss).toBeCloseTo(ref.loss, 6);
+    expect(maxRelErr(probs.f32, ref.probs, 1e-7, 1e-5)).toBeLessThanOrEqual(1);
+    for (const t of [logits, lt, probs]) t.free();
+  });
+
+  it('cross-entropy is stable for large logits (shifted by the row maximum)', () => {
+    const logits = Tensor.from([1000, 999, 0, -1000, -1001, -1002], [2, 3]);
+    const labels = Tensor.from([1, 0], [2], 'i32');
+    const probs = Tensor.empty([2, 3]);
+    const loss = crossEntropyForward(logits, labels, probs);
+    const shifted = refLoss([1, 0, -999, 2, 1, 0], [1, 0], 3);
+    expect(loss).toBeCloseTo(shifted.loss, 6);
+    expect(maxRelErr(probs.f32, shifted.probs, 1e-7, 1e-5)).toBeLessThanOrEqual(1);
+    for (const t of [logits, labels, probs]) t.free();
+  });
+
+  it('cross-entropy backward is the gradient of the mean loss (finite differences)', () => {
+    const b = 3;
+    const c = 7;
+    const xs = Array.from(randArray(b * c, 77, -2, 2));
+    const labels = labelsFor(b, c, 78);
+    const logits = Tensor.from(xs, [b, c]);
+    const lt = Tensor.from(labels, [b], 'i32');
+    const probs = Tensor.empty([b, c]);
+    const dlogits = Tensor.empty([b, c]);
+    crossEntropyForward(logits, lt, probs);
+    crossEntropyBackward(probs, lt, dlogits);
+    const fd = finiteDiff(xs, [...Array(b * c).keys()], () => refLoss(xs, labels, c).loss, 1e-4);
+    expect(maxRelErr(dlogits.f32, fd, 1e-6, 1e-4)).toBeLessThanOrEqual(1);
+    for (const t of [logits, lt, probs, dlogits]) t.free();
+  });
+
+  it('NaN or infinite logits give a NaN loss, never a finite one; topKCorrect throws naming the entry', () => {
+    for (const bad of [NaN, Infinity, -Infinity]) {
+      const logits = Tensor.from([0, 1, 2, 3, bad, 5], [2, 3]);
+      const labels = Tensor.from([0, 2], [2], 'i32');
+      const probs = Tensor.empty([2, 3]);
+      expect(crossEntropyForward(logits, labels, probs)).toBeNaN();
+      expect(() => topKCorrect(logits, labels, 1)).toThrow(new RegExp(`topKCorrect: logits\\[1, 1\\] is ${bad}`));
+      for (const t of [logits, labels, probs]) t.free();
+    }
+  });
+
+  it.each([1, 2, 5])('topKCorrect matches a sort-based reference (k=%i); ties count for the label', (k) => {
+    const b = 41;
+    const c = 10;
+    // Coarse values so ties are common.
+    const xs = Array.from(randArray(b * c, 90 + k, 0, 4), Math.round);
+    const labels = labelsFor(b, c, 91);
+    const logits = Tensor.from(xs, [b, c]);
+    const lt = Tensor.from(labels, [b], 'i32');
+    expect(topKCorrect(logits, lt, k)).toBe(refTopK(xs, labels, c, k));
+    logits.free();
+    lt.free();
+    const tie = Tensor.from([1, 1, 0], [1, 3]);
+    const l1 = Tensor.from([1], [1], 'i32');
+    expect(topKCorrect(tie, l1, 1)).toBe(1);
+    tie.free();
+    l1.free();
+  });
+
+  it('labels out of range and bad shapes are refused with clear errors', () => {
+    const logits = Tensor.zeros([2, 3]);
+    const probs = Tensor.zeros([2, 3]);
+    const bad = Tensor.from([0, 3], [2], 'i32');
+    const neg = Tensor.from([-1, 0], [2], 'i32');
+    expect(() => crossEntropyForward(logits, bad, probs)).toThrow(/crossEntropyForward: label 3 of sample 1 is outside \[0, 2\] \(3 classes\)/);
+    expect(() => crossEntropyBackward(probs, neg, Tensor.zeros([2, 3]))).toThrow(/label -1 of sample 0/);
+    expect(() => topKCorrect(logits, bad, 1)).toThrow(/topKCorrect: label 3/);
+    expect(() => crossEntropyForward(logits, Tensor.from([0, 1], [2]), probs)).toThrow(/labels must be an i32 tensor/);
+    expect(() => crossEntropyForward(logits, Tensor.from([0], [1], 'i32'), probs)).toThrow(/labels has shape \[1\], expected \[2\]/);
+    expect(() => topKCorrect(logits, Tensor.from([0, 1], [2], 'i32'), 4)).toThrow(/k = 4 exceeds the 3 classes/);
+    expect(() => sumOverSteps(Tensor.zeros([5, 3]), probs, 2)).toThrow(/sumOverSteps: x has shape \[5,3\], expected \[4,3\]/);
+    expect(() => crossEntropyForward(logits, Tensor.from([0, 1], [2], 'i32'), logits)).toThrow(/probs overlaps logits/);
+  });
+});
