@@ -199,6 +199,23 @@ describe('feature cache file', () => {
       writeFileSync(path, bytes);
       await expect(openFeatureFile(path, { count: 3, per: 5 })).rejects.toThrow(/bad magic/);
       await expect(openFeatureFile(join(dir, 'none.f32'), { count: 3, per: 5 })).rejects.toThrow(CacheError);
+
+      // In a bigger file, damage in a row the spot checks at open skip is caught when that row is read.
+      const big = join(dir, 'big.f32');
+      const wb = await FeatureFileWriter.create(big, 3);
+      for (let r = 0; r < 40; r++) await wb.append(Float32Array.of(r, r + 0.25, r + 0.5));
+      await wb.finish();
+      const probed = new Set(Array.from({ length: 33 }, (_, k) => Math.floor((k * 39) / 32)));
+      const victim = Array.from({ length: 40 }, (_, i) => i).find((i) => !probed.has(i))!;
+      const damaged = readFileSync(big);
+      damaged[32 + victim * 12 + 5] ^= 0x10;
+      writeFileSync(big, damaged);
+      for (const memoryLimitBytes of [undefined, 0]) {
+        const f = await openFeatureFile(big, { count: 40, per: 3 }, { memoryLimitBytes });
+        expect(f.row(victim + 1)).toEqual(Float32Array.of(victim + 1, victim + 1.25, victim + 1.5));
+        expect(() => f.row(victim)).toThrow(new RegExp(`row ${victim} is damaged`));
+        f.close();
+      }
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

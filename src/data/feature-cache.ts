@@ -1,13 +1,14 @@
 // On-disk feature cache: one binary file of f32 feature rows per split. Rows are appended while a data
 // set is featurized, then the header and a CRC per row are written and the file is renamed into place,
-// so a reader sees either no file or a complete one. A reader checks the header, the file size and
-// the CRCs; any mismatch raises CacheError and the caller rebuilds.
+// so a reader sees either no file or a complete one. A reader checks the header, the file size, the
+// CRC table and a sample of rows at open (any mismatch raises CacheError and the caller rebuilds), and
+// every row against its CRC when first read.
 //
 // Layout (little-endian): header (32 bytes) | rows: count × per × f32 | row CRCs: count × u32
 // header: magic "SNNFEAT1" | version u32 | count u32 | per u32 | CRC of the row-CRC table u32 |
 //         CRC of the header's first 24 bytes u32 | reserved u32
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
-import { mkdir, open, readFile, rename, rm, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, rename, rm, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { crc32 } from '../models/crc32.js';
 
@@ -103,8 +104,8 @@ function parseHeader(h: Uint8Array, path: string): Header {
 }
 
 export interface FeatureFileOptions {
-  /** Files up to this size are read whole and checked completely; larger ones are read row by row,
-   *  each row checked against its CRC as it is read. Default 256 MiB. */
+  /** Files up to this size are read into memory; larger ones are read row by row from disk.
+   *  Either way a row is checked against its CRC the first time it is read. Default 256 MiB. */
   memoryLimitBytes?: number;
 }
 
@@ -149,19 +150,38 @@ export async function openFeatureFile(path: string, expect: { count: number; per
       if (!Number.isInteger(i) || i < 0 || i >= count) throw new RangeError(`${path}: row ${i} outside 0..${count - 1}`);
     };
 
+    // Spot checks at open (first, last and evenly spread rows) catch most damage before training
+    // starts; every other row is checked the first time it is read.
+    const spotCheck = (get: (i: number) => Float32Array): void => {
+      const probes = Math.min(count, 33);
+      for (let k = 0; k < probes; k++) get(Math.floor((k * (count - 1)) / Math.max(1, probes - 1)));
+    };
+
     if (size <= limit) {
-      closeSync(fd);
-      const whole = await readFile(path);
-      if (whole.length !== size) throw new CacheError(`${path}: changed while being read`);
-      // A private, 4-byte-aligned copy of the rows, so views into it are valid Float32Arrays.
+      // Read straight into an aligned Float32Array, so rows are views without a copy.
       const rows = new Float32Array(count * per);
-      bytesOf(rows).set(whole.subarray(HEADER_BYTES, tableAt));
-      for (let i = 0; i < count; i++) check(i, rows.subarray(i * per, (i + 1) * per));
+      const bytes = bytesOf(rows);
+      for (let done = 0; done < bytes.length;) {
+        const got = readSync(fd, bytes, done, Math.min(bytes.length - done, 1 << 30), HEADER_BYTES + done);
+        if (got <= 0) throw new CacheError(`${path}: short read`);
+        done += got;
+      }
+      closeSync(fd);
+      const verified = new Uint8Array(count);
+      const get = (i: number): Float32Array => {
+        const r = rows.subarray(i * per, (i + 1) * per);
+        if (!verified[i]) {
+          check(i, r);
+          verified[i] = 1;
+        }
+        return r;
+      };
+      spotCheck(get);
       return {
         path, count, per,
         row(i) {
           checkIndex(i);
-          return rows.subarray(i * per, (i + 1) * per);
+          return get(i);
         },
         close() {},
       };
@@ -173,9 +193,7 @@ export async function openFeatureFile(path: string, expect: { count: number; per
       if (got !== rowBytes) throw new CacheError(`${path}: short read of row ${i}`);
       return check(i, r);
     };
-    // Spot checks at open (first, last and evenly spread rows) catch most damage before training starts.
-    const probes = Math.min(count, 33);
-    for (let k = 0; k < probes; k++) readRow(Math.floor((k * (count - 1)) / Math.max(1, probes - 1)));
+    spotCheck(readRow);
     let open = true;
     return {
       path, count, per,
