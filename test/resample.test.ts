@@ -18,7 +18,8 @@ function amplitudeAt(x: Float32Array, rate: number, hz: number): number {
 }
 
 describe('resample', () => {
-  for (const [from, to, hz] of [[16000, 4000, 440], [44100, 16000, 1000], [8000, 16000, 1500], [22050, 16000, 3000], [16000, 4000, 1500]]) {
+  // The last two ratios have too many phases to tabulate exactly: the nearest phase is used.
+  for (const [from, to, hz] of [[16000, 4000, 440], [44100, 16000, 1000], [8000, 16000, 1500], [22050, 16000, 3000], [16000, 4000, 1500], [44101, 16000, 1000], [7999, 16000, 3000]]) {
     it(`${from} -> ${to} Hz keeps a ${hz} Hz tone's frequency and amplitude`, () => {
       const y = resample(tone(from, from, hz, 0.6), from, to);
       expect(y.length).toBe(to);

@@ -72,5 +72,6 @@ describe('decodeWav', () => {
     expect(() => decodeWav(new TextEncoder().encode('ID3 this is an mp3 file, not a wav'), 'song.mp3')).toThrow(/song\.mp3: is not a WAV file/);
     const alaw = handWav({ format: 6, bits: 8, channels: 1, rate: 8000, frames: [[0]] });
     expect(() => decodeWav(alaw, 'alaw.wav')).toThrow(/alaw\.wav: uses an unsupported encoding \(format 6/);
+    expect(() => encodeWav(Float32Array.of(0, NaN), 16000)).toThrow(/sample 1 is NaN/);
   });
 });

@@ -1,6 +1,6 @@
 // Band-limited resampling with a Kaiser-windowed sinc. The filter's cutoff sits below the lower of the two
 // Nyquist frequencies, so downsampling (16 kHz -> 4 kHz for M5) removes what would otherwise alias.
-// For rational ratios the filter is tabulated once per phase and reused.
+// The filter is tabulated once per ratio, one row per output phase, and reused by every clip.
 
 /** Zero crossings of the sinc on each side: sets the transition band's width (about 16% of Nyquist). */
 const ZEROS = 32;
@@ -8,6 +8,8 @@ const ZEROS = 32;
 const KAISER_BETA = 7.86;
 /** Cutoff as a fraction of the lower Nyquist frequency. */
 const ROLLOFF = 0.9;
+/** Tables are capped at about 4 MB per ratio; at least 256 phases whatever the filter length. */
+const MAX_TABLE = 1 << 20;
 const MAX_PHASES = 4096;
 
 function besselI0(x: number): number {
@@ -28,40 +30,42 @@ function gcd(a: number, b: number): number {
 interface Filter {
   /** Input samples on each side of the centre. */
   half: number;
-  /** Gain times cutoff: sinc(cutoff * x) has its first zero at 1/cutoff input samples. */
-  cutoff: number;
-  /** Taps per phase, phase p at offset p / phases of an input sample; null when the ratio is irrational-ish. */
-  table: Float32Array | null;
+  /** Taps per phase, row p for the output phase p (see `exact`). */
+  table: Float32Array;
   phases: number;
+  /** Rational ratio with few phases: phase p is exactly output i with i % phases = p. Otherwise the
+   *  fractional input position is rounded to the nearest of `phases` steps: a timing error of at most
+   *  1/(2 * phases) input samples, an error amplitude below -60 dB for any tone that passes the filter. */
+  exact: boolean;
 }
 
 const filters = new Map<string, Filter>();
 
-function tap(x: number, f: Pick<Filter, 'half' | 'cutoff'>): number {
-  if (Math.abs(x) >= f.half) return 0;
-  const r = x / f.half;
+function tap(x: number, half: number, cutoff: number): number {
+  if (Math.abs(x) >= half) return 0;
+  const r = x / half;
   const w = besselI0(KAISER_BETA * Math.sqrt(1 - r * r)) / besselI0(KAISER_BETA);
-  const s = x === 0 ? 1 : Math.sin(Math.PI * f.cutoff * x) / (Math.PI * f.cutoff * x);
-  return f.cutoff * s * w;
+  const s = x === 0 ? 1 : Math.sin(Math.PI * cutoff * x) / (Math.PI * cutoff * x);
+  return cutoff * s * w;
 }
 
 function filterFor(from: number, to: number): Filter {
   const key = `${from}:${to}`;
   let f = filters.get(key);
   if (f) return f;
+  // Gain times cutoff: sinc(cutoff * x) has its first zero at 1/cutoff input samples.
   const cutoff = ROLLOFF * Math.min(1, to / from);
   const half = Math.ceil(ZEROS / cutoff);
-  const phases = to / gcd(from, to);
-  let table: Float32Array | null = null;
-  if (phases <= MAX_PHASES) {
-    const width = 2 * half;
-    table = new Float32Array(phases * width);
-    for (let p = 0; p < phases; p++) {
-      const frac = ((p * from) % to) / to;
-      for (let k = 0; k < width; k++) table[p * width + k] = tap(frac - (k - half + 1), { half, cutoff });
-    }
+  const width = 2 * half;
+  const limit = Math.max(256, Math.min(MAX_PHASES, Math.floor(MAX_TABLE / width)));
+  const exact = to / gcd(from, to) <= limit;
+  const phases = exact ? to / gcd(from, to) : limit;
+  const table = new Float32Array(phases * width);
+  for (let p = 0; p < phases; p++) {
+    const frac = exact ? ((p * from) % to) / to : p / phases;
+    for (let k = 0; k < width; k++) table[p * width + k] = tap(frac - (k - half + 1), half, cutoff);
   }
-  f = { half, cutoff, table, phases };
+  f = { half, table, phases, exact };
   filters.set(key, f);
   return f;
 }
@@ -71,29 +75,28 @@ export function resample(samples: Float32Array, from: number, to: number): Float
   for (const [name, v] of [['from', from], ['to', to]] as const)
     if (!Number.isInteger(v) || v <= 0) throw new RangeError(`resample: ${name} must be a positive integer sample rate, got ${v}`);
   if (from === to) return samples.slice();
-  const f = filterFor(from, to);
+  const { half, table, phases, exact } = filterFor(from, to);
   const n = samples.length;
   const out = new Float32Array(Math.ceil((n * to) / from));
-  const width = 2 * f.half, half = f.half, table = f.table, phases = f.phases;
+  const width = 2 * half;
   for (let i = 0; i < out.length; i++) {
     // Output sample i sits at input position i * from / to = base + frac.
     const num = i * from;
-    const first = Math.floor(num / to) - half + 1;
+    let base = Math.floor(num / to);
+    let phase: number;
+    if (exact) phase = i % phases;
+    else {
+      phase = Math.round(((num - base * to) / to) * phases);
+      if (phase === phases) { phase = 0; base++; }
+    }
+    const first = base - half + 1;
+    const row = phase * width;
     let acc = 0;
-    if (table) {
-      const row = (i % phases) * width;
-      if (first >= 0 && first + width <= n) {
-        for (let k = 0; k < width; k++) acc += samples[first + k] * table[row + k];
-      } else {
-        const lo = Math.max(0, -first), hi = Math.min(width, n - first);
-        for (let k = lo; k < hi; k++) acc += samples[first + k] * table[row + k];
-      }
+    if (first >= 0 && first + width <= n) {
+      for (let k = 0; k < width; k++) acc += samples[first + k] * table[row + k];
     } else {
-      const frac = (num % to) / to;
-      for (let k = 0; k < width; k++) {
-        const j = first + k;
-        if (j >= 0 && j < n) acc += samples[j] * tap(frac - (k - half + 1), f);
-      }
+      const lo = Math.max(0, -first), hi = Math.min(width, n - first);
+      for (let k = lo; k < hi; k++) acc += samples[first + k] * table[row + k];
     }
     out[i] = acc;
   }

@@ -95,6 +95,8 @@ export function encodeWav(samples: Float32Array, sampleRate: number, bitDepth: W
   const float = bitDepth === '32f';
   const bits = float ? 32 : bitDepth;
   if (![8, 16, 24, 32].includes(bits)) throw new RangeError(`encodeWav: bit depth must be 8, 16, 24, 32 or '32f', got ${String(bitDepth)}`);
+  const bad = samples.findIndex((x) => !Number.isFinite(x));
+  if (bad >= 0) throw new RangeError(`encodeWav: sample ${bad} is ${samples[bad]}`);
   const bps = bits / 8;
   const bytes = new Uint8Array(44 + samples.length * bps);
   const view = new DataView(bytes.buffer);
