@@ -1,7 +1,10 @@
 // Feature extraction of one 1-second clip, the first step of every inference: the M5 waveform (resampled
-// to 4 kHz) and the 60x134 log-mel spectrogram, beside a plain-JS naive DFT of the same frames.
+// to 4 kHz) and the 60x134 log-mel spectrogram, beside a plain-JS naive DFT of the same frames; and WAV
+// decoding beside the wavefile package (docs/audio.md: why the core has its own reader).
+import * as wavefile from 'wavefile';
 import { extractFeatures, featuresFor, type LogMelSettings } from '../src/audio/features.js';
 import { logMelSpectrogram } from '../src/audio/logmel.js';
+import { decodeWav, encodeWav } from '../src/audio/wav.js';
 import type { BenchRow, BenchSuite } from './harness.js';
 import { secondsPerCall } from './harness.js';
 
@@ -36,6 +39,26 @@ function naiveDft(frameSize: number): (frame: Float32Array, power: Float32Array)
 }
 
 const ms = (s: number) => s * 1e3;
+// wavefile ships CommonJS: Node's ESM interop puts its exports under `default`.
+const WaveFile = ((wavefile as unknown as { default?: typeof wavefile }).default ?? wavefile).WaveFile;
+
+/** The same 16-bit mono WAV with each sample doubled into two channels. */
+function stereo(mono: Uint8Array): Uint8Array {
+  const frames = (mono.length - 44) / 2;
+  const out = new Uint8Array(44 + frames * 4);
+  out.set(mono.subarray(0, 44));
+  const v = new DataView(out.buffer);
+  v.setUint32(4, out.length - 8, true);
+  v.setUint16(22, 2, true);
+  v.setUint32(28, v.getUint32(24, true) * 4, true);
+  v.setUint16(32, 4, true);
+  v.setUint32(40, frames * 4, true);
+  for (let i = 0; i < frames; i++) {
+    const lo = mono[44 + 2 * i], hi = mono[45 + 2 * i];
+    out.set([lo, hi, lo, hi], 44 + 4 * i);
+  }
+  return out;
+}
 
 export const suite: BenchSuite = {
   name: 'Features of one 1-second clip',
@@ -64,6 +87,20 @@ export const suite: BenchSuite = {
       values: { ours: ms(ourClip), 'naive DFT': ms(dftFrame * settings.frames) },
       note: `ours: meyda spectra + mel bank + log + standardisation; naive DFT: spectra only, ${(dftFrame * 1e6).toFixed(0)} us/frame x ${settings.frames}`,
     });
+    for (const channels of options.quick ? [1] : [1, 2]) {
+      const wav = encodeWav(x, settings.sampleRate, 16);
+      const bytes = channels === 1 ? wav : stereo(wav);
+      const ours = await secondsPerCall(() => decodeWav(bytes), options);
+      const theirs = await secondsPerCall(() => {
+        const file = new WaveFile(bytes);
+        const per = file.getSamples(false, Float32Array) as unknown as Float32Array | Float32Array[];
+        const chans = per instanceof Float32Array ? [per] : per;
+        const mono = new Float32Array(chans[0].length);
+        for (const c of chans) for (let i = 0; i < mono.length; i++) mono[i] += c[i] / (32768 * chans.length);
+        return mono;
+      }, options);
+      rows.push({ case: `decode 1 s 16-bit ${channels === 1 ? 'mono' : 'stereo'} WAV to mono`, unit: 'ms/clip', values: { ours: ms(ours), wavefile: ms(theirs) } });
+    }
     return rows;
   },
 };
