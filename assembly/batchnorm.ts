@@ -1,127 +1,156 @@
-// Batch normalisation over [N, C, P] (P = L for 1d, H*W for 2d): one kernel serves both.
-// Statistics per channel over N and P, as PyTorch: biased variance to normalise, unbiased variance
-// into the running estimate.
+// Batch normalisation over [N, C, L] (L = the product of the trailing dimensions, 1 for [N, C]):
+// statistics per channel over N and L. One kernel serves BatchNorm1d and BatchNorm2d.
+import { hsum } from './simd';
 
-function channelStats(x: usize, c: i32, N: i32, C: i32, P: i32, mean: f64): f64 {
-  // Returns the sum (mean == NaN) or the sum of squared deviations from `mean`.
-  const m = f32x4.splat(<f32>(isNaN(mean) ? 0 : mean));
-  const squares = !isNaN(mean);
-  let acc: f64 = 0;
-  for (let n = 0; n < N; n++) {
-    const row = x + ((<usize>(n * C + c) * <usize>P) << 2);
-    let v = f32x4.splat(0);
-    let p = 0;
-    for (; p + 4 <= P; p += 4) {
-      const d = f32x4.sub(v128.load(row + (<usize>p << 2)), m);
-      v = squares ? f32x4.add(v, f32x4.mul(d, d)) : f32x4.add(v, d);
-    }
-    let s: f64 = <f64>f32x4.extract_lane(v, 0) + <f64>f32x4.extract_lane(v, 1) + <f64>f32x4.extract_lane(v, 2) + <f64>f32x4.extract_lane(v, 3);
-    for (; p < P; p++) {
-      const d = <f64>load<f32>(row + (<usize>p << 2)) - (isNaN(mean) ? 0 : mean);
-      s += squares ? d * d : d;
-    }
-    acc += s;
-  }
-  return acc;
+// Sum of n f32 values at p; SIMD lanes in f32, the total in f64 so a long channel keeps its precision.
+// @ts-ignore: decorator
+@inline function rowSum(p: usize, n: i32): f64 {
+  let acc = f32x4.splat(0);
+  let i = 0;
+  for (; i + 4 <= n; i += 4) acc = f32x4.add(acc, v128.load(p + (<usize>i << 2)));
+  let s = <f64>hsum(acc);
+  for (; i < n; i++) s += <f64>load<f32>(p + (<usize>i << 2));
+  return s;
 }
 
-/** y = w * (x - mean) * invStd + b. Training: batch statistics, saved for backward, running stats updated. */
+// Sum of (v - mean)^2 over n values at p: two passes, so no cancellation.
+// @ts-ignore: decorator
+@inline function rowSqDev(p: usize, n: i32, mean: f32): f64 {
+  const m = f32x4.splat(mean);
+  let acc = f32x4.splat(0);
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const d = f32x4.sub(v128.load(p + (<usize>i << 2)), m);
+    acc = f32x4.add(acc, f32x4.mul(d, d));
+  }
+  let s = <f64>hsum(acc);
+  for (; i < n; i++) {
+    const d = <f64>(load<f32>(p + (<usize>i << 2)) - mean);
+    s += d * d;
+  }
+  return s;
+}
+
+// dst = src * scale + shift over n values.
+// @ts-ignore: decorator
+@inline function rowAffine(src: usize, dst: usize, n: i32, scale: f32, shift: f32): void {
+  const a = f32x4.splat(scale);
+  const b = f32x4.splat(shift);
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const o = <usize>i << 2;
+    v128.store(dst + o, f32x4.add(f32x4.mul(v128.load(src + o), a), b));
+  }
+  for (; i < n; i++) {
+    const o = <usize>i << 2;
+    store<f32>(dst + o, load<f32>(src + o) * scale + shift);
+  }
+}
+
+// Training: normalise with the batch statistics (biased variance), save mean and 1/std for backward,
+// and move the running statistics by `momentum` towards the batch mean and the UNBIASED variance
+// (PyTorch's rule). Eval: normalise with the running statistics; saveMean/saveInvStd are not touched.
 export function batchNormForward(
-  x: usize, w: usize, b: usize, y: usize,
+  x: usize, weight: usize, bias: usize, y: usize,
   runningMean: usize, runningVar: usize, saveMean: usize, saveInvStd: usize,
-  N: i32, C: i32, P: i32, training: i32, momentum: f32, eps: f32,
+  N: i32, C: i32, L: i32, training: i32, momentum: f32, eps: f32,
 ): void {
-  assert(N > 0 && C > 0 && P > 0, 'batchNormForward: sizes must be positive');
-  assert(!training || N * P > 1, 'batchNormForward: training needs more than one value per channel');
-  const M = <f64>N * <f64>P;
+  assert(N > 0 && C > 0 && L > 0, 'batchNormForward: N, C and L must be > 0');
+  assert(!training || N * L > 1, 'batchNormForward: training needs more than one value per channel');
+  const count = <f64>N * <f64>L;
+  const rowStride = <usize>C * <usize>L << 2;
   for (let c = 0; c < C; c++) {
-    const co = <usize>c << 2;
-    let mean: f64, invStd: f64;
+    const cOff = <usize>c << 2;
+    const base = <usize>c * <usize>L << 2;
+    let mean: f32;
+    let invStd: f32;
     if (training) {
-      mean = channelStats(x, c, N, C, P, NaN) / M;
-      const ss = channelStats(x, c, N, C, P, mean);
-      invStd = 1 / Math.sqrt(ss / M + <f64>eps);
-      store<f32>(saveMean + co, <f32>mean);
-      store<f32>(saveInvStd + co, <f32>invStd);
-      store<f32>(runningMean + co, <f32>((1 - <f64>momentum) * <f64>load<f32>(runningMean + co) + <f64>momentum * mean));
-      store<f32>(runningVar + co, <f32>((1 - <f64>momentum) * <f64>load<f32>(runningVar + co) + <f64>momentum * (ss / (M - 1))));
+      let s: f64 = 0;
+      for (let n = 0; n < N; n++) s += rowSum(x + base + <usize>n * rowStride, L);
+      mean = <f32>(s / count);
+      let q: f64 = 0;
+      for (let n = 0; n < N; n++) q += rowSqDev(x + base + <usize>n * rowStride, L, mean);
+      invStd = <f32>(1.0 / Math.sqrt(q / count + <f64>eps));
+      store<f32>(saveMean + cOff, mean);
+      store<f32>(saveInvStd + cOff, invStd);
+      const m = <f64>momentum;
+      store<f32>(runningMean + cOff, <f32>((1 - m) * <f64>load<f32>(runningMean + cOff) + m * <f64>mean));
+      store<f32>(runningVar + cOff, <f32>((1 - m) * <f64>load<f32>(runningVar + cOff) + m * (q / (count - 1))));
     } else {
-      mean = <f64>load<f32>(runningMean + co);
-      invStd = 1 / Math.sqrt(<f64>load<f32>(runningVar + co) + <f64>eps);
+      mean = load<f32>(runningMean + cOff);
+      invStd = <f32>(1.0 / Math.sqrt(<f64>load<f32>(runningVar + cOff) + <f64>eps));
     }
-    const scale = <f32>(<f64>load<f32>(w + co) * invStd);
-    const shift = <f32>(<f64>load<f32>(b + co) - mean * <f64>scale);
-    const vs = f32x4.splat(scale), vb = f32x4.splat(shift);
+    const scale = load<f32>(weight + cOff) * invStd;
+    const shift = load<f32>(bias + cOff) - mean * scale;
     for (let n = 0; n < N; n++) {
-      const off = (<usize>(n * C + c) * <usize>P) << 2;
-      let p = 0;
-      for (; p + 4 <= P; p += 4) {
-        const o = off + (<usize>p << 2);
-        v128.store(y + o, f32x4.add(f32x4.mul(v128.load(x + o), vs), vb));
-      }
-      for (; p < P; p++) {
-        const o = off + (<usize>p << 2);
-        store<f32>(y + o, load<f32>(x + o) * scale + shift);
-      }
+      const o = base + <usize>n * rowStride;
+      rowAffine(x + o, y + o, L, scale, shift);
     }
   }
 }
 
-/**
- * Backward of training-mode batch norm with the statistics saved by the forward:
- * dx = w * invStd / M * (M*dy - sum(dy) - xhat * sum(dy * xhat)), dw = sum(dy * xhat), db = sum(dy). Overwrites.
- */
+// Gradients through the batch statistics of the last training forward (saveMean, saveInvStd):
+// dbias = sum dy, dweight = sum dy * xhat, dx = weight * invStd * (dy - dbias/n - xhat * dweight/n).
+// Every output is overwritten; an output at offset 0 (null) is skipped.
 export function batchNormBackward(
-  x: usize, w: usize, dy: usize, saveMean: usize, saveInvStd: usize, dx: usize, dw: usize, db: usize,
-  N: i32, C: i32, P: i32,
+  x: usize, weight: usize, dy: usize, saveMean: usize, saveInvStd: usize,
+  dx: usize, dweight: usize, dbias: usize, N: i32, C: i32, L: i32,
 ): void {
-  assert(N > 0 && C > 0 && P > 0, 'batchNormBackward: sizes must be positive');
-  const M = <f64>N * <f64>P;
+  assert(N > 0 && C > 0 && L > 0, 'batchNormBackward: N, C and L must be > 0');
+  const count = <f64>N * <f64>L;
+  const rowStride = <usize>C * <usize>L << 2;
   for (let c = 0; c < C; c++) {
-    const co = <usize>c << 2;
-    const mean = load<f32>(saveMean + co), invStd = load<f32>(saveInvStd + co);
+    const cOff = <usize>c << 2;
+    const base = <usize>c * <usize>L << 2;
+    const mean = load<f32>(saveMean + cOff);
+    const invStd = load<f32>(saveInvStd + cOff);
     const vm = f32x4.splat(mean);
-    let sumDy: f64 = 0, sumDyXhat: f64 = 0;
+    let sdy: f64 = 0;
+    let sdyx: f64 = 0;
     for (let n = 0; n < N; n++) {
-      const off = (<usize>(n * C + c) * <usize>P) << 2;
-      let a = f32x4.splat(0), bv = f32x4.splat(0);
-      let p = 0;
-      for (; p + 4 <= P; p += 4) {
-        const o = off + (<usize>p << 2);
-        const g = v128.load(dy + o);
+      const o = base + <usize>n * rowStride;
+      let a = f32x4.splat(0);
+      let b = f32x4.splat(0);
+      let i = 0;
+      for (; i + 4 <= L; i += 4) {
+        const p = <usize>i << 2;
+        const g = v128.load(dy + o + p);
         a = f32x4.add(a, g);
-        bv = f32x4.add(bv, f32x4.mul(g, f32x4.sub(v128.load(x + o), vm)));
+        b = f32x4.add(b, f32x4.mul(g, f32x4.sub(v128.load(x + o + p), vm)));
       }
-      let s1: f64 = <f64>f32x4.extract_lane(a, 0) + <f64>f32x4.extract_lane(a, 1) + <f64>f32x4.extract_lane(a, 2) + <f64>f32x4.extract_lane(a, 3);
-      let s2: f64 = <f64>f32x4.extract_lane(bv, 0) + <f64>f32x4.extract_lane(bv, 1) + <f64>f32x4.extract_lane(bv, 2) + <f64>f32x4.extract_lane(bv, 3);
-      for (; p < P; p++) {
-        const o = off + (<usize>p << 2);
-        const g = <f64>load<f32>(dy + o);
-        s1 += g;
-        s2 += g * (<f64>load<f32>(x + o) - <f64>mean);
+      let ra = <f64>hsum(a);
+      let rb = <f64>hsum(b);
+      for (; i < L; i++) {
+        const p = <usize>i << 2;
+        const g = <f64>load<f32>(dy + o + p);
+        ra += g;
+        rb += g * <f64>(load<f32>(x + o + p) - mean);
       }
-      sumDy += s1;
-      sumDyXhat += s2;
+      sdy += ra;
+      sdyx += rb;
     }
-    sumDyXhat *= <f64>invStd;
-    store<f32>(dw + co, <f32>sumDyXhat);
-    store<f32>(db + co, <f32>sumDy);
-    // dx = k * (dy - sumDy/M - (x - mean) * invStd * sumDyXhat/M), k = w * invStd.
-    const k = <f32>(<f64>load<f32>(w + co) * <f64>invStd);
-    const a0 = <f32>(sumDy / M);
-    const a1 = <f32>(<f64>invStd * sumDyXhat / M);
-    const vk = f32x4.splat(k), va0 = f32x4.splat(a0), va1 = f32x4.splat(a1);
+    const dw = sdyx * <f64>invStd;
+    if (dweight) store<f32>(dweight + cOff, <f32>dw);
+    if (dbias) store<f32>(dbias + cOff, <f32>sdy);
+    if (!dx) continue;
+    // dx = k * dy + kx * (x - mean) + k0, the per-channel constants folded once.
+    const k = <f32>(<f64>load<f32>(weight + cOff) * <f64>invStd);
+    const kx = <f32>(-<f64>k * dw * <f64>invStd / count);
+    const k0 = <f32>(-<f64>k * sdy / count);
+    const vk = f32x4.splat(k);
+    const vkx = f32x4.splat(kx);
+    const vk0 = f32x4.splat(k0);
     for (let n = 0; n < N; n++) {
-      const off = (<usize>(n * C + c) * <usize>P) << 2;
-      let p = 0;
-      for (; p + 4 <= P; p += 4) {
-        const o = off + (<usize>p << 2);
-        const t = f32x4.sub(f32x4.sub(v128.load(dy + o), va0), f32x4.mul(f32x4.sub(v128.load(x + o), vm), va1));
-        v128.store(dx + o, f32x4.mul(vk, t));
+      const o = base + <usize>n * rowStride;
+      let i = 0;
+      for (; i + 4 <= L; i += 4) {
+        const p = <usize>i << 2;
+        const t = f32x4.add(f32x4.mul(v128.load(dy + o + p), vk), f32x4.mul(f32x4.sub(v128.load(x + o + p), vm), vkx));
+        v128.store(dx + o + p, f32x4.add(t, vk0));
       }
-      for (; p < P; p++) {
-        const o = off + (<usize>p << 2);
-        store<f32>(dx + o, k * (load<f32>(dy + o) - a0 - (load<f32>(x + o) - mean) * a1));
+      for (; i < L; i++) {
+        const p = <usize>i << 2;
+        store<f32>(dx + o + p, load<f32>(dy + o + p) * k + (load<f32>(x + o + p) - mean) * kx + k0);
       }
     }
   }

@@ -1,3 +1,5 @@
+import { hsum } from './simd';
+
 // Pooling over planes: P = N*C planes of H x W. 1d pooling is the same kernel with H = 1.
 
 // Four lanes of candidates for outputs ow..ow+3 at column offset `col` (= ow*SW + kw) of a row:
@@ -86,6 +88,32 @@ export function maxPool2dBackward(dy: usize, argmax: usize, dx: usize, P: i32, p
   }
 }
 
+// Sum of the n f32 values at p.
+// @ts-ignore: decorator
+@inline function spanSum(p: usize, n: i32): f32 {
+  let acc = f32x4.splat(0);
+  let i = 0;
+  for (; i + 4 <= n; i += 4) acc = f32x4.add(acc, v128.load(p + (<usize>i << 2)));
+  let s = hsum(acc);
+  for (; i < n; i++) s += load<f32>(p + (<usize>i << 2));
+  return s;
+}
+
+// Adds g to each of the n f32 values at p.
+// @ts-ignore: decorator
+@inline function spanAdd(p: usize, n: i32, g: f32): void {
+  const vg = f32x4.splat(g);
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const o = p + (<usize>i << 2);
+    v128.store(o, f32x4.add(v128.load(o), vg));
+  }
+  for (; i < n; i++) {
+    const o = p + (<usize>i << 2);
+    store<f32>(o, load<f32>(o) + g);
+  }
+}
+
 // PyTorch's adaptive bins: bin i of `out` over `len` covers [floor(i*len/out), ceil((i+1)*len/out)),
 // so neighbouring bins may share an element when len is not a multiple of out.
 // @ts-ignore: decorator
@@ -111,10 +139,7 @@ export function adaptiveAvgPool2dForward(x: usize, y: usize, P: i32, H: i32, W: 
         const w0 = binStart(ow, W, OW);
         const w1 = binEnd(ow, W, OW);
         let s: f32 = 0;
-        for (let h = h0; h < h1; h++) {
-          const row = xp + (<usize>(h * W) << 2);
-          for (let w = w0; w < w1; w++) s += load<f32>(row + (<usize>w << 2));
-        }
+        for (let h = h0; h < h1; h++) s += spanSum(xp + (<usize>(h * W + w0) << 2), w1 - w0);
         store<f32>(yp + (<usize>(oh * OW + ow) << 2), s / <f32>((h1 - h0) * (w1 - w0)));
       }
     }
@@ -137,13 +162,7 @@ export function adaptiveAvgPool2dBackward(dy: usize, dx: usize, P: i32, H: i32, 
         const w0 = binStart(ow, W, OW);
         const w1 = binEnd(ow, W, OW);
         const g = load<f32>(yp + (<usize>(oh * OW + ow) << 2)) / <f32>((h1 - h0) * (w1 - w0));
-        for (let h = h0; h < h1; h++) {
-          const row = xp + (<usize>(h * W) << 2);
-          for (let w = w0; w < w1; w++) {
-            const at = row + (<usize>w << 2);
-            store<f32>(at, load<f32>(at) + g);
-          }
-        }
+        for (let h = h0; h < h1; h++) spanAdd(xp + (<usize>(h * W + w0) << 2), w1 - w0, g);
       }
     }
   }

@@ -15,7 +15,7 @@ interface PoolCase { name: string; x: [number, number, number, number]; opts: Po
 const pools: PoolCase[] = [
   { name: 'Hjh maxpool2d [16,8,60,134] 2x2', x: [16, 8, 60, 134], opts: { kernel: [2, 2] } },
   { name: 'M5 maxpool1d [16,128,1000] k4', x: [16, 128, 1, 1000], opts: { kernel: [1, 4] } },
-  { name: 'Piczak maxpool2d [16,80,4,128] (4,3) s(1,3)', x: [16, 80, 4, 128], opts: { kernel: [4, 3], stride: [1, 3] } },
+  { name: 'Piczak maxpool2d [16,80,4,129] (4,3) s(1,3)', x: [16, 80, 4, 129], opts: { kernel: [4, 3], stride: [1, 3] } },
 ];
 const bnShapes: number[][] = [[16, 128, 1000], [16, 8, 60, 134]];
 

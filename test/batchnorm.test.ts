@@ -128,7 +128,11 @@ describeEachBuild('batchNorm', () => {
     const part = Tensor.zeros([3]);
     batchNormForward(s.x, s.w, s.b, s.y, s.state, { training: true });
     batchNormBackward(s.x, s.w, dy, s.state, full[0], full[1], full[2]);
+    // A skipped output must not be written anywhere: the bottom of linear memory stays as it was.
+    const low = () => Array.from(s.x.engine.u8(0, 4096));
+    const before = low();
     batchNormBackward(s.x, s.w, dy, s.state, null, part, null);
+    expect(low()).toEqual(before);
     expect(Array.from(part.f32)).toEqual(Array.from(full[1].f32));
     for (const t of [dy, part, ...full]) t.free();
     s.free();
