@@ -20,6 +20,13 @@ export {
 } from './kernels/pool.js';
 export type { Pool2dOptions } from './kernels/pool.js';
 export { dropoutForward, dropoutBackward } from './kernels/dropout.js';
+export { lifForward, lifBackward, STUDY_NEURON, DEFAULT_NEURON } from './kernels/lif.js';
+export type { LifParams, LifRecord, NeuronPreset } from './kernels/lif.js';
+export { encodeRepeat, encodeRate, encodeLatency } from './kernels/encode.js';
+export type { LatencyOptions } from './kernels/encode.js';
+export { sumOverSteps, sumOverStepsBackward, crossEntropyForward, crossEntropyBackward, topKCorrect } from './kernels/loss.js';
+export { adamStep, sgdStep } from './kernels/optim.js';
+export type { AdamStepOptions, SgdStepOptions } from './kernels/optim.js';
 export { WORDS } from './data/words.js';
 export { lineChart, barChart } from './train/svg.js';
 export type { LineChartOptions, LineSeries, BarChartOptions, BarSeries } from './train/svg.js';
