@@ -157,6 +157,23 @@ describe('loadSpeechCommands', () => {
     for (const s of [clean, noisy, again]) closeAll(s);
   });
 
+  it('builds the same cache on worker threads, with noise and a limit', async () => {
+    const noise = { probability: 0.5, snrDb: [0, 20] as [number, number], seed: 9 };
+    for (const limitPerClass of [undefined, 1]) {
+      const local = await loadSpeechCommands(root, settings, { cacheDir: join(root, 'cache-g'), noise, limitPerClass, workers: 1 });
+      const pooled = await loadSpeechCommands(root, settings, { cacheDir: join(root, 'cache-h'), noise, limitPerClass, workers: 2 });
+      expect(pooled.fromCache).toBe(false);
+      for (const name of ['train', 'validation', 'test'] as const) {
+        expect(pooled[name].files).toEqual(local[name].files);
+        expect(pooled[name].labels).toEqual(local[name].labels);
+        expect(pooled[name].skipped).toEqual(local[name].skipped);
+        for (let i = 0; i < local[name].size; i++) expect(pooled[name].features(i)).toEqual(local[name].features(i));
+      }
+      closeAll(local);
+      closeAll(pooled);
+    }
+  });
+
   it('names the problem: missing folder, no word folders, missing split list', async () => {
     await expect(loadSpeechCommands(join(root, 'nope'), settings)).rejects.toThrow(/nope" not found/);
     const empty = join(root, 'notaword');

@@ -4,17 +4,16 @@
 // set (105,829 clips) is read row by row instead of being held in memory.
 import { createHash } from 'node:crypto';
 import { readFile, readdir, rm, stat } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { FeatureSettings } from '../audio/features.js';
-import { extractFeatures, featureKey, featureShape } from '../audio/features.js';
-import { decodeWav } from '../audio/wav.js';
+import { featureKey, featureShape } from '../audio/features.js';
 import type { ProgressFactory } from '../train/progress.js';
 import { silentProgress } from '../train/progress.js';
 import { writeFileAtomic } from './atomic-node.js';
 import type { Dataset, SkippedFile, Splits } from './dataset.js';
 import { CacheError, FeatureFileWriter, openFeatureFile, type FeatureFile } from './feature-cache.js';
-import { addBackgroundNoise, loadBackgroundNoise } from './noise.js';
-import { rngFor } from './seed.js';
+import { FeaturizePool, NoiseBank, localFeaturizer, type FeaturizeTask, type NoiseAugmentation } from './featurize-node.js';
 import { WORDS } from './words.js';
 
 export const SPLIT_NAMES = ['train', 'validation', 'test'] as const;
@@ -24,14 +23,7 @@ export const VALIDATION_LIST = 'validation_list.txt';
 export const TESTING_LIST = 'testing_list.txt';
 export const NOISE_FOLDER = '_background_noise_';
 
-export interface NoiseAugmentation {
-  /** Chance that a training clip gets background noise. */
-  probability: number;
-  /** SNR range in dB, drawn uniformly per clip. */
-  snrDb: [number, number];
-  /** Seed for which clips get noise, which recording, where in it and at what SNR. Default 0. */
-  seed?: number;
-}
+export type { NoiseAugmentation };
 
 export interface SpeechCommandsOptions {
   /** Where feature caches live; default `<root>/.snn-voice-cache`. */
@@ -44,6 +36,9 @@ export interface SpeechCommandsOptions {
   limitPerClass?: number;
   /** Cache files up to this size are held in memory; larger ones are read row by row. Default 256 MiB. */
   memoryLimitBytes?: number;
+  /** Threads that featurize while a cache is built; default one per core (at most 4) for 1,000 clips or
+   *  more, else 1 (this thread). */
+  workers?: number;
 }
 
 /** A split read from the feature cache; close() releases its file. */
@@ -208,25 +203,6 @@ async function openCache(indexPath: string, key: string, per: number, memoryLimi
   return { index, files: files as Record<SplitName, FeatureFile> };
 }
 
-/** Pads with silence or cuts to exactly one second (Speech Commands clips are at most 1 s long), so
- *  background noise covers the whole window. */
-function oneSecond(samples: Float32Array, sampleRate: number): Float32Array {
-  if (samples.length === sampleRate) return samples;
-  const out = new Float32Array(sampleRate);
-  out.set(samples.subarray(0, sampleRate));
-  return out;
-}
-
-/** The clip in a WAV file, or the reason it cannot be used. */
-function decodeClip(bytes: Uint8Array, file: string): { samples: Float32Array; sampleRate: number } | Error {
-  try {
-    const clip = decodeWav(bytes, file);
-    return clip.samples.length > 0 ? clip : new Error('no samples');
-  } catch (e) {
-    return e as Error;
-  }
-}
-
 async function buildCache(
   root: string, cacheDir: string, indexPath: string, key: string, settings: FeatureSettings,
   shape: number[], listing: Listing, opts: SpeechCommandsOptions,
@@ -239,21 +215,12 @@ async function buildCache(
     return [...perClass.values()].reduce((n, c) => n + Math.min(c, limit), 0);
   };
   const total = SPLIT_NAMES.reduce((n, s) => n + wanted(listing.splits[s].labels), 0);
+  const task: FeaturizeTask = { root, noiseDir: join(root, NOISE_FOLDER), settings, noise: opts.noise };
+  // Worker threads pay a start-up cost (about a second each) that only a bigger build earns back.
+  const workers = opts.workers ?? (total >= 1000 ? Math.min(4, availableParallelism()) : 1);
+  const pool = workers > 1 ? new FeaturizePool(task, workers) : null;
+  const noises = new NoiseBank(task.noiseDir);
   const bar = (opts.progress ?? silentProgress)(`featurizing ${total} clips`, total);
-  const noiseByRate = new Map<number, Promise<Float32Array[]>>();
-  const noiseSkipped: SkippedFile[] = [];
-  const noiseFor = (rate: number): Promise<Float32Array[]> => {
-    let n = noiseByRate.get(rate);
-    if (!n) {
-      const dir = join(root, NOISE_FOLDER);
-      n = loadBackgroundNoise(dir, rate, (file, reason) => noiseSkipped.push({ file, reason })).then((noises) => {
-        if (noises.length === 0) throw new Error(`noise augmentation needs WAV recordings in "${dir}"; there are none`);
-        return noises;
-      });
-      noiseByRate.set(rate, n);
-    }
-    return n;
-  };
   const index: CacheIndex = {
     version: CACHE_VERSION, key, featureKey: featureKey(settings), classes: listing.classes, featureShape: shape,
     splits: {} as CacheIndex['splits'],
@@ -269,37 +236,16 @@ async function buildCache(
       // With a limit, the first `limit` readable clips of each class are kept.
       const keptPerClass = new Map<number, number>();
       const full = (k: number): boolean => (keptPerClass.get(labels[k]) ?? 0) >= limit;
+      const featurizer = pool ? pool.featurizer(files, split === 'train', (k) => !full(k)) : localFeaturizer(task, files, split === 'train', noises);
       try {
-        // Reads run a few files ahead of featurization so disk latency hides behind computation.
-        const AHEAD = 16;
-        const reads: Promise<Uint8Array | Error>[] = [];
-        const readBytes = (k: number): Promise<Uint8Array | Error> =>
-          readFile(join(root, files[k])).then((b) => new Uint8Array(b.buffer, b.byteOffset, b.byteLength), (e: Error) => e);
-        const startRead = (k: number): void => {
-          if (k < files.length && !full(k)) reads[k] = readBytes(k);
-        };
-        for (let k = 0; k < Math.min(AHEAD, files.length); k++) startRead(k);
         for (let k = 0; k < files.length; k++) {
-          startRead(k + AHEAD);
           if (full(k)) continue;
-          const bytes = await (reads[k] ?? readBytes(k));
-          delete reads[k];
-          const clip = bytes instanceof Error ? bytes : decodeClip(bytes, files[k]);
-          if (clip instanceof Error) {
-            skipped.push({ file: files[k], reason: clip.message });
+          const row = await featurizer.get(k);
+          if (row instanceof Error) {
+            skipped.push({ file: files[k], reason: row.message });
             skippedCount++;
           } else {
-            let samples = clip.samples;
-            const noise = opts.noise;
-            if (split === 'train' && noise && noise.probability > 0) {
-              const rng = rngFor(noise.seed ?? 0, files[k]);
-              if (rng.next() < noise.probability) {
-                samples = oneSecond(samples, clip.sampleRate);
-                addBackgroundNoise(samples, await noiseFor(clip.sampleRate), noise.snrDb, rng);
-              }
-            }
-            const features = extractFeatures(samples, clip.sampleRate, settings);
-            await writer.append(features);
+            await writer.append(row);
             kept.files.push(files[k]);
             kept.labels.push(labels[k]);
             keptPerClass.set(labels[k], (keptPerClass.get(labels[k]) ?? 0) + 1);
@@ -313,10 +259,11 @@ async function buildCache(
       }
       index.splits[split] = { ...kept, skipped };
     }
-    if (noiseSkipped.length) index.splits.train.skipped.push(...noiseSkipped);
+    index.splits.train.skipped.push(...noises.skipped, ...(pool?.noiseSkipped ?? []));
     // The index is written last: its presence marks a complete cache.
     await writeFileAtomic(indexPath, JSON.stringify(index));
   } finally {
     bar.stop();
+    await pool?.close();
   }
 }

@@ -6,13 +6,10 @@
 // speaker is rendered on a fresh eSpeak session (whose output depends on what it spoke before), so the
 // same options give byte-identical files, and a run resumed after an interruption gives the same files
 // as an uninterrupted one. A speaker is the unit of work and of resumption.
-import { readFileSync } from 'node:fs';
 import { readFile, readdir, rm } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import { join } from 'node:path';
+import type { Worker } from 'node:worker_threads';
 import { encodeWav } from '../audio/wav.js';
 import { resample } from '../audio/resample.js';
 import { Rng, shuffled } from '../train/batches.js';
@@ -23,6 +20,7 @@ import { Espeak, SESSION_LIMIT, type Session } from './espeak.js';
 import { NOISE_COLORS, addBackgroundNoise, synthNoise, type NoiseColor } from './noise.js';
 import { hashSeed, pick, rngFor, uniform } from './seed.js';
 import { NOISE_FOLDER, TESTING_LIST, VALIDATION_LIST } from './speech-commands.js';
+import { startWorker } from './worker-node.js';
 import { WORDS } from './words.js';
 
 export { builtinDataDir } from './speech-commands.js';
@@ -358,28 +356,13 @@ export interface WorkerTask {
 /** Messages from a worker: ready for a speaker (first, and after each `done`), or failed. */
 export type WorkerMessage = { ready: true } | { done: number } | { error: string };
 
-/** A module that registers tsx's ESM loader and then imports `url`. */
-function tsxBootstrap(url: URL): URL {
-  const require = createRequire(import.meta.url);
-  const pkgPath = require.resolve('tsx/package.json');
-  const pkg = JSON.parse(readFileSync(pkgPath, 'utf8')) as { exports: Record<string, { import: { default: string } }> };
-  const api = pathToFileURL(join(dirname(pkgPath), pkg.exports['./esm/api'].import.default)).href;
-  const code = `const { register } = await import(${JSON.stringify(api)}); register(); await import(${JSON.stringify(url.href)});`;
-  return new URL(`data:text/javascript,${encodeURIComponent(code)}`);
-}
-
 /** Renders speakers on `count` worker threads, each taking the next speaker when it is free. */
 async function renderInWorkers(count: number, out: string, seed: number, todo: Speaker[], words: string[], onDone: () => void): Promise<void> {
-  // From compiled JavaScript the worker is a .js file. From TypeScript sources (tsx, vitest) it is .ts,
-  // and the worker first registers tsx's loader, which does not carry over into worker threads.
-  const fromSource = import.meta.url.endsWith('.ts');
-  const url = new URL(fromSource ? './synth-worker-node.ts' : './synth-worker-node.js', import.meta.url);
-  const entry = fromSource ? tsxBootstrap(url) : url;
   const task: WorkerTask = { out, seed, words };
   let next = 0;
   const threads: Worker[] = [];
   const runs = Array.from({ length: count }, () => new Promise<void>((resolveRun, rejectRun) => {
-    const worker = new Worker(entry, { workerData: task });
+    const worker = startWorker(import.meta.url, 'synth-worker-node', task);
     threads.push(worker);
     worker.on('message', (m: WorkerMessage) => {
       if ('error' in m) return rejectRun(new Error(m.error));

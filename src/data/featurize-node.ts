@@ -1,0 +1,192 @@
+// Turning clip files into feature rows, in this thread or on worker threads. Results come back in file
+// order whichever way they are computed, so the cache a build writes does not depend on the number of
+// workers.
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Worker } from 'node:worker_threads';
+import type { FeatureSettings } from '../audio/features.js';
+import { extractFeatures } from '../audio/features.js';
+import { decodeWav } from '../audio/wav.js';
+import type { SkippedFile } from './dataset.js';
+import { addBackgroundNoise, loadBackgroundNoise } from './noise.js';
+import { rngFor } from './seed.js';
+import { startWorker } from './worker-node.js';
+
+export interface NoiseAugmentation {
+  /** Chance that a training clip gets background noise. */
+  probability: number;
+  /** SNR range in dB, drawn uniformly per clip. */
+  snrDb: [number, number];
+  /** Seed for which clips get noise, which recording, where in it and at what SNR. Default 0. */
+  seed?: number;
+}
+
+/** What every featurizer needs to know; plain data, so it can be sent to a worker. */
+export interface FeaturizeTask {
+  root: string;
+  /** The `_background_noise_` folder. */
+  noiseDir: string;
+  settings: FeatureSettings;
+  noise?: NoiseAugmentation;
+}
+
+/** The background recordings at each sample rate, loaded once; unreadable ones are collected. */
+export class NoiseBank {
+  readonly skipped: SkippedFile[] = [];
+  private readonly byRate = new Map<number, Promise<Float32Array[]>>();
+
+  constructor(private readonly dir: string) {}
+
+  at(rate: number): Promise<Float32Array[]> {
+    let n = this.byRate.get(rate);
+    if (!n) {
+      n = loadBackgroundNoise(this.dir, rate, (file, reason) => this.skipped.push({ file, reason })).then((noises) => {
+        if (noises.length === 0) throw new Error(`noise augmentation needs WAV recordings in "${this.dir}"; there are none`);
+        return noises;
+      });
+      this.byRate.set(rate, n);
+    }
+    return n;
+  }
+}
+
+/** Pads with silence or cuts to exactly one second (Speech Commands clips are at most 1 s long), so
+ *  background noise covers the whole window. */
+function oneSecond(samples: Float32Array, sampleRate: number): Float32Array {
+  if (samples.length === sampleRate) return samples;
+  const out = new Float32Array(sampleRate);
+  out.set(samples.subarray(0, sampleRate));
+  return out;
+}
+
+/** The features of one clip file, or the reason the file cannot be used (unreadable, not a WAV, empty).
+ *  Feature extraction errors are not the file's fault and are thrown. */
+export async function featurizeFile(task: FeaturizeTask, file: string, train: boolean, noises: NoiseBank): Promise<Float32Array | Error> {
+  let clip: { samples: Float32Array; sampleRate: number };
+  try {
+    const bytes = await readFile(join(task.root, file));
+    clip = decodeWav(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), file);
+    if (clip.samples.length === 0) throw new Error('no samples');
+  } catch (e) {
+    return e as Error;
+  }
+  let samples = clip.samples;
+  const noise = task.noise;
+  if (train && noise && noise.probability > 0) {
+    const rng = rngFor(noise.seed ?? 0, file);
+    if (rng.next() < noise.probability) {
+      samples = oneSecond(samples, clip.sampleRate);
+      addBackgroundNoise(samples, await noises.at(clip.sampleRate), noise.snrDb, rng);
+    }
+  }
+  return extractFeatures(samples, clip.sampleRate, task.settings);
+}
+
+/** Features of the files of one split, asked for in order: `get(k)` for increasing k, skipping any. */
+export interface SplitFeaturizer {
+  get(k: number): Promise<Float32Array | Error>;
+}
+
+/** Featurizes in this thread, one file at a time. */
+export function localFeaturizer(task: FeaturizeTask, files: readonly string[], train: boolean, noises: NoiseBank): SplitFeaturizer {
+  return { get: (k) => featurizeFile(task, files[k], train, noises) };
+}
+
+/** Messages between the build and a featurizing worker. */
+export type FeaturizeRequest = { id: number; files: string[]; train: boolean } | null;
+export type FeaturizeReply =
+  | { id: number; rows: (Float32Array | { error: string })[]; noiseSkipped: SkippedFile[] }
+  | { fatal: string };
+
+const BATCH = 32;
+
+/** A pool of featurizing worker threads shared by the splits of one build. */
+export class FeaturizePool {
+  private readonly workers: Worker[] = [];
+  private readonly idle: Worker[] = [];
+  private readonly queue: { request: Exclude<FeaturizeRequest, null>; resolve: (r: (Float32Array | Error)[]) => void; reject: (e: Error) => void }[] = [];
+  private readonly pending = new Map<number, { resolve: (r: (Float32Array | Error)[]) => void; reject: (e: Error) => void }>();
+  private nextId = 0;
+  private failure: Error | null = null;
+  readonly noiseSkipped: SkippedFile[] = [];
+
+  constructor(task: FeaturizeTask, count: number) {
+    for (let w = 0; w < count; w++) {
+      const worker = startWorker(import.meta.url, 'featurize-worker-node', task);
+      worker.on('message', (m: FeaturizeReply) => {
+        if ('fatal' in m) return this.fail(new Error(m.fatal));
+        for (const s of m.noiseSkipped) if (!this.noiseSkipped.some((k) => k.file === s.file)) this.noiseSkipped.push(s);
+        const p = this.pending.get(m.id);
+        this.pending.delete(m.id);
+        p?.resolve(m.rows.map((r) => (r instanceof Float32Array ? r : new Error(r.error))));
+        this.release(worker);
+      });
+      worker.on('error', (e) => this.fail(e));
+      worker.on('exit', (code) => {
+        if (code !== 0) this.fail(new Error(`featurizing worker exited with code ${code}`));
+      });
+      this.workers.push(worker);
+      this.idle.push(worker);
+    }
+  }
+
+  private release(worker: Worker): void {
+    const job = this.queue.shift();
+    if (!job) {
+      this.idle.push(worker);
+      return;
+    }
+    this.pending.set(job.request.id, job);
+    worker.postMessage(job.request);
+  }
+
+  private fail(e: Error): void {
+    if (this.failure) return;
+    this.failure = e;
+    for (const p of [...this.pending.values(), ...this.queue]) p.reject(e);
+    this.pending.clear();
+    this.queue.length = 0;
+  }
+
+  private run(files: string[], train: boolean): Promise<(Float32Array | Error)[]> {
+    if (this.failure) return Promise.reject(this.failure);
+    return new Promise((resolve, reject) => {
+      const request = { id: this.nextId++, files, train };
+      const worker = this.idle.pop();
+      if (worker) {
+        this.pending.set(request.id, { resolve, reject });
+        worker.postMessage(request);
+      } else {
+        this.queue.push({ request, resolve, reject });
+      }
+    });
+  }
+
+  /** Featurizes a split in batches, keeping every worker busy a few batches ahead of the reader. */
+  featurizer(files: readonly string[], train: boolean, wanted: (k: number) => boolean): SplitFeaturizer {
+    const batches = new Map<number, Promise<Map<number, Float32Array | Error>>>();
+    const ahead = 2 * this.workers.length;
+    const start = (b: number): void => {
+      if (batches.has(b) || b * BATCH >= files.length) return;
+      const ks: number[] = [];
+      for (let k = b * BATCH; k < Math.min(files.length, (b + 1) * BATCH); k++) if (wanted(k)) ks.push(k);
+      const result = this.run(ks.map((k) => files[k]), train).then((rows) => new Map(ks.map((k, j) => [k, rows[j]])));
+      result.catch(() => {}); // observed by get(); this keeps an early failure from being "unhandled"
+      batches.set(b, result);
+    };
+    return {
+      get: async (k) => {
+        const b = Math.floor(k / BATCH);
+        for (let a = b; a <= b + ahead; a++) start(a);
+        for (const old of batches.keys()) if (old < b) batches.delete(old);
+        const row = (await batches.get(b)!).get(k);
+        if (row === undefined) throw new Error(`featurizer: file ${k} was not requested`);
+        return row;
+      },
+    };
+  }
+
+  async close(): Promise<void> {
+    await Promise.allSettled(this.workers.map((w) => w.terminate()));
+  }
+}
