@@ -232,7 +232,24 @@ describeEachBuild('lif', () => {
     expect(() => lifBackward(good, rec, { ...p, surrogate: 'sigmoid' as SurrogateName }, bad)).toThrow(/lifBackward: dinput has shape/);
     expect(() => lifBackward(good, rec, { ...p, surrogate: 'sigmoid' as SurrogateName }, good)).toThrow(/surrogate must be one of atan/);
     expect(() => lifBackward(bad, rec, p, good)).toThrow(/lifBackward: dspikes has shape \[4,5\], expected \[3,5\]/);
+    expect(() => lifForward(good, { ...rec, membrane: good }, p)).toThrow(/lifForward: membrane overlaps input/);
+    expect(() => lifBackward(good, rec, p, good)).toThrow(/lifBackward: dinput overlaps dspikes/);
     for (const t of [bad, good]) t.free();
+    freeRecord(rec);
+  });
+
+  it('subtract reset: after a spike the current form subtracts thr, the legacy form beta*thr (hand-computed)', () => {
+    const x = Tensor.from([1.5, 1, 1, 1], [4, 1]);
+    const rec = record(4, 1);
+    lifForward(x, rec, { steps: 4, beta: 0.5, threshold: 1, form: 'current', reset: 'subtract', surrogate: 'atan' });
+    expect(Array.from(rec.membrane.f32)).toEqual([1.5, 0.75, 1.375, 0.6875]);
+    lifForward(x, rec, { steps: 4, beta: 0.5, threshold: 1, form: 'legacy', reset: 'subtract', surrogate: 'atan' });
+    expect(Array.from(rec.membrane.f32)).toEqual([1.5, 1.25, 1.125, 1.0625]);
+    lifForward(x, rec, { steps: 4, beta: 0.5, threshold: 1, form: 'current', reset: 'zero', surrogate: 'atan' });
+    expect(Array.from(rec.membrane.f32)).toEqual([1.5, 0, 1, 1.5]);
+    lifForward(x, rec, { steps: 4, beta: 0.5, threshold: 1, form: 'legacy', reset: 'zero', surrogate: 'atan' });
+    expect(Array.from(rec.membrane.f32)).toEqual([1.5, 1, 1.5, 1]);
+    x.free();
     freeRecord(rec);
   });
 });

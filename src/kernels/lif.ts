@@ -2,6 +2,7 @@ import { getEngine } from '../engine/engine.js';
 import { ShapeError, expectShape, fmtShape } from '../engine/errors.js';
 import type { Tensor } from '../engine/tensor.js';
 import type { LifForm, ResetMode, SurrogateName } from '../models/types.js';
+import { expectDisjoint } from './gemm.js';
 
 export type { LifForm, ResetMode, SurrogateName } from '../models/types.js';
 
@@ -86,6 +87,9 @@ export function lifForward(input: Tensor, record: LifRecord, params: LifParams):
   const reset = option(op, 'reset', params.reset, RESETS);
   option(op, 'surrogate', params.surrogate, SURROGATES);
   const { membrane, spikes, out } = record;
+  expectDisjoint(op, ['membrane', membrane], ['input', input], ['spikes', spikes], ['out', out]);
+  expectDisjoint(op, ['out', out], ['input', input], ['spikes', spikes]);
+  expectDisjoint(op, ['spikes', spikes], ['input', input]);
   return getEngine().kernels.lifForward(input.ptr, once ? 0 : n, membrane.ptr, spikes.ptr, out.ptr, n, params.steps, params.beta, params.threshold, form, reset);
 }
 
@@ -106,6 +110,7 @@ export function lifBackward(dspikes: Tensor, record: LifRecord, params: LifParam
   const k = params.surrogate === 'atan' ? (params.alpha ?? 2) : params.surrogate === 'fast-sigmoid' ? (params.slope ?? 25) : 0;
   if (!(k >= 0 && Number.isFinite(k)))
     throw new RangeError(`${op}: ${params.surrogate === 'atan' ? 'alpha' : 'slope'} must be finite and >= 0, got ${k}`);
+  expectDisjoint(op, ['dinput', dinput], ['dspikes', dspikes], ['membrane', record.membrane], ['spikes', record.spikes]);
   const engine = getEngine();
   const grads = engine.scratch(16);
   engine.kernels.lifBackward(
