@@ -1,12 +1,52 @@
 // Features: shapes, where a tone lands, settings as a value, and meyda's spectrum under the mel bank.
 import { describe, expect, it } from 'vitest';
+import { logMelSpectrogram } from '../src/audio/logmel.js';
+import { randArray } from './helpers.js';
 import { extractFeatures, featureKey, featureShape, featuresFor, validateFeatureSettings, LOGMEL_60x134, type LogMelSettings } from '../src/audio/features.js';
 
 const tone = (n: number, rate: number, hz: number, amp = 0.5) =>
   Float32Array.from({ length: n }, (_, i) => amp * Math.sin((2 * Math.PI * hz * i) / rate));
 const mel = (hz: number) => 2595 * Math.log10(1 + hz / 700);
 
+/** Log-mel by the definition, in f64: naive DFT of each reflect-padded, Hann-windowed centred frame. */
+function referenceLogMel(x: Float32Array, s: LogMelSettings): Float64Array {
+  const n = x.length, N = s.frameSize, binHz = s.sampleRate / N;
+  const at = (i: number) => x[i < 0 ? -i : i >= n ? 2 * (n - 1) - i : i];
+  const edges = Array.from({ length: s.melBands + 2 }, (_, i) => 700 * (10 ** ((mel(s.fmin) + (i * (mel(s.fmax) - mel(s.fmin))) / (s.melBands + 1)) / 2595) - 1));
+  const out = new Float64Array(s.melBands * s.frames);
+  for (let t = 0; t < s.frames; t++) {
+    const frame = Array.from({ length: N }, (_, k) => at(t * s.hop - N / 2 + k) * (0.5 - 0.5 * Math.cos((2 * Math.PI * k) / N)));
+    for (let j = 0; j < N / 2; j++) {
+      let re = 0, im = 0;
+      for (let k = 0; k < N; k++) { re += frame[k] * Math.cos((2 * Math.PI * j * k) / N); im -= frame[k] * Math.sin((2 * Math.PI * j * k) / N); }
+      const f = j * binHz;
+      for (let b = 0; b < s.melBands; b++) {
+        const [lo, mid, hi] = [edges[b], edges[b + 1], edges[b + 2]];
+        const w = f <= lo || f >= hi ? 0 : f <= mid ? (f - lo) / (mid - lo) : (hi - f) / (hi - mid);
+        out[b * s.frames + t] += ((2 * w) / (hi - lo)) * (re * re + im * im);
+      }
+    }
+  }
+  const logs = Array.from(out, (e) => Math.log(Math.max(e, s.logFloor)));
+  const above = logs.filter((v) => v > Math.log(s.logFloor));
+  const mean = above.reduce((a, b) => a + b, 0) / above.length;
+  const std = Math.sqrt(above.reduce((a, b) => a + (b - mean) ** 2, 0) / above.length);
+  return Float64Array.from(logs, (v) => Math.max(-s.clamp, Math.min(s.clamp, (v - mean) / std)));
+}
+
 describe('features', () => {
+  it('log-mel matches a naive f64 definition (odd sizes, frames at both edges)', () => {
+    const s: LogMelSettings = { kind: 'logmel', sampleRate: 16000, length: 1999, frameSize: 128, hop: 50, melBands: 21, frames: 40, fmin: 60, fmax: 7000, logFloor: 1e-10, clamp: 3 };
+    const x = randArray(1999, 11, -0.5, 0.5);
+    for (let i = 0; i < x.length; i++) x[i] *= Math.sin(i / 300) ** 2; // quiet and loud stretches, so the clamp bites
+    const ours = logMelSpectrogram(x, s);
+    const ref = referenceLogMel(x, s);
+    let worst = 0;
+    for (let i = 0; i < ref.length; i++) worst = Math.max(worst, Math.abs(ours[i] - ref[i]));
+    expect(worst).toBeLessThan(2e-3);
+    expect(ref.some((v) => Math.abs(v) === s.clamp)).toBe(true);
+  });
+
   it('gives the study shapes for a 1-second clip', () => {
     expect(featureShape(featuresFor('hjh'))).toEqual([1, 60, 134]);
     expect(featureShape(featuresFor('m5'))).toEqual([1, 4000]);
@@ -26,6 +66,21 @@ describe('features', () => {
       const peak = energy.indexOf(Math.max(...energy));
       const expected = ((mel(hz) - mel(s.fmin)) / (mel(s.fmax) - mel(s.fmin))) * 61 - 1;
       expect(Math.abs(peak - expected)).toBeLessThanOrEqual(1.5);
+    }
+  });
+
+  it('centres frame t at sample t * hop (reflect-padded at the ends)', () => {
+    const s = LOGMEL_60x134;
+    for (const [at, frame] of [[0, 0], [8000, 67], [8010, 67], [7950, 66], [15999, 133]]) {
+      const click = new Float32Array(16000);
+      click[at] = 1;
+      const f = extractFeatures(click, 16000, s);
+      const loudness = Array.from({ length: s.frames }, (_, t) => {
+        let sum = 0;
+        for (let b = 0; b < s.melBands; b++) sum += f[b * s.frames + t];
+        return sum;
+      });
+      expect(loudness.indexOf(Math.max(...loudness))).toBe(frame);
     }
   });
 
