@@ -4,8 +4,18 @@ import { type BatchNormState, batchNormBackward, batchNormForward } from '../src
 import { type Pool2dOptions, maxPool2dBackward, maxPool2dForward, maxPool2dOutputShape } from '../src/kernels/pool.js';
 import type { BenchRow, BenchSuite } from './harness.js';
 import { secondsPerCall } from './harness.js';
-import { randArray } from '../test/helpers.js';
 import { engineFor } from './setup.js';
+
+/** n deterministic values in [-1, 1) (the bench must not import test code: it is built with the package). */
+function randArray(n: number, seed: number): Float32Array {
+  const out = new Float32Array(n);
+  let s = seed >>> 0;
+  for (let i = 0; i < n; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    out[i] = s / 2 ** 31 - 1;
+  }
+  return out;
+}
 
 // Memory-bound kernels: GB/s counts the bytes a kernel must move at least once (inputs read, outputs
 // written), so the figure compares contenders, not cache traffic.
@@ -32,7 +42,11 @@ function jsMaxPool(x: Float32Array, y: Float32Array, arg: Int32Array, [N, C, H, 
         for (let kh = 0; kh < KH; kh++)
           for (let kw = 0; kw < KW; kw++) {
             const i = (oh * SH + kh) * W + ow * SW + kw;
-            if (x[xp + i] > m) [m, best] = [x[xp + i], i];
+            const v = x[xp + i];
+            if (v > m) {
+              m = v;
+              best = i;
+            }
           }
         const o = (p * OH + oh) * OW + ow;
         y[o] = m;
