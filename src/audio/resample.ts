@@ -72,7 +72,8 @@ function filterFor(from: number, to: number): Filter {
 
 /** Resamples `samples` from `from` Hz to `to` Hz; the output has ceil(n * to / from) samples. */
 export function resample(samples: Float32Array, from: number, to: number): Float32Array {
-  for (const [name, v] of [['from', from], ['to', to]] as const)
+  const rates = { from, to };
+  for (const [name, v] of Object.entries(rates))
     if (!Number.isInteger(v) || v <= 0) throw new RangeError(`resample: ${name} must be a positive integer sample rate, got ${v}`);
   if (from === to) return samples.slice();
   const { half, table, phases, exact } = filterFor(from, to);
