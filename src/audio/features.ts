@@ -76,9 +76,13 @@ export function validateFeatureSettings(settings: FeatureSettings): FeatureSetti
   return settings;
 }
 
-/** A short stable name for the settings: the feature cache is keyed by it. */
+/** Bumped whenever the computation changes for the same settings, so cached features go stale. */
+const ALGORITHM = 2;
+
+/** A short stable name for the settings (and the algorithm version): the feature cache is keyed by it. */
 export function featureKey(settings: FeatureSettings): string {
-  const canonical = JSON.stringify(Object.keys(settings).sort().map((k) => [k, (settings as unknown as Record<string, unknown>)[k]]));
+  const fields = Object.keys(settings).sort().map((k) => [k, (settings as unknown as Record<string, unknown>)[k]]);
+  const canonical = JSON.stringify([ALGORITHM, fields]);
   let h = 0x811c9dc5; // FNV-1a
   for (let i = 0; i < canonical.length; i++) h = Math.imul(h ^ canonical.charCodeAt(i), 0x01000193);
   return `${settings.kind}-${(h >>> 0).toString(16).padStart(8, '0')}`;
