@@ -80,7 +80,7 @@ export function lifForward(
   input: usize, inputStride: i32, membrane: usize, spikes: usize, out: usize, n: i32, steps: i32,
   beta: f32, threshold: f32, form: i32, reset: i32,
 ): i32 {
-  assert(n > 0 && steps > 0, 'lifForward: n and steps must be positive');
+  assert(n >= 0 && steps > 0, 'lifForward: n must be >= 0 and steps positive');
   assert(<i64>n * <i64>steps < 0x7fffffff, 'lifForward: steps * n must fit in i32');
   assert(inputStride == 0 || inputStride == n, 'lifForward: inputStride must be 0 (repeated) or n');
   const repeated = inputStride == 0;
@@ -181,7 +181,7 @@ export function lifBackward(
   dspikes: usize, membrane: usize, spikes: usize, dinput: usize, dinputStride: i32, n: i32, steps: i32,
   beta: f32, threshold: f32, form: i32, reset: i32, surrogate: i32, param: f32, result: usize,
 ): void {
-  assert(n > 0 && steps > 0, 'lifBackward: n and steps must be positive');
+  assert(n >= 0 && steps > 0, 'lifBackward: n must be >= 0 and steps positive');
   assert(<i64>n * <i64>steps < 0x7fffffff, 'lifBackward: steps * n must fit in i32');
   assert(dinputStride == 0 || dinputStride == n, 'lifBackward: dinputStride must be 0 (repeated) or n');
   const repeated = dinputStride == 0;

@@ -232,6 +232,10 @@ describeEachBuild('lif', () => {
     expect(() => lifBackward(good, rec, { ...p, surrogate: 'sigmoid' as SurrogateName }, bad)).toThrow(/lifBackward: dinput has shape/);
     expect(() => lifBackward(good, rec, { ...p, surrogate: 'sigmoid' as SurrogateName }, good)).toThrow(/surrogate must be one of atan/);
     expect(() => lifBackward(bad, rec, p, good)).toThrow(/lifBackward: dspikes has shape \[4,5\], expected \[3,5\]/);
+    const none = record(3, 0);
+    expect(lifForward(Tensor.zeros([0]), none, p)).toBe(0);
+    expect(lifBackward(Tensor.zeros([3, 0]), none, p, Tensor.zeros([3, 0]))).toEqual({ dbeta: 0, dthreshold: 0 });
+    freeRecord(none);
     expect(() => lifForward(good, { ...rec, membrane: good }, p)).toThrow(/lifForward: membrane overlaps input/);
     expect(() => lifBackward(good, rec, p, good)).toThrow(/lifBackward: dinput overlaps dspikes/);
     for (const t of [bad, good]) t.free();

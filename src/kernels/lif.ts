@@ -64,6 +64,7 @@ function checkRecord(op: string, record: LifRecord, p: LifParams): number {
   if (out.dtype !== 'f32') throw new TypeError(`${op}: out must be f32, got ${out.dtype}`);
   expectShape(op, 'spikes', spikes.shape, membrane.shape);
   expectShape(op, 'out', out.shape, membrane.shape);
+  if (steps * n >= 2 ** 31) throw new ShapeError(`${op}: steps * N = ${steps * n} is too large (limit 2^31)`);
   return n;
 }
 
