@@ -88,6 +88,7 @@ describeEachBuild('layers', () => {
       return bn.weight.value.f32[c] * (v - rm[c]) / Math.sqrt(rv[c] + 1e-5) + bn.bias.value.f32[c];
     });
     expect(maxRelErr(e, wantEval, 1e-5, 1e-4)).toBeLessThanOrEqual(1);
+    expect(() => bn.backward(x, true)).toThrow(/bn: backward needs a training-mode forward/);
     x.free();
     bn.dispose();
   });

@@ -25,6 +25,8 @@ export class BatchNorm implements Layer {
   private y: Tensor | null = null;
   private dx: Tensor | null = null;
   private groups = 1;
+  /** Whether the last forward used batch statistics (the only ones backward can differentiate). */
+  private trained = false;
   /** Per-group gradients of weight and bias, summed into the params' grads. */
   private dweight: Tensor | null = null;
   private dbias: Tensor | null = null;
@@ -56,6 +58,7 @@ export class BatchNorm implements Layer {
       throw new ShapeError(`${this.name}: ${x.shape[0]} rows are neither one batch of ${ctx.batch} nor ${ctx.steps} steps of it`);
     this.x = x;
     this.y = reuse(this.y, x.shape);
+    this.trained = ctx.training;
     if (!ctx.training) {
       batchNormForward(x, this.weight.value, this.bias.value, this.y, this.state(0), { training: false, eps: BN_EPS });
       return this.y;
@@ -77,6 +80,7 @@ export class BatchNorm implements Layer {
   backward(dy: Tensor, wantInputGrad: boolean): Tensor | null {
     const x = this.x;
     if (!x) throw new Error(`${this.name}: backward before forward`);
+    if (!this.trained) throw new Error(`${this.name}: backward needs a training-mode forward (call model.train() first)`);
     if (wantInputGrad) this.dx = reuse(this.dx, x.shape);
     const dx = wantInputGrad ? this.dx : null;
     const groups = this.groups;
