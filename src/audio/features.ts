@@ -77,7 +77,7 @@ export function validateFeatureSettings(settings: FeatureSettings): FeatureSetti
 }
 
 /** Bumped whenever the computation changes for the same settings, so cached features go stale. */
-const ALGORITHM = 2;
+const ALGORITHM = 3;
 
 /** A short stable name for the settings (and the algorithm version): the feature cache is keyed by it. */
 export function featureKey(settings: FeatureSettings): string {
