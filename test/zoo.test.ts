@@ -120,7 +120,12 @@ describe('zoo', () => {
 
   it('copies the CNN weights into the SNN and starts from the same weights for the same seed', () => {
     const cnn = createModel('hjh', { seed: 3 });
+    cnn.train();
+    runForward(cnn, 2); // moves the batch-norm running statistics, which must be copied too
     const snn = toSpiking(cnn);
+    const stats = (m: Model) => m.buffers().filter((b) => b.name.startsWith('bn')).map((b) => [b.name, Array.from(b.value.f32)]);
+    expect(stats(snn)).toEqual(stats(cnn));
+    expect(stats(cnn)[0][1]).not.toEqual([0, 0, 0, 0, 0, 0, 0, 0]);
     const twin = createModel('hjh', { seed: 3, spiking: true });
     const other = createModel('hjh', { seed: 4 });
     const byName = (m: Model) => new Map(m.parameters().map((p) => [p.name, p.value.toArray()]));
@@ -129,6 +134,9 @@ describe('zoo', () => {
       expect(b.get(name), name).toEqual(v);
       expect(c.get(name), name).toEqual(v);
     }
+    expect(snn.buffers().filter((t) => t.name.startsWith('lif')).map((t) => [t.name, t.value.f32[0]])).toEqual([
+      ['lif0.beta', 0.5], ['lif0.threshold', 1], ['lif1.beta', 0.5], ['lif1.threshold', 1], ['lif2.beta', 0.5], ['lif2.threshold', 1],
+    ]);
     expect(d.get('conv1.weight')).not.toEqual(a.get('conv1.weight'));
     expect(snn.config).toMatchObject({ name: 'hjh', spiking: true, steps: 5, beta: 0.5, threshold: 1, seed: 3 });
     expect(cnn.config).toMatchObject({ spiking: false, steps: 1 });
