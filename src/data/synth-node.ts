@@ -57,7 +57,7 @@ export interface SynthOptions {
   /** A subset of WORDS (default all 35). */
   words?: readonly string[];
   progress?: ProgressFactory;
-  /** Parallel synthesizers (worker threads). Default: the number of cores, at most 4. */
+  /** Parallel synthesizers (worker threads). Default: one per core, at most 4 (1 for under 16 voices to do). */
   workers?: number;
 }
 
@@ -307,7 +307,8 @@ export async function synthesizeSpeechCommands(opts: SynthOptions): Promise<Synt
   let finished = speakers.length - todo.length;
   bar.update(finished * words.length, { voices: finished });
   try {
-    const workers = Math.max(1, Math.min(opts.workers ?? Math.min(4, availableParallelism()), todo.length));
+    // A worker costs about a second to start: worth it only for more than a few voices.
+    const workers = Math.min(opts.workers ?? (todo.length >= 16 ? Math.min(4, availableParallelism()) : 1), todo.length);
     const onDone = (): void => {
       finished++;
       bar.update(finished * words.length, { voices: finished });
