@@ -5,7 +5,8 @@ import { initEngine } from '../src/engine/engine.js';
 import { arrayDataset } from '../src/data/dataset.js';
 import { evaluate } from '../src/train/evaluate.js';
 import { energyEstimate } from '../src/train/metrics.js';
-import { FixedLogits } from './train-fixtures.js';
+import { createModel } from '../src/models/zoo.js';
+import { FixedLogits, spectrograms } from './train-fixtures.js';
 
 // Seven samples over six classes; the comment gives the rank of the true class and the prediction.
 const rows: Array<[number[], number]> = [
@@ -100,5 +101,30 @@ describe('evaluate', () => {
     const nan = arrayDataset(Float32Array.from([0, 0, 0, 0, 0, 0, NaN, 0, 0, 0, 0, 0]), [0, 1], classes, [6]);
     expect(() => evaluate(model, nan, { batchSize: 1 })).toThrow(/loss of batch 2 is NaN/);
     model.dispose();
+  });
+
+  it('reports spike rates and spike-driven operations for a zoo SNN, dense MACs only for its CNN twin', () => {
+    const data = spectrograms(6, 4, 5);
+    const snn = createModel('hjh', { classes: 4, spiking: true, steps: 3, seed: 2 });
+    const cnn = createModel('hjh', { classes: 4, seed: 2 });
+    const s = evaluate(snn, data, { batchSize: 4 });
+    const c = evaluate(cnn, data, { batchSize: 4 });
+    const leaky = s.activity.layers.filter((l) => l.spikeRate !== undefined);
+    expect(leaky.length).toBeGreaterThanOrEqual(2);
+    for (const l of leaky) {
+      expect(l.spikeRate).toBeGreaterThanOrEqual(0);
+      expect(l.spikeRate).toBeLessThanOrEqual(1);
+    }
+    expect(s.activity.samples).toBe(6);
+    expect(s.activity.acs).toBeGreaterThan(0);
+    expect(s.energy.snnPicojoules).toBeCloseTo(s.activity.macs * 4.6 + s.activity.acs * 0.9, 3);
+    expect(s.energy.cnnPicojoules).toBeCloseTo(s.activity.denseMacs * 4.6, 3);
+    // The CNN does every multiply-accumulate and no accumulates.
+    expect(c.activity.acs).toBe(0);
+    expect(c.activity.macs).toBe(c.activity.denseMacs);
+    expect(c.energy.ratio).toBeCloseTo(1, 12);
+    expect(s.confusion.flat().reduce((a, b) => a + b, 0)).toBe(6);
+    snn.dispose();
+    cnn.dispose();
   });
 });
