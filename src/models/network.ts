@@ -70,6 +70,7 @@ export class Network implements Model {
     this.mode = false;
   }
 
+  /** x must stay valid until backward(): the first layers keep it (not a copy) for their gradients. */
   forward(x: Tensor): Tensor {
     const batch = x.shape[0];
     if (!(batch > 0)) throw new ShapeError(`${this.name}: input has shape ${fmtShape(x.shape)}, expected [batch, ${this.inputShape.join(', ')}]`);
