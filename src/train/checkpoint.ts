@@ -6,6 +6,8 @@ import { crc32 } from '../models/crc32.js';
 
 export const CHECKPOINT_FORMAT_VERSION = 1;
 const MAGIC = 0x434e4e53; // "SNNC" read as a little-endian u32
+/** On little-endian hosts (all current ones) arrays are copied as bytes: a Piczak checkpoint is ~400 MB. */
+const LITTLE_ENDIAN = new Uint8Array(Uint16Array.of(1).buffer)[0] === 1;
 
 export interface Checkpoint {
   /** Anything JSON can hold. */
@@ -45,7 +47,12 @@ export function encodeCheckpoint(checkpoint: Checkpoint): Uint8Array {
   view.setUint32(8, json.length, true);
   bytes.set(json, 12);
   let at = dataStart;
-  for (const [, a] of entries) for (let i = 0; i < a.length; i++, at += 4) view.setFloat32(at, a[i], true);
+  for (const [, a] of entries) {
+    if (LITTLE_ENDIAN) {
+      bytes.set(new Uint8Array(a.buffer, a.byteOffset, a.byteLength), at);
+      at += a.byteLength;
+    } else for (let i = 0; i < a.length; i++, at += 4) view.setFloat32(at, a[i], true);
+  }
   view.setUint32(at, crc32(bytes.subarray(0, at)), true);
   return bytes;
 }
@@ -71,7 +78,10 @@ export function decodeCheckpoint(bytes: Uint8Array, source = 'checkpoint'): Chec
   for (const { name, length } of header.arrays) {
     if (at + 4 * length > end) throw new CheckpointError(source, `is truncated inside array "${name}"`);
     const a = new Float32Array(length);
-    for (let i = 0; i < length; i++, at += 4) a[i] = view.getFloat32(at, true);
+    if (LITTLE_ENDIAN) {
+      new Uint8Array(a.buffer).set(bytes.subarray(at, at + 4 * length));
+      at += 4 * length;
+    } else for (let i = 0; i < length; i++, at += 4) a[i] = view.getFloat32(at, true);
     arrays.set(name, a);
   }
   if (at !== end) throw new CheckpointError(source, `has ${end - at} unexpected bytes after the arrays`);
