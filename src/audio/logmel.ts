@@ -80,20 +80,26 @@ export function logMelSpectrogram(clip: Float32Array, s: LogMelSettings): Float3
   const { window, firstBin, bandStart, weights, frame, power } = planFor(s);
   const n = clip.length, size = s.frameSize, half = size / 2, frames = s.frames, bands = s.melBands;
   const out = new Float32Array(bands * frames);
+  // meyda is one shared object: restore its settings for anyone else in the page using it.
+  const saved = { bufferSize: Meyda.bufferSize, sampleRate: Meyda.sampleRate, windowingFunction: Meyda.windowingFunction };
   Meyda.bufferSize = size;
   Meyda.sampleRate = s.sampleRate;
   Meyda.windowingFunction = 'rect';
-  for (let t = 0; t < frames; t++) {
-    const from = t * s.hop - half;
-    if (from >= 0 && from + size <= n) for (let k = 0; k < size; k++) frame[k] = clip[from + k] * window[k];
-    else for (let k = 0; k < size; k++) frame[k] = clip[reflect(from + k, n)] * window[k];
-    const amplitude = Meyda.extract('amplitudeSpectrum', frame) as Float32Array;
-    for (let k = 0; k < power.length; k++) power[k] = amplitude[k] * amplitude[k];
-    for (let b = 0; b < bands; b++) {
-      let e = 0;
-      for (let j = bandStart[b], k = firstBin[b]; j < bandStart[b + 1]; j++, k++) e += weights[j] * power[k];
-      out[b * frames + t] = e;
+  try {
+    for (let t = 0; t < frames; t++) {
+      const from = t * s.hop - half;
+      if (from >= 0 && from + size <= n) for (let k = 0; k < size; k++) frame[k] = clip[from + k] * window[k];
+      else for (let k = 0; k < size; k++) frame[k] = clip[reflect(from + k, n)] * window[k];
+      const amplitude = Meyda.extract('amplitudeSpectrum', frame) as Float32Array;
+      for (let k = 0; k < power.length; k++) power[k] = amplitude[k] * amplitude[k];
+      for (let b = 0; b < bands; b++) {
+        let e = 0;
+        for (let j = bandStart[b], k = firstBin[b]; j < bandStart[b + 1]; j++, k++) e += weights[j] * power[k];
+        out[b * frames + t] = e;
+      }
     }
+  } finally {
+    Object.assign(Meyda, saved);
   }
   const floor = Math.log(s.logFloor);
   let sum = 0, sumSq = 0, count = 0;
