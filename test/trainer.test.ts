@@ -224,6 +224,7 @@ describe('train', () => {
     await expect(train(model, data, { epochs: 0 })).rejects.toThrow(/epochs must be a positive integer/);
     await expect(train(model, data, { lr: -1 })).rejects.toThrow(/lr must be a positive number/);
     await expect(train(model, data, { optimizer: 'rmsprop' as 'adam' })).rejects.toThrow(/optimizer must be 'adam' or 'sgd'/);
+    await expect(train(model, data, { resume: true })).rejects.toThrow(/resume needs a checkpoint store/);
     await expect(train(model, { train: blobs(8, 5, 4, 1) })).rejects.toThrow(/training data: samples have shape \[5\]/);
     model.dispose();
   });

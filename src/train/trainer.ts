@@ -182,6 +182,7 @@ export async function train(model: Model, data: { train: Dataset; validation?: D
   checkDataFits(model, data.train, 'training data');
   if (data.validation) checkDataFits(model, data.validation, 'validation data');
   const settings = resolveSettings(model, data, opts);
+  if (opts.resume && !opts.checkpoint) throw new Error('train: resume needs a checkpoint store to resume from (option checkpoint)');
   const { epochs, batchSize, batchesPerEpoch } = settings;
   const patience = settings.patience ?? Infinity;
   const schedule = new OneCycle({ maxLr: settings.lr, totalSteps: epochs * batchesPerEpoch, pctStart: settings.pctStart });
