@@ -1,6 +1,6 @@
 // The Speech Commands loader on a small tree written here: official splits, labels in WORDS order,
 // bad files skipped and reported, the feature cache reused, and rebuilt when damaged.
-import { mkdtempSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -115,10 +115,16 @@ describe('loadSpeechCommands', () => {
     for (let i = 0; i < expected.length; i++) expect(third.train.features(i)).toEqual(expected[i]);
     closeAll(third);
 
+    // Truncated, with temp files of a build that died (removed) and of one still running here (kept).
     writeFileSync(trainFile, readFileSync(trainFile).subarray(0, 100));
+    const dead = `${trainFile}.2147483646.0.tmp`, running = `${trainFile}.${process.pid}.999.tmp`;
+    writeFileSync(dead, 'partial');
+    writeFileSync(running, 'partial');
     const fourth = await loadSpeechCommands(root, settings, { cacheDir });
     expect(fourth.fromCache).toBe(false);
     expect(fourth.train.size).toBe(6);
+    expect(existsSync(dead)).toBe(false);
+    expect(existsSync(running)).toBe(true);
     closeAll(fourth);
 
     rmSync(join(fourth.cacheDir, 'index.json'));

@@ -99,7 +99,7 @@ export async function loadSpeechCommands(root: string, settings: FeatureSettings
   });
   if (!opened) {
     fromCache = false;
-    await rm(cacheDir, { recursive: true, force: true });
+    await clearForRebuild(cacheDir, indexPath);
     await buildCache(root, cacheDir, indexPath, key, settings, shape, listing, opts);
     opened = await openCache(indexPath, key, per, opts.memoryLimitBytes);
   }
@@ -120,6 +120,28 @@ export async function loadSpeechCommands(root: string, settings: FeatureSettings
   };
   const train = make('train'), validation = make('validation'), test = make('test');
   return { train, validation, test, skipped: [...train.skipped, ...validation.skipped, ...test.skipped], fromCache, cacheDir };
+}
+
+/** Readers must not take a half-rebuilt cache for a whole one, so the index goes first; the split files
+ *  are replaced by rename. Temp files left by builds that died are removed, those of a build still
+ *  running in another process (same cache, same moment) are left alone. */
+async function clearForRebuild(cacheDir: string, indexPath: string): Promise<void> {
+  await rm(indexPath, { force: true });
+  const names = await readdir(cacheDir).catch(() => [] as string[]);
+  for (const name of names) {
+    const pid = /\.(\d+)\.\d+\.tmp$/.exec(name)?.[1];
+    if (pid !== undefined && !processAlive(Number(pid))) await rm(join(cacheDir, name), { force: true });
+  }
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    // EPERM: it exists but belongs to someone else.
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 function checkNoise(n: NoiseAugmentation): void {
