@@ -10,7 +10,7 @@ import { featuresFor } from '../src/audio/features.js';
 import { decodeWav } from '../src/audio/wav.js';
 import { Espeak } from '../src/data/espeak.js';
 import { loadSpeechCommands } from '../src/data/speech-commands.js';
-import { splitSpeakers, synthesizeSpeechCommands, type SynthOptions } from '../src/data/synth-node.js';
+import { VARIANTS, speakersFor, splitSpeakers, synthesizeSpeechCommands, variantPools, type SynthOptions } from '../src/data/synth-node.js';
 
 let unavailable = '';
 try {
@@ -78,6 +78,10 @@ describe.skipIf(unavailable !== '')('synthesizeSpeechCommands', () => {
     for (let a = 0; a < 3; a++) for (let b = a + 1; b < 3; b++) for (const v of voices[a]) expect(voices[b].has(v)).toBe(false);
     // Each held-out voice says every word.
     expect(validation.map((f) => f.split('/')[0]).sort()).toEqual([...WORDS_HERE].sort());
+    // The lists hold exactly the speakers drawn for those splits.
+    const drawn = speakersFor(11, 5);
+    expect([...voices[1]]).toEqual(drawn.filter((v) => v.split === 'validation').map((v) => v.id));
+    expect([...voices[2]]).toEqual(drawn.filter((v) => v.split === 'test').map((v) => v.id));
 
     // The loader reads it back with the same split sizes.
     const loaded = await loadSpeechCommands(out, featuresFor('m5'), { cacheDir: join(dir, 'cache') });
@@ -144,5 +148,22 @@ describe('splitSpeakers', () => {
     }
     expect(splitSpeakers(3, 160)).toEqual(splitSpeakers(3, 160));
     expect(splitSpeakers(4, 160)).not.toEqual(splitSpeakers(3, 160));
+  });
+
+  it('gives held-out speakers timbres (voice variants) never used in training', () => {
+    const pools = variantPools(5);
+    expect([...pools.train, ...pools.validation, ...pools.test].sort()).toEqual([...VARIANTS].sort());
+    expect(pools.validation.length).toBeGreaterThan(0);
+    expect(pools.test.length).toBe(pools.validation.length);
+    const speakers = speakersFor(5, 200);
+    const used = { train: new Set<string>(), validation: new Set<string>(), test: new Set<string>() };
+    for (const s of speakers) {
+      const variant = s.voice.split('+')[1];
+      expect(pools[s.split]).toContain(variant);
+      used[s.split].add(variant);
+    }
+    for (const v of used.validation) expect(used.train.has(v) || used.test.has(v)).toBe(false);
+    for (const v of used.test) expect(used.train.has(v)).toBe(false);
+    expect(new Set(speakers.map((s) => s.id)).size).toBe(200);
   });
 });

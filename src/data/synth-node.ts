@@ -26,7 +26,7 @@ import { WORDS } from './words.js';
 export { builtinDataDir } from './speech-commands.js';
 
 /** Bumped whenever the rendering changes, so an old built-in set is regenerated rather than reused. */
-export const SYNTH_VERSION = 1;
+export const SYNTH_VERSION = 2;
 /** About two minutes on a 2-core machine: 35 × 400 = 14,000 clips from 400 voices (320 train, 40 validation, 40 test). */
 export const DEFAULT_CLIPS_PER_WORD = 400;
 export const SAMPLE_RATE = 16000;
@@ -87,6 +87,7 @@ interface Manifest {
 /** One synthetic speaker: fixed traits, and a split. */
 export interface Speaker {
   index: number;
+  split: SplitName;
   id: string;
   voice: string;
   pitch: number;
@@ -101,30 +102,49 @@ export interface Speaker {
   wet: number;
 }
 
-export function speakerFor(seed: number, index: number): Speaker {
-  const rng = rngFor(seed, 'speaker', index);
-  return {
-    index,
-    id: hashSeed(seed, 'speaker-id', index).toString(16).padStart(8, '0'),
-    voice: `${pick(rng, ACCENTS)}+${pick(rng, VARIANTS)}`,
-    pitch: uniform(rng, 15, 85),
-    rate: uniform(rng, 125, 215),
-    amplitude: uniform(rng, 70, 150),
-    tract: uniform(rng, 0.9, 1.1),
-    highpassHz: uniform(rng, 40, 300),
-    lowpassHz: rng.next() < 0.3 ? SAMPLE_RATE / 2 : uniform(rng, 3000, 7500),
-    ...(rng.next() < 0.35 ? { rt60: uniform(rng, 0.2, 0.9), wet: uniform(rng, 0.1, 0.5) } : { rt60: 0, wet: 0 }),
-  };
-}
+export type SplitName = 'train' | 'validation' | 'test';
 
 /** Speaker indices of each split, chosen by voice: about 10% validation, 10% test. */
-export function splitSpeakers(seed: number, count: number): { train: number[]; validation: number[]; test: number[] } {
+export function splitSpeakers(seed: number, count: number): Record<SplitName, number[]> {
   const order = Array.from(shuffled(count, new Rng(hashSeed(seed, 'split'))));
   const held = Math.max(1, Math.round(count * 0.1));
   const nVal = count >= 2 ? held : 0;
   const nTest = count >= 3 ? held : 0;
   const sort = (a: number[]): number[] => a.sort((x, y) => x - y);
   return { validation: sort(order.slice(0, nVal)), test: sort(order.slice(nVal, nVal + nTest)), train: sort(order.slice(nVal + nTest)) };
+}
+
+/** The voice variants (timbres) each split draws from, disjoint: a held-out speaker's timbre is never
+ *  heard in training, whatever its accent, pitch or rate. */
+export function variantPools(seed: number): Record<SplitName, string[]> {
+  const order = Array.from(shuffled(VARIANTS.length, new Rng(hashSeed(seed, 'variants'))), (i) => VARIANTS[i]);
+  const held = Math.round(VARIANTS.length * 0.1);
+  return { validation: order.slice(0, held), test: order.slice(held, 2 * held), train: order.slice(2 * held) };
+}
+
+/** Every speaker of a run: traits drawn per speaker, the variant from its split's pool. */
+export function speakersFor(seed: number, count: number): Speaker[] {
+  const splits = splitSpeakers(seed, count);
+  const pools = variantPools(seed);
+  const splitOf = new Map<number, SplitName>();
+  for (const name of ['train', 'validation', 'test'] as const) for (const i of splits[name]) splitOf.set(i, name);
+  return Array.from({ length: count }, (_, index) => {
+    const split = splitOf.get(index)!;
+    const rng = rngFor(seed, 'speaker', index);
+    return {
+      index,
+      split,
+      id: hashSeed(seed, 'speaker-id', index).toString(16).padStart(8, '0'),
+      voice: `${pick(rng, ACCENTS)}+${pick(rng, pools[split])}`,
+      pitch: uniform(rng, 15, 85),
+      rate: uniform(rng, 125, 215),
+      amplitude: uniform(rng, 70, 150),
+      tract: uniform(rng, 0.9, 1.1),
+      highpassHz: uniform(rng, 40, 300),
+      lowpassHz: rng.next() < 0.3 ? SAMPLE_RATE / 2 : uniform(rng, 3000, 7500),
+      ...(rng.next() < 0.35 ? { rt60: uniform(rng, 0.2, 0.9), wet: uniform(rng, 0.1, 0.5) } : { rt60: 0, wet: 0 }),
+    };
+  });
 }
 
 export const clipPath = (word: string, speaker: Speaker): string => `${word}/${speaker.id}_nohash_0.wav`;
@@ -290,7 +310,7 @@ export async function synthesizeSpeechCommands(opts: SynthOptions): Promise<Synt
     await writeFileAtomic(join(out, NOISE_FOLDER, NOISE_FILES[NOISE_COLORS[c]]), encodeWav(scaled, SAMPLE_RATE, 16));
   }
 
-  const speakers = Array.from({ length: clipsPerWord }, (_, i) => speakerFor(seed, i));
+  const speakers = speakersFor(seed, clipsPerWord);
   const ids = new Set(speakers.map((s) => s.id));
   if (ids.size !== speakers.length) throw new Error(`synthesizeSpeechCommands: voice id collision for seed ${seed}; choose another seed`);
   // Resume: a speaker whose every file exists is done (files are written by rename, so they are whole).
@@ -319,7 +339,7 @@ export async function synthesizeSpeechCommands(opts: SynthOptions): Promise<Synt
         onDone();
       }
     } else {
-      await renderInWorkers(workers, out, seed, todo, words, onDone);
+      await renderInWorkers(workers, { out, seed, clipsPerWord, words }, todo, onDone);
     }
   } finally {
     bar.stop();
@@ -351,6 +371,7 @@ export async function synthesizeSpeechCommands(opts: SynthOptions): Promise<Synt
 export interface WorkerTask {
   out: string;
   seed: number;
+  clipsPerWord: number;
   words: string[];
 }
 
@@ -358,8 +379,7 @@ export interface WorkerTask {
 export type WorkerMessage = { ready: true } | { done: number } | { error: string };
 
 /** Renders speakers on `count` worker threads, each taking the next speaker when it is free. */
-async function renderInWorkers(count: number, out: string, seed: number, todo: Speaker[], words: string[], onDone: () => void): Promise<void> {
-  const task: WorkerTask = { out, seed, words };
+async function renderInWorkers(count: number, task: WorkerTask, todo: Speaker[], onDone: () => void): Promise<void> {
   let next = 0;
   const threads: Worker[] = [];
   const runs = Array.from({ length: count }, () => new Promise<void>((resolveRun, rejectRun) => {
