@@ -218,4 +218,15 @@ describe('snn-voice', () => {
     expect(JSON.parse(again.out)).toMatchObject({ trained: [], skipped: ['tcy-cnn', 'tcy-snn-t2'] });
     expect(again.err).toMatch(/finished before, skipped/);
   });
+
+  it('demo trains the CNN and its SNN twin, prints the comparison and writes the report', async () => {
+    const out = join(dir, 'demo');
+    const r = await cli('demo', '--model', 'tcy', '--steps', '2', '--epochs', '1', '--batch-size', '4', '--data', data, '--out', out);
+    expect(r.code, r.err).toBe(0);
+    expect(r.out).toMatch(/tcy CNN\s/);
+    expect(r.out).toMatch(/tcy SNN T=2\s/);
+    expect(r.out).toContain('chance is 33.3%');
+    for (const f of ['report.md', 'results.json', 'accuracy-tcy.svg', 'cost-time.svg', 'tcy-cnn/model.snn', 'tcy-snn-t2/model.snn'])
+      expect(existsSync(join(out, f)), f).toBe(true);
+  });
 });

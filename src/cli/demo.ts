@@ -4,20 +4,23 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command } from 'commander';
 import { featuresFor } from '../audio/features.js';
+import { MODEL_NAMES } from '../models/config.js';
+import type { ModelName } from '../models/types.js';
 import { builtinDataDir, synthesizeSpeechCommands } from '../data/synth-node.js';
 import type { RunResult } from '../train/report.js';
 import { loadData } from './data.js';
 import { type CliContext, emit, note } from './io.js';
-import { positiveInt, withJson } from './options.js';
+import { choice, positiveInt, withJson } from './options.js';
 import { RUN_DEFAULTS, type RunSpec, trainRun } from './run.js';
 import { resultTable } from './summary.js';
 import { writeReport } from './sweep.js';
 import { addTrainingOptions } from './train.js';
 
 /** Chosen so both runs finish in a few minutes on two cores; measured figures in docs/cli.md. */
-export const DEMO_DEFAULTS = { epochs: 4, batchSize: 32, steps: 5 };
+export const DEMO_DEFAULTS = { epochs: 4, batchSize: 32, steps: 5, limitPerClass: 40 };
 
 interface DemoFlags {
+  model: ModelName;
   steps: number;
   epochs: number;
   batchSize: number;
@@ -32,8 +35,9 @@ interface DemoFlags {
 export function demoCommand(ctx: CliContext): Command {
   const cmd = new Command('demo')
     .description('train Hjh as a CNN and as an SNN on the built-in set, compare them and write a report (npm start)')
+    .option('--model <name>', `architecture: ${MODEL_NAMES.filter((m) => m !== 'hjh-scnn').join(', ')}`, choice('--model', MODEL_NAMES.filter((m) => m !== 'hjh-scnn')), 'hjh' as ModelName)
     .option('--steps <n>', 'SNN time steps T', positiveInt('--steps'), DEMO_DEFAULTS.steps);
-  addTrainingOptions(cmd, { epochs: DEMO_DEFAULTS.epochs, batchSize: DEMO_DEFAULTS.batchSize }).option('--out <dir>', 'output folder', 'runs/demo');
+  addTrainingOptions(cmd, DEMO_DEFAULTS).option('--out <dir>', 'output folder', 'runs/demo');
   withJson(cmd);
   return cmd.action(async (flags: DemoFlags) => {
     const { io } = ctx;
@@ -42,11 +46,11 @@ export function demoCommand(ctx: CliContext): Command {
       note(io, `building the built-in data set in ${builtinDataDir()} (once)`);
       await synthesizeSpeechCommands({ out: builtinDataDir(), seed: flags.seed, progress: io.progress });
     }
-    const features = featuresFor('hjh');
+    const features = featuresFor(flags.model);
     const data = await loadData(io, { data: flags.data, limitPerClass: flags.limitPerClass }, features);
     note(io, `data: ${data.train.size} training, ${data.validation.size} validation, ${data.test.size} test clips of ${data.train.classes.length} words`);
     const base = {
-      model: 'hjh' as const,
+      model: flags.model,
       encoder: RUN_DEFAULTS.encoder,
       beta: RUN_DEFAULTS.beta,
       threshold: RUN_DEFAULTS.threshold,
@@ -59,8 +63,8 @@ export function demoCommand(ctx: CliContext): Command {
       seed: flags.seed,
     };
     const runs: Array<{ id: string; spec: RunSpec }> = [
-      { id: 'hjh-cnn', spec: { ...base, spiking: false, steps: 1 } },
-      { id: `hjh-snn-t${flags.steps}`, spec: { ...base, spiking: true, steps: flags.steps } },
+      { id: `${flags.model}-cnn`, spec: { ...base, spiking: false, steps: 1 } },
+      { id: `${flags.model}-snn-t${flags.steps}`, spec: { ...base, spiking: true, steps: flags.steps } },
     ];
     const results: RunResult[] = [];
     for (const { id, spec } of runs) {
@@ -70,7 +74,7 @@ export function demoCommand(ctx: CliContext): Command {
     const seconds = (performance.now() - started) / 1000;
     await writeReport(
       flags.out,
-      'snn-voice demo: Hjh as CNN and as SNN',
+      `snn-voice demo: ${flags.model} as CNN and as SNN`,
       {
         data: flags.data ?? 'built-in synthesized set',
         'train / validation / test clips': `${data.train.size} / ${data.validation.size} / ${data.test.size}`,

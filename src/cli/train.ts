@@ -13,14 +13,14 @@ import { resultTable } from './summary.js';
 export const NEURONS: readonly NeuronPreset[] = ['study', 'current'];
 
 /** Options every training command shares (train, sweep, demo take subsets). */
-export function addTrainingOptions(cmd: Command, defaults: { epochs: number; batchSize: number }): Command {
+export function addTrainingOptions(cmd: Command, defaults: { epochs: number; batchSize: number; limitPerClass?: number }): Command {
   return cmd
     .option('--epochs <n>', 'training epochs', positiveInt('--epochs'), defaults.epochs)
     .option('--batch-size <n>', 'samples per batch', positiveInt('--batch-size'), defaults.batchSize)
     .option('--lr <rate>', 'peak learning rate of the one-cycle schedule', numberIn('--lr', 0, 10, true), RUN_DEFAULTS.lr)
     .option('--seed <n>', 'seed of weights and shuffling', nonNegativeInt('--seed'), RUN_DEFAULTS.seed)
     .option('--data <dir>', 'a Speech Commands v2 folder (default: the built-in synthesized set)')
-    .option('--limit-per-class <n>', 'use at most n clips per word and split (quick runs)', positiveInt('--limit-per-class'));
+    .option('--limit-per-class <n>', 'use at most n clips per word and split (quick runs)', positiveInt('--limit-per-class'), defaults.limitPerClass);
 }
 
 /** Options of the spiking neuron (train, sweep). */
