@@ -79,6 +79,9 @@ function trainingCurves(results: RunResult[], charts: ReportChart[]): string[] {
       name: runLabel(r).replace(`${model} `, ''),
       points: r.epochs.filter((e) => e.valTop1 !== undefined).map((e) => [e.epoch, e.valTop1!] as [number, number]),
     }));
+    // Chance level as a dashed reference: with few epochs, "better than chance" is the first question.
+    const lastEpoch = Math.max(...runs.map((r) => r.epochs.at(-1)?.epoch ?? 1));
+    series.push({ name: 'chance', dashed: true, points: [[1, 1 / runs[0].classes], [lastEpoch, 1 / runs[0].classes]] });
     const file = `accuracy-${model}.svg`;
     charts.push({ file, svg: lineChart({ title: `${model}: validation top-1 per epoch`, xLabel: 'epoch', yLabel: 'validation top-1', series, yRange: [0, 1] }) });
     out.push(`### ${model}`, '', `![${model}: validation accuracy per epoch](${file})`, '');
