@@ -3,8 +3,9 @@
 import './setup.js';
 import { existsSync } from 'node:fs';
 import { extractFeatures, featureShape, featuresFor } from '../src/audio/features.js';
-import { arrayDataset, type Dataset } from '../src/data/dataset.js';
-import { builtinDataDir } from '../src/data/synth-node.js';
+import type { Dataset } from '../src/data/dataset.js';
+import { DEFAULT_CLIPS_PER_WORD, builtinDataDir, splitSpeakers } from '../src/data/synth-node.js';
+import { WORDS } from '../src/data/words.js';
 import { loadSpeechCommands } from '../src/data/speech-commands.js';
 import { Tensor } from '../src/engine/tensor.js';
 import type { ModelName } from '../src/models/types.js';
@@ -30,7 +31,7 @@ function clip(): Float32Array {
   return x;
 }
 
-/** Hjh's training split of the built-in set, or random features of the same shape when it is absent. */
+/** Hjh's training split of the built-in set, or a stand-in of the same size and shape when it is absent. */
 async function hjhTrainingData(quick: boolean): Promise<{ data: Dataset; label: string }> {
   const settings = featuresFor('hjh');
   const root = builtinDataDir();
@@ -38,14 +39,21 @@ async function hjhTrainingData(quick: boolean): Promise<{ data: Dataset; label: 
     const splits = await loadSpeechCommands(root, settings, { limitPerClass: quick ? 4 : undefined });
     return { data: splits.train, label: quick ? 'built-in set, 4 clips per word' : 'built-in set' };
   }
-  // Stand-in: as many samples as the built-in training split would have (35 words), random features.
+  // Stand-in: as many samples as the default built-in training split would have. Timing does not
+  // depend on the values, so every sample shares one deterministic row (11,200 distinct rows would be 1 GB).
   const shape = featureShape(settings);
-  const per = shape.reduce((a, b) => a * b, 1);
-  const n = quick ? 35 * 4 : 35 * 40;
-  const features = new Float32Array(n * per);
-  for (let i = 0; i < features.length; i++) features[i] = Math.sin(i * 12.9898) * 0.5;
-  const labels = Int32Array.from({ length: n }, (_, i) => i % 35);
-  return { data: arrayDataset(features, labels, Array.from({ length: 35 }, (_, i) => `w${i}`), shape), label: `synthetic stand-in, ${n} samples (built-in set absent)` };
+  const row = new Float32Array(shape.reduce((a, b) => a * b, 1));
+  for (let i = 0; i < row.length; i++) row[i] = Math.sin(i * 12.9898) * 0.5;
+  const n = WORDS.length * (quick ? 4 : splitSpeakers(1, DEFAULT_CLIPS_PER_WORD).train.length);
+  const data: Dataset = {
+    size: n,
+    classes: WORDS,
+    featureShape: shape,
+    labels: Int32Array.from({ length: n }, (_, i) => i % WORDS.length),
+    features: () => row,
+    skipped: [],
+  };
+  return { data, label: `synthetic stand-in, ${n} samples (built-in set absent)` };
 }
 
 export const suite: BenchSuite = {
