@@ -67,6 +67,11 @@ function executedDirectly(): boolean {
 }
 
 if (executedDirectly()) {
+  // `snn-voice ... | head` closes the pipe early: stop quietly instead of throwing EPIPE.
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(0);
+    throw e;
+  });
   run(process.argv.slice(2)).then((code) => {
     process.exitCode = code;
   });
