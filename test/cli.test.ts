@@ -119,6 +119,7 @@ describe('snn-voice', () => {
       [['train', '--beta', '2'], /^error: --beta must be a number from 0 to 1, got "2"$/m],
       [['train', '--data', join(dir, 'nowhere')], /^error: --data: folder ".*nowhere" does not exist$/m],
       [['train', '--learn-beta', '--data', data], /^error: --learn-beta applies to SNNs: add --spiking$/m],
+      [['train', '--data', dir], /^error: no word folders in ".*"/m],
       [['eval', join(dir, 'missing.snn')], /^error: model: file ".*missing.snn" does not exist$/m],
       [['sweep', '--models', 'tcy,vgg'], /^error: --models must be one of/m],
       [['train', '--no-such-option'], /unknown option '--no-such-option'/],

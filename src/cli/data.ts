@@ -16,6 +16,14 @@ export interface DataOptions {
   limitPerClass?: number;
 }
 
+/** The data folder could not be read as Speech Commands: printed as one line, like a bad option. */
+export class DataError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'DataError';
+  }
+}
+
 export type LoadedSplits = Splits & { skipped: readonly SkippedFile[]; root: string };
 
 /** The data folder to use; a clear error when the built-in set has not been synthesized yet. */
@@ -37,10 +45,16 @@ export function loadData(io: CliIo, opts: DataOptions, features: FeatureSettings
     splits = loadSpeechCommands(root, features, {
       progress: io.progress,
       limitPerClass: opts.limitPerClass,
-    }).then((s): LoadedSplits => {
-      if (s.skipped.length) note(io, `skipped ${s.skipped.length} unreadable files, e.g. ${s.skipped[0].file}: ${s.skipped[0].reason}`);
-      return { ...s, root };
-    });
+    }).then(
+      (s): LoadedSplits => {
+        if (s.skipped.length) note(io, `skipped ${s.skipped.length} unreadable files, e.g. ${s.skipped[0].file}: ${s.skipped[0].reason}`);
+        return { ...s, root };
+      },
+      (e: Error) => {
+        // A folder that is not a Speech Commands copy (no word folders, no split lists) is the user's to fix.
+        throw new DataError(e.message);
+      },
+    );
     splits.catch(() => loaded.delete(key));
     loaded.set(key, splits);
   }
