@@ -218,6 +218,13 @@ describe('snn-voice', () => {
     expect(again.code, again.err).toBe(0);
     expect(JSON.parse(again.out)).toMatchObject({ trained: [], skipped: ['tcy-cnn', 'tcy-snn-t2'] });
     expect(again.err).toMatch(/finished before, skipped/);
+    // A run stopped before writing its result picks up its checkpoint instead of starting over.
+    rmSync(join(out, 'tcy-snn-t2', 'result.json'));
+    const resumed = await cli(...args);
+    expect(resumed.code, resumed.err).toBe(0);
+    expect(JSON.parse(resumed.out)).toMatchObject({ trained: ['tcy-snn-t2'], skipped: ['tcy-cnn'] });
+    expect(resumed.err).toContain('tcy-snn-t2: resumed after epoch 1');
+    expect(JSON.parse(resumed.out).results[1].epochs).toHaveLength(1);
   });
 
   it('demo trains the CNN and its SNN twin, prints the comparison and writes the report', async () => {
