@@ -102,6 +102,15 @@ describe('lineChart', () => {
     }
   });
 
+  it('labels the x axis at the ticks given, inside the data range only', () => {
+    const svg = lineChart({ title: 't', xLabel: 'T', yLabel: 'y', series: [{ name: 'a', points: [[1, 0.1], [5, 0.2], [30, 0.3]] }], xTicks: [1, 5, 30, 99] });
+    expectBalanced(svg);
+    expectInside(svg);
+    const labels = [...svg.matchAll(/<text x="[^"]+" y="[^"]+" text-anchor="middle">([^<]+)<\/text>/g)].map((m) => m[1]);
+    expect(labels).toEqual(expect.arrayContaining(['1', '5', '30']));
+    expect(labels).not.toContain('99');
+  });
+
   it('clamps values outside a fixed y range to the plot', () => {
     const svg = lineChart({ title: 't', xLabel: 'x', yLabel: 'y', series: [{ name: 'a', points: [[0, -5], [1, 5]] }], yRange: [0, 1] });
     expectInside(svg);

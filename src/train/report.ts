@@ -115,7 +115,7 @@ function accuracyOverSteps(results: RunResult[], charts: ReportChart[]): string[
     const cnn = cnnOf(results, model);
     if (cnn) series.push({ name: 'CNN', dashed: true, points: [[Math.min(...steps), cnn.test.top1], [Math.max(...steps), cnn.test.top1]] });
     const file = `steps-${model}.svg`;
-    charts.push({ file, svg: lineChart({ title: `${model}: test top-1 against time steps`, xLabel: 'time steps T', yLabel: 'test top-1', series, yRange: [0, 1] }) });
+    charts.push({ file, svg: lineChart({ title: `${model}: test top-1 against time steps`, xLabel: 'time steps T', yLabel: 'test top-1', series, yRange: [0, 1], xTicks: [...new Set(steps)] }) });
     out.push(`### ${model}`, '', `![${model}: accuracy against time steps](${file})`, '');
     const best = snns.reduce((a, b) => (b.test.top1 > a.test.top1 ? b : a));
     const worst = snns.reduce((a, b) => (b.test.top1 < a.test.top1 ? b : a));

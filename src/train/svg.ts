@@ -15,6 +15,8 @@ export interface LineChartOptions {
   series: readonly LineSeries[];
   /** Fixed y range (e.g. [0, 1] for accuracy); otherwise taken from the data. */
   yRange?: readonly [number, number];
+  /** Where to label the x axis (e.g. the time steps that were run); round values by default. */
+  xTicks?: readonly number[];
   width?: number;
   height?: number;
 }
@@ -144,8 +146,8 @@ export function lineChart(opts: LineChartOptions): string {
   const out = open(f, opts.title);
   out.push(...yAxis(f, y0, y1, opts.yLabel, y));
   const axisY = MARGIN.top + f.plotH;
-  for (const t of niceTicks(x0, x1)) {
-    if (t < x0 || t > x1) continue;
+  for (const t of opts.xTicks ?? niceTicks(x0, x1)) {
+    if (!Number.isFinite(t) || t < x0 || t > x1) continue;
     out.push(`<text x="${n(x(t))}" y="${n(axisY + 14)}" text-anchor="middle">${formatTick(t)}</text>`);
   }
   out.push(`<text x="${n(MARGIN.left + f.plotW / 2)}" y="${n(axisY + 32)}" text-anchor="middle">${esc(opts.xLabel)}</text>`);
