@@ -3,7 +3,7 @@
 // (tinybench, tfjs), so it runs from a clone of the repository, not from an installed package.
 import { Command } from 'commander';
 import { type CliContext, emit } from './io.js';
-import { numberIn, withJson } from './options.js';
+import { UsageError, numberIn, withJson } from './options.js';
 
 interface BenchFlags {
   filter?: string;
@@ -34,6 +34,10 @@ export function benchCommand(ctx: CliContext): Command {
     let results;
     try {
       results = await suite.runBenchmarks(argv);
+    } catch (e) {
+      // The suite's own argument errors are the user's to fix, like a bad option.
+      if (e instanceof Error && /^no benchmark matches/.test(e.message)) throw new UsageError(e.message);
+      throw e;
     } finally {
       console.log = log;
     }
