@@ -206,6 +206,9 @@ describeEachBuild('layers', () => {
     snn.eval();
     snn.resetActivity();
     snn.forward(x);
+    expect(snn.activity().samples).toBe(0); // counting is opt-in: it costs time on the inference path
+    snn.countActivity = true;
+    snn.forward(x);
     snn.forward(x);
     const a = snn.activity();
     expect(a.samples).toBe(8);
@@ -221,17 +224,19 @@ describeEachBuild('layers', () => {
     expect(a.denseMacs).toBe(108 + by.get('conv2')!.denseMacs! + 12);
     const cnn = smallCnn1d(3, 1);
     cnn.eval();
+    cnn.countActivity = true;
     cnn.forward(x);
     expect(cnn.activity().macs).toBe(cnn.activity().denseMacs);
     expect(cnn.activity().acs).toBe(0);
     snn.train();
     snn.resetActivity();
     snn.forward(x);
-    expect(snn.activity().samples).toBe(0);
+    expect(snn.activity().samples).toBe(4); // counted in training mode too when asked
     // Rate-encoded input is spikes: the first convolution accumulates too.
     const rate = toSpiking(smallCnn1d(3, 1), { steps: 3, encoder: 'rate' });
     const p = Tensor.from(randArray(4 * 12, 8, 0, 1), [4, 1, 12]);
     rate.eval();
+    rate.countActivity = true;
     rate.forward(p);
     const conv1 = rate.activity().layers.find((l) => l.name === 'conv1')!;
     expect(conv1.macs).toBe(0);

@@ -7,7 +7,6 @@ import { type ForwardContext, type Layer, freeAll, reuse } from '../layers/layer
 import type { ActivityReport, Model, ModelConfig, ModelName, NamedTensor, Param } from './types.js';
 
 export class Network implements Model {
-  /** Count activity in training mode too (it is always counted in eval mode). */
   countActivity = false;
   private mode = true;
   /** Per layer: its input holds binary spikes. */
@@ -75,7 +74,7 @@ export class Network implements Model {
     const batch = x.shape[0];
     if (!(batch > 0)) throw new ShapeError(`${this.name}: input has shape ${fmtShape(x.shape)}, expected [batch, ${this.inputShape.join(', ')}]`);
     expectShape(this.name, 'input', x.shape, [batch, ...this.inputShape]);
-    const count = !this.mode || this.countActivity;
+    const count = this.countActivity;
     const ctx: ForwardContext = { batch, steps: this.steps, training: this.mode, count, spikesIn: false };
     let h = x;
     this.layers.forEach((layer, i) => {

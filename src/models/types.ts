@@ -80,6 +80,11 @@ export interface Model {
   /** Non-trainable state saved with the model (batch-norm running mean and variance). */
   buffers(): NamedTensor[];
   parameterCount(): number;
+  /**
+   * Count spikes and synaptic operations in forward (off by default: it costs time on the inference
+   * path; evaluate() turns it on for its run).
+   */
+  countActivity: boolean;
   resetActivity(): void;
   activity(): ActivityReport;
   dispose(): void;

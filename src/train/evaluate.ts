@@ -48,9 +48,10 @@ export function evaluate(model: Model, data: Dataset, opts: EvalOptions = {}): E
   const batches = batchCount(data.size, loader.batchSize);
   const scores = new ScoreAccumulator();
   const confusion = emptyConfusion(model.classes);
-  const wasTraining = model.training;
+  const wasTraining = model.training, wasCounting = model.countActivity;
   const bar = (opts.progress ?? silentProgress)(label, batches);
   model.eval();
+  model.countActivity = true;
   model.resetActivity();
   try {
     for (let b = 0; b < batches; b++) {
@@ -66,6 +67,7 @@ export function evaluate(model: Model, data: Dataset, opts: EvalOptions = {}): E
     bar.stop();
     loader.dispose();
     model.train(wasTraining);
+    model.countActivity = wasCounting;
   }
   const activity = model.activity();
   return { ...scores.scores, samples: scores.samples, confusion, activity, energy: energyEstimate(activity) };
