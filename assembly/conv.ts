@@ -260,9 +260,9 @@ function biasGradient(dy: usize, db: usize, N: i32, CO: i32, len: i32): void {
 
 // ---- Direct kernels -------------------------------------------------------------------------
 
-// Copies plane-major src [planes, H, W] into dst [planes, Hp, Wp] at row PH, column PW; the rest zeros.
+// Copies plane-major src [planes, H, W] into dst [planes, Hp, Wp] at row PH, column PW. The rest of
+// dst is left alone: callers zero it once, and every sample then writes the same interior.
 function padPlanes(src: usize, dst: usize, planes: i32, H: i32, W: i32, Hp: i32, Wp: i32, PH: i32, PW: i32): void {
-  memory.fill(dst, 0, (<usize>planes * Hp * Wp) << 2);
   for (let p = 0; p < planes; p++)
     for (let h = 0; h < H; h++)
       memory.copy(dst + ((<usize>((p * Hp + h + PH) * Wp + PW)) << 2), src + ((<usize>((p * H + h) * W)) << 2), <usize>W << 2);
@@ -343,6 +343,7 @@ function directCorrelate(
   const plane = <usize>OH * OW * 4;
   // A block's rows are output channels (4-channel blocks) or output rows (one-channel blocks).
   const rowStride = G == 4 ? plane : <usize>OW * 4;
+  memory.fill(xp, 0, (<usize>I * Hp * Wp) << 2);
   for (let n = 0; n < N; n++) {
     padPlanes(src + ((<usize>n * I * H * W) << 2), xp, I, H, W, Hp, Wp, PH, PW);
     for (let oh = 0; oh < OH; oh += RB) {
@@ -449,15 +450,21 @@ function direct1x2x16(x: usize, wk: usize, I: i32, KH: i32, KW: i32, cs: usize, 
 }
 
 // Rows of dy per block of the weight gradient: a block of 4 channels' dy rows and the input rows
-// they meet stay in L1 while every (channel, kh, kw) pair sweeps them.
+// they meet stay in L1 while every tap sweeps them.
 const GRAD_ROWS = 8;
+
+// Taps (c, kh, kw) flattened and taken in pairs, so no tap is wasted whatever KW is; an odd count
+// computes one extra tap, which is dropped.
+// @ts-ignore: decorator
+@inline function gradTaps(C: i32, KH: i32, KW: i32): i32 {
+  return roundUp(C * KH * KW, 2);
+}
 
 function weightGradBytes(C: i32, H: i32, W: i32, CO: i32, KH: i32, KW: i32, PH: i32, PW: i32, OH: i32, OW: i32): usize {
   const groups = (CO + 3) / 4;
   const OWr = roundUp(OW, 4);
-  const KWp = roundUp(KW, 2);
-  const Wp = OWr + KWp - 1;
-  return align64(<usize>groups * C * KH * KWp * 4 * 16) + align64(<usize>groups * 4 * OH * OWr * 4) + align64(<usize>C * (H + 2 * PH) * Wp * 4);
+  const Wp = OWr + KW - 1;
+  return align64(<usize>groups * gradTaps(C, KH, KW) * 4 * 16) + align64(<usize>groups * 4 * OH * OWr * 4) + align64(<usize>C * (H + 2 * PH) * Wp * 4);
 }
 
 /** dw[o, c, kh, kw] = sum over n, oh, ow of dy[n, o, oh, ow] * x[n, c, oh+kh-PH, ow+kw-PW], stride 1 (overwritten). */
@@ -466,73 +473,100 @@ function directWeightGrad(
 ): void {
   const groups = (CO + 3) / 4;
   const OWr = roundUp(OW, 4);
-  const KWp = roundUp(KW, 2);
-  // Taps come in pairs (kw, kw+1); an odd KW computes one extra tap that reads padding and is dropped.
-  const Hp = H + 2 * PH, Wp = OWr + KWp - 1;
-  // Vector partial sums [group][c][kh][kwp][4 channels], reduced across lanes once at the end.
+  const T = C * KH * KW, Tp = gradTaps(C, KH, KW);
+  const Hp = H + 2 * PH, Wp = OWr + KW - 1;
+  // Vector partial sums [group][tap][4 channels], reduced across lanes once at the end.
   const acc = scratch;
-  const accBytes = <usize>groups * C * KH * KWp * 4 * 16;
+  const accBytes = <usize>groups * Tp * 4 * 16;
   const dyp = acc + align64(accBytes);
   const xp = dyp + align64(<usize>groups * 4 * OH * OWr * 4);
   memory.fill(acc, 0, accBytes);
-  memory.fill(dyp, 0, <usize>groups * 4 * OH * OWr * 4);
-  const plane = <usize>OH * OWr * 4;
+  memory.fill(xp, 0, (<usize>C * Hp * Wp) << 2);
+  // A group's 4 channels of dy interleaved by vector, [oh][ow/4][channel][4]: one pointer and
+  // constant offsets reach all four in the kernel.
+  const band = <usize>OH * OWr * 16;
   for (let n = 0; n < N; n++) {
     padPlanes(x + ((<usize>n * C * H * W) << 2), xp, C, H, W, Hp, Wp, PH, PW);
-    padPlanes(dy + ((<usize>n * CO * OH * OW) << 2), dyp, CO, OH, OW, OH, OWr, 0, 0);
+    interleave4(dy + ((<usize>n * CO * OH * OW) << 2), dyp, CO, OH, OW, OWr);
     for (let oh0 = 0; oh0 < OH; oh0 += GRAD_ROWS) {
       const rowsN = min(GRAD_ROWS, OH - oh0);
       const full = rowsN == GRAD_ROWS;
       for (let g = 0; g < groups; g++) {
-        const d = dyp + <usize>g * 4 * plane + ((<usize>oh0 * OWr) << 2);
-        for (let c = 0; c < C; c++)
-          for (let kh = 0; kh < KH; kh++) {
-            const xr = xp + ((<usize>((c * Hp + oh0 + kh) * Wp)) << 2);
-            for (let kw = 0; kw < KWp; kw += 2) {
-              const a = acc + ((<usize>(((g * C + c) * KH + kh) * KWp + kw) * 4) << 4);
-              // Two call sites keep grad4x2 out of line (see directCorrelate).
-              if (full) grad4x2(d, plane, xr + (<usize>kw << 2), <usize>Wp << 2, GRAD_ROWS, OWr, a);
-              else grad4x2(d, plane, xr + (<usize>kw << 2), <usize>Wp << 2, rowsN, OWr, a);
-            }
-          }
+        const d = dyp + <usize>g * band + <usize>oh0 * OWr * 16;
+        for (let t = 0; t < Tp; t += 2) {
+          const x0 = tapRow(xp, t, KH, KW, Hp, Wp, oh0);
+          const x1 = tapRow(xp, min(t + 1, T - 1), KH, KW, Hp, Wp, oh0);
+          const a = acc + ((<usize>(g * Tp + t) * 4) << 4);
+          // Two call sites keep grad4x2 out of line (see directCorrelate).
+          if (full) grad4x2(d, x0, x1, <usize>(Wp - OWr) << 2, GRAD_ROWS, OWr >> 2, a);
+          else grad4x2(d, x0, x1, <usize>(Wp - OWr) << 2, rowsN, OWr >> 2, a);
+        }
       }
     }
   }
   for (let o = 0; o < CO; o++) {
     const g = o >> 2, r = o & 3;
-    for (let c = 0; c < C; c++)
-      for (let kh = 0; kh < KH; kh++)
-        for (let kw = 0; kw < KW; kw++) {
-          const v = v128.load(acc + ((<usize>((((g * C + c) * KH + kh) * KWp + kw) * 4 + r)) << 4));
-          store<f32>(dw + ((<usize>(((o * C + c) * KH + kh) * KW + kw)) << 2), hsum(v));
-        }
+    for (let t = 0; t < T; t++)
+      store<f32>(dw + ((<usize>(o * T + t)) << 2), hsum(v128.load(acc + ((<usize>((g * Tp + t) * 4 + r)) << 4))));
   }
 }
 
-// acc[t][r] += sum over rows and positions of dy[r][row][p] * x[row][p + t], r < 4 channels, t < 2 taps.
-function grad4x2(d: usize, plane: usize, x: usize, xs: usize, rows: i32, width: i32, acc: usize): void {
+// dst[g][oh][j][r][0..4) = src[g*4 + r, oh, 4j..4j+4), zeros past OW and past CO.
+function interleave4(src: usize, dst: usize, CO: i32, OH: i32, OW: i32, OWr: i32): void {
+  const full = OW >> 2;
+  for (let o = 0; o < roundUp(CO, 4); o++) {
+    let q = dst + <usize>(o >> 2) * OH * OWr * 16 + (<usize>(o & 3) << 4);
+    if (o >= CO) {
+      for (let k = 0; k < OH * (OWr >> 2); k++, q += 64) v128.store(q, f32x4.splat(0));
+      continue;
+    }
+    let s = src + ((<usize>o * OH * OW) << 2);
+    for (let oh = 0; oh < OH; oh++) {
+      for (let j = 0; j < full; j++, q += 64, s += 16) v128.store(q, v128.load(s));
+      if (full << 2 < OW) {
+        v128.store(q, f32x4.splat(0));
+        for (let k: usize = 0; k < <usize>(OW & 3); k++, s += 4) store<f32>(q + (k << 2), load<f32>(s));
+        q += 64;
+      }
+    }
+  }
+}
+
+// Address of padded input row oh0 + kh of channel c, shifted by kw, for flat tap t = (c*KH + kh)*KW + kw.
+// @ts-ignore: decorator
+@inline function tapRow(xp: usize, t: i32, KH: i32, KW: i32, Hp: i32, Wp: i32, oh0: i32): usize {
+  const kw = t % KW, ckh = t / KW;
+  const c = ckh / KH, kh = ckh % KH;
+  return xp + ((<usize>((c * Hp + oh0 + kh) * Wp + kw)) << 2);
+}
+
+// acc[t][r] += sum over rows and positions of dy[row][p][r] * xt[row][p], r < 4 channels, t < 2 taps;
+// dy interleaved as interleave4 leaves it, x rows end skip bytes before the next row.
+function grad4x2(d: usize, x0s: usize, x1s: usize, skip: usize, rows: i32, vectors: i32, acc: usize): void {
   let a00 = v128.load(acc), a01 = v128.load(acc, 16), a02 = v128.load(acc, 32), a03 = v128.load(acc, 48);
   let a10 = v128.load(acc, 64), a11 = v128.load(acc, 80), a12 = v128.load(acc, 96), a13 = v128.load(acc, 112);
-  const rowBytes = <usize>width << 2;
   for (let row = 0; row < rows; row++) {
-    const dr = d + <usize>row * rowBytes;
-    const xr = x + <usize>row * xs;
-    for (let o: usize = 0; o < rowBytes; o += 16) {
-      const x0 = v128.load(xr + o);
-      const x1 = v128.load(xr + o, 4);
-      let dv = v128.load(dr + o);
+    const end = d + (<usize>vectors << 6);
+    for (; d < end; d += 64) {
+      const x0 = v128.load(x0s);
+      const x1 = v128.load(x1s);
+      let dv = v128.load(d);
       a00 = madd(dv, x0, a00);
       a10 = madd(dv, x1, a10);
-      dv = v128.load(dr + o + plane);
+      dv = v128.load(d, 16);
       a01 = madd(dv, x0, a01);
       a11 = madd(dv, x1, a11);
-      dv = v128.load(dr + o + 2 * plane);
+      dv = v128.load(d, 32);
       a02 = madd(dv, x0, a02);
       a12 = madd(dv, x1, a12);
-      dv = v128.load(dr + o + 3 * plane);
+      dv = v128.load(d, 48);
       a03 = madd(dv, x0, a03);
       a13 = madd(dv, x1, a13);
+      x0s += 16;
+      x1s += 16;
     }
+    x0s += skip;
+    x1s += skip;
   }
   v128.store(acc, a00);
   v128.store(acc, a01, 16);
