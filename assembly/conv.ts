@@ -292,7 +292,8 @@ function directBytes(I: i32, H: i32, W: i32, O: i32, KH: i32, KW: i32, PH: i32, 
   const G = blockChannels(O);
   const OW = W + 2 * PW - KW + 1;
   const Wp = roundUp(OW, blockWidth(G)) + KW - 1;
-  return align64(packedWeights(O, I, KH, KW) * 4) + align64(<usize>roundUp(O, 4) * 4) + 32 * 4 + align64(<usize>I * (H + 2 * PH + 1) * Wp * 4);
+  return align64(packedWeights(O, I, KH, KW) * 4) + align64(<usize>roundUp(O, 4) * 4) + 32 * 4 + align64(<usize>I * (H + 2 * PH + 1) * Wp * 4)
+    + align64(<usize>I * (KH + 1) * KW * 4);
 }
 
 // K[o, i, kh, kw] (see directCorrelate), zero outside the kernel.
@@ -320,6 +321,7 @@ function directCorrelate(
   const bp = wp + align64(packedWeights(O, I, KH, KW) * 4);
   const tile = bp + align64(<usize>roundUp(O, 4) * 4);
   const xp = tile + 32 * 4;
+  const offs = xp + align64(<usize>I * Hp * Wp * 4);
   for (let o = 0; o < groups * G; o++)
     store<f32>(bp + (<usize>o << 2), o < O && bias != 0 ? load<f32>(bias + (<usize>o << 2)) : 0);
   let q = wp;
@@ -339,7 +341,14 @@ function directCorrelate(
       }
     }
   const wgBytes = (packedWeights(O, I, KH, KW) / groups) << 2;
-  const cs = <usize>Hp * Wp * 4, rs = <usize>Wp * 4;
+  // Byte offsets into the padded input of every tap the kernel visits, in packed-weight order: one
+  // flat loop replaces three short nested ones.
+  const rowsPerTap = G == 4 ? KH : KH + 1;
+  const taps = I * rowsPerTap * KW;
+  let t = offs;
+  for (let i = 0; i < I; i++)
+    for (let j = 0; j < rowsPerTap; j++)
+      for (let kw = 0; kw < KW; kw++, t += 4) store<u32>(t, <u32>(((i * Hp + j) * Wp + kw) << 2));
   const plane = <usize>OH * OW * 4;
   // A block's rows are output channels (4-channel blocks) or output rows (one-channel blocks).
   const rowStride = G == 4 ? plane : <usize>OW * 4;
@@ -358,11 +367,11 @@ function directCorrelate(
           // Each micro-kernel has two call sites (full block, ragged edge through the tile): Binaryen
           // then keeps it a function of its own, which V8 register-allocates without spills.
           if (rows == 4 / RB && cols == VW) {
-            if (G == 4) direct4x8(x0, wg, I, KH, KW, cs, rs, bg, yrow + (<usize>ow << 2), rowStride);
-            else direct1x2x16(x0, wg, I, KH, KW, cs, rs, bg, yrow + (<usize>ow << 2), rowStride);
+            if (G == 4) direct4x8(x0, offs, taps, wg, bg, yrow + (<usize>ow << 2), rowStride);
+            else direct1x2x16(x0, offs, taps, wg, bg, yrow + (<usize>ow << 2), rowStride);
           } else {
-            if (G == 4) direct4x8(x0, wg, I, KH, KW, cs, rs, bg, tile, <usize>VW * 4);
-            else direct1x2x16(x0, wg, I, KH, KW, cs, rs, bg, tile, <usize>VW * 4);
+            if (G == 4) direct4x8(x0, offs, taps, wg, bg, tile, <usize>VW * 4);
+            else direct1x2x16(x0, offs, taps, wg, bg, tile, <usize>VW * 4);
             for (let r = 0; r < rows; r++)
               memory.copy(yrow + <usize>r * rowStride + (<usize>ow << 2), tile + <usize>r * VW * 4, <usize>cols << 2);
           }
@@ -373,33 +382,29 @@ function directCorrelate(
 }
 
 // 4 output channels x 8 positions: 8 accumulators, 2 input vectors, 4 weight broadcasts.
-function direct4x8(x: usize, wk: usize, I: i32, KH: i32, KW: i32, cs: usize, rs: usize, bias: usize, y: usize, ys: usize): void {
+function direct4x8(x: usize, offs: usize, taps: i32, wk: usize, bias: usize, y: usize, ys: usize): void {
   let a00 = v128.load32_splat(bias), a01 = a00;
   let a10 = v128.load32_splat(bias, 4), a11 = a10;
   let a20 = v128.load32_splat(bias, 8), a21 = a20;
   let a30 = v128.load32_splat(bias, 12), a31 = a30;
-  for (let i = 0; i < I; i++) {
-    for (let kh = 0; kh < KH; kh++) {
-      let xr = x + <usize>i * cs + <usize>kh * rs;
-      for (let kw = 0; kw < KW; kw++) {
-        const x0 = v128.load(xr);
-        const x1 = v128.load(xr, 16);
-        let c = v128.load32_splat(wk);
-        a00 = madd(c, x0, a00);
-        a01 = madd(c, x1, a01);
-        c = v128.load32_splat(wk, 4);
-        a10 = madd(c, x0, a10);
-        a11 = madd(c, x1, a11);
-        c = v128.load32_splat(wk, 8);
-        a20 = madd(c, x0, a20);
-        a21 = madd(c, x1, a21);
-        c = v128.load32_splat(wk, 12);
-        a30 = madd(c, x0, a30);
-        a31 = madd(c, x1, a31);
-        wk += 16;
-        xr += 4;
-      }
-    }
+  const end = offs + (<usize>taps << 2);
+  for (; offs < end; offs += 4) {
+    const xr = x + <usize>load<u32>(offs);
+    const x0 = v128.load(xr);
+    const x1 = v128.load(xr, 16);
+    let c = v128.load32_splat(wk);
+    a00 = madd(c, x0, a00);
+    a01 = madd(c, x1, a01);
+    c = v128.load32_splat(wk, 4);
+    a10 = madd(c, x0, a10);
+    a11 = madd(c, x1, a11);
+    c = v128.load32_splat(wk, 8);
+    a20 = madd(c, x0, a20);
+    a21 = madd(c, x1, a21);
+    c = v128.load32_splat(wk, 12);
+    a30 = madd(c, x0, a30);
+    a31 = madd(c, x1, a31);
+    wk += 16;
   }
   v128.store(y, a00);
   v128.store(y, a01, 16);
@@ -413,31 +418,27 @@ function direct4x8(x: usize, wk: usize, I: i32, KH: i32, KW: i32, cs: usize, rs:
 
 // One output channel x 2 output rows x 16 positions. Input row j (of KH+1) is loaded once and feeds
 // row 0 through tap j and row 1 through tap j-1; the packed weights hold zeros for the missing taps.
-function direct1x2x16(x: usize, wk: usize, I: i32, KH: i32, KW: i32, cs: usize, rs: usize, bias: usize, y: usize, ys: usize): void {
+function direct1x2x16(x: usize, offs: usize, taps: i32, wk: usize, bias: usize, y: usize, ys: usize): void {
   let a0 = v128.load32_splat(bias), a1 = a0, a2 = a0, a3 = a0;
   let b0 = a0, b1 = a0, b2 = a0, b3 = a0;
-  for (let i = 0; i < I; i++) {
-    for (let j = 0; j <= KH; j++) {
-      let xr = x + <usize>i * cs + <usize>j * rs;
-      for (let kw = 0; kw < KW; kw++) {
-        const x0 = v128.load(xr);
-        const x1 = v128.load(xr, 16);
-        const x2 = v128.load(xr, 32);
-        const x3 = v128.load(xr, 48);
-        let c = v128.load32_splat(wk);
-        a0 = madd(c, x0, a0);
-        a1 = madd(c, x1, a1);
-        a2 = madd(c, x2, a2);
-        a3 = madd(c, x3, a3);
-        c = v128.load32_splat(wk, 4);
-        b0 = madd(c, x0, b0);
-        b1 = madd(c, x1, b1);
-        b2 = madd(c, x2, b2);
-        b3 = madd(c, x3, b3);
-        wk += 8;
-        xr += 4;
-      }
-    }
+  const end = offs + (<usize>taps << 2);
+  for (; offs < end; offs += 4) {
+    const xr = x + <usize>load<u32>(offs);
+    const x0 = v128.load(xr);
+    const x1 = v128.load(xr, 16);
+    const x2 = v128.load(xr, 32);
+    const x3 = v128.load(xr, 48);
+    let c = v128.load32_splat(wk);
+    a0 = madd(c, x0, a0);
+    a1 = madd(c, x1, a1);
+    a2 = madd(c, x2, a2);
+    a3 = madd(c, x3, a3);
+    c = v128.load32_splat(wk, 4);
+    b0 = madd(c, x0, b0);
+    b1 = madd(c, x1, b1);
+    b2 = madd(c, x2, b2);
+    b3 = madd(c, x3, b3);
+    wk += 8;
   }
   v128.store(y, a0);
   v128.store(y, a1, 16);
