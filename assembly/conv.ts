@@ -465,7 +465,7 @@ function weightGradBytes(C: i32, H: i32, W: i32, CO: i32, KH: i32, KW: i32, PH: 
   const groups = (CO + 3) / 4;
   const OWr = roundUp(OW, 4);
   const Wp = OWr + KW - 1;
-  return align64(<usize>groups * gradTaps(C, KH, KW) * 4 * 16) + align64(<usize>groups * 4 * OH * OWr * 4) + align64(<usize>C * (H + 2 * PH) * Wp * 4);
+  return align64(<usize>groups * gradTaps(C, KH, KW) * 4 * 16) + align64(<usize>GRAD_ROWS * OWr * 16) + align64(<usize>C * (H + 2 * PH) * Wp * 4);
 }
 
 /** dw[o, c, kh, kw] = sum over n, oh, ow of dy[n, o, oh, ow] * x[n, c, oh+kh-PH, ow+kw-PW], stride 1 (overwritten). */
@@ -480,20 +480,19 @@ function directWeightGrad(
   const acc = scratch;
   const accBytes = <usize>groups * Tp * 4 * 16;
   const dyp = acc + align64(accBytes);
-  const xp = dyp + align64(<usize>groups * 4 * OH * OWr * 4);
+  const xp = dyp + align64(<usize>GRAD_ROWS * OWr * 16);
   memory.fill(acc, 0, accBytes);
   memory.fill(xp, 0, (<usize>C * Hp * Wp) << 2);
-  // A group's 4 channels of dy interleaved by vector, [oh][ow/4][channel][4]: one pointer and
-  // constant offsets reach all four in the kernel.
-  const band = <usize>OH * OWr * 16;
   for (let n = 0; n < N; n++) {
     padPlanes(x + ((<usize>n * C * H * W) << 2), xp, C, H, W, Hp, Wp, PH, PW);
-    interleave4(dy + ((<usize>n * CO * OH * OW) << 2), dyp, CO, OH, OW, OWr);
+    const dyn = dy + ((<usize>n * CO * OH * OW) << 2);
     for (let oh0 = 0; oh0 < OH; oh0 += GRAD_ROWS) {
       const rowsN = min(GRAD_ROWS, OH - oh0);
       const full = rowsN == GRAD_ROWS;
       for (let g = 0; g < groups; g++) {
-        const d = dyp + <usize>g * band + <usize>oh0 * OWr * 16;
+        // The band of dy that every tap pair sweeps, copied into L1 in the layout grad4x2 reads.
+        interleave4(dyn, dyp, g, CO, oh0, rowsN, OH, OW, OWr);
+        const d = dyp;
         for (let t = 0; t < Tp; t += 2) {
           const x0 = tapRow(xp, t, KH, KW, Hp, Wp, oh0);
           const x1 = tapRow(xp, min(t + 1, T - 1), KH, KW, Hp, Wp, oh0);
@@ -512,17 +511,20 @@ function directWeightGrad(
   }
 }
 
-// dst[g][oh][j][r][0..4) = src[g*4 + r, oh, 4j..4j+4), zeros past OW and past CO.
-function interleave4(src: usize, dst: usize, CO: i32, OH: i32, OW: i32, OWr: i32): void {
+// dst[oh - oh0][j][r][0..4) = src[g*4 + r, oh, 4j..4j+4) for rows oh0 .. oh0+rows: a group's 4
+// channels interleaved by vector, so one pointer and constant offsets reach all four. Zeros past OW
+// and past CO.
+function interleave4(src: usize, dst: usize, g: i32, CO: i32, oh0: i32, rows: i32, OH: i32, OW: i32, OWr: i32): void {
   const full = OW >> 2;
-  for (let o = 0; o < roundUp(CO, 4); o++) {
-    let q = dst + <usize>(o >> 2) * OH * OWr * 16 + (<usize>(o & 3) << 4);
+  for (let r = 0; r < 4; r++) {
+    const o = g * 4 + r;
+    let q = dst + (<usize>r << 4);
     if (o >= CO) {
-      for (let k = 0; k < OH * (OWr >> 2); k++, q += 64) v128.store(q, f32x4.splat(0));
+      for (let k = 0; k < rows * (OWr >> 2); k++, q += 64) v128.store(q, f32x4.splat(0));
       continue;
     }
-    let s = src + ((<usize>o * OH * OW) << 2);
-    for (let oh = 0; oh < OH; oh++) {
+    let s = src + ((<usize>(o * OH + oh0) * OW) << 2);
+    for (let row = 0; row < rows; row++) {
       for (let j = 0; j < full; j++, q += 64, s += 16) v128.store(q, v128.load(s));
       if (full << 2 < OW) {
         v128.store(q, f32x4.splat(0));
