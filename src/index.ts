@@ -27,7 +27,7 @@ export type { LatencyOptions } from './kernels/encode.js';
 export { sumOverSteps, sumOverStepsBackward, crossEntropyForward, crossEntropyBackward, topKCorrect } from './kernels/loss.js';
 export { adamStep, sgdStep } from './kernels/optim.js';
 export type { AdamStepOptions, SgdStepOptions } from './kernels/optim.js';
-export { WORDS } from './data/words.js';
+export { COMMAND_WORDS, WORDS } from './data/words.js';
 export { lineChart, barChart } from './train/svg.js';
 export type { LineChartOptions, LineSeries, BarChartOptions, BarSeries } from './train/svg.js';
 export { buildReport, runLabel } from './train/report.js';

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeWav } from '../src/audio/wav.js';
 import { run } from '../src/cli/main.js';
 import type { CliIo } from '../src/cli/io.js';
-import { UsageError, choice, listOf, numberIn, onOff, positiveInt } from '../src/cli/options.js';
+import { UsageError, choice, listOf, numberIn, onOff, positiveInt, wordList } from '../src/cli/options.js';
 import { formatCell, formatTable } from '../src/cli/table.js';
 import { silentProgress } from '../src/train/progress.js';
 
@@ -87,6 +87,10 @@ describe('option parsers', () => {
     expect(() => listOf('--steps', positiveInt('--steps'))('1,,5')).toThrow(/comma-separated/);
     expect(listOf('--learn-beta', onOff('--learn-beta'))('off,on')).toEqual([false, true]);
     expect(() => onOff('--learn-beta')('maybe')).toThrow(/on or off/);
+    expect(wordList('--words')('all')).toBe('all');
+    expect(wordList('--words')('commands')).toEqual(['yes', 'no', 'up', 'down', 'left', 'right', 'on', 'off', 'stop', 'go']);
+    expect(wordList('--words')('yes, no')).toEqual(['yes', 'no']);
+    expect(() => wordList('--words')('yes,hello')).toThrow(/--words must be one of backward, .*, got "hello"/);
   });
 });
 
@@ -120,6 +124,7 @@ describe('snn-voice', () => {
       [['train', '--data', join(dir, 'nowhere')], /^error: --data: folder ".*nowhere" does not exist$/m],
       [['train', '--learn-beta', '--data', data], /^error: --learn-beta applies to SNNs: add --spiking$/m],
       [['train', '--data', dir], /^error: no word folders in ".*"/m],
+      [['train', '--data', data, '--words', 'yes,stop'], /^error: no folder for the word "stop" in ".*"/m],
       [['eval', join(dir, 'missing.snn')], /^error: model: file ".*missing.snn" does not exist$/m],
       [['sweep', '--models', 'tcy,vgg'], /^error: --models must be one of/m],
       [['train', '--no-such-option'], /unknown option '--no-such-option'/],
@@ -173,6 +178,16 @@ describe('snn-voice', () => {
     expect(r.out).toContain('tcy SNN T=2');
     expect(r.out).toMatch(/run\s+val top-1\s+test top-1/);
     expect(existsSync(join(out, 'model.snn'))).toBe(true);
+  });
+
+  it('train --words learns a subset of the words; eval scores the model on its own words', async () => {
+    const out = join(dir, 'run-two-words');
+    const r = await cli('train', '--model', 'tcy', '--words', 'yes,no', '--epochs', '1', '--batch-size', '4', '--data', data, '--out', out, '--json');
+    expect(r.code, r.err).toBe(0);
+    expect(JSON.parse(r.out).test.samples).toBe(2);
+    const e = await cli('eval', join(out, 'model.snn'), '--data', data, '--json');
+    expect(e.code, e.err).toBe(0);
+    expect(JSON.parse(e.out)).toMatchObject({ classes: ['no', 'yes'], samples: 2 });
   });
 
   it('eval prints accuracy, activity and the confusion matrix', async () => {
@@ -229,7 +244,7 @@ describe('snn-voice', () => {
 
   it('demo trains the CNN and its SNN twin, prints the comparison and writes the report', async () => {
     const out = join(dir, 'demo');
-    const r = await cli('demo', '--model', 'tcy', '--steps', '2', '--epochs', '1', '--batch-size', '4', '--data', data, '--out', out);
+    const r = await cli('demo', '--model', 'tcy', '--steps', '2', '--epochs', '1', '--batch-size', '4', '--words', 'all', '--data', data, '--out', out);
     expect(r.code, r.err).toBe(0);
     expect(r.out).toMatch(/tcy CNN\s/);
     expect(r.out).toMatch(/tcy SNN T=2\s/);

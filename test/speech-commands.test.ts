@@ -133,6 +133,15 @@ describe('loadSpeechCommands', () => {
     closeAll(fifth);
   });
 
+  it('keeps only the words asked for, as classes in WORDS order', async () => {
+    const s = await loadSpeechCommands(root, settings, { cacheDir: join(root, 'cache-w'), words: ['yes', 'bed'] });
+    expect(s.train.classes).toEqual(['bed', 'yes']);
+    expect(s.train.files).toEqual(['bed/spk0_nohash_0.wav', 'bed/spk1_nohash_0.wav', 'yes/spk0_nohash_0.wav', 'yes/spk1_nohash_0.wav']);
+    expect(Array.from(s.train.labels)).toEqual([0, 0, 1, 1]);
+    expect(s.skipped.map((f) => f.file).sort()).toEqual(['bed/corrupt_nohash_0.wav', 'yes/gone_nohash_0.wav']);
+    closeAll(s);
+  });
+
   it('reads row by row above the memory limit, with the same features', async () => {
     const cacheDir = join(root, 'cache-c');
     const inMemory = await loadSpeechCommands(root, settings, { cacheDir });
@@ -194,6 +203,8 @@ describe('loadSpeechCommands', () => {
       rmSync(partial, { recursive: true, force: true });
     }
     await expect(loadSpeechCommands(root, settings, { limitPerClass: 0 })).rejects.toThrow(/limitPerClass/);
+    await expect(loadSpeechCommands(root, settings, { words: ['yes', 'hello'] })).rejects.toThrow(/"hello" is not a Speech Commands word/);
+    await expect(loadSpeechCommands(root, settings, { words: ['yes', 'stop'] })).rejects.toThrow(/no folder for the word "stop"/);
     await expect(loadSpeechCommands(root, settings, { noise: { probability: 2, snrDb: [0, 1] } })).rejects.toThrow(/noise\.probability/);
   });
 });

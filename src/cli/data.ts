@@ -8,12 +8,14 @@ import type { Splits, SkippedFile } from '../data/dataset.js';
 import { builtinDataDir, loadSpeechCommands } from '../data/speech-commands.js';
 import type { CliIo } from './io.js';
 import { note } from './io.js';
-import { UsageError, existingDir } from './options.js';
+import { UsageError, type WordChoice, existingDir } from './options.js';
 
 export interface DataOptions {
   /** A Speech Commands v2 folder; the built-in set when absent. */
   data?: string;
   limitPerClass?: number;
+  /** Only these words; every word folder when 'all' or absent. */
+  words?: WordChoice;
 }
 
 /** The data folder could not be read as Speech Commands: printed as one line, like a bad option. */
@@ -39,12 +41,14 @@ const loaded = new Map<string, Promise<LoadedSplits>>();
 
 export function loadData(io: CliIo, opts: DataOptions, features: FeatureSettings): Promise<LoadedSplits> {
   const root = dataRoot(opts);
-  const key = JSON.stringify([root, featureKey(features), opts.limitPerClass ?? null]);
+  const words = opts.words === 'all' ? undefined : opts.words;
+  const key = JSON.stringify([root, featureKey(features), opts.limitPerClass ?? null, words ?? null]);
   let splits = loaded.get(key);
   if (!splits) {
     splits = loadSpeechCommands(root, features, {
       progress: io.progress,
       limitPerClass: opts.limitPerClass,
+      words,
     }).then(
       (s): LoadedSplits => {
         if (s.skipped.length) note(io, `skipped ${s.skipped.length} unreadable files, e.g. ${s.skipped[0].file}: ${s.skipped[0].reason}`);

@@ -39,7 +39,8 @@ export function evalCommand(ctx: CliContext): Command {
     await initEngine();
     const { model, meta } = await loadModel(file);
     try {
-      const data = (await loadData(io, { data: flags.data, limitPerClass: flags.limitPerClass }, meta.features))[flags.split];
+      // The model's own words: a model trained on a subset is scored on that subset.
+      const data = (await loadData(io, { data: flags.data, limitPerClass: flags.limitPerClass, words: meta.classNames }, meta.features))[flags.split];
       if (meta.classNames.join(',') !== data.classes.join(','))
         throw new UsageError(`${file} knows the words ${meta.classNames.join(', ')}, but the data has ${data.classes.join(', ')}`);
       const r = evaluate(model, data, { batchSize: flags.batchSize, progress: io.progress, label: `${flags.split}` });

@@ -3,6 +3,7 @@
 //   --steps must be a positive integer, got "abc"
 import { existsSync, statSync } from 'node:fs';
 import type { Command } from 'commander';
+import { COMMAND_WORDS, WORDS } from '../data/words.js';
 
 /** A mistake in how the command was called (bad option, missing file): printed as one line, no stack. */
 export class UsageError extends Error {
@@ -59,6 +60,18 @@ export function listOf<T>(option: string, item: Parser<T>): Parser<T[]> {
     const parts = raw.split(',').map((s) => s.trim());
     if (parts.some((p) => p === '')) throw new UsageError(`${option} must be a comma-separated list, got "${raw}"`);
     return [...new Set(parts.map(item))];
+  };
+}
+
+/** Words to train on: a list, or 'all' for every word folder the data has. */
+export type WordChoice = readonly string[] | 'all';
+
+/** `all`, `commands` (the ten command words) or a comma-separated list of words. */
+export function wordList(option: string): Parser<WordChoice> {
+  const each = listOf(option, choice(option, WORDS));
+  return (raw) => {
+    const v = raw.trim();
+    return v === 'all' ? 'all' : v === 'commands' ? COMMAND_WORDS : each(v);
   };
 }
 

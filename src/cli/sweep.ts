@@ -12,7 +12,7 @@ import type { ModelName } from '../models/types.js';
 import { buildReport, runLabel, type RunResult } from '../train/report.js';
 import { loadData } from './data.js';
 import { type CliContext, type CliIo, emit, note } from './io.js';
-import { choice, listOf, onOff, positiveInt, withJson } from './options.js';
+import { choice, listOf, onOff, positiveInt, type WordChoice, withJson } from './options.js';
 import { RUN_DEFAULTS, type NeuronPreset, type RunSpec, trainRun } from './run.js';
 import { resultTable } from './summary.js';
 import { NEURONS, addTrainingOptions } from './train.js';
@@ -29,6 +29,7 @@ interface SweepFlags {
   seed: number;
   data?: string;
   limitPerClass?: number;
+  words?: WordChoice;
   out: string;
   json?: boolean;
 }
@@ -89,6 +90,7 @@ export async function runSweep(io: CliIo, flags: SweepFlags): Promise<{ results:
     neuron: flags.neuron,
     seed: flags.seed,
     ...(flags.limitPerClass !== undefined && { 'clips per word and split (limit)': flags.limitPerClass }),
+    ...(flags.words !== undefined && flags.words !== 'all' && { words: flags.words.join(', ') }),
   };
   const results: RunResult[] = [];
   const trained: string[] = [];
@@ -106,7 +108,7 @@ export async function runSweep(io: CliIo, flags: SweepFlags): Promise<{ results:
     }
     note(io, `[${i + 1}/${grid.length}] ${id}: training ${runLabel(spec)}`);
     const features = featuresFor(spec.model);
-    const data = await loadData(io, { data: flags.data, limitPerClass: flags.limitPerClass }, features);
+    const data = await loadData(io, { data: flags.data, limitPerClass: flags.limitPerClass, words: flags.words }, features);
     // An interrupted run left its checkpoint in the folder: pick it up.
     const { result } = await trainRun(io, id, spec, data, features, dir, existsSync(join(dir, 'checkpoint.snnc')));
     results.push(result);

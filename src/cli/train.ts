@@ -6,21 +6,25 @@ import type { EncoderName, ModelName, SurrogateName } from '../models/types.js';
 import { runLabel } from '../train/report.js';
 import { loadData } from './data.js';
 import { type CliContext, emit } from './io.js';
-import { UsageError, choice, existingFile, nonNegativeInt, numberIn, positiveInt, withJson } from './options.js';
+import { UsageError, choice, existingFile, nonNegativeInt, numberIn, positiveInt, type WordChoice, withJson, wordList } from './options.js';
 import { RUN_DEFAULTS, type NeuronPreset, type RunSpec, trainRun } from './run.js';
 import { resultTable } from './summary.js';
 
 export const NEURONS: readonly NeuronPreset[] = ['study', 'current'];
 
 /** Options every training command shares (train, sweep, demo take subsets). */
-export function addTrainingOptions(cmd: Command, defaults: { epochs: number; batchSize: number; limitPerClass?: number }): Command {
+export function addTrainingOptions(
+  cmd: Command,
+  defaults: { epochs: number; batchSize: number; lr?: number; limitPerClass?: number; words?: WordChoice },
+): Command {
   return cmd
     .option('--epochs <n>', 'training epochs', positiveInt('--epochs'), defaults.epochs)
     .option('--batch-size <n>', 'samples per batch', positiveInt('--batch-size'), defaults.batchSize)
-    .option('--lr <rate>', 'peak learning rate of the one-cycle schedule', numberIn('--lr', 0, 10, true), RUN_DEFAULTS.lr)
+    .option('--lr <rate>', 'peak learning rate of the one-cycle schedule', numberIn('--lr', 0, 10, true), defaults.lr ?? RUN_DEFAULTS.lr)
     .option('--seed <n>', 'seed of weights and shuffling', nonNegativeInt('--seed'), RUN_DEFAULTS.seed)
     .option('--data <dir>', 'a Speech Commands v2 folder (default: the built-in synthesized set)')
-    .option('--limit-per-class <n>', 'use at most n clips per word and split (quick runs)', positiveInt('--limit-per-class'), defaults.limitPerClass);
+    .option('--limit-per-class <n>', 'use at most n clips per word and split (quick runs)', positiveInt('--limit-per-class'), defaults.limitPerClass)
+    .option('--words <list>', 'the words to tell apart: all, commands (yes,no,up,down,left,right,on,off,stop,go) or a comma-separated list', wordList('--words'), defaults.words);
 }
 
 /** Options of the spiking neuron (train, sweep). */
@@ -51,6 +55,7 @@ interface TrainFlags {
   seed: number;
   data?: string;
   limitPerClass?: number;
+  words?: WordChoice;
   out?: string;
   resume?: boolean;
   fromCnn?: string;
@@ -97,7 +102,7 @@ export function trainCommand(ctx: CliContext): Command {
     const id = spiking ? `${flags.model}-snn-t${flags.steps}${flags.learnBeta ? '-learned-beta' : ''}` : `${flags.model}-cnn`;
     const out = flags.out ?? `runs/${id}`;
     const features = featuresFor(flags.model);
-    const data = await loadData(io, { data: flags.data, limitPerClass: flags.limitPerClass }, features);
+    const data = await loadData(io, { data: flags.data, limitPerClass: flags.limitPerClass, words: flags.words }, features);
     const { result } = await trainRun(io, id, spec, data, features, out, !!flags.resume);
     emit(io, flags.json, { out, ...result }, () => `${runLabel(result)} -> ${out}\n\n${resultTable([result])}`);
   });

@@ -34,6 +34,8 @@ export interface SpeechCommandsOptions {
   noise?: NoiseAugmentation;
   /** At most this many clips per word in each split (the first in sorted order), for quick runs. */
   limitPerClass?: number;
+  /** Only these words (e.g. COMMAND_WORDS), as classes in WORDS order; default every word folder present. */
+  words?: readonly string[];
   /** Cache files up to this size are held in memory; larger ones are read row by row. Default 256 MiB. */
   memoryLimitBytes?: number;
   /** Threads that featurize while a cache is built; default one per core (at most 4) for 1,000 clips or
@@ -81,7 +83,7 @@ export async function loadSpeechCommands(root: string, settings: FeatureSettings
   if (opts.limitPerClass !== undefined && !(Number.isInteger(opts.limitPerClass) && opts.limitPerClass > 0))
     throw new RangeError(`loadSpeechCommands: limitPerClass must be a positive integer, got ${opts.limitPerClass}`);
   if (opts.noise) checkNoise(opts.noise);
-  const listing = await listSpeechCommands(root);
+  const listing = await listSpeechCommands(root, opts.words);
   const shape = featureShape(settings);
   const per = shape.reduce((a, b) => a * b, 1);
   const fKey = featureKey(settings);
@@ -173,11 +175,17 @@ async function readList(root: string, name: string): Promise<Set<string>> {
 }
 
 /** The clips of each split, relative to root, with their class index; words in WORDS order. */
-export async function listSpeechCommands(root: string): Promise<Listing> {
+export async function listSpeechCommands(root: string, words?: readonly string[]): Promise<Listing> {
   if (!(await stat(root).then(() => true, () => false))) throw new Error(`Speech Commands folder "${root}" not found`);
   if (!(await isDir(root))) throw new Error(`Speech Commands folder "${root}" is not a folder`);
+  const unknown = words?.find((w) => !WORDS.includes(w));
+  if (unknown !== undefined) throw new RangeError(`"${unknown}" is not a Speech Commands word (${WORDS.join(', ')})`);
   const classes: string[] = [];
-  for (const w of WORDS) if (await isDir(join(root, w))) classes.push(w);
+  for (const w of WORDS) {
+    if (words && !words.includes(w)) continue;
+    if (await isDir(join(root, w))) classes.push(w);
+    else if (words) throw new Error(`no folder for the word "${w}" in "${root}"`);
+  }
   if (classes.length === 0)
     throw new Error(`no word folders in "${root}": a Speech Commands v2 folder has one folder per word (${WORDS.slice(0, 5).join(', ')}, ...)`);
   const validation = await readList(root, VALIDATION_LIST);

@@ -6,3 +6,6 @@ export const WORDS: readonly string[] = Object.freeze([
   'on', 'one', 'right', 'seven', 'sheila', 'six', 'stop', 'three', 'tree', 'two',
   'up', 'visual', 'wow', 'yes', 'zero',
 ]);
+
+/** The ten command words of the usual keyword-spotting task on Speech Commands. */
+export const COMMAND_WORDS: readonly string[] = Object.freeze(['yes', 'no', 'up', 'down', 'left', 'right', 'on', 'off', 'stop', 'go']);
