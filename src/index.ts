@@ -40,6 +40,8 @@ export type { FeatureSettings, WaveformSettings, LogMelSettings } from './audio/
 export { logMelSpectrogram } from './audio/logmel.js';
 export { createModel, INPUT_SHAPES } from './models/zoo.js';
 export { toSpiking } from './models/spiking.js';
+export { serializeModel, deserializeModel, exportState, importState, ModelFileError, MODEL_FORMAT_VERSION } from './models/serialize.js';
+export type { ModelMeta, ModelState } from './models/serialize.js';
 export { balanceThresholds } from './models/balance.js';
 export type { BalanceOptions } from './models/balance.js';
 export { Network } from './models/network.js';

@@ -12,6 +12,7 @@ export { synthNoise, mixAtSnr, addBackgroundNoise, loadBackgroundNoise } from '.
 export type { NoiseColor } from './data/noise.js';
 export { synthesizeSpeechCommands, DEFAULT_CLIPS_PER_WORD } from './data/synth-node.js';
 export type { SynthOptions, SynthSummary } from './data/synth-node.js';
+export { saveModel, loadModel } from './models/file-node.js';
 export { FileCheckpointStore } from './train/checkpoint-node.js';
 export { writeEpochLog, readEpochLog, epochLogger } from './train/log-node.js';
 export { terminalProgress } from './train/progress-node.js';

@@ -7,8 +7,9 @@ import { initEngine } from '../src/engine/engine.js';
 import { Tensor } from '../src/engine/tensor.js';
 import { featuresFor } from '../src/audio/features.js';
 import { createModel } from '../src/models/zoo.js';
-import { deserializeModel, exportState, importState, serializeModel, type ModelMeta } from '../src/models/serialize.js';
-import { loadModel, saveModel } from '../src/models/file-node.js';
+// Saving and loading come from the package entries: these names are public API.
+import { deserializeModel, exportState, importState, serializeModel, type ModelMeta } from '../src/index.js';
+import { loadModel, saveModel } from '../src/node.js';
 import { crc32 } from '../src/models/crc32.js';
 import type { Model } from '../src/models/types.js';
 import { randArray } from './helpers.js';
