@@ -28,6 +28,8 @@ export { sumOverSteps, sumOverStepsBackward, crossEntropyForward, crossEntropyBa
 export { adamStep, sgdStep } from './kernels/optim.js';
 export type { AdamStepOptions, SgdStepOptions } from './kernels/optim.js';
 export { COMMAND_WORDS, WORDS } from './data/words.js';
+export { arrayDataset, subset } from './data/dataset.js';
+export type { Dataset, Splits, SkippedFile } from './data/dataset.js';
 export { lineChart, barChart } from './train/svg.js';
 export type { LineChartOptions, LineSeries, BarChartOptions, BarSeries } from './train/svg.js';
 export { buildReport, runLabel } from './train/report.js';
