@@ -465,7 +465,8 @@ function weightGradBytes(C: i32, H: i32, W: i32, CO: i32, KH: i32, KW: i32, PH: 
   const groups = (CO + 3) / 4;
   const OWr = roundUp(OW, 4);
   const Wp = OWr + KW - 1;
-  return align64(<usize>groups * gradTaps(C, KH, KW) * 4 * 16) + align64(<usize>GRAD_ROWS * OWr * 16) + align64(<usize>C * (H + 2 * PH) * Wp * 4);
+  const Tp = gradTaps(C, KH, KW);
+  return align64(<usize>groups * Tp * 4 * 16) + align64(<usize>GRAD_ROWS * OWr * 16) + align64(<usize>C * (H + 2 * PH) * Wp * 4) + align64(<usize>Tp * 4);
 }
 
 /** dw[o, c, kh, kw] = sum over n, oh, ow of dy[n, o, oh, ow] * x[n, c, oh+kh-PH, ow+kw-PW], stride 1 (overwritten). */
@@ -481,8 +482,15 @@ function directWeightGrad(
   const accBytes = <usize>groups * Tp * 4 * 16;
   const dyp = acc + align64(accBytes);
   const xp = dyp + align64(<usize>GRAD_ROWS * OWr * 16);
+  const offs = xp + align64((<usize>C * Hp * Wp) << 2);
   memory.fill(acc, 0, accBytes);
   memory.fill(xp, 0, (<usize>C * Hp * Wp) << 2);
+  // Byte offset of each tap's first input in the padded planes; the dropped extra tap repeats the last.
+  for (let t = 0; t < Tp; t++) {
+    const u = min(t, T - 1);
+    const kw = u % KW, ckh = u / KW;
+    store<u32>(offs + (<usize>t << 2), <u32>(((ckh / KH * Hp + ckh % KH) * Wp + kw) << 2));
+  }
   for (let n = 0; n < N; n++) {
     padPlanes(x + ((<usize>n * C * H * W) << 2), xp, C, H, W, Hp, Wp, PH, PW);
     const dyn = dy + ((<usize>n * CO * OH * OW) << 2);
@@ -492,14 +500,14 @@ function directWeightGrad(
       for (let g = 0; g < groups; g++) {
         // The band of dy that every tap pair sweeps, copied into L1 in the layout grad4x2 reads.
         interleave4(dyn, dyp, g, CO, oh0, rowsN, OH, OW, OWr);
-        const d = dyp;
+        const xb = xp + ((<usize>oh0 * Wp) << 2);
         for (let t = 0; t < Tp; t += 2) {
-          const x0 = tapRow(xp, t, KH, KW, Hp, Wp, oh0);
-          const x1 = tapRow(xp, min(t + 1, T - 1), KH, KW, Hp, Wp, oh0);
+          const x0 = xb + <usize>load<u32>(offs + (<usize>t << 2));
+          const x1 = xb + <usize>load<u32>(offs + (<usize>t << 2), 4);
           const a = acc + ((<usize>(g * Tp + t) * 4) << 4);
           // Two call sites keep grad4x2 out of line (see directCorrelate).
-          if (full) grad4x2(d, x0, x1, <usize>(Wp - OWr) << 2, GRAD_ROWS, OWr >> 2, a);
-          else grad4x2(d, x0, x1, <usize>(Wp - OWr) << 2, rowsN, OWr >> 2, a);
+          if (full) grad4x2(dyp, x0, x1, <usize>(Wp - OWr) << 2, GRAD_ROWS, OWr >> 2, a);
+          else grad4x2(dyp, x0, x1, <usize>(Wp - OWr) << 2, rowsN, OWr >> 2, a);
         }
       }
     }
@@ -533,14 +541,6 @@ function interleave4(src: usize, dst: usize, g: i32, CO: i32, oh0: i32, rows: i3
       }
     }
   }
-}
-
-// Address of padded input row oh0 + kh of channel c, shifted by kw, for flat tap t = (c*KH + kh)*KW + kw.
-// @ts-ignore: decorator
-@inline function tapRow(xp: usize, t: i32, KH: i32, KW: i32, Hp: i32, Wp: i32, oh0: i32): usize {
-  const kw = t % KW, ckh = t / KW;
-  const c = ckh / KH, kh = ckh % KH;
-  return xp + ((<usize>((c * Hp + oh0 + kh) * Wp + kw)) << 2);
 }
 
 // acc[t][r] += sum over rows and positions of dy[row][p][r] * xt[row][p], r < 4 channels, t < 2 taps;
