@@ -176,7 +176,7 @@ describe('snn-voice', () => {
     expect(r.code, r.err).toBe(0);
     expect(r.err).toMatch(/migrated/);
     expect(r.out).toContain('tcy SNN T=2');
-    expect(r.out).toMatch(/run\s+val top-1\s+test top-1/);
+    expect(r.out).toMatch(/run\s+kept epoch\s+val top-1\s+test top-1/);
     expect(existsSync(join(out, 'model.snn'))).toBe(true);
   });
 

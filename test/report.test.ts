@@ -58,6 +58,14 @@ describe('buildReport', () => {
     expect(buildReport({ title: 'Empty', settings: {}, results: [] }).markdown).toContain('No finished runs yet.');
   });
 
+  it("shows the validation score of the kept epoch, whose weights the test scored", () => {
+    const kept = { ...result('hjh', true, 5, false, 0.6, 3), bestEpoch: 2 };
+    const { markdown } = buildReport({ title: 'Kept', settings: {}, results: [kept] });
+    expect(markdown).toMatch(/\| hjh SNN T=5 \| 2\/3 \| 39\.0% \| 60\.0% \|/);
+    const old = buildReport({ title: 'Old', settings: {}, results: [result('hjh', true, 5, false, 0.6, 3)] }).markdown;
+    expect(old).toMatch(/\| hjh SNN T=5 \| 3\/3 \| 59\.0% \|/);
+  });
+
   it('labels runs', () => {
     expect(runLabel({ model: 'm5', spiking: true, steps: 15, learnBeta: true })).toBe('m5 SNN T=15 learned beta');
     expect(runLabel({ model: 'm5', spiking: false, steps: 1, learnBeta: false })).toBe('m5 CNN');

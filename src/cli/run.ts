@@ -157,6 +157,7 @@ export async function trainRun(io: CliIo, id: string, spec: RunSpec, data: Loade
         valTop1: e.validation?.top1,
         seconds: e.seconds,
       })),
+      bestEpoch: trained.best?.epoch,
       test: { top1: test.top1, top5: test.top5, loss: test.loss, samples: test.samples },
       secondsPerEpoch: history.reduce((s, e) => s + e.seconds, 0) / Math.max(1, history.length),
       memoryBytes: Math.max(0, ...history.map((e) => e.memoryBytes)),

@@ -1,5 +1,5 @@
 // The comparison table of finished runs, as train, sweep and demo print it.
-import { runLabel, type RunResult } from '../train/report.js';
+import { keptEpoch, runLabel, type RunResult } from '../train/report.js';
 import { formatTable } from './table.js';
 
 const pct = (v: number | undefined): string => (v === undefined || !Number.isFinite(v) ? '-' : `${(v * 100).toFixed(1)}%`);
@@ -7,10 +7,11 @@ const sci = (v: number): string => (v === 0 ? '0' : v.toExponential(2));
 
 export function resultTable(results: readonly RunResult[]): string {
   return formatTable(
-    ['run', 'val top-1', 'test top-1', 'test top-5', 'spike rate', 'MACs/sample', 'ACs/sample', 'energy pJ', 's/epoch', 'MiB'],
+    ['run', 'kept epoch', 'val top-1', 'test top-1', 'test top-5', 'spike rate', 'MACs/sample', 'ACs/sample', 'energy pJ', 's/epoch', 'MiB'],
     results.map((r) => [
       runLabel(r),
-      pct(r.epochs.at(-1)?.valTop1),
+      `${keptEpoch(r)?.epoch ?? '-'}/${r.epochs.length}`,
+      pct(keptEpoch(r)?.valTop1),
       pct(r.test.top1),
       pct(r.test.top5),
       r.spikeRate === undefined ? '-' : r.spikeRate.toFixed(3),
@@ -20,6 +21,6 @@ export function resultTable(results: readonly RunResult[]): string {
       r.secondsPerEpoch,
       r.memoryBytes / (1 << 20),
     ]),
-    { columnDigits: { 8: 1, 9: 1 } },
+    { columnDigits: { 9: 1, 10: 1 } },
   );
 }

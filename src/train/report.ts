@@ -22,6 +22,8 @@ export interface RunResult {
   learnBeta: boolean;
   classes: number;
   epochs: EpochSummary[];
+  /** The epoch whose weights were kept (lowest monitored loss) and scored on the test split. */
+  bestEpoch?: number;
   test: { top1: number; top5: number; loss: number; samples: number };
   secondsPerEpoch: number;
   /** Peak WASM linear memory during the run, bytes. */
@@ -200,6 +202,11 @@ function learnedBeta(results: RunResult[], charts: ReportChart[]): string[] {
   ];
 }
 
+/** The epoch the test scores belong to: the kept one, else (results from before it was recorded) the last. */
+export function keptEpoch(r: RunResult): EpochSummary | undefined {
+  return r.epochs.find((e) => e.epoch === r.bestEpoch) ?? r.epochs.at(-1);
+}
+
 /** report.md text and the plots it links to (write them next to it). */
 export function buildReport(input: ReportInput): { markdown: string; charts: ReportChart[] } {
   const charts: ReportChart[] = [];
@@ -213,10 +220,11 @@ export function buildReport(input: ReportInput): { markdown: string; charts: Rep
   lines.push('## Results', '');
   lines.push(
     ...mdTable(
-      ['run', 'val top-1', 'test top-1', 'test top-5', 's/epoch', 'MiB', 'params', 'spike rate', 'MACs/sample', 'ACs/sample', 'energy pJ/sample'],
+      ['run', 'kept epoch', 'val top-1', 'test top-1', 'test top-5', 's/epoch', 'MiB', 'params', 'spike rate', 'MACs/sample', 'ACs/sample', 'energy pJ/sample'],
       results.map((r) => [
         runLabel(r),
-        pct(lastVal(r)),
+        `${keptEpoch(r)?.epoch ?? '-'}/${r.epochs.length}`,
+        pct(keptEpoch(r)?.valTop1),
         pct(r.test.top1),
         pct(r.test.top5),
         fixed(r.secondsPerEpoch, 1),
