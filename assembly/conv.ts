@@ -223,11 +223,11 @@ export function conv2dBackwardWeight(
   checkGeometry('conv2dBackwardWeight', N, C, H, W, CO, KH, KW, SH, SW, PH, PW);
   assert(scratchBytes >= conv2dScratchBytes(N, C, H, W, CO, KH, KW, SH, SW, PH, PW), 'conv2dBackwardWeight: scratch too small');
   const OH = outSize(H, KH, SH, PH), OW = outSize(W, KW, SW, PW), OHW = OH * OW;
-  if (db != 0) biasGradient(dy, db, N, CO, OHW);
   if (directFits(CO, KH, KW, SH, SW, PH, PW)) {
-    directWeightGrad(x, dy, dw, N, C, H, W, CO, KH, KW, PH, PW, OH, OW, scratch);
+    directWeightGrad(x, dy, dw, db, N, C, H, W, CO, KH, KW, PH, PW, OH, OW, scratch);
     return;
   }
+  if (db != 0) biasGradient(dy, db, N, CO, OHW);
   const ckk = C * KH * KW;
   const nbMax = chunkSamples(N, C, CO, KH, KW, OHW);
   const cols = scratch;
@@ -466,12 +466,17 @@ function weightGradBytes(C: i32, H: i32, W: i32, CO: i32, KH: i32, KW: i32, PH: 
   const OWr = roundUp(OW, 4);
   const Wp = OWr + KW - 1;
   const Tp = gradTaps(C, KH, KW);
-  return align64(<usize>groups * Tp * 4 * 16) + align64(<usize>GRAD_ROWS * OWr * 16) + align64(<usize>C * (H + 2 * PH) * Wp * 4) + align64(<usize>Tp * 4);
+  return align64(<usize>groups * Tp * 4 * 16) + align64(<usize>GRAD_ROWS * OWr * 16) + align64(<usize>C * (H + 2 * PH) * Wp * 4) + align64(<usize>Tp * 4)
+    + <usize>groups * 4 * 16;
 }
 
-/** dw[o, c, kh, kw] = sum over n, oh, ow of dy[n, o, oh, ow] * x[n, c, oh+kh-PH, ow+kw-PW], stride 1 (overwritten). */
+/**
+ * dw[o, c, kh, kw] = sum over n, oh, ow of dy[n, o, oh, ow] * x[n, c, oh+kh-PH, ow+kw-PW], stride 1, and
+ * db[o] = sum of dy[n, o, ...] unless db is 0 (overwritten). db is summed while dy is copied, so dy
+ * is read from memory once.
+ */
 function directWeightGrad(
-  x: usize, dy: usize, dw: usize, N: i32, C: i32, H: i32, W: i32, CO: i32, KH: i32, KW: i32, PH: i32, PW: i32, OH: i32, OW: i32, scratch: usize,
+  x: usize, dy: usize, dw: usize, db: usize, N: i32, C: i32, H: i32, W: i32, CO: i32, KH: i32, KW: i32, PH: i32, PW: i32, OH: i32, OW: i32, scratch: usize,
 ): void {
   const groups = (CO + 3) / 4;
   const OWr = roundUp(OW, 4);
@@ -483,7 +488,9 @@ function directWeightGrad(
   const dyp = acc + align64(accBytes);
   const xp = dyp + align64(<usize>GRAD_ROWS * OWr * 16);
   const offs = xp + align64((<usize>C * Hp * Wp) << 2);
+  const sums = offs + align64(<usize>Tp * 4);
   memory.fill(acc, 0, accBytes);
+  memory.fill(sums, 0, <usize>groups * 4 * 16);
   memory.fill(xp, 0, (<usize>C * Hp * Wp) << 2);
   // Byte offset of each tap's first input in the padded planes; the dropped extra tap repeats the last.
   for (let t = 0; t < Tp; t++) {
@@ -499,7 +506,7 @@ function directWeightGrad(
       const full = rowsN == GRAD_ROWS;
       for (let g = 0; g < groups; g++) {
         // The band of dy that every tap pair sweeps, copied into L1 in the layout grad4x2 reads.
-        interleave4(dyn, dyp, g, CO, oh0, rowsN, OH, OW, OWr);
+        interleave4(dyn, dyp, g, CO, oh0, rowsN, OH, OW, OWr, sums);
         const xb = xp + ((<usize>oh0 * Wp) << 2);
         for (let t = 0; t < Tp; t += 2) {
           const x0 = xb + <usize>load<u32>(offs + (<usize>t << 2));
@@ -517,12 +524,13 @@ function directWeightGrad(
     for (let t = 0; t < T; t++)
       store<f32>(dw + ((<usize>(o * T + t)) << 2), hsum(v128.load(acc + ((<usize>((g * Tp + t) * 4 + r)) << 4))));
   }
+  if (db != 0) for (let o = 0; o < CO; o++) store<f32>(db + (<usize>o << 2), hsum(v128.load(sums + (<usize>o << 4))));
 }
 
 // dst[oh - oh0][j][r][0..4) = src[g*4 + r, oh, 4j..4j+4) for rows oh0 .. oh0+rows: a group's 4
 // channels interleaved by vector, so one pointer and constant offsets reach all four. Zeros past OW
-// and past CO.
-function interleave4(src: usize, dst: usize, g: i32, CO: i32, oh0: i32, rows: i32, OH: i32, OW: i32, OWr: i32): void {
+// and past CO. Adds the rows to sums[o] (a vector per channel).
+function interleave4(src: usize, dst: usize, g: i32, CO: i32, oh0: i32, rows: i32, OH: i32, OW: i32, OWr: i32, sums: usize): void {
   const full = OW >> 2;
   for (let r = 0; r < 4; r++) {
     const o = g * 4 + r;
@@ -532,14 +540,22 @@ function interleave4(src: usize, dst: usize, g: i32, CO: i32, oh0: i32, rows: i3
       continue;
     }
     let s = src + ((<usize>(o * OH + oh0) * OW) << 2);
+    const sum = sums + (<usize>o << 4);
+    let acc = v128.load(sum);
     for (let row = 0; row < rows; row++) {
-      for (let j = 0; j < full; j++, q += 64, s += 16) v128.store(q, v128.load(s));
+      for (let j = 0; j < full; j++, q += 64, s += 16) {
+        const v = v128.load(s);
+        v128.store(q, v);
+        acc = f32x4.add(acc, v);
+      }
       if (full << 2 < OW) {
         v128.store(q, f32x4.splat(0));
         for (let k: usize = 0; k < <usize>(OW & 3); k++, s += 4) store<f32>(q + (k << 2), load<f32>(s));
+        acc = f32x4.add(acc, v128.load(q));
         q += 64;
       }
     }
+    v128.store(sum, acc);
   }
 }
 
