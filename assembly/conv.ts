@@ -361,93 +361,104 @@ function directCorrelate(
         const bg = bp + ((<usize>(g * G)) << 2);
         const rows = G == 4 ? min(4, O - g * 4) : min(2, OH - oh);
         const yrow = dst + ((<usize>(((n * O + g * G) * OH + oh) * OW)) << 2);
-        for (let ow = 0; ow < OW; ow += VW) {
+        const xrow = xp + ((<usize>(oh * Wp)) << 2);
+        // Each micro-kernel has two call sites (full blocks of a row, ragged edges through the tile):
+        // Binaryen then keeps it a function of its own, which V8 register-allocates without spills.
+        let ow = 0;
+        if (rows == 4 / RB && OW >= VW) {
+          const blocks = OW / VW;
+          if (G == 4) direct4x8(xrow, offs, taps, wg, bg, yrow, rowStride, blocks);
+          else direct1x2x16(xrow, offs, taps, wg, bg, yrow, rowStride, blocks);
+          ow = blocks * VW;
+        }
+        for (; ow < OW; ow += VW) {
           const cols = min(VW, OW - ow);
-          const x0 = xp + ((<usize>(oh * Wp + ow)) << 2);
-          // Each micro-kernel has two call sites (full block, ragged edge through the tile): Binaryen
-          // then keeps it a function of its own, which V8 register-allocates without spills.
-          if (rows == 4 / RB && cols == VW) {
-            if (G == 4) direct4x8(x0, offs, taps, wg, bg, yrow + (<usize>ow << 2), rowStride);
-            else direct1x2x16(x0, offs, taps, wg, bg, yrow + (<usize>ow << 2), rowStride);
-          } else {
-            if (G == 4) direct4x8(x0, offs, taps, wg, bg, tile, <usize>VW * 4);
-            else direct1x2x16(x0, offs, taps, wg, bg, tile, <usize>VW * 4);
-            for (let r = 0; r < rows; r++)
-              memory.copy(yrow + <usize>r * rowStride + (<usize>ow << 2), tile + <usize>r * VW * 4, <usize>cols << 2);
-          }
+          const x0 = xrow + (<usize>ow << 2);
+          if (G == 4) direct4x8(x0, offs, taps, wg, bg, tile, <usize>VW * 4, 1);
+          else direct1x2x16(x0, offs, taps, wg, bg, tile, <usize>VW * 4, 1);
+          for (let r = 0; r < rows; r++)
+            memory.copy(yrow + <usize>r * rowStride + (<usize>ow << 2), tile + <usize>r * VW * 4, <usize>cols << 2);
         }
       }
     }
   }
 }
 
-// 4 output channels x 8 positions: 8 accumulators, 2 input vectors, 4 weight broadcasts.
-function direct4x8(x: usize, offs: usize, taps: i32, wk: usize, bias: usize, y: usize, ys: usize): void {
-  let a00 = v128.load32_splat(bias), a01 = a00;
-  let a10 = v128.load32_splat(bias, 4), a11 = a10;
-  let a20 = v128.load32_splat(bias, 8), a21 = a20;
-  let a30 = v128.load32_splat(bias, 12), a31 = a30;
-  const end = offs + (<usize>taps << 2);
-  for (; offs < end; offs += 4) {
-    const xr = x + <usize>load<u32>(offs);
-    const x0 = v128.load(xr);
-    const x1 = v128.load(xr, 16);
-    let c = v128.load32_splat(wk);
-    a00 = madd(c, x0, a00);
-    a01 = madd(c, x1, a01);
-    c = v128.load32_splat(wk, 4);
-    a10 = madd(c, x0, a10);
-    a11 = madd(c, x1, a11);
-    c = v128.load32_splat(wk, 8);
-    a20 = madd(c, x0, a20);
-    a21 = madd(c, x1, a21);
-    c = v128.load32_splat(wk, 12);
-    a30 = madd(c, x0, a30);
-    a31 = madd(c, x1, a31);
-    wk += 16;
+// 4 output channels x 8 positions: 8 accumulators, 2 input vectors, 4 weight broadcasts. Runs
+// `blocks` adjacent blocks along the row: one call per row keeps calls rare when the taps are few.
+function direct4x8(x: usize, offs0: usize, taps: i32, wk0: usize, bias: usize, y: usize, ys: usize, blocks: i32): void {
+  const end = offs0 + (<usize>taps << 2);
+  for (let b = 0; b < blocks; b++, x += 32, y += 32) {
+    let offs = offs0, wk = wk0;
+    let a00 = v128.load32_splat(bias), a01 = a00;
+    let a10 = v128.load32_splat(bias, 4), a11 = a10;
+    let a20 = v128.load32_splat(bias, 8), a21 = a20;
+    let a30 = v128.load32_splat(bias, 12), a31 = a30;
+    for (; offs < end; offs += 4) {
+      const xr = x + <usize>load<u32>(offs);
+      const x0 = v128.load(xr);
+      const x1 = v128.load(xr, 16);
+      let c = v128.load32_splat(wk);
+      a00 = madd(c, x0, a00);
+      a01 = madd(c, x1, a01);
+      c = v128.load32_splat(wk, 4);
+      a10 = madd(c, x0, a10);
+      a11 = madd(c, x1, a11);
+      c = v128.load32_splat(wk, 8);
+      a20 = madd(c, x0, a20);
+      a21 = madd(c, x1, a21);
+      c = v128.load32_splat(wk, 12);
+      a30 = madd(c, x0, a30);
+      a31 = madd(c, x1, a31);
+      wk += 16;
+    }
+    v128.store(y, a00);
+    v128.store(y, a01, 16);
+    v128.store(y + ys, a10);
+    v128.store(y + ys, a11, 16);
+    v128.store(y + 2 * ys, a20);
+    v128.store(y + 2 * ys, a21, 16);
+    v128.store(y + 3 * ys, a30);
+    v128.store(y + 3 * ys, a31, 16);
   }
-  v128.store(y, a00);
-  v128.store(y, a01, 16);
-  v128.store(y + ys, a10);
-  v128.store(y + ys, a11, 16);
-  v128.store(y + 2 * ys, a20);
-  v128.store(y + 2 * ys, a21, 16);
-  v128.store(y + 3 * ys, a30);
-  v128.store(y + 3 * ys, a31, 16);
 }
 
 // One output channel x 2 output rows x 16 positions. Input row j (of KH+1) is loaded once and feeds
 // row 0 through tap j and row 1 through tap j-1; the packed weights hold zeros for the missing taps.
-function direct1x2x16(x: usize, offs: usize, taps: i32, wk: usize, bias: usize, y: usize, ys: usize): void {
-  let a0 = v128.load32_splat(bias), a1 = a0, a2 = a0, a3 = a0;
-  let b0 = a0, b1 = a0, b2 = a0, b3 = a0;
-  const end = offs + (<usize>taps << 2);
-  for (; offs < end; offs += 4) {
-    const xr = x + <usize>load<u32>(offs);
-    const x0 = v128.load(xr);
-    const x1 = v128.load(xr, 16);
-    const x2 = v128.load(xr, 32);
-    const x3 = v128.load(xr, 48);
-    let c = v128.load32_splat(wk);
-    a0 = madd(c, x0, a0);
-    a1 = madd(c, x1, a1);
-    a2 = madd(c, x2, a2);
-    a3 = madd(c, x3, a3);
-    c = v128.load32_splat(wk, 4);
-    b0 = madd(c, x0, b0);
-    b1 = madd(c, x1, b1);
-    b2 = madd(c, x2, b2);
-    b3 = madd(c, x3, b3);
-    wk += 8;
+// Runs `blocks` adjacent blocks along the rows, as direct4x8.
+function direct1x2x16(x: usize, offs0: usize, taps: i32, wk0: usize, bias: usize, y: usize, ys: usize, blocks: i32): void {
+  const end = offs0 + (<usize>taps << 2);
+  for (let blk = 0; blk < blocks; blk++, x += 64, y += 64) {
+    let offs = offs0, wk = wk0;
+    let a0 = v128.load32_splat(bias), a1 = a0, a2 = a0, a3 = a0;
+    let b0 = a0, b1 = a0, b2 = a0, b3 = a0;
+    for (; offs < end; offs += 4) {
+      const xr = x + <usize>load<u32>(offs);
+      const x0 = v128.load(xr);
+      const x1 = v128.load(xr, 16);
+      const x2 = v128.load(xr, 32);
+      const x3 = v128.load(xr, 48);
+      let c = v128.load32_splat(wk);
+      a0 = madd(c, x0, a0);
+      a1 = madd(c, x1, a1);
+      a2 = madd(c, x2, a2);
+      a3 = madd(c, x3, a3);
+      c = v128.load32_splat(wk, 4);
+      b0 = madd(c, x0, b0);
+      b1 = madd(c, x1, b1);
+      b2 = madd(c, x2, b2);
+      b3 = madd(c, x3, b3);
+      wk += 8;
+    }
+    v128.store(y, a0);
+    v128.store(y, a1, 16);
+    v128.store(y, a2, 32);
+    v128.store(y, a3, 48);
+    v128.store(y + ys, b0);
+    v128.store(y + ys, b1, 16);
+    v128.store(y + ys, b2, 32);
+    v128.store(y + ys, b3, 48);
   }
-  v128.store(y, a0);
-  v128.store(y, a1, 16);
-  v128.store(y, a2, 32);
-  v128.store(y, a3, 48);
-  v128.store(y + ys, b0);
-  v128.store(y + ys, b1, 16);
-  v128.store(y + ys, b2, 32);
-  v128.store(y + ys, b3, 48);
 }
 
 // Rows of dy per block of the weight gradient: a block of 4 channels' dy rows and the input rows
