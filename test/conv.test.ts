@@ -78,6 +78,11 @@ const big: Case[] = [
   c1('1d im2col wide', [3, 130, 37], [100, 3], 1, 1),
   c2('2d direct, channel groups with a ragged tail', [3, 6, 20, 37], [10, 5, 5], [1, 1], [2, 2]),
   c2('2d direct, one input channel', [2, 1, 13, 70], [8, 5, 3], [1, 1], [2, 1]),
+  // Two output channels: single-channel blocks over whole rows plus a ragged tail and an odd row count;
+  // the weight gradient's channel group is half zeros and its tap count (3*3*5) is odd.
+  c2('2d direct, two output channels, wide rows', [3, 3, 9, 37], [2, 3, 5], [1, 1], [1, 2]),
+  // Rows an exact multiple of every block width: no tail, no padding of dy.
+  c2('2d direct, rows without a ragged edge', [2, 4, 6, 16], [5, 3, 3], [1, 1], [1, 1]),
 ];
 
 function shapes(c: Case) {
