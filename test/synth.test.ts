@@ -1,6 +1,7 @@
 // The built-in data set synthesizer on a tiny run: the Speech Commands layout, identical bytes for the
-// same seed (in one process or two worker threads, and after an interrupted run), a split by voice, and
-// the reuse of a complete set. Skipped, with the reason, when eSpeak NG cannot load.
+// same seed (in one process or two worker threads, and after an interrupted run), a split by voice across
+// both synthesizers (eSpeak NG and Flite), and the reuse of a complete set. Skipped, with the reason,
+// when a synthesizer cannot load.
 import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -9,12 +10,17 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { featuresFor } from '../src/audio/features.js';
 import { decodeWav } from '../src/audio/wav.js';
 import { Espeak } from '../src/data/espeak.js';
+import { Flite } from '../src/data/flite.js';
 import { loadSpeechCommands } from '../src/data/speech-commands.js';
-import { VARIANTS, speakersFor, splitSpeakers, synthesizeSpeechCommands, variantPools, type SynthOptions } from '../src/data/synth-node.js';
+import {
+  FLITE_POOLS, VARIANTS, speakersFor, splitSpeakers, synthesizeSpeechCommands, variantPools, type SplitName, type SynthOptions,
+} from '../src/data/synth-node.js';
 
 let unavailable = '';
+let flite: Flite | undefined;
 try {
   await Espeak.load();
+  flite = await Flite.load();
 } catch (e) {
   unavailable = (e as Error).message;
   console.warn(`synth tests skipped: ${unavailable}`);
@@ -40,7 +46,8 @@ const voiceOf = (rel: string): string => rel.split('/')[1].split('_nohash_')[0];
 
 describe.skipIf(unavailable !== '')('synthesizeSpeechCommands', () => {
   let dir: string;
-  const opts = (out: string, extra: Partial<SynthOptions> = {}): SynthOptions => ({ out, seed: 11, clipsPerWord: 5, words: WORDS_HERE, workers: 1, ...extra });
+  // Half the speakers by Flite: for seed 29, four of the five (kal, slt, and awb and rms held out).
+  const opts = (out: string, extra: Partial<SynthOptions> = {}): SynthOptions => ({ out, seed: 29, clipsPerWord: 5, words: WORDS_HERE, workers: 1, fliteShare: 0.5, ...extra });
 
   beforeAll(() => {
     dir = mkdtempSync(join(tmpdir(), 'snn-synth-'));
@@ -52,7 +59,9 @@ describe.skipIf(unavailable !== '')('synthesizeSpeechCommands', () => {
     const s = await synthesizeSpeechCommands(opts(out));
     expect(s).toMatchObject({ clips: 15, words: 3, clipsPerWord: 5, cached: false });
     expect(s.voices).toEqual({ train: 3, validation: 1, test: 1 });
+    expect(s.synthesizers).toEqual({ 'espeak-ng': 1, flite: 4 });
     expect(s.splits).toEqual({ train: 9, validation: 3, test: 3 });
+    expect(JSON.parse(readFileSync(join(out, 'synth.json'), 'utf8'))).toMatchObject({ version: 3, fliteShare: 0.5, synthesizers: ['espeak-ng', 'flite'] });
     expect(existsSync(join(out, 'up'))).toBe(false);
     const files = WORDS_HERE.flatMap((w) => readdirSync(join(out, w)).map((f) => `${w}/${f}`));
     expect(files).toHaveLength(15);
@@ -79,7 +88,8 @@ describe.skipIf(unavailable !== '')('synthesizeSpeechCommands', () => {
     // Each held-out voice says every word.
     expect(validation.map((f) => f.split('/')[0]).sort()).toEqual([...WORDS_HERE].sort());
     // The lists hold exactly the speakers drawn for those splits.
-    const drawn = speakersFor(11, 5);
+    const drawn = speakersFor(29, 5, 0.5);
+    expect(drawn.filter((v) => v.split !== 'train').map((v) => v.synthesizer)).toEqual(['flite', 'flite']);
     expect([...voices[1]]).toEqual(drawn.filter((v) => v.split === 'validation').map((v) => v.id));
     expect([...voices[2]]).toEqual(drawn.filter((v) => v.split === 'test').map((v) => v.id));
 
@@ -110,6 +120,11 @@ describe.skipIf(unavailable !== '')('synthesizeSpeechCommands', () => {
     await synthesizeSpeechCommands(opts(other, { seed: 12 }));
     const c = snapshot(other);
     expect(c.get('validation_list.txt')).not.toEqual(a.get('validation_list.txt'));
+
+    // Another share is another set: the manifest tells them apart.
+    const redo = await synthesizeSpeechCommands(opts(other, { seed: 12, fliteShare: 0 }));
+    expect(redo).toMatchObject({ cached: false, synthesizers: { 'espeak-ng': 5 } });
+    expect(JSON.parse(readFileSync(join(other, 'synth.json'), 'utf8')).synthesizers).toEqual(['espeak-ng']);
   });
 
   it('reuses a complete set, redoes one made with other options, refuses a foreign folder', async () => {
@@ -132,6 +147,39 @@ describe.skipIf(unavailable !== '')('synthesizeSpeechCommands', () => {
 
     await expect(synthesizeSpeechCommands(opts(join(dir, 'd'), { words: ['yes', 'maybe'] }))).rejects.toThrow(/"maybe" is not a Speech Commands word/);
     await expect(synthesizeSpeechCommands(opts(join(dir, 'd'), { clipsPerWord: 0 }))).rejects.toThrow(/clipsPerWord/);
+    await expect(synthesizeSpeechCommands(opts(join(dir, 'd'), { fliteShare: 1.5 }))).rejects.toThrow(/fliteShare must be in \[0, 1\], got 1.5/);
+  });
+});
+
+describe.skipIf(unavailable !== '')('Flite', () => {
+  const energy = (x: Float32Array): number => x.reduce((a, v) => a + v * v, 0);
+
+  it('lists its voices and speaks each pooled one at its rate', () => {
+    const pooled = Object.values(FLITE_POOLS).flat();
+    for (const voice of pooled) {
+      expect(flite!.voices).toContain(voice);
+      const { samples, sampleRate } = flite!.speak({ text: 'yes', voice, stretch: 1 });
+      expect(sampleRate).toBe(voice === 'kal' ? 8000 : 16000);
+      expect(samples.length).toBeGreaterThan(0.2 * sampleRate);
+      expect(energy(samples)).toBeGreaterThan(1);
+    }
+  });
+
+  it('gives the same samples for an utterance whatever was spoken before, and follows stretch and pitch', () => {
+    const u = { text: 'sheila', voice: 'slt', stretch: 1 };
+    const first = flite!.speak(u);
+    flite!.speak({ text: 'backward', voice: 'awb', stretch: 1.3, f0: 150 });
+    expect(flite!.speak(u).samples).toEqual(first.samples);
+    const slow = flite!.speak({ ...u, stretch: 1.5 });
+    expect(slow.samples.length / first.samples.length).toBeGreaterThan(1.3);
+    const high = flite!.speak({ ...u, f0: 240 });
+    expect(high.samples.length).toBe(first.samples.length);
+    expect(high.samples).not.toEqual(first.samples);
+  });
+
+  it('names the voice when it fails', () => {
+    expect(() => flite!.speak({ text: 'yes', voice: 'nobody', stretch: 1 })).toThrow(/flite: unknown voice "nobody" \(voices: .*slt/);
+    expect(() => flite!.speak({ text: 'yes', voice: 'slt', stretch: -1 })).toThrow(/duration_stretch must be a positive number, got -1 \(voice slt\)/);
   });
 });
 
@@ -150,20 +198,37 @@ describe('splitSpeakers', () => {
     expect(splitSpeakers(4, 160)).not.toEqual(splitSpeakers(3, 160));
   });
 
-  it('gives held-out speakers timbres (voice variants) never used in training', () => {
+  it('gives held-out speakers timbres (eSpeak variants, Flite voices) never used in training', () => {
     const pools = variantPools(5);
     expect([...pools.train, ...pools.validation, ...pools.test].sort()).toEqual([...VARIANTS].sort());
     expect(pools.validation.length).toBeGreaterThan(0);
     expect(pools.test.length).toBe(pools.validation.length);
     const speakers = speakersFor(5, 200);
-    const used = { train: new Set<string>(), validation: new Set<string>(), test: new Set<string>() };
+    // kal and kal16 are one speaker at two sampling rates.
+    const timbre = (s: (typeof speakers)[number]): string => (s.synthesizer === 'flite' ? `flite:${s.voice.replace('kal16', 'kal')}` : `espeak:${s.voice.split('+')[1]}`);
+    const used: Record<SplitName, Set<string>> = { train: new Set(), validation: new Set(), test: new Set() };
     for (const s of speakers) {
-      const variant = s.voice.split('+')[1];
-      expect(pools[s.split]).toContain(variant);
-      used[s.split].add(variant);
+      expect(s.synthesizer === 'flite' ? FLITE_POOLS[s.split] : pools[s.split]).toContain(s.synthesizer === 'flite' ? s.voice : s.voice.split('+')[1]);
+      used[s.split].add(timbre(s));
     }
     for (const v of used.validation) expect(used.train.has(v) || used.test.has(v)).toBe(false);
     for (const v of used.test) expect(used.train.has(v)).toBe(false);
+    // Both synthesizers in every split, Flite for about a quarter of the speakers.
+    for (const split of ['train', 'validation', 'test'] as const)
+      expect(new Set([...used[split]].map((t) => t.split(':')[0]))).toEqual(new Set(['espeak', 'flite']));
+    const share = speakers.filter((s) => s.synthesizer === 'flite').length / speakers.length;
+    expect(share).toBeGreaterThan(0.15);
+    expect(share).toBeLessThan(0.35);
     expect(new Set(speakers.map((s) => s.id)).size).toBe(200);
+  });
+
+  it('draws the synthesizer apart from the traits: the share changes only who uses Flite', () => {
+    const none = speakersFor(5, 60, 0), quarter = speakersFor(5, 60), all = speakersFor(5, 60, 1);
+    expect(none.every((s) => s.synthesizer === 'espeak-ng')).toBe(true);
+    expect(all.every((s) => s.synthesizer === 'flite')).toBe(true);
+    for (let i = 0; i < 60; i++) {
+      expect(quarter[i]).toMatchObject({ id: none[i].id, split: none[i].split, pitch: none[i].pitch, rate: none[i].rate, tract: none[i].tract });
+      if (quarter[i].synthesizer === 'espeak-ng') expect(quarter[i].voice).toBe(none[i].voice);
+    }
   });
 });

@@ -1,22 +1,25 @@
-// The built-in data set: the 35 Speech Commands keywords spoken by eSpeak NG with many synthetic
-// "speakers" (accent, voice variant, pitch, rate, vocal-tract scaling, microphone colouring), placed at
-// random in a 1-second window over background noise, written in the Speech Commands v2 layout.
+// The built-in data set: the 35 Speech Commands keywords spoken by many synthetic "speakers", each
+// rendered by eSpeak NG (accent, voice variant) or by Flite (base voice), with its own pitch, rate,
+// vocal-tract scaling, room and microphone colouring, placed at random in a 1-second window over
+// background noise, written in the Speech Commands v2 layout.
 //
 // Determinism: every random choice comes from a generator seeded by (seed, speaker, word), and each
-// speaker is rendered on a fresh eSpeak session (whose output depends on what it spoke before), so the
-// same options give byte-identical files, and a run resumed after an interruption gives the same files
-// as an uninterrupted one. A speaker is the unit of work and of resumption.
+// speaker is rendered on a fresh eSpeak session (whose output depends on what it spoke before; Flite
+// starts afresh on every utterance), so the same options give byte-identical files, and a run resumed
+// after an interruption gives the same files as an uninterrupted one. A speaker is the unit of work and
+// of resumption.
 import { readFile, readdir, rm } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import type { Worker } from 'node:worker_threads';
-import { encodeWav } from '../audio/wav.js';
+import { encodeWav, type DecodedAudio } from '../audio/wav.js';
 import { resample } from '../audio/resample.js';
 import { Rng, shuffled } from '../train/batches.js';
 import type { ProgressFactory } from '../train/progress.js';
 import { silentProgress } from '../train/progress.js';
 import { writeFileAtomic } from './atomic-node.js';
-import { Espeak, SESSION_LIMIT, type Session } from './espeak.js';
+import { Espeak, SESSION_LIMIT, type Session, type Utterance } from './espeak.js';
+import { Flite } from './flite.js';
 import { NOISE_COLORS, addBackgroundNoise, synthNoise, type NoiseColor } from './noise.js';
 import { hashSeed, pick, rngFor, uniform } from './seed.js';
 import { NOISE_FOLDER, TESTING_LIST, VALIDATION_LIST } from './speech-commands.js';
@@ -26,9 +29,12 @@ import { WORDS } from './words.js';
 export { builtinDataDir } from './speech-commands.js';
 
 /** Bumped whenever the rendering changes, so an old built-in set is regenerated rather than reused. */
-export const SYNTH_VERSION = 2;
+export const SYNTH_VERSION = 3;
 /** About two minutes on a 2-core machine: 35 × 400 = 14,000 clips from 400 voices (320 train, 40 validation, 40 test). */
 export const DEFAULT_CLIPS_PER_WORD = 400;
+/** The share of speakers Flite renders: its four voices add timbres eSpeak lacks, and eSpeak's many
+ *  variants keep the variety within each split. */
+export const DEFAULT_FLITE_SHARE = 0.25;
 export const SAMPLE_RATE = 16000;
 const MANIFEST = 'synth.json';
 const COMPLETE = 'synth-complete.json';
@@ -49,6 +55,17 @@ export const VARIANTS: readonly string[] = [
   'shelby', 'steph', 'steph2', 'steph3', 'travis', 'victor', 'zac',
 ];
 
+/** Flite's base voices by split, fixed rather than drawn, as there are only four speakers: kal (US male,
+ *  as `kal` at 8 kHz and `kal16` at 16 kHz: one speaker), slt (US female), awb (Scottish male), rms (US
+ *  male). Training keeps the one female voice; `awb_time`, a cut-down awb that cannot say most words, is
+ *  left out. */
+export const FLITE_POOLS: Record<SplitName, readonly string[]> = { train: ['kal', 'kal16', 'slt'], validation: ['awb'], test: ['rms'] };
+
+/** The mean pitch (Hz) each Flite voice speaks at when left alone, which a speaker's pitch scales; rms
+ *  ignores pitch targets (its units keep their recorded pitch), so it has none. */
+const FLITE_F0: Record<string, number | undefined> = { kal: 96, kal16: 96, slt: 188, awb: 130 };
+
+export type SynthesizerName = 'espeak-ng' | 'flite';
 export interface SynthOptions {
   out: string;
   seed?: number;
@@ -59,6 +76,8 @@ export interface SynthOptions {
   progress?: ProgressFactory;
   /** Parallel synthesizers (worker threads). Default: one per core, at most 4 (1 for under 16 voices to do). */
   workers?: number;
+  /** The share of speakers (0..1) rendered by Flite rather than eSpeak NG. Default DEFAULT_FLITE_SHARE. */
+  fliteShare?: number;
 }
 
 export interface SynthSummary {
@@ -68,6 +87,8 @@ export interface SynthSummary {
   seed: number;
   /** Voices per split: validation and test voices are never heard in training. */
   voices: { train: number; validation: number; test: number };
+  /** Voices per synthesizer. */
+  synthesizers: Partial<Record<SynthesizerName, number>>;
   /** Clips per split. */
   splits: { train: number; validation: number; test: number };
   /** Seconds the synthesis took (of the original run when `cached`). */
@@ -82,6 +103,9 @@ interface Manifest {
   seed: number;
   clipsPerWord: number;
   words: string[];
+  fliteShare: number;
+  /** Those the speakers use, loaded before anything is written. */
+  synthesizers: SynthesizerName[];
 }
 
 /** One synthetic speaker: fixed traits, and a split. */
@@ -89,7 +113,10 @@ export interface Speaker {
   index: number;
   split: SplitName;
   id: string;
+  synthesizer: SynthesizerName;
+  /** An eSpeak voice with its variant (`en-us+m3`) or a Flite voice (`slt`). */
   voice: string;
+  /** The voice's traits in eSpeak's units (see Utterance); Flite's voices take them relative to their own. */
   pitch: number;
   rate: number;
   amplitude: number;
@@ -122,8 +149,9 @@ export function variantPools(seed: number): Record<SplitName, string[]> {
   return { validation: order.slice(0, held), test: order.slice(held, 2 * held), train: order.slice(2 * held) };
 }
 
-/** Every speaker of a run: traits drawn per speaker, the variant from its split's pool. */
-export function speakersFor(seed: number, count: number): Speaker[] {
+/** Every speaker of a run: the synthesizer and traits drawn per speaker, the eSpeak variant or the Flite
+ *  voice from its split's pool. */
+export function speakersFor(seed: number, count: number, fliteShare = DEFAULT_FLITE_SHARE): Speaker[] {
   const splits = splitSpeakers(seed, count);
   const pools = variantPools(seed);
   const splitOf = new Map<number, SplitName>();
@@ -131,11 +159,16 @@ export function speakersFor(seed: number, count: number): Speaker[] {
   return Array.from({ length: count }, (_, index) => {
     const split = splitOf.get(index)!;
     const rng = rngFor(seed, 'speaker', index);
+    // The synthesizer and voice are drawn apart from the traits, so the share changes which speakers
+    // use Flite and nothing else.
+    const voice = rngFor(seed, 'voice', index);
+    const synthesizer: SynthesizerName = voice.next() < fliteShare ? 'flite' : 'espeak-ng';
     return {
       index,
       split,
       id: hashSeed(seed, 'speaker-id', index).toString(16).padStart(8, '0'),
-      voice: `${pick(rng, ACCENTS)}+${pick(rng, pools[split])}`,
+      synthesizer,
+      voice: synthesizer === 'flite' ? pick(voice, FLITE_POOLS[split]) : `${pick(voice, ACCENTS)}+${pick(voice, pools[split])}`,
       pitch: uniform(rng, 15, 85),
       rate: uniform(rng, 125, 215),
       amplitude: uniform(rng, 70, 150),
@@ -200,11 +233,70 @@ function trimSilence(x: Float32Array): Float32Array {
 /** Punctuation after the word: statement, question, exclamation and list intonation. */
 const INTONATIONS: readonly string[] = ['', '.', '.', '?', '!', ','];
 
+/** A speaker's voice: speaks one utterance (in eSpeak's units), mono samples at the synthesizer's rate. */
+export type Speak = (u: Utterance) => DecodedAudio;
+
+/** eSpeak on a fresh session for every SESSION_LIMIT utterances: fixed boundaries keep a speaker's output
+ *  independent of where a run started. */
+function espeakVoice(espeak: Espeak): Speak {
+  let session: Session | null = null;
+  let spoken = 0;
+  return (u) => {
+    if (!session || spoken === SESSION_LIMIT) {
+      session = espeak.session();
+      spoken = 0;
+    }
+    spoken++;
+    return session.speak(u);
+  };
+}
+
+/** eSpeak's default rate, words per minute: Flite's own speed. */
+const ESPEAK_DEFAULT_RATE = 175;
+
+/** Flite with eSpeak's units translated: rate as a duration stretch, pitch 0..99 as ±half an octave
+ *  around the voice's own, amplitude as a gain that, like eSpeak's, clips when loud. */
+function fliteVoice(flite: Flite): Speak {
+  return (u) => {
+    const own = FLITE_F0[u.voice];
+    const spoken = flite.speak({
+      text: u.text,
+      voice: u.voice,
+      stretch: ESPEAK_DEFAULT_RATE / u.rate,
+      f0: own === undefined ? undefined : own * Math.pow(2, (u.pitch - 50) / 99),
+    });
+    const gain = u.amplitude / 100;
+    const samples = spoken.samples.map((v) => Math.max(-1, Math.min(1, gain * v)));
+    return { samples, sampleRate: spoken.sampleRate };
+  };
+}
+
+/** The synthesizers a run uses, loaded. */
+export interface Synthesizers {
+  espeak?: Espeak;
+  flite?: Flite;
+}
+
+/** Loads the synthesizers named (each a development dependency, with a clear error when missing). */
+export async function loadSynthesizers(names: readonly SynthesizerName[]): Promise<Synthesizers> {
+  return {
+    espeak: names.includes('espeak-ng') ? await Espeak.load() : undefined,
+    flite: names.includes('flite') ? await Flite.load() : undefined,
+  };
+}
+
+function voiceFor(synths: Synthesizers, speaker: Speaker): Speak {
+  const missing = (): never => {
+    throw new Error(`synthesizeSpeechCommands: speaker ${speaker.id} needs ${speaker.synthesizer}, which was not loaded`);
+  };
+  return speaker.synthesizer === 'flite' ? fliteVoice(synths.flite ?? missing()) : espeakVoice(synths.espeak ?? missing());
+}
+
 /** Renders one clip: speak, scale the vocal tract, place in one second, add the room and the microphone,
  *  add noise, set the level. */
-export function renderClip(session: Session, seed: number, speaker: Speaker, word: string, noises: readonly Float32Array[]): Uint8Array {
+export function renderClip(speak: Speak, seed: number, speaker: Speaker, word: string, noises: readonly Float32Array[]): Uint8Array {
   const rng = rngFor(seed, 'clip', speaker.index, word);
-  const spoken = session.speak({
+  const spoken = speak({
     text: word + pick(rng, INTONATIONS),
     voice: speaker.voice,
     rate: speaker.rate * uniform(rng, 0.85, 1.15),
@@ -213,7 +305,8 @@ export function renderClip(session: Session, seed: number, speaker: Speaker, wor
   });
   const voiced = trimSilence(spoken.samples);
   // Resampling to a rate other than the one written scales time, pitch and formants together. Rates on a
-  // 50 Hz grid share a factor of 50 with eSpeak's 22,050 Hz, which keeps the resampler's filter tables small.
+  // 50 Hz grid share a factor of 50 with eSpeak's 22,050 Hz (and Flite's 8 and 16 kHz), which keeps the
+  // resampler's filter tables small.
   let speech = resample(voiced, spoken.sampleRate, 50 * Math.round((SAMPLE_RATE * speaker.tract) / 50));
   if (speech.length > SAMPLE_RATE) speech = speech.subarray(0, SAMPLE_RATE);
   const clip = new Float32Array(SAMPLE_RATE);
@@ -237,32 +330,33 @@ export function backgroundNoises(seed: number): Float32Array[] {
   return NOISE_COLORS.map((c) => synthNoise(c, NOISE_SECONDS * SAMPLE_RATE, SAMPLE_RATE, rngFor(seed, 'noise', c)));
 }
 
-/** Renders every word of one speaker on one fresh session and writes the files. */
-export async function renderSpeaker(espeak: Espeak, out: string, seed: number, speaker: Speaker, words: readonly string[], noises: readonly Float32Array[]): Promise<void> {
-  let session = espeak.session();
-  let spoken = 0;
-  for (const word of words) {
-    // Fixed session boundaries (every SESSION_LIMIT words) keep the output independent of where a run started.
-    if (spoken === SESSION_LIMIT) {
-      session = espeak.session();
-      spoken = 0;
-    }
-    const wav = renderClip(session, seed, speaker, word, noises);
-    spoken++;
-    await writeFileAtomic(join(out, clipPath(word, speaker)), wav);
-  }
+/** Renders every word of one speaker, from a fresh start of its synthesizer, and writes the files. */
+export async function renderSpeaker(synths: Synthesizers, out: string, seed: number, speaker: Speaker, words: readonly string[], noises: readonly Float32Array[]): Promise<void> {
+  const speak = voiceFor(synths, speaker);
+  for (const word of words) await writeFileAtomic(join(out, clipPath(word, speaker)), renderClip(speak, seed, speaker, word, noises));
 }
 
 function checkOptions(opts: SynthOptions): Manifest {
   const seed = opts.seed ?? 1;
   const clipsPerWord = opts.clipsPerWord ?? DEFAULT_CLIPS_PER_WORD;
+  const fliteShare = opts.fliteShare ?? DEFAULT_FLITE_SHARE;
+  if (!(fliteShare >= 0 && fliteShare <= 1)) throw new RangeError(`synthesizeSpeechCommands: fliteShare must be in [0, 1], got ${fliteShare}`);
   if (!Number.isInteger(seed) || seed < 0) throw new RangeError(`synthesizeSpeechCommands: seed must be a non-negative integer, got ${seed}`);
   if (!Number.isInteger(clipsPerWord) || clipsPerWord <= 0) throw new RangeError(`synthesizeSpeechCommands: clipsPerWord must be a positive integer, got ${clipsPerWord}`);
   const words = opts.words ? [...opts.words] : [...WORDS];
   if (words.length === 0) throw new RangeError('synthesizeSpeechCommands: words is empty');
   for (const w of words) if (!WORDS.includes(w)) throw new RangeError(`synthesizeSpeechCommands: "${w}" is not a Speech Commands word (${WORDS.join(', ')})`);
-  // WORDS order, no duplicates: the same set of words always means the same run.
-  return { generator: 'snn-voice synth', version: SYNTH_VERSION, seed, clipsPerWord, words: WORDS.filter((w) => words.includes(w)) };
+  const used = new Set(speakersFor(seed, clipsPerWord, fliteShare).map((s) => s.synthesizer));
+  return {
+    generator: 'snn-voice synth',
+    version: SYNTH_VERSION,
+    seed,
+    clipsPerWord,
+    // WORDS order, no duplicates: the same set of words always means the same run.
+    words: WORDS.filter((w) => words.includes(w)),
+    fliteShare,
+    synthesizers: (['espeak-ng', 'flite'] as const).filter((n) => used.has(n)),
+  };
 }
 
 async function readJson<T>(path: string): Promise<T | null> {
@@ -298,11 +392,11 @@ export async function synthesizeSpeechCommands(opts: SynthOptions): Promise<Synt
     if (entries.length > 0)
       throw new Error(`synthesizeSpeechCommands: "${out}" is not empty and holds no ${MANIFEST}; choose an empty or new folder`);
   }
-  // Load eSpeak before writing anything, so a missing package leaves no half-made folder behind.
-  const espeak = await Espeak.load();
+  // Load the synthesizers before writing anything, so a missing package leaves no half-made folder behind.
+  const synths = await loadSynthesizers(manifest.synthesizers);
   await writeFileAtomic(join(out, MANIFEST), JSON.stringify(manifest, null, 2) + '\n');
 
-  const { seed, clipsPerWord, words } = manifest;
+  const { seed, clipsPerWord, words, fliteShare } = manifest;
   const noises = backgroundNoises(seed);
   for (let c = 0; c < NOISE_COLORS.length; c++) {
     // Stored at 0.1 RMS so the white noise's peaks stay inside 16-bit range.
@@ -310,7 +404,7 @@ export async function synthesizeSpeechCommands(opts: SynthOptions): Promise<Synt
     await writeFileAtomic(join(out, NOISE_FOLDER, NOISE_FILES[NOISE_COLORS[c]]), encodeWav(scaled, SAMPLE_RATE, 16));
   }
 
-  const speakers = speakersFor(seed, clipsPerWord);
+  const speakers = speakersFor(seed, clipsPerWord, fliteShare);
   const ids = new Set(speakers.map((s) => s.id));
   if (ids.size !== speakers.length) throw new Error(`synthesizeSpeechCommands: voice id collision for seed ${seed}; choose another seed`);
   // Resume: a speaker whose every file exists is done (files are written by rename, so they are whole).
@@ -335,11 +429,11 @@ export async function synthesizeSpeechCommands(opts: SynthOptions): Promise<Synt
     };
     if (workers <= 1) {
       for (const s of todo) {
-        await renderSpeaker(espeak, out, seed, s, words, noises);
+        await renderSpeaker(synths, out, seed, s, words, noises);
         onDone();
       }
     } else {
-      await renderInWorkers(workers, { out, seed, clipsPerWord, words }, todo, onDone);
+      await renderInWorkers(workers, { out, seed, clipsPerWord, words, fliteShare, synthesizers: manifest.synthesizers }, todo, onDone);
     }
   } finally {
     bar.stop();
@@ -358,6 +452,7 @@ export async function synthesizeSpeechCommands(opts: SynthOptions): Promise<Synt
     clipsPerWord,
     seed,
     voices: { train: split.train.length, validation: split.validation.length, test: split.test.length },
+    synthesizers: Object.fromEntries(manifest.synthesizers.map((n) => [n, speakers.filter((s) => s.synthesizer === n).length])),
     splits: { train: split.train.length * words.length, validation: split.validation.length * words.length, test: split.test.length * words.length },
     seconds: Math.round((Date.now() - started) / 100) / 10,
     cached: false,
@@ -373,6 +468,8 @@ export interface WorkerTask {
   seed: number;
   clipsPerWord: number;
   words: string[];
+  fliteShare: number;
+  synthesizers: SynthesizerName[];
 }
 
 /** Messages from a worker: ready for a speaker (first, and after each `done`), or failed. */
