@@ -53,12 +53,16 @@ function refBackward(g: Geo, x: ArrayLike<number>, w: ArrayLike<number>, dy: Arr
   return { dx, dw, db };
 }
 
-interface Case { name: string; g: Geo; bias: boolean; oneD: boolean }
+// density: the fraction of x kept non-zero (as a spiking layer's input); conv.ts visits only the
+// non-zero inputs when they are few.
+interface Case { name: string; g: Geo; bias: boolean; oneD: boolean; density?: number }
 
 const c2 = (name: string, [N, C, H, W]: number[], [CO, KH, KW]: number[], [SH, SW]: number[], [PH, PW]: number[], bias = true): Case =>
   ({ name, g: { N, C, H, W, CO, KH, KW, SH, SW, PH, PW }, bias, oneD: false });
 const c1 = (name: string, [N, C, L]: number[], [CO, K]: number[], S: number, P: number, bias = true): Case =>
   ({ name, g: { N, C, H: 1, W: L, CO, KH: 1, KW: K, SH: 1, SW: S, PH: 0, PW: P }, bias, oneD: true });
+
+const sparse = (c: Case, density: number): Case => ({ ...c, name: `${c.name}, ${density * 100}% non-zero x`, density });
 
 const small: Case[] = [
   c2('2d batch 1, 3x3 same', [1, 1, 5, 7], [2, 3, 3], [1, 1], [1, 1]),
@@ -69,6 +73,8 @@ const small: Case[] = [
   c1('1d stride 2 padding 2', [2, 3, 17], [4, 5], 2, 2),
   c1('1d batch 1, M5-like stride 4', [1, 1, 41], [3, 8], 4, 3),
   c1('1d k3 same, no bias', [3, 4, 9], [5, 3], 1, samePadding(3), false),
+  sparse(c2('2d 5x5 same', [2, 3, 7, 9], [5, 5, 5], [1, 1], [2, 2]), 0.05),
+  sparse(c2('2d batch 1, 3x4 padding [2,1], no bias', [1, 2, 6, 7], [3, 3, 4], [1, 1], [2, 1], false), 0.08),
 ];
 
 // Larger shapes against the reference backward. conv.ts picks im2col + GEMM for more than 16 output
@@ -83,6 +89,9 @@ const big: Case[] = [
   c2('2d direct, two output channels, wide rows', [3, 3, 9, 37], [2, 3, 5], [1, 1], [1, 2]),
   // Rows an exact multiple of every block width: no tail, no padding of dy.
   c2('2d direct, rows without a ragged edge', [2, 4, 6, 16], [5, 3, 3], [1, 1], [1, 1]),
+  sparse(c2('2d Hjh conv2-like', [3, 8, 30, 67], [16, 5, 5], [1, 1], [2, 2]), 0.15),
+  sparse(c2('2d one output channel', [2, 3, 11, 21], [1, 3, 5], [1, 1], [1, 0]), 0.01),
+  sparse(c2('2d all zero input', [2, 2, 5, 6], [6, 3, 3], [1, 1], [1, 1]), 0),
 ];
 
 function shapes(c: Case) {
@@ -96,6 +105,10 @@ function shapes(c: Case) {
 function run(c: Case, seed: number) {
   const s = shapes(c);
   const xs = randArray(s.x.reduce((a, b) => a * b), seed);
+  if (c.density !== undefined) {
+    const keep = randArray(xs.length, seed + 9, 0, 1);
+    for (let i = 0; i < xs.length; i++) if (keep[i] >= c.density) xs[i] = 0;
+  }
   const ws = randArray(s.w.reduce((a, b) => a * b), seed + 1);
   const bs = randArray(c.g.CO, seed + 2);
   const gs = randArray(s.y.reduce((a, b) => a * b), seed + 3);
