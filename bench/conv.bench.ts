@@ -8,8 +8,13 @@ import { tfjsWasm } from './tfjs-wasm.js';
 
 // Every convolution of the zoo; conv1d layers run as conv2d with H = 1, as conv.ts does. An SNN runs
 // its convolutions over T*B rows (T = 5 steps of batch 16: 80), where x and dy outgrow the caches:
-// the Hjh layers are measured at both.
-interface Layer { name: string; x: [number, number, number, number]; co: number; k: [number, number]; stride: [number, number]; padding: [number, number] }
+// the Hjh layers are measured at both. Hjh's second convolution reads spikes: with `spikes`, that
+// fraction of x is 1 and the rest 0 (conv.ts then visits only the non-zero inputs when they are few),
+// and GFLOP/s counts the dense operations, so it compares with the dense rows as time does.
+interface Layer {
+  name: string; x: [number, number, number, number]; co: number; k: [number, number]; stride: [number, number]; padding: [number, number];
+  spikes?: number;
+}
 
 const layers: Layer[] = [
   { name: 'M5 conv1d [16,1,4000]->128 k80 s4 p39', x: [16, 1, 1, 4000], co: 128, k: [1, 80], stride: [1, 4], padding: [0, 39] },
@@ -20,6 +25,7 @@ const layers: Layer[] = [
   { name: 'Hjh conv2d [16,8,30,67]->16 5x5 same', x: [16, 8, 30, 67], co: 16, k: [5, 5], stride: [1, 1], padding: [2, 2] },
   { name: 'Hjh SNN conv2d [80,1,60,134]->8 5x5 same', x: [80, 1, 60, 134], co: 8, k: [5, 5], stride: [1, 1], padding: [2, 2] },
   { name: 'Hjh SNN conv2d [80,8,30,67]->16 5x5 same', x: [80, 8, 30, 67], co: 16, k: [5, 5], stride: [1, 1], padding: [2, 2] },
+  { name: 'Hjh SNN conv2d [80,8,30,67]->16 5x5 same, 15% spikes', x: [80, 8, 30, 67], co: 16, k: [5, 5], stride: [1, 1], padding: [2, 2], spikes: 0.15 },
   { name: 'Piczak conv2d [16,1,60,134]->80 57x6', x: [16, 1, 60, 134], co: 80, k: [57, 6], stride: [1, 1], padding: [0, 0] },
   { name: 'Piczak conv2d [16,80,4,43]->80 1x3', x: [16, 80, 4, 43], co: 80, k: [1, 3], stride: [1, 1], padding: [0, 0] },
 ];
@@ -51,7 +57,7 @@ export const suite: BenchSuite = {
   async run(all) {
     // Quick runs (the suite's smoke test) spend less time per measurement.
     const options = all.quick ? { ...all, time: Math.min(all.time, 150) } : all;
-    const chosen = options.quick ? [layers[1], layers[4], layers[7]] : layers;
+    const chosen = options.quick ? [layers[1], layers[4], layers[7], layers[8]] : layers;
     const tf = await tfjsWasm();
     const rows: BenchRow[] = [];
     for (const l of chosen) {
@@ -67,6 +73,11 @@ export const suite: BenchSuite = {
       for (const flavor of ['relaxed', 'simd'] as const) {
         await engineFor(flavor);
         const x = Tensor.zeros(l.x).fill(0.5);
+        if (l.spikes !== undefined) {
+          // A fixed scatter of spikes: Weyl sequence of the golden ratio.
+          const xs = x.f32;
+          for (let i = 0; i < xs.length; i++) xs[i] = (i * 0.6180339887) % 1 < l.spikes ? 1 : 0;
+        }
         const w = Tensor.zeros(wShape).fill(0.01);
         const b = Tensor.zeros([l.co]);
         const y = Tensor.zeros(yShape);
@@ -87,7 +98,7 @@ export const suite: BenchSuite = {
         fwd.js = flop / N / (await secondsPerCall(() => jsConv(x, w, y, one, OH, OW), options)) / 1e9;
         note = 'js: one sample';
       }
-      if (tf) {
+      if (tf && l.spikes === undefined) {
         // tfjs works channels-last (NHWC, filter [KH, KW, C, CO]), its native layout.
         const [, , H, W] = l.x;
         const x = tf.fill([N, H, W, C], 0.5) as import('@tensorflow/tfjs-core').Tensor4D;
