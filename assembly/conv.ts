@@ -57,7 +57,7 @@ export function conv2dScratchBytes(N: i32, C: i32, H: i32, W: i32, CO: i32, KH: 
   const directOut = directFits(CO, KH, KW, SH, SW, PH, PW);
   const directIn = directInputGrad(C, H, W, KH, KW, SH, SW, PH, PW);
   let bytes: usize = 0;
-  if (directOut) bytes = max(max(directBytes(C, H, W, CO, KH, KW, PH, PW), weightGradBytes(C, H, W, CO, KH, KW, PH, PW, OH, OW)), sparseBytes(C, CO, KH, KW, OHW));
+  if (directOut) bytes = max(max(directBytes(C, H, W, CO, KH, KW, PH, PW), weightGradBytes(C, H, W, CO, KH, KW, PH, PW, OH, OW)), sparseBytes(C, W, CO, KH, KW, OHW));
   if (directIn) bytes = max(bytes, directBytes(CO, OH, OW, C, KH, KW, KH - 1 - PH, KW - 1 - PW));
   if (!directOut || !directIn) {
     const ckk = C * KH * KW;
@@ -167,7 +167,7 @@ export function conv2dForward(
   assert(scratchBytes >= conv2dScratchBytes(N, C, H, W, CO, KH, KW, SH, SW, PH, PW), 'conv2dForward: scratch too small');
   const OH = outSize(H, KH, SH, PH), OW = outSize(W, KW, SW, PW), OHW = OH * OW;
   if (directFits(CO, KH, KW, SH, SW, PH, PW)) {
-    if (sparse(x, N * C * H * W, CO)) sparseForward(x, w, b, y, N, C, H, W, CO, KH, KW, PH, PW, OH, OW, scratch);
+    if (sparse(x, N * C * H * W, CO, KH * KW)) sparseForward(x, w, b, y, N, C, H, W, CO, KH, KW, PH, PW, OH, OW, scratch);
     else directCorrelate(x, w, false, b, y, N, C, H, W, CO, KH, KW, PH, PW, scratch);
     return;
   }
@@ -225,7 +225,7 @@ export function conv2dBackwardWeight(
   assert(scratchBytes >= conv2dScratchBytes(N, C, H, W, CO, KH, KW, SH, SW, PH, PW), 'conv2dBackwardWeight: scratch too small');
   const OH = outSize(H, KH, SH, PH), OW = outSize(W, KW, SW, PW), OHW = OH * OW;
   if (directFits(CO, KH, KW, SH, SW, PH, PW)) {
-    if (sparse(x, N * C * H * W, CO)) {
+    if (sparse(x, N * C * H * W, CO, KH * KW)) {
       if (db != 0) biasGradient(dy, db, N, CO, OHW);
       sparseWeightGrad(x, dy, dw, N, C, H, W, CO, KH, KW, PH, PW, OH, OW, scratch);
     } else directWeightGrad(x, dy, dw, db, N, C, H, W, CO, KH, KW, PH, PW, OH, OW, scratch);
@@ -619,27 +619,33 @@ function grad4x2(d: usize, x0s: usize, x1s: usize, skip: usize, rows: i32, vecto
 // x * dy[:, oh, ow] to dw[:, c, kh, kw] (weight gradient): one update of a vector over output channels,
 // so both run channels-last and the same scatter kernel serves both.
 
-// The sparse path runs below this fraction of non-zero inputs, times the square of the fraction of
-// vector lanes the output channels fill. Measured here on [80, 8, 30, 67] 5x5 'same': break-even near
-// 0.3 non-zero for 16 output channels, 0.22 for 8 and 0.12 for 3 (each update is a load, a multiply-add
-// and a store per 4 channels, against a multiply-add per 4 channels when dense).
-const SPARSE_DENSITY: f64 = 0.22;
+// Costs of the sparse path in units of one multiply-add of the dense kernels: per non-zero input, and
+// per vector of 4 channels it adds at one tap (a load, a multiply-add and a store). Fitted to the
+// break-even densities measured here on [80, 8, 30, 67] 5x5 'same': 0.35 non-zero inputs for 16 output
+// channels, 0.25 for 8, 0.15 for 3.
+const SPARSE_INPUT_COST: f64 = 460;
+const SPARSE_UPDATE_COST: f64 = 7;
+// The sparse path runs only when it is predicted at least 10% faster.
+const SPARSE_MARGIN: f64 = 0.9;
 
-// Floats of the channels-last weights (or weight-gradient sums) and of one sample's channels-last y (or dy).
-function sparseBytes(C: i32, CO: i32, KH: i32, KW: i32, OHW: i32): usize {
+// The channels-last weights (or weight-gradient sums), one sample's channels-last y (or dy), and the
+// column list of one input row.
+function sparseBytes(C: i32, W: i32, CO: i32, KH: i32, KW: i32, OHW: i32): usize {
   const COp = <usize>roundUp(CO, 4);
-  return align64(<usize>C * KH * KW * COp * 4) + align64(<usize>OHW * COp * 4);
+  return align64(<usize>C * KH * KW * COp * 4) + align64(<usize>OHW * COp * 4) + align64(<usize>W * 4);
 }
 
-// True when few enough of x[0..n) are non-zero (NaN counts as non-zero) for CO output channels.
-function sparse(x: usize, n: i32, CO: i32): bool {
+// True when few enough of x[0..n) are non-zero (NaN counts as non-zero) for the sparse path to win
+// with CO output channels and taps = KH*KW.
+function sparse(x: usize, n: i32, CO: i32, taps: i32): bool {
   let counts = i32x4.splat(0);
   let i = 0;
   for (; i + 4 <= n; i += 4) counts = i32x4.sub(counts, f32x4.ne(v128.load(x + (<usize>i << 2)), f32x4.splat(0)));
   let nonZero: i64 = <i64>i32x4.extract_lane(counts, 0) + i32x4.extract_lane(counts, 1) + i32x4.extract_lane(counts, 2) + i32x4.extract_lane(counts, 3);
   for (; i < n; i++) if (load<f32>(x + (<usize>i << 2)) != 0) nonZero++;
-  const lanes = <f64>CO / <f64>roundUp(CO, 4);
-  return <f64>nonZero < SPARSE_DENSITY * lanes * lanes * <f64>n;
+  const dense = <f64>n * CO * taps;
+  const perInput = SPARSE_INPUT_COST + SPARSE_UPDATE_COST * <f64>(roundUp(CO, 4) >> 2) * taps;
+  return <f64>nonZero * perInput < SPARSE_MARGIN * dense;
 }
 
 // dst[j * dstStride + i] = src[i * srcStride + j] for i < rows, j < cols (strides in floats).
@@ -677,7 +683,7 @@ function transpose(src: usize, srcStride: i32, dst: usize, dstStride: i32, rows:
 // contiguous vectors on each side.
 function scatterNonZeros(
   x: usize, C: i32, H: i32, W: i32, KH: i32, KW: i32, PH: i32, PW: i32, OH: i32, OW: i32,
-  out: usize, taps: usize, vectors: i32, toOutput: bool,
+  out: usize, taps: usize, vectors: i32, toOutput: bool, columns: usize,
 ): void {
   const vb = <usize>vectors << 4;
   const outRow = <usize>OW * vb, tapRow = <usize>KW * vb;
@@ -687,26 +693,24 @@ function scatterNonZeros(
       // Taps kh0 <= kh < kh1 reach output rows ih+PH-kh inside [0, OH).
       const kh0 = max(0, ih + PH - OH + 1), kh1 = min(KH, ih + PH + 1);
       if (kh1 <= kh0) continue;
-      for (let iw0 = 0; iw0 < W; iw0 += 4) {
-        // Non-zero lanes of four inputs, then each of them.
-        let mask = iw0 + 4 <= W
-          ? i32x4.bitmask(f32x4.ne(v128.load(row + (<usize>iw0 << 2)), f32x4.splat(0)))
-          : 0;
-        if (iw0 + 4 > W) for (let k = 0; k < W - iw0; k++) if (load<f32>(row + (<usize>(iw0 + k) << 2)) != 0) mask |= 1 << k;
-        while (mask != 0) {
-          const iw = iw0 + ctz(mask);
-          mask &= mask - 1;
-          const kw0 = max(0, iw + PW - OW + 1), kw1 = min(KW, iw + PW + 1);
-          if (kw1 <= kw0) continue;
-          // The first output row and column reached, by the last tap (kh1-1, kw1-1).
-          const o = out + <usize>((ih + PH - kh1 + 1) * OW + iw + PW - kw1 + 1) * vb;
-          const t = taps + <usize>((c * KH + KH - kh1) * KW + KW - kw1) * vb;
-          const v = f32x4.splat(load<f32>(row + (<usize>iw << 2)));
-          const bytes = <usize>(kw1 - kw0) * vb;
-          // Two call sites keep scatterRows out of line (see directCorrelate).
-          if (toOutput) scatterRows(v, o, outRow, t, tapRow, kh1 - kh0, bytes);
-          else scatterRows(v, t, tapRow, o, outRow, kh1 - kh0, bytes);
-        }
+      // The columns of the non-zero inputs, listed without a branch per input (they are unpredictable).
+      let count: usize = 0;
+      for (let iw = 0; iw < W; iw++) {
+        store<i32>(columns + (count << 2), iw);
+        count += <usize>(load<f32>(row + (<usize>iw << 2)) != 0);
+      }
+      for (let k: usize = 0; k < count; k++) {
+        const iw = load<i32>(columns + (k << 2));
+        const kw0 = max(0, iw + PW - OW + 1), kw1 = min(KW, iw + PW + 1);
+        if (kw1 <= kw0) continue;
+        // The first output row and column reached, by the last tap (kh1-1, kw1-1).
+        const o = out + <usize>((ih + PH - kh1 + 1) * OW + iw + PW - kw1 + 1) * vb;
+        const t = taps + <usize>((c * KH + KH - kh1) * KW + KW - kw1) * vb;
+        const v = f32x4.splat(load<f32>(row + (<usize>iw << 2)));
+        const bytes = <usize>(kw1 - kw0) * vb;
+        // Two call sites keep scatterRows out of line (see directCorrelate).
+        if (toOutput) scatterRows(v, o, outRow, t, tapRow, kh1 - kh0, bytes);
+        else scatterRows(v, t, tapRow, o, outRow, kh1 - kh0, bytes);
       }
     }
   }
@@ -735,6 +739,7 @@ function sparseForward(
   const COp = roundUp(CO, 4), OHW = OH * OW;
   const wt = scratch;
   const yc = wt + align64(<usize>C * KH * KW * COp * 4);
+  const columns = yc + align64(<usize>OHW * COp * 4);
   // Weights channels-last with the taps reversed (see scatterNonZeros), zeros past CO.
   const KK = KH * KW;
   for (let c = 0; c < C; c++)
@@ -746,7 +751,7 @@ function sparseForward(
     for (let o = 0; o < COp; o++) store<f32>(yc + (<usize>o << 2), bias != 0 && o < CO ? load<f32>(bias + (<usize>o << 2)) : 0);
     const total = (<usize>OHW * COp) << 2;
     for (let done = <usize>COp << 2; done < total; done <<= 1) memory.copy(yc + done, yc, min(done, total - done));
-    scatterNonZeros(x + ((<usize>n * C * H * W) << 2), C, H, W, KH, KW, PH, PW, OH, OW, yc, wt, COp >> 2, true);
+    scatterNonZeros(x + ((<usize>n * C * H * W) << 2), C, H, W, KH, KW, PH, PW, OH, OW, yc, wt, COp >> 2, true, columns);
     transpose(yc, COp, y + ((<usize>n * CO * OHW) << 2), OHW, OHW, CO);
   }
 }
@@ -758,12 +763,13 @@ function sparseWeightGrad(
   const COp = roundUp(CO, 4), OHW = OH * OW;
   const acc = scratch;
   const dyc = acc + align64(<usize>C * KH * KW * COp * 4);
+  const columns = dyc + align64(<usize>OHW * COp * 4);
   memory.fill(acc, 0, <usize>C * KH * KW * COp * 4);
   // The lanes past CO stay zero; each sample overwrites the rest.
   memory.fill(dyc, 0, <usize>OHW * COp * 4);
   for (let n = 0; n < N; n++) {
     transpose(dy + ((<usize>n * CO * OHW) << 2), OHW, dyc, COp, CO, OHW);
-    scatterNonZeros(x + ((<usize>n * C * H * W) << 2), C, H, W, KH, KW, PH, PW, OH, OW, dyc, acc, COp >> 2, false);
+    scatterNonZeros(x + ((<usize>n * C * H * W) << 2), C, H, W, KH, KW, PH, PW, OH, OW, dyc, acc, COp >> 2, false, columns);
   }
   const KK = KH * KW;
   for (let o = 0; o < CO; o++)
