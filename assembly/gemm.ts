@@ -259,8 +259,9 @@ function packB(trans: i32, b: usize, ldb: i32, p0: i32, j0: i32, kc: i32, nc: i3
 
 /**
  * Runs the GEMM micro-kernel and packing paths, and each convolution kernel (direct blocks of 4 and
- * of 1 channel, the weight gradient, im2col), on small sizes so V8's optimising tier compiles them at
- * load time instead of during the first real call. Needs about 200 KB of scratch.
+ * of 1 channel, the weight gradient, im2col, and the sparse path that all-zero inputs take), on small
+ * sizes so V8's optimising tier compiles them at load time instead of during the first real call.
+ * Needs about 200 KB of scratch.
  */
 export function warmUp(scratch: usize, bytes: usize): void {
   const n = 48;
@@ -270,12 +271,14 @@ export function warmUp(scratch: usize, bytes: usize): void {
   memory.fill(a, 0, 3 * n * n * 4);
   for (let round = 0; round < 4; round++) {
     for (let t = 0; t < 4; t++) gemm(t & 1, t >> 1, n, n, n, a, n, b, n, c, n, round & 1, s, sBytes);
-    // x [1, C, 6, 18] and dy in a, w and dw in b, y and dx in c: all zeros, each within n*n floats.
-    for (let k = 0; k < 4; k++) {
-      const C = k == 0 ? 1 : 4;
-      const CO = k == 0 ? 4 : k == 1 ? 8 : k == 2 ? 2 : 20;
+    // x [1, C, 6, 18] and dy in a, w and dw in b, y and dx in c, each within n*n floats. x is all
+    // zeros (the sparse path) or all 0.747 (bytes 0x3f: the dense kernels).
+    for (let k = 0; k < 8; k++) {
+      const C = (k & 3) == 0 ? 1 : 4;
+      const CO = (k & 3) == 0 ? 4 : (k & 3) == 1 ? 8 : (k & 3) == 2 ? 2 : 20;
       const need = conv2dScratchBytes(1, C, 6, 18, CO, 3, 3, 1, 1, 1, 1);
       assert(need <= sBytes, 'warmUp: scratch too small for the convolutions');
+      memory.fill(a, k < 4 ? 0 : 0x3f, n * n * 4);
       conv2dForward(a, b, 0, c, 1, C, 6, 18, CO, 3, 3, 1, 1, 1, 1, s, sBytes);
       conv2dBackwardInput(b, a, c, 1, C, 6, 18, CO, 3, 3, 1, 1, 1, 1, s, sBytes);
       conv2dBackwardWeight(a, a, b, 0, 1, C, 6, 18, CO, 3, 3, 1, 1, 1, 1, s, sBytes);
