@@ -10,7 +10,7 @@ export type { SpeechCommandsOptions, SpeechCommandsSplits, CachedDataset, NoiseA
 export { CacheError } from './data/feature-cache.js';
 export { synthNoise, mixAtSnr, addBackgroundNoise, loadBackgroundNoise } from './data/noise.js';
 export type { NoiseColor } from './data/noise.js';
-export { synthesizeSpeechCommands, DEFAULT_CLIPS_PER_WORD } from './data/synth-node.js';
+export { synthesizeSpeechCommands, DEFAULT_CLIPS_PER_WORD, DEFAULT_FLITE_SHARE } from './data/synth-node.js';
 export type { SynthOptions, SynthSummary } from './data/synth-node.js';
 export { saveModel, loadModel } from './models/file-node.js';
 export { FileCheckpointStore } from './train/checkpoint-node.js';
