@@ -619,12 +619,15 @@ function grad4x2(d: usize, x0s: usize, x1s: usize, skip: usize, rows: i32, vecto
 // x * dy[:, oh, ow] to dw[:, c, kh, kw] (weight gradient): one update of a vector over output channels,
 // so both run channels-last and the same scatter kernel serves both.
 
-// Costs of the sparse path in units of one multiply-add of the dense kernels: per non-zero input, and
-// per vector of 4 channels it adds at one tap (a load, a multiply-add and a store). Fitted to the
-// break-even densities measured here on [80, 8, 30, 67] 5x5 'same': 0.35 non-zero inputs for 16 output
-// channels, 0.25 for 8, 0.15 for 3.
+// Costs of the sparse path in units of one multiply-add of the dense kernels (relaxed build): per
+// non-zero input, and per vector of 4 channels it adds at one tap (a load, a multiply-add and a store).
+// Fitted to the break-even densities measured here on [80, 8, 30, 67] 5x5 'same': 0.35 non-zero inputs
+// for 16 output channels, 0.25 for 8, 0.15 for 3. Without fused multiply-add the dense kernels are 1.4
+// times slower and the sparse path hardly, so there it wins up to 1.4 times the density (measured 0.5,
+// 0.35, 0.2).
 const SPARSE_INPUT_COST: f64 = 460;
 const SPARSE_UPDATE_COST: f64 = 7;
+const DENSE_COST: f64 = ASC_FEATURE_RELAXED_SIMD ? 1 : 1.4;
 // The sparse path runs only when it is predicted at least 10% faster.
 const SPARSE_MARGIN: f64 = 0.9;
 
@@ -643,7 +646,7 @@ function sparse(x: usize, n: i32, CO: i32, taps: i32): bool {
   for (; i + 4 <= n; i += 4) counts = i32x4.sub(counts, f32x4.ne(v128.load(x + (<usize>i << 2)), f32x4.splat(0)));
   let nonZero: i64 = <i64>i32x4.extract_lane(counts, 0) + i32x4.extract_lane(counts, 1) + i32x4.extract_lane(counts, 2) + i32x4.extract_lane(counts, 3);
   for (; i < n; i++) if (load<f32>(x + (<usize>i << 2)) != 0) nonZero++;
-  const dense = <f64>n * CO * taps;
+  const dense = DENSE_COST * <f64>n * CO * taps;
   const perInput = SPARSE_INPUT_COST + SPARSE_UPDATE_COST * <f64>(roundUp(CO, 4) >> 2) * taps;
   return <f64>nonZero * perInput < SPARSE_MARGIN * dense;
 }
