@@ -61,8 +61,8 @@ export const VARIANTS: readonly string[] = [
  *  left out. */
 export const FLITE_POOLS: Record<SplitName, readonly string[]> = { train: ['kal', 'kal16', 'slt'], validation: ['awb'], test: ['rms'] };
 
-/** The mean pitch (Hz) each Flite voice speaks at when left alone, which a speaker's pitch scales; rms
- *  ignores pitch targets (its units keep their recorded pitch), so it has none. */
+/** The mean pitch (Hz) each Flite voice speaks at when left alone (measured), which a speaker's pitch
+ *  scales; rms ignores pitch targets (its units keep their recorded pitch), so it has none. */
 const FLITE_F0: Record<string, number | undefined> = { kal: 96, kal16: 96, slt: 188, awb: 130 };
 
 export type SynthesizerName = 'espeak-ng' | 'flite';
@@ -161,14 +161,14 @@ export function speakersFor(seed: number, count: number, fliteShare = DEFAULT_FL
     const rng = rngFor(seed, 'speaker', index);
     // The synthesizer and voice are drawn apart from the traits, so the share changes which speakers
     // use Flite and nothing else.
-    const voice = rngFor(seed, 'voice', index);
-    const synthesizer: SynthesizerName = voice.next() < fliteShare ? 'flite' : 'espeak-ng';
+    const voiceRng = rngFor(seed, 'voice', index);
+    const synthesizer: SynthesizerName = voiceRng.next() < fliteShare ? 'flite' : 'espeak-ng';
     return {
       index,
       split,
       id: hashSeed(seed, 'speaker-id', index).toString(16).padStart(8, '0'),
       synthesizer,
-      voice: synthesizer === 'flite' ? pick(voice, FLITE_POOLS[split]) : `${pick(voice, ACCENTS)}+${pick(voice, pools[split])}`,
+      voice: synthesizer === 'flite' ? pick(voiceRng, FLITE_POOLS[split]) : `${pick(voiceRng, ACCENTS)}+${pick(voiceRng, pools[split])}`,
       pitch: uniform(rng, 15, 85),
       rate: uniform(rng, 125, 215),
       amplitude: uniform(rng, 70, 150),
@@ -251,7 +251,7 @@ function espeakVoice(espeak: Espeak): Speak {
   };
 }
 
-/** eSpeak's default rate, words per minute: Flite's own speed. */
+/** eSpeak's default rate (words per minute), taken as each Flite voice's own speed. */
 const ESPEAK_DEFAULT_RATE = 175;
 
 /** Flite with eSpeak's units translated: rate as a duration stretch, pitch 0..99 as ±half an octave
