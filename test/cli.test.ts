@@ -142,8 +142,9 @@ describe('snn-voice', () => {
   it('synth writes a Speech Commands tree (2 words x 2 clips)', async () => {
     const out = join(dir, 'synth');
     const r = await cli('synth', '--out', out, '--words', 'yes,no', '--clips-per-word', '2', '--json');
-    if (r.code !== 0 && /espeak/i.test(r.err)) {
-      console.warn(`skipped: espeak-ng cannot run here (${r.err.trim()})`);
+    // Only a missing synthesizer package (a production install without dev dependencies) skips.
+    if (r.code !== 0 && /which is not installed/.test(r.err)) {
+      console.warn(`skipped: a synthesizer is not installed (${r.err.trim()})`);
       return;
     }
     expect(r.code, r.err).toBe(0);

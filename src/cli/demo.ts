@@ -48,9 +48,12 @@ export function demoCommand(ctx: CliContext): Command {
   return cmd.action(async (flags: DemoFlags) => {
     const { io } = ctx;
     const started = performance.now();
-    if (flags.data === undefined && !existsSync(builtinDataDir())) {
-      note(io, `building the built-in data set in ${builtinDataDir()} (once)`);
-      await synthesizeSpeechCommands({ out: builtinDataDir(), seed: flags.seed, progress: io.progress });
+    if (flags.data === undefined) {
+      // The default set, current version: instant when it is already there, rebuilt when it is older
+      // or was made with other options.
+      if (!existsSync(builtinDataDir())) note(io, `building the built-in data set in ${builtinDataDir()} (once)`);
+      const synth = await synthesizeSpeechCommands({ out: builtinDataDir(), progress: io.progress });
+      if (!synth.cached) note(io, `built-in data set: ${synth.clips} clips in ${synth.seconds.toFixed(0)} s`);
     }
     const features = featuresFor(flags.model);
     const data = await loadData(io, { data: flags.data, limitPerClass: flags.limitPerClass, words: flags.words }, features);

@@ -1,10 +1,10 @@
-// `snn-voice synth`: builds the built-in data set (spoken keywords synthesized with espeak-ng, in the
+// `snn-voice synth`: builds the built-in data set (spoken keywords synthesized with eSpeak NG and Flite, in the
 // Speech Commands v2 layout) so everything runs without downloading the real corpus.
 import { Command } from 'commander';
 import { WORDS } from '../data/words.js';
 import { builtinDataDir, synthesizeSpeechCommands } from '../data/synth-node.js';
 import { type CliContext, emit } from './io.js';
-import { UsageError, listOf, nonNegativeInt, positiveInt, withJson } from './options.js';
+import { UsageError, listOf, nonNegativeInt, numberIn, positiveInt, withJson } from './options.js';
 import { formatTable } from './table.js';
 
 interface SynthFlags {
@@ -12,6 +12,7 @@ interface SynthFlags {
   words?: string[];
   clipsPerWord?: number;
   seed?: number;
+  fliteShare?: number;
   json?: boolean;
 }
 
@@ -24,7 +25,8 @@ export function synthCommand(ctx: CliContext): Command {
       return w;
     }))
     .option('--clips-per-word <n>', 'clips per word', positiveInt('--clips-per-word'))
-    .option('--seed <n>', 'seed of voices and variations', nonNegativeInt('--seed'));
+    .option('--seed <n>', 'seed of voices and variations', nonNegativeInt('--seed'))
+    .option('--flite-share <s>', 'share of the voices rendered by Flite instead of eSpeak NG, 0 to 1 (default 0.25)', numberIn('--flite-share', 0, 1));
   withJson(cmd);
   return cmd.action(async (flags: SynthFlags) => {
     const { io } = ctx;
@@ -34,6 +36,7 @@ export function synthCommand(ctx: CliContext): Command {
       words: flags.words,
       clipsPerWord: flags.clipsPerWord,
       seed: flags.seed,
+      fliteShare: flags.fliteShare,
       progress: io.progress,
     });
     emit(io, flags.json, { out, ...summary }, () =>
