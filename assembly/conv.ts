@@ -6,6 +6,8 @@
 // - direct: for few output channels at stride 1, register-blocked loops over a zero-padded copy of
 //   each sample. The input gradient at stride 1 is itself a direct correlation of dy with the
 //   flipped, channel-transposed weights, so one kernel serves forward and dx.
+// - sparse: in the same geometry, when most inputs are zero (spikes), forward and dw visit only the
+//   non-zero inputs (see the end of this file).
 import { gemm, gemmScratchBytes } from './gemm';
 import { hsum, madd } from './simd';
 
