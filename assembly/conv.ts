@@ -1,5 +1,5 @@
 // 2-D convolution (cross-correlation, as PyTorch) over [N, C, H, W] with weights [CO, C, KH, KW];
-// conv1d is this with H = KH = 1. Two algorithms, chosen per call:
+// conv1d is this with H = KH = 1. Three algorithms, chosen per call:
 // - im2col + GEMM: samples are lowered a chunk at a time to a matrix [C*KH*KW, chunk*OH*OW] so one
 //   GEMM covers the chunk. Building that matrix costs one write per (tap, position) against 2*CO
 //   flops each, so it pays only when the correlation has many output channels.
