@@ -13,6 +13,80 @@ import { hsum } from './simd';
   return f32x4(load<f32>(p), load<f32>(p + s), load<f32>(p + 2 * s), load<f32>(p + 3 * s));
 }
 
+// One candidate of a window against the best so far: strictly greater (or NaN) takes it, so the
+// first maximum in scan order stays.
+// @ts-ignore: decorator
+@inline function challenge(v: v128, m: v128): v128 {
+  return v128.or(f32x4.gt(v, m), f32x4.ne(v, v));
+}
+
+// Lanes of a where mask is set, else b; masks here are whole-lane (all ones or zeros), so the relaxed
+// build may use the one-instruction blend.
+// @ts-ignore: decorator
+@inline function select(a: v128, b: v128, mask: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return i32x4.relaxed_laneselect(a, b, mask);
+  return v128.bitselect(a, b, mask);
+}
+
+// The common 2x2 stride-2 pool (every CNN of the study) without the general kernel's per-tap loops:
+// eight inputs of each of the two rows give four outputs, split into even and odd columns by shuffles.
+// Each row's pair is decided first, then the bottom winner challenges the top one; the challenge's
+// rule (strictly greater, or NaN) makes this pick what a scan in row-major order picks.
+function maxPool2x2(x: usize, y: usize, argmax: usize, P: i32, H: i32, W: i32, OH: i32, OW: i32): void {
+  const plane = <usize>H * <usize>W;
+  const rowBytes = <usize>W << 2;
+  const lanes = i32x4(0, 2, 4, 6);
+  const below = i32x4.splat(W);
+  for (let p = 0; p < P; p++) {
+    const xp = x + (<usize>p * plane << 2);
+    let o = <usize>p * <usize>OH * <usize>OW << 2;
+    for (let oh = 0; oh < OH; oh++) {
+      const top = xp + (<usize>(2 * oh) * rowBytes);
+      const bottom = top + rowBytes;
+      let ow = 0;
+      for (; ow + 4 <= OW; ow += 4) {
+        const c = <usize>ow << 3;
+        const t0 = v128.load(top + c);
+        const t1 = v128.load(top + c, 16);
+        const b0 = v128.load(bottom + c);
+        const b1 = v128.load(bottom + c, 16);
+        const tl = v128.shuffle<f32>(t0, t1, 0, 2, 4, 6);
+        const tr = v128.shuffle<f32>(t0, t1, 1, 3, 5, 7);
+        const bl = v128.shuffle<f32>(b0, b1, 0, 2, 4, 6);
+        const br = v128.shuffle<f32>(b0, b1, 1, 3, 5, 7);
+        const takeTop = challenge(tr, tl);
+        const takeBottom = challenge(br, bl);
+        const mt = select(tr, tl, takeTop);
+        const mb = select(br, bl, takeBottom);
+        const takeLow = challenge(mb, mt);
+        // A taken challenge is -1 in its lane, so subtracting it steps one column right.
+        const first = i32x4.add(lanes, i32x4.splat(2 * oh * W + 2 * ow));
+        const it = i32x4.sub(first, takeTop);
+        const ib = i32x4.sub(i32x4.add(first, below), takeBottom);
+        v128.store(y + o, select(mb, mt, takeLow));
+        v128.store(argmax + o, select(ib, it, takeLow));
+        o += 16;
+      }
+      for (; ow < OW; ow++) {
+        const at = 2 * oh * W + 2 * ow;
+        let best = at;
+        let m = load<f32>(xp + (<usize>at << 2));
+        for (let k = 1; k < 4; k++) {
+          const i = at + (k >> 1) * W + (k & 1);
+          const v = load<f32>(xp + (<usize>i << 2));
+          if (v > m || v != v) {
+            m = v;
+            best = i;
+          }
+        }
+        store<f32>(y + o, m);
+        store<i32>(argmax + o, best);
+        o += 4;
+      }
+    }
+  }
+}
+
 // Max over each KH x KW window (stride SH, SW; floor mode, no padding). argmax records the index of
 // the winner inside its plane (h * W + w): the FIRST maximum in row-major scan order (a later value
 // must be strictly greater), so ties (spike maps are full of them) send the gradient where PyTorch
@@ -23,6 +97,10 @@ export function maxPool2dForward(
 ): void {
   assert(P > 0 && KH > 0 && KW > 0 && SH > 0 && SW > 0, 'maxPool2dForward: sizes must be > 0');
   assert(OH == (H - KH) / SH + 1 && OW == (W - KW) / SW + 1 && H >= KH && W >= KW, 'maxPool2dForward: output size does not match the input');
+  if (KH == 2 && KW == 2 && SH == 2 && SW == 2) {
+    maxPool2x2(x, y, argmax, P, H, W, OH, OW);
+    return;
+  }
   const plane = <usize>H * <usize>W;
   const oplane = <usize>OH * <usize>OW;
   const lanes = i32x4(0, SW, 2 * SW, 3 * SW);
@@ -41,9 +119,9 @@ export function maxPool2dForward(
           const row = xp + (<usize>((h0 + kh) * W) << 2);
           for (let kw = 0; kw < KW; kw++) {
             const v = candidates(row, w0 + kw, SW);
-            const take = v128.or(f32x4.gt(v, m), f32x4.ne(v, v));
-            m = v128.bitselect(v, m, take);
-            best = v128.bitselect(i32x4.add(base, i32x4.splat(kh * W + kw)), best, take);
+            const take = challenge(v, m);
+            m = select(v, m, take);
+            best = select(i32x4.add(base, i32x4.splat(kh * W + kw)), best, take);
           }
         }
         const o = yo + (<usize>(oh * OW + ow) << 2);
@@ -76,10 +154,11 @@ export function maxPool2dForward(
 // may share a winner, so the contributions add.
 export function maxPool2dBackward(dy: usize, argmax: usize, dx: usize, P: i32, plane: i32, oplane: i32): void {
   assert(P > 0 && plane > 0 && oplane > 0, 'maxPool2dBackward: sizes must be > 0');
-  memory.fill(dx, 0, <usize>P * <usize>plane << 2);
   for (let p = 0; p < P; p++) {
     const xp = dx + (<usize>p * <usize>plane << 2);
     const yo = <usize>p * <usize>oplane << 2;
+    // Cleared plane by plane, so the scatter finds its lines still in cache.
+    memory.fill(xp, 0, <usize>plane << 2);
     for (let i = 0; i < oplane; i++) {
       const o = yo + (<usize>i << 2);
       const at = xp + (<usize>load<i32>(argmax + o) << 2);

@@ -1,7 +1,8 @@
 import './setup.js';
 import { Tensor } from '../src/engine/tensor.js';
-import { type BatchNormState, batchNormBackward, batchNormForward } from '../src/kernels/batchnorm.js';
-import { type Pool2dOptions, maxPool2dBackward, maxPool2dForward, maxPool2dOutputShape } from '../src/kernels/pool.js';
+import {
+  type Pool2dOptions, adaptiveAvgPool2dBackward, adaptiveAvgPool2dForward, maxPool2dBackward, maxPool2dForward, maxPool2dOutputShape,
+} from '../src/kernels/pool.js';
 import type { BenchRow, BenchSuite } from './harness.js';
 import { secondsPerCall } from './harness.js';
 import { engineFor } from './setup.js';
@@ -22,12 +23,12 @@ function randArray(n: number, seed: number): Float32Array {
 
 interface PoolCase { name: string; x: [number, number, number, number]; opts: Pool2dOptions }
 
+// Hjh's training step pools 16 samples x 5 steps = 80 rows after conv1.
 const pools: PoolCase[] = [
-  { name: 'Hjh maxpool2d [16,8,60,134] 2x2', x: [16, 8, 60, 134], opts: { kernel: [2, 2] } },
+  { name: 'Hjh maxpool2d [80,8,60,134] 2x2', x: [80, 8, 60, 134], opts: { kernel: [2, 2] } },
   { name: 'M5 maxpool1d [16,128,1000] k4', x: [16, 128, 1, 1000], opts: { kernel: [1, 4] } },
   { name: 'Piczak maxpool2d [16,80,4,129] (4,3) s(1,3)', x: [16, 80, 4, 129], opts: { kernel: [4, 3], stride: [1, 3] } },
 ];
-const bnShapes: number[][] = [[16, 128, 1000], [16, 8, 60, 134]];
 
 // Plain-JavaScript baselines: the same loops a careful JS author would write.
 function jsMaxPool(x: Float32Array, y: Float32Array, arg: Int32Array, [N, C, H, W]: number[], o: Pool2dOptions, OH: number, OW: number): void {
@@ -60,40 +61,23 @@ function jsMaxPoolBackward(dy: Float32Array, arg: Int32Array, dx: Float32Array, 
   for (let p = 0; p < P; p++) for (let i = 0; i < oplane; i++) dx[p * plane + arg[p * oplane + i]] += dy[p * oplane + i];
 }
 
-function jsBatchNorm(x: Float32Array, y: Float32Array, N: number, C: number, L: number, mean: Float32Array, invStd: Float32Array): void {
-  for (let c = 0; c < C; c++) {
+function jsGlobalAvgPool(x: Float32Array, y: Float32Array, P: number, plane: number): void {
+  for (let p = 0; p < P; p++) {
     let s = 0;
-    for (let n = 0; n < N; n++) for (let l = 0, o = (n * C + c) * L; l < L; l++) s += x[o + l];
-    const m = s / (N * L);
-    let q = 0;
-    for (let n = 0; n < N; n++) for (let l = 0, o = (n * C + c) * L; l < L; l++) q += (x[o + l] - m) ** 2;
-    const inv = 1 / Math.sqrt(q / (N * L) + 1e-5);
-    mean[c] = m;
-    invStd[c] = inv;
-    for (let n = 0; n < N; n++) for (let l = 0, o = (n * C + c) * L; l < L; l++) y[o + l] = (x[o + l] - m) * inv;
+    for (let i = p * plane, end = i + plane; i < end; i++) s += x[i];
+    y[p] = s / plane;
   }
 }
 
-function jsBatchNormBackward(x: Float32Array, dy: Float32Array, dx: Float32Array, N: number, C: number, L: number, mean: Float32Array, invStd: Float32Array): void {
-  const count = N * L;
-  for (let c = 0; c < C; c++) {
-    let sdy = 0;
-    let sdyx = 0;
-    for (let n = 0; n < N; n++)
-      for (let l = 0, o = (n * C + c) * L; l < L; l++) {
-        sdy += dy[o + l];
-        sdyx += dy[o + l] * (x[o + l] - mean[c]) * invStd[c];
-      }
-    for (let n = 0; n < N; n++)
-      for (let l = 0, o = (n * C + c) * L; l < L; l++)
-        dx[o + l] = invStd[c] * (dy[o + l] - sdy / count - (x[o + l] - mean[c]) * invStd[c] * (sdyx / count));
-  }
+function jsGlobalAvgPoolBackward(dy: Float32Array, dx: Float32Array, P: number, plane: number): void {
+  for (let p = 0; p < P; p++) dx.fill(dy[p] / plane, p * plane, (p + 1) * plane);
 }
 
 const gbps = (bytes: number, seconds: number) => bytes / seconds / 1e9;
+const ms = (bytes: number, v: number) => `relaxed ${((bytes / v / 1e9) * 1e3).toFixed(2)} ms per call`;
 
 export const suite: BenchSuite = {
-  name: 'Max pool and batch norm (memory-bound, one thread)',
+  name: 'Max pool (memory-bound, one thread)',
   async run(all) {
     const options = all.quick ? { ...all, time: Math.min(all.time, 150) } : all;
     const rows: BenchRow[] = [];
@@ -121,36 +105,40 @@ export const suite: BenchSuite = {
       const dx = new Float32Array(size);
       fwd.js = gbps(4 * size + 8 * outSize, await secondsPerCall(() => jsMaxPool(xs, y, arg, c.x, c.opts, yShape[2], yShape[3]), options));
       bwd.js = gbps(8 * outSize + 4 * size, await secondsPerCall(() => jsMaxPoolBackward(dy, arg, dx, c.x[0] * c.x[1], c.x[2] * c.x[3], yShape[2] * yShape[3]), options));
-      rows.push({ case: `${c.name} forward`, unit: 'GB/s', values: fwd }, { case: `${c.name} backward`, unit: 'GB/s', values: bwd });
+      rows.push(
+        { case: `${c.name} forward`, unit: 'GB/s', values: fwd, note: ms(4 * size + 8 * outSize, fwd.relaxed) },
+        { case: `${c.name} backward`, unit: 'GB/s', values: bwd, note: ms(8 * outSize + 4 * size, bwd.relaxed) },
+      );
     }
-    for (const shape of options.quick ? bnShapes.slice(0, 1) : bnShapes) {
-      const [N, C] = shape;
+    // Hjh's global average pool after conv2: [80,16,30,67] -> [80,16,1,1].
+    {
+      const shape = [80, 16, 30, 67];
+      const P = shape[0] * shape[1];
       const size = shape.reduce((a, b) => a * b, 1);
-      const L = size / (N * C);
-      const xs = randArray(size, 3);
+      const xs = randArray(size, 5);
+      const gs = randArray(P, 6);
       const fwd: Record<string, number> = {};
       const bwd: Record<string, number> = {};
       for (const flavor of ['relaxed', 'simd'] as const) {
         await engineFor(flavor);
         const x = Tensor.from(xs, shape);
-        const y = Tensor.empty(shape);
-        const dy = Tensor.from(randArray(size, 4), shape);
+        const y = Tensor.empty([shape[0], shape[1], 1, 1]);
+        const dy = Tensor.from(gs, y.shape);
         const dx = Tensor.empty(shape);
-        const [w, b, dw, db] = [Tensor.empty([C]).fill(1), Tensor.zeros([C]), Tensor.empty([C]), Tensor.empty([C])];
-        const state: BatchNormState = { runningMean: Tensor.zeros([C]), runningVar: Tensor.empty([C]).fill(1), saveMean: Tensor.empty([C]), saveInvStd: Tensor.empty([C]) };
-        fwd[flavor] = gbps(8 * size, await secondsPerCall(() => batchNormForward(x, w, b, y, state, { training: true }), options));
-        bwd[flavor] = gbps(12 * size, await secondsPerCall(() => batchNormBackward(x, w, dy, state, dx, dw, db), options));
-        for (const t of [x, y, dy, dx, w, b, dw, db, ...Object.values(state)]) t.free();
+        fwd[flavor] = gbps(4 * size, await secondsPerCall(() => adaptiveAvgPool2dForward(x, y), options));
+        bwd[flavor] = gbps(4 * size, await secondsPerCall(() => adaptiveAvgPool2dBackward(dy, dx), options));
+        for (const t of [x, y, dy, dx]) t.free();
       }
-      const y = new Float32Array(size);
-      const dy = randArray(size, 4);
+      const plane = size / P;
+      const y = new Float32Array(P);
       const dx = new Float32Array(size);
-      const mean = new Float32Array(C);
-      const invStd = new Float32Array(C);
-      fwd.js = gbps(8 * size, await secondsPerCall(() => jsBatchNorm(xs, y, N, C, L, mean, invStd), options));
-      bwd.js = gbps(12 * size, await secondsPerCall(() => jsBatchNormBackward(xs, dy, dx, N, C, L, mean, invStd), options));
-      const name = `batch norm training [${shape.join(',')}]`;
-      rows.push({ case: `${name} forward`, unit: 'GB/s', values: fwd }, { case: `${name} backward`, unit: 'GB/s', values: bwd });
+      fwd.js = gbps(4 * size, await secondsPerCall(() => jsGlobalAvgPool(xs, y, P, plane), options));
+      bwd.js = gbps(4 * size, await secondsPerCall(() => jsGlobalAvgPoolBackward(gs, dx, P, plane), options));
+      const name = `Hjh adaptive avg pool [${shape.join(',')}] -> 1x1`;
+      rows.push(
+        { case: `${name} forward`, unit: 'GB/s', values: fwd, note: ms(4 * size, fwd.relaxed) },
+        { case: `${name} backward`, unit: 'GB/s', values: bwd, note: ms(4 * size, bwd.relaxed) },
+      );
     }
     return rows;
   },

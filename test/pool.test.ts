@@ -77,6 +77,10 @@ const MAX_CASES: [number[], Pool2dOptions][] = [
   [[1, 2, 9, 23], { kernel: [4, 3], stride: [1, 3] }],
   [[2, 1, 5, 21], { kernel: [2, 3], stride: [1, 2] }],
   [[1, 3, 4, 19], { kernel: [2, 2], stride: [2, 1] }],
+  // 2x2 stride 2 has its own kernel: whole blocks of four outputs, a remainder, odd H and W, one plane.
+  [[1, 2, 7, 19], { kernel: [2, 2] }],
+  [[2, 1, 4, 16], { kernel: [2, 2] }],
+  [[1, 1, 3, 3], { kernel: [2, 2] }],
 ];
 
 describeEachBuild('maxPool2d', () => {
@@ -156,6 +160,36 @@ describeEachBuild('maxPool2d', () => {
     maxPool2dForward(zeros, y1, a1, { kernel: [2, 2] });
     expect(a1.data[0]).toBe(0);
     for (const t of [x, y, arg, dy, dx, zeros, y1, a1]) t.free();
+  });
+
+  it.each([[{ kernel: [2, 2] }], [{ kernel: [2, 3], stride: [2, 2] }]] as [Pool2dOptions][])('a NaN takes its window; of several, the last in scan order (PyTorch) for %j', (opts) => {
+    const [H, W] = [4, 19];
+    const xs = Float32Array.from({ length: H * W }, (_, i) => (i % 7) * 0.5);
+    const nans = [1, W, W + 3, 2 * W + 6, 3 * W + 7, 2 * W + 16, 3 * W + 17, 3 * W + 16];
+    for (const i of nans) xs[i] = NaN;
+    const shape = [1, 1, H, W];
+    const ref = refMaxPool(xs, shape, opts);
+    const out = maxPool2dOutputShape(shape, opts);
+    const x = Tensor.from(xs, shape);
+    const y = Tensor.zeros(out);
+    const arg = Tensor.zeros(out, 'i32');
+    maxPool2dForward(x, y, arg, opts);
+    const [kh, kw] = opts.kernel;
+    const [sh, sw] = opts.stride ?? opts.kernel;
+    for (let i = 0; i < out[2]; i++)
+      for (let j = 0; j < out[3]; j++) {
+        const o = i * out[3] + j;
+        const window = Array.from({ length: kh * kw }, (_, k) => (i * sh + Math.floor(k / kw)) * W + j * sw + (k % kw));
+        const lastNaN = window.filter((k) => nans.includes(k)).pop();
+        if (lastNaN === undefined) {
+          expect([y.f32[o], arg.data[o]]).toEqual([ref.y[o], ref.arg[o]]);
+        } else {
+          expect(y.f32[o]).toBeNaN();
+          expect(arg.data[o]).toBe(lastNaN);
+        }
+      }
+    expect(out[3] % 4).not.toBe(0);
+    for (const t of [x, y, arg]) t.free();
   });
 
   it('rejects bad calls with clear messages', () => {
