@@ -59,7 +59,7 @@ export function conv2dScratchBytes(N: i32, C: i32, H: i32, W: i32, CO: i32, KH: 
   const directOut = directFits(CO, KH, KW, SH, SW, PH, PW);
   const directIn = directInputGrad(C, H, W, KH, KW, SH, SW, PH, PW);
   let bytes: usize = 0;
-  if (directOut) bytes = max(max(directBytes(C, H, W, CO, KH, KW, PH, PW), weightGradBytes(C, H, W, CO, KH, KW, PH, PW, OH, OW)), sparseBytes(C, W, CO, KH, KW, OHW));
+  if (directOut) bytes = max(max(directBytes(C, H, W, CO, KH, KW, PH, PW), weightGradBytes(C, H, W, CO, KH, KW, PH, PW, OH, OW)), max(sparseBytes(C, W, CO, KH, KW, OHW), gatherBytes(C, H, W, CO, KH, KW)));
   if (directIn) bytes = max(bytes, directBytes(CO, OH, OW, C, KH, KW, KH - 1 - PH, KW - 1 - PW));
   if (!directOut || !directIn) {
     const ckk = C * KH * KW;
@@ -169,7 +169,8 @@ export function conv2dForward(
   assert(scratchBytes >= conv2dScratchBytes(N, C, H, W, CO, KH, KW, SH, SW, PH, PW), 'conv2dForward: scratch too small');
   const OH = outSize(H, KH, SH, PH), OW = outSize(W, KW, SW, PW), OHW = OH * OW;
   if (directFits(CO, KH, KW, SH, SW, PH, PW)) {
-    if (sparse(x, N * C * H * W, CO, KH * KW)) sparseForward(x, w, b, y, N, C, H, W, CO, KH, KW, PH, PW, OH, OW, scratch);
+    const perNonZero = SCATTER_INPUT_COST + SCATTER_UPDATE_COST * <f64>(roundUp(CO, 4) >> 2) * KH * KW;
+    if (sparse(x, N * C * H * W, perNonZero, CO, KH * KW)) sparseForward(x, w, b, y, N, C, H, W, CO, KH, KW, PH, PW, OH, OW, scratch);
     else directCorrelate(x, w, false, b, y, N, C, H, W, CO, KH, KW, PH, PW, scratch);
     return;
   }
@@ -227,7 +228,9 @@ export function conv2dBackwardWeight(
   assert(scratchBytes >= conv2dScratchBytes(N, C, H, W, CO, KH, KW, SH, SW, PH, PW), 'conv2dBackwardWeight: scratch too small');
   const OH = outSize(H, KH, SH, PH), OW = outSize(W, KW, SW, PW), OHW = OH * OW;
   if (directFits(CO, KH, KW, SH, SW, PH, PW)) {
-    if (sparse(x, N * C * H * W, CO, KH * KW)) {
+    const G = 4 / gatherVectors(CO);
+    const perNonZero = GATHER_INPUT_COST + GATHER_SEGMENT_COST * <f64>(KH * ((KW + G - 1) / G));
+    if (sparse(x, N * C * H * W, perNonZero, CO, KH * KW)) {
       if (db != 0) biasGradient(dy, db, N, CO, OHW);
       sparseWeightGrad(x, dy, dw, N, C, H, W, CO, KH, KW, PH, PW, OH, OW, scratch);
     } else directWeightGrad(x, dy, dw, db, N, C, H, W, CO, KH, KW, PH, PW, OH, OW, scratch);
@@ -618,39 +621,41 @@ function grad4x2(d: usize, x0s: usize, x1s: usize, skip: usize, rows: i32, vecto
 // A spiking layer feeds its convolution inputs that are mostly zeros. The forward pass and the weight
 // gradient are then cheaper visiting only the non-zero inputs: x[c, ih, iw] meets each tap (kh, kw)
 // once, at output (ih+PH-kh, iw+PW-kw), where it adds x * w[:, c, kh, kw] to y[:, oh, ow] (forward) or
-// x * dy[:, oh, ow] to dw[:, c, kh, kw] (weight gradient): one update of a vector over output channels,
-// so both run channels-last and the same scatter kernel serves both.
+// x * dy[:, oh, ow] to dw[:, c, kh, kw] (weight gradient): updates of vectors over output channels, so
+// both run channels-last. The forward pass scatters (each non-zero input adds to the outputs it
+// reaches); the weight gradient gathers (the sums stay in registers while the inputs stream past).
 
-// Costs of the sparse path in units of one multiply-add of the dense kernels (relaxed build): per
-// non-zero input, and per vector of 4 channels it adds at one tap (a load, a multiply-add and a store).
-// Fitted to the break-even densities measured here on [80, 8, 30, 67] 5x5 'same': 0.35 non-zero inputs
-// for 16 output channels, 0.25 for 8, 0.15 for 3. Without fused multiply-add the dense kernels are 1.4
-// times slower and the sparse path hardly, so there it wins up to 1.4 times the density (measured 0.5,
-// 0.35, 0.2).
-const SPARSE_INPUT_COST: f64 = 460;
-const SPARSE_UPDATE_COST: f64 = 7;
+// Costs in units of one multiply-add of the dense kernels (relaxed build), fitted to the break-even
+// densities measured here on [80, 8, 30, 67] 5x5 'same'. Scatter: per non-zero input, and per vector of
+// 4 channels it adds at one tap (a load, a multiply-add and a store); break-even at 0.35 non-zero
+// inputs for 16 output channels, 0.25 for 8, 0.15 for 3. Gather: per non-zero input, and per 64-byte
+// segment of taps it reads; break-even at 0.57, 0.43 and 0.22. Without fused multiply-add the dense
+// kernels are 1.4 times slower and the scatter hardly, so there it wins up to 1.4 times the density
+// (measured 0.5, 0.35, 0.2).
+const SCATTER_INPUT_COST: f64 = 460;
+const SCATTER_UPDATE_COST: f64 = 7;
+const GATHER_INPUT_COST: f64 = 110;
+const GATHER_SEGMENT_COST: f64 = 24;
 const DENSE_COST: f64 = ASC_FEATURE_RELAXED_SIMD ? 1 : 1.4;
 // The sparse path runs only when it is predicted at least 10% faster.
 const SPARSE_MARGIN: f64 = 0.9;
 
-// The channels-last weights (or weight-gradient sums), one sample's channels-last y (or dy), and the
-// column list of one input row.
+// The forward scatter's channels-last weights, one sample's channels-last y, and the column list of
+// one input row.
 function sparseBytes(C: i32, W: i32, CO: i32, KH: i32, KW: i32, OHW: i32): usize {
   const COp = <usize>roundUp(CO, 4);
   return align64(<usize>C * KH * KW * COp * 4) + align64(<usize>OHW * COp * 4) + align64(<usize>W * 4);
 }
 
-// True when few enough of x[0..n) are non-zero (NaN counts as non-zero) for the sparse path to win
-// with CO output channels and taps = KH*KW.
-function sparse(x: usize, n: i32, CO: i32, taps: i32): bool {
+// True when few enough of x[0..n) are non-zero (NaN counts as non-zero) for the sparse path to win,
+// given its cost per non-zero input and the dense cost per input, CO * taps multiply-adds.
+function sparse(x: usize, n: i32, perNonZero: f64, CO: i32, taps: i32): bool {
   let counts = i32x4.splat(0);
   let i = 0;
   for (; i + 4 <= n; i += 4) counts = i32x4.sub(counts, f32x4.ne(v128.load(x + (<usize>i << 2)), f32x4.splat(0)));
   let nonZero: i64 = <i64>i32x4.extract_lane(counts, 0) + i32x4.extract_lane(counts, 1) + i32x4.extract_lane(counts, 2) + i32x4.extract_lane(counts, 3);
   for (; i < n; i++) if (load<f32>(x + (<usize>i << 2)) != 0) nonZero++;
-  const dense = DENSE_COST * <f64>n * CO * taps;
-  const perInput = SPARSE_INPUT_COST + SPARSE_UPDATE_COST * <f64>(roundUp(CO, 4) >> 2) * taps;
-  return <f64>nonZero * perInput < SPARSE_MARGIN * dense;
+  return <f64>nonZero * perNonZero < SPARSE_MARGIN * DENSE_COST * <f64>n * CO * taps;
 }
 
 // dst[j * dstStride + i] = src[i * srcStride + j] for i < rows, j < cols (strides in floats).
@@ -682,13 +687,13 @@ function transpose(src: usize, srcStride: i32, dst: usize, dstStride: i32, rows:
 }
 
 // For every non-zero x[c, ih, iw] of one sample [C, H, W] and every tap (kh, kw) it meets:
-// toOutput: out[oh, ow, :] += x * taps[c, kh, kw, :]; otherwise taps[c, kh, kw, :] += x * out[oh, ow, :].
+// out[oh, ow, :] += x * taps[c, kh, kw, :].
 // out is channels-last [OH, OW, COp]; taps are [C, KH, KW, COp] with kh and kw reversed, so that the
 // taps one input meets in a kernel row lie in the same order as the outputs they reach: one run of
 // contiguous vectors on each side.
 function scatterNonZeros(
   x: usize, C: i32, H: i32, W: i32, KH: i32, KW: i32, PH: i32, PW: i32, OH: i32, OW: i32,
-  out: usize, taps: usize, vectors: i32, toOutput: bool, columns: usize,
+  out: usize, taps: usize, vectors: i32, columns: usize,
 ): void {
   const vb = <usize>vectors << 4;
   const outRow = <usize>OW * vb, tapRow = <usize>KW * vb;
@@ -713,9 +718,10 @@ function scatterNonZeros(
         const t = taps + <usize>((c * KH + KH - kh1) * KW + KW - kw1) * vb;
         const v = f32x4.splat(load<f32>(row + (<usize>iw << 2)));
         const bytes = <usize>(kw1 - kw0) * vb;
-        // Two call sites keep scatterRows out of line (see directCorrelate).
-        if (toOutput) scatterRows(v, o, outRow, t, tapRow, kh1 - kh0, bytes);
-        else scatterRows(v, t, tapRow, o, outRow, kh1 - kh0, bytes);
+        // Two call sites (all kernel rows, or clipped at the top or bottom) keep scatterRows out of
+        // line (see directCorrelate); inlined, it ran a third slower.
+        if (kh1 - kh0 == KH) scatterRows(v, o, outRow, t, tapRow, KH, bytes);
+        else scatterRows(v, o, outRow, t, tapRow, kh1 - kh0, bytes);
       }
     }
   }
@@ -756,29 +762,110 @@ function sparseForward(
     for (let o = 0; o < COp; o++) store<f32>(yc + (<usize>o << 2), bias != 0 && o < CO ? load<f32>(bias + (<usize>o << 2)) : 0);
     const total = (<usize>OHW * COp) << 2;
     for (let done = <usize>COp << 2; done < total; done <<= 1) memory.copy(yc + done, yc, min(done, total - done));
-    scatterNonZeros(x + ((<usize>n * C * H * W) << 2), C, H, W, KH, KW, PH, PW, OH, OW, yc, wt, COp >> 2, true, columns);
+    scatterNonZeros(x + ((<usize>n * C * H * W) << 2), C, H, W, KH, KW, PH, PW, OH, OW, yc, wt, COp >> 2, columns);
     transpose(yc, COp, y + ((<usize>n * CO * OHW) << 2), OHW, OHW, CO);
   }
+}
+
+// The weight gradient gathers instead: for each non-zero input, the dy vectors its taps meet are read
+// into accumulators that stay in registers across inputs, so an update costs a load and a multiply-add
+// and no store. dy is copied channels-last [Hq, Wq, COg] into a zero frame wide enough that every tap of
+// every input lands inside it (Hq = H + KH - 1, Wq = W + KW - 1), with COg channels padded to 4, 8 or 16
+// so that one 64-byte segment holds 4 / (COg / 4) adjacent taps of a kernel row.
+
+// Floats of one sample's framed dy plus a 64-byte guard before it (a row's last segment may start up to
+// 3 taps before its first), the accumulators [C, KH, segments, 16], and one channel's input list.
+function gatherBytes(C: i32, H: i32, W: i32, CO: i32, KH: i32, KW: i32): usize {
+  const Vg = gatherVectors(CO), G = 4 / Vg;
+  return 64 + align64(<usize>(H + KH - 1) * (W + KW - 1) * Vg * 16) + align64(<usize>C * KH * ((KW + G - 1) / G) * 64) + align64(<usize>H * W * 8);
+}
+
+// @ts-ignore: decorator
+@inline function gatherVectors(CO: i32): i32 {
+  return CO <= 4 ? 1 : CO <= 8 ? 2 : 4;
 }
 
 /** dw = the weight gradient at stride 1 (overwritten), visiting only the non-zero x. */
 function sparseWeightGrad(
   x: usize, dy: usize, dw: usize, N: i32, C: i32, H: i32, W: i32, CO: i32, KH: i32, KW: i32, PH: i32, PW: i32, OH: i32, OW: i32, scratch: usize,
 ): void {
-  const COp = roundUp(CO, 4), OHW = OH * OW;
-  const acc = scratch;
-  const dyc = acc + align64(<usize>C * KH * KW * COp * 4);
-  const columns = dyc + align64(<usize>OHW * COp * 4);
-  memory.fill(acc, 0, <usize>C * KH * KW * COp * 4);
-  // The lanes past CO stay zero; each sample overwrites the rest.
-  memory.fill(dyc, 0, <usize>OHW * COp * 4);
+  const Vg = gatherVectors(CO), G = 4 / Vg, COg = Vg * 4, vb = <usize>Vg << 4;
+  const Hq = H + KH - 1, Wq = W + KW - 1;
+  const segs = (KW + G - 1) / G;
+  const frame = scratch + 64;
+  const acc = frame + align64(<usize>Hq * Wq * vb);
+  const list = acc + align64(<usize>C * KH * segs * 64);
+  memory.fill(scratch, 0, 64 + <usize>Hq * Wq * vb);
+  memory.fill(acc, 0, <usize>C * KH * segs * 64);
+  const pairs = (KH * segs + 1) >> 1;
   for (let n = 0; n < N; n++) {
-    transpose(dy + ((<usize>n * CO * OHW) << 2), OHW, dyc, COp, CO, OHW);
-    scatterNonZeros(x + ((<usize>n * C * H * W) << 2), C, H, W, KH, KW, PH, PW, OH, OW, dyc, acc, COp >> 2, false, columns);
+    // dy[n, :, oh, :] into frame row oh + KH-1-PH, columns from KW-1-PW.
+    for (let oh = 0; oh < OH; oh++)
+      transpose(dy + ((<usize>(n * CO * OH + oh) * OW) << 2), OH * OW, frame + (<usize>((oh + KH - 1 - PH) * Wq + KW - 1 - PW)) * vb, COg, CO, OW);
+    for (let c = 0; c < C; c++) {
+      // (frame offset, value) of each non-zero x[n, c, ih, iw], listed without a branch per input.
+      const plane = x + ((<usize>(n * C + c) * H * W) << 2);
+      let count: usize = 0;
+      for (let ih = 0; ih < H; ih++)
+        for (let iw = 0; iw < W; iw++) {
+          const v = load<f32>(plane + ((<usize>(ih * W + iw)) << 2));
+          store<u32>(list + (count << 3), <u32>(<usize>(ih * Wq + iw) * vb));
+          store<f32>(list + (count << 3), v, 4);
+          count += <usize>(v != 0);
+        }
+      if (count == 0) continue;
+      // Segment (kh, j) holds taps kw = jG .. jG+G-1, the last one first in memory.
+      for (let q = 0; q < pairs; q++) {
+        const s0 = 2 * q, s1 = min(2 * q + 1, KH * segs - 1);
+        const d0 = segOffset(s0, segs, G, KH, KW, Wq, vb), d1 = segOffset(s1, segs, G, KH, KW, Wq, vb);
+        const a = acc + (<usize>(c * KH * segs + s0) << 6);
+        // Two call sites keep gather2x4 out of line (see directCorrelate).
+        if (s1 > s0) gather2x4(list, count, frame + d0, frame + d1, a, a + 64);
+        else gather2x4(list, count, frame + d0, frame + d1, a, a);
+      }
+    }
   }
-  const KK = KH * KW;
-  for (let o = 0; o < CO; o++)
-    for (let c = 0; c < C; c++)
-      for (let k = 0; k < KK; k++)
-        store<f32>(dw + ((<usize>((o * C + c) * KK + k)) << 2), load<f32>(acc + ((<usize>((c * KK + KK - 1 - k) * COp + o)) << 2)));
+  for (let c = 0; c < C; c++)
+    for (let kh = 0; kh < KH; kh++)
+      for (let j = 0; j < segs; j++)
+        for (let k = 0; k < 16; k++) {
+          const kw = j * G + G - 1 - (k >> 2) / Vg, o = ((k >> 2) % Vg) * 4 + (k & 3);
+          if (kw < KW && o < CO)
+            store<f32>(dw + ((<usize>(((o * C + c) * KH + kh) * KW + kw)) << 2), load<f32>(acc + ((<usize>((c * KH + kh) * segs + j) * 16 + <usize>k) << 2)));
+        }
+}
+
+// Byte offset, from an input's frame position, of segment s = kh * segs + j: tap (kh, jG+G-1).
+function segOffset(s: i32, segs: i32, G: i32, KH: i32, KW: i32, Wq: i32, vb: usize): usize {
+  const kh = s / segs, j = s % segs;
+  return <usize>((KH - 1 - kh) * Wq + KW - G - j * G) * vb;
+}
+
+// a0[0..4) += v * p[e + d0 ..], a1[0..4) += v * p[e + d1 ..] over the list's entries (offset e, value v),
+// 4 vectors each. a1 may be a0 (an odd segment count), then only a0's sums are kept.
+function gather2x4(list: usize, count: usize, p0: usize, p1: usize, a0: usize, a1: usize): void {
+  let s0 = v128.load(a0), s1 = v128.load(a0, 16), s2 = v128.load(a0, 32), s3 = v128.load(a0, 48);
+  let t0 = v128.load(a1), t1 = v128.load(a1, 16), t2 = v128.load(a1, 32), t3 = v128.load(a1, 48);
+  const end = list + (count << 3);
+  for (let e = list; e < end; e += 8) {
+    const off = <usize>load<u32>(e);
+    const v = v128.load32_splat(e, 4);
+    const q0 = p0 + off, q1 = p1 + off;
+    s0 = madd(v, v128.load(q0), s0);
+    s1 = madd(v, v128.load(q0, 16), s1);
+    s2 = madd(v, v128.load(q0, 32), s2);
+    s3 = madd(v, v128.load(q0, 48), s3);
+    t0 = madd(v, v128.load(q1), t0);
+    t1 = madd(v, v128.load(q1, 16), t1);
+    t2 = madd(v, v128.load(q1, 32), t2);
+    t3 = madd(v, v128.load(q1, 48), t3);
+  }
+  v128.store(a1, t0);
+  v128.store(a1, t1, 16);
+  v128.store(a1, t2, 32);
+  v128.store(a1, t3, 48);
+  v128.store(a0, s0);
+  v128.store(a0, s1, 16);
+  v128.store(a0, s2, 32);
+  v128.store(a0, s3, 48);
 }

@@ -91,6 +91,8 @@ const big: Case[] = [
   c2('2d direct, rows without a ragged edge', [2, 4, 6, 16], [5, 3, 3], [1, 1], [1, 1]),
   sparse(c2('2d Hjh conv2-like', [3, 8, 30, 67], [16, 5, 5], [1, 1], [2, 2]), 0.15),
   sparse(c2('2d one output channel', [2, 3, 11, 21], [1, 3, 5], [1, 1], [1, 0]), 0.01),
+  sparse(c2('2d ten output channels', [2, 3, 8, 11], [10, 3, 3], [1, 1], [1, 1]), 0.05),
+  sparse(c2('2d 3x1 kernel, two output channels', [2, 2, 10, 12], [2, 3, 1], [1, 1], [1, 0]), 0.01),
   sparse(c2('2d all zero input', [2, 2, 5, 6], [6, 3, 3], [1, 1], [1, 1]), 0),
 ];
 
