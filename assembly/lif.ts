@@ -5,8 +5,10 @@
 //   current+subtract: zeroPrev 0, zeroInput 0, thrReset thr      legacy+subtract: 0, 0, b*thr
 //   current+zero:     zeroPrev 1, zeroInput 1, thrReset 0        legacy+zero:     1, 0, 0
 // Masks stand for the 0/1 factors, so every form runs the same instructions.
-// Each block of 4 neurons walks its steps in registers; the last partial block goes through the same
-// code with lane-wise loads and stores, so the update is written once.
+// The neurons go in tiles that stay in L1: each step sweeps the whole tile (independent vectors, so
+// the update's dependency chain does not stall the loop, and every array is read in one sequential
+// stream) and reads the previous step back from cache. The last partial vector of a tile goes through
+// the same code with lane-wise loads and stores, so the update is written once.
 
 import { loadLanes as loadF32, storeLanes as storeF32 } from './lanes';
 import { madd } from './simd';
@@ -15,6 +17,8 @@ const FORM_LEGACY = 1;
 const RESET_ZERO = 1;
 const SURROGATE_ATAN = 0;
 const SURROGATE_FAST_SIGMOID = 1;
+// Neurons per tile: a step of a tile touches 13 bytes a neuron, the step before it 5 more.
+const TILE = 512;
 
 /** 4 spike bytes (0/1) as an all-ones lane mask where the neuron fired. */
 // @ts-ignore: decorator
@@ -42,33 +46,30 @@ const SURROGATE_FAST_SIGMOID = 1;
   if (lanes > 2) store<u8>(p, i8x16.extract_lane_u(bytes, 2), 2);
 }
 
-/** Spike count of one block of `lanes` neurons over all steps (lanes of i32). */
+/** One step of `lanes` neurons from index k (into [steps, n]); returns their spikes as lane masks. */
 // @ts-ignore: decorator
-@inline function forwardBlock(
-  input: usize, membrane: usize, spikes: usize, out: usize, i: i32, n: i32, steps: i32, repeated: bool,
-  b: v128, thr: v128, zeroPrev: v128, zeroInput: v128, thrReset: v128, lanes: i32,
+@inline function forwardStep(
+  input: usize, membrane: usize, spikes: usize, out: usize, k: usize, current: usize, first: bool,
+  b: v128, thr: v128, zeroPrev: v128, zeroInput: v128, thrReset: v128, lanes: i32, n: usize,
 ): v128 {
-  const one = f32x4.splat(1);
   let prev = f32x4.splat(0);
   let r = i32x4.splat(0);
-  let count = i32x4.splat(0);
-  const fixed = repeated ? loadF32(input + (<usize>i << 2), lanes) : prev;
-  for (let t = 0; t < steps; t++) {
-    const k = <usize>t * <usize>n + <usize>i;
-    const current = repeated ? fixed : loadF32(input + (k << 2), lanes);
-    const mem = f32x4.sub(
-      f32x4.add(v128.andnot(f32x4.mul(b, prev), v128.and(r, zeroPrev)), v128.andnot(current, v128.and(r, zeroInput))),
-      v128.and(r, thrReset),
-    );
-    const spk = f32x4.gt(mem, thr);
-    storeF32(membrane + (k << 2), mem, lanes);
-    storeF32(out + (k << 2), v128.and(spk, one), lanes);
-    storeSpikes(spikes + k, spk, lanes);
-    count = i32x4.sub(count, spk);
-    prev = mem;
-    r = spk;
+  if (!first) {
+    prev = loadF32(membrane + ((k - n) << 2), lanes);
+    // The previous spike is the previous membrane over the threshold, as stored: no need to reload it.
+    r = f32x4.gt(prev, thr);
   }
-  return count;
+  const I = loadF32(input + (current << 2), lanes);
+  const mem = f32x4.sub(
+    f32x4.add(v128.andnot(f32x4.mul(b, prev), v128.and(r, zeroPrev)), v128.andnot(I, v128.and(r, zeroInput))),
+    v128.and(r, thrReset),
+  );
+  const spk = f32x4.gt(mem, thr);
+  storeF32(membrane + (k << 2), mem, lanes);
+  storeF32(out + (k << 2), v128.and(spk, f32x4.splat(1)), lanes);
+  storeSpikes(spikes + k, spk, lanes);
+  // Lanes past a partial vector computed from zeros; with a negative threshold they would count.
+  return lanes == 4 ? spk : v128.and(spk, i32x4.gt_s(i32x4.splat(lanes), i32x4(0, 1, 2, 3)));
 }
 
 /**
@@ -91,12 +92,26 @@ export function lifForward(
   const zeroPrev = i32x4.splat(zero ? -1 : 0);
   const zeroInput = i32x4.splat(zero && form != FORM_LEGACY ? -1 : 0);
   const thrReset = f32x4.splat(zero ? 0 : form == FORM_LEGACY ? beta * threshold : threshold);
+  const stride = <usize>n;
   let count = i32x4.splat(0);
-  let i = 0;
-  for (; i + 4 <= n; i += 4)
-    count = i32x4.add(count, forwardBlock(input, membrane, spikes, out, i, n, steps, repeated, b, thr, zeroPrev, zeroInput, thrReset, 4));
-  for (; i < n; i++)
-    count = i32x4.add(count, forwardBlock(input, membrane, spikes, out, i, n, steps, repeated, b, thr, zeroPrev, zeroInput, thrReset, 1));
+  for (let start = 0; start < n; start += TILE) {
+    const end = min(start + TILE, n);
+    for (let t = 0; t < steps; t++) {
+      const row = <usize>t * stride;
+      const first = t == 0;
+      let i = start;
+      for (; i + 4 <= end; i += 4) {
+        const k = row + <usize>i;
+        const current = repeated ? <usize>i : k;
+        count = i32x4.sub(count, forwardStep(input, membrane, spikes, out, k, current, first, b, thr, zeroPrev, zeroInput, thrReset, 4, stride));
+      }
+      for (; i < end; i++) {
+        const k = row + <usize>i;
+        const current = repeated ? <usize>i : k;
+        count = i32x4.sub(count, forwardStep(input, membrane, spikes, out, k, current, first, b, thr, zeroPrev, zeroInput, thrReset, 1, stride));
+      }
+    }
+  }
   return i32x4.extract_lane(count, 0) + i32x4.extract_lane(count, 1) + i32x4.extract_lane(count, 2) + i32x4.extract_lane(count, 3);
 }
 
@@ -120,7 +135,7 @@ export function lifForward(
   return acc + <f64>f32x4.extract_lane(v, 0) + <f64>f32x4.extract_lane(v, 1) + <f64>f32x4.extract_lane(v, 2) + <f64>f32x4.extract_lane(v, 3);
 }
 
-// Per-call constants of the backward pass, kept in globals so the block function takes few arguments.
+// Per-call constants of the backward pass, kept in globals so the step function takes few arguments.
 let gBeta = f32x4.splat(0);
 let gThr = f32x4.splat(0);
 let gZeroPrev = i32x4.splat(0);
@@ -132,43 +147,70 @@ let gSurrogateHalf = f32x4.splat(0);
 let gDbeta: f64 = 0;
 let gDthreshold: f64 = 0;
 
-// BPTT for one block: walks the steps backwards carrying dL/dmem into the previous step; the reset
-// r_t (= the spike of step t-1) is a constant, so it only gates terms and carries no gradient.
+// dL/dmem of each neuron of a tile, carried from one step into the step before it.
+const carries = memory.data(TILE << 2, 16);
+
+// BPTT of step t for neurons [from, to) of the tile that starts at tileStart, `lanes` at a time:
+// reads the carry the step after left, leaves its own for the step before (none enters the last
+// step). The reset r_t (= the spike of step t-1) is a constant, so it only gates terms and carries
+// no gradient. An input given once gets the sum over steps, started by the last step.
 // @ts-ignore: decorator
-@inline function backwardBlock(
-  dspikes: usize, membrane: usize, spikes: usize, dinput: usize, i: i32, n: i32, steps: i32, repeated: bool, surrogate: i32, lanes: i32,
+@inline function backwardStep(
+  dspikes: usize, membrane: usize, spikes: usize, dinput: usize, n: i32, t: i32, steps: i32,
+  tileStart: i32, from: i32, to: i32, repeated: bool, surrogate: i32, lanes: i32,
 ): void {
-  let carry = f32x4.splat(0);
-  let dsum = f32x4.splat(0);
+  const beta = gBeta;
+  const thr = gThr;
+  const zeroPrev = gZeroPrev;
+  const zeroInput = gZeroInput;
+  const betaThr = gBetaThr;
+  const thrCoef = gThrCoef;
+  const param = gSurrogateParam;
+  const half = gSurrogateHalf;
+  const last = t == steps - 1;
+  const stride = <usize>n;
+  const row = <usize>t * stride;
   let dbeta = f32x4.splat(0);
   let dthr = f32x4.splat(0);
-  let k = <usize>(steps - 1) * <usize>n + <usize>i;
-  let mem = loadF32(membrane + (k << 2), lanes);
-  let spk = loadSpikes(spikes + k, lanes);
-  for (let t = steps - 1; t >= 0; t--) {
+  for (let i = from; i + lanes <= to; i += lanes) {
+    const k = row + <usize>i;
+    const c = carries + (<usize>(i - tileStart) << 2);
+    const mem = loadF32(membrane + (k << 2), lanes);
+    const spk = surrogate == SURROGATE_ATAN || surrogate == SURROGATE_FAST_SIGMOID ? i32x4.splat(0) : loadSpikes(spikes + k, lanes);
     let prev = f32x4.splat(0);
     let r = i32x4.splat(0);
     if (t > 0) {
-      prev = loadF32(membrane + ((k - <usize>n) << 2), lanes);
-      r = loadSpikes(spikes + k - <usize>n, lanes);
+      prev = loadF32(membrane + ((k - stride) << 2), lanes);
+      r = loadSpikes(spikes + k - stride, lanes);
     }
     const dspk = loadF32(dspikes + (k << 2), lanes);
-    const viaSpike = f32x4.mul(dspk, surrogateGrad(surrogate, f32x4.sub(mem, gThr), spk, gSurrogateParam, gSurrogateHalf));
-    const dmem = f32x4.add(viaSpike, carry);
-    const dcurrent = v128.andnot(dmem, v128.and(r, gZeroInput));
-    if (repeated) dsum = f32x4.add(dsum, dcurrent);
-    else storeF32(dinput + (k << 2), dcurrent, lanes);
-    const gated = v128.and(r, gZeroPrev);
-    dbeta = madd(dmem, f32x4.sub(v128.andnot(prev, gated), v128.and(r, gBetaThr)), dbeta);
-    dthr = f32x4.sub(dthr, madd(dmem, v128.and(r, gThrCoef), viaSpike));
-    carry = f32x4.mul(dmem, v128.andnot(gBeta, gated));
-    mem = prev;
-    spk = r;
-    k -= <usize>n;
+    const viaSpike = f32x4.mul(dspk, surrogateGrad(surrogate, f32x4.sub(mem, thr), spk, param, half));
+    const dmem = last ? viaSpike : f32x4.add(viaSpike, loadF32(c, lanes));
+    const dcurrent = v128.andnot(dmem, v128.and(r, zeroInput));
+    if (!repeated) storeF32(dinput + (k << 2), dcurrent, lanes);
+    else {
+      const d = dinput + (<usize>i << 2);
+      storeF32(d, last ? dcurrent : f32x4.add(loadF32(d, lanes), dcurrent), lanes);
+    }
+    const gated = v128.and(r, zeroPrev);
+    dbeta = madd(dmem, f32x4.sub(v128.andnot(prev, gated), v128.and(r, betaThr)), dbeta);
+    dthr = f32x4.sub(dthr, madd(dmem, v128.and(r, thrCoef), viaSpike));
+    storeF32(c, f32x4.mul(dmem, v128.andnot(beta, gated)), lanes);
   }
-  if (repeated) storeF32(dinput + (<usize>i << 2), dsum, lanes);
   gDbeta = lanesToF64(gDbeta, dbeta);
   gDthreshold = lanesToF64(gDthreshold, dthr);
+}
+
+// All steps of one tile, newest first; the bulk four lanes at a time, the rest one at a time.
+// @ts-ignore: decorator
+@inline function backwardTile(
+  dspikes: usize, membrane: usize, spikes: usize, dinput: usize, n: i32, steps: i32, start: i32, end: i32, repeated: bool, surrogate: i32,
+): void {
+  const bulk = start + ((end - start) & ~3);
+  for (let t = steps - 1; t >= 0; t--) {
+    backwardStep(dspikes, membrane, spikes, dinput, n, t, steps, start, start, bulk, repeated, surrogate, 4);
+    backwardStep(dspikes, membrane, spikes, dinput, n, t, steps, start, bulk, end, repeated, surrogate, 1);
+  }
 }
 
 /**
@@ -200,15 +242,12 @@ export function lifBackward(
   gSurrogateHalf = f32x4.splat(param / 2);
   gDbeta = 0;
   gDthreshold = 0;
-  let i = 0;
-  if (surrogate == SURROGATE_ATAN) {
-    for (; i + 4 <= n; i += 4) backwardBlock(dspikes, membrane, spikes, dinput, i, n, steps, repeated, SURROGATE_ATAN, 4);
-  } else if (surrogate == SURROGATE_FAST_SIGMOID) {
-    for (; i + 4 <= n; i += 4) backwardBlock(dspikes, membrane, spikes, dinput, i, n, steps, repeated, SURROGATE_FAST_SIGMOID, 4);
-  } else {
-    for (; i + 4 <= n; i += 4) backwardBlock(dspikes, membrane, spikes, dinput, i, n, steps, repeated, 2, 4);
+  for (let start = 0; start < n; start += TILE) {
+    const end = min(start + TILE, n);
+    if (surrogate == SURROGATE_ATAN) backwardTile(dspikes, membrane, spikes, dinput, n, steps, start, end, repeated, SURROGATE_ATAN);
+    else if (surrogate == SURROGATE_FAST_SIGMOID) backwardTile(dspikes, membrane, spikes, dinput, n, steps, start, end, repeated, SURROGATE_FAST_SIGMOID);
+    else backwardTile(dspikes, membrane, spikes, dinput, n, steps, start, end, repeated, 2);
   }
-  for (; i < n; i++) backwardBlock(dspikes, membrane, spikes, dinput, i, n, steps, repeated, surrogate, 1);
   store<f64>(result, betaInRange ? gDbeta : 0);
   store<f64>(result, gDthreshold, 8);
 }

@@ -101,7 +101,8 @@ const CASES = FORMS.flatMap((form) => RESETS.flatMap((reset) => SURROGATES.map((
 
 describeEachBuild('lif', () => {
   it.each(CASES)('forward and backward match the f64 reference: $form $reset $surrogate', ({ form, reset, surrogate }) => {
-    for (const [steps, n, once] of [[5, 37, false], [4, 1, false], [7, 13, true], [6, 64, false]] as const) {
+    // 1031 and 1030 span several of the kernel's tiles of 512 neurons and end in a partial vector.
+    for (const [steps, n, once] of [[5, 37, false], [4, 1, false], [7, 13, true], [6, 64, false], [3, 1031, false], [2, 1030, true]] as const) {
       const p: LifParams = { steps, beta: 0.83, threshold: 0.9, form, reset, surrogate, alpha: 2.5, slope: 10 };
       const xs = randArray(once ? n : steps * n, steps * 100 + n, -0.4, 1.3);
       const input = Tensor.from(xs, once ? [n] : [steps, n]);
@@ -185,6 +186,21 @@ describeEachBuild('lif', () => {
     expect(g1.dthreshold).toBeCloseTo(g2.dthreshold, 4);
     for (const t of [once, full, ds, d1, d2]) t.free();
     [r1, r2].forEach(freeRecord);
+  });
+
+  it('a negative threshold: neurons past the last whole vector are counted once, as the reference', () => {
+    const [steps, n] = [3, 7];
+    // Legacy form with reset to zero: at step 0 the reset of a zero membrane multiplies a zero, so
+    // the kernel's "no spike before the first step" and the reference agree for any threshold.
+    const p: LifParams = { steps, beta: 0.5, threshold: -0.25, form: 'legacy', reset: 'zero', surrogate: 'atan' };
+    const xs = randArray(steps * n, 17, -1, 0.5);
+    const input = Tensor.from(xs, [steps, n]);
+    const rec = record(steps, n);
+    const ref = refForward(xs, false, n, p);
+    expect(lifForward(input, rec, p)).toBe(ref.count);
+    expect(Array.from(rec.spikes.data)).toEqual(Array.from(ref.spk));
+    input.free();
+    freeRecord(rec);
   });
 
   it('a membrane exactly at the threshold does not spike (strict >)', () => {
