@@ -1,14 +1,28 @@
 // Batch normalisation over [N, C, L] (L = the product of the trailing dimensions, 1 for [N, C]):
 // statistics per channel over N and L. One kernel serves BatchNorm1d and BatchNorm2d.
-import { hsum } from './simd';
+import { hsum, madd } from './simd';
+
+// The reductions below keep four independent accumulators (16 values an iteration): one would make
+// every add wait for the previous one, and the channel's second and third passes, served from cache,
+// would run at the adder's latency instead of its throughput.
 
 // Sum of n f32 values at p; SIMD lanes in f32, the total in f64 so a long channel keeps its precision.
 // @ts-ignore: decorator
 @inline function rowSum(p: usize, n: i32): f64 {
-  let acc = f32x4.splat(0);
+  let a0 = f32x4.splat(0);
+  let a1 = f32x4.splat(0);
+  let a2 = f32x4.splat(0);
+  let a3 = f32x4.splat(0);
   let i = 0;
-  for (; i + 4 <= n; i += 4) acc = f32x4.add(acc, v128.load(p + (<usize>i << 2)));
-  let s = <f64>hsum(acc);
+  for (; i + 16 <= n; i += 16) {
+    const q = p + (<usize>i << 2);
+    a0 = f32x4.add(a0, v128.load(q));
+    a1 = f32x4.add(a1, v128.load(q, 16));
+    a2 = f32x4.add(a2, v128.load(q, 32));
+    a3 = f32x4.add(a3, v128.load(q, 48));
+  }
+  for (; i + 4 <= n; i += 4) a0 = f32x4.add(a0, v128.load(p + (<usize>i << 2)));
+  let s = <f64>hsum(f32x4.add(f32x4.add(a0, a1), f32x4.add(a2, a3)));
   for (; i < n; i++) s += <f64>load<f32>(p + (<usize>i << 2));
   return s;
 }
@@ -17,18 +31,72 @@ import { hsum } from './simd';
 // @ts-ignore: decorator
 @inline function rowSqDev(p: usize, n: i32, mean: f32): f64 {
   const m = f32x4.splat(mean);
-  let acc = f32x4.splat(0);
+  let a0 = f32x4.splat(0);
+  let a1 = f32x4.splat(0);
+  let a2 = f32x4.splat(0);
+  let a3 = f32x4.splat(0);
   let i = 0;
+  for (; i + 16 <= n; i += 16) {
+    const q = p + (<usize>i << 2);
+    const d0 = f32x4.sub(v128.load(q), m);
+    const d1 = f32x4.sub(v128.load(q, 16), m);
+    const d2 = f32x4.sub(v128.load(q, 32), m);
+    const d3 = f32x4.sub(v128.load(q, 48), m);
+    a0 = madd(d0, d0, a0);
+    a1 = madd(d1, d1, a1);
+    a2 = madd(d2, d2, a2);
+    a3 = madd(d3, d3, a3);
+  }
   for (; i + 4 <= n; i += 4) {
     const d = f32x4.sub(v128.load(p + (<usize>i << 2)), m);
-    acc = f32x4.add(acc, f32x4.mul(d, d));
+    a0 = madd(d, d, a0);
   }
-  let s = <f64>hsum(acc);
+  let s = <f64>hsum(f32x4.add(f32x4.add(a0, a1), f32x4.add(a2, a3)));
   for (; i < n; i++) {
     const d = <f64>(load<f32>(p + (<usize>i << 2)) - mean);
     s += d * d;
   }
   return s;
+}
+
+// The backward's two per-channel sums, in f64; globals because a row adds to both.
+let gSumDy: f64 = 0;
+let gSumDyX: f64 = 0;
+
+// Adds the sums of dy and of dy * (x - mean) over n values to gSumDy and gSumDyX, in one pass.
+// @ts-ignore: decorator
+@inline function rowGradSums(dy: usize, x: usize, n: i32, mean: f32): void {
+  const vm = f32x4.splat(mean);
+  let a0 = f32x4.splat(0);
+  let a1 = f32x4.splat(0);
+  let b0 = f32x4.splat(0);
+  let b1 = f32x4.splat(0);
+  let i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const o = <usize>i << 2;
+    const g0 = v128.load(dy + o);
+    const g1 = v128.load(dy + o, 16);
+    a0 = f32x4.add(a0, g0);
+    a1 = f32x4.add(a1, g1);
+    b0 = madd(g0, f32x4.sub(v128.load(x + o), vm), b0);
+    b1 = madd(g1, f32x4.sub(v128.load(x + o, 16), vm), b1);
+  }
+  for (; i + 4 <= n; i += 4) {
+    const o = <usize>i << 2;
+    const g = v128.load(dy + o);
+    a0 = f32x4.add(a0, g);
+    b0 = madd(g, f32x4.sub(v128.load(x + o), vm), b0);
+  }
+  let ra = <f64>hsum(f32x4.add(a0, a1));
+  let rb = <f64>hsum(f32x4.add(b0, b1));
+  for (; i < n; i++) {
+    const o = <usize>i << 2;
+    const g = <f64>load<f32>(dy + o);
+    ra += g;
+    rb += g * <f64>(load<f32>(x + o) - mean);
+  }
+  gSumDy += ra;
+  gSumDyX += rb;
 }
 
 // dst = src * scale + shift over n values.
@@ -105,30 +173,14 @@ export function batchNormBackward(
     const mean = load<f32>(saveMean + cOff);
     const invStd = load<f32>(saveInvStd + cOff);
     const vm = f32x4.splat(mean);
-    let sdy: f64 = 0;
-    let sdyx: f64 = 0;
+    gSumDy = 0;
+    gSumDyX = 0;
     for (let n = 0; n < N; n++) {
       const o = base + <usize>n * rowStride;
-      let a = f32x4.splat(0);
-      let b = f32x4.splat(0);
-      let i = 0;
-      for (; i + 4 <= L; i += 4) {
-        const p = <usize>i << 2;
-        const g = v128.load(dy + o + p);
-        a = f32x4.add(a, g);
-        b = f32x4.add(b, f32x4.mul(g, f32x4.sub(v128.load(x + o + p), vm)));
-      }
-      let ra = <f64>hsum(a);
-      let rb = <f64>hsum(b);
-      for (; i < L; i++) {
-        const p = <usize>i << 2;
-        const g = <f64>load<f32>(dy + o + p);
-        ra += g;
-        rb += g * <f64>(load<f32>(x + o + p) - mean);
-      }
-      sdy += ra;
-      sdyx += rb;
+      rowGradSums(dy + o, x + o, L, mean);
     }
+    const sdy = gSumDy;
+    const sdyx = gSumDyX;
     const dw = sdyx * <f64>invStd;
     if (dweight) store<f32>(dweight + cOff, <f32>dw);
     if (dbias) store<f32>(dbias + cOff, <f32>sdy);

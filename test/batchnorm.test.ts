@@ -99,7 +99,7 @@ describeEachBuild('batchNorm', () => {
     for (const t of [x, y, w, b, ...Object.values(state)]) t.free();
   });
 
-  it.each([[3, 4, 5], [1, 3, 2, 3], [5, 2], [2, 2, 7, 1]])('backward matches finite differences of the training forward for %j', (...shape) => {
+  it.each([[3, 4, 5], [1, 3, 2, 3], [5, 2], [2, 2, 7, 1], [2, 3, 19], [1, 2, 4, 9]])('backward matches finite differences of the training forward for %j', (...shape) => {
     const s = setup(shape, 40 + shape.length);
     const C = shape[1];
     const g = randArray(s.xs.length, 99);
