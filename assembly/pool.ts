@@ -167,29 +167,39 @@ export function maxPool2dBackward(dy: usize, argmax: usize, dx: usize, P: i32, p
   }
 }
 
-// Sum of the n f32 values at p.
+// Sum of the n f32 values at p, with four independent accumulators so the adds do not wait on each other.
 // @ts-ignore: decorator
 @inline function spanSum(p: usize, n: i32): f32 {
-  let acc = f32x4.splat(0);
+  let a0 = f32x4.splat(0);
+  let a1 = f32x4.splat(0);
+  let a2 = f32x4.splat(0);
+  let a3 = f32x4.splat(0);
   let i = 0;
-  for (; i + 4 <= n; i += 4) acc = f32x4.add(acc, v128.load(p + (<usize>i << 2)));
-  let s = hsum(acc);
+  for (; i + 16 <= n; i += 16) {
+    const q = p + (<usize>i << 2);
+    a0 = f32x4.add(a0, v128.load(q));
+    a1 = f32x4.add(a1, v128.load(q, 16));
+    a2 = f32x4.add(a2, v128.load(q, 32));
+    a3 = f32x4.add(a3, v128.load(q, 48));
+  }
+  for (; i + 4 <= n; i += 4) a0 = f32x4.add(a0, v128.load(p + (<usize>i << 2)));
+  let s = hsum(f32x4.add(f32x4.add(a0, a1), f32x4.add(a2, a3)));
   for (; i < n; i++) s += load<f32>(p + (<usize>i << 2));
   return s;
 }
 
-// Adds g to each of the n f32 values at p.
+// Adds g to each of the n f32 values at p, or stores g there when `set` (a bin that owns its elements).
 // @ts-ignore: decorator
-@inline function spanAdd(p: usize, n: i32, g: f32): void {
+@inline function spanAdd(p: usize, n: i32, g: f32, set: bool): void {
   const vg = f32x4.splat(g);
   let i = 0;
   for (; i + 4 <= n; i += 4) {
     const o = p + (<usize>i << 2);
-    v128.store(o, f32x4.add(v128.load(o), vg));
+    v128.store(o, set ? vg : f32x4.add(v128.load(o), vg));
   }
   for (; i < n; i++) {
     const o = p + (<usize>i << 2);
-    store<f32>(o, load<f32>(o) + g);
+    store<f32>(o, set ? g : load<f32>(o) + g);
   }
 }
 
@@ -218,22 +228,26 @@ export function adaptiveAvgPool2dForward(x: usize, y: usize, P: i32, H: i32, W: 
         const w0 = binStart(ow, W, OW);
         const w1 = binEnd(ow, W, OW);
         let s: f32 = 0;
-        for (let h = h0; h < h1; h++) s += spanSum(xp + (<usize>(h * W + w0) << 2), w1 - w0);
+        // A bin as wide as the plane is one contiguous span (global pooling: the whole plane).
+        if (w1 - w0 == W) s = spanSum(xp + (<usize>(h0 * W) << 2), (h1 - h0) * W);
+        else for (let h = h0; h < h1; h++) s += spanSum(xp + (<usize>(h * W + w0) << 2), w1 - w0);
         store<f32>(yp + (<usize>(oh * OW + ow) << 2), s / <f32>((h1 - h0) * (w1 - w0)));
       }
     }
   }
 }
 
-// dx = 0, then each bin spreads dy / (bin size) over its elements; shared elements collect from both bins.
-export function adaptiveAvgPool2dBackward(dy: usize, dx: usize, P: i32, H: i32, W: i32, OH: i32, OW: i32): void {
-  assert(P > 0 && H > 0 && W > 0 && OH > 0 && OW > 0, 'adaptiveAvgPool2dBackward: sizes must be > 0');
+// Spreads each bin's dy / (bin size) over its elements, plane by plane. Unless `set` (the bins
+// partition the plane, so each element has one bin and is written once), a plane is cleared first and
+// shared elements collect from both bins; clearing just before keeps the plane in cache.
+// @ts-ignore: decorator
+@inline function adaptiveAvgPool2dSpread(dy: usize, dx: usize, P: i32, H: i32, W: i32, OH: i32, OW: i32, set: bool): void {
   const plane = <usize>H * <usize>W;
   const oplane = <usize>OH * <usize>OW;
-  memory.fill(dx, 0, <usize>P * plane << 2);
   for (let p = 0; p < P; p++) {
     const xp = dx + (<usize>p * plane << 2);
     const yp = dy + (<usize>p * oplane << 2);
+    if (!set) memory.fill(xp, 0, plane << 2);
     for (let oh = 0; oh < OH; oh++) {
       const h0 = binStart(oh, H, OH);
       const h1 = binEnd(oh, H, OH);
@@ -241,8 +255,16 @@ export function adaptiveAvgPool2dBackward(dy: usize, dx: usize, P: i32, H: i32, 
         const w0 = binStart(ow, W, OW);
         const w1 = binEnd(ow, W, OW);
         const g = load<f32>(yp + (<usize>(oh * OW + ow) << 2)) / <f32>((h1 - h0) * (w1 - w0));
-        for (let h = h0; h < h1; h++) spanAdd(xp + (<usize>(h * W + w0) << 2), w1 - w0, g);
+        if (w1 - w0 == W) spanAdd(xp + (<usize>(h0 * W) << 2), (h1 - h0) * W, g, set);
+        else for (let h = h0; h < h1; h++) spanAdd(xp + (<usize>(h * W + w0) << 2), w1 - w0, g, set);
       }
     }
   }
+}
+
+// dx = each bin's dy spread evenly over it; elements in two bins collect from both.
+export function adaptiveAvgPool2dBackward(dy: usize, dx: usize, P: i32, H: i32, W: i32, OH: i32, OW: i32): void {
+  assert(P > 0 && H > 0 && W > 0 && OH > 0 && OW > 0, 'adaptiveAvgPool2dBackward: sizes must be > 0');
+  if (H % OH == 0 && W % OW == 0) adaptiveAvgPool2dSpread(dy, dx, P, H, W, OH, OW, true);
+  else adaptiveAvgPool2dSpread(dy, dx, P, H, W, OH, OW, false);
 }
