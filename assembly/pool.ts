@@ -150,13 +150,75 @@ export function maxPool2dForward(
   }
 }
 
+// Writes plane dx of a pool whose every window lies in its own 2x2 block at (2*oh, 2*ow) (2x2 stride 2,
+// and smaller kernels at stride 2): each input element gets its block's dy when it is the recorded
+// winner, else zero, in one pass with no clearing. Returns false, leaving dx to be rewritten, when some
+// winner lies outside its block (another pool made those argmaxes). 0 + dy as in the scatter, so a
+// -0 comes out as +0 there too.
+function spread2x2(dy: usize, argmax: usize, dx: usize, H: i32, W: i32, OH: i32, OW: i32): bool {
+  const zero = f32x4.splat(0);
+  const lanes = i32x4(0, 2, 4, 6);
+  const vRight = i32x4.splat(1);
+  const vBelow = i32x4.splat(W);
+  const vBelowRight = i32x4.splat(W + 1);
+  const rowBytes = <usize>W << 2;
+  const tailBytes = <usize>(W - 2 * OW) << 2;
+  let stray = i32x4.splat(0);
+  let o: usize = 0;
+  for (let oh = 0; oh < OH; oh++) {
+    const top = dx + <usize>(2 * oh) * rowBytes;
+    const bottom = top + rowBytes;
+    let ow = 0;
+    for (; ow + 4 <= OW; ow += 4) {
+      const g = f32x4.add(zero, v128.load(dy + o));
+      const local = i32x4.sub(v128.load(argmax + o), i32x4.add(lanes, i32x4.splat(2 * oh * W + 2 * ow)));
+      const tl = i32x4.eq(local, zero);
+      const tr = i32x4.eq(local, vRight);
+      const bl = i32x4.eq(local, vBelow);
+      const br = i32x4.eq(local, vBelowRight);
+      stray = v128.or(stray, v128.not(v128.or(v128.or(tl, tr), v128.or(bl, br))));
+      const gtl = v128.and(g, tl);
+      const gtr = v128.and(g, tr);
+      const gbl = v128.and(g, bl);
+      const gbr = v128.and(g, br);
+      const c = <usize>ow << 3;
+      v128.store(top + c, v128.shuffle<f32>(gtl, gtr, 0, 4, 1, 5));
+      v128.store(top + c, v128.shuffle<f32>(gtl, gtr, 2, 6, 3, 7), 16);
+      v128.store(bottom + c, v128.shuffle<f32>(gbl, gbr, 0, 4, 1, 5));
+      v128.store(bottom + c, v128.shuffle<f32>(gbl, gbr, 2, 6, 3, 7), 16);
+      o += 16;
+    }
+    for (; ow < OW; ow++) {
+      const g: f32 = 0 + load<f32>(dy + o);
+      const local = load<i32>(argmax + o) - (2 * oh * W + 2 * ow);
+      if (local != 0 && local != 1 && local != W && local != W + 1) return false;
+      const c = <usize>ow << 3;
+      store<f32>(top + c, local == 0 ? g : 0);
+      store<f32>(top + c, local == 1 ? g : 0, 4);
+      store<f32>(bottom + c, local == W ? g : 0);
+      store<f32>(bottom + c, local == W + 1 ? g : 0, 4);
+      o += 4;
+    }
+    const tail = <usize>(2 * OW) << 2;
+    memory.fill(top + tail, 0, tailBytes);
+    memory.fill(bottom + tail, 0, tailBytes);
+  }
+  memory.fill(dx + <usize>(2 * OH) * rowBytes, 0, <usize>(H - 2 * OH) * rowBytes);
+  return !v128.any_true(stray);
+}
+
 // dx = 0, then each dy goes to its window's recorded winner; overlapping windows (stride < kernel)
-// may share a winner, so the contributions add.
-export function maxPool2dBackward(dy: usize, argmax: usize, dx: usize, P: i32, plane: i32, oplane: i32): void {
-  assert(P > 0 && plane > 0 && oplane > 0, 'maxPool2dBackward: sizes must be > 0');
+// may share a winner, so the contributions add. Planes whose winners all lie in 2x2 blocks at stride 2
+// (the common pool) are written in one pass instead.
+export function maxPool2dBackward(dy: usize, argmax: usize, dx: usize, P: i32, H: i32, W: i32, OH: i32, OW: i32): void {
+  assert(P > 0 && H > 0 && W > 0 && OH > 0 && OW > 0, 'maxPool2dBackward: sizes must be > 0');
+  const plane = H * W;
+  const oplane = OH * OW;
+  const blocks = 2 * OH <= H && 2 * OW <= W;
   for (let p = 0; p < P; p++) {
     const xp = dx + (<usize>p * <usize>plane << 2);
     const yo = <usize>p * <usize>oplane << 2;
+    if (blocks && spread2x2(dy + yo, argmax + yo, xp, H, W, OH, OW)) continue;
     // Cleared plane by plane, so the scatter finds its lines still in cache.
     memory.fill(xp, 0, <usize>plane << 2);
     for (let i = 0; i < oplane; i++) {

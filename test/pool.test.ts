@@ -81,6 +81,11 @@ const MAX_CASES: [number[], Pool2dOptions][] = [
   [[1, 2, 7, 19], { kernel: [2, 2] }],
   [[2, 1, 4, 16], { kernel: [2, 2] }],
   [[1, 1, 3, 3], { kernel: [2, 2] }],
+  // The backward writes a plane in one pass when every winner lies in its 2x2 block at stride 2, and
+  // falls back to clear-and-scatter when one does not (3x3 windows: some winners inside, some outside).
+  [[2, 2, 7, 9], { kernel: [1, 1], stride: [2, 2] }],
+  [[1, 1, 9, 18], { kernel: [1, 2], stride: [2, 2] }],
+  [[1, 2, 6, 12], { kernel: [3, 3] }],
 ];
 
 describeEachBuild('maxPool2d', () => {

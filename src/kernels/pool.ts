@@ -53,7 +53,7 @@ export function maxPool2dBackward(dy: Tensor, argmax: Tensor, dx: Tensor): void 
     throw new ShapeError(`${op}: dy has shape ${fmtShape(dy.shape)}, which no max pool of dx ${fmtShape(dx.shape)} gives`);
   expectI32(op, 'argmax', argmax, dy.shape);
   expectDisjoint(op, ['dx', dx], ['dy', dy], ['argmax', argmax]);
-  getEngine().kernels.maxPool2dBackward(dy.ptr, argmax.ptr, dx.ptr, N * C, H * W, dy.shape[2] * dy.shape[3]);
+  getEngine().kernels.maxPool2dBackward(dy.ptr, argmax.ptr, dx.ptr, N * C, H, W, dy.shape[2], dy.shape[3]);
 }
 
 const as2d = (t: Tensor): Tensor => t.reshape([t.shape[0], t.shape[1], 1, t.shape[2]]);
