@@ -28,7 +28,7 @@ import { hsum } from './simd';
   return v128.bitselect(a, b, mask);
 }
 
-// The common 2x2 stride-2 pool (every CNN of the study) without the general kernel's per-tap loops:
+// The common 2x2 stride-2 pool (Hjh's) without the general kernel's per-tap loops:
 // eight inputs of each of the two rows give four outputs, split into even and odd columns by shuffles.
 // Each row's pair is decided first, then the bottom winner challenges the top one; the challenge's
 // rule (strictly greater, or NaN) makes this pick what a scan in row-major order picks.
