@@ -1,31 +1,10 @@
 // Batch normalisation over [N, C, L] (L = the product of the trailing dimensions, 1 for [N, C]):
 // statistics per channel over N and L. One kernel serves BatchNorm1d and BatchNorm2d.
-import { hsum, madd } from './simd';
+import { hsum, madd, spanSum } from './simd';
 
 // The reductions below keep four independent accumulators (16 values an iteration): one would make
 // every add wait for the previous one, and the channel's second and third passes, served from cache,
 // would run at the adder's latency instead of its throughput.
-
-// Sum of n f32 values at p; SIMD lanes in f32, the total in f64 so a long channel keeps its precision.
-// @ts-ignore: decorator
-@inline function rowSum(p: usize, n: i32): f64 {
-  let a0 = f32x4.splat(0);
-  let a1 = f32x4.splat(0);
-  let a2 = f32x4.splat(0);
-  let a3 = f32x4.splat(0);
-  let i = 0;
-  for (; i + 16 <= n; i += 16) {
-    const q = p + (<usize>i << 2);
-    a0 = f32x4.add(a0, v128.load(q));
-    a1 = f32x4.add(a1, v128.load(q, 16));
-    a2 = f32x4.add(a2, v128.load(q, 32));
-    a3 = f32x4.add(a3, v128.load(q, 48));
-  }
-  for (; i + 4 <= n; i += 4) a0 = f32x4.add(a0, v128.load(p + (<usize>i << 2)));
-  let s = <f64>hsum(f32x4.add(f32x4.add(a0, a1), f32x4.add(a2, a3)));
-  for (; i < n; i++) s += <f64>load<f32>(p + (<usize>i << 2));
-  return s;
-}
 
 // Sum of (v - mean)^2 over n values at p: two passes, so no cancellation.
 // @ts-ignore: decorator
@@ -134,7 +113,7 @@ export function batchNormForward(
     let invStd: f32;
     if (training) {
       let s: f64 = 0;
-      for (let n = 0; n < N; n++) s += rowSum(x + base + <usize>n * rowStride, L);
+      for (let n = 0; n < N; n++) s += <f64>spanSum(x + base + <usize>n * rowStride, L);
       mean = <f32>(s / count);
       let q: f64 = 0;
       for (let n = 0; n < N; n++) q += rowSqDev(x + base + <usize>n * rowStride, L, mean);

@@ -1,4 +1,4 @@
-import { hsum } from './simd';
+import { spanSum } from './simd';
 
 // Pooling over planes: P = N*C planes of H x W. 1d pooling is the same kernel with H = 1.
 
@@ -227,27 +227,6 @@ export function maxPool2dBackward(dy: usize, argmax: usize, dx: usize, P: i32, H
       store<f32>(at, load<f32>(at) + load<f32>(dy + o));
     }
   }
-}
-
-// Sum of the n f32 values at p, with four independent accumulators so the adds do not wait on each other.
-// @ts-ignore: decorator
-@inline function spanSum(p: usize, n: i32): f32 {
-  let a0 = f32x4.splat(0);
-  let a1 = f32x4.splat(0);
-  let a2 = f32x4.splat(0);
-  let a3 = f32x4.splat(0);
-  let i = 0;
-  for (; i + 16 <= n; i += 16) {
-    const q = p + (<usize>i << 2);
-    a0 = f32x4.add(a0, v128.load(q));
-    a1 = f32x4.add(a1, v128.load(q, 16));
-    a2 = f32x4.add(a2, v128.load(q, 32));
-    a3 = f32x4.add(a3, v128.load(q, 48));
-  }
-  for (; i + 4 <= n; i += 4) a0 = f32x4.add(a0, v128.load(p + (<usize>i << 2)));
-  let s = hsum(f32x4.add(f32x4.add(a0, a1), f32x4.add(a2, a3)));
-  for (; i < n; i++) s += load<f32>(p + (<usize>i << 2));
-  return s;
 }
 
 // Adds g to each of the n f32 values at p, or stores g there when `set` (a bin that owns its elements).

@@ -2,19 +2,8 @@ import './setup.js';
 import { Tensor } from '../src/engine/tensor.js';
 import { type BatchNormState, batchNormBackward, batchNormForward } from '../src/kernels/batchnorm.js';
 import type { BenchRow, BenchSuite } from './harness.js';
-import { secondsPerCall } from './harness.js';
+import { randArray, secondsPerCall } from './harness.js';
 import { engineFor } from './setup.js';
-
-/** n deterministic values in [-1, 1) (the bench must not import test code: it is built with the package). */
-function randArray(n: number, seed: number): Float32Array {
-  const out = new Float32Array(n);
-  let s = seed >>> 0;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = s / 2 ** 31 - 1;
-  }
-  return out;
-}
 
 // GB/s counts the bytes a kernel must move at least once: forward reads x and writes y (8 bytes a
 // value), backward reads x and dy and writes dx (12).

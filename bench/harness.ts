@@ -25,6 +25,17 @@ export interface BenchOptions {
 }
 
 /** Median seconds per call of `fn`, measured by tinybench after a warm-up. */
+/** n deterministic values in [-1, 1) (the bench must not import test code: it is built with the package). */
+export function randArray(n: number, seed: number): Float32Array {
+  const out = new Float32Array(n);
+  let s = seed >>> 0;
+  for (let i = 0; i < n; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    out[i] = s / 2 ** 31 - 1;
+  }
+  return out;
+}
+
 export async function secondsPerCall(fn: () => unknown, options: BenchOptions): Promise<number> {
   const bench = new Bench({ time: options.time, warmupTime: Math.min(200, options.time), iterations: 3, warmupIterations: 2 });
   bench.add('f', fn);

@@ -4,19 +4,8 @@ import {
   type Pool2dOptions, adaptiveAvgPool2dBackward, adaptiveAvgPool2dForward, maxPool2dBackward, maxPool2dForward, maxPool2dOutputShape,
 } from '../src/kernels/pool.js';
 import type { BenchRow, BenchSuite } from './harness.js';
-import { secondsPerCall } from './harness.js';
+import { randArray, secondsPerCall } from './harness.js';
 import { engineFor } from './setup.js';
-
-/** n deterministic values in [-1, 1) (the bench must not import test code: it is built with the package). */
-function randArray(n: number, seed: number): Float32Array {
-  const out = new Float32Array(n);
-  let s = seed >>> 0;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = s / 2 ** 31 - 1;
-  }
-  return out;
-}
 
 // Memory-bound kernels: GB/s counts the bytes a kernel must move at least once (inputs read, outputs
 // written), so the figure compares contenders, not cache traffic.
