@@ -31,6 +31,21 @@ describeEachBuild('engine', (flavor) => {
     expect(getEngine().memoryBytes).toBe(size);
   });
 
+  it('tracks the peak of bytes in use since its last reset', () => {
+    const engine = getEngine();
+    const base = engine.bytesInUse;
+    engine.resetPeakBytes();
+    expect(engine.peakBytesInUse).toBe(base);
+    const a = Tensor.empty([1000]); // 4,000 bytes, rounded up to 64-byte blocks
+    const b = Tensor.empty([500]);
+    a.free();
+    b.free();
+    expect(engine.bytesInUse).toBe(base);
+    expect(engine.peakBytesInUse).toBe(base + 4032 + 2048);
+    engine.resetPeakBytes();
+    expect(engine.peakBytesInUse).toBe(base);
+  });
+
   it('refuses bad shapes, double frees and freed tensors with clear errors', () => {
     expect(() => Tensor.empty([2, -1])).toThrow(/not a non-negative integer/);
     expect(() => Tensor.from([1, 2, 3], [2, 2])).toThrow(/3 values do not fill shape \[2,2\]/);

@@ -14,6 +14,7 @@ export class Allocator {
   private free: Array<[number, number]> = [];
   private used = new Map<number, number>();
   private inUse = 0;
+  private peak = 0;
 
   constructor(
     private readonly memory: WebAssembly.Memory,
@@ -26,6 +27,15 @@ export class Allocator {
 
   get bytesInUse(): number {
     return this.inUse;
+  }
+
+  /** The most bytes in use at once since creation or the last resetPeak(). */
+  get peakBytes(): number {
+    return this.peak;
+  }
+
+  resetPeak(): void {
+    this.peak = this.inUse;
   }
 
   get blocksInUse(): number {
@@ -45,6 +55,7 @@ export class Allocator {
     else this.free[i] = [off + size, s - size];
     this.used.set(off, size);
     this.inUse += size;
+    this.peak = Math.max(this.peak, this.inUse);
     return off;
   }
 

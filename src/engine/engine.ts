@@ -96,6 +96,15 @@ export class Engine {
     return this.allocator.bytesInUse;
   }
 
+  /** The most bytes held at once since the engine started or since resetPeakBytes(). */
+  get peakBytesInUse(): number {
+    return this.allocator.peakBytes;
+  }
+
+  resetPeakBytes(): void {
+    this.allocator.resetPeak();
+  }
+
   /** Size of the linear memory: it only grows. */
   get memoryBytes(): number {
     return this.memory.buffer.byteLength;
