@@ -5,6 +5,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeWav } from '../src/audio/wav.js';
 import { run } from '../src/cli/main.js';
+import { sweepGrid } from '../src/cli/sweep.js';
+import type { ModelName } from '../src/models/types.js';
 import type { CliIo } from '../src/cli/io.js';
 import { UsageError, choice, listOf, numberIn, onOff, positiveInt, wordList } from '../src/cli/options.js';
 import { formatCell, formatTable } from '../src/cli/table.js';
@@ -94,6 +96,20 @@ describe('option parsers', () => {
   });
 });
 
+describe('sweep grid', () => {
+  it("uses the study's schedule per model unless --lr or --pct-start say otherwise", () => {
+    const flags = { models: ['piczak', 'hjh'] as ModelName[], steps: [5], learnBeta: [false], cnn: true, neuron: 'current' as const, epochs: 1, batchSize: 4, seed: 0 };
+    const grid = sweepGrid(flags);
+    expect(grid.map((r) => [r.id, r.spec.lr, r.spec.pctStart])).toEqual([
+      ['piczak-cnn', 0.001, 0.4],
+      ['piczak-snn-t5', 0.001, 0.4],
+      ['hjh-cnn', 0.01, 0.2],
+      ['hjh-snn-t5', 0.01, 0.2],
+    ]);
+    expect(sweepGrid({ ...flags, lr: 0.05, pctStart: 0.3 }).map((r) => [r.spec.lr, r.spec.pctStart])).toEqual(Array(4).fill([0.05, 0.3]));
+  });
+});
+
 describe('snn-voice', () => {
   let dir: string;
   let data: string;
@@ -121,6 +137,7 @@ describe('snn-voice', () => {
       [['train', '--steps', 'abc'], /^error: --steps must be a positive integer, got "abc"$/m],
       [['train', '--model', 'vgg'], /^error: --model must be one of m5, piczak, hjh, hjh-scnn, tcy, got "vgg"$/m],
       [['train', '--beta', '2'], /^error: --beta must be a number from 0 to 1, got "2"$/m],
+      [['train', '--pct-start', '0.6'], /^error: --pct-start must be a number above 0 to 0.5, got "0.6"$/m],
       [['train', '--data', join(dir, 'nowhere')], /^error: --data: folder ".*nowhere" does not exist$/m],
       [['train', '--learn-beta', '--data', data], /^error: --learn-beta applies to SNNs: add --spiking$/m],
       [['train', '--data', dir], /^error: no word folders in ".*"/m],
@@ -159,9 +176,10 @@ describe('snn-voice', () => {
 
   it('train writes model.snn, checkpoint, log and result', async () => {
     const out = join(dir, 'run-cnn');
-    const r = await cli('train', '--model', 'tcy', '--epochs', '1', '--batch-size', '4', '--data', data, '--out', out, '--json');
+    const r = await cli('train', '--model', 'tcy', '--epochs', '1', '--batch-size', '4', '--pct-start', '0.3', '--data', data, '--out', out, '--json');
     expect(r.code, r.err).toBe(0);
     const result = JSON.parse(r.out);
+    expect(JSON.parse(readFileSync(join(out, 'result.json'), 'utf8')).spec).toMatchObject({ lr: 0.01, pctStart: 0.3 });
     expect(result.model).toBe('tcy');
     expect(result.spiking).toBe(false);
     expect(result.epochs).toHaveLength(1);

@@ -12,7 +12,7 @@ import type { RunResult } from '../train/report.js';
 import { loadData } from './data.js';
 import { type CliContext, emit, note } from './io.js';
 import { choice, positiveInt, type WordChoice, withJson } from './options.js';
-import { RUN_DEFAULTS, type RunSpec, trainRun } from './run.js';
+import { RUN_DEFAULTS, type RunSpec, studySchedule, trainRun } from './run.js';
 import { resultTable } from './summary.js';
 import { writeReport } from './sweep.js';
 import { addTrainingOptions } from './train.js';
@@ -30,6 +30,7 @@ interface DemoFlags {
   epochs: number;
   batchSize: number;
   lr: number;
+  pctStart?: number;
   seed: number;
   data?: string;
   limitPerClass?: number;
@@ -69,6 +70,7 @@ export function demoCommand(ctx: CliContext): Command {
       epochs: flags.epochs,
       batchSize: flags.batchSize,
       lr: flags.lr,
+      pctStart: flags.pctStart ?? studySchedule(flags.model).pctStart,
       seed: flags.seed,
     };
     const runs: Array<{ id: string; spec: RunSpec }> = [

@@ -37,7 +37,9 @@ export interface RunSpec {
   neuron: NeuronPreset;
   epochs: number;
   batchSize: number;
+  /** Peak learning rate and warm-up fraction of the one-cycle schedule. */
   lr: number;
+  pctStart: number;
   seed: number;
   /** A trained CNN model file to migrate (toSpiking + balanceThresholds) and fine-tune. */
   fromCnn?: string;
@@ -51,9 +53,13 @@ export const RUN_DEFAULTS = {
   neuron: 'current' as NeuronPreset,
   epochs: 10,
   batchSize: 32,
-  lr: 0.01,
   seed: 0,
 };
+
+/** The study's schedule per model: Piczak (25.6M parameters) at a tenth of the rate, with a longer warm-up. */
+export function studySchedule(model: ModelName): { lr: number; pctStart: number } {
+  return model === 'piczak' ? { lr: 0.001, pctStart: 0.4 } : { lr: 0.01, pctStart: 0.2 };
+}
 
 /** The neuron settings of a spec: the study's (snntorch 0.5.3) or the current snntorch form. */
 function neuronConfig(spec: RunSpec): Pick<ModelConfig, 'form' | 'reset' | 'surrogate'> {
@@ -132,6 +138,7 @@ export async function trainRun(io: CliIo, id: string, spec: RunSpec, data: Loade
         epochs: spec.epochs,
         batchSize: spec.batchSize,
         lr: spec.lr,
+        pctStart: spec.pctStart,
         seed: spec.seed,
         progress: io.progress,
         checkpoint: new FileCheckpointStore(checkpointPath),

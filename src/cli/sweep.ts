@@ -13,7 +13,7 @@ import { buildReport, runLabel, type RunResult } from '../train/report.js';
 import { loadData } from './data.js';
 import { type CliContext, type CliIo, emit, note } from './io.js';
 import { choice, listOf, onOff, positiveInt, type WordChoice, withJson } from './options.js';
-import { RUN_DEFAULTS, type NeuronPreset, type RunSpec, trainRun } from './run.js';
+import { RUN_DEFAULTS, type NeuronPreset, type RunSpec, studySchedule, trainRun } from './run.js';
 import { resultTable } from './summary.js';
 import { NEURONS, addTrainingOptions } from './train.js';
 
@@ -25,7 +25,8 @@ interface SweepFlags {
   neuron: NeuronPreset;
   epochs: number;
   batchSize: number;
-  lr: number;
+  lr?: number;
+  pctStart?: number;
   seed: number;
   data?: string;
   limitPerClass?: number;
@@ -40,7 +41,7 @@ export interface GridRun {
 }
 
 /** The runs of the grid, in order: per model the CNN, then the SNNs by T, fixed beta before learned. */
-export function sweepGrid(flags: Pick<SweepFlags, 'models' | 'steps' | 'learnBeta' | 'cnn' | 'neuron' | 'epochs' | 'batchSize' | 'lr' | 'seed'>): GridRun[] {
+export function sweepGrid(flags: Pick<SweepFlags, 'models' | 'steps' | 'learnBeta' | 'cnn' | 'neuron' | 'epochs' | 'batchSize' | 'lr' | 'pctStart' | 'seed'>): GridRun[] {
   const base = {
     encoder: RUN_DEFAULTS.encoder,
     beta: RUN_DEFAULTS.beta,
@@ -49,15 +50,15 @@ export function sweepGrid(flags: Pick<SweepFlags, 'models' | 'steps' | 'learnBet
     neuron: flags.neuron,
     epochs: flags.epochs,
     batchSize: flags.batchSize,
-    lr: flags.lr,
     seed: flags.seed,
   };
   const runs: GridRun[] = [];
   for (const model of flags.models) {
-    if (flags.cnn) runs.push({ id: `${model}-cnn`, spec: { ...base, model, spiking: false, steps: 1, learnBeta: false } });
+    const schedule = { lr: flags.lr ?? studySchedule(model).lr, pctStart: flags.pctStart ?? studySchedule(model).pctStart };
+    if (flags.cnn) runs.push({ id: `${model}-cnn`, spec: { ...base, ...schedule, model, spiking: false, steps: 1, learnBeta: false } });
     for (const steps of [...flags.steps].sort((a, b) => a - b))
       for (const learnBeta of [...flags.learnBeta].sort((a, b) => Number(a) - Number(b)))
-        runs.push({ id: `${model}-snn-t${steps}${learnBeta ? '-learned-beta' : ''}`, spec: { ...base, model, spiking: true, steps, learnBeta } });
+        runs.push({ id: `${model}-snn-t${steps}${learnBeta ? '-learned-beta' : ''}`, spec: { ...base, ...schedule, model, spiking: true, steps, learnBeta } });
   }
   return runs;
 }
@@ -86,7 +87,8 @@ export async function runSweep(io: CliIo, flags: SweepFlags): Promise<{ results:
     data: flags.data ?? 'built-in synthesized set',
     epochs: flags.epochs,
     'batch size': flags.batchSize,
-    'peak lr': flags.lr,
+    'peak lr': flags.lr ?? "the study's (0.01; 0.001 for piczak)",
+    'warm-up share': flags.pctStart ?? "the study's (0.2; 0.4 for piczak)",
     neuron: flags.neuron,
     seed: flags.seed,
     ...(flags.limitPerClass !== undefined && { 'clips per word and split (limit)': flags.limitPerClass }),

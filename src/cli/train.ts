@@ -7,7 +7,7 @@ import { runLabel } from '../train/report.js';
 import { loadData } from './data.js';
 import { type CliContext, emit } from './io.js';
 import { UsageError, choice, existingFile, nonNegativeInt, numberIn, positiveInt, type WordChoice, withJson, wordList } from './options.js';
-import { RUN_DEFAULTS, type NeuronPreset, type RunSpec, trainRun } from './run.js';
+import { RUN_DEFAULTS, type NeuronPreset, type RunSpec, studySchedule, trainRun } from './run.js';
 import { resultTable } from './summary.js';
 
 export const NEURONS: readonly NeuronPreset[] = ['study', 'current'];
@@ -15,12 +15,13 @@ export const NEURONS: readonly NeuronPreset[] = ['study', 'current'];
 /** Options every training command shares (train, sweep, demo take subsets). */
 export function addTrainingOptions(
   cmd: Command,
-  defaults: { epochs: number; batchSize: number; lr?: number; limitPerClass?: number; words?: WordChoice },
+  defaults: { epochs: number; batchSize: number; lr?: number; pctStart?: number; limitPerClass?: number; words?: WordChoice },
 ): Command {
   return cmd
     .option('--epochs <n>', 'training epochs', positiveInt('--epochs'), defaults.epochs)
     .option('--batch-size <n>', 'samples per batch', positiveInt('--batch-size'), defaults.batchSize)
-    .option('--lr <rate>', 'peak learning rate of the one-cycle schedule', numberIn('--lr', 0, 10, true), defaults.lr ?? RUN_DEFAULTS.lr)
+    .option('--lr <rate>', "peak learning rate of the one-cycle schedule (default: the study's, 0.01; 0.001 for piczak)", numberIn('--lr', 0, 10, true), defaults.lr)
+    .option('--pct-start <f>', "share of the schedule spent warming up (default: the study's, 0.2; 0.4 for piczak)", numberIn('--pct-start', 0, 0.5, true), defaults.pctStart)
     .option('--seed <n>', 'seed of weights and shuffling', nonNegativeInt('--seed'), RUN_DEFAULTS.seed)
     .option('--data <dir>', 'a Speech Commands v2 folder (default: the built-in synthesized set)')
     .option('--limit-per-class <n>', 'use at most n clips per word and split (quick runs)', positiveInt('--limit-per-class'), defaults.limitPerClass)
@@ -51,7 +52,8 @@ interface TrainFlags {
   neuron: NeuronPreset;
   epochs: number;
   batchSize: number;
-  lr: number;
+  lr?: number;
+  pctStart?: number;
   seed: number;
   data?: string;
   limitPerClass?: number;
@@ -95,7 +97,8 @@ export function trainCommand(ctx: CliContext): Command {
       neuron: flags.neuron,
       epochs: flags.epochs,
       batchSize: flags.batchSize,
-      lr: flags.lr,
+      lr: flags.lr ?? studySchedule(flags.model).lr,
+      pctStart: flags.pctStart ?? studySchedule(flags.model).pctStart,
       seed: flags.seed,
       fromCnn: flags.fromCnn,
     };
