@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeWav } from '../src/audio/wav.js';
 import { run } from '../src/cli/main.js';
 import { sweepGrid } from '../src/cli/sweep.js';
+import { interrupt } from '../src/cli/interrupt.js';
 import type { ModelName } from '../src/models/types.js';
 import type { CliIo } from '../src/cli/io.js';
 import { UsageError, choice, listOf, numberIn, onOff, positiveInt, wordList } from '../src/cli/options.js';
@@ -197,6 +198,27 @@ describe('snn-voice', () => {
     expect(r.out).toContain('tcy SNN T=2');
     expect(r.out).toMatch(/run\s+kept epoch\s+val top-1\s+test top-1/);
     expect(existsSync(join(out, 'model.snn'))).toBe(true);
+  });
+
+  it('Ctrl-C stops a training run after its batch, keeps the checkpoint, and --resume finishes it', async () => {
+    const out = join(dir, 'run-interrupted');
+    const args = ['train', '--model', 'tcy', '--epochs', '3', '--batch-size', '4', '--data', data, '--out', out];
+    expect(interrupt.take()).toBe(false); // nothing is training: the process would quit at once
+    let err = '';
+    const io: CliIo = {
+      out: () => {},
+      err: (t) => void (err += t),
+      // The user presses Ctrl-C as the second epoch starts.
+      progress: (label) => ({ update: () => void (label.startsWith('epoch 2/') && interrupt.take()), stop() {} }),
+    };
+    expect(await run(args, io)).toBe(130);
+    expect(err).toMatch(/^error: tcy-cnn: stopped by Ctrl-C; 1 epochs are in the checkpoint in .*train --resume/m);
+    expect(existsSync(join(out, 'checkpoint.snnc'))).toBe(true);
+    expect(existsSync(join(out, 'result.json'))).toBe(false);
+    const resumed = await cli(...args, '--resume', '--json');
+    expect(resumed.code, resumed.err).toBe(0);
+    expect(resumed.err).toContain('resumed after epoch 1');
+    expect(JSON.parse(resumed.out).epochs).toHaveLength(3);
   });
 
   it('train --words learns a subset of the words; eval scores the model on its own words', async () => {

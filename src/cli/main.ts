@@ -6,6 +6,7 @@ import { realpathSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { Command, CommanderError } from 'commander';
 import { type CliContext, type CliIo, processIo } from './io.js';
+import { InterruptedError, interrupt } from './interrupt.js';
 import { UsageError } from './options.js';
 import { commands } from './commands.js';
 
@@ -13,7 +14,7 @@ import { commands } from './commands.js';
 function isUserError(e: unknown): boolean {
   if (!(e instanceof Error)) return false;
   if (e instanceof UsageError) return true;
-  if (['ModelFileError', 'WavError', 'ShapeError', 'DataError'].includes(e.name)) return true;
+  if (['ModelFileError', 'WavError', 'ShapeError', 'DataError', 'InterruptedError'].includes(e.name)) return true;
   return typeof (e as NodeJS.ErrnoException).code === 'string' && /^E[A-Z]+$/.test((e as NodeJS.ErrnoException).code!);
 }
 
@@ -48,7 +49,7 @@ export async function run(argv: string[], io: CliIo = processIo): Promise<number
     if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2; // commander already printed the message
     if (isUserError(e)) {
       io.err(`error: ${(e as Error).message}\n`);
-      return e instanceof UsageError ? 2 : 1;
+      return e instanceof UsageError ? 2 : e instanceof InterruptedError ? 130 : 1;
     }
     io.err(`error: ${e instanceof Error ? e.message : String(e)}\n`);
     if (e instanceof Error && e.stack) io.err(`${process.env.SNN_VOICE_DEBUG ? e.stack : '(set SNN_VOICE_DEBUG=1 for the stack trace)'}\n`);
@@ -71,6 +72,15 @@ if (executedDirectly()) {
   process.stdout.on('error', (e: NodeJS.ErrnoException) => {
     if (e.code === 'EPIPE') process.exit(0);
     throw e;
+  });
+  // A terminal's Ctrl-C reaches every process of the group, and launchers (npm, npx, tsx) pass it on as
+  // well: signals within a second of the first are the same key press.
+  let firstInterrupt = 0;
+  process.on('SIGINT', () => {
+    if (firstInterrupt && Date.now() - firstInterrupt < 1000) return;
+    if (!interrupt.take()) process.exit(130);
+    firstInterrupt = Date.now();
+    process.stderr.write('\nstopping after this batch; the last finished epoch stays in the checkpoint (Ctrl-C again to quit now)\n');
   });
   run(process.argv.slice(2)).then((code) => {
     process.exitCode = code;

@@ -19,6 +19,7 @@ import type { RunResult } from '../train/report.js';
 import { train } from '../train/trainer.js';
 import type { LoadedSplits } from './data.js';
 import { type CliIo, note } from './io.js';
+import { InterruptedError, interrupt } from './interrupt.js';
 import { UsageError } from './options.js';
 
 export type NeuronPreset = 'study' | 'current';
@@ -131,21 +132,26 @@ export async function trainRun(io: CliIo, id: string, spec: RunSpec, data: Loade
   if (!resume) await Promise.all([rm(logPath, { force: true }), rm(checkpointPath, { force: true })]);
   const model = await buildModel(io, spec, data, features);
   try {
-    const trained = await train(
-      model,
-      { train: data.train, validation: data.validation },
-      {
-        epochs: spec.epochs,
-        batchSize: spec.batchSize,
-        lr: spec.lr,
-        pctStart: spec.pctStart,
-        seed: spec.seed,
-        progress: io.progress,
-        checkpoint: new FileCheckpointStore(checkpointPath),
-        resume,
-        onEpoch: epochLogger(logPath),
-      },
+    const trained = await interrupt.during((signal) =>
+      train(
+        model,
+        { train: data.train, validation: data.validation },
+        {
+          epochs: spec.epochs,
+          batchSize: spec.batchSize,
+          lr: spec.lr,
+          pctStart: spec.pctStart,
+          seed: spec.seed,
+          progress: io.progress,
+          checkpoint: new FileCheckpointStore(checkpointPath),
+          resume,
+          onEpoch: epochLogger(logPath),
+          signal,
+        },
+      ),
     );
+    if (trained.aborted)
+      throw new InterruptedError(`${id}: stopped by Ctrl-C; ${trained.history.length} epochs are in the checkpoint in ${out} (\`train --resume\` and \`sweep\` continue from it)`);
     if (trained.resumedFrom > 0) note(io, `${id}: resumed after epoch ${trained.resumedFrom}`);
     const test = evaluate(model, data.test, { batchSize: spec.batchSize, progress: io.progress, label: `${id}: test` });
     const history = trained.history;
