@@ -5,7 +5,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { initEngine } from '../src/engine/engine.js';
+import { getEngine, initEngine } from '../src/engine/engine.js';
+import { Tensor } from '../src/engine/tensor.js';
 import { arrayDataset, type Dataset } from '../src/data/dataset.js';
 import type { Model } from '../src/models/types.js';
 import { MemoryCheckpointStore, type Checkpoint } from '../src/train/checkpoint.js';
@@ -71,6 +72,18 @@ describe('train', () => {
       model.dispose();
     });
   }
+
+  it("reports each run's own peak memory: a run after a larger one is not charged for it", async () => {
+    const small = new SoftmaxRegression(6, 4, 1);
+    const first = await train(small, data, { epochs: 1, batchSize: 16 });
+    // Held and freed between the runs, and larger than all memory so far: the memory grows.
+    const big = Tensor.empty([getEngine().memoryBytes / 4]);
+    big.free();
+    const second = await train(small, data, { epochs: 1, batchSize: 16 });
+    expect(second.history[0].memoryBytes).toBe(first.history[0].memoryBytes);
+    expect(second.history[0].memoryBytes).toBeLessThan(getEngine().memoryBytes / 2);
+    small.dispose();
+  });
 
   it('stops early when the validation loss stops improving', async () => {
     // Validation labels shifted by one class: the better the model learns, the worse it scores there.

@@ -26,7 +26,7 @@ export interface RunResult {
   bestEpoch?: number;
   test: { top1: number; top5: number; loss: number; samples: number };
   secondsPerEpoch: number;
-  /** Peak WASM linear memory during the run, bytes. */
+  /** The most engine memory held at once during the run's epochs, bytes. */
   memoryBytes: number;
   parameters: number;
   /** Mean fraction of neurons firing per step (SNN only). */

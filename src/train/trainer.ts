@@ -60,7 +60,8 @@ export interface EpochRecord {
   seconds: number;
   /** Training samples per second (validation excluded). */
   samplesPerSecond: number;
-  /** WebAssembly memory size at the end of the epoch. */
+  /** The most engine memory held at once during the epoch (weights, gradients, optimiser state,
+   *  activations, scratch): the run's own, unlike the WebAssembly memory's size, which only grows. */
   memoryBytes: number;
 }
 
@@ -234,6 +235,7 @@ export async function train(model: Model, data: { train: Dataset; validation?: D
       const order = shuffled(data.train.size, rng);
       const scores = new ScoreAccumulator();
       const bar = progress(`epoch ${epoch}/${epochs}`, batchesPerEpoch);
+      getEngine().resetPeakBytes();
       let lastYield = started;
       let now = { lr: 0, momentum: 0 };
       model.train();
@@ -276,7 +278,7 @@ export async function train(model: Model, data: { train: Dataset; validation?: D
           ...(validation && { validation: { loss: validation.loss, top1: validation.top1, top2: validation.top2, top5: validation.top5 } }),
           seconds: (performance.now() - started) / 1000,
           samplesPerSecond: scores.samples / trainSeconds,
-          memoryBytes: getEngine().memoryBytes,
+          memoryBytes: getEngine().peakBytesInUse,
         };
         if (validation) bar.update(batchesPerEpoch, { loss: record.train.loss, acc: record.train.top1, 'val loss': validation.loss, 'val acc': validation.top1, 'samples/s': Math.round(record.samplesPerSecond) });
         const watched = record.validation ?? record.train;
