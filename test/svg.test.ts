@@ -142,6 +142,12 @@ describe('barChart', () => {
     expect(bars[4] / bars[3]).toBeCloseTo(2, 1);
   });
 
+  it('ends the axis on a labelled tick above the tallest bar', () => {
+    const svg = barChart({ title: 't', yLabel: 's', categories: ['hjh'], series: [{ name: 'SNN', values: [22] }] });
+    const labels = [...svg.matchAll(/text-anchor="end" dominant-baseline="middle">([^<]+)</g)].map((m) => Number(m[1]));
+    expect(Math.max(...labels)).toBe(25);
+  });
+
   it('draws negative values below the zero line and refuses ragged series', () => {
     const svg = barChart({ title: 't', yLabel: 'y', categories: ['a', 'b'], series: [{ name: 's', values: [-2, 3] }] });
     expectBalanced(svg);

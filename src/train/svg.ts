@@ -175,8 +175,10 @@ export function barChart(opts: BarChartOptions): string {
   const values = opts.series.flatMap((s) => s.values.filter(Number.isFinite));
   const [lo, hi] = extent([0, ...values], [0, 1]);
   const ticks = niceTicks(lo, hi);
+  // Bars start at zero, so the axis ends on a tick at or above the tallest: its top is readable.
+  const step = ticks.length > 1 ? ticks[1] - ticks[0] : 0;
   const y0 = Math.min(lo, ticks[0]);
-  const y1 = Math.max(hi, ticks[ticks.length - 1]);
+  const y1 = step > 0 ? Math.max(hi, Number((Math.ceil(hi / step - 1e-9) * step).toPrecision(12))) : Math.max(hi, ticks[ticks.length - 1]);
   const y = (v: number) => MARGIN.top + f.plotH - ((v - y0) / (y1 - y0)) * f.plotH;
   const out = open(f, opts.title);
   out.push(...yAxis(f, y0, y1, opts.yLabel, y));
