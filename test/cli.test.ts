@@ -69,6 +69,8 @@ describe('table printer', () => {
   });
   it('formats numbers and refuses ragged rows', () => {
     expect(formatCell(0.123456)).toBe('0.123');
+    expect(formatCell(0.0378, 1)).toBe('0.038');
+    expect(formatCell(0.00002)).toBe('2.00e-5');
     expect(formatCell(3e9 + 0.5)).toBe('3.00e+9');
     expect(formatCell(undefined)).toBe('-');
     expect(() => formatTable(['a', 'b'], [['x']])).toThrow(/1 cells for 2 columns/);

@@ -16,7 +16,9 @@ export function formatCell(v: Cell, digits = 3): string {
   if (!Number.isFinite(v)) return String(v);
   if (Number.isInteger(v)) return String(v);
   const a = Math.abs(v);
-  if (a !== 0 && (a >= 1e7 || a < 10 ** -digits)) return v.toExponential(2);
+  if (a !== 0 && (a >= 1e7 || a < 1e-4)) return v.toExponential(2);
+  // Below the column's digits, two significant ones: 0.038 s reads better than 3.80e-2 or 0.0.
+  if (a !== 0 && a < 10 ** -digits) return v.toPrecision(2);
   return v.toFixed(digits);
 }
 
