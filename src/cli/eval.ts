@@ -4,6 +4,7 @@ import { Command } from 'commander';
 import { initEngine } from '../engine/engine.js';
 import { loadModel } from '../models/file-node.js';
 import { evaluate } from '../train/evaluate.js';
+import { pct, sci } from '../train/report.js';
 import { loadData } from './data.js';
 import { type CliContext, emit } from './io.js';
 import { UsageError, choice, existingFile, positiveInt, withJson } from './options.js';
@@ -20,8 +21,6 @@ interface EvalFlags {
   json?: boolean;
 }
 
-const pct = (v: number): string => `${(v * 100).toFixed(1)}%`;
-const sci = (v: number | undefined): string => (v === undefined ? '-' : v === 0 ? '0' : v.toExponential(2));
 
 export function evalCommand(ctx: CliContext): Command {
   const cmd = new Command('eval')

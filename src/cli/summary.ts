@@ -1,9 +1,6 @@
 // The comparison table of finished runs, as train, sweep and demo print it.
-import { keptEpoch, runLabel, type RunResult } from '../train/report.js';
+import { keptEpoch, pct, runLabel, sci, type RunResult } from '../train/report.js';
 import { formatTable } from './table.js';
-
-const pct = (v: number | undefined): string => (v === undefined || !Number.isFinite(v) ? '-' : `${(v * 100).toFixed(1)}%`);
-const sci = (v: number): string => (v === 0 ? '0' : v.toExponential(2));
 
 export function resultTable(results: readonly RunResult[]): string {
   return formatTable(

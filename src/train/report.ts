@@ -49,9 +49,11 @@ export interface ReportInput {
   results: RunResult[];
 }
 
-const pct = (v: number | undefined): string => (v === undefined || !Number.isFinite(v) ? '-' : `${(v * 100).toFixed(1)}%`);
+/** A fraction as a percentage with one decimal; '-' when missing. */
+export const pct = (v: number | undefined): string => (v === undefined || !Number.isFinite(v) ? '-' : `${(v * 100).toFixed(1)}%`);
 const fixed = (v: number | undefined, d = 2): string => (v === undefined || !Number.isFinite(v) ? '-' : v.toFixed(d));
-const sci = (v: number | undefined): string => (v === undefined || !Number.isFinite(v) ? '-' : v === 0 ? '0' : v.toExponential(2));
+/** Scientific notation with three significant digits (0 stays 0); '-' when missing. */
+export const sci = (v: number | undefined): string => (v === undefined || !Number.isFinite(v) ? '-' : v === 0 ? '0' : v.toExponential(2));
 const mib = (bytes: number): string => (bytes / (1 << 20)).toFixed(1);
 const pp = (d: number): string => `${d >= 0 ? '+' : ''}${(d * 100).toFixed(1)} points`;
 
