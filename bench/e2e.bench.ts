@@ -2,11 +2,13 @@
 // latency of classifying one 1-second clip (feature extraction included) for every zoo model at batch 1.
 import './setup.js';
 import { existsSync } from 'node:fs';
-import { extractFeatures, featureShape, featuresFor } from '../src/audio/features.js';
+import { extractFeatures } from '../src/audio/features.js';
+import { featureShape } from '../src/audio/settings.js';
+import { featuresFor } from '../src/models/zoo.js';
 import type { Dataset } from '../src/data/dataset.js';
 import { DEFAULT_CLIPS_PER_WORD, builtinDataDir, splitSpeakers } from '../src/data/synth-node.js';
 import { WORDS } from '../src/data/words.js';
-import { loadSpeechCommands } from '../src/data/speech-commands.js';
+import { loadSpeechCommands } from '../src/data/speech-commands-node.js';
 import { Tensor } from '../src/engine/tensor.js';
 import type { ModelName } from '../src/models/types.js';
 import { createModel } from '../src/models/zoo.js';

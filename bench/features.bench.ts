@@ -2,7 +2,9 @@
 // to 4 kHz) and the 60x134 log-mel spectrogram, beside a plain-JS naive DFT of the same frames; and WAV
 // decoding beside the wavefile package (docs/audio.md: why the core has its own reader).
 import * as wavefile from 'wavefile';
-import { extractFeatures, featuresFor, type LogMelSettings } from '../src/audio/features.js';
+import { extractFeatures } from '../src/audio/features.js';
+import { featuresFor } from '../src/models/zoo.js';
+import { type LogMelSettings } from '../src/audio/settings.js';
 import { logMelSpectrogram } from '../src/audio/logmel.js';
 import { decodeWav, encodeWav } from '../src/audio/wav.js';
 import type { BenchRow, BenchSuite } from './harness.js';

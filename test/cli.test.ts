@@ -11,7 +11,7 @@ import type { ModelName } from '../src/models/types.js';
 import type { CliIo } from '../src/cli/io.js';
 import { UsageError, choice, listOf, numberIn, onOff, positiveInt, wordList } from '../src/cli/options.js';
 import { formatCell, formatTable } from '../src/cli/table.js';
-import { silentProgress } from '../src/train/progress.js';
+import { silentProgress } from '../src/util/progress.js';
 
 interface Captured {
   code: number;

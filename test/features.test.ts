@@ -2,7 +2,9 @@
 import { describe, expect, it } from 'vitest';
 import { logMelSpectrogram } from '../src/audio/logmel.js';
 import { randArray } from './helpers.js';
-import { extractFeatures, featureKey, featureShape, featuresFor, validateFeatureSettings, LOGMEL_60x134, type LogMelSettings } from '../src/audio/features.js';
+import { extractFeatures } from '../src/audio/features.js';
+import { featureKey, featureShape, validateFeatureSettings, LOGMEL_60x134, type LogMelSettings } from '../src/audio/settings.js';
+import { featuresFor } from '../src/models/zoo.js';
 
 const tone = (n: number, rate: number, hz: number, amp = 0.5) =>
   Float32Array.from({ length: n }, (_, i) => amp * Math.sin((2 * Math.PI * hz * i) / rate));

@@ -1,17 +1,12 @@
 // Shared test utilities: a seeded PRNG, both engine builds, closeness checks, finite differences.
 import { beforeAll, describe } from 'vitest';
+import { Rng } from '../src/util/rng.js';
 import { createEngine, useEngine, type Engine, type SimdFlavor } from '../src/engine/engine.js';
 
-/** mulberry32: small, seeded, good enough for test data. */
+/** The project's seeded generator as a function, for test data. */
 export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const r = new Rng(seed);
+  return () => r.next();
 }
 
 /** n uniform values in [lo, hi). */

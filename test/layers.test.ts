@@ -14,7 +14,7 @@ import { Leaky, type LeakySettings } from '../src/layers/leaky.js';
 import { Linear } from '../src/layers/linear.js';
 import { MaxPool1d, MaxPool2d } from '../src/layers/maxpool.js';
 import { arrayDataset } from '../src/data/dataset.js';
-import { balanceThresholds, percentileOf } from '../src/models/balance.js';
+import { balanceThresholds, percentileOf } from '../src/train/balance.js';
 import type { Network } from '../src/models/network.js';
 import { toSpiking } from '../src/models/spiking.js';
 import { createModel } from '../src/models/zoo.js';

@@ -1,7 +1,7 @@
 import { expect, it } from 'vitest';
 import { Tensor } from '../src/engine/tensor.js';
 import { DEFAULT_NEURON, type LifParams, type LifRecord, STUDY_NEURON, lifBackward, lifForward } from '../src/kernels/lif.js';
-import type { LifForm, ResetMode, SurrogateName } from '../src/models/types.js';
+import type { LifForm, ResetMode, SurrogateName } from '../src/kernels/lif.js';
 import { describeEachBuild, maxRelErr, randArray } from './helpers.js';
 
 // Independent f64 reference: the equations of docs/design.md written out per form and reset.

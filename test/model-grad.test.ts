@@ -8,7 +8,7 @@ import { BatchNorm } from '../src/layers/batchnorm.js';
 import { Encoder } from '../src/layers/encoder.js';
 import type { Network } from '../src/models/network.js';
 import { toSpiking } from '../src/models/spiking.js';
-import type { LifForm, SurrogateName } from '../src/models/types.js';
+import type { LifForm, SurrogateName } from '../src/kernels/lif.js';
 import { closestToThreshold, referenceForward, type Trace, weightsOf } from './reference-model.js';
 import { describeEachBuild, maxRelErr, randArray, rng } from './helpers.js';
 import { smallCnn1d, smallCnn2d } from './small-models.js';

@@ -16,7 +16,7 @@ import { Linear } from '../src/layers/linear.js';
 import { MaxPool2d } from '../src/layers/maxpool.js';
 import { ReLU } from '../src/layers/relu.js';
 import type { Network } from '../src/models/network.js';
-import type { SurrogateName } from '../src/models/types.js';
+import type { SurrogateName } from '../src/kernels/lif.js';
 
 export type Weights = Map<string, Float64Array>;
 

@@ -5,12 +5,12 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initEngine } from '../src/engine/engine.js';
 import { Tensor } from '../src/engine/tensor.js';
-import { featuresFor } from '../src/audio/features.js';
+import { featuresFor } from '../src/models/zoo.js';
 import { createModel } from '../src/models/zoo.js';
 // Saving and loading come from the package entries: these names are public API.
 import { deserializeModel, exportState, importState, serializeModel, type ModelMeta } from '../src/index.js';
 import { loadModel, saveModel } from '../src/node.js';
-import { crc32 } from '../src/models/crc32.js';
+import { crc32 } from '../src/util/crc32.js';
 import type { Model } from '../src/models/types.js';
 import { randArray } from './helpers.js';
 

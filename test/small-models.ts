@@ -5,7 +5,7 @@ import { BatchNorm1d, BatchNorm2d } from '../src/layers/batchnorm.js';
 import { Conv1d } from '../src/layers/conv1d.js';
 import { Conv2d } from '../src/layers/conv2d.js';
 import { Flatten } from '../src/layers/flatten.js';
-import { deriveSeed } from '../src/layers/init.js';
+import { deriveSeed } from '../src/util/hash.js';
 import { Linear } from '../src/layers/linear.js';
 import { MaxPool1d, MaxPool2d } from '../src/layers/maxpool.js';
 import { ReLU } from '../src/layers/relu.js';

@@ -4,12 +4,14 @@ import { existsSync, mkdtempSync, mkdirSync, readFileSync, rmSync, statSync, wri
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { extractFeatures, featuresFor, featureShape } from '../src/audio/features.js';
+import { extractFeatures } from '../src/audio/features.js';
+import { featuresFor } from '../src/models/zoo.js';
+import { featureShape } from '../src/audio/settings.js';
 import { decodeWav, encodeWav } from '../src/audio/wav.js';
-import { CacheError, FeatureFileWriter, openFeatureFile } from '../src/data/feature-cache.js';
-import { loadSpeechCommands, type SpeechCommandsSplits } from '../src/data/speech-commands.js';
-import { rngFor } from '../src/data/seed.js';
-import { mixAtSnr, rms, synthNoise } from '../src/data/noise.js';
+import { CacheError, FeatureFileWriter, openFeatureFile } from '../src/data/feature-cache-node.js';
+import { loadSpeechCommands, type SpeechCommandsSplits } from '../src/data/speech-commands-node.js';
+import { rngFor } from '../src/util/hash.js';
+import { mixAtSnr, rms, synthNoise } from '../src/audio/noise.js';
 
 const RATE = 16000;
 const WORDS_HERE = ['yes', 'bed', 'cat']; // written out of order: classes must come back in WORDS order

@@ -7,11 +7,11 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, unlinkSync,
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { featuresFor } from '../src/audio/features.js';
+import { featuresFor } from '../src/models/zoo.js';
 import { decodeWav } from '../src/audio/wav.js';
-import { Espeak } from '../src/data/espeak.js';
-import { Flite } from '../src/data/flite.js';
-import { loadSpeechCommands } from '../src/data/speech-commands.js';
+import { Espeak } from '../src/data/espeak-node.js';
+import { Flite } from '../src/data/flite-node.js';
+import { loadSpeechCommands } from '../src/data/speech-commands-node.js';
 import {
   FLITE_POOLS, VARIANTS, speakersFor, splitSpeakers, synthesizeSpeechCommands, variantPools, type SplitName, type SynthOptions,
 } from '../src/data/synth-node.js';

@@ -4,7 +4,8 @@
 import { Tensor } from '../src/engine/tensor.js';
 import { linearBackward, linearForward } from '../src/kernels/linear.js';
 import { arrayDataset, type Dataset } from '../src/data/dataset.js';
-import type { ActivityReport, Model, ModelConfig, NamedTensor, Param } from '../src/models/types.js';
+import type { ActivityReport, Model, ModelConfig } from '../src/models/types.js';
+import type { NamedTensor, Param } from '../src/layers/layer.js';
 import { rng } from './helpers.js';
 
 function config(classes: number, seed: number): ModelConfig {

@@ -13,7 +13,7 @@ import { MemoryCheckpointStore, type Checkpoint } from '../src/train/checkpoint.
 import { FileCheckpointStore } from '../src/train/checkpoint-node.js';
 import { evaluate } from '../src/train/evaluate.js';
 import { epochLogger, readEpochLog } from '../src/train/log-node.js';
-import type { ProgressFactory } from '../src/train/progress.js';
+import type { ProgressFactory } from '../src/util/progress.js';
 import { TrainingError, train, type EpochRecord, type TrainCheckpointMeta } from '../src/train/trainer.js';
 import { createModel } from '../src/models/zoo.js';
 import { SoftmaxRegression, blobs, spectrograms } from './train-fixtures.js';

@@ -2,7 +2,7 @@
 // bank rounds band edges to whole FFT bins, which leaves the lowest of 60 bands empty at a 512-point FFT.
 // Filters are Slaney-style triangles on the HTK mel scale, evaluated at fractional bins.
 import MeydaModule from 'meyda';
-import type { LogMelSettings } from './features.js';
+import type { LogMelSettings } from './settings.js';
 
 interface MeydaApi {
   bufferSize: number;

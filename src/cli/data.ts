@@ -2,10 +2,10 @@
 // built-in synthesized set. Loaded splits are kept per (folder, features, limit), so a sweep that trains
 // several models on the same features reads and featurizes the clips once.
 import { existsSync } from 'node:fs';
-import type { FeatureSettings } from '../audio/features.js';
-import { featureKey } from '../audio/features.js';
+import type { FeatureSettings } from '../audio/settings.js';
+import { featureKey } from '../audio/settings.js';
 import type { Splits, SkippedFile } from '../data/dataset.js';
-import { builtinDataDir, loadSpeechCommands } from '../data/speech-commands.js';
+import { builtinDataDir, loadSpeechCommands } from '../data/speech-commands-node.js';
 import type { CliIo } from './io.js';
 import { note } from './io.js';
 import { UsageError, type WordChoice, existingDir } from './options.js';

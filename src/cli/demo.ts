@@ -3,7 +3,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command } from 'commander';
-import { featuresFor } from '../audio/features.js';
+import { featuresFor } from '../models/zoo.js';
 import { MODEL_NAMES } from '../models/config.js';
 import type { ModelName } from '../models/types.js';
 import { builtinDataDir, synthesizeSpeechCommands } from '../data/synth-node.js';

@@ -1,7 +1,7 @@
 // Where a command writes: results on `out` (stdout), notes and progress on `err` (stderr). Tests pass
 // their own to capture both and to silence progress bars.
-import type { ProgressFactory } from '../train/progress.js';
-import { terminalProgress } from '../train/progress-node.js';
+import type { ProgressFactory } from '../util/progress.js';
+import { terminalProgress } from '../util/progress-node.js';
 
 export interface CliIo {
   out(text: string): void;

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // The `snn-voice` command. `run(argv)` does the work and returns the exit code, so tests call it in
 // process; this file calls it only when executed directly (as the installed bin or with tsx).
-import '../node.js'; // first: lets V8 compile the relaxed-SIMD build before the engine is created
+import '../engine/relaxed-simd-node.js'; // first: lets V8 compile the relaxed-SIMD build before the engine is created
 import { realpathSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { Command, CommanderError } from 'commander';

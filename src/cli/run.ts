@@ -3,15 +3,17 @@
 // result.json. A fresh engine per run makes its memory figure that run's own peak.
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { FeatureSettings } from '../audio/features.js';
+import type { FeatureSettings } from '../audio/settings.js';
 import { initEngine } from '../engine/engine.js';
-import { balanceThresholds } from '../models/balance.js';
+import { balanceThresholds } from '../train/balance.js';
 import { DEFAULT_CONFIG, DEFAULT_STEPS, STUDY_NEURON } from '../models/config.js';
 import { loadModel, saveModel } from '../models/file-node.js';
 import { toSpiking } from '../models/spiking.js';
-import type { ActivityReport, EncoderName, Model, ModelConfig, ModelName, SurrogateName } from '../models/types.js';
+import type { ActivityReport, Model, ModelConfig, ModelName } from '../models/types.js';
+import type { EncoderName } from '../layers/encoder.js';
+import type { SurrogateName } from '../kernels/lif.js';
 import { createModel } from '../models/zoo.js';
-import { writeFileAtomic } from '../data/atomic-node.js';
+import { writeFileAtomic } from '../util/atomic-node.js';
 import { FileCheckpointStore } from '../train/checkpoint-node.js';
 import { evaluate, type EvalResult } from '../train/evaluate.js';
 import { epochLogger } from '../train/log-node.js';

@@ -1,8 +1,10 @@
 // `snn-voice train`: one model, CNN or SNN, on a Speech Commands copy or the built-in set.
 import { Command } from 'commander';
-import { featuresFor } from '../audio/features.js';
+import { featuresFor } from '../models/zoo.js';
 import { ENCODERS, MODEL_NAMES, SURROGATES } from '../models/config.js';
-import type { EncoderName, ModelName, SurrogateName } from '../models/types.js';
+import type { EncoderName } from '../layers/encoder.js';
+import type { ModelName } from '../models/types.js';
+import type { SurrogateName } from '../kernels/lif.js';
 import { runLabel } from '../train/report.js';
 import { loadData } from './data.js';
 import { type CliContext, emit } from './io.js';

@@ -4,12 +4,13 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Worker } from 'node:worker_threads';
-import type { FeatureSettings } from '../audio/features.js';
+import type { FeatureSettings } from '../audio/settings.js';
 import { extractFeatures } from '../audio/features.js';
 import { decodeWav } from '../audio/wav.js';
 import type { SkippedFile } from './dataset.js';
-import { addBackgroundNoise, loadBackgroundNoise } from './noise.js';
-import { rngFor } from './seed.js';
+import { addBackgroundNoise } from '../audio/noise.js';
+import { loadBackgroundNoise } from './noise-node.js';
+import { rngFor } from '../util/hash.js';
 import { startWorker } from './worker-node.js';
 
 export interface NoiseAugmentation {

@@ -14,19 +14,19 @@ import { join } from 'node:path';
 import type { Worker } from 'node:worker_threads';
 import { encodeWav, type DecodedAudio } from '../audio/wav.js';
 import { resample } from '../audio/resample.js';
-import { Rng, shuffled } from '../train/batches.js';
-import type { ProgressFactory } from '../train/progress.js';
-import { silentProgress } from '../train/progress.js';
-import { writeFileAtomic } from './atomic-node.js';
-import { Espeak, SESSION_LIMIT, type Session, type Utterance } from './espeak.js';
-import { Flite } from './flite.js';
-import { NOISE_COLORS, addBackgroundNoise, synthNoise, type NoiseColor } from './noise.js';
-import { hashSeed, pick, rngFor, uniform } from './seed.js';
-import { NOISE_FOLDER, TESTING_LIST, VALIDATION_LIST } from './speech-commands.js';
+import { Rng, shuffled } from '../util/rng.js';
+import type { ProgressFactory } from '../util/progress.js';
+import { silentProgress } from '../util/progress.js';
+import { writeFileAtomic } from '../util/atomic-node.js';
+import { Espeak, SESSION_LIMIT, type Session, type Utterance } from './espeak-node.js';
+import { Flite } from './flite-node.js';
+import { NOISE_COLORS, addBackgroundNoise, synthNoise, type NoiseColor } from '../audio/noise.js';
+import { hashSeed, rngFor } from '../util/hash.js';
+import { NOISE_FOLDER, TESTING_LIST, VALIDATION_LIST } from './speech-commands-node.js';
 import { startWorker } from './worker-node.js';
 import { WORDS } from './words.js';
 
-export { builtinDataDir } from './speech-commands.js';
+export { builtinDataDir } from './speech-commands-node.js';
 
 /** Bumped whenever the rendering changes, so an old built-in set is regenerated rather than reused. */
 export const SYNTH_VERSION = 3;
@@ -168,14 +168,14 @@ export function speakersFor(seed: number, count: number, fliteShare = DEFAULT_FL
       split,
       id: hashSeed(seed, 'speaker-id', index).toString(16).padStart(8, '0'),
       synthesizer,
-      voice: synthesizer === 'flite' ? pick(voiceRng, FLITE_POOLS[split]) : `${pick(voiceRng, ACCENTS)}+${pick(voiceRng, pools[split])}`,
-      pitch: uniform(rng, 15, 85),
-      rate: uniform(rng, 125, 215),
-      amplitude: uniform(rng, 70, 150),
-      tract: uniform(rng, 0.9, 1.1),
-      highpassHz: uniform(rng, 40, 300),
-      lowpassHz: rng.next() < 0.3 ? SAMPLE_RATE / 2 : uniform(rng, 3000, 7500),
-      ...(rng.next() < 0.35 ? { rt60: uniform(rng, 0.2, 0.9), wet: uniform(rng, 0.1, 0.5) } : { rt60: 0, wet: 0 }),
+      voice: synthesizer === 'flite' ? voiceRng.pick(FLITE_POOLS[split]) : `${voiceRng.pick(ACCENTS)}+${voiceRng.pick(pools[split])}`,
+      pitch: rng.uniform(15, 85),
+      rate: rng.uniform(125, 215),
+      amplitude: rng.uniform(70, 150),
+      tract: rng.uniform(0.9, 1.1),
+      highpassHz: rng.uniform(40, 300),
+      lowpassHz: rng.next() < 0.3 ? SAMPLE_RATE / 2 : rng.uniform(3000, 7500),
+      ...(rng.next() < 0.35 ? { rt60: rng.uniform(0.2, 0.9), wet: rng.uniform(0.1, 0.5) } : { rt60: 0, wet: 0 }),
     };
   });
 }
@@ -297,10 +297,10 @@ function voiceFor(synths: Synthesizers, speaker: Speaker): Speak {
 export function renderClip(speak: Speak, seed: number, speaker: Speaker, word: string, noises: readonly Float32Array[]): Uint8Array {
   const rng = rngFor(seed, 'clip', speaker.index, word);
   const spoken = speak({
-    text: word + pick(rng, INTONATIONS),
+    text: word + rng.pick(INTONATIONS),
     voice: speaker.voice,
-    rate: speaker.rate * uniform(rng, 0.85, 1.15),
-    pitch: Math.min(99, Math.max(0, speaker.pitch + uniform(rng, -10, 10))),
+    rate: speaker.rate * rng.uniform(0.85, 1.15),
+    pitch: Math.min(99, Math.max(0, speaker.pitch + rng.uniform(-10, 10))),
     amplitude: speaker.amplitude,
   });
   const voiced = trimSilence(spoken.samples);
@@ -317,7 +317,7 @@ export function renderClip(speak: Speak, seed: number, speaker: Speaker, word: s
   let peak = 0;
   for (let i = 0; i < clip.length; i++) peak = Math.max(peak, Math.abs(clip[i]));
   // Levels spread over ~25 dB, like recordings from near and far microphones.
-  const gain = peak > 0 ? Math.exp(uniform(rng, Math.log(0.05), Math.log(0.9))) / peak : 0;
+  const gain = peak > 0 ? Math.exp(rng.uniform(Math.log(0.05), Math.log(0.9))) / peak : 0;
   for (let i = 0; i < clip.length; i++) clip[i] = Math.max(-1, Math.min(1, clip[i] * gain));
   return encodeWav(clip, SAMPLE_RATE, 16);
 }

@@ -1,7 +1,7 @@
 import { getEngine } from '../engine/engine.js';
 import { ShapeError, expectShape, fmtShape } from '../engine/errors.js';
 import type { Tensor } from '../engine/tensor.js';
-import { expectDisjoint } from './gemm.js';
+import { expectDisjoint } from '../engine/checks.js';
 
 /**
  * Per-channel statistics of one batch norm: the running estimates (updated in training) and what the

@@ -1,7 +1,7 @@
 import { getEngine } from '../engine/engine.js';
 import { ShapeError, expectNonNegative, expectPositive, expectShape, fmtShape } from '../engine/errors.js';
 import type { Tensor } from '../engine/tensor.js';
-import { expectDisjoint, expectF32 } from './gemm.js';
+import { expectDisjoint, expectF32 } from '../engine/checks.js';
 
 export interface Conv2dOptions {
   /** [height, width]; default [1, 1]. */

@@ -1,7 +1,7 @@
 import { getEngine } from '../engine/engine.js';
 import { ShapeError, expectShape, fmtShape } from '../engine/errors.js';
 import type { Tensor } from '../engine/tensor.js';
-import { expectDisjoint } from './gemm.js';
+import { expectDisjoint } from '../engine/checks.js';
 
 function check(op: string, x: Tensor, out: Tensor, mask: Tensor, p: number): void {
   if (!(p >= 0 && p < 1)) throw new RangeError(`${op}: p must be in [0, 1), got ${p}`);

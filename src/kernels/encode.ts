@@ -3,7 +3,7 @@
 import { getEngine } from '../engine/engine.js';
 import { ShapeError, expectPositive, expectShape, fmtShape } from '../engine/errors.js';
 import type { Tensor } from '../engine/tensor.js';
-import { expectDisjoint } from './gemm.js';
+import { expectDisjoint } from '../engine/checks.js';
 
 export interface LatencyOptions {
   /** Inputs below it fire at the latest step, (steps-1)·(1-threshold), or never with `clip`; default 0.01 (snntorch's). */

@@ -1,6 +1,7 @@
 import { getEngine } from '../engine/engine.js';
 import { ShapeError, fmtShape } from '../engine/errors.js';
 import type { Tensor } from '../engine/tensor.js';
+import { expectDisjoint, expectF32 } from '../engine/checks.js';
 
 export interface MatmulOptions {
   /** Use aᵀ: `a` is stored [K, M]. */
@@ -9,21 +10,6 @@ export interface MatmulOptions {
   transB?: boolean;
   /** Add the product to `c` instead of overwriting it. */
   accumulate?: boolean;
-}
-
-/** Throws unless `t` is an f32 tensor of `rank` positive dimensions. */
-export function expectF32(op: string, operand: string, t: Tensor, rank: number): void {
-  if (t.dtype !== 'f32') throw new TypeError(`${op}: ${operand} must be an f32 tensor, got ${t.dtype}`);
-  if (t.shape.length !== rank || t.shape.some((d) => !(d > 0)))
-    throw new ShapeError(`${op}: ${operand} has shape ${fmtShape(t.shape)}, expected ${rank} positive dimensions`);
-}
-
-/** Throws unless `out` shares no memory with any of `inputs` (a kernel writing its own input reads garbage). */
-export function expectDisjoint(op: string, out: [string, Tensor], ...inputs: [string, Tensor | null][]): void {
-  const [outName, o] = out;
-  for (const [name, t] of inputs)
-    if (t && t.ptr < o.ptr + o.bytes && o.ptr < t.ptr + t.bytes)
-      throw new Error(`${op}: ${outName} overlaps ${name} in memory; give the output its own tensor`);
 }
 
 /** c[M,N] = op(a)[M,K] · op(b)[K,N], plus c when `accumulate`; c must not overlap a or b. */

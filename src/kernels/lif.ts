@@ -1,10 +1,12 @@
 import { getEngine } from '../engine/engine.js';
 import { ShapeError, expectShape, fmtShape } from '../engine/errors.js';
 import type { Tensor } from '../engine/tensor.js';
-import type { LifForm, ResetMode, SurrogateName } from '../models/types.js';
-import { expectDisjoint } from './gemm.js';
+import { expectDisjoint } from '../engine/checks.js';
 
-export type { LifForm, ResetMode, SurrogateName } from '../models/types.js';
+/** 'current': snntorch >= 0.8; 'legacy': snntorch 0.5.3 (the study's). */
+export type LifForm = 'current' | 'legacy';
+export type ResetMode = 'subtract' | 'zero';
+export type SurrogateName = 'atan' | 'fast-sigmoid' | 'straight-through';
 
 /** One leaky integrate-and-fire population: `steps` steps of scalar beta and threshold. */
 export interface LifParams {

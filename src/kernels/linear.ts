@@ -1,7 +1,7 @@
 import { getEngine } from '../engine/engine.js';
 import { ShapeError, expectShape, fmtShape } from '../engine/errors.js';
 import type { Tensor } from '../engine/tensor.js';
-import { expectDisjoint, expectF32 } from './gemm.js';
+import { expectDisjoint, expectF32 } from '../engine/checks.js';
 
 function sizes(op: string, x: Tensor, w: Tensor): { N: number; In: number; Out: number } {
   expectF32(op, 'x', x, 2);

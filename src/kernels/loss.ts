@@ -2,7 +2,7 @@
 import { getEngine } from '../engine/engine.js';
 import { ShapeError, expectPositive, expectShape, fmtShape } from '../engine/errors.js';
 import type { Tensor } from '../engine/tensor.js';
-import { expectDisjoint, expectF32 } from './gemm.js';
+import { expectDisjoint, expectF32 } from '../engine/checks.js';
 
 /** y [B, C] = x summed over steps, x time-major [steps * B, C] (row t*B + b). */
 export function sumOverSteps(x: Tensor, y: Tensor, steps: number): void {

@@ -3,7 +3,7 @@
 import { getEngine } from '../engine/engine.js';
 import { expectShape } from '../engine/errors.js';
 import type { Tensor } from '../engine/tensor.js';
-import { expectDisjoint } from './gemm.js';
+import { expectDisjoint } from '../engine/checks.js';
 
 export interface AdamStepOptions {
   lr: number;

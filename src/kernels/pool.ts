@@ -1,7 +1,7 @@
 import { getEngine } from '../engine/engine.js';
 import { ShapeError, expectPositive, expectShape, fmtShape } from '../engine/errors.js';
 import type { Tensor } from '../engine/tensor.js';
-import { expectDisjoint, expectF32 } from './gemm.js';
+import { expectDisjoint, expectF32 } from '../engine/checks.js';
 
 export interface Pool2dOptions {
   kernel: [number, number];

@@ -4,7 +4,7 @@
 import { ShapeError, expectPositive, fmtShape } from '../engine/errors.js';
 import { Tensor } from '../engine/tensor.js';
 import { type BatchNormState, batchNormBackward, batchNormForward } from '../kernels/batchnorm.js';
-import type { LayerActivity, NamedTensor, Param } from '../models/types.js';
+import type { LayerActivity, NamedTensor, Param } from './layer.js';
 import { type ForwardContext, type Layer, copyTensor, freeAll, param, reuse, rowsView } from './layer.js';
 
 export const BN_MOMENTUM = 0.1;

@@ -3,7 +3,7 @@
 import { ShapeError, fmtShape } from '../engine/errors.js';
 import type { Tensor } from '../engine/tensor.js';
 import { samePadding } from '../kernels/conv.js';
-import type { LayerActivity, NamedTensor, Param } from '../models/types.js';
+import type { LayerActivity, NamedTensor, Param } from './layer.js';
 import { Conv2d } from './conv2d.js';
 import { type ForwardContext, type Layer, as1d, as2d } from './layer.js';
 

@@ -2,7 +2,7 @@
 import { ShapeError, fmtShape } from '../engine/errors.js';
 import { Tensor } from '../engine/tensor.js';
 import { type Conv2dOptions, conv2dBackward, conv2dForward, conv2dOutputShape, samePadding } from '../kernels/conv.js';
-import type { LayerActivity, NamedTensor, Param } from '../models/types.js';
+import type { LayerActivity, NamedTensor, Param } from './layer.js';
 import { initSynapses } from './init.js';
 import { type ForwardContext, type Layer, copyTensor, freeAll, param, reuse } from './layer.js';
 import { SynapticCounter } from './synaptic-counter.js';

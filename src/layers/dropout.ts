@@ -4,8 +4,8 @@
 // masks as an uninterrupted one.
 import { Tensor } from '../engine/tensor.js';
 import { dropoutBackward, dropoutForward } from '../kernels/dropout.js';
-import type { NamedTensor } from '../models/types.js';
-import { deriveSeed } from './init.js';
+import type { NamedTensor } from './layer.js';
+import { deriveSeed } from '../util/hash.js';
 import { type ForwardContext, StatelessLayer, freeAll, reuse } from './layer.js';
 
 export class Dropout extends StatelessLayer {

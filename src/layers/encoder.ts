@@ -6,9 +6,12 @@
 // and a count of calls, kept as a buffer so a resumed run draws the same spikes.
 import { Tensor } from '../engine/tensor.js';
 import { encodeLatency, encodeRate, encodeRepeat } from '../kernels/encode.js';
-import type { EncoderName, NamedTensor } from '../models/types.js';
-import { deriveSeed } from './init.js';
+import type { NamedTensor } from './layer.js';
+import { deriveSeed } from '../util/hash.js';
 import { type ForwardContext, StatelessLayer, freeAll, reuse } from './layer.js';
+
+/** How an input clip becomes `steps` inputs: repeated as is, Poisson rate spikes, or one latency spike. */
+export type EncoderName = 'repeat' | 'rate' | 'latency';
 
 export class Encoder extends StatelessLayer {
   /** False unrolls repeat encoding into [steps * B, ...] (the plain computation; for checks). */

@@ -5,7 +5,33 @@
 import { fmtShape } from '../engine/errors.js';
 import { Tensor, type DType, sizeOf } from '../engine/tensor.js';
 import type { Engine } from '../engine/engine.js';
-import type { LayerActivity, NamedTensor, Param } from '../models/types.js';
+
+export interface Param {
+  name: string;
+  value: Tensor;
+  grad: Tensor;
+  /** Biases, batch-norm affine parameters, beta and threshold are exempt from weight decay. */
+  weightDecay: boolean;
+}
+
+export interface NamedTensor {
+  name: string;
+  value: Tensor;
+}
+
+/** One layer's share of the work per sample, counted since the last resetActivity(). */
+export interface LayerActivity {
+  name: string;
+  /** Leaky layers: neurons per sample per step and the fraction that fired per step. */
+  neurons?: number;
+  spikeRate?: number;
+  /** Synaptic layers (conv, linear): multiply-accumulates of the dense (CNN) computation, per sample
+   *  over all steps, and the operations actually needed: accumulates triggered by input spikes when
+   *  the input is binary, else multiply-accumulates. */
+  denseMacs?: number;
+  macs?: number;
+  acs?: number;
+}
 
 export interface ForwardContext {
   /** Samples in the batch; the group count of an input is its rows / batch. */

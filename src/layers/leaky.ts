@@ -6,7 +6,8 @@
 import { ShapeError } from '../engine/errors.js';
 import { Tensor } from '../engine/tensor.js';
 import { type LifParams, type LifRecord, lifBackward, lifForward } from '../kernels/lif.js';
-import type { LayerActivity, LifForm, NamedTensor, Param, ResetMode, SurrogateName } from '../models/types.js';
+import type { LayerActivity, NamedTensor, Param } from './layer.js';
+import type { LifForm, ResetMode, SurrogateName } from '../kernels/lif.js';
 import { type ForwardContext, type Layer, freeAll, param, reuse } from './layer.js';
 
 export interface LeakySettings {

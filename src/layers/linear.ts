@@ -2,7 +2,7 @@
 import { ShapeError, expectPositive, fmtShape } from '../engine/errors.js';
 import { Tensor } from '../engine/tensor.js';
 import { linearBackward, linearForward } from '../kernels/linear.js';
-import type { LayerActivity, NamedTensor, Param } from '../models/types.js';
+import type { LayerActivity, NamedTensor, Param } from './layer.js';
 import { initSynapses } from './init.js';
 import { type ForwardContext, type Layer, copyTensor, freeAll, param, reuse } from './layer.js';
 import { SynapticCounter } from './synaptic-counter.js';

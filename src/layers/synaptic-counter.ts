@@ -3,7 +3,7 @@
 // (exact, borders and strides included), or multiply-accumulates when its input is not binary.
 import { fmtShape } from '../engine/errors.js';
 import type { Tensor } from '../engine/tensor.js';
-import type { LayerActivity } from '../models/types.js';
+import type { LayerActivity } from './layer.js';
 import type { ForwardContext } from './layer.js';
 
 export class SynapticCounter {

@@ -1,5 +1,7 @@
 // Model settings: defaults, and checks that name the option at fault.
-import type { EncoderName, LifForm, ModelConfig, ModelName, ResetMode, SurrogateName } from './types.js';
+import type { EncoderName } from '../layers/encoder.js';
+import type { LifForm, ResetMode, SurrogateName } from '../kernels/lif.js';
+import type { ModelConfig, ModelName } from './types.js';
 
 export const MODEL_NAMES: readonly ModelName[] = ['m5', 'piczak', 'hjh', 'hjh-scnn', 'tcy'];
 export const ENCODERS: readonly EncoderName[] = ['repeat', 'rate', 'latency'];

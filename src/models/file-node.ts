@@ -3,7 +3,7 @@
 import { readFile } from 'node:fs/promises';
 import type { Model } from './types.js';
 import { deserializeModel, serializeModel, type ModelMeta } from './serialize.js';
-import { writeFileAtomic } from '../data/atomic-node.js';
+import { writeFileAtomic } from '../util/atomic-node.js';
 
 export async function saveModel(path: string, model: Model, meta: ModelMeta): Promise<void> {
   await writeFileAtomic(path, serializeModel(model, meta));

@@ -4,7 +4,8 @@ import { ShapeError, expectShape, fmtShape } from '../engine/errors.js';
 import type { Tensor } from '../engine/tensor.js';
 import { sumOverSteps, sumOverStepsBackward } from '../kernels/loss.js';
 import { type ForwardContext, type Layer, freeAll, reuse } from '../layers/layer.js';
-import type { ActivityReport, Model, ModelConfig, ModelName, NamedTensor, Param } from './types.js';
+import type { ActivityReport, Model, ModelConfig, ModelName } from './types.js';
+import type { NamedTensor, Param } from '../layers/layer.js';
 
 export class Network implements Model {
   countActivity = false;

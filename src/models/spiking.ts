@@ -4,7 +4,7 @@
 // HjhSNN and TcySNN also put a Leaky on the input; hjh-scnn is a Leaky on the input followed by the
 // unchanged CNN.
 import { Encoder } from '../layers/encoder.js';
-import { deriveSeed } from '../layers/init.js';
+import { deriveSeed } from '../util/hash.js';
 import type { Layer } from '../layers/layer.js';
 import { Leaky, type LeakySettings } from '../layers/leaky.js';
 import { Linear } from '../layers/linear.js';

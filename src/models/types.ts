@@ -1,12 +1,11 @@
 // The contract between models and everything that drives them (trainer, evaluation, CLI, files).
 // The trainer sees only this interface, never a model's layers.
 import type { Tensor } from '../engine/tensor.js';
+import type { LifForm, ResetMode, SurrogateName } from '../kernels/lif.js';
+import type { EncoderName } from '../layers/encoder.js';
+import type { LayerActivity, NamedTensor, Param } from '../layers/layer.js';
 
 export type ModelName = 'm5' | 'piczak' | 'hjh' | 'hjh-scnn' | 'tcy';
-export type EncoderName = 'repeat' | 'rate' | 'latency';
-export type SurrogateName = 'atan' | 'fast-sigmoid' | 'straight-through';
-export type LifForm = 'current' | 'legacy';
-export type ResetMode = 'subtract' | 'zero';
 
 /** Everything createModel needs to rebuild a model; saved in every model file. */
 export interface ModelConfig {
@@ -23,33 +22,6 @@ export interface ModelConfig {
   form: LifForm;
   reset: ResetMode;
   seed: number;
-}
-
-export interface Param {
-  name: string;
-  value: Tensor;
-  grad: Tensor;
-  /** Biases, batch-norm affine parameters, beta and threshold are exempt from weight decay. */
-  weightDecay: boolean;
-}
-
-export interface NamedTensor {
-  name: string;
-  value: Tensor;
-}
-
-/** One layer's share of the work per sample, counted since the last resetActivity(). */
-export interface LayerActivity {
-  name: string;
-  /** Leaky layers: neurons per sample per step and the fraction that fired per step. */
-  neurons?: number;
-  spikeRate?: number;
-  /** Synaptic layers (conv, linear): multiply-accumulates of the dense (CNN) computation, per sample
-   *  over all steps, and the operations actually needed: accumulates triggered by input spikes when
-   *  the input is binary, else multiply-accumulates. */
-  denseMacs?: number;
-  macs?: number;
-  acs?: number;
 }
 
 export interface ActivityReport {

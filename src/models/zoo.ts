@@ -1,12 +1,13 @@
 // The four architectures of the study, as CNNs; their SNN twins come from toSpiking(), so no model is
 // written twice. Layer names follow PyTorch's so weights map one to one.
+import { LOGMEL_60x134, WAVEFORM_4K, featureShape, type FeatureSettings } from '../audio/settings.js';
 import { AdaptiveAvgPool1d, AdaptiveAvgPool2d } from '../layers/adaptive-avg-pool.js';
 import { BatchNorm1d, BatchNorm2d } from '../layers/batchnorm.js';
 import { Conv1d } from '../layers/conv1d.js';
 import { Conv2d } from '../layers/conv2d.js';
 import { Dropout } from '../layers/dropout.js';
 import { Flatten } from '../layers/flatten.js';
-import { deriveSeed } from '../layers/init.js';
+import { deriveSeed } from '../util/hash.js';
 import type { Layer } from '../layers/layer.js';
 import { Linear } from '../layers/linear.js';
 import { MaxPool1d, MaxPool2d } from '../layers/maxpool.js';
@@ -18,14 +19,30 @@ import type { Model, ModelConfig, ModelName } from './types.js';
 
 type CnnName = Exclude<ModelName, 'hjh-scnn'>;
 
-/** Per sample: M5 takes 1 s of raw waveform at 4 kHz, the others a 60-band log-mel spectrogram of 134 frames. */
-export const INPUT_SHAPES: Readonly<Record<ModelName, readonly number[]>> = {
-  m5: [1, 4000],
-  piczak: [1, 60, 134],
-  hjh: [1, 60, 134],
-  'hjh-scnn': [1, 60, 134],
-  tcy: [1, 60, 134],
+/**
+ * The input contract of each architecture: the features computed from a clip (saved in every model
+ * file), whose shape is the model's input shape per sample. M5 takes 1 s of raw waveform at 4 kHz, the
+ * others a 60-band log-mel spectrogram of 134 frames.
+ */
+const INPUTS: Readonly<Record<ModelName, FeatureSettings>> = {
+  m5: WAVEFORM_4K,
+  piczak: LOGMEL_60x134,
+  hjh: LOGMEL_60x134,
+  'hjh-scnn': LOGMEL_60x134,
+  tcy: LOGMEL_60x134,
 };
+
+/** The feature settings a model of this architecture is trained and run on (a fresh copy). */
+export function featuresFor(model: ModelName): FeatureSettings {
+  const settings = INPUTS[model];
+  if (!settings) throw new RangeError(`featuresFor: unknown model "${String(model)}"; expected ${Object.keys(INPUTS).join(', ')}`);
+  return { ...settings };
+}
+
+/** Per sample, from the feature settings: e.g. [1, 4000] for M5, [1, 60, 134] for the others. */
+export const INPUT_SHAPES: Readonly<Record<ModelName, readonly number[]>> = Object.fromEntries(
+  Object.entries(INPUTS).map(([name, settings]) => [name, featureShape(settings)]),
+) as unknown as Record<ModelName, readonly number[]>;
 
 /** M5 (Dai et al. 2017): four blocks conv1d, batch norm, ReLU, max pool 4 over the waveform. */
 function m5(classes: number, seed: (layer: string) => number): Layer[] {

@@ -1,39 +1,7 @@
-// Seeded shuffling and batch assembly. The generator's whole state is one u32, so a checkpoint can
-// store it and a resumed run draws the same orders as an uninterrupted one.
+// Batch assembly: samples of a data set copied into reusable input and label tensors.
 import { ShapeError, fmtShape } from '../engine/errors.js';
 import { Tensor } from '../engine/tensor.js';
 import type { Dataset } from '../data/dataset.js';
-
-/** mulberry32: a small seeded generator with a single 32-bit state. */
-export class Rng {
-  state: number;
-
-  constructor(seed: number) {
-    this.state = seed >>> 0;
-  }
-
-  /** Uniform in [0, 1). */
-  next(): number {
-    this.state = (this.state + 0x6d2b79f5) >>> 0;
-    let t = this.state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  }
-}
-
-/** 0..n-1 in a random order (Fisher–Yates). */
-export function shuffled(n: number, rng: Rng): Int32Array {
-  const order = new Int32Array(n);
-  for (let i = 0; i < n; i++) order[i] = i;
-  for (let i = n - 1; i > 0; i--) {
-    const j = Math.floor(rng.next() * (i + 1));
-    const t = order[i];
-    order[i] = order[j];
-    order[j] = t;
-  }
-  return order;
-}
 
 /** Batches in one pass over `size` samples; the last one may be short (PyTorch's drop_last=False). */
 export function batchCount(size: number, batchSize: number, maxBatches = Infinity): number {

@@ -1,7 +1,7 @@
 // A checkpoint store on disk. Each save writes a temp file and renames it over the previous
 // checkpoint, so a run killed mid-write still finds its last complete checkpoint.
 import { readFile } from 'node:fs/promises';
-import { writeFileAtomic } from '../data/atomic-node.js';
+import { writeFileAtomic } from '../util/atomic-node.js';
 import { decodeCheckpoint, encodeCheckpoint, type Checkpoint, type CheckpointStore } from './checkpoint.js';
 
 export class FileCheckpointStore implements CheckpointStore {

@@ -7,7 +7,7 @@ import type { Dataset } from '../data/dataset.js';
 import type { ActivityReport, Model } from '../models/types.js';
 import { BatchLoader, batchCount } from './batches.js';
 import { ScoreAccumulator, addToConfusion, emptyConfusion, energyEstimate, type EnergyEstimate, type Scores } from './metrics.js';
-import { silentProgress, type ProgressFactory } from './progress.js';
+import { silentProgress, type ProgressFactory } from '../util/progress.js';
 
 export interface EvalOptions {
   /** Default 64. */

@@ -2,7 +2,7 @@
 // atomically each time, so after a kill and a resume the log always matches the checkpoint (no lost
 // or doubled epochs) and a reader never sees half a line.
 import { readFile } from 'node:fs/promises';
-import { writeFileAtomic } from '../data/atomic-node.js';
+import { writeFileAtomic } from '../util/atomic-node.js';
 import type { EpochRecord } from './trainer.js';
 
 export async function writeEpochLog(path: string, history: readonly EpochRecord[]): Promise<void> {

@@ -4,7 +4,7 @@
 // on the parameter groups.
 import { Tensor } from '../engine/tensor.js';
 import { adamStep, sgdStep } from '../kernels/optim.js';
-import type { Param } from '../models/types.js';
+import type { Param } from '../layers/layer.js';
 
 export type OptimizerName = 'adam' | 'sgd';
 

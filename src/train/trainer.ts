@@ -7,12 +7,13 @@ import { crossEntropyBackward, crossEntropyForward } from '../kernels/loss.js';
 import type { Dataset } from '../data/dataset.js';
 import { exportState, importState, type ModelState } from '../models/serialize.js';
 import type { Model } from '../models/types.js';
-import { BatchLoader, Rng, batchCount, shuffled } from './batches.js';
+import { Rng, shuffled } from '../util/rng.js';
+import { BatchLoader, batchCount } from './batches.js';
 import type { Checkpoint, CheckpointStore } from './checkpoint.js';
 import { checkDataFits, evaluate } from './evaluate.js';
 import { ScoreAccumulator, type Scores } from './metrics.js';
 import { createOptimizer, type OptimizerName } from './optimizer.js';
-import { silentProgress, type ProgressFactory } from './progress.js';
+import { silentProgress, type ProgressFactory } from '../util/progress.js';
 import { OneCycle } from './schedule.js';
 
 export interface TrainOptions {

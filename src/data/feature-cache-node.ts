@@ -10,7 +10,7 @@
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { mkdir, open, rename, rm, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { crc32 } from '../models/crc32.js';
+import { crc32 } from '../util/crc32.js';
 
 const MAGIC = 'SNNFEAT1';
 const VERSION = 1;

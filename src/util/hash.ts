@@ -1,8 +1,8 @@
-// Per-item seeds derived from a run seed and the item's identity (clip index, file name), so any one
+// Seeds derived from a run seed and an item's identity (clip index, file name, layer name), so any one
 // item's random choices are the same however many items come before it: runs resume and subsets match.
-import { Rng } from '../train/batches.js';
+import { Rng } from './rng.js';
 
-/** A 32-bit seed mixed from numbers and strings (FNV-1a over the parts, then a murmur3 finaliser). */
+/** A 32-bit hash of numbers and strings (FNV-1a over the parts, then a murmur3 finaliser). */
 export function hashSeed(...parts: (number | string)[]): number {
   let h = 0x811c9dc5;
   const mix = (byte: number): void => {
@@ -37,12 +37,14 @@ export function rngFor(...parts: (number | string)[]): Rng {
   return new Rng(hashSeed(...parts));
 }
 
-/** Uniform in [lo, hi). */
-export function uniform(rng: Rng, lo: number, hi: number): number {
-  return lo + (hi - lo) * rng.next();
-}
-
-/** One element of `items`, uniformly. */
-export function pick<T>(rng: Rng, items: readonly T[]): T {
-  return items[Math.floor(rng.next() * items.length)];
+/**
+ * A layer's seed from the model seed and the layer's name, so layers draw independent numbers. Model
+ * files rebuild their weights from it, so its output must never change.
+ */
+export function deriveSeed(seed: number, salt: string): number {
+  let h = Math.imul((seed >>> 0) ^ 0x9e3779b9, 0x85ebca6b) >>> 0;
+  for (let i = 0; i < salt.length; i++) h = Math.imul(h ^ salt.charCodeAt(i), 0x01000193) >>> 0;
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x7feb352d) >>> 0;
+  return (h ^ (h >>> 15)) >>> 0;
 }

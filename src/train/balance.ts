@@ -8,8 +8,8 @@ import type { Dataset } from '../data/dataset.js';
 import { ShapeError, fmtShape } from '../engine/errors.js';
 import { Tensor } from '../engine/tensor.js';
 import { Leaky } from '../layers/leaky.js';
-import { Network } from './network.js';
-import type { Model } from './types.js';
+import { Network } from '../models/network.js';
+import type { Model } from '../models/types.js';
 
 export interface BalanceOptions {
   /** Batches of 32 samples, spread evenly over the data set; default 4. */

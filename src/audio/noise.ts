@@ -1,11 +1,6 @@
 // Background noise: synthesized noise colours (the built-in set cannot download real recordings) and
 // mixing a random stretch of a noise recording into a clip at a chosen signal-to-noise ratio.
-import { readdir, readFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { decodeWav } from '../audio/wav.js';
-import { resample } from '../audio/resample.js';
-import type { Rng } from '../train/batches.js';
-import { uniform } from './seed.js';
+import type { Rng } from '../util/rng.js';
 
 export type NoiseColor = 'white' | 'pink' | 'brown' | 'hum';
 export const NOISE_COLORS: readonly NoiseColor[] = ['white', 'pink', 'brown', 'hum'];
@@ -47,9 +42,9 @@ export function synthNoise(color: NoiseColor, length: number, sampleRate: number
     }
   } else {
     const mains = rng.next() < 0.5 ? 50 : 60;
-    const harmonics = [1, 0.5, 0.35, 0.2, 0.12].map((a) => a * uniform(rng, 0.5, 1.5));
-    const phases = harmonics.map(() => uniform(rng, 0, 2 * Math.PI));
-    const hiss = uniform(rng, 0.02, 0.1);
+    const harmonics = [1, 0.5, 0.35, 0.2, 0.12].map((a) => a * rng.uniform(0.5, 1.5));
+    const phases = harmonics.map(() => rng.uniform(0, 2 * Math.PI));
+    const hiss = rng.uniform(0.02, 0.1);
     for (let i = 0; i < length; i++) {
       let v = 0;
       for (let h = 0; h < harmonics.length; h++) v += harmonics[h] * Math.sin((2 * Math.PI * mains * (h + 1) * i) / sampleRate + phases[h]);
@@ -83,32 +78,5 @@ export function addBackgroundNoise(signal: Float32Array, noises: readonly Float3
   if (noises.length === 0) return signal;
   const noise = noises[Math.floor(rng.next() * noises.length)];
   const offset = Math.floor(rng.next() * noise.length);
-  return mixAtSnr(signal, noise, uniform(rng, snrDb[0], snrDb[1]), offset);
-}
-
-/** The recordings in a Speech Commands `_background_noise_` folder, resampled to `sampleRate`.
- *  A missing folder gives none; an unreadable file is reported through `onSkip` and left out. */
-export async function loadBackgroundNoise(
-  dir: string,
-  sampleRate: number,
-  onSkip?: (file: string, reason: string) => void,
-): Promise<Float32Array[]> {
-  let names: string[];
-  try {
-    names = (await readdir(dir)).filter((n) => n.toLowerCase().endsWith('.wav')).sort();
-  } catch {
-    return [];
-  }
-  const out: Float32Array[] = [];
-  for (const name of names) {
-    const file = join(dir, name);
-    try {
-      const { samples, sampleRate: rate } = decodeWav(new Uint8Array(await readFile(file)), file);
-      const s = rate === sampleRate ? samples : resample(samples, rate, sampleRate);
-      if (s.length > 0) out.push(s);
-    } catch (e) {
-      onSkip?.(file, (e as Error).message);
-    }
-  }
-  return out;
+  return mixAtSnr(signal, noise, rng.uniform(snrDb[0], snrDb[1]), offset);
 }

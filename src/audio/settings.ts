@@ -1,0 +1,77 @@
+// What a model sees of a clip, as settings: plain JSON saved inside every model file, so inference
+// always computes exactly the features the model was trained on.
+import { hashSeed } from '../util/hash.js';
+
+export interface WaveformSettings {
+  kind: 'waveform';
+  /** The clip is resampled to this rate... */
+  sampleRate: number;
+  /** ...and padded with zeros or trimmed to this many samples. */
+  length: number;
+}
+
+export interface LogMelSettings {
+  kind: 'logmel';
+  sampleRate: number;
+  /** Samples per clip after padding or trimming (1 second). */
+  length: number;
+  /** FFT frame (a power of two: meyda's requirement), Hann-windowed. */
+  frameSize: number;
+  hop: number;
+  melBands: number;
+  /** Frames per clip: 1 + floor(length / hop) with centred frames. */
+  frames: number;
+  fmin: number;
+  fmax: number;
+  /** Mel energies below this are treated as silence: the log is taken of max(energy, floor). */
+  logFloor: number;
+  /** Standardised values are clamped to [-clamp, clamp]. */
+  clamp: number;
+}
+
+export type FeatureSettings = WaveformSettings | LogMelSettings;
+
+export const WAVEFORM_4K: WaveformSettings = { kind: 'waveform', sampleRate: 4000, length: 4000 };
+
+export const LOGMEL_60x134: LogMelSettings = {
+  kind: 'logmel', sampleRate: 16000, length: 16000, frameSize: 512, hop: 120, melBands: 60, frames: 134,
+  fmin: 20, fmax: 7800, logFloor: 1e-10, clamp: 5,
+};
+
+export function featureShape(settings: FeatureSettings): number[] {
+  return settings.kind === 'waveform' ? [1, settings.length] : [1, settings.melBands, settings.frames];
+}
+
+export function validateFeatureSettings(settings: FeatureSettings): FeatureSettings {
+  const bad = (field: string, why: string): never => {
+    throw new RangeError(`feature settings: ${field} ${why} (got ${JSON.stringify((settings as unknown as Record<string, unknown>)[field])})`);
+  };
+  const positiveInt = (field: string) => {
+    const v = (settings as unknown as Record<string, unknown>)[field];
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) bad(field, 'must be a positive integer');
+  };
+  if (!settings || (settings.kind !== 'waveform' && settings.kind !== 'logmel'))
+    throw new RangeError(`feature settings: kind must be "waveform" or "logmel" (got ${JSON.stringify((settings as { kind?: unknown } | undefined)?.kind)})`);
+  positiveInt('sampleRate');
+  positiveInt('length');
+  if (settings.kind === 'logmel') {
+    for (const f of ['frameSize', 'hop', 'melBands', 'frames']) positiveInt(f);
+    if (settings.frameSize & (settings.frameSize - 1)) bad('frameSize', 'must be a power of two');
+    if (settings.frames !== 1 + Math.floor(settings.length / settings.hop)) bad('frames', `must be 1 + floor(length / hop) = ${1 + Math.floor(settings.length / settings.hop)}`);
+    if (!(settings.fmin >= 0 && settings.fmin < settings.fmax)) bad('fmin', 'must be >= 0 and below fmax');
+    if (!(settings.fmax <= settings.sampleRate / 2)) bad('fmax', 'must not exceed half the sample rate');
+    if (!(settings.logFloor > 0)) bad('logFloor', 'must be positive');
+    if (!(settings.clamp > 0)) bad('clamp', 'must be positive');
+  }
+  return settings;
+}
+
+/** Bumped whenever the computation changes for the same settings, so cached features go stale. */
+const ALGORITHM = 3;
+
+/** A short stable name for the settings (and the algorithm version): the feature cache is keyed by it. */
+export function featureKey(settings: FeatureSettings): string {
+  const fields = Object.keys(settings).sort().map((k) => [k, (settings as unknown as Record<string, unknown>)[k]]);
+  const canonical = JSON.stringify([ALGORITHM, fields]);
+  return `${settings.kind}-${hashSeed(canonical).toString(16).padStart(8, '0')}`;
+}
