@@ -67,7 +67,8 @@ export type { Model, ModelConfig, ModelName, ActivityReport } from './models/typ
 export type { EncoderName } from './layers/encoder.js';
 export type { Param, NamedTensor, LayerActivity } from './layers/layer.js';
 export { train, TrainingError } from './train/trainer.js';
-export type { TrainOptions, TrainResult, EpochRecord, BestEpoch, RunSettings, TrainCheckpointMeta } from './train/trainer.js';
+export type { TrainResult } from './train/trainer.js';
+export type { TrainOptions, EpochRecord, BestEpoch, RunSettings, TrainCheckpointMeta } from './train/run.js';
 export { evaluate } from './train/evaluate.js';
 export type { EvalOptions, EvalResult } from './train/evaluate.js';
 export { OneCycle } from './train/schedule.js';

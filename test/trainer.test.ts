@@ -14,7 +14,8 @@ import { FileCheckpointStore } from '../src/train/checkpoint-node.js';
 import { evaluate } from '../src/train/evaluate.js';
 import { epochLogger, readEpochLog } from '../src/train/log-node.js';
 import type { ProgressFactory } from '../src/util/progress.js';
-import { TrainingError, train, type EpochRecord, type TrainCheckpointMeta } from '../src/train/trainer.js';
+import { TrainingError, train } from '../src/train/trainer.js';
+import { type EpochRecord, type TrainCheckpointMeta } from '../src/train/run.js';
 import { createModel } from '../src/models/zoo.js';
 import { SoftmaxRegression, blobs, spectrograms } from './train-fixtures.js';
 

@@ -3,7 +3,7 @@
 // or doubled epochs) and a reader never sees half a line.
 import { readFile } from 'node:fs/promises';
 import { writeFileAtomic } from '../util/atomic-node.js';
-import type { EpochRecord } from './trainer.js';
+import type { EpochRecord } from './run.js';
 
 export async function writeEpochLog(path: string, history: readonly EpochRecord[]): Promise<void> {
   await writeFileAtomic(path, history.map((r) => JSON.stringify(r) + '\n').join(''));

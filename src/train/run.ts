@@ -1,0 +1,133 @@
+// What describes a training run: the trainer's options, the settings resolved from them (a checkpoint is
+// only resumed by a run whose settings are the same), and the records an epoch leaves.
+import type { Dataset } from '../data/dataset.js';
+import type { Model } from '../models/types.js';
+import { batchCount } from './batches.js';
+import type { CheckpointStore } from './checkpoint.js';
+import type { OptimizerName } from './optimizer.js';
+import type { Scores } from './metrics.js';
+import type { ProgressFactory } from '../util/progress.js';
+
+/** Everything that shapes a run; a checkpoint is only resumed by a run with the same settings. */
+export interface RunSettings {
+  model: unknown;
+  parameters: string[];
+  epochs: number;
+  batchSize: number;
+  lr: number;
+  weightDecay: number;
+  pctStart: number;
+  patience: number | null;
+  seed: number;
+  optimizer: OptimizerName;
+  batchesPerEpoch: number;
+  trainSize: number;
+  validationSize: number;
+}
+
+export interface TrainOptions {
+  /** Default 20. */
+  epochs?: number;
+  /** Default 32. */
+  batchSize?: number;
+  /** Peak learning rate of the OneCycle schedule (default 0.01; the study used 0.001 for Piczak). */
+  lr?: number;
+  /** L2 weight decay on the parameters that take it (default 1e-4). */
+  weightDecay?: number;
+  /** OneCycle warm-up fraction (default 0.2; the study used 0.4 for Piczak). */
+  pctStart?: number;
+  /** Stop after this many epochs without a new best monitored loss (default 5; Infinity never stops). */
+  patience?: number;
+  /** Seeds the shuffling (default 0). */
+  seed?: number;
+  /** Default 'adam'. */
+  optimizer?: OptimizerName;
+  /** Cap on batches per epoch (quick runs); the schedule is planned for the capped count. */
+  maxBatchesPerEpoch?: number;
+  /** One bar per epoch: loss, accuracy, samples/s, ETA. */
+  progress?: ProgressFactory;
+  /** Called after each epoch's checkpoint is saved, with the whole history so far. */
+  onEpoch?: (record: EpochRecord, history: readonly EpochRecord[]) => void | Promise<void>;
+  /** Receives a checkpoint at the end of every epoch. */
+  checkpoint?: CheckpointStore;
+  /** Continue from the store's checkpoint when there is one (its settings must match these). */
+  resume?: boolean;
+  /** Aborting stops the run cleanly after the current batch; the unfinished epoch is not recorded. */
+  signal?: AbortSignal;
+}
+
+export interface EpochRecord {
+  /** 1-based. */
+  epoch: number;
+  /** Learning rate and momentum (Adam's beta1) of the epoch's last batch. */
+  lr: number;
+  momentum: number;
+  /** Running means over the epoch's batches, in training mode. */
+  train: Scores;
+  /** Evaluation-mode scores on the validation set, when there is one. */
+  validation?: Scores;
+  /** Wall time of the epoch, validation included. */
+  seconds: number;
+  /** Training samples per second (validation excluded). */
+  samplesPerSecond: number;
+  /** The most engine memory held at once during the epoch (weights, gradients, optimiser state,
+   *  activations, scratch): the run's own, unlike the WebAssembly memory's size, which only grows. */
+  memoryBytes: number;
+}
+
+export interface BestEpoch {
+  epoch: number;
+  /** Which loss chose it: validation when there is a validation set, else training. */
+  monitor: 'validation' | 'train';
+  loss: number;
+  top1: number;
+}
+
+/** The JSON part of a checkpoint; weights, optimizer slots and best weights go in its arrays. */
+export interface TrainCheckpointMeta {
+  kind: 'snn-voice-training';
+  settings: RunSettings;
+  epochsDone: number;
+  optimizerSteps: number;
+  rngState: number;
+  history: EpochRecord[];
+  best: BestEpoch | null;
+  badEpochs: number;
+  stoppedEarly: boolean;
+}
+
+function positiveInt(name: string, v: number): number {
+  if (!Number.isInteger(v) || v <= 0) throw new RangeError(`train: ${name} must be a positive integer, got ${v}`);
+  return v;
+}
+
+function positive(name: string, v: number, allowZero = false): number {
+  if (!Number.isFinite(v) || v < 0 || (!allowZero && v === 0)) throw new RangeError(`train: ${name} must be a ${allowZero ? 'non-negative' : 'positive'} number, got ${v}`);
+  return v;
+}
+
+export function resolveSettings(model: Model, data: { train: Dataset; validation?: Dataset }, opts: TrainOptions): RunSettings {
+  const batchSize = positiveInt('batchSize', opts.batchSize ?? 32);
+  const patience = opts.patience ?? 5;
+  if (patience !== Infinity) positiveInt('patience', patience);
+  const max = opts.maxBatchesPerEpoch === undefined ? Infinity : positiveInt('maxBatchesPerEpoch', opts.maxBatchesPerEpoch);
+  const optimizer = opts.optimizer ?? 'adam';
+  if (optimizer !== 'adam' && optimizer !== 'sgd') throw new RangeError(`train: optimizer must be 'adam' or 'sgd', got '${String(optimizer)}'`);
+  const seed = opts.seed ?? 0;
+  if (!Number.isInteger(seed)) throw new RangeError(`train: seed must be an integer, got ${seed}`);
+  return {
+    model: model.config,
+    parameters: model.parameters().map((p) => `${p.name}[${p.value.shape.join(',')}]`),
+    epochs: positiveInt('epochs', opts.epochs ?? 20),
+    batchSize,
+    lr: positive('lr', opts.lr ?? 0.01),
+    weightDecay: positive('weightDecay', opts.weightDecay ?? 1e-4, true),
+    pctStart: opts.pctStart ?? 0.2,
+    patience: patience === Infinity ? null : patience,
+    seed,
+    optimizer,
+    batchesPerEpoch: batchCount(data.train.size, batchSize, max),
+    trainSize: data.train.size,
+    validationSize: data.validation?.size ?? 0,
+  };
+}
