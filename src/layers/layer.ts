@@ -65,7 +65,14 @@ export interface Layer {
   resetActivity(): void;
   /** Its share of the work per sample over `samples` counted samples, or null for layers that do none. */
   activity(samples: number): LayerActivity | null;
+  /** A block's inner layers (a residual block's two paths), for reports that go layer by layer. */
+  sublayers?(): readonly Layer[];
   dispose(): void;
+}
+
+/** Every layer of a list, blocks opened up, in order. */
+export function allLayers(layers: readonly Layer[]): Layer[] {
+  return layers.flatMap((l) => [l, ...allLayers(l.sublayers?.() ?? [])]);
 }
 
 /**

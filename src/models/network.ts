@@ -3,7 +3,7 @@
 import { ShapeError, expectShape, fmtShape } from '../engine/errors.js';
 import type { Tensor } from '../engine/tensor.js';
 import { sumOverSteps, sumOverStepsBackward } from '../kernels/loss.js';
-import { type ForwardContext, type Layer, freeAll, reuse } from '../layers/layer.js';
+import { type ForwardContext, type Layer, allLayers, freeAll, reuse } from '../layers/layer.js';
 import type { ActivityReport, Model, ModelConfig, ModelName } from './types.js';
 import type { NamedTensor, Param } from '../layers/layer.js';
 
@@ -122,7 +122,7 @@ export class Network implements Model {
   }
 
   activity(): ActivityReport {
-    const layers = this.layers.flatMap((l) => l.activity(this.samples) ?? []);
+    const layers = allLayers(this.layers).flatMap((l) => l.activity(this.samples) ?? []);
     const sum = (k: 'denseMacs' | 'macs' | 'acs') => layers.reduce((s, l) => s + (l[k] ?? 0), 0);
     return { samples: this.samples, layers, denseMacs: sum('denseMacs'), macs: sum('macs'), acs: sum('acs') };
   }

@@ -1,0 +1,15 @@
+import { getEngine } from '../engine/engine.js';
+import { expectShape } from '../engine/errors.js';
+import type { Tensor } from '../engine/tensor.js';
+
+/**
+ * y = a + b, elementwise over tensors of one shape; y may be a or b. Its backward needs no kernel:
+ * both inputs receive dy as it is.
+ */
+export function add(a: Tensor, b: Tensor, y: Tensor): void {
+  expectShape('add', 'b', b.shape, a.shape);
+  expectShape('add', 'y', y.shape, a.shape);
+  for (const [name, t] of [['a', a], ['b', b], ['y', y]] as const)
+    if (t.dtype !== 'f32') throw new TypeError(`add: ${name} must be an f32 tensor, got ${t.dtype}`);
+  getEngine().kernels.addForward(a.ptr, b.ptr, y.ptr, a.size);
+}

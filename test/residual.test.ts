@@ -1,0 +1,81 @@
+// The residual block and its join: the add kernel against plain JS sums, the block against its paths
+// run one by one, and its backward against finite differences.
+import { expect, it } from 'vitest';
+import { Tensor } from '../src/engine/tensor.js';
+import { add } from '../src/kernels/elementwise.js';
+import { BatchNorm1d } from '../src/layers/batchnorm.js';
+import { Conv1d } from '../src/layers/conv1d.js';
+import type { ForwardContext, Layer } from '../src/layers/layer.js';
+import { ReLU } from '../src/layers/relu.js';
+import { Residual } from '../src/layers/residual.js';
+import { Reshape } from '../src/layers/reshape.js';
+import { describeEachBuild, finiteDiff, maxRelErr, randArray } from './helpers.js';
+
+const ctx = (batch: number): ForwardContext => ({ batch, steps: 1, training: true, count: false, spikesIn: false });
+
+function block(withShortcut: boolean, seed: number): Residual {
+  const main: Layer[] = [
+    new Conv1d('conv1', { inChannels: 3, outChannels: 4, kernel: 3, stride: withShortcut ? 2 : 1, padding: 1 }, seed),
+    new BatchNorm1d('bn1', 4),
+    new Conv1d('conv2', { inChannels: 4, outChannels: withShortcut ? 4 : 3, kernel: 3, padding: 1 }, seed + 1),
+  ];
+  const shortcut = withShortcut ? [new Conv1d('down', { inChannels: 3, outChannels: 4, kernel: 1, stride: 2 }, seed + 2)] : [];
+  return new Residual('block', main, shortcut);
+}
+
+describeEachBuild('residual', () => {
+  it('add sums elementwise at every size, in place too', () => {
+    for (const n of [1, 3, 4, 5, 7, 33, 1001]) {
+      const a = randArray(n, n), b = randArray(n, n + 1);
+      const ta = Tensor.from(a, [n]), tb = Tensor.from(b, [n]), ty = Tensor.empty([n]);
+      add(ta, tb, ty);
+      expect([...ty.f32]).toEqual([...a].map((v, i) => Math.fround(v + b[i])));
+      add(ta, tb, ta);
+      expect([...ta.f32]).toEqual([...ty.f32]);
+      for (const t of [ta, tb, ty]) t.free();
+    }
+    const a = Tensor.zeros([2, 3]);
+    expect(() => add(a, Tensor.zeros([3, 2]), a)).toThrow(/add: b has shape \[3,2\], expected \[2,3\]/);
+  });
+
+  for (const withShortcut of [false, true]) {
+    const label = withShortcut ? 'a strided block with a 1x1 convolution shortcut' : 'a block with the identity shortcut';
+    it(`${label}: forward is main(x) + shortcut(x), backward matches finite differences`, () => {
+      const B = 2, L = 9;
+      const b = block(withShortcut, 7);
+      const x = Tensor.from(randArray(B * 3 * L, 1), [B, 3, L]);
+      const y = b.forward(x, ctx(B));
+      // The paths run one by one on clones of the same layers, summed in JS.
+      const runPath = (path: readonly Layer[]) => path.reduce((h, l) => l.clone().forward(h, ctx(B)), x);
+      const main = runPath(b.main).toArray();
+      const short = b.shortcut.length ? runPath(b.shortcut).toArray() : x.toArray();
+      expect(maxRelErr(y.toArray(), main.map((v, i) => v + short[i]))).toBeLessThanOrEqual(1);
+
+      const r = randArray(y.size, 2);
+      const loss = (): number => {
+        const out = b.forward(x, ctx(B)).f32;
+        let s = 0;
+        for (let i = 0; i < out.length; i++) s += r[i] * out[i];
+        return s;
+      };
+      loss();
+      const dx = b.backward(Tensor.from(r, y.shape), true)!.toArray();
+      const grads = b.parameters().map((p) => p.grad.toArray());
+      const xi = [0, 5, 13, 26, 40, 53];
+      const xv = x.f32;
+      expect(maxRelErr(xi.map((i) => dx[i]), finiteDiff(xv, xi, loss), 2e-2, 2e-2)).toBeLessThanOrEqual(1);
+      b.parameters().forEach((p, k) => {
+        const idx = [0, Math.floor(p.value.size / 2), p.value.size - 1];
+        expect(maxRelErr(idx.map((i) => grads[k][i]), finiteDiff(p.value.f32, idx, loss), 2e-2, 2e-2), p.name).toBeLessThanOrEqual(1);
+      });
+      b.dispose();
+      x.free();
+    });
+  }
+
+  it('refuses paths of different shapes, naming the block', () => {
+    const b = new Residual('block3', [new ReLU('relu')], [new Reshape('flat', [12])]);
+    expect(() => b.outputShape([3, 4])).toThrow(/block3: the main path gives \[3,4\], the shortcut \[12\]/);
+    expect(() => new Reshape('r', [5]).outputShape([2, 3])).toThrow(/r: cannot reshape \[2,3\] \(6 values\) to \[5\]/);
+  });
+});
