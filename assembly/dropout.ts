@@ -1,35 +1,14 @@
 // Inverted dropout with a counter-based generator: the draw for element i depends only on (seed, i),
 // so a mask is reproducible from its seed and the SIMD and scalar paths draw the same values.
+import { draw, draw4, keys } from './random';
 
-// lowbias32 (Wellons): a bijective 32-bit mixer with good avalanche.
-// @ts-ignore: decorator
-@inline function mix(h: u32): u32 {
-  h ^= h >>> 16;
-  h *= 0x7feb352d;
-  h ^= h >>> 15;
-  h *= 0x846ca68b;
-  return h ^ (h >>> 16);
-}
-
-// @ts-ignore: decorator
-@inline function mix4(h: v128): v128 {
-  h = v128.xor(h, i32x4.shr_u(h, 16));
-  h = i32x4.mul(h, i32x4.splat(0x7feb352d));
-  h = v128.xor(h, i32x4.shr_u(h, 15));
-  h = i32x4.mul(h, i32x4.splat(<i32>0x846ca68b));
-  return v128.xor(h, i32x4.shr_u(h, 16));
-}
-
-// Two rounds keyed by two seed-derived words: with one xor-keyed round, masks for different seeds
-// would be permutations of each other.
 // Element i is kept when the top 24 bits of its draw are >= dropBelow (= round(p * 2^24)); kept values
 // are scaled by `scale` (1 / (1 - p)). mask[i] is 1 where kept, else 0.
 export function dropoutForward(x: usize, y: usize, mask: usize, n: i32, dropBelow: i32, scale: f32, seed: u32): void {
   assert(n >= 0 && dropBelow >= 0 && dropBelow <= (1 << 24), 'dropoutForward: bad size or probability');
-  const k1 = mix(seed ^ 0x9e3779b9);
-  const k2 = mix(k1 + 0x632be5ab);
-  const vk1 = i32x4.splat(k1);
-  const vk2 = i32x4.splat(k2);
+  const k = keys(seed);
+  const vk1 = i32x4.splat(<i32>(k >> 32));
+  const vk2 = i32x4.splat(<i32>k);
   const vthr = i32x4.splat(dropBelow);
   const vscale = f32x4.splat(scale);
   const one = i32x4.splat(1);
@@ -37,7 +16,7 @@ export function dropoutForward(x: usize, y: usize, mask: usize, n: i32, dropBelo
   const step = i32x4.splat(4);
   let i = 0;
   for (; i + 4 <= n; i += 4) {
-    const h = mix4(v128.xor(mix4(v128.xor(idx, vk1)), vk2));
+    const h = draw4(idx, vk1, vk2);
     const keep = i32x4.ge_s(i32x4.shr_u(h, 8), vthr);
     const o = <usize>i << 2;
     v128.store(y + o, v128.and(f32x4.mul(v128.load(x + o), vscale), keep));
@@ -46,7 +25,7 @@ export function dropoutForward(x: usize, y: usize, mask: usize, n: i32, dropBelo
     idx = i32x4.add(idx, step);
   }
   for (; i < n; i++) {
-    const h = mix(mix(<u32>i ^ k1) ^ k2);
+    const h = draw(<u32>i, k);
     const keep = <i32>(h >>> 8) >= dropBelow;
     const o = <usize>i << 2;
     store<f32>(y + o, keep ? load<f32>(x + o) * scale : 0);

@@ -1,7 +1,7 @@
 // General matrix multiply, C[M,N] = op(A)[M,K] · op(B)[K,N] (+ C), GotoBLAS-style: op(A) and op(B)
 // are copied block by block into packed panels (which also absorbs the transposes), and a
 // register-blocked micro-kernel multiplies one MR-row panel of A by one NR-column panel of B.
-import { conv2dBackwardInput, conv2dBackwardWeight, conv2dForward, conv2dScratchBytes } from './conv';
+import { align64, roundUp } from './align';
 import { madd } from './simd';
 
 // 4x8 keeps 8 accumulators + 2 B vectors + 1 broadcast live: within the 15 xmm registers V8's
@@ -14,16 +14,6 @@ const NR = 8;
 const KC = 256;
 const MC = 96;
 const NC = 256;
-
-// @ts-ignore: decorator
-@inline function roundUp(n: i32, m: i32): i32 {
-  return ((n + m - 1) / m) * m;
-}
-
-// @ts-ignore: decorator
-@inline function align64(bytes: usize): usize {
-  return (bytes + 63) & ~(<usize>63);
-}
 
 /** Scratch bytes `gemm` needs for these sizes (packed A block, packed B panel, one edge tile). */
 export function gemmScratchBytes(M: i32, N: i32, K: i32): usize {
@@ -253,35 +243,6 @@ function packB(trans: i32, b: usize, ldb: i32, p0: i32, j0: i32, kc: i32, nc: i3
           dst += NR * 4;
         }
       }
-    }
-  }
-}
-
-/**
- * Runs the GEMM micro-kernel and packing paths, and each convolution kernel (direct blocks of 4 and
- * of 1 channel, the weight gradient, im2col, and the sparse path that all-zero inputs take), on small
- * sizes so V8's optimising tier compiles them at load time instead of during the first real call.
- * Needs about 200 KB of scratch.
- */
-export function warmUp(scratch: usize, bytes: usize): void {
-  const n = 48;
-  const a = scratch, b = a + n * n * 4, c = b + n * n * 4, s = c + n * n * 4;
-  assert(bytes >= (s - scratch) + 192 * 1024, 'warmUp: scratch too small');
-  const sBytes = bytes - (s - scratch);
-  memory.fill(a, 0, 3 * n * n * 4);
-  for (let round = 0; round < 4; round++) {
-    for (let t = 0; t < 4; t++) gemm(t & 1, t >> 1, n, n, n, a, n, b, n, c, n, round & 1, s, sBytes);
-    // x [1, C, 6, 18] and dy in a, w and dw in b, y and dx in c, each within n*n floats. x is all
-    // zeros (the sparse path) or all 0.747 (bytes 0x3f: the dense kernels).
-    for (let k = 0; k < 8; k++) {
-      const C = (k & 3) == 0 ? 1 : 4;
-      const CO = (k & 3) == 0 ? 4 : (k & 3) == 1 ? 8 : (k & 3) == 2 ? 2 : 20;
-      const need = conv2dScratchBytes(1, C, 6, 18, CO, 3, 3, 1, 1, 1, 1);
-      assert(need <= sBytes, 'warmUp: scratch too small for the convolutions');
-      memory.fill(a, k < 4 ? 0 : 0x3f, n * n * 4);
-      conv2dForward(a, b, 0, c, 1, C, 6, 18, CO, 3, 3, 1, 1, 1, 1, s, sBytes);
-      conv2dBackwardInput(b, a, c, 1, C, 6, 18, CO, 3, 3, 1, 1, 1, 1, s, sBytes);
-      conv2dBackwardWeight(a, a, b, 0, 1, C, 6, 18, CO, 3, 3, 1, 1, 1, 1, s, sBytes);
     }
   }
 }

@@ -1,6 +1,8 @@
-// The kernel module: every export is a plain function over linear-memory offsets and explicit sizes.
+// The kernel module: every export is a plain function over linear-memory offsets and explicit sizes
+// (the convolutions read theirs from a geometry descriptor in memory, see conv-geometry.ts).
 // Memory is owned and allocated by the TypeScript engine (src/engine); kernels never allocate.
 export * from './activation';
+export * from './elementwise';
 export * from './gemm';
 export * from './conv';
 export * from './linear';
@@ -11,6 +13,7 @@ export * from './lif';
 export * from './encode';
 export * from './loss';
 export * from './optim';
+export * from './warmup';
 
 export function heapBase(): usize {
   return __heap_base;

@@ -28,9 +28,21 @@
   return (<u64>k1 << 32) | <u64>k2;
 }
 
+/** The 32-bit draw for `index` under keys k (from `keys`). */
+// @ts-ignore: decorator
+@inline export function draw(index: u32, k: u64): u32 {
+  return mix(mix(index ^ <u32>(k >> 32)) ^ <u32>k);
+}
+
+/** The 32-bit draws for the 4 indices in `index`, with the two keys of `keys` splatted by the caller (once, outside its loop). */
+// @ts-ignore: decorator
+@inline export function draw4(index: v128, k1: v128, k2: v128): v128 {
+  return mix4(v128.xor(mix4(v128.xor(index, k1)), k2));
+}
+
 /** Uniform draws in [0, 1) with 24 bits for the 4 indices in `index`. */
 // @ts-ignore: decorator
 @inline export function uniform4(index: v128, k: u64): v128 {
-  const h = mix4(v128.xor(mix4(v128.xor(index, i32x4.splat(<i32>(k >> 32)))), i32x4.splat(<i32>k)));
+  const h = draw4(index, i32x4.splat(<i32>(k >> 32)), i32x4.splat(<i32>k));
   return f32x4.mul(f32x4.convert_i32x4_s(i32x4.shr_u(h, 8)), f32x4.splat(<f32>1 / <f32>16777216));
 }

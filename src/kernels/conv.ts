@@ -22,8 +22,12 @@ export function samePadding(kernel: number): number {
   return (kernel - 1) / 2;
 }
 
-// The 11 sizes every conv2d kernel takes: N, C, H, W, CO, KH, KW, SH, SW, PH, PW.
-type Geometry = [number, number, number, number, number, number, number, number, number, number, number];
+// The geometry descriptor every conv2d kernel reads (assembly/conv-geometry.ts, ConvGeometry), one i32
+// each: N, C, H, W, CO, KH, KW, SH, SW, PH, PW, groups. groups is 1 until grouped convolution exists.
+type Geometry = [number, number, number, number, number, number, number, number, number, number, number, number];
+const GEOMETRY_SLOTS = 12;
+// The descriptor sits in front of the kernel's scratch; 64 bytes keep the scratch cache-line aligned.
+const GEOMETRY_BYTES = 64;
 
 function geometry(op: string, xShape: readonly number[], wShape: readonly number[], opts: Conv2dOptions): { g: Geometry; out: number[] } {
   if (xShape.length !== 4) throw new ShapeError(`${op}: x has shape ${fmtShape(xShape)}, expected [N, C, H, W]`);
@@ -39,13 +43,22 @@ function geometry(op: string, xShape: readonly number[], wShape: readonly number
     throw new ShapeError(`${op}: kernel ${KH}x${KW} is larger than the padded input ${H + 2 * PH}x${W + 2 * PW} of x ${fmtShape(xShape)}`);
   const OH = Math.floor((H + 2 * PH - KH) / SH) + 1;
   const OW = Math.floor((W + 2 * PW - KW) / SW) + 1;
-  return { g: [N, C, H, W, CO, KH, KW, SH, SW, PH, PW], out: [N, CO, OH, OW] };
+  return { g: [N, C, H, W, CO, KH, KW, SH, SW, PH, PW, 1], out: [N, CO, OH, OW] };
 }
 
-function scratch(g: Geometry): [number, number] {
+// Writes the descriptor and takes the scratch behind it: [descriptor, scratch, scratch bytes]. The
+// descriptor is written again when the scratch had to grow (growing moves it).
+function prepare(g: Geometry): [number, number, number] {
   const engine = getEngine();
-  const bytes = engine.kernels.conv2dScratchBytes(...g);
-  return [engine.scratch(bytes), bytes];
+  let at = engine.scratch(GEOMETRY_BYTES);
+  engine.i32(at, GEOMETRY_SLOTS).set(g);
+  const bytes = engine.kernels.conv2dScratchBytes(at);
+  const moved = engine.scratch(GEOMETRY_BYTES + bytes);
+  if (moved !== at) {
+    at = moved;
+    engine.i32(at, GEOMETRY_SLOTS).set(g);
+  }
+  return [at, at + GEOMETRY_BYTES, bytes];
 }
 
 function checkTensors(op: string, x: Tensor | null, w: Tensor, rank: number): void {
@@ -65,7 +78,8 @@ export function conv2dForward(x: Tensor, w: Tensor, b: Tensor | null, y: Tensor,
   if (b) expectShape('conv2dForward', 'b', b.shape, [g[4]]);
   expectShape('conv2dForward', 'y', y.shape, out);
   expectDisjoint('conv2dForward', ['y', y], ['x', x], ['w', w], ['b', b]);
-  getEngine().kernels.conv2dForward(x.ptr, w.ptr, b ? b.ptr : 0, y.ptr, ...g, ...scratch(g));
+  const [desc, scratch, bytes] = prepare(g);
+  getEngine().kernels.conv2dForward(desc, x.ptr, w.ptr, b ? b.ptr : 0, y.ptr, scratch, bytes);
 }
 
 /** dx = ∂ sum(dy·y) / ∂x, overwritten. */
@@ -74,7 +88,8 @@ export function conv2dBackwardInput(w: Tensor, dy: Tensor, dx: Tensor, opts: Con
   const { g, out } = geometry('conv2dBackwardInput', dx.shape, w.shape, opts);
   expectShape('conv2dBackwardInput', 'dy', dy.shape, out);
   expectDisjoint('conv2dBackwardInput', ['dx', dx], ['w', w], ['dy', dy]);
-  getEngine().kernels.conv2dBackwardInput(w.ptr, dy.ptr, dx.ptr, ...g, ...scratch(g));
+  const [desc, scratch, bytes] = prepare(g);
+  getEngine().kernels.conv2dBackwardInput(desc, w.ptr, dy.ptr, dx.ptr, scratch, bytes);
 }
 
 /** dw and db (skipped when null) = ∂ sum(dy·y) / ∂w, ∂b; overwritten. */
@@ -85,7 +100,8 @@ export function conv2dBackwardWeight(x: Tensor, dy: Tensor, dw: Tensor, db: Tens
   if (db) expectShape('conv2dBackwardWeight', 'db', db.shape, [g[4]]);
   expectDisjoint('conv2dBackwardWeight', ['dw', dw], ['x', x], ['dy', dy]);
   if (db) expectDisjoint('conv2dBackwardWeight', ['db', db], ['x', x], ['dy', dy], ['dw', dw]);
-  getEngine().kernels.conv2dBackwardWeight(x.ptr, dy.ptr, dw.ptr, db ? db.ptr : 0, ...g, ...scratch(g));
+  const [desc, scratch, bytes] = prepare(g);
+  getEngine().kernels.conv2dBackwardWeight(desc, x.ptr, dy.ptr, dw.ptr, db ? db.ptr : 0, scratch, bytes);
 }
 
 /** Gradients of sum(dy·y) for y = conv2dForward(x, w, b): dx (skipped when null), dw, db (skipped when null); overwritten. */
