@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { buildReport, runLabel, type RunResult } from '../src/train/report.js';
+import { buildReport, runLabel, runTable, type RunResult } from '../src/train/report.js';
+import { resultTable } from '../src/cli/summary.js';
 import type { ModelName } from '../src/models/types.js';
 
 function result(model: ModelName, spiking: boolean, steps: number, learnBeta: boolean, top1: number, secs: number): RunResult {
@@ -64,6 +65,17 @@ describe('buildReport', () => {
     expect(markdown).toMatch(/\| hjh SNN T=5 \| 2\/3 \| 39\.0% \| 60\.0% \|/);
     const old = buildReport({ title: 'Old', settings: {}, results: [result('hjh', true, 5, false, 0.6, 3)] }).markdown;
     expect(old).toMatch(/\| hjh SNN T=5 \| 3\/3 \| 59\.0% \|/);
+  });
+
+  it('shows the CLI the same results table, column for column', () => {
+    const results = [result('hjh', false, 1, false, 0.62, 2), result('hjh', true, 5, true, 0.58, 9.5)];
+    const { header, rows } = runTable(results);
+    const { markdown } = buildReport({ title: 'Shared', settings: {}, results });
+    expect(markdown).toContain(`| ${header.join(' | ')} |`);
+    for (const row of rows) expect(markdown).toContain(`| ${row.join(' | ')} |`);
+    const text = resultTable(results).split('\n');
+    expect(text[0].split(/ {2,}/)).toEqual(header);
+    expect(text.slice(2).map((line) => line.trim().split(/ {2,}/))).toEqual(rows);
   });
 
   it('labels runs', () => {

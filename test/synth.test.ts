@@ -12,9 +12,8 @@ import { decodeWav } from '../src/audio/wav.js';
 import { Espeak } from '../src/data/espeak-node.js';
 import { Flite } from '../src/data/flite-node.js';
 import { loadSpeechCommands } from '../src/data/speech-commands-node.js';
-import {
-  FLITE_POOLS, VARIANTS, speakersFor, splitSpeakers, synthesizeSpeechCommands, variantPools, type SplitName, type SynthOptions,
-} from '../src/data/synth-node.js';
+import { FLITE_POOLS, VARIANTS, speakersFor, splitSpeakers, variantPools, type SplitName } from '../src/data/speakers.js';
+import { synthesizeSpeechCommands, type SynthOptions } from '../src/data/synth-node.js';
 
 let unavailable = '';
 let flite: Flite | undefined;

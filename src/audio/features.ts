@@ -3,12 +3,16 @@ import { logMelSpectrogram } from './logmel.js';
 import { resample } from './resample.js';
 import { validateFeatureSettings, type FeatureSettings } from './settings.js';
 
+/** Zero-padded or trimmed to `length` samples; always a copy, so the caller may change it in place. */
+export function padOrTrim(samples: Float32Array, length: number): Float32Array {
+  const out = new Float32Array(length);
+  out.set(samples.subarray(0, length));
+  return out;
+}
+
 /** Resampled to the settings' rate, then zero-padded or trimmed to their length. */
 export function fitClip(samples: Float32Array, sampleRate: number, rate: number, length: number): Float32Array {
-  const at = sampleRate === rate ? samples : resample(samples, sampleRate, rate);
-  const out = new Float32Array(length);
-  out.set(at.subarray(0, length));
-  return out;
+  return padOrTrim(sampleRate === rate ? samples : resample(samples, sampleRate, rate), length);
 }
 
 /**

@@ -3,15 +3,14 @@
 // workers.
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Worker } from 'node:worker_threads';
 import type { FeatureSettings } from '../audio/settings.js';
-import { extractFeatures } from '../audio/features.js';
+import { extractFeatures, padOrTrim } from '../audio/features.js';
 import { decodeWav } from '../audio/wav.js';
 import type { SkippedFile } from './dataset.js';
 import { addBackgroundNoise } from '../audio/noise.js';
 import { loadBackgroundNoise } from './noise-node.js';
 import { rngFor } from '../util/hash.js';
-import { startWorker } from './worker-node.js';
+import { WorkerPool } from './worker-node.js';
 
 export interface NoiseAugmentation {
   /** Chance that a training clip gets background noise. */
@@ -51,15 +50,6 @@ export class NoiseBank {
   }
 }
 
-/** Pads with silence or cuts to exactly one second (Speech Commands clips are at most 1 s long), so
- *  background noise covers the whole window. */
-function oneSecond(samples: Float32Array, sampleRate: number): Float32Array {
-  if (samples.length === sampleRate) return samples;
-  const out = new Float32Array(sampleRate);
-  out.set(samples.subarray(0, sampleRate));
-  return out;
-}
-
 /** The features of one clip file, or the reason the file cannot be used (unreadable, not a WAV, empty).
  *  Feature extraction errors are not the file's fault and are thrown. */
 export async function featurizeFile(task: FeaturizeTask, file: string, train: boolean, noises: NoiseBank): Promise<Float32Array | Error> {
@@ -76,7 +66,8 @@ export async function featurizeFile(task: FeaturizeTask, file: string, train: bo
   if (train && noise && noise.probability > 0) {
     const rng = rngFor(noise.seed ?? 0, file);
     if (rng.next() < noise.probability) {
-      samples = oneSecond(samples, clip.sampleRate);
+      // Speech Commands clips are at most 1 s long: the noise covers the whole second.
+      samples = padOrTrim(samples, clip.sampleRate);
       addBackgroundNoise(samples, await noises.at(clip.sampleRate), noise.snrDb, rng);
     }
   }
@@ -93,80 +84,38 @@ export function localFeaturizer(task: FeaturizeTask, files: readonly string[], t
   return { get: (k) => featurizeFile(task, files[k], train, noises) };
 }
 
-/** Messages between the build and a featurizing worker. */
-export type FeaturizeRequest = { id: number; files: string[]; train: boolean } | null;
-export type FeaturizeReply =
-  | { id: number; rows: (Float32Array | { error: string })[]; noiseSkipped: SkippedFile[] }
-  | { fatal: string };
+/** A featurizing worker's task, a batch of one split's files, and its answer: a row or the reason per
+ *  file, and the background recordings it found unreadable since its last answer. */
+export interface FeaturizeBatch {
+  files: string[];
+  train: boolean;
+}
+export interface FeaturizedBatch {
+  rows: (Float32Array | { error: string })[];
+  noiseSkipped: SkippedFile[];
+}
 
 const BATCH = 32;
 
 /** A pool of featurizing worker threads shared by the splits of one build. */
 export class FeaturizePool {
-  private readonly workers: Worker[] = [];
-  private readonly idle: Worker[] = [];
-  private readonly queue: { request: Exclude<FeaturizeRequest, null>; resolve: (r: (Float32Array | Error)[]) => void; reject: (e: Error) => void }[] = [];
-  private readonly pending = new Map<number, { resolve: (r: (Float32Array | Error)[]) => void; reject: (e: Error) => void }>();
-  private nextId = 0;
-  private failure: Error | null = null;
+  private readonly pool: WorkerPool<FeaturizeBatch, FeaturizedBatch>;
   readonly noiseSkipped: SkippedFile[] = [];
 
   constructor(task: FeaturizeTask, count: number) {
-    for (let w = 0; w < count; w++) {
-      const worker = startWorker(import.meta.url, 'featurize-worker-node', task);
-      worker.on('message', (m: FeaturizeReply) => {
-        if ('fatal' in m) return this.fail(new Error(m.fatal));
-        for (const s of m.noiseSkipped) if (!this.noiseSkipped.some((k) => k.file === s.file)) this.noiseSkipped.push(s);
-        const p = this.pending.get(m.id);
-        this.pending.delete(m.id);
-        p?.resolve(m.rows.map((r) => (r instanceof Float32Array ? r : new Error(r.error))));
-        this.release(worker);
-      });
-      worker.on('error', (e) => this.fail(e));
-      worker.on('exit', (code) => {
-        if (code !== 0) this.fail(new Error(`featurizing worker exited with code ${code}`));
-      });
-      this.workers.push(worker);
-      this.idle.push(worker);
-    }
+    this.pool = new WorkerPool(import.meta.url, 'featurize-worker-node', task, count);
   }
 
-  private release(worker: Worker): void {
-    const job = this.queue.shift();
-    if (!job) {
-      this.idle.push(worker);
-      return;
-    }
-    this.pending.set(job.request.id, job);
-    worker.postMessage(job.request);
-  }
-
-  private fail(e: Error): void {
-    if (this.failure) return;
-    this.failure = e;
-    for (const p of [...this.pending.values(), ...this.queue]) p.reject(e);
-    this.pending.clear();
-    this.queue.length = 0;
-  }
-
-  private run(files: string[], train: boolean): Promise<(Float32Array | Error)[]> {
-    if (this.failure) return Promise.reject(this.failure);
-    return new Promise((resolve, reject) => {
-      const request = { id: this.nextId++, files, train };
-      const worker = this.idle.pop();
-      if (worker) {
-        this.pending.set(request.id, { resolve, reject });
-        worker.postMessage(request);
-      } else {
-        this.queue.push({ request, resolve, reject });
-      }
-    });
+  private async run(files: string[], train: boolean): Promise<(Float32Array | Error)[]> {
+    const { rows, noiseSkipped } = await this.pool.run({ files, train });
+    for (const s of noiseSkipped) if (!this.noiseSkipped.some((k) => k.file === s.file)) this.noiseSkipped.push(s);
+    return rows.map((r) => (r instanceof Float32Array ? r : new Error(r.error)));
   }
 
   /** Featurizes a split in batches, keeping every worker busy a few batches ahead of the reader. */
   featurizer(files: readonly string[], train: boolean, wanted: (k: number) => boolean): SplitFeaturizer {
     const batches = new Map<number, Promise<Map<number, Float32Array | Error>>>();
-    const ahead = 2 * this.workers.length;
+    const ahead = 2 * this.pool.size;
     const start = (b: number): void => {
       if (batches.has(b) || b * BATCH >= files.length) return;
       const ks: number[] = [];
@@ -187,7 +136,7 @@ export class FeaturizePool {
     };
   }
 
-  async close(): Promise<void> {
-    await Promise.allSettled(this.workers.map((w) => w.terminate()));
+  close(): Promise<void> {
+    return this.pool.close();
   }
 }

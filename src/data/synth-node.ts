@@ -1,7 +1,8 @@
-// The built-in data set: the 35 Speech Commands keywords spoken by many synthetic "speakers", each
-// rendered by eSpeak NG (accent, voice variant) or by Flite (base voice), with its own pitch, rate,
-// vocal-tract scaling, room and microphone colouring, placed at random in a 1-second window over
-// background noise, written in the Speech Commands v2 layout.
+// The built-in data set: the 35 Speech Commands keywords spoken by many synthetic "speakers" (drawn in
+// speakers.ts), each rendered by eSpeak NG (accent, voice variant) or by Flite (base voice), with its own
+// pitch, rate, vocal-tract scaling, room and microphone colouring, placed at random in a 1-second window
+// over background noise (render-node.ts), written in the Speech Commands v2 layout. This file builds the
+// set: options, the manifest that tells one set from another, resumption, worker threads, split lists.
 //
 // Determinism: every random choice comes from a generator seeded by (seed, speaker, word), and each
 // speaker is rendered on a fresh eSpeak session (whose output depends on what it spoke before; Flite
@@ -11,19 +12,15 @@
 import { readFile, readdir, rm } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
-import type { Worker } from 'node:worker_threads';
-import { encodeWav, type DecodedAudio } from '../audio/wav.js';
-import { resample } from '../audio/resample.js';
-import { Rng, shuffled } from '../util/rng.js';
+import { encodeWav } from '../audio/wav.js';
+import { NOISE_COLORS, type NoiseColor } from '../audio/noise.js';
 import type { ProgressFactory } from '../util/progress.js';
 import { silentProgress } from '../util/progress.js';
 import { writeFileAtomic } from '../util/atomic-node.js';
-import { Espeak, SESSION_LIMIT, type Session, type Utterance } from './espeak-node.js';
-import { Flite } from './flite-node.js';
-import { NOISE_COLORS, addBackgroundNoise, synthNoise, type NoiseColor } from '../audio/noise.js';
-import { hashSeed, rngFor } from '../util/hash.js';
+import { backgroundNoises, loadSynthesizers, renderSpeaker, type RenderSetup } from './render-node.js';
+import { DEFAULT_FLITE_SHARE, SAMPLE_RATE, clipPath, speakersFor, splitSpeakers, type Speaker, type SynthesizerName } from './speakers.js';
 import { NOISE_FOLDER, TESTING_LIST, VALIDATION_LIST } from './speech-commands-node.js';
-import { startWorker } from './worker-node.js';
+import { WorkerPool } from './worker-node.js';
 import { WORDS } from './words.js';
 
 export { builtinDataDir } from './speech-commands-node.js';
@@ -32,40 +29,9 @@ export { builtinDataDir } from './speech-commands-node.js';
 export const SYNTH_VERSION = 3;
 /** About two minutes on a 2-core machine: 35 × 400 = 14,000 clips from 400 voices (320 train, 40 validation, 40 test). */
 export const DEFAULT_CLIPS_PER_WORD = 400;
-/** The share of speakers Flite renders: its four voices add timbres eSpeak lacks, and eSpeak's many
- *  variants keep the variety within each split. */
-export const DEFAULT_FLITE_SHARE = 0.25;
-export const SAMPLE_RATE = 16000;
 const MANIFEST = 'synth.json';
 const COMPLETE = 'synth-complete.json';
 
-/** eSpeak NG's English accents (the build has no MBROLA voices). */
-export const ACCENTS: readonly string[] = [
-  'en', 'en-us', 'en-gb-scotland', 'en-gb-x-gbclan', 'en-gb-x-rp', 'en-gb-x-gbcwmd', 'en-029', 'en-us-nyc',
-];
-/** Voice variants that work in this build (those needing the Klatt synthesizer are left out, as are
- *  robotic and novelty ones that no microphone would record). */
-export const VARIANTS: readonly string[] = [
-  'm1', 'm2', 'm3', 'm4', 'm5', 'm6', 'm7', 'm8', 'f1', 'f2', 'f3', 'f4', 'f5', 'croak', 'whisper', 'whisperf',
-  'Alex', 'Alicia', 'Andrea', 'Andy', 'Annie', 'AnxiousAndy', 'Denis', 'Diogo', 'Gene', 'Gene2', 'Henrique',
-  'Hugo', 'Jacky', 'Lee', 'Marco', 'Mario', 'Michael', 'Mike', 'Nguyen', 'RicishayMax', 'RicishayMax2',
-  'RicishayMax3', 'Storm', 'Tweaky', 'anika', 'antonio', 'aunty', 'belinda', 'boris', 'ed', 'grandma',
-  'grandpa', 'gustave', 'ian', 'iven', 'iven2', 'iven3', 'iven4', 'john', 'kaukovalta', 'linda', 'marcelo',
-  'max', 'michel', 'miguel', 'norbert', 'pablo', 'paul', 'pedro', 'quincy', 'rob', 'robert', 'sandro',
-  'shelby', 'steph', 'steph2', 'steph3', 'travis', 'victor', 'zac',
-];
-
-/** Flite's base voices by split, fixed rather than drawn, as there are only four speakers: kal (US male,
- *  as `kal` at 8 kHz and `kal16` at 16 kHz: one speaker), slt (US female), awb (Scottish male), rms (US
- *  male). Training keeps the one female voice; `awb_time`, a cut-down awb that cannot say most words, is
- *  left out. */
-export const FLITE_POOLS: Record<SplitName, readonly string[]> = { train: ['kal', 'kal16', 'slt'], validation: ['awb'], test: ['rms'] };
-
-/** The mean pitch (Hz) each Flite voice speaks at when left alone (measured), which a speaker's pitch
- *  scales; rms ignores pitch targets (its units keep their recorded pitch), so it has none. */
-const FLITE_F0: Record<string, number | undefined> = { kal: 96, kal16: 96, slt: 188, awb: 130 };
-
-export type SynthesizerName = 'espeak-ng' | 'flite';
 export interface SynthOptions {
   out: string;
   seed?: number;
@@ -108,233 +74,7 @@ interface Manifest {
   synthesizers: SynthesizerName[];
 }
 
-/** One synthetic speaker: fixed traits, and a split. */
-export interface Speaker {
-  index: number;
-  split: SplitName;
-  id: string;
-  synthesizer: SynthesizerName;
-  /** An eSpeak voice with its variant (`en-us+m3`) or a Flite voice (`slt`). */
-  voice: string;
-  /** The voice's traits in eSpeak's units (see Utterance); Flite's voices take them relative to their own. */
-  pitch: number;
-  rate: number;
-  amplitude: number;
-  /** Playback-rate factor applied when resampling: scales pitch and formants like a longer or shorter vocal tract. */
-  tract: number;
-  highpassHz: number;
-  lowpassHz: number;
-  /** The room: reverberation time in seconds (0 for a dry room) and the reverberant share of the sound. */
-  rt60: number;
-  wet: number;
-}
-
-export type SplitName = 'train' | 'validation' | 'test';
-
-/** Speaker indices of each split, chosen by voice: about 10% validation, 10% test. */
-export function splitSpeakers(seed: number, count: number): Record<SplitName, number[]> {
-  const order = Array.from(shuffled(count, new Rng(hashSeed(seed, 'split'))));
-  const held = Math.max(1, Math.round(count * 0.1));
-  const nVal = count >= 2 ? held : 0;
-  const nTest = count >= 3 ? held : 0;
-  const sort = (a: number[]): number[] => a.sort((x, y) => x - y);
-  return { validation: sort(order.slice(0, nVal)), test: sort(order.slice(nVal, nVal + nTest)), train: sort(order.slice(nVal + nTest)) };
-}
-
-/** The voice variants (timbres) each split draws from, disjoint: a held-out speaker's timbre is never
- *  heard in training, whatever its accent, pitch or rate. */
-export function variantPools(seed: number): Record<SplitName, string[]> {
-  const order = Array.from(shuffled(VARIANTS.length, new Rng(hashSeed(seed, 'variants'))), (i) => VARIANTS[i]);
-  const held = Math.round(VARIANTS.length * 0.1);
-  return { validation: order.slice(0, held), test: order.slice(held, 2 * held), train: order.slice(2 * held) };
-}
-
-/** Every speaker of a run: the synthesizer and traits drawn per speaker, the eSpeak variant or the Flite
- *  voice from its split's pool. */
-export function speakersFor(seed: number, count: number, fliteShare = DEFAULT_FLITE_SHARE): Speaker[] {
-  const splits = splitSpeakers(seed, count);
-  const pools = variantPools(seed);
-  const splitOf = new Map<number, SplitName>();
-  for (const name of ['train', 'validation', 'test'] as const) for (const i of splits[name]) splitOf.set(i, name);
-  return Array.from({ length: count }, (_, index) => {
-    const split = splitOf.get(index)!;
-    const rng = rngFor(seed, 'speaker', index);
-    // The synthesizer and voice are drawn apart from the traits, so the share changes which speakers
-    // use Flite and nothing else.
-    const voiceRng = rngFor(seed, 'voice', index);
-    const synthesizer: SynthesizerName = voiceRng.next() < fliteShare ? 'flite' : 'espeak-ng';
-    return {
-      index,
-      split,
-      id: hashSeed(seed, 'speaker-id', index).toString(16).padStart(8, '0'),
-      synthesizer,
-      voice: synthesizer === 'flite' ? voiceRng.pick(FLITE_POOLS[split]) : `${voiceRng.pick(ACCENTS)}+${voiceRng.pick(pools[split])}`,
-      pitch: rng.uniform(15, 85),
-      rate: rng.uniform(125, 215),
-      amplitude: rng.uniform(70, 150),
-      tract: rng.uniform(0.9, 1.1),
-      highpassHz: rng.uniform(40, 300),
-      lowpassHz: rng.next() < 0.3 ? SAMPLE_RATE / 2 : rng.uniform(3000, 7500),
-      ...(rng.next() < 0.35 ? { rt60: rng.uniform(0.2, 0.9), wet: rng.uniform(0.1, 0.5) } : { rt60: 0, wet: 0 }),
-    };
-  });
-}
-
-export const clipPath = (word: string, speaker: Speaker): string => `${word}/${speaker.id}_nohash_0.wav`;
-
-/** One-pole high-pass then low-pass in place: a cheap, varied "microphone". */
-function colour(x: Float32Array, highpassHz: number, lowpassHz: number): void {
-  const hp = Math.exp((-2 * Math.PI * highpassHz) / SAMPLE_RATE);
-  let prevIn = 0, prevOut = 0;
-  for (let i = 0; i < x.length; i++) {
-    const y = hp * (prevOut + x[i] - prevIn);
-    prevIn = x[i];
-    x[i] = prevOut = y;
-  }
-  if (lowpassHz >= SAMPLE_RATE / 2) return;
-  const a = 1 - Math.exp((-2 * Math.PI * lowpassHz) / SAMPLE_RATE);
-  let s = 0;
-  for (let i = 0; i < x.length; i++) x[i] = s += a * (x[i] - s);
-}
-
-/** A Schroeder reverberator in place: four parallel feedback combs (mutually prime delays, gains set for
- *  the reverberation time) into two all-passes, mixed with the dry sound. Linear in the clip length. */
-function reverberate(x: Float32Array, rt60: number, wet: number): void {
-  const n = x.length;
-  const late = new Float32Array(n);
-  for (const ms of [29.7, 37.1, 41.1, 43.7]) {
-    const d = Math.round((ms / 1000) * SAMPLE_RATE);
-    const g = Math.pow(10, (-3 * ms) / 1000 / rt60);
-    const y = new Float32Array(n);
-    for (let i = 0; i < n; i++) y[i] = x[i] + (i >= d ? g * y[i - d] : 0);
-    for (let i = 0; i < n; i++) late[i] += y[i] / 4;
-  }
-  for (const ms of [5, 1.7]) {
-    const d = Math.round((ms / 1000) * SAMPLE_RATE);
-    const g = 0.7;
-    const src = late.slice();
-    for (let i = 0; i < n; i++) late[i] = -g * src[i] + (i >= d ? src[i - d] + g * late[i - d] : 0);
-  }
-  for (let i = 0; i < n; i++) x[i] = (1 - wet) * x[i] + wet * late[i];
-}
-
-/** The stretch between the first and last sample above 2% of the peak. */
-function trimSilence(x: Float32Array): Float32Array {
-  let peak = 0;
-  for (let i = 0; i < x.length; i++) peak = Math.max(peak, Math.abs(x[i]));
-  if (peak === 0) return x.subarray(0, 0);
-  const floor = 0.02 * peak;
-  let a = 0, b = x.length - 1;
-  while (a < b && Math.abs(x[a]) < floor) a++;
-  while (b > a && Math.abs(x[b]) < floor) b--;
-  return x.subarray(a, b + 1);
-}
-
-/** Punctuation after the word: statement, question, exclamation and list intonation. */
-const INTONATIONS: readonly string[] = ['', '.', '.', '?', '!', ','];
-
-/** A speaker's voice: speaks one utterance (in eSpeak's units), mono samples at the synthesizer's rate. */
-export type Speak = (u: Utterance) => DecodedAudio;
-
-/** eSpeak on a fresh session for every SESSION_LIMIT utterances: fixed boundaries keep a speaker's output
- *  independent of where a run started. */
-function espeakVoice(espeak: Espeak): Speak {
-  let session: Session | null = null;
-  let spoken = 0;
-  return (u) => {
-    if (!session || spoken === SESSION_LIMIT) {
-      session = espeak.session();
-      spoken = 0;
-    }
-    spoken++;
-    return session.speak(u);
-  };
-}
-
-/** eSpeak's default rate (words per minute), taken as each Flite voice's own speed. */
-const ESPEAK_DEFAULT_RATE = 175;
-
-/** Flite with eSpeak's units translated: rate as a duration stretch, pitch 0..99 as ±half an octave
- *  around the voice's own, amplitude as a gain that, like eSpeak's, clips when loud. */
-function fliteVoice(flite: Flite): Speak {
-  return (u) => {
-    const own = FLITE_F0[u.voice];
-    const spoken = flite.speak({
-      text: u.text,
-      voice: u.voice,
-      stretch: ESPEAK_DEFAULT_RATE / u.rate,
-      f0: own === undefined ? undefined : own * Math.pow(2, (u.pitch - 50) / 99),
-    });
-    const gain = u.amplitude / 100;
-    const samples = spoken.samples.map((v) => Math.max(-1, Math.min(1, gain * v)));
-    return { samples, sampleRate: spoken.sampleRate };
-  };
-}
-
-/** The synthesizers a run uses, loaded. */
-export interface Synthesizers {
-  espeak?: Espeak;
-  flite?: Flite;
-}
-
-/** Loads the synthesizers named (each a development dependency, with a clear error when missing). */
-export async function loadSynthesizers(names: readonly SynthesizerName[]): Promise<Synthesizers> {
-  return {
-    espeak: names.includes('espeak-ng') ? await Espeak.load() : undefined,
-    flite: names.includes('flite') ? await Flite.load() : undefined,
-  };
-}
-
-function voiceFor(synths: Synthesizers, speaker: Speaker): Speak {
-  const missing = (): never => {
-    throw new Error(`synthesizeSpeechCommands: speaker ${speaker.id} needs ${speaker.synthesizer}, which was not loaded`);
-  };
-  return speaker.synthesizer === 'flite' ? fliteVoice(synths.flite ?? missing()) : espeakVoice(synths.espeak ?? missing());
-}
-
-/** Renders one clip: speak, scale the vocal tract, place in one second, add the room and the microphone,
- *  add noise, set the level. */
-export function renderClip(speak: Speak, seed: number, speaker: Speaker, word: string, noises: readonly Float32Array[]): Uint8Array {
-  const rng = rngFor(seed, 'clip', speaker.index, word);
-  const spoken = speak({
-    text: word + rng.pick(INTONATIONS),
-    voice: speaker.voice,
-    rate: speaker.rate * rng.uniform(0.85, 1.15),
-    pitch: Math.min(99, Math.max(0, speaker.pitch + rng.uniform(-10, 10))),
-    amplitude: speaker.amplitude,
-  });
-  const voiced = trimSilence(spoken.samples);
-  // Resampling to a rate other than the one written scales time, pitch and formants together. Rates on a
-  // 50 Hz grid share a factor of 50 with eSpeak's 22,050 Hz (and Flite's 8 and 16 kHz), which keeps the
-  // resampler's filter tables small.
-  let speech = resample(voiced, spoken.sampleRate, 50 * Math.round((SAMPLE_RATE * speaker.tract) / 50));
-  if (speech.length > SAMPLE_RATE) speech = speech.subarray(0, SAMPLE_RATE);
-  const clip = new Float32Array(SAMPLE_RATE);
-  clip.set(speech, Math.floor(rng.next() * (SAMPLE_RATE - speech.length + 1)));
-  if (speaker.rt60 > 0) reverberate(clip, speaker.rt60, speaker.wet);
-  colour(clip, speaker.highpassHz, speaker.lowpassHz);
-  if (rng.next() < 0.85) addBackgroundNoise(clip, noises, [5, 35], rng);
-  let peak = 0;
-  for (let i = 0; i < clip.length; i++) peak = Math.max(peak, Math.abs(clip[i]));
-  // Levels spread over ~25 dB, like recordings from near and far microphones.
-  const gain = peak > 0 ? Math.exp(rng.uniform(Math.log(0.05), Math.log(0.9))) / peak : 0;
-  for (let i = 0; i < clip.length; i++) clip[i] = Math.max(-1, Math.min(1, clip[i] * gain));
-  return encodeWav(clip, SAMPLE_RATE, 16);
-}
-
 const NOISE_FILES: Record<NoiseColor, string> = { white: 'white_noise.wav', pink: 'pink_noise.wav', brown: 'brown_noise.wav', hum: 'hum.wav' };
-const NOISE_SECONDS = 20;
-
-/** The background recordings (unit RMS), the same for a seed wherever they are made. */
-export function backgroundNoises(seed: number): Float32Array[] {
-  return NOISE_COLORS.map((c) => synthNoise(c, NOISE_SECONDS * SAMPLE_RATE, SAMPLE_RATE, rngFor(seed, 'noise', c)));
-}
-
-/** Renders every word of one speaker, from a fresh start of its synthesizer, and writes the files. */
-export async function renderSpeaker(synths: Synthesizers, out: string, seed: number, speaker: Speaker, words: readonly string[], noises: readonly Float32Array[]): Promise<void> {
-  const speak = voiceFor(synths, speaker);
-  for (const word of words) await writeFileAtomic(join(out, clipPath(word, speaker)), renderClip(speak, seed, speaker, word, noises));
-}
 
 function checkOptions(opts: SynthOptions): Manifest {
   const seed = opts.seed ?? 1;
@@ -433,7 +173,7 @@ export async function synthesizeSpeechCommands(opts: SynthOptions): Promise<Synt
         onDone();
       }
     } else {
-      await renderInWorkers(workers, { out, seed, clipsPerWord, words, fliteShare, synthesizers: manifest.synthesizers }, todo, onDone);
+      await renderInWorkers(workers, { out, seed, words, synthesizers: manifest.synthesizers }, todo, onDone);
     }
   } finally {
     bar.stop();
@@ -462,40 +202,13 @@ export async function synthesizeSpeechCommands(opts: SynthOptions): Promise<Synt
   return summary;
 }
 
-/** What a synthesis worker is told at start; it then asks for one speaker index at a time. */
-export interface WorkerTask {
-  out: string;
-  seed: number;
-  clipsPerWord: number;
-  words: string[];
-  fliteShare: number;
-  synthesizers: SynthesizerName[];
-}
-
-/** Messages from a worker: ready for a speaker (first, and after each `done`), or failed. */
-export type WorkerMessage = { ready: true } | { done: number } | { error: string };
-
 /** Renders speakers on `count` worker threads, each taking the next speaker when it is free. */
-async function renderInWorkers(count: number, task: WorkerTask, todo: Speaker[], onDone: () => void): Promise<void> {
-  let next = 0;
-  const threads: Worker[] = [];
-  const runs = Array.from({ length: count }, () => new Promise<void>((resolveRun, rejectRun) => {
-    const worker = startWorker(import.meta.url, 'synth-worker-node', task);
-    threads.push(worker);
-    worker.on('message', (m: WorkerMessage) => {
-      if ('error' in m) return rejectRun(new Error(m.error));
-      if ('done' in m) onDone();
-      // null tells the worker there is nothing left; it then exits.
-      worker.postMessage(next < todo.length ? todo[next++].index : null);
-    });
-    worker.on('error', rejectRun);
-    worker.on('exit', (code) => (code === 0 ? resolveRun() : rejectRun(new Error(`synthesis worker exited with code ${code}`))));
-  }));
+async function renderInWorkers(count: number, setup: RenderSetup, todo: readonly Speaker[], onDone: () => void): Promise<void> {
+  const pool = new WorkerPool<Speaker, void>(import.meta.url, 'synth-worker-node', setup, count);
   try {
-    await Promise.all(runs);
-  } catch (e) {
-    // One failed: stop the others rather than let them run on for nothing.
-    await Promise.allSettled(threads.map((t) => t.terminate()));
-    throw e;
+    await Promise.all(todo.map((s) => pool.run(s).then(onDone)));
+  } finally {
+    // After a failure this also stops the other workers rather than let them run on for nothing.
+    await pool.close();
   }
 }

@@ -61,7 +61,7 @@ export function runLabel(r: Pick<RunResult, 'model' | 'spiking' | 'steps' | 'lea
   return r.spiking ? `${r.model} SNN T=${r.steps}${r.learnBeta ? ' learned beta' : ''}` : `${r.model} CNN`;
 }
 
-function mdTable(header: string[], rows: string[][]): string[] {
+function mdTable(header: readonly string[], rows: readonly (readonly string[])[]): string[] {
   return [`| ${header.join(' | ')} |`, `|${header.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.join(' | ')} |`)];
 }
 
@@ -205,8 +205,29 @@ function learnedBeta(results: RunResult[], charts: ReportChart[]): string[] {
 }
 
 /** The epoch the test scores belong to: the kept one, else (results from before it was recorded) the last. */
-export function keptEpoch(r: RunResult): EpochSummary | undefined {
+function keptEpoch(r: RunResult): EpochSummary | undefined {
   return r.epochs.find((e) => e.epoch === r.bestEpoch) ?? r.epochs.at(-1);
+}
+
+/** The results table's columns: a header and the cell of a run. */
+const RUN_COLUMNS: readonly [string, (r: RunResult) => string][] = [
+  ['run', runLabel],
+  ['kept epoch', (r) => `${keptEpoch(r)?.epoch ?? '-'}/${r.epochs.length}`],
+  ['val top-1', (r) => pct(keptEpoch(r)?.valTop1)],
+  ['test top-1', (r) => pct(r.test.top1)],
+  ['test top-5', (r) => pct(r.test.top5)],
+  ['s/epoch', (r) => fixed(r.secondsPerEpoch, 1)],
+  ['MiB', (r) => mib(r.memoryBytes)],
+  ['params', (r) => String(r.parameters)],
+  ['spike rate', (r) => fixed(r.spikeRate, 3)],
+  ['MACs/sample', (r) => sci(r.synapticOps.macs)],
+  ['ACs/sample', (r) => sci(r.synapticOps.acs)],
+  ['energy pJ/sample', (r) => sci(r.energyPicojoules)],
+];
+
+/** The results table, one row per run: the report shows it as markdown, the CLI as aligned text. */
+export function runTable(results: readonly RunResult[]): { header: string[]; rows: string[][] } {
+  return { header: RUN_COLUMNS.map(([h]) => h), rows: results.map((r) => RUN_COLUMNS.map(([, cell]) => cell(r))) };
 }
 
 /** report.md text and the plots it links to (write them next to it). */
@@ -219,27 +240,8 @@ export function buildReport(input: ReportInput): { markdown: string; charts: Rep
     lines.push('No finished runs yet.', '');
     return { markdown: lines.join('\n'), charts };
   }
-  lines.push('## Results', '');
-  lines.push(
-    ...mdTable(
-      ['run', 'kept epoch', 'val top-1', 'test top-1', 'test top-5', 's/epoch', 'MiB', 'params', 'spike rate', 'MACs/sample', 'ACs/sample', 'energy pJ/sample'],
-      results.map((r) => [
-        runLabel(r),
-        `${keptEpoch(r)?.epoch ?? '-'}/${r.epochs.length}`,
-        pct(keptEpoch(r)?.valTop1),
-        pct(r.test.top1),
-        pct(r.test.top5),
-        fixed(r.secondsPerEpoch, 1),
-        mib(r.memoryBytes),
-        String(r.parameters),
-        r.spikeRate === undefined ? '-' : fixed(r.spikeRate, 3),
-        sci(r.synapticOps.macs),
-        sci(r.synapticOps.acs),
-        sci(r.energyPicojoules),
-      ]),
-    ),
-    '',
-  );
+  const table = runTable(results);
+  lines.push('## Results', '', ...mdTable(table.header, table.rows), '');
   const samples = [...new Set(results.map((r) => r.test.samples))];
   lines.push(`Test accuracy over ${samples.join(' / ')} samples; ${results[0].classes} classes, so chance is ${pct(1 / results[0].classes)}.`, '');
   lines.push(...trainingCurves(results, charts), ...accuracyOverSteps(results, charts), ...trainingCost(results, charts), ...learnedBeta(results, charts));

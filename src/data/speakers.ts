@@ -1,0 +1,108 @@
+// The synthetic speakers of the built-in data set: each speaker's synthesizer, voice and traits, and its
+// split, drawn by voice so that validation and test speakers, and their timbres, are never heard in
+// training. Every draw comes from a generator seeded by the run's seed (and the speaker), so a seed always
+// gives the same speakers.
+import { Rng, shuffled } from '../util/rng.js';
+import { hashSeed, rngFor } from '../util/hash.js';
+
+export const SAMPLE_RATE = 16000;
+/** The share of speakers Flite renders: its four voices add timbres eSpeak lacks, and eSpeak's many
+ *  variants keep the variety within each split. */
+export const DEFAULT_FLITE_SHARE = 0.25;
+
+export type SynthesizerName = 'espeak-ng' | 'flite';
+export type SplitName = 'train' | 'validation' | 'test';
+
+/** eSpeak NG's English accents (the build has no MBROLA voices). */
+export const ACCENTS: readonly string[] = [
+  'en', 'en-us', 'en-gb-scotland', 'en-gb-x-gbclan', 'en-gb-x-rp', 'en-gb-x-gbcwmd', 'en-029', 'en-us-nyc',
+];
+/** Voice variants that work in this build (those needing the Klatt synthesizer are left out, as are
+ *  robotic and novelty ones that no microphone would record). */
+export const VARIANTS: readonly string[] = [
+  'm1', 'm2', 'm3', 'm4', 'm5', 'm6', 'm7', 'm8', 'f1', 'f2', 'f3', 'f4', 'f5', 'croak', 'whisper', 'whisperf',
+  'Alex', 'Alicia', 'Andrea', 'Andy', 'Annie', 'AnxiousAndy', 'Denis', 'Diogo', 'Gene', 'Gene2', 'Henrique',
+  'Hugo', 'Jacky', 'Lee', 'Marco', 'Mario', 'Michael', 'Mike', 'Nguyen', 'RicishayMax', 'RicishayMax2',
+  'RicishayMax3', 'Storm', 'Tweaky', 'anika', 'antonio', 'aunty', 'belinda', 'boris', 'ed', 'grandma',
+  'grandpa', 'gustave', 'ian', 'iven', 'iven2', 'iven3', 'iven4', 'john', 'kaukovalta', 'linda', 'marcelo',
+  'max', 'michel', 'miguel', 'norbert', 'pablo', 'paul', 'pedro', 'quincy', 'rob', 'robert', 'sandro',
+  'shelby', 'steph', 'steph2', 'steph3', 'travis', 'victor', 'zac',
+];
+
+/** Flite's base voices by split, fixed rather than drawn, as there are only four speakers: kal (US male,
+ *  as `kal` at 8 kHz and `kal16` at 16 kHz: one speaker), slt (US female), awb (Scottish male), rms (US
+ *  male). Training keeps the one female voice; `awb_time`, a cut-down awb that cannot say most words, is
+ *  left out. */
+export const FLITE_POOLS: Record<SplitName, readonly string[]> = { train: ['kal', 'kal16', 'slt'], validation: ['awb'], test: ['rms'] };
+
+/** One synthetic speaker: fixed traits, and a split. */
+export interface Speaker {
+  index: number;
+  split: SplitName;
+  id: string;
+  synthesizer: SynthesizerName;
+  /** An eSpeak voice with its variant (`en-us+m3`) or a Flite voice (`slt`). */
+  voice: string;
+  /** The voice's traits in eSpeak's units (see Utterance in espeak-node.ts); Flite's voices take them relative to their own. */
+  pitch: number;
+  rate: number;
+  amplitude: number;
+  /** Playback-rate factor applied when resampling: scales pitch and formants like a longer or shorter vocal tract. */
+  tract: number;
+  highpassHz: number;
+  lowpassHz: number;
+  /** The room: reverberation time in seconds (0 for a dry room) and the reverberant share of the sound. */
+  rt60: number;
+  wet: number;
+}
+
+/** Speaker indices of each split, chosen by voice: about 10% validation, 10% test. */
+export function splitSpeakers(seed: number, count: number): Record<SplitName, number[]> {
+  const order = Array.from(shuffled(count, new Rng(hashSeed(seed, 'split'))));
+  const held = Math.max(1, Math.round(count * 0.1));
+  const nVal = count >= 2 ? held : 0;
+  const nTest = count >= 3 ? held : 0;
+  const sort = (a: number[]): number[] => a.sort((x, y) => x - y);
+  return { validation: sort(order.slice(0, nVal)), test: sort(order.slice(nVal, nVal + nTest)), train: sort(order.slice(nVal + nTest)) };
+}
+
+/** The voice variants (timbres) each split draws from, disjoint: a held-out speaker's timbre is never
+ *  heard in training, whatever its accent, pitch or rate. */
+export function variantPools(seed: number): Record<SplitName, string[]> {
+  const order = Array.from(shuffled(VARIANTS.length, new Rng(hashSeed(seed, 'variants'))), (i) => VARIANTS[i]);
+  const held = Math.round(VARIANTS.length * 0.1);
+  return { validation: order.slice(0, held), test: order.slice(held, 2 * held), train: order.slice(2 * held) };
+}
+
+/** Every speaker of a run: the synthesizer and traits drawn per speaker, the eSpeak variant or the Flite
+ *  voice from its split's pool. */
+export function speakersFor(seed: number, count: number, fliteShare = DEFAULT_FLITE_SHARE): Speaker[] {
+  const splits = splitSpeakers(seed, count);
+  const pools = variantPools(seed);
+  const splitOf = new Map<number, SplitName>();
+  for (const name of ['train', 'validation', 'test'] as const) for (const i of splits[name]) splitOf.set(i, name);
+  return Array.from({ length: count }, (_, index) => {
+    const split = splitOf.get(index)!;
+    const rng = rngFor(seed, 'speaker', index);
+    // The synthesizer and voice are drawn apart from the traits, so the share changes which speakers
+    // use Flite and nothing else.
+    const voiceRng = rngFor(seed, 'voice', index);
+    const synthesizer: SynthesizerName = voiceRng.next() < fliteShare ? 'flite' : 'espeak-ng';
+    return {
+      index,
+      split,
+      id: hashSeed(seed, 'speaker-id', index).toString(16).padStart(8, '0'),
+      synthesizer,
+      voice: synthesizer === 'flite' ? voiceRng.pick(FLITE_POOLS[split]) : `${voiceRng.pick(ACCENTS)}+${voiceRng.pick(pools[split])}`,
+      pitch: rng.uniform(15, 85),
+      rate: rng.uniform(125, 215),
+      amplitude: rng.uniform(70, 150),
+      tract: rng.uniform(0.9, 1.1),
+      highpassHz: rng.uniform(40, 300),
+      lowpassHz: rng.next() < 0.3 ? SAMPLE_RATE / 2 : rng.uniform(3000, 7500),
+      ...(rng.next() < 0.35 ? { rt60: rng.uniform(0.2, 0.9), wet: rng.uniform(0.1, 0.5) } : { rt60: 0, wet: 0 }),
+    };
+  });
+}
+
+export const clipPath = (word: string, speaker: Speaker): string => `${word}/${speaker.id}_nohash_0.wav`;
