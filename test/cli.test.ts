@@ -9,7 +9,8 @@ import { sweepGrid } from '../src/cli/sweep.js';
 import { interrupt } from '../src/cli/interrupt.js';
 import type { ModelName } from '../src/models/types.js';
 import type { CliIo } from '../src/cli/io.js';
-import { UsageError, choice, listOf, numberIn, onOff, positiveInt, wordList } from '../src/cli/options.js';
+import { UsageError, choice, listOf, numberIn, onOff, positiveInt, settingOption, settingParser, settingsFromFlags, wordList } from '../src/cli/options.js';
+import { MODEL_SETTINGS } from '../src/models/settings.js';
 import { formatCell, formatTable } from '../src/cli/table.js';
 import { silentProgress } from '../src/util/progress.js';
 
@@ -97,6 +98,23 @@ describe('option parsers', () => {
     expect(wordList('--words')('yes, no')).toEqual(['yes', 'no']);
     expect(() => wordList('--words')('yes,hello')).toThrow(/--words must be one of backward, .*, got "hello"/);
   });
+
+  it('parse a declared setting by its rule, in the same words', () => {
+    expect(settingParser('--beta', MODEL_SETTINGS.beta)('0.25')).toBe(0.25);
+    expect(() => settingParser('--beta', MODEL_SETTINGS.beta)('1.5')).toThrow(new UsageError('--beta must be a number from 0 to 1, got "1.5"'));
+    expect(() => settingParser('--threshold', MODEL_SETTINGS.threshold)('0')).toThrow(new UsageError('--threshold must be a number greater than 0, got "0"'));
+    expect(() => settingParser('--steps', MODEL_SETTINGS.steps)('0')).toThrow(new UsageError('--steps must be a positive integer, got "0"'));
+    expect(settingParser('--seed', MODEL_SETTINGS.seed)('0')).toBe(0);
+    expect(() => settingParser('--seed', MODEL_SETTINGS.seed)('-1')).toThrow(/--seed must be a non-negative integer/);
+    expect(() => settingParser('--encoder', MODEL_SETTINGS.encoder)('morse')).toThrow(new UsageError('--encoder must be one of repeat, rate, latency, got "morse"'));
+    expect(settingParser('--learn-beta', MODEL_SETTINGS.learnBeta)('on')).toBe(true);
+    const beta = settingOption(MODEL_SETTINGS.beta);
+    expect([beta.flags, beta.description, beta.defaultValue]).toEqual(['--beta <b>', 'membrane decay per step, 0 to 1', 0.5]);
+    const surrogate = settingOption(MODEL_SETTINGS.surrogate, { defaultNote: 'by --neuron' });
+    expect([surrogate.description, surrogate.defaultValue]).toEqual(['spike gradient: atan, fast-sigmoid, straight-through (default by --neuron)', undefined]);
+    expect(settingOption(MODEL_SETTINGS.spiking).defaultValue).toBeUndefined();
+    expect(settingsFromFlags(MODEL_SETTINGS, { model: 'tcy', steps: 3, learnBeta: true, out: 'x' })).toEqual({ name: 'tcy', steps: 3, learnBeta: true });
+  });
 });
 
 describe('sweep grid', () => {
@@ -133,6 +151,12 @@ describe('snn-voice', () => {
       expect(h.code, c).toBe(0);
       expect(h.out).toContain(`Usage: snn-voice ${c}`);
     }
+    // train takes every model setting that declares a flag, and the neuron preset.
+    const train = (await cli('train', '--help')).out;
+    for (const s of Object.values(MODEL_SETTINGS) as Array<{ flag?: string }>) if (s.flag) expect(train).toContain(s.flag);
+    for (const flag of ['--model <name>', '--spiking', '--steps <n>', '--encoder <name>', '--beta <b>', '--threshold <v>', '--learn-beta', '--learn-threshold', '--surrogate <name>', '--neuron <preset>', '--seed <n>'])
+      expect(train).toContain(flag);
+    expect(train).toMatch(/--beta <b>\s+membrane decay per step, 0 to 1 \(default: 0.5\)/);
   });
 
   it('refuses bad options and paths with one line and a non-zero exit', async () => {
@@ -140,6 +164,11 @@ describe('snn-voice', () => {
       [['train', '--steps', 'abc'], /^error: --steps must be a positive integer, got "abc"$/m],
       [['train', '--model', 'vgg'], /^error: --model must be one of m5, piczak, hjh, hjh-scnn, tcy, got "vgg"$/m],
       [['train', '--beta', '2'], /^error: --beta must be a number from 0 to 1, got "2"$/m],
+      [['train', '--threshold', '0'], /^error: --threshold must be a number greater than 0, got "0"$/m],
+      [['train', '--encoder', 'morse'], /^error: --encoder must be one of repeat, rate, latency, got "morse"$/m],
+      [['train', '--learn-threshold', '--data', data], /^error: --learn-threshold applies to SNNs: add --spiking$/m],
+      [['demo', '--model', 'hjh-scnn'], /^error: --model must be one of m5, piczak, hjh, tcy, got "hjh-scnn"$/m],
+      [['sweep', '--steps', '1,0'], /^error: --steps must be a positive integer, got "0"$/m],
       [['train', '--pct-start', '0.6'], /^error: --pct-start must be a number above 0 to 0.5, got "0.6"$/m],
       [['train', '--data', join(dir, 'nowhere')], /^error: --data: folder ".*nowhere" does not exist$/m],
       [['train', '--learn-beta', '--data', data], /^error: --learn-beta applies to SNNs: add --spiking$/m],

@@ -41,7 +41,12 @@ describeEachBuild('layers', () => {
     expect(() => new BatchNorm2d('bn3', 4).outputShape([5, 2, 2])).toThrow(/bn3: input has shape \[5,2,2\] per row, expected \[4, H, W\]/);
     expect(() => new MaxPool1d('pool2', 2).outputShape([3, 4, 5])).toThrow(/pool2: input has shape \[3,4,5\] per row, expected \[C, L\]/);
     expect(() => new Dropout('d', 1, 0)).toThrow(/d: dropout probability must be in \[0, 1\)/);
-    expect(() => new Leaky('lif1', neuron({ beta: 2 }))).toThrow(/lif1: beta must be in \[0, 1\]/);
+    // The layer's guard is the model settings' rule (NEURON_SETTINGS), worded the same, naming the layer.
+    expect(() => new Leaky('lif1', neuron({ beta: 2 }))).toThrow(/^lif1: beta must be a number in \[0, 1\], got 2$/);
+    expect(() => new Leaky('lif1', neuron({ beta: NaN }))).toThrow(/lif1: beta must be a number in \[0, 1\]/);
+    expect(() => new Leaky('lif2', neuron({ threshold: 0 }))).toThrow(/^lif2: threshold must be a positive number, got 0$/);
+    expect(() => new Leaky('lif2', neuron({ threshold: Infinity }))).toThrow(/lif2: threshold must be a positive number/);
+    expect(() => new Leaky('lif3', neuron({ steps: 0 }))).toThrow(/^lif3: steps must be an integer >= 1, got 0$/);
   });
 
   it('name parameters as PyTorch and exempt biases, batch-norm affine, beta and threshold from weight decay', () => {

@@ -9,6 +9,8 @@ import { Network } from '../src/models/network.js';
 import { toSpiking } from '../src/models/spiking.js';
 import type { Model, ModelName } from '../src/models/types.js';
 import { createModel } from '../src/models/zoo.js';
+import { DEFAULT_CONFIG, MODEL_SETTINGS, resolveConfig } from '../src/models/config.js';
+import { checkSetting } from '../src/util/schema.js';
 import { randArray } from './helpers.js';
 
 const asNetwork = (m: Model): Network => m as Network;
@@ -168,6 +170,25 @@ describe('zoo', () => {
     m.dispose();
   });
 
+  it('derives the config from MODEL_SETTINGS: its keys in the saved order, its defaults, each accepted by its own rule', () => {
+    const m = createModel('hjh', { spiking: true });
+    // Checkpoints compare configs as JSON to resume: the key order is part of the file format.
+    expect(Object.keys(m.config)).toEqual(
+      ['name', 'classes', 'spiking', 'steps', 'encoder', 'beta', 'threshold', 'learnBeta', 'learnThreshold', 'surrogate', 'form', 'reset', 'seed'],
+    );
+    expect(Object.keys(m.config)).toEqual(Object.keys(MODEL_SETTINGS));
+    expect(m.config).toEqual({ name: 'hjh', ...DEFAULT_CONFIG, spiking: true });
+    expect(DEFAULT_CONFIG).toEqual({
+      classes: 35, spiking: false, steps: 5, encoder: 'repeat', beta: 0.5, threshold: 1, learnBeta: false, learnThreshold: false,
+      surrogate: 'atan', form: 'current', reset: 'subtract', seed: 0,
+    });
+    for (const [key, setting] of Object.entries(MODEL_SETTINGS)) expect(checkSetting(setting, key, setting.default)).toBe(setting.default);
+    // A config saved before (a plain JSON object) resolves to itself.
+    expect(resolveConfig('hjh', JSON.parse(JSON.stringify(m.config)))).toEqual(m.config);
+    expect(resolveConfig('tcy', { steps: 7 }).steps).toBe(1);
+    m.dispose();
+  });
+
   it('refuses unknown models, unknown options and bad values, naming them', () => {
     expect(() => createModel('resnet' as ModelName)).toThrow(/name must be one of m5, piczak, hjh, hjh-scnn, tcy/);
     expect(() => createModel('tcy', { colour: 'red' } as never)).toThrow(/unknown model option "colour"/);
@@ -180,6 +201,12 @@ describe('zoo', () => {
     expect(() => createModel('tcy', { reset: 'none' as never })).toThrow(/reset must be one of subtract, zero/);
     expect(() => createModel('tcy', { learnBeta: 'yes' as never })).toThrow(/learnBeta must be true or false/);
     expect(() => createModel('tcy', { classes: 2.5 })).toThrow(/classes must be an integer/);
+    // The whole messages, as the one validator words them from MODEL_SETTINGS.
+    expect(() => createModel('tcy', { beta: 1.5 })).toThrow(new RangeError('model option beta must be a number in [0, 1], got 1.5'));
+    expect(() => createModel('tcy', { threshold: -1 })).toThrow(new RangeError('model option threshold must be a positive number, got -1'));
+    expect(() => createModel('tcy', { seed: -1 })).toThrow(new RangeError('model option seed must be an integer >= 0, got -1'));
+    expect(() => createModel('tcy', { spiking: 1 as never })).toThrow(new TypeError('model option spiking must be true or false, got 1'));
+    expect(() => createModel('hjh-scnn', { spiking: false })).toThrow(/hjh-scnn is a spiking model by definition/);
     const cnn = createModel('tcy');
     expect(() => toSpiking(cnn, { name: 'm5' })).toThrow(/option name "m5" does not fit a tcy CNN/);
     const snn = toSpiking(cnn);

@@ -4,15 +4,15 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command } from 'commander';
 import { featuresFor } from '../models/zoo.js';
-import { MODEL_NAMES } from '../models/config.js';
+import { MODEL_NAMES, MODEL_SETTINGS } from '../models/config.js';
 import type { ModelName } from '../models/types.js';
 import { builtinDataDir, synthesizeSpeechCommands } from '../data/synth-node.js';
 import { COMMAND_WORDS } from '../data/words.js';
 import type { RunResult } from '../train/report.js';
 import { loadData } from './data.js';
 import { type CliContext, emit, note } from './io.js';
-import { choice, positiveInt, type WordChoice, withJson } from './options.js';
-import { RUN_DEFAULTS, type RunSpec, studySchedule, trainRun } from './run.js';
+import { settingOption, type WordChoice, withJson } from './options.js';
+import { RUN_DEFAULTS, RUN_MODEL_DEFAULTS, type RunSpec, studySchedule, trainRun } from './run.js';
 import { resultTable } from './summary.js';
 import { writeReport } from './sweep.js';
 import { addTrainingOptions } from './train.js';
@@ -42,8 +42,9 @@ interface DemoFlags {
 export function demoCommand(ctx: CliContext): Command {
   const cmd = new Command('demo')
     .description('train Hjh as a CNN and as an SNN on the built-in set, compare them and write a report (npm start)')
-    .option('--model <name>', `architecture: ${MODEL_NAMES.filter((m) => m !== 'hjh-scnn').join(', ')}`, choice('--model', MODEL_NAMES.filter((m) => m !== 'hjh-scnn')), 'hjh' as ModelName)
-    .option('--steps <n>', 'SNN time steps T', positiveInt('--steps'), DEMO_DEFAULTS.steps);
+    // hjh-scnn is Hjh's CNN behind one Leaky: it has no CNN of its own to compare with.
+    .addOption(settingOption(MODEL_SETTINGS.name, { values: MODEL_NAMES.filter((m) => m !== 'hjh-scnn') }))
+    .addOption(settingOption(MODEL_SETTINGS.steps, { default: DEMO_DEFAULTS.steps }));
   addTrainingOptions(cmd, DEMO_DEFAULTS).option('--out <dir>', 'output folder', 'runs/demo');
   withJson(cmd);
   return cmd.action(async (flags: DemoFlags) => {
@@ -61,11 +62,7 @@ export function demoCommand(ctx: CliContext): Command {
     note(io, `data: ${data.train.size} training, ${data.validation.size} validation, ${data.test.size} test clips of ${data.train.classes.length} words`);
     const base = {
       model: flags.model,
-      encoder: RUN_DEFAULTS.encoder,
-      beta: RUN_DEFAULTS.beta,
-      threshold: RUN_DEFAULTS.threshold,
-      learnBeta: false,
-      learnThreshold: false,
+      ...RUN_MODEL_DEFAULTS,
       neuron: RUN_DEFAULTS.neuron,
       epochs: flags.epochs,
       batchSize: flags.batchSize,

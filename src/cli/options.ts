@@ -2,8 +2,9 @@
 // UsageError whose message names the option and says what was expected, e.g.
 //   --steps must be a positive integer, got "abc"
 import { existsSync, statSync } from 'node:fs';
-import type { Command } from 'commander';
+import { type Command, Option } from 'commander';
 import { COMMAND_WORDS, WORDS } from '../data/words.js';
+import type { Schema, Setting, SettingsOf, ValueOf } from '../util/schema.js';
 
 /** A mistake in how the command was called (bad option, missing file): printed as one line, no stack. */
 export class UsageError extends Error {
@@ -28,6 +29,17 @@ export function nonNegativeInt(option: string): Parser<number> {
   return (raw) => {
     const v = Number(raw);
     if (!/^\s*\d+\s*$/.test(raw) || !Number.isSafeInteger(v)) throw new UsageError(`${option} must be a non-negative integer, got "${raw}"`);
+    return v;
+  };
+}
+
+/** An integer >= min: positiveInt for 1, nonNegativeInt for 0. */
+export function integerFrom(option: string, min: number): Parser<number> {
+  if (min === 1) return positiveInt(option);
+  if (min === 0) return nonNegativeInt(option);
+  return (raw) => {
+    const v = Number(raw);
+    if (!/^\s*-?\d+\s*$/.test(raw) || !Number.isSafeInteger(v) || v < min) throw new UsageError(`${option} must be an integer >= ${min}, got "${raw}"`);
     return v;
   };
 }
@@ -100,4 +112,61 @@ export function existingFile(what: string, path: string): string {
 /** `--json` on a command: machine-readable result on stdout, progress and notes on stderr. */
 export function withJson(cmd: Command): Command {
   return cmd.option('--json', 'print the result as JSON on stdout (progress goes to stderr)');
+}
+
+// Flags of declared settings (util/schema.ts, models/settings.ts): the flag, its help, default and
+// parser all come from the setting, so a command lists a setting by naming it.
+
+/** The flag's name without its value, e.g. '--beta' of '--beta <b>'. */
+export function flagName(s: Setting): string {
+  if (!s.flag) throw new Error(`the setting "${s.help}" has no CLI flag`);
+  return s.flag.split(' ')[0];
+}
+
+/** Parses a flag's value by the setting's rule, in the CLI's words ("--beta must be a number from 0 to 1"). */
+export function settingParser<S extends Setting>(option: string, s: S): Parser<ValueOf<S>> {
+  const parse: Parser<unknown> =
+    s.kind === 'integer' ? integerFrom(option, s.min)
+    : s.kind === 'number' ? numberIn(option, s.min, s.max ?? Infinity, s.exclusiveMin)
+    : s.kind === 'oneOf' ? choice(option, s.values)
+    : onOff(option);
+  return parse as Parser<ValueOf<S>>;
+}
+
+/** What a command changes of a setting's flag: a narrower list, another default, or none and a note instead. */
+export interface FlagVariant<T> {
+  values?: readonly T[];
+  /** Another default; `undefined` for none. */
+  default?: T;
+  /** Shown as "(default <note>)" when the default depends on something else, e.g. 'by --neuron'. */
+  defaultNote?: string;
+}
+
+/**
+ * The commander option of a declared setting: its flag; its help with a list's values or a number's
+ * range appended; its default (none for a switch); its parser.
+ */
+export function settingOption<S extends Setting>(s: S, variant: FlagVariant<ValueOf<S>> = {}): Option {
+  const values = s.kind === 'oneOf' ? ((variant.values ?? s.values) as readonly string[]) : undefined;
+  const range = s.kind === 'number' && s.max !== undefined ? `, ${s.min} to ${s.max}` : '';
+  const help = `${s.help}${values ? `: ${values.join(', ')}` : range}${variant.defaultNote ? ` (default ${variant.defaultNote})` : ''}`;
+  const name = flagName(s);
+  const option = new Option(s.flag!, help);
+  if (!option.required) return option; // a switch (a boolean): given is true, absent leaves the setting's default
+  option.argParser<unknown>(values ? choice(name, values) : settingParser(name, s));
+  const value = 'default' in variant || variant.defaultNote ? variant.default : s.default;
+  if (value !== undefined) option.default(value);
+  return option;
+}
+
+/** The settings of `schema` that a command's parsed flags hold (switches given are true), keyed as the schema. */
+export function settingsFromFlags<S extends Schema>(schema: S, flags: object): Partial<SettingsOf<S>> {
+  const given = flags as Record<string, unknown>;
+  const out: Record<string, unknown> = {};
+  for (const [key, s] of Object.entries(schema) as Array<[string, Setting]>) {
+    if (!s.flag) continue;
+    const value = given[new Option(s.flag).attributeName()];
+    if (value !== undefined) out[key] = value;
+  }
+  return out as Partial<SettingsOf<S>>;
 }

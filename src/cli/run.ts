@@ -6,14 +6,14 @@ import { join } from 'node:path';
 import type { FeatureSettings } from '../audio/settings.js';
 import { initEngine } from '../engine/engine.js';
 import { balanceThresholds } from '../train/balance.js';
-import { DEFAULT_CONFIG, DEFAULT_STEPS, STUDY_NEURON } from '../models/config.js';
+import { DEFAULT_CONFIG, MODEL_SETTINGS } from '../models/config.js';
 import { loadModel, saveModel } from '../models/file-node.js';
 import { toSpiking } from '../models/spiking.js';
 import type { ActivityReport, Model, ModelConfig, ModelName } from '../models/types.js';
-import type { EncoderName } from '../layers/encoder.js';
-import type { SurrogateName } from '../kernels/lif.js';
+import { DEFAULT_NEURON, STUDY_NEURON } from '../kernels/lif.js';
 import { createModel } from '../models/zoo.js';
 import { writeFileAtomic } from '../util/atomic-node.js';
+import { pickSettings } from '../util/schema.js';
 import { FileCheckpointStore } from '../train/checkpoint-node.js';
 import { evaluate, type EvalResult } from '../train/evaluate.js';
 import { epochLogger } from '../train/log-node.js';
@@ -24,39 +24,37 @@ import { type CliIo, note } from './io.js';
 import { InterruptedError, interrupt } from './interrupt.js';
 import { UsageError } from './options.js';
 
-export type NeuronPreset = 'study' | 'current';
+/** `--neuron`: the study's neuron (snntorch 0.5.3) or the current snntorch one, as form, reset and surrogate. */
+export const NEURON_PRESETS = { study: STUDY_NEURON, current: DEFAULT_NEURON } as const;
+export type NeuronPreset = keyof typeof NEURON_PRESETS;
 
-export interface RunSpec {
+/**
+ * The model settings a run sets (models/settings.ts declares them): all but the name (RunSpec.model),
+ * the classes (the data's words) and the neuron's form, reset and surrogate (RunSpec.neuron).
+ */
+export type RunModelSettings = Omit<ModelConfig, 'name' | 'classes' | 'form' | 'reset' | 'surrogate'>;
+
+export interface RunSpec extends RunModelSettings {
   model: ModelName;
-  spiking: boolean;
-  steps: number;
-  encoder: EncoderName;
-  beta: number;
-  threshold: number;
-  learnBeta: boolean;
-  learnThreshold: boolean;
   /** Default: the preset's (straight-through for the study neuron, atan for the current one). */
-  surrogate?: SurrogateName;
+  surrogate?: ModelConfig['surrogate'];
   neuron: NeuronPreset;
   epochs: number;
   batchSize: number;
   /** Peak learning rate and warm-up fraction of the one-cycle schedule. */
   lr: number;
   pctStart: number;
-  seed: number;
   /** A trained CNN model file to migrate (toSpiking + balanceThresholds) and fine-tune. */
   fromCnn?: string;
 }
 
+/** A run's model settings where no flag sets them: the declared defaults. */
+export const RUN_MODEL_DEFAULTS: RunModelSettings = (({ classes: _c, form: _f, reset: _r, surrogate: _s, ...run }) => run)(DEFAULT_CONFIG);
+
 export const RUN_DEFAULTS = {
-  steps: DEFAULT_STEPS,
-  encoder: DEFAULT_CONFIG.encoder,
-  beta: DEFAULT_CONFIG.beta,
-  threshold: DEFAULT_CONFIG.threshold,
   neuron: 'current' as NeuronPreset,
   epochs: 10,
   batchSize: 32,
-  seed: 0,
 };
 
 /** The study's schedule per model: Piczak (25.6M parameters) at a tenth of the rate, with a longer warm-up. */
@@ -64,22 +62,16 @@ export function studySchedule(model: ModelName): { lr: number; pctStart: number 
   return model === 'piczak' ? { lr: 0.001, pctStart: 0.4 } : { lr: 0.01, pctStart: 0.2 };
 }
 
-/** The neuron settings of a spec: the study's (snntorch 0.5.3) or the current snntorch form. */
+/** The neuron settings of a spec: the preset's form and reset, and its surrogate unless the spec names one. */
 function neuronConfig(spec: RunSpec): Pick<ModelConfig, 'form' | 'reset' | 'surrogate'> {
-  const preset = spec.neuron === 'study' ? STUDY_NEURON : DEFAULT_CONFIG;
+  const preset = NEURON_PRESETS[spec.neuron];
   return { form: preset.form, reset: preset.reset, surrogate: spec.surrogate ?? preset.surrogate };
 }
 
+/** What an SNN takes from the spec: every model setting the spec holds but seed and spiking, and the neuron's. */
 function snnOptions(spec: RunSpec): Partial<ModelConfig> {
-  return {
-    steps: spec.steps,
-    encoder: spec.encoder,
-    beta: spec.beta,
-    threshold: spec.threshold,
-    learnBeta: spec.learnBeta,
-    learnThreshold: spec.learnThreshold,
-    ...neuronConfig(spec),
-  };
+  const { seed: _seed, spiking: _spiking, ...snn } = pickSettings(MODEL_SETTINGS, spec);
+  return { ...snn, ...neuronConfig(spec) };
 }
 
 async function buildModel(io: CliIo, spec: RunSpec, data: LoadedSplits, features: FeatureSettings): Promise<Model> {

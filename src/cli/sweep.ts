@@ -7,15 +7,15 @@ import { join } from 'node:path';
 import { Command } from 'commander';
 import { featuresFor } from '../models/zoo.js';
 import { writeFileAtomic } from '../util/atomic-node.js';
-import { MODEL_NAMES } from '../models/config.js';
+import { MODEL_SETTINGS } from '../models/config.js';
 import type { ModelName } from '../models/types.js';
 import { buildReport, runLabel, type RunResult } from '../train/report.js';
 import { loadData } from './data.js';
 import { type CliContext, type CliIo, emit, note } from './io.js';
-import { choice, listOf, onOff, positiveInt, type WordChoice, withJson } from './options.js';
-import { RUN_DEFAULTS, type NeuronPreset, type RunSpec, studySchedule, trainRun } from './run.js';
+import { listOf, settingParser, type WordChoice, withJson } from './options.js';
+import { RUN_DEFAULTS, RUN_MODEL_DEFAULTS, type NeuronPreset, type RunSpec, studySchedule, trainRun } from './run.js';
 import { resultTable } from './summary.js';
-import { NEURONS, addTrainingOptions } from './train.js';
+import { addTrainingOptions, neuronOption } from './train.js';
 
 interface SweepFlags {
   models: ModelName[];
@@ -43,10 +43,7 @@ export interface GridRun {
 /** The runs of the grid, in order: per model the CNN, then the SNNs by T, fixed beta before learned. */
 export function sweepGrid(flags: Pick<SweepFlags, 'models' | 'steps' | 'learnBeta' | 'cnn' | 'neuron' | 'epochs' | 'batchSize' | 'lr' | 'pctStart' | 'seed'>): GridRun[] {
   const base = {
-    encoder: RUN_DEFAULTS.encoder,
-    beta: RUN_DEFAULTS.beta,
-    threshold: RUN_DEFAULTS.threshold,
-    learnThreshold: false,
+    ...RUN_MODEL_DEFAULTS,
     neuron: flags.neuron,
     epochs: flags.epochs,
     batchSize: flags.batchSize,
@@ -124,11 +121,12 @@ export async function runSweep(io: CliIo, flags: SweepFlags): Promise<{ results:
 export function sweepCommand(ctx: CliContext): Command {
   const cmd = new Command('sweep')
     .description("run the study's grid (CNN and SNN per model, T and beta learning) and write results.json, report.md and plots")
-    .option('--models <list>', 'comma-separated models', listOf('--models', choice('--models', MODEL_NAMES)), ['m5', 'piczak', 'hjh', 'tcy'] as ModelName[])
-    .option('--steps <list>', 'comma-separated SNN time steps', listOf('--steps', positiveInt('--steps')), [1, 5, 15, 30])
-    .option('--learn-beta <list>', 'off, on, or off,on', listOf('--learn-beta', onOff('--learn-beta')), [false, true])
+    // Lists of model settings, each item parsed by its setting.
+    .option('--models <list>', 'comma-separated models', listOf('--models', settingParser('--models', MODEL_SETTINGS.name)), ['m5', 'piczak', 'hjh', 'tcy'] as ModelName[])
+    .option('--steps <list>', 'comma-separated SNN time steps', listOf('--steps', settingParser('--steps', MODEL_SETTINGS.steps)), [1, 5, 15, 30])
+    .option('--learn-beta <list>', 'off, on, or off,on', listOf('--learn-beta', settingParser('--learn-beta', MODEL_SETTINGS.learnBeta)), [false, true])
     .option('--no-cnn', 'leave out the CNN baselines')
-    .option('--neuron <preset>', 'study or current', choice('--neuron', NEURONS), RUN_DEFAULTS.neuron);
+    .addOption(neuronOption());
   addTrainingOptions(cmd, { epochs: RUN_DEFAULTS.epochs, batchSize: RUN_DEFAULTS.batchSize }).option('--out <dir>', 'output folder', 'runs/sweep');
   withJson(cmd);
   return cmd.action(async (flags: SweepFlags) => {

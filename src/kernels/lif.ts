@@ -3,10 +3,16 @@ import { ShapeError, expectShape, fmtShape } from '../engine/errors.js';
 import type { Tensor } from '../engine/tensor.js';
 import { expectDisjoint } from '../engine/checks.js';
 
+/** The LIF vocabulary, as values (the model settings' lists) and as the types derived from them. */
+export const LIF_FORMS = ['current', 'legacy'] as const;
+export const RESET_MODES = ['subtract', 'zero'] as const;
+export const SURROGATE_NAMES = ['atan', 'fast-sigmoid', 'straight-through'] as const;
+
 /** 'current': snntorch >= 0.8; 'legacy': snntorch 0.5.3 (the study's). */
-export type LifForm = 'current' | 'legacy';
-export type ResetMode = 'subtract' | 'zero';
-export type SurrogateName = 'atan' | 'fast-sigmoid' | 'straight-through';
+export type LifForm = (typeof LIF_FORMS)[number];
+/** 'subtract': the threshold is taken off the membrane after a spike; 'zero': the membrane is cleared. */
+export type ResetMode = (typeof RESET_MODES)[number];
+export type SurrogateName = (typeof SURROGATE_NAMES)[number];
 
 /** One leaky integrate-and-fire population: `steps` steps of scalar beta and threshold. */
 export interface LifParams {

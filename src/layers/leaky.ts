@@ -5,22 +5,55 @@
 // (saved with the model, so balanced thresholds survive a file round trip).
 import { ShapeError } from '../engine/errors.js';
 import { Tensor } from '../engine/tensor.js';
-import { type LifParams, type LifRecord, lifBackward, lifForward } from '../kernels/lif.js';
+import { DEFAULT_NEURON, LIF_FORMS, type LifParams, type LifRecord, RESET_MODES, SURROGATE_NAMES, lifBackward, lifForward } from '../kernels/lif.js';
+import { type Schema, type SettingsOf, checkSetting } from '../util/schema.js';
 import type { LayerActivity, NamedTensor, Param } from './layer.js';
-import type { LifForm, ResetMode, SurrogateName } from '../kernels/lif.js';
 import { type ForwardContext, type Layer, freeAll, param, reuse } from './layer.js';
 
-export interface LeakySettings {
-  steps: number;
-  beta: number;
-  threshold: number;
-  learnBeta: boolean;
-  learnThreshold: boolean;
-  surrogate: SurrogateName;
-  form: LifForm;
-  reset: ResetMode;
-}
+/**
+ * The neuron's settings, declared once: the model settings (models/settings.ts) take them in, and with
+ * them their types, defaults, checks and CLI flags. The defaults are snntorch >= 0.8's neuron.
+ */
+export const NEURON_SETTINGS = {
+  steps: { kind: 'integer', min: 1, default: 5, help: 'SNN time steps T', flag: '--steps <n>' },
+  beta: { kind: 'number', min: 0, max: 1, default: 0.5, help: 'membrane decay per step', flag: '--beta <b>' },
+  threshold: { kind: 'number', min: 0, exclusiveMin: true, default: 1, help: 'firing threshold', flag: '--threshold <v>' },
+  learnBeta: { kind: 'boolean', default: false, help: 'learn beta per layer', flag: '--learn-beta' },
+  learnThreshold: { kind: 'boolean', default: false, help: 'learn the threshold per layer', flag: '--learn-threshold' },
+  surrogate: { kind: 'oneOf', values: SURROGATE_NAMES, default: DEFAULT_NEURON.surrogate, help: 'spike gradient', flag: '--surrogate <name>' },
+  form: { kind: 'oneOf', values: LIF_FORMS, default: DEFAULT_NEURON.form, help: "membrane update: current (snntorch >= 0.8) or legacy (0.5.3, the study's)" },
+  reset: { kind: 'oneOf', values: RESET_MODES, default: DEFAULT_NEURON.reset, help: 'after a spike: subtract the threshold, or zero the membrane' },
+} as const satisfies Schema;
 
+export type LeakySettings = SettingsOf<typeof NEURON_SETTINGS>;
+
+/**
+ * First-order leaky integrate-and-fire neurons, as snntorch's `Leaky`. The input I is a current; the
+ * membrane U starts at 0 and decays by β per step; a neuron spikes when U passes the threshold U_thr,
+ * and the spike resets it at the next step (R[t] = S[t−1], a constant: the reset carries no gradient).
+ *
+ * Membrane update, with β = clamp(beta, 0, 1) (snntorch's rule):
+ *
+ *     form 'current' (snntorch >= 0.8):  U[t] = β·U[t−1] + I[t] − R[t]·U_thr
+ *     form 'legacy'  (snntorch 0.5.3):   U[t] = β·(U[t−1] − R[t]·U_thr) + I[t]
+ *
+ * That is reset 'subtract' (by subtraction). Reset 'zero' clears the membrane instead:
+ *
+ *     form 'current':  U[t] = (1 − R[t])·(β·U[t−1] + I[t])
+ *     form 'legacy':   U[t] = β·(1 − R[t])·U[t−1] + I[t]
+ *
+ * Spike: S[t] = Θ(U[t] − U_thr), Θ the Heaviside step (strict: U[t] > U_thr fires).
+ *
+ * Backward, through time, replaces dS/dU = δ(U − U_thr) by a surrogate, with x = U[t] − U_thr:
+ *
+ *     'atan':             dS/dU = (α/2) / (1 + (π/2·α·x)²)      α = 2  (snntorch's ATan)
+ *     'fast-sigmoid':     dS/dU = 1 / (k·|x| + 1)²               k = 25 (snntorch's fast_sigmoid)
+ *     'straight-through': dS/dU = S[t]   (snntorch 0.5.3's Heaviside: the gradient passes where it fired)
+ *
+ * Learnable: β (learnBeta) and U_thr (learnThreshold), one scalar each per layer, shared by all its
+ * neurons; dβ is zero outside [0, 1] (the clamp). Unlearned, both are buffers saved with the model.
+ * Settings: NEURON_SETTINGS above.
+ */
 export class Leaky implements Layer {
   emitsSpikes(): boolean {
     return true;
@@ -42,10 +75,11 @@ export class Leaky implements Layer {
     readonly name: string,
     readonly settings: LeakySettings,
   ) {
-    const { steps, beta, threshold } = settings;
-    if (!Number.isInteger(steps) || steps < 1) throw new RangeError(`${name}: steps must be a positive integer, got ${steps}`);
-    if (!(beta >= 0 && beta <= 1)) throw new RangeError(`${name}: beta must be in [0, 1], got ${beta}`);
-    if (!(threshold > 0 && Number.isFinite(threshold))) throw new RangeError(`${name}: threshold must be positive and finite, got ${threshold}`);
+    // Guards where the buffers or the kernel would go wrong (it clamps beta; a threshold <= 0 fires
+    // every neuron at every step), by the settings' own rules.
+    checkSetting(NEURON_SETTINGS.steps, `${name}: steps`, settings.steps);
+    const beta = checkSetting(NEURON_SETTINGS.beta, `${name}: beta`, settings.beta);
+    const threshold = checkSetting(NEURON_SETTINGS.threshold, `${name}: threshold`, settings.threshold);
     this.beta = param(`${name}.beta`, Tensor.from([beta]), false);
     this.threshold = param(`${name}.threshold`, Tensor.from([threshold]), false);
   }

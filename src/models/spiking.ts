@@ -5,8 +5,9 @@
 // unchanged CNN.
 import { Encoder } from '../layers/encoder.js';
 import { deriveSeed } from '../util/hash.js';
+import { pickSettings } from '../util/schema.js';
 import type { Layer } from '../layers/layer.js';
-import { Leaky, type LeakySettings } from '../layers/leaky.js';
+import { Leaky, type LeakySettings, NEURON_SETTINGS } from '../layers/leaky.js';
 import { Linear } from '../layers/linear.js';
 import { ReLU } from '../layers/relu.js';
 import { DEFAULT_STEPS, resolveConfig } from './config.js';
@@ -40,16 +41,7 @@ export function toSpiking(cnn: Model, options: Partial<ModelConfig> = {}): Model
   if (name !== cnn.name && !(name === 'hjh-scnn' && cnn.name === 'hjh'))
     throw new RangeError(`toSpiking: option name "${name}" does not fit a ${cnn.name} CNN`);
   const config = resolveConfig(name, { ...cnn.config, steps: DEFAULT_STEPS, ...options, name, spiking: true });
-  const neuron: LeakySettings = {
-    steps: config.steps,
-    beta: config.beta,
-    threshold: config.threshold,
-    learnBeta: config.learnBeta,
-    learnThreshold: config.learnThreshold,
-    surrogate: config.surrogate,
-    form: config.form,
-    reset: config.reset,
-  };
+  const neuron = pickSettings(NEURON_SETTINGS, config) as LeakySettings;
   const { inputLeaky, convertTrunk } = MIGRATIONS[name];
   const layers: Layer[] = [new Encoder('encoder', config.encoder, config.steps, deriveSeed(config.seed, 'encoder'))];
   if (inputLeaky) layers.push(new Leaky('lif0', neuron));

@@ -1,28 +1,14 @@
 // The contract between models and everything that drives them (trainer, evaluation, CLI, files).
 // The trainer sees only this interface, never a model's layers.
 import type { Tensor } from '../engine/tensor.js';
-import type { LifForm, ResetMode, SurrogateName } from '../kernels/lif.js';
-import type { EncoderName } from '../layers/encoder.js';
 import type { LayerActivity, NamedTensor, Param } from '../layers/layer.js';
+import type { SettingsOf } from '../util/schema.js';
+import type { MODEL_SETTINGS, ModelName } from './settings.js';
 
-export type ModelName = 'm5' | 'piczak' | 'hjh' | 'hjh-scnn' | 'tcy';
+export type { ModelName } from './settings.js';
 
-/** Everything createModel needs to rebuild a model; saved in every model file. */
-export interface ModelConfig {
-  name: ModelName;
-  classes: number;
-  spiking: boolean;
-  steps: number;
-  encoder: EncoderName;
-  beta: number;
-  threshold: number;
-  learnBeta: boolean;
-  learnThreshold: boolean;
-  surrogate: SurrogateName;
-  form: LifForm;
-  reset: ResetMode;
-  seed: number;
-}
+/** Everything createModel needs to rebuild a model; saved in every model file. Declared in MODEL_SETTINGS. */
+export interface ModelConfig extends SettingsOf<typeof MODEL_SETTINGS> {}
 
 export interface ActivityReport {
   samples: number;

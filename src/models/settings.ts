@@ -1,0 +1,34 @@
+// The model's settings, declared once (see util/schema.ts): ModelConfig is derived from this object,
+// resolveConfig validates by walking it, and the CLI adds and parses its flags from it. A new option
+// is one more entry here (or in NEURON_SETTINGS for the neuron's).
+import type { EncoderName } from '../layers/encoder.js';
+import { NEURON_SETTINGS } from '../layers/leaky.js';
+import type { Schema } from '../util/schema.js';
+
+export const MODEL_NAMES = ['m5', 'piczak', 'hjh', 'hjh-scnn', 'tcy'] as const;
+export type ModelName = (typeof MODEL_NAMES)[number];
+
+export const ENCODERS = ['repeat', 'rate', 'latency'] as const satisfies readonly EncoderName[];
+// Compiles only while ENCODERS names every EncoderName the layer knows.
+const encodersComplete: [Exclude<EncoderName, (typeof ENCODERS)[number]>] extends [never] ? true : never = true;
+void encodersComplete;
+
+const { steps, ...neuron } = NEURON_SETTINGS;
+
+/**
+ * In this order in every saved config (checkpoints compare configs as JSON to resume). `name` has a
+ * default only for the CLI's --model; a model is always built by name.
+ */
+export const MODEL_SETTINGS = {
+  name: { kind: 'oneOf', values: MODEL_NAMES, default: 'hjh', help: 'architecture', flag: '--model <name>' },
+  /** Set by the data's words on the CLI: 35 is Speech Commands v2. */
+  classes: { kind: 'integer', min: 1, default: 35, help: 'output classes (words)' },
+  spiking: { kind: 'boolean', default: false, help: 'train the spiking twin (SNN) instead of the CNN', flag: '--spiking' },
+  /** A CNN runs once: resolveConfig makes its steps 1. */
+  steps,
+  encoder: { kind: 'oneOf', values: ENCODERS, default: 'repeat', help: 'input encoding', flag: '--encoder <name>' },
+  ...neuron,
+  seed: { kind: 'integer', min: 0, default: 0, help: 'seed of weights and shuffling', flag: '--seed <n>' },
+} as const satisfies Schema;
+
+export type ModelSettingKey = keyof typeof MODEL_SETTINGS;
