@@ -45,6 +45,7 @@ describe('zoo', () => {
     ['m5', 571_939, 571_939, 571_943, 571_947],
     ['hjh', 4_067, 4_067, 4_070, 4_073],
     ['tcy', 3_535, 3_535, 3_536, 3_537],
+    ['tcresnet8', 67_563, 67_563, 67_572, 67_581],
   ];
   for (const [name, cnn, snn, beta, both] of counts) {
     it(`${name}: ${cnn} parameters as CNN, exact counts as SNN with fixed, learnable beta, learnable beta and threshold`, () => {

@@ -10,6 +10,7 @@ import type { Layer } from '../layers/layer.js';
 import { Leaky, type LeakySettings, NEURON_SETTINGS } from '../layers/leaky.js';
 import { Linear } from '../layers/linear.js';
 import { ReLU } from '../layers/relu.js';
+import { Residual } from '../layers/residual.js';
 import { DEFAULT_STEPS, resolveConfig } from './config.js';
 import { Network } from './network.js';
 import type { Model, ModelConfig, ModelName } from './types.js';
@@ -27,6 +28,7 @@ const MIGRATIONS: Record<ModelName, Migration> = {
   hjh: { inputLeaky: true, convertTrunk: true },
   'hjh-scnn': { inputLeaky: true, convertTrunk: false },
   tcy: { inputLeaky: true, convertTrunk: true },
+  tcresnet8: { inputLeaky: false, convertTrunk: true },
 };
 
 /**
@@ -46,10 +48,16 @@ export function toSpiking(cnn: Model, options: Partial<ModelConfig> = {}): Model
   const layers: Layer[] = [new Encoder('encoder', config.encoder, config.steps, deriveSeed(config.seed, 'encoder'))];
   if (inputLeaky) layers.push(new Leaky('lif0', neuron));
   let trunk = true;
+  // relu3 -> lif3, block1.relu2 -> block1.lif2; inside residual blocks too.
+  const migrate = (layer: Layer): Layer =>
+    layer instanceof Residual
+      ? layer.map(migrate)
+      : convertTrunk && trunk && layer instanceof ReLU
+        ? new Leaky(layer.name.replace(/(^|\.)relu/, '$1lif'), neuron)
+        : layer.clone();
   for (const layer of cnn.layers) {
     if (layer instanceof Linear) trunk = false;
-    if (convertTrunk && trunk && layer instanceof ReLU) layers.push(new Leaky(layer.name.replace(/^relu/, 'lif'), neuron));
-    else layers.push(layer.clone());
+    layers.push(migrate(layer));
   }
   try {
     return new Network(config, cnn.inputShape, layers);

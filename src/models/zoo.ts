@@ -12,6 +12,8 @@ import type { Layer } from '../layers/layer.js';
 import { Linear } from '../layers/linear.js';
 import { MaxPool1d, MaxPool2d } from '../layers/maxpool.js';
 import { ReLU } from '../layers/relu.js';
+import { Reshape } from '../layers/reshape.js';
+import { Residual } from '../layers/residual.js';
 import { resolveConfig } from './config.js';
 import { Network } from './network.js';
 import { toSpiking } from './spiking.js';
@@ -30,6 +32,7 @@ const INPUTS: Readonly<Record<ModelName, FeatureSettings>> = {
   hjh: LOGMEL_60x134,
   'hjh-scnn': LOGMEL_60x134,
   tcy: LOGMEL_60x134,
+  tcresnet8: LOGMEL_60x134,
 };
 
 /** The feature settings a model of this architecture is trained and run on (a fresh copy). */
@@ -106,7 +109,39 @@ function tcy(classes: number, seed: (layer: string) => number): Layer[] {
   return [new AdaptiveAvgPool2d('avgpool', [10, 10]), new Flatten('flatten'), new Linear('fc', 100, classes, seed('fc'))];
 }
 
-const ARCHITECTURES: Record<CnnName, (classes: number, seed: (layer: string) => number) => Layer[]> = { m5, piczak, hjh, tcy };
+/**
+ * TC-ResNet8 (Choi et al. 2019, "Temporal Convolution for Real-time Keyword Spotting on Mobile
+ * Devices"): the mel bands are the channels of 1d convolutions along time, so every layer sees the whole
+ * spectrum and the net stays small (about 66k parameters) and fast. A 3-tap stem, then three residual
+ * blocks of 9-tap convolutions at stride 2 (24, 32, 48 channels), global average pooling and a linear
+ * classifier. Each path of a block ends in its own ReLU and the block sums them (the join SEW-ResNet
+ * spikes: see layers/residual.ts), so toSpiking() gives a spiking ResNet with the same weights.
+ */
+function tcresnet8(classes: number, seed: (layer: string) => number): Layer[] {
+  const bands = LOGMEL_60x134.melBands;
+  const block = (i: number, cin: number, cout: number): Residual => {
+    const n = (layer: string) => `block${i}.${layer}`;
+    const conv = (layer: string, c: number, kernel: number, stride: number) =>
+      new Conv1d(n(layer), { inChannels: c, outChannels: cout, kernel, stride, padding: (kernel - 1) / 2 }, seed(n(layer)));
+    return new Residual(
+      `block${i}`,
+      [conv('conv1', cin, 9, 2), new BatchNorm1d(n('bn1'), cout), new ReLU(n('relu1')), conv('conv2', cout, 9, 1), new BatchNorm1d(n('bn2'), cout), new ReLU(n('relu2'))],
+      [conv('down', cin, 1, 2), new BatchNorm1d(n('bndown'), cout), new ReLU(n('reludown'))],
+    );
+  };
+  return [
+    new Reshape('bands', [bands, LOGMEL_60x134.frames]),
+    new Conv1d('conv0', { inChannels: bands, outChannels: 16, kernel: 3, padding: 1 }, seed('conv0')),
+    block(1, 16, 24),
+    block(2, 24, 32),
+    block(3, 32, 48),
+    new AdaptiveAvgPool1d('avgpool', 1),
+    new Flatten('flatten'),
+    new Linear('fc', 48, classes, seed('fc')),
+  ];
+}
+
+const ARCHITECTURES: Record<CnnName, (classes: number, seed: (layer: string) => number) => Layer[]> = { m5, piczak, hjh, tcy, tcresnet8 };
 
 /** The CNN form of an architecture, weights drawn from config.seed. */
 function buildCnn(name: CnnName, config: ModelConfig): Network {
