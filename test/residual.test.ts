@@ -9,6 +9,9 @@ import type { ForwardContext, Layer } from '../src/layers/layer.js';
 import { ReLU } from '../src/layers/relu.js';
 import { Residual } from '../src/layers/residual.js';
 import { Reshape } from '../src/layers/reshape.js';
+import type { Network } from '../src/models/network.js';
+import { toSpiking } from '../src/models/spiking.js';
+import { createModel } from '../src/models/zoo.js';
 import { describeEachBuild, finiteDiff, maxRelErr, randArray } from './helpers.js';
 
 const ctx = (batch: number): ForwardContext => ({ batch, steps: 1, training: true, count: false, spikesIn: false });
@@ -72,6 +75,24 @@ describeEachBuild('residual', () => {
       x.free();
     });
   }
+
+  it('a spiking block emits spike counts, and the next layer counts one accumulate per spike', () => {
+    const cnn = createModel('tcresnet8', { classes: 4 });
+    const snn = toSpiking(cnn, { steps: 2 });
+    cnn.dispose();
+    const blocks = (snn as Network).layers.filter((l): l is Residual => l instanceof Residual);
+    expect(blocks.map((b) => b.emitsSpikes(false))).toEqual([true, true, true]);
+    // Block 2's first convolution sees block 1's sum: 0, 1 or 2 spikes per neuron, counted as accumulates.
+    snn.countActivity = true;
+    snn.eval();
+    const x = Tensor.from(randArray(2 * 60 * 134, 9, -2, 2), [2, 1, 60, 134]);
+    snn.forward(x);
+    const conv = snn.activity().layers.find((l) => l.name === 'block2.conv1')!;
+    expect(conv.macs).toBe(0);
+    expect(conv.acs).toBeGreaterThan(0);
+    x.free();
+    snn.dispose();
+  });
 
   it('refuses paths of different shapes, naming the block', () => {
     const b = new Residual('block3', [new ReLU('relu')], [new Reshape('flat', [12])]);

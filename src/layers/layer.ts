@@ -41,7 +41,8 @@ export interface ForwardContext {
   training: boolean;
   /** Count spikes and synaptic operations during this pass (see activity()). */
   count: boolean;
-  /** The input holds binary spikes, so a synaptic layer's work is accumulates, not multiply-accumulates. */
+  /** The input holds spike counts (binary spikes, or a residual join's sum of them), so a synaptic
+   *  layer's work is accumulates, one per spike and weight reached, not multiply-accumulates. */
   spikesIn: boolean;
 }
 

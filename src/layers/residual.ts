@@ -3,8 +3,8 @@
 // with `shortcut` empty for the identity. In the CNN, main ends in its own ReLU, so the join adds two
 // activations; toSpiking() turns every ReLU inside into a Leaky and the join then adds two spike maps,
 // the ADD connection of SEW-ResNet (Fang et al. 2021): an identity shortcut passes spikes unchanged,
-// so a deep spiking stack can still learn the identity. The sum of two spike maps counts 0, 1 or 2,
-// so the block's output is not binary.
+// so a deep spiking stack can still learn the identity. The sum of two spike maps counts 0, 1 or 2
+// spikes per neuron: still spike counts, so the next synaptic layer's work is accumulates.
 import { ShapeError, fmtShape } from '../engine/errors.js';
 import type { Tensor } from '../engine/tensor.js';
 import { add } from '../kernels/elementwise.js';
@@ -32,8 +32,10 @@ export class Residual implements Layer {
     return [...this.main, ...this.shortcut];
   }
 
-  emitsSpikes(): boolean {
-    return false;
+  /** Spike counts when both paths end in spikes (each a Leaky, or the identity over spikes). */
+  emitsSpikes(spikesIn: boolean): boolean {
+    const through = (path: readonly Layer[]) => path.reduce((spikes, l) => l.emitsSpikes(spikes), spikesIn);
+    return through(this.main) && through(this.shortcut);
   }
 
   outputShape(input: readonly number[]): number[] {

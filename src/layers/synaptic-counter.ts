@@ -1,6 +1,7 @@
 // The work a synaptic layer (conv, linear) does, for activity(): dense multiply-accumulates of its CNN
 // form, and what the spiking form really needs: one accumulate per input spike and weight it reaches
-// (exact, borders and strides included), or multiply-accumulates when its input is not binary.
+// (exact, borders and strides included; a count of 2 is two accumulates), or multiply-accumulates when
+// its input is not spikes.
 import { fmtShape } from '../engine/errors.js';
 import type { Tensor } from '../engine/tensor.js';
 import type { LayerActivity } from './layer.js';
@@ -36,7 +37,7 @@ export class SynapticCounter {
     const v = x.f32;
     let acs = 0;
     for (let base = 0; base < v.length; base += P)
-      for (let i = 0; i < P; i++) if (v[base + i] !== 0) acs += fan[i];
+      for (let i = 0; i < P; i++) acs += v[base + i] * fan[i];
     this.acs += acs;
   }
 
