@@ -71,36 +71,49 @@ function reflect(i: number, n: number): number {
 }
 
 /**
- * [melBands, frames] row-major. Frames are centred (the clip is reflect-padded by frameSize/2 at both
- * ends), so a clip of `length` samples gives 1 + floor(length / hop) frames. Values: log of the mel
- * energy floored at logFloor, standardised by the mean and standard deviation of the values above the
- * floor, clamped to +-clamp.
+ * Mel energies (power, before the log) of frames first .. first+count-1 of `signal`: frame t is centred
+ * on sample t * hop and reflect-padded where it runs past either end. Band b of frame t goes to
+ * out[at + b * bandStride + (t - first) * frameStride], so a caller picks the layout (the spectrogram
+ * is band-major; a streaming ring keeps each frame's bands together). Energies scale with the square
+ * of the signal, which lets a stream compute them once on raw samples and apply each window's peak
+ * scaling afterwards.
  */
-export function logMelSpectrogram(clip: Float32Array, s: LogMelSettings): Float32Array {
+export function melEnergies(
+  signal: Float32Array, s: LogMelSettings, first: number, count: number,
+  out: Float32Array | Float64Array, at: number, bandStride: number, frameStride: number,
+): void {
   const { window, firstBin, bandStart, weights, frame, power } = planFor(s);
-  const n = clip.length, size = s.frameSize, half = size / 2, frames = s.frames, bands = s.melBands;
-  const out = new Float32Array(bands * frames);
+  const n = signal.length, size = s.frameSize, half = size / 2, bands = s.melBands;
   // meyda is one shared object: restore its settings for anyone else in the page using it.
   const saved = { bufferSize: Meyda.bufferSize, sampleRate: Meyda.sampleRate, windowingFunction: Meyda.windowingFunction };
   Meyda.bufferSize = size;
   Meyda.sampleRate = s.sampleRate;
   Meyda.windowingFunction = 'rect';
   try {
-    for (let t = 0; t < frames; t++) {
+    for (let t = first; t < first + count; t++) {
       const from = t * s.hop - half;
-      if (from >= 0 && from + size <= n) for (let k = 0; k < size; k++) frame[k] = clip[from + k] * window[k];
-      else for (let k = 0; k < size; k++) frame[k] = clip[reflect(from + k, n)] * window[k];
+      if (from >= 0 && from + size <= n) for (let k = 0; k < size; k++) frame[k] = signal[from + k] * window[k];
+      else for (let k = 0; k < size; k++) frame[k] = signal[reflect(from + k, n)] * window[k];
       const amplitude = Meyda.extract('amplitudeSpectrum', frame) as Float32Array;
       for (let k = 0; k < power.length; k++) power[k] = amplitude[k] * amplitude[k];
+      const o = at + (t - first) * frameStride;
       for (let b = 0; b < bands; b++) {
         let e = 0;
         for (let j = bandStart[b], k = firstBin[b]; j < bandStart[b + 1]; j++, k++) e += weights[j] * power[k];
-        out[b * frames + t] = e;
+        out[o + b * bandStride] = e;
       }
     }
   } finally {
     Object.assign(Meyda, saved);
   }
+}
+
+/**
+ * In place, mel energies to features: the log of each energy floored at logFloor, standardised by the
+ * mean and standard deviation of the values above the floor, clamped to +-clamp.
+ */
+export function standardiseLogMel(values: Float32Array, s: LogMelSettings): Float32Array {
+  const out = values;
   const floor = Math.log(s.logFloor);
   let sum = 0, sumSq = 0, count = 0;
   for (let i = 0; i < out.length; i++) {
@@ -117,4 +130,16 @@ export function logMelSpectrogram(clip: Float32Array, s: LogMelSettings): Float3
     out[i] = z > clamp ? clamp : z < -clamp ? -clamp : z;
   }
   return out;
+}
+
+/**
+ * [melBands, frames] row-major. Frames are centred (the clip is reflect-padded by frameSize/2 at both
+ * ends), so a clip of `length` samples gives 1 + floor(length / hop) frames. Values: log of the mel
+ * energy floored at logFloor, standardised by the mean and standard deviation of the values above the
+ * floor, clamped to +-clamp.
+ */
+export function logMelSpectrogram(clip: Float32Array, s: LogMelSettings): Float32Array {
+  const out = new Float32Array(s.melBands * s.frames);
+  melEnergies(clip, s, 0, s.frames, out, 0, s.frames, 1);
+  return standardiseLogMel(out, s);
 }

@@ -104,3 +104,93 @@ export function resample(samples: Float32Array, from: number, to: number): Float
   }
   return out;
 }
+
+/**
+ * resample() for a stream that arrives in chunks: the output, concatenated over pushes, equals
+ * resample() of the whole stream so far, sample for sample, except that an output sample is held back
+ * until the `half` input samples after it have arrived (about 1 ms at 16 kHz). Keeps only the input the
+ * next outputs need, so memory stays constant however long the stream runs.
+ */
+export class StreamResampler {
+  private readonly filter: Filter | null;
+  /** Input not yet fully used; buf[0] is input sample `bufStart` of the stream. */
+  private buf = new Float32Array(0);
+  private bufLength = 0;
+  private bufStart = 0;
+  /** The next output sample sits at input position base + rem / to (rem in 0 .. to-1), phase `phase`. */
+  private base = 0;
+  private rem = 0;
+  private phase = 0;
+  private out = new Float32Array(0);
+
+  constructor(
+    readonly from: number,
+    readonly to: number,
+  ) {
+    for (const [name, v] of Object.entries({ from, to }))
+      if (!Number.isInteger(v) || v <= 0) throw new RangeError(`StreamResampler: ${name} must be a positive integer sample rate, got ${v}`);
+    this.filter = from === to ? null : filterFor(from, to);
+  }
+
+  /** The output made available by this chunk: a view valid until the next push or reset. */
+  push(chunk: Float32Array): Float32Array {
+    if (!this.filter) return chunk;
+    const { half, table, phases, exact } = this.filter;
+    const width = 2 * half;
+    this.append(chunk);
+    const end = this.bufStart + this.bufLength;
+    const most = Math.ceil(((end - this.base) * this.to) / this.from) + 1;
+    if (this.out.length < most) this.out = new Float32Array(Math.max(most, 2 * this.out.length));
+    const out = this.out, buf = this.buf;
+    let ready = 0;
+    for (;;) {
+      let base = this.base, phase: number;
+      if (exact) phase = this.phase;
+      else {
+        phase = Math.round((this.rem / this.to) * phases);
+        if (phase === phases) { phase = 0; base++; }
+      }
+      // Held back until its last tap (input base + half) has arrived.
+      if (base + half >= end) break;
+      const first = base - half + 1;
+      const row = phase * width;
+      const at = first - this.bufStart;
+      let acc = 0;
+      // Before the stream's start the input is zero, as in resample(); the taps there are skipped.
+      for (let k = Math.max(0, -first); k < width; k++) acc += buf[at + k] * table[row + k];
+      out[ready++] = acc;
+      this.rem += this.from;
+      if (this.rem >= this.to) {
+        this.base += Math.floor(this.rem / this.to);
+        this.rem %= this.to;
+      }
+      if (++this.phase === phases) this.phase = 0;
+    }
+    // Drop the input no later output reaches (the next output's first tap is base - half + 1).
+    this.discard(this.base - half + 1);
+    return out.subarray(0, ready);
+  }
+
+  /** Forgets the stream: the next push starts a new one at time zero. */
+  reset(): void {
+    this.bufLength = this.bufStart = this.base = this.rem = this.phase = 0;
+  }
+
+  private append(chunk: Float32Array): void {
+    if (this.bufLength + chunk.length > this.buf.length) {
+      const grown = new Float32Array(Math.max(this.bufLength + chunk.length, 2 * this.buf.length));
+      grown.set(this.buf.subarray(0, this.bufLength));
+      this.buf = grown;
+    }
+    this.buf.set(chunk, this.bufLength);
+    this.bufLength += chunk.length;
+  }
+
+  private discard(upTo: number): void {
+    const drop = Math.min(this.bufLength, upTo - this.bufStart);
+    if (drop <= 0) return;
+    this.buf.copyWithin(0, drop, this.bufLength);
+    this.bufLength -= drop;
+    this.bufStart += drop;
+  }
+}
