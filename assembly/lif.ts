@@ -1,4 +1,6 @@
-// Leaky integrate-and-fire over `steps` steps, time-major [steps, n], membranes starting at zero.
+// Leaky integrate-and-fire over `steps` steps, time-major [steps, n], membranes starting at `initial`
+// (0 for snntorch; half the threshold for converted networks, which rounds rates instead of flooring
+// them) with no spike before the first step.
 // Both snntorch forms and both resets are one branch-free update (see docs/design.md, "LIF"):
 //   mem_t = b*prev·(1 - r·zeroPrev) + I·(1 - r·zeroInput) - r·thrReset
 // with r = H(prev - thr) = the previous step's spike, and per-call constants:
@@ -51,9 +53,10 @@ const TILE = 8192;
 // @ts-ignore: decorator
 @inline function forwardStep(
   input: usize, membrane: usize, spikes: usize, out: usize, k: usize, current: usize, first: bool,
-  b: v128, thr: v128, zeroPrev: v128, zeroInput: v128, thrReset: v128, lanes: i32, n: usize,
+  b: v128, thr: v128, zeroPrev: v128, zeroInput: v128, thrReset: v128, init: v128, lanes: i32, n: usize,
 ): v128 {
-  let prev = f32x4.splat(0);
+  // Before the first step: the initial membrane, and no spike to reset (r = 0 whatever the threshold).
+  let prev = init;
   let r = i32x4.splat(0);
   if (!first) {
     prev = loadF32(membrane + ((k - n) << 2), lanes);
@@ -76,11 +79,12 @@ const TILE = 8192;
 /**
  * Runs the neurons; writes membrane (f32), spikes (u8 0/1) and out (f32 0/1), all [steps, n].
  * input is [steps, n] (inputStride n), or [n] repeated at every step (inputStride 0). beta is
- * clamped to [0, 1] as snntorch does. Returns the number of spikes.
+ * clamped to [0, 1] as snntorch does; `initial` is the membrane before the first step, U[-1].
+ * Returns the number of spikes.
  */
 export function lifForward(
   input: usize, inputStride: i32, membrane: usize, spikes: usize, out: usize, n: i32, steps: i32,
-  beta: f32, threshold: f32, form: i32, reset: i32,
+  beta: f32, threshold: f32, form: i32, reset: i32, initial: f32,
 ): i32 {
   assert(n >= 0 && steps > 0, 'lifForward: n must be >= 0 and steps positive');
   assert(<i64>n * <i64>steps < 0x7fffffff, 'lifForward: steps * n must fit in i32');
@@ -93,6 +97,7 @@ export function lifForward(
   const zeroPrev = i32x4.splat(zero ? -1 : 0);
   const zeroInput = i32x4.splat(zero && form != FORM_LEGACY ? -1 : 0);
   const thrReset = f32x4.splat(zero ? 0 : form == FORM_LEGACY ? beta * threshold : threshold);
+  const init = f32x4.splat(initial);
   const stride = <usize>n;
   let count = i32x4.splat(0);
   for (let start = 0; start < n; start += TILE) {
@@ -104,12 +109,12 @@ export function lifForward(
       for (; i + 4 <= end; i += 4) {
         const k = row + <usize>i;
         const current = repeated ? <usize>i : k;
-        count = i32x4.sub(count, forwardStep(input, membrane, spikes, out, k, current, first, b, thr, zeroPrev, zeroInput, thrReset, 4, stride));
+        count = i32x4.sub(count, forwardStep(input, membrane, spikes, out, k, current, first, b, thr, zeroPrev, zeroInput, thrReset, init, 4, stride));
       }
       for (; i < end; i++) {
         const k = row + <usize>i;
         const current = repeated ? <usize>i : k;
-        count = i32x4.sub(count, forwardStep(input, membrane, spikes, out, k, current, first, b, thr, zeroPrev, zeroInput, thrReset, 1, stride));
+        count = i32x4.sub(count, forwardStep(input, membrane, spikes, out, k, current, first, b, thr, zeroPrev, zeroInput, thrReset, init, 1, stride));
       }
     }
   }
@@ -145,8 +150,10 @@ let gBetaThr = f32x4.splat(0);
 let gThrCoef = f32x4.splat(0);
 let gSurrogateParam = f32x4.splat(0);
 let gSurrogateHalf = f32x4.splat(0);
+let gInit = f32x4.splat(0);
 let gDbeta: f64 = 0;
 let gDthreshold: f64 = 0;
+let gDinitial: f64 = 0;
 
 // dL/dmem of each neuron of a tile, carried from one step into the step before it.
 const carries = memory.data(TILE << 2, 16);
@@ -154,7 +161,8 @@ const carries = memory.data(TILE << 2, 16);
 // BPTT of step t for neurons [from, to) of the tile that starts at tileStart, `lanes` at a time:
 // reads the carry the step after left, leaves its own for the step before (none enters the last
 // step). The reset r_t (= the spike of step t-1) is a constant, so it only gates terms and carries
-// no gradient. An input given once gets the sum over steps, started by the last step.
+// no gradient. An input given once gets the sum over steps, started by the last step. The carry out
+// of step 0 is dL/dU[-1], summed into the initial membrane's gradient.
 // @ts-ignore: decorator
 @inline function backwardStep(
   dspikes: usize, membrane: usize, spikes: usize, dinput: usize, n: i32, t: i32, steps: i32,
@@ -173,12 +181,13 @@ const carries = memory.data(TILE << 2, 16);
   const row = <usize>t * stride;
   let dbeta = f32x4.splat(0);
   let dthr = f32x4.splat(0);
+  let dinit = f32x4.splat(0);
   for (let i = from; i + lanes <= to; i += lanes) {
     const k = row + <usize>i;
     const c = carries + (<usize>(i - tileStart) << 2);
     const mem = loadF32(membrane + (k << 2), lanes);
     const spk = surrogate == SURROGATE_ATAN || surrogate == SURROGATE_FAST_SIGMOID ? i32x4.splat(0) : loadSpikes(spikes + k, lanes);
-    let prev = f32x4.splat(0);
+    let prev = gInit;
     let r = i32x4.splat(0);
     if (t > 0) {
       prev = loadF32(membrane + ((k - stride) << 2), lanes);
@@ -196,10 +205,13 @@ const carries = memory.data(TILE << 2, 16);
     const gated = v128.and(r, zeroPrev);
     dbeta = madd(dmem, f32x4.sub(v128.andnot(prev, gated), v128.and(r, betaThr)), dbeta);
     dthr = f32x4.sub(dthr, madd(dmem, v128.and(r, thrCoef), viaSpike));
-    storeF32(c, f32x4.mul(dmem, v128.andnot(beta, gated)), lanes);
+    const carry = f32x4.mul(dmem, v128.andnot(beta, gated));
+    storeF32(c, carry, lanes);
+    if (t == 0) dinit = f32x4.add(dinit, carry);
   }
   gDbeta = lanesToF64(gDbeta, dbeta);
   gDthreshold = lanesToF64(gDthreshold, dthr);
+  gDinitial = lanesToF64(gDinitial, dinit);
 }
 
 // All steps of one tile, newest first; the bulk four lanes at a time, the rest one at a time.
@@ -216,13 +228,14 @@ const carries = memory.data(TILE << 2, 16);
 
 /**
  * Gradients of lifForward given dL/dout (dspikes, f32 [steps, n]): writes dinput ([steps, n] with
- * dinputStride n, or [n] summed over steps with dinputStride 0) and, at `result`, two f64: dL/dbeta
- * (zero when beta lies outside [0, 1], where the clamp is flat) and dL/dthreshold (through the spike
- * and the reset term). surrogate: 0 ATan (param = alpha), 1 fast sigmoid (param = slope), 2 straight-through.
+ * dinputStride n, or [n] summed over steps with dinputStride 0) and, at `result`, three f64: dL/dbeta
+ * (zero when beta lies outside [0, 1], where the clamp is flat), dL/dthreshold (through the spike
+ * and the reset term) and dL/dinitial (the initial membrane, summed over neurons).
+ * surrogate: 0 ATan (param = alpha), 1 fast sigmoid (param = slope), 2 straight-through.
  */
 export function lifBackward(
   dspikes: usize, membrane: usize, spikes: usize, dinput: usize, dinputStride: i32, n: i32, steps: i32,
-  beta: f32, threshold: f32, form: i32, reset: i32, surrogate: i32, param: f32, result: usize,
+  beta: f32, threshold: f32, form: i32, reset: i32, surrogate: i32, param: f32, initial: f32, result: usize,
 ): void {
   assert(n >= 0 && steps > 0, 'lifBackward: n must be >= 0 and steps positive');
   assert(<i64>n * <i64>steps < 0x7fffffff, 'lifBackward: steps * n must fit in i32');
@@ -241,8 +254,10 @@ export function lifBackward(
   gThrCoef = f32x4.splat(zero ? 0 : legacy ? beta : 1);
   gSurrogateParam = f32x4.splat(surrogate == SURROGATE_ATAN ? <f32>(Math.PI / 2) * param : param);
   gSurrogateHalf = f32x4.splat(param / 2);
+  gInit = f32x4.splat(initial);
   gDbeta = 0;
   gDthreshold = 0;
+  gDinitial = 0;
   for (let start = 0; start < n; start += TILE) {
     const end = min(start + TILE, n);
     if (surrogate == SURROGATE_ATAN) backwardTile(dspikes, membrane, spikes, dinput, n, steps, start, end, repeated, SURROGATE_ATAN);
@@ -251,4 +266,5 @@ export function lifBackward(
   }
   store<f64>(result, betaInRange ? gDbeta : 0);
   store<f64>(result, gDthreshold, 8);
+  store<f64>(result, gDinitial, 16);
 }

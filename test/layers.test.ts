@@ -24,7 +24,7 @@ import { smallCnn1d, smallCnn2d } from './small-models.js';
 const ctx = (batch: number, o: Partial<ForwardContext> = {}): ForwardContext => ({ batch, steps: 1, training: true, count: false, spikesIn: false, ...o });
 
 const neuron = (o: Partial<LeakySettings> = {}): LeakySettings => ({
-  steps: 3, beta: 0.7, threshold: 0.5, learnBeta: false, learnThreshold: false, surrogate: 'atan', form: 'current', reset: 'subtract', ...o,
+  steps: 3, beta: 0.7, threshold: 0.5, learnBeta: false, learnThreshold: false, surrogate: 'atan', form: 'current', reset: 'subtract', initial: 0, ...o,
 });
 
 describeEachBuild('layers', () => {

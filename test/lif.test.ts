@@ -17,10 +17,11 @@ function refForward(input: ArrayLike<number>, once: boolean, n: number, p: LifPa
   const spk = new Uint8Array(T * n);
   let count = 0;
   for (let j = 0; j < n; j++) {
-    let m = 0;
+    let m = p.initial ?? 0;
     for (let t = 0; t < T; t++) {
       const I = input[once ? j : t * n + j];
-      const r = m - thr > 0 ? 1 : 0;
+      // No spike precedes the first step, whatever the initial membrane.
+      const r = t > 0 && m - thr > 0 ? 1 : 0;
       if (p.form === 'current') m = p.reset === 'subtract' ? b * m + I - r * thr : (1 - r) * (b * m + I);
       else m = p.reset === 'subtract' ? b * (m - r * thr) + I : b * (1 - r) * m + I;
       mem[t * n + j] = m;
@@ -40,7 +41,7 @@ function surrogateGrad(p: LifParams, x: number, spk: number): number {
   return spk;
 }
 
-/** Reference BPTT in f64 from the reference forward; returns dinput [steps*n] (or [n]), dbeta, dthreshold. */
+/** Reference BPTT in f64 from the reference forward; returns dinput [steps*n] (or [n]), dbeta, dthreshold, dinitial. */
 function refBackward(ref: Ref, ds: ArrayLike<number>, once: boolean, n: number, p: LifParams) {
   const T = p.steps;
   const b = clamp01(p.beta);
@@ -48,12 +49,13 @@ function refBackward(ref: Ref, ds: ArrayLike<number>, once: boolean, n: number, 
   const dinput = new Float64Array(once ? n : T * n);
   let dbeta = 0;
   let dthr = 0;
+  let dinitial = 0;
   for (let j = 0; j < n; j++) {
     let dmemNext = 0; // dL/dmem_{t+1}
     for (let t = T - 1; t >= 0; t--) {
       const k = t * n + j;
-      const prev = t > 0 ? ref.mem[k - n] : 0;
-      const r = prev - thr > 0 ? 1 : 0;
+      const prev = t > 0 ? ref.mem[k - n] : (p.initial ?? 0);
+      const r = t > 0 && prev - thr > 0 ? 1 : 0;
       const rNext = ref.mem[k] - thr > 0 ? 1 : 0; // the reset at t+1
       const sg = surrogateGrad(p, ref.mem[k] - thr, ref.spk[k]);
       // d mem_{t+1} / d mem_t for each form, reset held constant.
@@ -70,9 +72,11 @@ function refBackward(ref: Ref, ds: ArrayLike<number>, once: boolean, n: number, 
       dthr += g * dTh - ds[k] * sg;
       dmemNext = g;
     }
+    // mem_0 depends on the initial membrane through b*prev in every form (r_0 = 0).
+    dinitial += dmemNext * b;
   }
   if (p.beta < 0 || p.beta > 1) dbeta = 0;
-  return { dinput, dbeta, dthreshold: dthr };
+  return { dinput, dbeta, dthreshold: dthr, dinitial };
 }
 
 /** A smooth function whose derivative is the surrogate: FD of a loss through it checks the BPTT. */
@@ -102,8 +106,9 @@ const CASES = FORMS.flatMap((form) => RESETS.flatMap((reset) => SURROGATES.map((
 describeEachBuild('lif', () => {
   it.each(CASES)('forward and backward match the f64 reference: $form $reset $surrogate', ({ form, reset, surrogate }) => {
     // 8195 and 8194 span two of the kernel's tiles of 8192 neurons and end in a partial vector.
-    for (const [steps, n, once] of [[5, 37, false], [4, 1, false], [7, 13, true], [6, 64, false], [2, 8195, false], [2, 8194, true]] as const) {
-      const p: LifParams = { steps, beta: 0.83, threshold: 0.9, form, reset, surrogate, alpha: 2.5, slope: 10 };
+    for (const [steps, n, once, initial] of [[5, 37, false, 0], [4, 1, false, 0.45], [7, 13, true, 0.45], [6, 64, false, 0], [2, 8195, false, 1.2], [2, 8194, true, 0]] as const) {
+      // initial 1.2 starts above the threshold: it fires at step 0 but resets only from step 1.
+      const p: LifParams = { steps, beta: 0.83, threshold: 0.9, form, reset, surrogate, alpha: 2.5, slope: 10, initial };
       const xs = randArray(once ? n : steps * n, steps * 100 + n, -0.4, 1.3);
       const input = Tensor.from(xs, once ? [n] : [steps, n]);
       const rec = record(steps, n);
@@ -124,6 +129,7 @@ describeEachBuild('lif', () => {
       expect(maxRelErr(dinput.f32, want.dinput, 1e-4, 1e-3)).toBeLessThan(1);
       expect(got.dbeta).toBeCloseTo(want.dbeta, 3);
       expect(got.dthreshold).toBeCloseTo(want.dthreshold, 3);
+      expect(got.dinitial).toBeCloseTo(want.dinitial, 3);
       for (const t of [input, ds, dinput]) t.free();
       freeRecord(rec);
     }
@@ -132,7 +138,7 @@ describeEachBuild('lif', () => {
   it.each(CASES)('backward matches central finite differences of a smooth proxy: $form $reset $surrogate', ({ form, reset, surrogate }) => {
     const steps = 5;
     const n = 11;
-    const p: LifParams = { steps, beta: 0.7, threshold: 1, form, reset, surrogate };
+    const p: LifParams = { steps, beta: 0.7, threshold: 1, form, reset, surrogate, initial: 0.5 };
     const xs = Float64Array.from(randArray(steps * n, 42, -0.3, 1.4));
     // Keep every membrane at least 0.02 from the threshold so no reset flips under the perturbation.
     const ref0 = refForward(xs, false, n, p);
@@ -161,6 +167,8 @@ describeEachBuild('lif', () => {
     const dthr = fd((d) => proxyLoss(xs, false, n, { ...p, threshold: p.threshold + d }, ws));
     expect(Math.abs(got.dbeta - dbeta)).toBeLessThan(2e-3 + 1e-3 * Math.abs(dbeta));
     expect(Math.abs(got.dthreshold - dthr)).toBeLessThan(2e-3 + 1e-3 * Math.abs(dthr));
+    const dinit = fd((d) => proxyLoss(xs, false, n, { ...p, initial: p.initial! + d }, ws));
+    expect(Math.abs(got.dinitial - dinit)).toBeLessThan(2e-3 + 1e-3 * Math.abs(dinit));
     for (const t of [input, ds, dinput]) t.free();
     freeRecord(rec);
   });
@@ -250,7 +258,7 @@ describeEachBuild('lif', () => {
     expect(() => lifBackward(bad, rec, p, good)).toThrow(/lifBackward: dspikes has shape \[4,5\], expected \[3,5\]/);
     const none = record(3, 0);
     expect(lifForward(Tensor.zeros([0]), none, p)).toBe(0);
-    expect(lifBackward(Tensor.zeros([3, 0]), none, p, Tensor.zeros([3, 0]))).toEqual({ dbeta: 0, dthreshold: 0 });
+    expect(lifBackward(Tensor.zeros([3, 0]), none, p, Tensor.zeros([3, 0]))).toEqual({ dbeta: 0, dthreshold: 0, dinitial: 0 });
     freeRecord(none);
     expect(() => lifForward(good, { ...rec, membrane: good }, p)).toThrow(/lifForward: membrane overlaps input/);
     expect(() => lifBackward(good, rec, p, good)).toThrow(/lifBackward: dinput overlaps dspikes/);

@@ -28,6 +28,8 @@ export interface LifParams {
   alpha?: number;
   /** Fast-sigmoid slope, default 25. */
   slope?: number;
+  /** The membrane before the first step, U[-1]; default 0 (snntorch). No spike precedes the first step. */
+  initial?: number;
 }
 
 /** What lifForward writes and lifBackward reads: all [steps, N]. */
@@ -63,6 +65,7 @@ function checkRecord(op: string, record: LifRecord, p: LifParams): number {
   if (!Number.isInteger(steps) || steps < 1) throw new RangeError(`${op}: steps must be a positive integer, got ${steps}`);
   if (!Number.isFinite(beta)) throw new RangeError(`${op}: beta must be finite, got ${beta}`);
   if (!Number.isFinite(threshold)) throw new RangeError(`${op}: threshold must be finite, got ${threshold}`);
+  if (!Number.isFinite(p.initial ?? 0)) throw new RangeError(`${op}: initial must be finite, got ${p.initial}`);
   const { membrane, spikes, out } = record;
   if (membrane.shape.length !== 2 || membrane.shape[0] !== steps)
     throw new ShapeError(`${op}: membrane has shape ${fmtShape(membrane.shape)}, expected [${steps}, N] for ${steps} steps`);
@@ -85,7 +88,7 @@ function isOnce(op: string, operand: string, t: Tensor, steps: number, n: number
 }
 
 /**
- * Runs the neurons over `steps` steps from a zero membrane. input is [steps, N], or [N] applied at
+ * Runs the neurons over `steps` steps from the initial membrane (default 0). input is [steps, N], or [N] applied at
  * every step. Fills record.membrane, record.spikes and record.out; returns the number of spikes.
  */
 export function lifForward(input: Tensor, record: LifRecord, params: LifParams): number {
@@ -99,15 +102,16 @@ export function lifForward(input: Tensor, record: LifRecord, params: LifParams):
   expectDisjoint(op, ['membrane', membrane], ['input', input], ['spikes', spikes], ['out', out]);
   expectDisjoint(op, ['out', out], ['input', input], ['spikes', spikes]);
   expectDisjoint(op, ['spikes', spikes], ['input', input]);
-  return getEngine().kernels.lifForward(input.ptr, once ? 0 : n, membrane.ptr, spikes.ptr, out.ptr, n, params.steps, params.beta, params.threshold, form, reset);
+  return getEngine().kernels.lifForward(input.ptr, once ? 0 : n, membrane.ptr, spikes.ptr, out.ptr, n, params.steps, params.beta, params.threshold, form, reset, params.initial ?? 0);
 }
 
 /**
  * Backpropagation through time with the surrogate gradient; the reset carries none. dspikes is
  * [steps, N]; dinput is [steps, N], or [N] (the sum over steps) for an input given once. Returns
- * the gradients of the summed loss for beta (zero outside [0, 1], the clamp) and threshold.
+ * the gradients of the summed loss for beta (zero outside [0, 1], the clamp), threshold and the
+ * initial membrane (summed over the neurons, which share it).
  */
-export function lifBackward(dspikes: Tensor, record: LifRecord, params: LifParams, dinput: Tensor): { dbeta: number; dthreshold: number } {
+export function lifBackward(dspikes: Tensor, record: LifRecord, params: LifParams, dinput: Tensor): { dbeta: number; dthreshold: number; dinitial: number } {
   const op = 'lifBackward';
   const n = checkRecord(op, record, params);
   if (dspikes.dtype !== 'f32') throw new TypeError(`${op}: dspikes must be f32, got ${dspikes.dtype}`);
@@ -121,11 +125,11 @@ export function lifBackward(dspikes: Tensor, record: LifRecord, params: LifParam
     throw new RangeError(`${op}: ${params.surrogate === 'atan' ? 'alpha' : 'slope'} must be finite and >= 0, got ${k}`);
   expectDisjoint(op, ['dinput', dinput], ['dspikes', dspikes], ['membrane', record.membrane], ['spikes', record.spikes]);
   const engine = getEngine();
-  const grads = engine.scratch(16);
+  const grads = engine.scratch(24);
   engine.kernels.lifBackward(
     dspikes.ptr, record.membrane.ptr, record.spikes.ptr, dinput.ptr, once ? 0 : n,
-    n, params.steps, params.beta, params.threshold, form, reset, surrogate, k, grads,
+    n, params.steps, params.beta, params.threshold, form, reset, surrogate, k, params.initial ?? 0, grads,
   );
-  const [dbeta, dthreshold] = new Float64Array(engine.memory.buffer, grads, 2);
-  return { dbeta, dthreshold };
+  const [dbeta, dthreshold, dinitial] = new Float64Array(engine.memory.buffer, grads, 3);
+  return { dbeta, dthreshold, dinitial };
 }

@@ -1,5 +1,5 @@
 // The leaky integrate-and-fire layer (snntorch's Leaky): runs `steps` steps over its input, membranes
-// starting at zero for every sample, and emits binary spikes, time-major [steps * batch, ...shape].
+// starting at zero (or a set fraction of the threshold) for every sample, and emits binary spikes, time-major [steps * batch, ...shape].
 // An input kept once ([batch, ...], repeat encoding) is broadcast over the steps; its gradient is the
 // sum over them. beta and threshold are scalars per layer: learned parameters when asked, else buffers
 // (saved with the model, so balanced thresholds survive a file round trip).
@@ -23,6 +23,10 @@ export const NEURON_SETTINGS = {
   surrogate: { kind: 'oneOf', values: SURROGATE_NAMES, default: DEFAULT_NEURON.surrogate, help: 'spike gradient', flag: '--surrogate <name>' },
   form: { kind: 'oneOf', values: LIF_FORMS, default: DEFAULT_NEURON.form, help: "membrane update: current (snntorch >= 0.8) or legacy (0.5.3, the study's)" },
   reset: { kind: 'oneOf', values: RESET_MODES, default: DEFAULT_NEURON.reset, help: 'after a spike: subtract the threshold, or zero the membrane' },
+  initial: {
+    kind: 'number', min: 0, max: 1, default: 0, flag: '--initial-membrane <f>',
+    help: 'membrane before the first step, as a fraction of the threshold (0.5 rounds rates instead of flooring them: converted SNNs)',
+  },
 } as const satisfies Schema;
 
 export type LeakySettings = SettingsOf<typeof NEURON_SETTINGS>;
@@ -43,6 +47,11 @@ export type LeakySettings = SettingsOf<typeof NEURON_SETTINGS>;
  *     form 'legacy':   U[t] = β·(1 − R[t])·U[t−1] + I[t]
  *
  * Spike: S[t] = Θ(U[t] − U_thr), Θ the Heaviside step (strict: U[t] > U_thr fires).
+ *
+ * Start: U[−1] = u₀·U_thr with u₀ = `initial` (0 in snntorch), and R[0] = 0. With β = 1 (IF) and
+ * u₀ = ½, a constant current I ≥ 0 gives floor(T·I/U_thr + ½) spikes in T steps (capped at T): the
+ * rate rounds I/U_thr to the nearest 1/T where u₀ = 0 floors it (ECC's "thresholding for residual
+ * elimination", QCFS's shift). With a learned threshold U[−1] moves with it: dL/dU_thr gains u₀·dL/dU[−1].
  *
  * Backward, through time, replaces dS/dU = δ(U − U_thr) by a surrogate, with x = U[t] − U_thr:
  *
@@ -80,6 +89,7 @@ export class Leaky implements Layer {
     checkSetting(NEURON_SETTINGS.steps, `${name}: steps`, settings.steps);
     const beta = checkSetting(NEURON_SETTINGS.beta, `${name}: beta`, settings.beta);
     const threshold = checkSetting(NEURON_SETTINGS.threshold, `${name}: threshold`, settings.threshold);
+    checkSetting(NEURON_SETTINGS.initial, `${name}: initial`, settings.initial);
     this.beta = param(`${name}.beta`, Tensor.from([beta]), false);
     this.threshold = param(`${name}.threshold`, Tensor.from([threshold]), false);
   }
@@ -90,8 +100,9 @@ export class Leaky implements Layer {
 
   /** The kernel's parameters with the current values of beta and threshold. */
   lifParams(): LifParams {
-    const { steps, surrogate, form, reset } = this.settings;
-    return { steps, beta: this.beta.value.f32[0], threshold: this.threshold.value.f32[0], surrogate, form, reset };
+    const { steps, surrogate, form, reset, initial } = this.settings;
+    const threshold = this.threshold.value.f32[0];
+    return { steps, beta: this.beta.value.f32[0], threshold, surrogate, form, reset, initial: initial * threshold };
   }
 
   outputShape(input: readonly number[]): number[] {
@@ -126,9 +137,10 @@ export class Leaky implements Layer {
     const { record, input } = this;
     if (!record || !input) throw new Error(`${this.name}: backward before forward`);
     this.dinput = reuse(this.dinput, input.shape);
-    const { dbeta, dthreshold } = lifBackward(dy.reshape(record.out.shape), record, this.lifParams(), this.dinput);
+    const { dbeta, dthreshold, dinitial } = lifBackward(dy.reshape(record.out.shape), record, this.lifParams(), this.dinput);
     this.beta.grad.f32[0] = dbeta;
-    this.threshold.grad.f32[0] = dthreshold;
+    // U[-1] = initial * threshold: the initial membrane follows the threshold.
+    this.threshold.grad.f32[0] = dthreshold + this.settings.initial * dinitial;
     return wantInputGrad ? this.dinput.reshape(this.xShape) : null;
   }
 
