@@ -1,4 +1,3 @@
-import { instantiate } from '@assemblyscript/loader';
 import { Allocator } from './allocator.js';
 import { relaxedWasmBase64, simdWasmBase64 } from './wasm-binaries.js';
 
@@ -17,14 +16,57 @@ export interface EngineOptions {
 /** The kernels: every export takes plain numbers (offsets into linear memory, sizes, scalars). */
 export type KernelExports = Record<string, (...args: number[]) => number>;
 
-function decodeBase64(b64: string): Uint8Array {
-  if (typeof atob === 'function') {
-    const s = atob(b64);
-    const out = new Uint8Array(s.length);
-    for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i);
-    return out;
+const BASE64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+const SEXTET = new Uint8Array(128).fill(255);
+for (let i = 0; i < BASE64.length; i++) SEXTET[BASE64.charCodeAt(i)] = i;
+
+/**
+ * Base64 without `atob`: AudioWorkletGlobalScope has neither atob nor TextDecoder, and the engine must
+ * load there too. Padding may be present or not; any other character is an error.
+ */
+export function decodeBase64(b64: string): Uint8Array {
+  let n = b64.length;
+  while (n > 0 && b64.charCodeAt(n - 1) === 61 /* = */) n--;
+  const out = new Uint8Array(Math.floor((n * 3) / 4));
+  let acc = 0, bits = 0, o = 0;
+  for (let i = 0; i < n; i++) {
+    const c = b64.charCodeAt(i);
+    const v = c < 128 ? SEXTET[c] : 255;
+    if (v === 255) throw new Error(`base64: invalid character at ${i}`);
+    acc = (acc << 6) | v;
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out[o++] = (acc >> bits) & 255;
+    }
   }
-  throw new Error('no base64 decoder (atob) in this runtime');
+  return out;
+}
+
+/** An AssemblyScript string (UTF-16, byte length stored just before it) read without TextDecoder. */
+function readString(memory: WebAssembly.Memory, ptr: number): string {
+  if (!ptr) return 'null';
+  const bytes = new Uint32Array(memory.buffer, ptr - 4, 1)[0];
+  const units = new Uint16Array(memory.buffer, ptr, bytes >>> 1);
+  let s = '';
+  for (let i = 0; i < units.length; i += 1024) s += String.fromCharCode(...units.subarray(i, i + 1024));
+  return s;
+}
+
+/**
+ * The module's only import is `env.abort`, which a failed kernel assert calls. It is supplied here
+ * rather than by @assemblyscript/loader, whose top level constructs a TextDecoder and so cannot even be
+ * imported in an AudioWorklet.
+ */
+async function instantiate(bytes: BufferSource): Promise<Record<string, unknown>> {
+  let memory: WebAssembly.Memory | undefined;
+  const abort = (msg: number, file: number, line: number, column: number): never => {
+    const text = memory ? `${readString(memory, msg)} at ${readString(memory, file)}:${line}:${column}` : `at ${line}:${column}`;
+    throw new Error(`abort: ${text}`);
+  };
+  const { instance } = await WebAssembly.instantiate(bytes, { env: { abort } });
+  memory = instance.exports.memory as WebAssembly.Memory;
+  return instance.exports as Record<string, unknown>;
 }
 
 const builds: Record<SimdFlavor, () => Uint8Array> = {
@@ -132,8 +174,7 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
         : 'this runtime cannot compile the WebAssembly SIMD kernels (SIMD needs Node 16.4+, Chrome 91+, Firefox 89+, Safari 16.4+)',
     );
   }
-  const { exports } = await instantiate(bytes, {});
-  const engine = new Engine(flavor, exports as unknown as Record<string, unknown>);
+  const engine = new Engine(flavor, await instantiate(bytes));
   warmUp(engine);
   return engine;
 }
