@@ -14,3 +14,32 @@ export function reluBackward(x: Tensor, dy: Tensor, dx: Tensor): void {
   expectShape('reluBackward', 'dx', dx.shape, x.shape);
   getEngine().kernels.reluBackward(x.ptr, dy.ptr, dx.ptr, x.size);
 }
+
+function checkQcfs(op: string, lambda: number, levels: number): void {
+  if (!(lambda > 0 && Number.isFinite(lambda))) throw new RangeError(`${op}: lambda must be a positive number, got ${lambda}`);
+  if (!(Number.isInteger(levels) && levels >= 1)) throw new RangeError(`${op}: levels must be an integer >= 1, got ${levels}`);
+}
+
+/**
+ * QCFS (Bu et al. 2022), the activation that converts to IF neurons without loss:
+ * y = λ·floor(clamp(x/λ, 0, 1)·L + 1/2)/L, elementwise; x and y may be the same tensor.
+ */
+export function qcfsForward(x: Tensor, y: Tensor, lambda: number, levels: number): void {
+  checkQcfs('qcfsForward', lambda, levels);
+  expectShape('qcfsForward', 'y', y.shape, x.shape);
+  getEngine().kernels.qcfsForward(x.ptr, y.ptr, x.size, lambda, levels);
+}
+
+/**
+ * Its gradient with the floor passed straight through: dx = dy where 0 <= x/λ <= 1, else 0 (dx may
+ * alias dy). Returns dL/dλ = Σ dy·(q − x/λ) over 0 <= x/λ <= 1 plus Σ dy over x/λ > 1, q = y/λ.
+ */
+export function qcfsBackward(x: Tensor, dy: Tensor, dx: Tensor, lambda: number, levels: number): number {
+  checkQcfs('qcfsBackward', lambda, levels);
+  expectShape('qcfsBackward', 'dy', dy.shape, x.shape);
+  expectShape('qcfsBackward', 'dx', dx.shape, x.shape);
+  const engine = getEngine();
+  const result = engine.scratch(8);
+  engine.kernels.qcfsBackward(x.ptr, dy.ptr, dx.ptr, x.size, lambda, levels, result);
+  return new Float64Array(engine.memory.buffer, result, 1)[0];
+}
