@@ -4,6 +4,7 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { crc32 } from '../src/util/crc32.js';
 import { CheckpointError, MemoryCheckpointStore, decodeCheckpoint, encodeCheckpoint, type Checkpoint } from '../src/train/checkpoint.js';
 import { FileCheckpointStore } from '../src/train/checkpoint-node.js';
 import { randArray } from './helpers.js';
@@ -59,8 +60,12 @@ describe('checkpoint encoding', () => {
     expect(() => decodeCheckpoint(flipped, 'run.ckpt')).toThrow(/run.ckpt: is truncated or corrupted/);
     expect(() => decodeCheckpoint(bytes.subarray(0, bytes.length - 9), 'run.ckpt')).toThrow(CheckpointError);
     expect(() => decodeCheckpoint(new TextEncoder().encode('{"not": "a checkpoint"}'), 'x.json')).toThrow(/x.json: is not an snn-voice checkpoint/);
+    // A whole file of a later version (its checksum right) names the version; a damaged one says damaged.
     const future = bytes.slice();
-    new DataView(future.buffer).setUint32(4, 99, true);
+    const view = new DataView(future.buffer);
+    view.setUint32(4, 99, true);
+    expect(() => decodeCheckpoint(future, 'bad.ckpt')).toThrow(/bad.ckpt: is truncated or corrupted/);
+    view.setUint32(future.length - 4, crc32(future.subarray(0, future.length - 4)), true);
     expect(() => decodeCheckpoint(future, 'new.ckpt')).toThrow(/format version 99/);
   });
 

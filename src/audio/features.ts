@@ -12,7 +12,7 @@ export function padOrTrim(samples: Float32Array, length: number): Float32Array {
 
 /** Resampled to the settings' rate, then zero-padded or trimmed to their length. */
 export function fitClip(samples: Float32Array, sampleRate: number, rate: number, length: number): Float32Array {
-  return padOrTrim(sampleRate === rate ? samples : resample(samples, sampleRate, rate), length);
+  return padOrTrim(sampleRate === rate ? samples : resample(samples, sampleRate, rate, length), length);
 }
 
 /**

@@ -12,6 +12,11 @@ const ROLLOFF = 0.9;
 /** Tables are capped at about 4 MB per ratio; at least 256 phases whatever the filter length. */
 const MAX_TABLE = 1 << 20;
 const MAX_PHASES = 4096;
+/** The highest rate of any common audio format (DXD). A rate above it is a damaged or hostile header,
+ *  and the filter's length grows with the ratio of the rates. */
+export const MAX_SAMPLE_RATE = 768_000;
+/** Filters kept for reuse: a stream of files at ever new rates must not grow memory. */
+const MAX_FILTERS = 16;
 
 function besselI0(x: number): number {
   let sum = 1, term = 1;
@@ -67,19 +72,25 @@ function filterFor(from: number, to: number): Filter {
     for (let k = 0; k < width; k++) table[p * width + k] = tap(frac - (k - half + 1), half, cutoff);
   }
   f = { half, table, phases, exact };
+  if (filters.size >= MAX_FILTERS) filters.delete(filters.keys().next().value!);
   filters.set(key, f);
   return f;
 }
 
-/** Resamples `samples` from `from` Hz to `to` Hz; the output has ceil(n * to / from) samples. */
-export function resample(samples: Float32Array, from: number, to: number): Float32Array {
+/**
+ * Resamples `samples` from `from` Hz to `to` Hz; the output has ceil(n * to / from) samples, or the
+ * first `maxLength` of them (the same values), reading only the input those need: a long or low-rate
+ * recording costs what its first second costs.
+ */
+export function resample(samples: Float32Array, from: number, to: number, maxLength = Infinity): Float32Array {
   const rates = { from, to };
   for (const [name, v] of Object.entries(rates))
-    if (!Number.isInteger(v) || v <= 0) throw new RangeError(`resample: ${name} must be a positive integer sample rate, got ${v}`);
-  if (from === to) return samples.slice();
+    if (!Number.isInteger(v) || v <= 0 || v > MAX_SAMPLE_RATE)
+      throw new RangeError(`resample: ${name} must be a positive integer sample rate up to ${MAX_SAMPLE_RATE} Hz, got ${v}`);
+  if (from === to) return samples.slice(0, maxLength);
   const { half, table, phases, exact } = filterFor(from, to);
   const n = samples.length;
-  const out = new Float32Array(Math.ceil((n * to) / from));
+  const out = new Float32Array(Math.min(Math.ceil((n * to) / from), maxLength));
   const width = 2 * half;
   for (let i = 0; i < out.length; i++) {
     // Output sample i sits at input position i * from / to = base + frac.

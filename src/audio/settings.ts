@@ -1,6 +1,7 @@
 // What a model sees of a clip, as settings: plain JSON saved inside every model file, so inference
 // always computes exactly the features the model was trained on.
 import { hashSeed } from '../util/hash.js';
+import { MAX_SAMPLE_RATE } from './resample.js';
 
 export interface WaveformSettings {
   kind: 'waveform';
@@ -42,6 +43,10 @@ export function featureShape(settings: FeatureSettings): number[] {
   return settings.kind === 'waveform' ? [1, settings.length] : [1, settings.melBands, settings.frames];
 }
 
+/** The longest clip a model may take, and the largest FFT frame. */
+export const MAX_CLIP_SECONDS = 10;
+const MAX_FRAME = 16384;
+
 export function validateFeatureSettings(settings: FeatureSettings): FeatureSettings {
   const bad = (field: string, why: string): never => {
     throw new RangeError(`feature settings: ${field} ${why} (got ${JSON.stringify((settings as unknown as Record<string, unknown>)[field])})`);
@@ -54,9 +59,16 @@ export function validateFeatureSettings(settings: FeatureSettings): FeatureSetti
     throw new RangeError(`feature settings: kind must be "waveform" or "logmel" (got ${JSON.stringify((settings as { kind?: unknown } | undefined)?.kind)})`);
   positiveInt('sampleRate');
   positiveInt('length');
+  // Settings come from model files too: bounds keep a damaged or hostile file from asking for
+  // unbounded work per clip.
+  if (settings.sampleRate > MAX_SAMPLE_RATE) bad('sampleRate', `must be at most ${MAX_SAMPLE_RATE} Hz`);
+  if (settings.length > MAX_CLIP_SECONDS * settings.sampleRate) bad('length', `must be at most ${MAX_CLIP_SECONDS} s of samples`);
   if (settings.kind === 'logmel') {
     for (const f of ['frameSize', 'hop', 'melBands', 'frames']) positiveInt(f);
     if (settings.frameSize & (settings.frameSize - 1)) bad('frameSize', 'must be a power of two');
+    if (settings.frameSize > MAX_FRAME) bad('frameSize', `must be at most ${MAX_FRAME}`);
+    if (settings.melBands > settings.frameSize / 2) bad('melBands', 'must be at most half the frame size');
+    if (settings.hop > settings.frameSize) bad('hop', 'must be at most the frame size');
     if (settings.frames !== 1 + Math.floor(settings.length / settings.hop)) bad('frames', `must be 1 + floor(length / hop) = ${1 + Math.floor(settings.length / settings.hop)}`);
     if (!(settings.fmin >= 0 && settings.fmin < settings.fmax)) bad('fmin', 'must be >= 0 and below fmax');
     if (!(settings.fmax <= settings.sampleRate / 2)) bad('fmax', 'must not exceed half the sample rate');

@@ -1,6 +1,7 @@
 // WAV (RIFF/WAVE) reading and writing. A small parser of our own rather than a library: it must run in
 // browsers without Node's Buffer, and decoding straight into one mono Float32Array avoids the
 // per-channel copies general-purpose readers make.
+import { MAX_SAMPLE_RATE } from './resample.js';
 
 export class WavError extends Error {
   constructor(source: string, problem: string) {
@@ -29,6 +30,7 @@ export function decodeWav(bytes: Uint8Array, source = 'WAV data'): DecodedAudio 
     throw new WavError(source, 'is not a WAV file (no RIFF/WAVE header)');
   let format = -1, channels = 0, sampleRate = 0, bits = 0, blockAlign = 0;
   let dataAt = -1, dataBytes = 0;
+  // Chunks may come in any order (fmt after data happens), so the walk goes on past the data chunk.
   for (let at = 12; at + 8 <= bytes.length; ) {
     const id = tag(view, at);
     const size = view.getUint32(at + 4, true);
@@ -44,28 +46,35 @@ export function decodeWav(bytes: Uint8Array, source = 'WAV data'): DecodedAudio 
         if (size < 40 || body + 26 > bytes.length) throw new WavError(source, 'has a truncated extensible fmt chunk');
         format = view.getUint16(body + 24, true); // the sub-format GUID starts with the plain format code
       }
-    } else if (id === 'data') {
+    } else if (id === 'data' && dataAt < 0) {
       dataAt = body;
-      dataBytes = Math.min(size, bytes.length - body);
-      if (size > bytes.length - body) {
+      // A recorder that streams writes the placeholder size 0xFFFFFFFF and never patches it: the
+      // audio runs to the end of the file.
+      const streamed = size === 0xffffffff;
+      if (streamed) dataBytes = bytes.length - body;
+      else if (size > bytes.length - body) {
         // A data chunk that claims more than the file holds: a cut-off download or copy.
-        if (bytes.length - body < blockAlign || blockAlign === 0) throw new WavError(source, 'is truncated (data chunk cut off)');
+        if (bytes.length - body === 0) throw new WavError(source, 'is truncated (data chunk cut off)');
         throw new WavError(source, `is truncated: the data chunk declares ${size} bytes, the file holds ${bytes.length - body}`);
-      }
-      break;
+      } else dataBytes = size;
+      if (streamed || format >= 0) break;
+      at = body + size + (size & 1);
+      continue;
     }
     at = body + size + (size & 1);
   }
   if (format < 0) throw new WavError(source, 'has no fmt chunk');
   if (dataAt < 0) throw new WavError(source, 'has no data chunk');
   if (channels < 1) throw new WavError(source, `declares ${channels} channels`);
-  if (sampleRate < 1) throw new WavError(source, `declares a sample rate of ${sampleRate} Hz`);
+  if (sampleRate < 1 || sampleRate > MAX_SAMPLE_RATE)
+    throw new WavError(source, `declares a sample rate of ${sampleRate} Hz; rates from 1 Hz to ${MAX_SAMPLE_RATE} Hz are read`);
   const bytesPerSample = bits / 8;
   const supported = (format === PCM && [8, 16, 24, 32].includes(bits)) || (format === IEEE_FLOAT && (bits === 32 || bits === 64));
   if (!supported) throw new WavError(source, `uses an unsupported encoding (format ${format}, ${bits} bits); PCM 8/16/24/32-bit and float 32/64 are read`);
   if (blockAlign !== bytesPerSample * channels) throw new WavError(source, `has block align ${blockAlign}, expected ${bytesPerSample * channels}`);
 
   const frames = Math.floor(dataBytes / blockAlign);
+  if (frames === 0) throw new WavError(source, 'holds no samples (its data chunk is empty)');
   const samples = new Float32Array(frames);
   const read = sampleReader(view, format, bits);
   const scale = 1 / channels;
@@ -73,6 +82,8 @@ export function decodeWav(bytes: Uint8Array, source = 'WAV data'): DecodedAudio 
     let sum = 0;
     for (let c = 0; c < channels; c++, at += bytesPerSample) sum += read(at);
     samples[f] = sum * scale;
+    // Only float encodings can hold these; one would poison every feature of the clip.
+    if (!Number.isFinite(samples[f])) throw new WavError(source, `holds a non-finite sample (${samples[f]}) at frame ${f}`);
   }
   return { samples, sampleRate };
 }

@@ -1,7 +1,6 @@
 // `snn-voice infer --model <file> <wav...>`: the top-k words with their probabilities, per file. A file
 // that cannot be read or decoded gets an error line naming it; the others still run; the exit code is
 // non-zero at the end if any failed.
-import { readFile } from 'node:fs/promises';
 import { Command } from 'commander';
 import { extractFeatures } from '../audio/features.js';
 import { decodeWav } from '../audio/wav.js';
@@ -11,6 +10,10 @@ import { loadModel } from '../models/file-node.js';
 import { type CliContext, emit } from './io.js';
 import { existingFile, positiveInt, withJson } from './options.js';
 import { formatTable } from './table.js';
+import { readFileBounded } from '../util/read-file-node.js';
+
+/** Ten minutes of 48 kHz stereo float; infer reads one second of each clip (use listen for long audio). */
+const MAX_WAV_BYTES = 256 << 20;
 
 interface InferFlags {
   model: string;
@@ -53,9 +56,7 @@ export function inferCommand(ctx: CliContext): Command {
       model.eval();
       for (const file of files) {
         try {
-          const bytes = await readFile(file).catch((e: NodeJS.ErrnoException) => {
-            throw new Error(`${file}: cannot read (${e.code ?? e.message})`);
-          });
+          const bytes = await readFileBounded(file, MAX_WAV_BYTES, 'a WAV file');
           const { samples, sampleRate } = decodeWav(bytes, file);
           const features = extractFeatures(samples, sampleRate, meta.features);
           if (features.length !== x.size)

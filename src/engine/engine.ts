@@ -191,8 +191,15 @@ function warmUp(engine: Engine): void {
 
 let current: Engine | null = null;
 
-/** Creates the engine and makes it the current one, used by every tensor, layer and model. */
+/**
+ * Creates the engine and makes it the current one, used by every tensor, layer and model. A second call
+ * that asks for nothing new returns the running engine, so models made before it stay usable; one that
+ * asks for another build or other bytes starts a new engine, and tensors of the old one are refused by
+ * the kernels (see engine/checks.ts) rather than read out of bounds.
+ */
 export async function initEngine(options: EngineOptions = {}): Promise<Engine> {
+  const flavor = options.flavor ?? 'auto';
+  if (current && !options.bytes && !options.url && (flavor === 'auto' || flavor === current.flavor)) return current;
   current = await createEngine(options);
   return current;
 }

@@ -42,6 +42,8 @@ export function encodeContainer(kind: ContainerKind, header: unknown, arrays: re
 /** A checked container: its header, and its arrays read in order by `next`. */
 export interface ContainerReader {
   header: unknown;
+  /** How many f32 values the container holds in all. */
+  values: number;
   /** Fills `into` (or a new array of `length`) with the next `length` values; `what` names them in errors. */
   next(length: number, what: string, into?: Float32Array): Float32Array;
   /** Throws unless every array has been read. */
@@ -54,10 +56,11 @@ export function decodeContainer(kind: ContainerKind, bytes: Uint8Array, source: 
   };
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   if (bytes.length < 16 || view.getUint32(0, true) !== kind.magic) fail(`is not ${kind.description} (bad magic number)`);
-  const version = view.getUint32(4, true);
-  if (version !== kind.version) fail(`has format version ${version}; this snn-voice reads version ${kind.version}`);
+  // The checksum first: a damaged file should say so, not report the version its damage spells.
   const end = bytes.length - 4;
   if (crc32(bytes.subarray(0, end)) !== view.getUint32(end, true)) fail('is truncated or corrupted (checksum mismatch)');
+  const version = view.getUint32(4, true);
+  if (version !== kind.version) fail(`has format version ${version}; this snn-voice reads version ${kind.version}`);
   const jsonLength = view.getUint32(8, true);
   if (12 + jsonLength > end) fail('is truncated (header runs past the end)');
   let header: unknown;
@@ -67,8 +70,10 @@ export function decodeContainer(kind: ContainerKind, bytes: Uint8Array, source: 
     fail(`has an unreadable header (${(e as Error).message})`);
   }
   let at = (12 + jsonLength + 3) & ~3;
+  if (at > end) fail('is truncated (header runs past the end)');
   return {
     header,
+    values: (end - at) / 4,
     next(length, what, into = new Float32Array(length)) {
       if (at + 4 * length > end) fail(`is truncated inside ${what}`);
       if (LITTLE_ENDIAN) new Uint8Array(into.buffer, into.byteOffset, 4 * length).set(bytes.subarray(at, at + 4 * length));
