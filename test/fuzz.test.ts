@@ -189,3 +189,21 @@ describe('model files', () => {
     }
   });
 });
+
+describe('model inputs', () => {
+  beforeAll(async () => {
+    await initEngine();
+  });
+
+  it('a non-finite input value is refused, naming the sample, CNN and SNN alike', async () => {
+    const { Tensor } = await import('../src/engine/tensor.js');
+    for (const spiking of [false, true]) {
+      const m = createModel('tcy', { classes: 3, spiking, steps: 2 });
+      const x = Tensor.zeros([2, ...m.inputShape]);
+      x.f32[x.size - 1] = Number.NaN;
+      expect(() => m.forward(x)).toThrow(/tcy: input value \d+ \(sample 1\) is NaN/);
+      x.free();
+      m.dispose();
+    }
+  });
+});

@@ -75,6 +75,11 @@ export class Network implements Model {
     const batch = x.shape[0];
     if (!(batch > 0)) throw new ShapeError(`${this.name}: input has shape ${fmtShape(x.shape)}, expected [batch, ${this.inputShape.join(', ')}]`);
     expectShape(this.name, 'input', x.shape, [batch, ...this.inputShape]);
+    // A NaN would pass the first Leaky as no spikes and come out as the logits of silence.
+    const values = x.f32;
+    for (let i = 0; i < values.length; i++)
+      if (!Number.isFinite(values[i]))
+        throw new RangeError(`${this.name}: input value ${i} (sample ${Math.floor(i / (values.length / batch))}) is ${values[i]}`);
     const count = this.countActivity;
     const ctx: ForwardContext = { batch, steps: this.steps, training: this.mode, count, spikesIn: false };
     let h = x;
