@@ -162,12 +162,12 @@ describe('snn-voice', () => {
   it('refuses bad options and paths with one line and a non-zero exit', async () => {
     const cases: Array<[string[], RegExp]> = [
       [['train', '--steps', 'abc'], /^error: --steps must be a positive integer, got "abc"$/m],
-      [['train', '--model', 'vgg'], /^error: --model must be one of m5, piczak, hjh, hjh-scnn, tcy, got "vgg"$/m],
+      [['train', '--model', 'vgg'], /^error: --model must be one of m5, piczak, hjh, hjh-scnn, tcy, tcresnet8, got "vgg"$/m],
       [['train', '--beta', '2'], /^error: --beta must be a number from 0 to 1, got "2"$/m],
       [['train', '--threshold', '0'], /^error: --threshold must be a number greater than 0, got "0"$/m],
       [['train', '--encoder', 'morse'], /^error: --encoder must be one of repeat, rate, latency, got "morse"$/m],
       [['train', '--learn-threshold', '--data', data], /^error: --learn-threshold applies to SNNs: add --spiking$/m],
-      [['demo', '--model', 'hjh-scnn'], /^error: --model must be one of m5, piczak, hjh, tcy, got "hjh-scnn"$/m],
+      [['demo', '--model', 'hjh-scnn'], /^error: --model must be one of m5, piczak, hjh, tcy, tcresnet8, got "hjh-scnn"$/m],
       [['sweep', '--steps', '1,0'], /^error: --steps must be a positive integer, got "0"$/m],
       [['train', '--pct-start', '0.6'], /^error: --pct-start must be a number above 0 to 0.5, got "0.6"$/m],
       [['train', '--data', join(dir, 'nowhere')], /^error: --data: folder ".*nowhere" does not exist$/m],
@@ -221,14 +221,34 @@ describe('snn-voice', () => {
     modelFile = join(out, 'model.snn');
   });
 
-  it('train --from-cnn migrates the CNN to an SNN and fine-tunes it; the table is aligned', async () => {
+  it('train --from-cnn converts the CNN to an SNN and fine-tunes it; the table is aligned', async () => {
     const out = join(dir, 'run-snn');
     const r = await cli('train', '--model', 'tcy', '--from-cnn', modelFile, '--steps', '2', '--epochs', '1', '--batch-size', '4', '--data', data, '--out', out);
     expect(r.code, r.err).toBe(0);
-    expect(r.err).toMatch(/migrated/);
+    expect(r.err).toMatch(/converted .* with T=2 \(ecc: batch norm folded/);
     expect(r.out).toContain('tcy SNN T=2');
     expect(r.out).toMatch(/run\s+kept epoch\s+val top-1\s+test top-1/);
     expect(existsSync(join(out, 'model.snn'))).toBe(true);
+  });
+
+  it('convert writes a converted SNN that eval scores; --sweep-steps writes the table and plots', async () => {
+    const out = join(dir, 'converted.snn');
+    const r = await cli('convert', '--model', modelFile, '--steps', '3', '--method', 'channel', '--samples', '4', '--data', data, '--out', out);
+    expect(r.code, r.err).toBe(0);
+    expect(r.out).toContain(`tcy CNN -> SNN (channel, T=3) -> ${out}`);
+    const scored = await cli('eval', out, '--data', data, '--json');
+    expect(scored.code, scored.err).toBe(0);
+    expect(JSON.parse(scored.out)).toMatchObject({ spiking: true, steps: 3 });
+    const report = join(dir, 'conversion');
+    const sweep = await cli('convert', '--model', modelFile, '--sweep-steps', '2,1', '--method', 'layer,ecc', '--samples', '4', '--data', data, '--out', report);
+    expect(sweep.code, sweep.err).toBe(0);
+    expect(sweep.out).toMatch(/method\s+T\s+top-1\s+vs CNN/);
+    for (const f of ['conversion.md', 'conversion.json', 'accuracy.svg', 'energy.svg']) expect(existsSync(join(report, f)), f).toBe(true);
+    const json = JSON.parse(readFileSync(join(report, 'conversion.json'), 'utf8'));
+    expect(json.points.map((p: { method: string; steps: number }) => `${p.method}${p.steps}`)).toEqual(['layer1', 'layer2', 'ecc1', 'ecc2']);
+    const refused = await cli('convert', '--model', modelFile, '--method', 'qcfs', '--data', data, '--out', out);
+    expect(refused.code).not.toBe(0);
+    expect(refused.err).toMatch(/method qcfs needs a CNN trained with QCFS activations/);
   });
 
   it('Ctrl-C stops a training run after its batch, keeps the checkpoint, and --resume finishes it', async () => {

@@ -111,6 +111,19 @@ describe('lineChart', () => {
     expect(labels).not.toContain('99');
   });
 
+  it('on a log x axis puts doubling steps evenly apart and leaves out x <= 0', () => {
+    const svg = lineChart({
+      title: 't', xLabel: 'T', yLabel: 'y', xLog: true, xTicks: [1, 2, 4, 8],
+      series: [{ name: 'a', points: [[0, 0.5], [1, 0.1], [2, 0.2], [4, 0.3], [8, 0.4]] }],
+    });
+    expectBalanced(svg);
+    expectInside(svg);
+    const xs = /points="([^"]+)"/.exec(svg)![1].split(' ').map((p) => Number(p.split(',')[0]));
+    expect(xs).toHaveLength(4);
+    expect(xs[2] - xs[1]).toBeCloseTo(xs[1] - xs[0], 1);
+    expect(xs[3] - xs[2]).toBeCloseTo(xs[1] - xs[0], 1);
+  });
+
   it('clamps values outside a fixed y range to the plot', () => {
     const svg = lineChart({ title: 't', xLabel: 'x', yLabel: 'y', series: [{ name: 'a', points: [[0, -5], [1, 5]] }], yRange: [0, 1] });
     expectInside(svg);

@@ -1,6 +1,7 @@
 // The commands of `snn-voice`, in the order --help lists them.
 import type { Command } from 'commander';
 import { benchCommand } from './bench.js';
+import { convertCommand } from './convert.js';
 import { demoCommand } from './demo.js';
 import { evalCommand } from './eval.js';
 import { inferCommand } from './infer.js';
@@ -13,6 +14,7 @@ export const commands: ReadonlyArray<(ctx: CliContext) => Command> = [
   demoCommand,
   synthCommand,
   trainCommand,
+  convertCommand,
   evalCommand,
   inferCommand,
   sweepCommand,

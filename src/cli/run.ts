@@ -5,10 +5,9 @@ import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { FeatureSettings } from '../audio/settings.js';
 import { initEngine } from '../engine/engine.js';
-import { balanceThresholds } from '../train/balance.js';
+import { type ConversionMethod, convert, defaultMethod } from '../train/convert.js';
 import { DEFAULT_CONFIG, MODEL_SETTINGS } from '../models/config.js';
 import { loadModel, saveModel } from '../models/file-node.js';
-import { toSpiking } from '../models/spiking.js';
 import type { ActivityReport, Model, ModelConfig, ModelName } from '../models/types.js';
 import { DEFAULT_NEURON, STUDY_NEURON } from '../kernels/lif.js';
 import { createModel } from '../models/zoo.js';
@@ -44,8 +43,10 @@ export interface RunSpec extends RunModelSettings {
   /** Peak learning rate and warm-up fraction of the one-cycle schedule. */
   lr: number;
   pctStart: number;
-  /** A trained CNN model file to migrate (toSpiking + balanceThresholds) and fine-tune. */
+  /** A trained CNN model file to convert (train/convert.ts) and fine-tune. */
   fromCnn?: string;
+  /** How --from-cnn converts: default qcfs for a QCFS-trained CNN, else ecc. */
+  conversion?: ConversionMethod;
 }
 
 /** A run's model settings where no flag sets them: the declared defaults. */
@@ -77,7 +78,7 @@ function snnOptions(spec: RunSpec): Partial<ModelConfig> {
 async function buildModel(io: CliIo, spec: RunSpec, data: LoadedSplits, features: FeatureSettings): Promise<Model> {
   const classes = data.train.classes.length;
   if (!spec.fromCnn) {
-    return createModel(spec.model, { classes, spiking: spec.spiking, seed: spec.seed, ...(spec.spiking ? snnOptions(spec) : {}) });
+    return createModel(spec.model, { classes, spiking: spec.spiking, seed: spec.seed, quantize: spec.quantize, ...(spec.spiking ? snnOptions(spec) : {}) });
   }
   if (!spec.spiking) throw new UsageError('--from-cnn turns a CNN into an SNN: add --spiking');
   const { model: cnn, meta } = await loadModel(spec.fromCnn);
@@ -88,9 +89,13 @@ async function buildModel(io: CliIo, spec: RunSpec, data: LoadedSplits, features
       throw new UsageError(`--from-cnn: "${spec.fromCnn}" was trained on other features than ${spec.model} uses here`);
     if (meta.classNames.join(',') !== data.train.classes.join(','))
       throw new UsageError(`--from-cnn: "${spec.fromCnn}" has classes ${meta.classNames.join(',')}, the data has ${data.train.classes.join(',')}`);
-    const snn = toSpiking(cnn, snnOptions(spec));
-    balanceThresholds(snn, data.train);
-    note(io, `migrated ${spec.fromCnn} to an SNN with T=${spec.steps} and balanced its thresholds`);
+    // The converted SNN (train/convert.ts) keeps the CNN's accuracy where T allows; fine-tuning by
+    // BPTT through its IF neurons starts from there. The preset's form, reset and beta do not apply:
+    // a converted neuron is integrate-and-fire, reset by subtraction.
+    const method = spec.conversion ?? defaultMethod(cnn);
+    const surrogate = spec.surrogate ?? NEURON_PRESETS[spec.neuron].surrogate;
+    const snn = convert(cnn, { steps: spec.steps, method, calibration: data.train, neuron: { surrogate, learnThreshold: spec.learnThreshold } });
+    note(io, `converted ${spec.fromCnn} to an SNN with T=${spec.steps} (${method}: batch norm folded, IF neurons, weights scaled to the thresholds)`);
     return snn;
   } finally {
     cnn.dispose();

@@ -3,6 +3,7 @@ import { Command, Option } from 'commander';
 import { featuresFor } from '../models/zoo.js';
 import { MODEL_SETTINGS } from '../models/config.js';
 import type { ModelSettingKey } from '../models/settings.js';
+import { CONVERSION_METHODS, type ConversionMethod } from '../train/convert.js';
 import { runLabel } from '../train/report.js';
 import { loadData } from './data.js';
 import { type CliContext, emit } from './io.js';
@@ -63,6 +64,7 @@ interface TrainFlags {
   out?: string;
   resume?: boolean;
   fromCnn?: string;
+  conversion?: ConversionMethod;
   json?: boolean;
 }
 
@@ -74,7 +76,8 @@ export function trainCommand(ctx: CliContext): Command {
   addTrainingOptions(cmd, { epochs: RUN_DEFAULTS.epochs, batchSize: RUN_DEFAULTS.batchSize })
     .option('--out <dir>', 'output folder (default runs/<model>-<cnn|snn-tT>)')
     .option('--resume', 'continue from the checkpoint in --out')
-    .option('--from-cnn <file>', "start the SNN from a trained CNN's model file (weights copied, thresholds balanced), then fine-tune");
+    .option('--from-cnn <file>', "start the SNN from a trained CNN's model file, converted (docs/conversion.md), then fine-tune")
+    .option('--conversion <method>', `how --from-cnn converts: ${CONVERSION_METHODS.join(', ')} (default: qcfs for a CNN trained with --quantize, else ecc)`, choice('--conversion', CONVERSION_METHODS));
   withJson(cmd);
   return cmd.action(async (flags: TrainFlags) => {
     const { io } = ctx;
@@ -95,8 +98,9 @@ export function trainCommand(ctx: CliContext): Command {
       lr: flags.lr ?? studySchedule(model).lr,
       pctStart: flags.pctStart ?? studySchedule(model).pctStart,
       fromCnn: flags.fromCnn,
+      conversion: flags.conversion,
     };
-    const id = spiking ? `${model}-snn-t${spec.steps}${spec.learnBeta ? '-learned-beta' : ''}` : `${model}-cnn`;
+    const id = spiking ? `${model}-snn-t${spec.steps}${spec.learnBeta ? '-learned-beta' : ''}` : `${model}-cnn${spec.quantize ? `-q${spec.quantize}` : ''}`;
     const out = flags.out ?? `runs/${id}`;
     const features = featuresFor(model);
     const data = await loadData(io, { data: flags.data, limitPerClass: flags.limitPerClass, words: flags.words }, features);

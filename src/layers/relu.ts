@@ -8,6 +8,8 @@ export class ReLU extends StatelessLayer {
     return false;
   }
 
+  /** Sees every output (the activations that convert() calibrates a converted SNN's scales on). */
+  probe: ((output: Tensor) => void) | null = null;
   private x: Tensor | null = null;
   private y: Tensor | null = null;
   private dx: Tensor | null = null;
@@ -24,6 +26,7 @@ export class ReLU extends StatelessLayer {
     this.x = x;
     this.y = reuse(this.y, x.shape);
     reluForward(x, this.y);
+    this.probe?.(this.y);
     return this.y;
   }
 

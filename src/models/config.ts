@@ -34,6 +34,12 @@ export function resolveConfig(name: string, options: Partial<ModelConfig> = {}):
     Object.entries(MODEL_SETTINGS).map(([key, setting]) => [key, checkSetting(setting, `model option ${key}`, given[key])]),
   ) as unknown as ModelConfig;
   if (model === 'hjh-scnn' && !config.spiking) throw new RangeError('model option spiking: hjh-scnn is a spiking model by definition');
+  if (config.converted) {
+    // A converted SNN (models/converted.ts) is the CNN's layers with IF neurons and the analog input.
+    if (!config.spiking) throw new RangeError('model option converted: a converted model is spiking');
+    if (model === 'hjh-scnn') throw new RangeError('model option converted: hjh-scnn is not a CNN to convert; convert hjh');
+    if (config.encoder !== 'repeat') throw new RangeError(`model option converted: a converted SNN takes the analog input (encoder repeat), not ${config.encoder}`);
+  }
   if (!config.spiking) config.steps = 1;
   return config;
 }

@@ -29,6 +29,10 @@ export const MODEL_SETTINGS = {
   encoder: { kind: 'oneOf', values: ENCODERS, default: 'repeat', help: 'input encoding', flag: '--encoder <name>' },
   ...neuron,
   seed: { kind: 'integer', min: 0, default: 0, help: 'seed of weights and shuffling', flag: '--seed <n>' },
+  /** QCFS (Bu et al. 2022): a CNN trained with quantised activations converts to an SNN without loss at T >= L. */
+  quantize: { kind: 'integer', min: 0, default: 0, help: 'CNN activations: QCFS of L levels in place of ReLU (0: ReLU)', flag: '--quantize <L>' },
+  /** Set by convert (train/convert.ts): the layout of models/converted.ts instead of toSpiking's. */
+  converted: { kind: 'boolean', default: false, help: 'an SNN converted from a CNN: batch norm folded, IF neurons, spike-count max pools' },
 } as const satisfies Schema;
 
 export type ModelSettingKey = keyof typeof MODEL_SETTINGS;

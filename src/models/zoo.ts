@@ -11,10 +11,12 @@ import { deriveSeed } from '../util/hash.js';
 import type { Layer } from '../layers/layer.js';
 import { Linear } from '../layers/linear.js';
 import { MaxPool1d, MaxPool2d } from '../layers/maxpool.js';
+import { QCFS } from '../layers/qcfs.js';
 import { ReLU } from '../layers/relu.js';
 import { Reshape } from '../layers/reshape.js';
 import { Residual } from '../layers/residual.js';
 import { resolveConfig } from './config.js';
+import { convertNetwork } from './converted.js';
 import { Network } from './network.js';
 import { toSpiking } from './spiking.js';
 import type { Model, ModelConfig, ModelName } from './types.js';
@@ -143,11 +145,39 @@ function tcresnet8(classes: number, seed: (layer: string) => number): Layer[] {
 
 const ARCHITECTURES: Record<CnnName, (classes: number, seed: (layer: string) => number) => Layer[]> = { m5, piczak, hjh, tcy, tcresnet8 };
 
-/** The CNN form of an architecture, weights drawn from config.seed. */
+/** The last layer of a path when it is a QCFS. */
+const lastQcfs = (path: readonly Layer[]): QCFS | null => {
+  const last = path[path.length - 1];
+  return last instanceof QCFS ? last : null;
+};
+
+/**
+ * Every ReLU replaced by a QCFS of `levels` levels (relu1 -> qcfs1). In a residual block the shortcut's
+ * last QCFS shares the main path's λ, so the converted block adds spikes of one unit (layers/qcfs.ts).
+ */
+function quantized(layers: readonly Layer[], levels: number): Layer[] {
+  const swap = (l: Layer): Layer => {
+    if (!(l instanceof ReLU)) return l;
+    l.dispose();
+    return new QCFS(l.name.replace(/(^|\.)relu/, '$1qcfs'), levels);
+  };
+  return layers.map((layer) => {
+    if (!(layer instanceof Residual)) return swap(layer);
+    const main = layer.main.map(swap);
+    const owner = lastQcfs(main);
+    const shortcut = layer.shortcut.map((l, i) =>
+      owner && i === layer.shortcut.length - 1 && l instanceof ReLU ? (l.dispose(), new QCFS(l.name.replace(/(^|\.)relu/, '$1qcfs'), levels, undefined, owner)) : swap(l),
+    );
+    return new Residual(layer.name, main, shortcut);
+  });
+}
+
+/** The CNN form of an architecture, weights drawn from config.seed; QCFS activations when config.quantize > 0. */
 function buildCnn(name: CnnName, config: ModelConfig): Network {
-  const layers = ARCHITECTURES[name](config.classes, (layer) => deriveSeed(config.seed, layer));
+  const plain = ARCHITECTURES[name](config.classes, (layer) => deriveSeed(config.seed, layer));
+  const layers = config.quantize > 0 ? quantized(plain, config.quantize) : plain;
   try {
-    return new Network({ ...config, name, spiking: false, steps: 1 }, INPUT_SHAPES[name], layers);
+    return new Network({ ...config, name, spiking: false, steps: 1, converted: false }, INPUT_SHAPES[name], layers);
   } catch (e) {
     for (const l of layers) l.dispose();
     throw e;
@@ -156,14 +186,15 @@ function buildCnn(name: CnnName, config: ModelConfig): Network {
 
 /**
  * A model of the zoo. With `spiking: true` (and always for 'hjh-scnn') it is toSpiking() of the CNN of
- * the same seed, so a CNN and its SNN twin start from the same weights.
+ * the same seed, so a CNN and its SNN twin start from the same weights; with `converted: true` too, it
+ * has the converted layout of models/converted.ts (what a converted model file is rebuilt as).
  */
 export function createModel(name: ModelName, options: Partial<ModelConfig> = {}): Model {
   const config = resolveConfig(name, { ...options, ...(name === 'hjh-scnn' && options.spiking === undefined ? { spiking: true } : {}) });
   if (!config.spiking) return buildCnn(config.name as CnnName, config);
   const cnn = buildCnn(config.name === 'hjh-scnn' ? 'hjh' : (config.name as CnnName), config);
   try {
-    return toSpiking(cnn, config);
+    return config.converted ? convertNetwork(cnn, config) : toSpiking(cnn, config);
   } finally {
     cnn.dispose();
   }

@@ -2,6 +2,7 @@
 // the synaptic activity with its energy estimate (spike rates per Leaky layer, dense MACs against the
 // accumulates spikes trigger).
 import { ShapeError, expectFinite, fmtShape } from '../engine/errors.js';
+import type { Tensor } from '../engine/tensor.js';
 import { crossEntropyForward } from '../kernels/loss.js';
 import type { Dataset } from '../data/dataset.js';
 import type { ActivityReport, Model } from '../models/types.js';
@@ -15,6 +16,8 @@ export interface EvalOptions {
   progress?: ProgressFactory;
   /** Label of the progress bar (default "evaluate"). */
   label?: string;
+  /** Sees each batch's logits [n, classes] (valid during the call) and the index of its first sample. */
+  onBatch?: (logits: Tensor, first: number) => void;
 }
 
 export interface EvalResult extends Scores {
@@ -60,6 +63,7 @@ export function evaluate(model: Model, data: Dataset, opts: EvalOptions = {}): E
       const loss = crossEntropyForward(logits, labels, probs);
       expectFinite(label, `loss of batch ${b + 1}`, loss);
       scores.add(loss, logits, labels);
+      opts.onBatch?.(logits, b * loader.batchSize);
       addToConfusion(confusion, logits.f32, labels.data);
       bar.update(b + 1, { loss: scores.scores.loss, top1: scores.scores.top1 });
     }

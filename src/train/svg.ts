@@ -17,6 +17,8 @@ export interface LineChartOptions {
   yRange?: readonly [number, number];
   /** Where to label the x axis (e.g. the time steps that were run); round values by default. */
   xTicks?: readonly number[];
+  /** A logarithmic x axis (time steps that double); points at x <= 0 are left out. Give xTicks. */
+  xLog?: boolean;
   width?: number;
   height?: number;
 }
@@ -137,23 +139,26 @@ function legend(f: Frame, entries: { name: string; color: string; dashed?: boole
 /** Curves of y against x, one per series; non-finite points are left out. */
 export function lineChart(opts: LineChartOptions): string {
   const f = frame(opts.width ?? 640, opts.height ?? 400, opts.series.length);
-  const points = opts.series.flatMap((s) => s.points.filter(([x, y]) => Number.isFinite(x) && Number.isFinite(y)));
-  const [x0, x1] = extent(points.map((p) => p[0]), [0, 1]);
+  // Positions on the axis: log x on a log axis, so 1, 2, 4, ... stand evenly apart.
+  const at = opts.xLog ? Math.log : (v: number) => v;
+  const usable = ([px, py]: readonly [number, number]) => Number.isFinite(px) && Number.isFinite(py) && (!opts.xLog || px > 0);
+  const points = opts.series.flatMap((s) => s.points.filter(usable));
+  const [x0, x1] = extent(points.map((p) => at(p[0])), [0, 1]);
   const [y0, y1] = opts.yRange ? [opts.yRange[0], opts.yRange[1]] : extent(points.map((p) => p[1]), [0, 1]);
   if (!(Number.isFinite(y0) && Number.isFinite(y1) && y1 > y0)) throw new RangeError(`lineChart: yRange [${y0}, ${y1}] is empty`);
-  const x = (v: number) => MARGIN.left + ((v - x0) / (x1 - x0)) * f.plotW;
+  const x = (v: number) => MARGIN.left + ((at(v) - x0) / (x1 - x0)) * f.plotW;
   const y = (v: number) => MARGIN.top + f.plotH - ((Math.min(y1, Math.max(y0, v)) - y0) / (y1 - y0)) * f.plotH;
   const out = open(f, opts.title);
   out.push(...yAxis(f, y0, y1, opts.yLabel, y));
   const axisY = MARGIN.top + f.plotH;
-  for (const t of opts.xTicks ?? niceTicks(x0, x1)) {
-    if (!Number.isFinite(t) || t < x0 || t > x1) continue;
+  for (const t of opts.xTicks ?? (opts.xLog ? [] : niceTicks(x0, x1))) {
+    if (!Number.isFinite(t) || (opts.xLog && t <= 0) || at(t) < x0 - 1e-9 || at(t) > x1 + 1e-9) continue;
     out.push(`<text x="${n(x(t))}" y="${n(axisY + 14)}" text-anchor="middle">${formatTick(t)}</text>`);
   }
   out.push(`<text x="${n(MARGIN.left + f.plotW / 2)}" y="${n(axisY + 32)}" text-anchor="middle">${esc(opts.xLabel)}</text>`);
   const entries = opts.series.map((s, i) => ({ name: s.name, color: PALETTE[i % PALETTE.length], dashed: s.dashed }));
   opts.series.forEach((s, i) => {
-    const pts = s.points.filter(([px, py]) => Number.isFinite(px) && Number.isFinite(py));
+    const pts = s.points.filter(usable);
     if (pts.length === 0) return;
     const color = entries[i].color;
     const dash = s.dashed ? ' stroke-dasharray="5 3"' : '';
