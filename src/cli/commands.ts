@@ -6,6 +6,7 @@ import { demoCommand } from './demo.js';
 import { evalCommand } from './eval.js';
 import { inferCommand } from './infer.js';
 import type { CliContext } from './io.js';
+import { listenCommand } from './listen.js';
 import { sweepCommand } from './sweep.js';
 import { synthCommand } from './synth.js';
 import { trainCommand } from './train.js';
@@ -17,6 +18,7 @@ export const commands: ReadonlyArray<(ctx: CliContext) => Command> = [
   convertCommand,
   evalCommand,
   inferCommand,
+  listenCommand,
   sweepCommand,
   benchCommand,
 ];

@@ -1,39 +1,27 @@
 // Streaming keyword spotting, as @tensorflow-models/speech-commands does it: audio of any chunk size and
-// sample rate goes in; every hop (window * (1 - overlapFactor)) the last second is classified, the class
-// probabilities are averaged over the last few hops, and a word event comes out when a keyword's
-// averaged probability passes the threshold, followed by a quiet time in which nothing fires. All state
-// is in the object; the model's input tensor is allocated once, so memory does not grow while listening.
+// sample rate goes in; every hop (window * (1 - overlapFactor)) the last second is classified, and the
+// class probabilities go to a Detector (detector.ts: averaging, threshold, suppression) that turns them
+// into word events. All state is in the object; the model's input tensor is allocated once, so memory
+// does not grow while listening.
 import { StreamResampler } from '../audio/resample.js';
 import { extractFeatures } from '../audio/features.js';
 import type { FeatureSettings } from '../audio/settings.js';
 import { Tensor } from '../engine/tensor.js';
 import type { Model } from '../models/types.js';
+import { Detector, type DetectorOptions, type WordEvent } from './detector.js';
 import { FeatureStream } from './feature-stream.js';
 
-export interface RecognizerOptions {
+export { isKeyword } from './detector.js';
+export type { WordEvent } from './detector.js';
+
+export interface RecognizerOptions extends DetectorOptions {
   /** Share of a window that the next one overlaps, 0 <= f < 1. Default 0.9: a 100 ms hop for 1 s windows.
    *  Log-mel hops are rounded to whole feature frames (0.9 gives 13 frames, 97.5 ms). */
   overlapFactor?: number;
-  /** A keyword fires when its averaged probability exceeds this. Default 0.8. */
-  probabilityThreshold?: number;
-  /** Milliseconds of audio after a detection in which no other word fires. Default 1000. */
-  suppressionTimeMillis?: number;
-  /** Hops whose probabilities are averaged before thresholding (1 = no smoothing). Default 3. */
-  smoothing?: number;
   /** Called with each word event, as it is detected (push() also returns them). */
   onWord?: (event: WordEvent) => void;
   /** Called after every hop with its time and the averaged probabilities (a view: copy to keep). */
   onHop?: (time: number, probabilities: Float64Array) => void;
-}
-
-export interface WordEvent {
-  word: string;
-  /** Seconds of audio from the start of the stream to the end of the window that fired. */
-  time: number;
-  /** The word's averaged probability. */
-  score: number;
-  /** Averaged probabilities of every class, in classNames order. */
-  probabilities: number[];
 }
 
 /** What a recognizer needs to know of a model file: ModelMeta has both. */
@@ -41,9 +29,6 @@ export interface RecognizerMeta {
   classNames: readonly string[];
   features: FeatureSettings;
 }
-
-/** Classes that are not words and never fire: `_silence_`, `_unknown_`, and any other `_name_`. */
-export const isKeyword = (name: string): boolean => !(name.length > 1 && name.startsWith('_') && name.endsWith('_'));
 
 /** Probabilities from logits, as plain numbers (max-subtracted, so large logits cannot overflow). */
 export function softmax(logits: ArrayLike<number>): number[] {
@@ -59,31 +44,17 @@ function softmaxInto(logits: ArrayLike<number>, out: Float64Array): Float64Array
   return out;
 }
 
-function option(name: string, value: number | undefined, fallback: number, ok: (v: number) => boolean, rule: string): number {
-  const v = value ?? fallback;
-  if (typeof v !== 'number' || !ok(v)) throw new RangeError(`Recognizer: ${name} must be ${rule}, got ${String(value)}`);
-  return v;
-}
-
 export class Recognizer {
   readonly classNames: readonly string[];
   readonly features: FeatureSettings;
   /** Seconds of audio per classified window, and between windows. */
   readonly windowSeconds: number;
   readonly hopSeconds: number;
-  readonly probabilityThreshold: number;
-  readonly suppressionTimeMillis: number;
-  readonly smoothing: number;
+  readonly detector: Detector;
   private readonly stream: FeatureStream;
   private resampler: StreamResampler | null = null;
   private readonly input: Tensor;
-  private readonly keyword: boolean[];
-  /** The last `smoothing` hops' probabilities, a ring of rows. */
-  private readonly recent: Float64Array;
   private readonly current: Float64Array;
-  private readonly averaged: Float64Array;
-  private hops = 0;
-  private lastFired = -Infinity;
   private events: WordEvent[] = [];
   private disposed = false;
 
@@ -97,10 +68,9 @@ export class Recognizer {
     this.features = meta.features;
     if (this.classNames.length !== model.classes)
       throw new RangeError(`Recognizer: ${this.classNames.length} class names for a model of ${model.classes} classes`);
-    const overlap = option('overlapFactor', options.overlapFactor, 0.9, (v) => v >= 0 && v < 1, 'in [0, 1)');
-    this.probabilityThreshold = option('probabilityThreshold', options.probabilityThreshold, 0.8, (v) => v >= 0 && v <= 1, 'in [0, 1]');
-    this.suppressionTimeMillis = option('suppressionTimeMillis', options.suppressionTimeMillis, 1000, (v) => v >= 0, '>= 0');
-    this.smoothing = option('smoothing', options.smoothing, 3, (v) => Number.isInteger(v) && v >= 1, 'a positive integer');
+    const overlap = options.overlapFactor ?? 0.9;
+    if (typeof overlap !== 'number' || !(overlap >= 0 && overlap < 1)) throw new RangeError(`Recognizer: overlapFactor must be in [0, 1), got ${String(options.overlapFactor)}`);
+    this.detector = new Detector(this.classNames, options);
     this.stream = new FeatureStream(meta.features, meta.features.length * (1 - overlap));
     const rate = meta.features.sampleRate;
     this.windowSeconds = this.stream.window / rate;
@@ -108,11 +78,7 @@ export class Recognizer {
     const shape = [1, ...model.inputShape];
     if (this.stream.size !== shape.reduce((a, b) => a * b, 1))
       throw new RangeError(`Recognizer: the features have ${this.stream.size} values, the model takes [${model.inputShape.join(',')}]`);
-    this.keyword = this.classNames.map(isKeyword);
-    const n = this.classNames.length;
-    this.recent = new Float64Array(this.smoothing * n);
-    this.current = new Float64Array(n);
-    this.averaged = new Float64Array(n);
+    this.current = new Float64Array(this.classNames.length);
     model.eval();
     this.input = Tensor.empty(shape);
   }
@@ -124,7 +90,7 @@ export class Recognizer {
 
   /** The averaged probabilities of the last hop (zeros before the first), in classNames order. */
   get probabilities(): number[] {
-    return Array.from(this.averaged);
+    return Array.from(this.detector.averaged);
   }
 
   /**
@@ -156,10 +122,7 @@ export class Recognizer {
   reset(): void {
     this.stream.reset();
     this.resampler = null;
-    this.recent.fill(0);
-    this.averaged.fill(0);
-    this.hops = 0;
-    this.lastFired = -Infinity;
+    this.detector.reset();
   }
 
   /** Frees the input tensor. The model is not disposed: it belongs to the caller. */
@@ -172,25 +135,10 @@ export class Recognizer {
   private hop(features: Float32Array, end: number): void {
     this.input.f32.set(features);
     softmaxInto(this.model.forward(this.input).f32, this.current);
-    const n = this.classNames.length, row = (this.hops % this.smoothing) * n;
-    this.hops++;
-    const count = Math.min(this.hops, this.smoothing);
-    this.recent.set(this.current, row);
-    let best = -1;
-    for (let c = 0; c < n; c++) {
-      // Rows not yet written are zeros (a fresh or reset ring), so the sum over all rows is the sum over
-      // the hops seen; summed afresh each hop, as a running sum would drift over hours.
-      let sum = 0;
-      for (let r = c; r < this.recent.length; r += n) sum += this.recent[r];
-      this.averaged[c] = sum / count;
-      if (this.keyword[c] && (best < 0 || this.averaged[c] > this.averaged[best])) best = c;
-    }
     const time = end / this.features.sampleRate;
-    this.options.onHop?.(time, this.averaged);
-    if (best < 0 || !(this.averaged[best] > this.probabilityThreshold)) return;
-    if ((time - this.lastFired) * 1000 < this.suppressionTimeMillis) return;
-    this.lastFired = time;
-    const event: WordEvent = { word: this.classNames[best], time, score: this.averaged[best], probabilities: Array.from(this.averaged) };
+    const event = this.detector.update(this.current, time);
+    this.options.onHop?.(time, this.detector.averaged);
+    if (!event) return;
     this.events.push(event);
     this.options.onWord?.(event);
   }
