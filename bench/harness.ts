@@ -9,6 +9,8 @@ export interface BenchRow {
   unit: string;
   /** Contender name -> value in `unit` (missing when a contender cannot run the case). */
   values: Record<string, number>;
+  /** Text columns after the contenders' (e.g. a ratio, a target met or missed), by column name. */
+  cells?: Record<string, string>;
   note?: string;
 }
 
@@ -22,9 +24,12 @@ export interface BenchOptions {
   time: number;
   /** Quick mode: fewer and smaller cases (used by the smoke test of the suite itself). */
   quick: boolean;
+  /** Measure PyTorch live beside ours where a suite can (`--pytorch`; needs a python3 with torch). */
+  pytorch?: boolean;
+  /** The Python interpreter for `--pytorch` (`--python EXE`); else the first of python3 on PATH and the system's that imports torch. */
+  python?: string;
 }
 
-/** Median seconds per call of `fn`, measured by tinybench after a warm-up. */
 /** n deterministic values in [-1, 1) (the bench must not import test code: it is built with the package). */
 export function randArray(n: number, seed: number): Float32Array {
   const out = new Float32Array(n);
@@ -36,6 +41,7 @@ export function randArray(n: number, seed: number): Float32Array {
   return out;
 }
 
+/** Median seconds per call of `fn`, measured by tinybench after a warm-up. */
 export async function secondsPerCall(fn: () => unknown, options: BenchOptions): Promise<number> {
   const bench = new Bench({ time: options.time, warmupTime: Math.min(200, options.time), iterations: 3, warmupIterations: 2 });
   bench.add('f', fn);
@@ -50,11 +56,12 @@ export async function secondsPerCall(fn: () => unknown, options: BenchOptions): 
 const fmt = (v: number | undefined): string =>
   v === undefined ? '-' : v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v >= 1 ? v.toFixed(2) : v.toPrecision(2);
 
-/** Renders rows as a text table: one column per contender, plus the note. */
+/** Renders rows as a text table: one column per contender, then the text columns, then the note. */
 export function formatTable(title: string, rows: BenchRow[]): string {
   const contenders = [...new Set(rows.flatMap((r) => Object.keys(r.values)))];
-  const header = ['case', 'unit', ...contenders, 'note'];
-  const body = rows.map((r) => [r.case, r.unit, ...contenders.map((c) => fmt(r.values[c])), r.note ?? '']);
+  const texts = [...new Set(rows.flatMap((r) => Object.keys(r.cells ?? {})))];
+  const header = ['case', 'unit', ...contenders, ...texts, 'note'];
+  const body = rows.map((r) => [r.case, r.unit, ...contenders.map((c) => fmt(r.values[c])), ...texts.map((t) => r.cells?.[t] ?? ''), r.note ?? '']);
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
   const line = (cells: string[]) => '| ' + cells.map((c, i) => c.padEnd(widths[i])).join(' | ') + ' |';
   return [`## ${title}`, line(header), '|' + widths.map((w) => '-'.repeat(w + 2)).join('|') + '|', ...body.map(line)].join('\n');

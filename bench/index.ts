@@ -1,4 +1,5 @@
-// `npm run bench [-- --filter NAME] [--quick] [--time MS] [--json FILE]`: runs every bench/*.bench.ts.
+// `npm run bench [-- --filter NAME] [--quick] [--time MS] [--json FILE] [--pytorch [--python EXE]]`: runs
+// every bench/*.bench.ts. --pytorch measures PyTorch live beside ours where a suite can (models).
 import { readdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { type BenchOptions, type BenchRow, type BenchSuite, formatTable } from './harness.js';
@@ -9,7 +10,13 @@ export async function runBenchmarks(argv: string[] = process.argv.slice(2)): Pro
     return i >= 0 ? argv[i + 1] : undefined;
   };
   const filter = arg('--filter');
-  const options: BenchOptions = { time: Number(arg('--time') ?? 500), quick: argv.includes('--quick') };
+  const options: BenchOptions = {
+    time: Number(arg('--time') ?? 500),
+    quick: argv.includes('--quick'),
+    pytorch: argv.includes('--pytorch') || argv.includes('--python'),
+    python: arg('--python'),
+  };
+  if (argv.includes('--python') && !options.python) throw new Error('--python needs the interpreter, e.g. --python python3');
   if (!(options.time > 0)) throw new Error(`--time must be a positive number of milliseconds, got ${arg('--time')}`);
   const dir = fileURLToPath(new URL('.', import.meta.url));
   const files = readdirSync(dir).filter((f) => /\.bench\.(ts|js)$/.test(f) && (!filter || f.includes(filter))).sort();
