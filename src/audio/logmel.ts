@@ -2,6 +2,7 @@
 // bank rounds band edges to whole FFT bins, which leaves the lowest of 60 bands empty at a 512-point FFT.
 // Filters are Slaney-style triangles on the HTK mel scale, evaluated at fractional bins.
 import MeydaModule from 'meyda';
+import type { AmplitudeSpectrum } from './fft.js';
 import type { LogMelSettings } from './settings.js';
 
 interface MeydaApi {
@@ -76,25 +77,30 @@ function reflect(i: number, n: number): number {
  * out[at + b * bandStride + (t - first) * frameStride], so a caller picks the layout (the spectrogram
  * is band-major; a streaming ring keeps each frame's bands together). Energies scale with the square
  * of the signal, which lets a stream compute them once on raw samples and apply each window's peak
- * scaling afterwards.
+ * scaling afterwards. `spectrum`, when given, replaces meyda by its allocation-free twin (audio/fft.ts,
+ * bit for bit the same spectrum).
  */
 export function melEnergies(
   signal: Float32Array, s: LogMelSettings, first: number, count: number,
   out: Float32Array | Float64Array, at: number, bandStride: number, frameStride: number,
+  spectrum?: AmplitudeSpectrum,
 ): void {
   const { window, firstBin, bandStart, weights, frame, power } = planFor(s);
   const n = signal.length, size = s.frameSize, half = size / 2, bands = s.melBands;
+  if (spectrum && spectrum.size !== size) throw new RangeError(`melEnergies: a ${spectrum.size}-point spectrum for ${size}-sample frames`);
   // meyda is one shared object: restore its settings for anyone else in the page using it.
   const saved = { bufferSize: Meyda.bufferSize, sampleRate: Meyda.sampleRate, windowingFunction: Meyda.windowingFunction };
-  Meyda.bufferSize = size;
-  Meyda.sampleRate = s.sampleRate;
-  Meyda.windowingFunction = 'rect';
+  if (!spectrum) {
+    Meyda.bufferSize = size;
+    Meyda.sampleRate = s.sampleRate;
+    Meyda.windowingFunction = 'rect';
+  }
   try {
     for (let t = first; t < first + count; t++) {
       const from = t * s.hop - half;
       if (from >= 0 && from + size <= n) for (let k = 0; k < size; k++) frame[k] = signal[from + k] * window[k];
       else for (let k = 0; k < size; k++) frame[k] = signal[reflect(from + k, n)] * window[k];
-      const amplitude = Meyda.extract('amplitudeSpectrum', frame) as Float32Array;
+      const amplitude = spectrum ? spectrum.compute(frame) : (Meyda.extract('amplitudeSpectrum', frame) as Float32Array);
       for (let k = 0; k < power.length; k++) power[k] = amplitude[k] * amplitude[k];
       const o = at + (t - first) * frameStride;
       for (let b = 0; b < bands; b++) {
@@ -104,7 +110,7 @@ export function melEnergies(
       }
     }
   } finally {
-    Object.assign(Meyda, saved);
+    if (!spectrum) Object.assign(Meyda, saved);
   }
 }
 
