@@ -2,8 +2,9 @@
 // The `snn-voice` command. `run(argv)` does the work and returns the exit code, so tests call it in
 // process; this file calls it only when executed directly (as the installed bin or with tsx).
 import '../engine/relaxed-simd-node.js'; // first: lets V8 compile the relaxed-SIMD build before the engine is created
-import { realpathSync } from 'node:fs';
-import { pathToFileURL } from 'node:url';
+import { existsSync, readFileSync, realpathSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Command, CommanderError } from 'commander';
 import { type CliContext, type CliIo, processIo } from './io.js';
 import { InterruptedError, interrupt } from './interrupt.js';
@@ -18,10 +19,23 @@ function isUserError(e: unknown): boolean {
   return typeof (e as NodeJS.ErrnoException).code === 'string' && /^E[A-Z]+$/.test((e as NodeJS.ErrnoException).code!);
 }
 
+/** This package's version, from its package.json (above src/cli/ in a clone, dist/src/cli/ when built). */
+function packageVersion(): string {
+  for (let dir = dirname(fileURLToPath(import.meta.url)), up = 0; up < 5; dir = dirname(dir), up++) {
+    const path = join(dir, 'package.json');
+    if (existsSync(path)) {
+      const pkg = JSON.parse(readFileSync(path, 'utf8')) as { name?: string; version?: string };
+      if (pkg.name === 'snn-voice' && pkg.version) return pkg.version;
+    }
+  }
+  return 'unknown';
+}
+
 export function program(ctx: CliContext): Command {
   const { io } = ctx;
   const root = new Command('snn-voice')
     .description('Spiking and convolutional neural networks for keyword spotting, on a WebAssembly engine.')
+    .version(packageVersion(), '-V, --version', 'print the version')
     .showHelpAfterError('(add --help for usage)')
     .addHelpText('after', '\nRun `snn-voice <command> --help` for the options of a command.');
   for (const make of commands) root.addCommand(make(ctx));
