@@ -16,6 +16,11 @@ export * from './loss';
 export * from './optim';
 export * from './warmup';
 
+/** 1 in the relaxed-SIMD build, 0 in the plain one: the engine names a module given as bytes by it. */
+export function relaxedBuild(): i32 {
+  return ASC_FEATURE_RELAXED_SIMD ? 1 : 0;
+}
+
 export function heapBase(): usize {
   return __heap_base;
 }

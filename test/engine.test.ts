@@ -1,4 +1,4 @@
-import { expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { getEngine } from '../src/engine/engine.js';
 import { Tensor } from '../src/engine/tensor.js';
 import { describeEachBuild } from './helpers.js';
@@ -61,5 +61,20 @@ describeEachBuild('engine', (flavor) => {
   it('reports kernel aborts with file and line', async () => {
     const k = getEngine().kernels;
     expect(() => k.reluForward(0, 0, -1)).toThrow(/n must be >= 0.*assembly\/activation\.ts/);
+  });
+});
+
+describe('engines made from bytes', () => {
+  it('name their own build, and initEngine() twice keeps the running engine', async () => {
+    const { createEngine, initEngine } = await import('../src/engine/engine.js');
+    const { readFile } = await import('node:fs/promises');
+    for (const flavor of ['relaxed', 'simd'] as const) {
+      const bytes = new Uint8Array(await readFile(new URL(`../build/${flavor}.wasm`, import.meta.url)));
+      expect((await createEngine({ bytes })).flavor).toBe(flavor);
+      const other = flavor === 'relaxed' ? 'simd' : 'relaxed';
+      await expect(createEngine({ bytes, flavor: other })).rejects.toThrow(`the module given is the ${flavor} build, not the ${other} one`);
+    }
+    const first = await initEngine();
+    expect(await initEngine()).toBe(first);
   });
 });

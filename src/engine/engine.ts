@@ -162,7 +162,7 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
   let flavor: SimdFlavor;
   if (options.bytes || options.url) {
     bytes = options.bytes ?? new Uint8Array(await (await fetch(options.url!)).arrayBuffer());
-    flavor = want === 'auto' ? 'simd' : want;
+    flavor = want === 'auto' ? 'simd' : want; // until the module names its own build, below
   } else {
     flavor = want === 'auto' ? (relaxedSimdSupported() ? 'relaxed' : 'simd') : want;
     bytes = builds[flavor]() as BufferSource;
@@ -174,7 +174,14 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
         : 'this runtime cannot compile the WebAssembly SIMD kernels (SIMD needs Node 16.4+, Chrome 91+, Firefox 89+, Safari 16.4+)',
     );
   }
-  const engine = new Engine(flavor, await instantiate(bytes));
+  const exports = await instantiate(bytes);
+  if (options.bytes || options.url) {
+    // A module given as bytes or a URL says which build it is, rather than being labelled by a guess.
+    const built: SimdFlavor = (exports.relaxedBuild as () => number)() ? 'relaxed' : 'simd';
+    if (want !== 'auto' && want !== built) throw new Error(`createEngine: the module given is the ${built} build, not the ${want} one asked for`);
+    flavor = built;
+  }
+  const engine = new Engine(flavor, exports);
   warmUp(engine);
   return engine;
 }
