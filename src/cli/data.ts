@@ -1,21 +1,61 @@
-// Finding and loading the data a command runs on: a Speech Commands v2 copy given with --data, or the
-// built-in synthesized set. Loaded splits are kept per (folder, features, limit), so a sweep that trains
-// several models on the same features reads and featurizes the clips once.
+// Finding and loading the data a command runs on: a Speech Commands copy given with --data, or the
+// built-in synthesized set; as a task (--task gsc12|gsc35|all|<words>, --words its older alias), with
+// the feature cache where --cache-dir, SNN_VOICE_CACHE or the folder's writability put it, and with the
+// training augmentation (--augment, --augment-copies). Loaded splits are kept per (folder, features,
+// task, limit, cache, copies), so a sweep that trains several models on the same features reads and
+// featurizes the clips once.
 import { existsSync } from 'node:fs';
+import type { Command } from 'commander';
 import type { FeatureSettings } from '../audio/settings.js';
 import { featureKey } from '../audio/settings.js';
 import type { Splits, SkippedFile } from '../data/dataset.js';
-import { builtinDataDir, loadSpeechCommands } from '../data/speech-commands-node.js';
+import { builtinDataDir, loadSpeechCommands, type SpeechCommandsOptions } from '../data/speech-commands-node.js';
+import { SILENCE, SPECIAL_CLASSES, TASK_NAMES, UNKNOWN, taskClasses, type TaskName } from '../data/tasks.js';
+import { specAugmentFor, type AugmentOptions } from '../train/augment.js';
 import type { CliIo } from './io.js';
 import { note } from './io.js';
-import { UsageError, type WordChoice, existingDir } from './options.js';
+import { UsageError, type TaskChoice, type WordChoice, choice, existingDir, nonNegativeInt, taskChoice } from './options.js';
+
+export const AUGMENT_MODES = ['none', 'spec', 'wave', 'full'] as const;
+/** none; spec: time shift and SpecAugment masks as batches load; wave: the waveform-augmented copies;
+ *  full: both. */
+export type AugmentMode = (typeof AUGMENT_MODES)[number];
+/** Waveform-augmented copies per training clip under --augment wave|full (measured in docs/cli.md). */
+export const DEFAULT_AUGMENT_COPIES = 2;
 
 export interface DataOptions {
-  /** A Speech Commands v2 folder; the built-in set when absent. */
+  /** A Speech Commands folder; the built-in set when absent. */
   data?: string;
   limitPerClass?: number;
-  /** Only these words; every word folder when 'all' or absent. */
+  /** What to tell apart; every word folder when 'all' or absent. */
+  task?: TaskChoice;
+  /** --task's older name (--task wins when both are set). */
   words?: WordChoice;
+  /** Exactly these classes in this order, missing word folders allowed (eval: the model's classes). */
+  classes?: readonly string[];
+  cacheDir?: string;
+  /** Default: full on the built-in set, none on a --data folder. */
+  augment?: AugmentMode;
+  augmentCopies?: number;
+}
+
+/** The data set's flags: --task, --cache-dir, --augment, --augment-copies (--data, --limit-per-class and
+ *  --words are added by each command). */
+export function addDataOptions(cmd: Command, opts: { augment?: boolean } = { augment: true }): Command {
+  cmd
+    .option('--task <task>', 'what to tell apart: gsc12 (_silence_, _unknown_ and the ten commands), gsc35 (the 35 words), all (every word folder), commands, or a comma-separated list of words that may include _silence_ and _unknown_; overrides --words', taskChoice('--task'))
+    .option('--cache-dir <dir>', 'where the feature cache goes (default: $SNN_VOICE_CACHE, else <data>/.snn-voice-cache, else, for a read-only data folder, the user cache folder)');
+  if (opts.augment)
+    cmd
+      .option('--augment <mode>', 'training augmentation: none, spec (time shift and SpecAugment masks), wave (waveform-augmented copies), full (both) (default: full on the built-in set, none with --data)', choice('--augment', AUGMENT_MODES))
+      .option('--augment-copies <k>', `waveform-augmented copies of each training clip under --augment wave or full (default ${DEFAULT_AUGMENT_COPIES})`, nonNegativeInt('--augment-copies'));
+  return cmd;
+}
+
+/** The data options among a command's parsed flags. */
+export function dataOptions(flags: DataOptions): DataOptions {
+  const { data, limitPerClass, task, words, cacheDir, augment, augmentCopies } = flags;
+  return { data, limitPerClass, task, words, cacheDir, augment, augmentCopies };
 }
 
 /** The data folder could not be read as Speech Commands: printed as one line, like a bad option. */
@@ -26,7 +66,12 @@ export class DataError extends Error {
   }
 }
 
-export type LoadedSplits = Splits & { skipped: readonly SkippedFile[]; root: string };
+export type LoadedSplits = Splits & {
+  skipped: readonly SkippedFile[];
+  root: string;
+  /** How training batches are augmented (passed to train()); undefined for none. */
+  augment?: AugmentOptions;
+};
 
 /** The data folder to use; a clear error when the built-in set has not been synthesized yet. */
 export function dataRoot(opts: DataOptions): string {
@@ -37,22 +82,54 @@ export function dataRoot(opts: DataOptions): string {
   return root;
 }
 
+/** The loader's words or task for the options. */
+function classesFor(opts: DataOptions): Pick<SpeechCommandsOptions, 'words' | 'task'> {
+  if (opts.classes) return { task: { classes: opts.classes } };
+  const choice = opts.task ?? opts.words ?? 'all';
+  if (choice === 'all') return {};
+  if ((TASK_NAMES as readonly string[]).includes(choice as string)) return { task: { classes: taskClasses(choice as TaskName) } };
+  const list = choice as readonly string[];
+  // A list with _silence_ or _unknown_ is a task; a plain list keeps the older --words rules.
+  if (list.some((c) => SPECIAL_CLASSES.includes(c))) return { task: { classes: [...SPECIAL_CLASSES.filter((c) => list.includes(c)), ...list.filter((c) => !SPECIAL_CLASSES.includes(c))] } };
+  return { words: list };
+}
+
 const loaded = new Map<string, Promise<LoadedSplits>>();
 
 export function loadData(io: CliIo, opts: DataOptions, features: FeatureSettings): Promise<LoadedSplits> {
   const root = dataRoot(opts);
-  const words = opts.words === 'all' ? undefined : opts.words;
-  const key = JSON.stringify([root, featureKey(features), opts.limitPerClass ?? null, words ?? null]);
+  const mode: AugmentMode = opts.augment ?? (opts.data === undefined ? 'full' : 'none');
+  const copies = mode === 'wave' || mode === 'full' ? (opts.augmentCopies ?? DEFAULT_AUGMENT_COPIES) : 0;
+  const augment: AugmentOptions | undefined =
+    mode === 'none' ? undefined : { spec: mode === 'spec' || mode === 'full' ? specAugmentFor(features) : null, copies: copies > 0 };
+  const classes = classesFor(opts);
+  const key = JSON.stringify([root, featureKey(features), opts.limitPerClass ?? null, classes, opts.cacheDir ?? null, copies]);
   let splits = loaded.get(key);
   if (!splits) {
     splits = loadSpeechCommands(root, features, {
       progress: io.progress,
       limitPerClass: opts.limitPerClass,
-      words,
+      ...classes,
+      cacheDir: opts.cacheDir,
+      ...(copies > 0 && { augment: { copies } }),
     }).then(
       (s): LoadedSplits => {
         if (s.skipped.length) note(io, `skipped ${s.skipped.length} unreadable files, e.g. ${s.skipped[0].file}: ${s.skipped[0].reason}`);
-        return { ...s, root };
+        if (s.cacheLocation.source === 'user-cache') note(io, `${root} is read-only: its feature cache is in ${s.cacheLocation.dir}`);
+        if (s.listing.missingWords.length) note(io, `no clips of ${s.listing.missingWords.join(', ')} in ${root}: those classes are empty`);
+        const count = (name: string): string => {
+          const c = s.train.classes.indexOf(name);
+          return (['train', 'validation', 'test'] as const).map((split) => s[split].labels.filter((l) => l === c).length).join(' / ');
+        };
+        if (s.listing.silence === 'digital')
+          note(io, `${SILENCE}: ${count(SILENCE)} (train / validation / test) clips of digital silence with a little seeded noise, as ${root} has no _background_noise_`);
+        if (s.listing.unknown === 'sampled') note(io, `${UNKNOWN}: ${count(UNKNOWN)} (train / validation / test) clips drawn from the other words`);
+        const built = [
+          ...(s.buildSeconds.features > 0 ? [`features in ${s.buildSeconds.features.toFixed(1)} s`] : []),
+          ...(s.buildSeconds.copies > 0 ? [`${copies} augmented copies of each training clip in ${s.buildSeconds.copies.toFixed(1)} s`] : []),
+        ];
+        if (built.length) note(io, `feature cache built: ${built.join(', ')}`);
+        return { ...s, root, augment };
       },
       (e: Error) => {
         // A folder that is not a Speech Commands copy (no word folders, no split lists) is the user's to fix.
@@ -62,7 +139,7 @@ export function loadData(io: CliIo, opts: DataOptions, features: FeatureSettings
     splits.catch(() => loaded.delete(key));
     loaded.set(key, splits);
   }
-  return splits;
+  return splits.then((s) => ({ ...s, augment }));
 }
 
 /** Forgets loaded splits (tests rewrite their data folders between runs). */

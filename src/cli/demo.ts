@@ -9,7 +9,7 @@ import type { ModelName } from '../models/types.js';
 import { builtinDataDir, synthesizeSpeechCommands } from '../data/synth-node.js';
 import { COMMAND_WORDS } from '../data/words.js';
 import type { RunResult } from '../train/report.js';
-import { loadData } from './data.js';
+import { dataOptions, loadData } from './data.js';
 import { type CliContext, emit, note } from './io.js';
 import { settingOption, type WordChoice, withJson } from './options.js';
 import { RUN_DEFAULTS, RUN_MODEL_DEFAULTS, type RunSpec, studySchedule, trainRun } from './run.js';
@@ -58,7 +58,7 @@ export function demoCommand(ctx: CliContext): Command {
       if (!synth.cached) note(io, `built-in data set: ${synth.clips} clips in ${synth.seconds.toFixed(0)} s`);
     }
     const features = featuresFor(flags.model);
-    const data = await loadData(io, { data: flags.data, limitPerClass: flags.limitPerClass, words: flags.words }, features);
+    const data = await loadData(io, dataOptions(flags), features);
     note(io, `data: ${data.train.size} training, ${data.validation.size} validation, ${data.test.size} test clips of ${data.train.classes.length} words`);
     const base = {
       model: flags.model,

@@ -16,6 +16,7 @@ interface EvalFlags {
   split: Split;
   data?: string;
   limitPerClass?: number;
+  cacheDir?: string;
   batchSize: number;
   confusion?: boolean;
   json?: boolean;
@@ -29,6 +30,7 @@ export function evalCommand(ctx: CliContext): Command {
     .option('--split <name>', 'train, validation or test', choice('--split', ['train', 'validation', 'test'] as const), 'test' as Split)
     .option('--data <dir>', 'a Speech Commands v2 folder (default: the built-in synthesized set)')
     .option('--limit-per-class <n>', 'use at most n clips per word', positiveInt('--limit-per-class'))
+    .option('--cache-dir <dir>', 'where the feature cache goes (default: $SNN_VOICE_CACHE, else <data>/.snn-voice-cache, else, for a read-only data folder, the user cache folder)')
     .option('--batch-size <n>', 'samples per batch', positiveInt('--batch-size'), 64)
     .option('--confusion', 'also print the confusion matrix (rows: true word, columns: predicted)');
   withJson(cmd);
@@ -38,8 +40,9 @@ export function evalCommand(ctx: CliContext): Command {
     await initEngine();
     const { model, meta } = await loadModel(file);
     try {
-      // The model's own words: a model trained on a subset is scored on that subset.
-      const data = (await loadData(io, { data: flags.data, limitPerClass: flags.limitPerClass, words: meta.classNames }, meta.features))[flags.split];
+      // The model's own classes, in its order: a model trained on a subset is scored on that subset, and
+      // a gsc12 model sees the other words of a folder as _unknown_ (data/tasks.ts).
+      const data = (await loadData(io, { data: flags.data, limitPerClass: flags.limitPerClass, classes: meta.classNames, cacheDir: flags.cacheDir, augment: 'none' }, meta.features))[flags.split];
       if (meta.classNames.join(',') !== data.classes.join(','))
         throw new UsageError(`${file} knows the words ${meta.classNames.join(', ')}, but the data has ${data.classes.join(', ')}`);
       const r = evaluate(model, data, { batchSize: flags.batchSize, progress: io.progress, label: `${flags.split}` });

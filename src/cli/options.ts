@@ -3,6 +3,7 @@
 //   --steps must be a positive integer, got "abc"
 import { existsSync, statSync } from 'node:fs';
 import { type Command, Option } from 'commander';
+import { SPECIAL_CLASSES, TASK_NAMES, type TaskName } from '../data/tasks.js';
 import { COMMAND_WORDS, WORDS } from '../data/words.js';
 import type { Schema, Setting, SettingsOf, ValueOf } from '../util/schema.js';
 
@@ -84,6 +85,25 @@ export function wordList(option: string): Parser<WordChoice> {
   return (raw) => {
     const v = raw.trim();
     return v === 'all' ? 'all' : v === 'commands' ? COMMAND_WORDS : each(v);
+  };
+}
+
+/** What to tell apart: a standard task (data/tasks.ts), 'all' the word folders there are, or a list of
+ *  words that may name `_silence_` and `_unknown_`. */
+export type TaskChoice = TaskName | WordChoice;
+
+/** `gsc12`, `gsc35`, or what wordList takes, where a list may also name `_silence_` and `_unknown_`. */
+export function taskChoice(option: string): Parser<TaskChoice> {
+  const words = wordList(option);
+  const each = listOf(option, choice(option, [...SPECIAL_CLASSES, ...WORDS]));
+  return (raw) => {
+    const v = raw.trim();
+    if ((TASK_NAMES as readonly string[]).includes(v)) return v as TaskName;
+    if (/^[a-z0-9]+$/i.test(v) && !WORDS.includes(v) && v !== 'all' && v !== 'commands')
+      throw new UsageError(`${option} must be gsc12, gsc35, all, commands or a comma-separated list of words, got "${raw}"`);
+    // Plain words keep --words' rules; a list naming _silence_ or _unknown_ (or a mistake) is checked
+    // against every name a task may hold.
+    return v === 'all' || v === 'commands' || v.split(',').every((w) => WORDS.includes(w.trim())) ? words(v) : each(v);
   };
 }
 

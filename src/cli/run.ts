@@ -146,6 +146,7 @@ export async function trainRun(io: CliIo, id: string, spec: RunSpec, data: Loade
           resume,
           onEpoch: epochLogger(logPath),
           signal,
+          augment: data.augment,
         },
       ),
     );

@@ -10,7 +10,7 @@ import { writeFileAtomic } from '../util/atomic-node.js';
 import { MODEL_SETTINGS } from '../models/config.js';
 import type { ModelName } from '../models/types.js';
 import { buildReport, runLabel, type RunResult } from '../train/report.js';
-import { loadData } from './data.js';
+import { dataOptions, loadData } from './data.js';
 import { type CliContext, type CliIo, emit, note } from './io.js';
 import { listOf, settingParser, type WordChoice, withJson } from './options.js';
 import { RUN_DEFAULTS, RUN_MODEL_DEFAULTS, type NeuronPreset, type RunSpec, studySchedule, trainRun } from './run.js';
@@ -107,7 +107,7 @@ export async function runSweep(io: CliIo, flags: SweepFlags): Promise<{ results:
     }
     note(io, `[${i + 1}/${grid.length}] ${id}: training ${runLabel(spec)}`);
     const features = featuresFor(spec.model);
-    const data = await loadData(io, { data: flags.data, limitPerClass: flags.limitPerClass, words: flags.words }, features);
+    const data = await loadData(io, dataOptions(flags), features);
     // An interrupted run left its checkpoint in the folder: pick it up.
     const { result } = await trainRun(io, id, spec, data, features, dir, existsSync(join(dir, 'checkpoint.snnc')));
     results.push(result);

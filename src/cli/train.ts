@@ -5,7 +5,7 @@ import { MODEL_SETTINGS } from '../models/config.js';
 import type { ModelSettingKey } from '../models/settings.js';
 import { CONVERSION_METHODS, type ConversionMethod } from '../train/convert.js';
 import { runLabel } from '../train/report.js';
-import { loadData } from './data.js';
+import { addDataOptions, dataOptions, loadData } from './data.js';
 import { type CliContext, emit } from './io.js';
 import {
   UsageError, choice, existingFile, flagName, numberIn, positiveInt, settingOption, settingsFromFlags, type WordChoice, withJson, wordList,
@@ -20,7 +20,7 @@ export function addTrainingOptions(
   cmd: Command,
   defaults: { epochs: number; batchSize: number; lr?: number; pctStart?: number; limitPerClass?: number; words?: WordChoice },
 ): Command {
-  return cmd
+  cmd
     .option('--epochs <n>', 'training epochs', positiveInt('--epochs'), defaults.epochs)
     .option('--batch-size <n>', 'samples per batch', positiveInt('--batch-size'), defaults.batchSize)
     .option('--lr <rate>', "peak learning rate of the one-cycle schedule (default: the study's, 0.01; 0.001 for piczak)", numberIn('--lr', 0, 10, true), defaults.lr)
@@ -29,6 +29,7 @@ export function addTrainingOptions(
     .option('--data <dir>', 'a Speech Commands v2 folder (default: the built-in synthesized set)')
     .option('--limit-per-class <n>', 'use at most n clips per word and split (quick runs)', positiveInt('--limit-per-class'), defaults.limitPerClass)
     .option('--words <list>', 'the words to tell apart: all, commands (yes,no,up,down,left,right,on,off,stop,go) or a comma-separated list', wordList('--words'), defaults.words);
+  return addDataOptions(cmd);
 }
 
 /** `--neuron`: the preset that sets the neuron's form and reset, and its surrogate unless --surrogate does. */
@@ -103,7 +104,7 @@ export function trainCommand(ctx: CliContext): Command {
     const id = spiking ? `${model}-snn-t${spec.steps}${spec.learnBeta ? '-learned-beta' : ''}` : `${model}-cnn${spec.quantize ? `-q${spec.quantize}` : ''}`;
     const out = flags.out ?? `runs/${id}`;
     const features = featuresFor(model);
-    const data = await loadData(io, { data: flags.data, limitPerClass: flags.limitPerClass, words: flags.words }, features);
+    const data = await loadData(io, dataOptions(flags), features);
     const { result } = await trainRun(io, id, spec, data, features, out, !!flags.resume);
     emit(io, flags.json, { out, ...result }, () => `${runLabel(result)} -> ${out}\n\n${resultTable([result])}`);
   });

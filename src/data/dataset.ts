@@ -17,6 +17,10 @@ export interface Dataset {
   features(i: number): Float32Array;
   /** Files that could not be read and were left out, with the reason. */
   readonly skipped: readonly SkippedFile[];
+  /** Waveform-augmented copies held per sample (K; absent or 0 for none). */
+  readonly copies?: number;
+  /** Copy c of sample i, c in 0..copies; copy 0 is features(i). */
+  copy?(i: number, c: number): Float32Array;
 }
 
 export interface Splits {
@@ -58,5 +62,6 @@ export function subset(data: Dataset, indices: ArrayLike<number>): Dataset {
     labels: idx.map((i) => data.labels[i]),
     features: (i) => data.features(idx[i]),
     skipped: data.skipped,
+    ...(data.copies && data.copy && { copies: data.copies, copy: (i: number, c: number) => data.copy!(idx[i], c) }),
   };
 }

@@ -7,10 +7,10 @@ serveTasks<FeaturizeTask, FeaturizeBatch, FeaturizedBatch>(
   async (task) => {
     const noises = new NoiseBank(task.noiseDir);
     let reported = 0;
-    return async ({ files, train }) => {
+    return async ({ files, train, copies }) => {
       const rows: FeaturizedBatch['rows'] = [];
-      for (const file of files) {
-        const r = await featurizeFile(task, file, train, noises);
+      for (const [k, file] of files.entries()) {
+        const r = await featurizeFile(task, file, train, noises, copies?.[k] ?? 0);
         rows.push(r instanceof Error ? { error: r.message } : r);
       }
       const noiseSkipped = noises.skipped.slice(reported);

@@ -1,9 +1,11 @@
-// Speech Commands v2 from its standard folder layout: one folder per word, the official validation and
-// test lists, `_background_noise_` for optional augmentation. Clips are featurized once into an on-disk
+// Speech Commands from its folder layouts (data/listing-node.ts): the official splits of the words, or of
+// a task with `_unknown_` and `_silence_` (data/tasks.ts). Clips are featurized once into an on-disk
 // cache keyed by the feature settings and the file listing; later loads read the cache, and the full
-// set (105,829 clips) is read row by row instead of being held in memory.
+// set (105,829 clips) is read row by row instead of being held in memory. Waveform-augmented copies of
+// the training clips (data/wave-augment.ts) are featurized into a file of their own beside it, so
+// changing them never rebuilds the clean features. Where the cache lives: data/cache-dir-node.ts.
 import { createHash } from 'node:crypto';
-import { readFile, readdir, rm, stat } from 'node:fs/promises';
+import { readFile, readdir, rm } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { FeatureSettings } from '../audio/settings.js';
@@ -11,31 +13,45 @@ import { featureKey, featureShape } from '../audio/settings.js';
 import type { ProgressFactory } from '../util/progress.js';
 import { silentProgress } from '../util/progress.js';
 import { writeFileAtomic } from '../util/atomic-node.js';
+import { cacheLocation, type CacheLocation } from './cache-dir-node.js';
 import type { Dataset, SkippedFile, Splits } from './dataset.js';
 import { CacheError, FeatureFileWriter, openFeatureFile, type FeatureFile } from './feature-cache-node.js';
-import { FeaturizePool, NoiseBank, localFeaturizer, type FeaturizeTask, type NoiseAugmentation } from './featurize-node.js';
-import { WORDS } from './words.js';
+import { FeaturizePool, NoiseBank, localFeaturizer, type FeaturizeTask, type NoiseAugmentation, type SplitFeaturizer } from './featurize-node.js';
+import { NOISE_FOLDER, SPLIT_NAMES, listSpeechCommands, type Listing, type SplitListing, type SplitName } from './listing-node.js';
+import type { Task } from './tasks.js';
+import { WAVE_AUGMENT_DEFAULTS, checkWaveAugment, type WaveAugmentSettings } from './wave-augment.js';
 
-export const SPLIT_NAMES = ['train', 'validation', 'test'] as const;
-export type SplitName = (typeof SPLIT_NAMES)[number];
-
-export const VALIDATION_LIST = 'validation_list.txt';
-export const TESTING_LIST = 'testing_list.txt';
-export const NOISE_FOLDER = '_background_noise_';
-
+export { NOISE_FOLDER, SPLIT_NAMES, TESTING_LIST, VALIDATION_LIST, listSpeechCommands, type Listing, type SplitName } from './listing-node.js';
 export type { NoiseAugmentation };
 
+/** Waveform-augmented copies of every training clip, featurized into the cache. */
+export interface WaveCopies {
+  /** Copies per clip (K); 0 for none. */
+  copies: number;
+  /** Seeds every copy's draws (default 0). */
+  seed?: number;
+  /** Default WAVE_AUGMENT_DEFAULTS. */
+  settings?: Partial<WaveAugmentSettings>;
+}
+
 export interface SpeechCommandsOptions {
-  /** Where feature caches live; default `<root>/.snn-voice-cache`. */
+  /** A folder for feature caches (each data folder gets its own subfolder). Default: SNN_VOICE_CACHE, else
+   *  `<root>/.snn-voice-cache`, else (a read-only data folder) the user's cache folder. */
   cacheDir?: string;
+  /** Whether a folder may be written (default: its permission bits and an access test); for tests. */
+  cacheWritable?: (dir: string) => boolean | Promise<boolean>;
   progress?: ProgressFactory;
   /** Mix `_background_noise_` recordings into training clips (validation and test stay clean). The
    *  noise is drawn once per clip and baked into the cache. */
   noise?: NoiseAugmentation;
-  /** At most this many clips per word in each split (the first in sorted order), for quick runs. */
+  /** At most this many clips per class in each split (the first in sorted order), for quick runs. */
   limitPerClass?: number;
   /** Only these words (e.g. COMMAND_WORDS), as classes in WORDS order; default every word folder present. */
   words?: readonly string[];
+  /** The classes in order, with `_unknown_` and `_silence_` made as data/tasks.ts says (overrides words). */
+  task?: Task;
+  /** Waveform-augmented copies of the training clips (CachedDataset.copies, copy()). */
+  augment?: WaveCopies;
   /** Cache files up to this size are held in memory; larger ones are read row by row. Default 256 MiB. */
   memoryLimitBytes?: number;
   /** Threads that featurize while a cache is built; default one per core (at most 4) for 1,000 clips or
@@ -45,16 +61,23 @@ export interface SpeechCommandsOptions {
 
 /** A split read from the feature cache; close() releases its file. */
 export interface CachedDataset extends Dataset {
-  /** Each sample's clip, relative to the root (`bed/0a7c2a8d_nohash_0.wav`). */
+  /** Each sample's clip, relative to the root (`bed/0a7c2a8d_nohash_0.wav`; a made silence clip by its
+   *  recipe, `_silence_/white_noise.wav@0.512345x0.4321`). */
   readonly files: readonly string[];
   close(): void;
 }
 
 export type SpeechCommandsSplits = { train: CachedDataset; validation: CachedDataset; test: CachedDataset } & Splits & {
   skipped: SkippedFile[];
-  /** True when the features came from an existing cache. */
+  /** True when the features came from an existing cache (the augmented copies included). */
   fromCache: boolean;
   cacheDir: string;
+  /** Where the caches of this data folder are, and why there. */
+  cacheLocation: CacheLocation;
+  /** The folder layout, how `_silence_` and `_unknown_` were filled, and task words with no folder. */
+  listing: Pick<Listing, 'layout' | 'silence' | 'unknown' | 'missingWords'>;
+  /** Seconds spent building caches in this load (0 when all came from the cache). */
+  buildSeconds: { features: number; copies: number };
 };
 
 /** Where `snn-voice synth` writes the built-in data set by default: `data/builtin` under the working directory. */
@@ -63,11 +86,6 @@ export function builtinDataDir(): string {
 }
 
 const CACHE_VERSION = 1;
-
-interface SplitListing {
-  files: string[];
-  labels: number[];
-}
 
 interface CacheIndex {
   version: number;
@@ -78,21 +96,24 @@ interface CacheIndex {
   splits: Record<SplitName, SplitListing & { skipped: SkippedFile[] }>;
 }
 
-/** Loads the three official splits of a Speech Commands v2 folder as feature data sets. */
+const hash16 = (value: unknown): string => createHash('sha256').update(JSON.stringify(value)).digest('hex').slice(0, 16);
+
+/** Loads the three official splits of a Speech Commands folder as feature data sets. */
 export async function loadSpeechCommands(root: string, settings: FeatureSettings, opts: SpeechCommandsOptions = {}): Promise<SpeechCommandsSplits> {
   if (opts.limitPerClass !== undefined && !(Number.isInteger(opts.limitPerClass) && opts.limitPerClass > 0))
     throw new RangeError(`loadSpeechCommands: limitPerClass must be a positive integer, got ${opts.limitPerClass}`);
   if (opts.noise) checkNoise(opts.noise);
-  const listing = await listSpeechCommands(root, opts.words);
+  const wave = waveOf(opts.augment);
+  const listing = await listSpeechCommands(root, { words: opts.words, task: opts.task, limitPerClass: opts.limitPerClass });
   const shape = featureShape(settings);
   const per = shape.reduce((a, b) => a * b, 1);
   const fKey = featureKey(settings);
-  const key = createHash('sha256')
-    .update(JSON.stringify({ v: CACHE_VERSION, root: resolve(root), fKey, noise: opts.noise ?? null, limit: opts.limitPerClass ?? null, classes: listing.classes, splits: listing.splits }))
-    .digest('hex')
-    .slice(0, 16);
-  const cacheDir = join(opts.cacheDir ?? join(root, '.snn-voice-cache'), `${fKey.replace(/[^A-Za-z0-9._-]+/g, '_').slice(0, 80)}-${key}`);
+  const key = hash16({ v: CACHE_VERSION, root: resolve(root), fKey, noise: opts.noise ?? null, limit: opts.limitPerClass ?? null, classes: listing.classes, splits: listing.splits });
+  const location = await cacheLocation(root, { cacheDir: opts.cacheDir, writable: opts.cacheWritable });
+  const cacheDir = join(location.dir, `${fKey.replace(/[^A-Za-z0-9._-]+/g, '_').slice(0, 80)}-${key}`);
   const indexPath = join(cacheDir, 'index.json');
+  const task: FeaturizeTask = { root, noiseDir: join(root, NOISE_FOLDER), settings, noise: opts.noise, ...(wave && { wave }) };
+  const buildSeconds = { features: 0, copies: 0 };
 
   let fromCache = true;
   let opened = await openCache(indexPath, key, per, opts.memoryLimitBytes).catch((e) => {
@@ -101,14 +122,35 @@ export async function loadSpeechCommands(root: string, settings: FeatureSettings
   });
   if (!opened) {
     fromCache = false;
+    const started = performance.now();
     await clearForRebuild(cacheDir, indexPath);
-    await buildCache(root, cacheDir, indexPath, key, settings, shape, listing, opts);
+    await buildCache(task, cacheDir, indexPath, key, shape, listing, opts);
     opened = await openCache(indexPath, key, per, opts.memoryLimitBytes);
+    buildSeconds.features = (performance.now() - started) / 1000;
   }
   const { index, files } = opened;
+  let copies: FeatureFile | null = null;
+  if (wave) {
+    const trainFiles = index.splits.train.files;
+    const path = join(cacheDir, `train-copies-${hash16({ key, wave })}.f32`);
+    const expect = { count: trainFiles.length * wave.copies, per };
+    copies = await openFeatureFile(path, expect, { memoryLimitBytes: opts.memoryLimitBytes }).catch((e) => {
+      if (e instanceof CacheError) return null;
+      throw e;
+    });
+    if (!copies) {
+      fromCache = false;
+      const started = performance.now();
+      await clearForRebuild(cacheDir, null);
+      await buildCopies(task, path, trainFiles, wave.copies, per, opts);
+      copies = await openFeatureFile(path, expect, { memoryLimitBytes: opts.memoryLimitBytes });
+      buildSeconds.copies = (performance.now() - started) / 1000;
+    }
+  }
   const make = (name: SplitName): CachedDataset => {
     const s = index.splits[name];
     const file = files[name];
+    const k = name === 'train' && copies && wave ? wave.copies : 0;
     return {
       size: file.count,
       classes: index.classes,
@@ -116,19 +158,44 @@ export async function loadSpeechCommands(root: string, settings: FeatureSettings
       labels: Int32Array.from(s.labels),
       files: s.files,
       features: (i) => file.row(i),
+      ...(k > 0 && {
+        copies: k,
+        copy: (i: number, c: number) => {
+          if (!(Number.isInteger(c) && c >= 0 && c <= k)) throw new RangeError(`copy ${c} of sample ${i}: there are copies 0..${k}`);
+          if (!(Number.isInteger(i) && i >= 0 && i < file.count)) throw new RangeError(`sample ${i} outside 0..${file.count - 1}`);
+          return c === 0 ? file.row(i) : copies!.row(i * k + c - 1);
+        },
+      }),
       skipped: s.skipped,
-      close: () => file.close(),
+      close: () => {
+        file.close();
+        if (name === 'train') copies?.close();
+      },
     };
   };
   const train = make('train'), validation = make('validation'), test = make('test');
-  return { train, validation, test, skipped: [...train.skipped, ...validation.skipped, ...test.skipped], fromCache, cacheDir };
+  const { layout, silence, unknown, missingWords } = listing;
+  return {
+    train, validation, test, skipped: [...train.skipped, ...validation.skipped, ...test.skipped], fromCache, cacheDir,
+    cacheLocation: location, listing: { layout, silence, unknown, missingWords }, buildSeconds,
+  };
+}
+
+function waveOf(augment: WaveCopies | undefined): (WaveAugmentSettings & { seed: number; copies: number }) | null {
+  if (!augment || augment.copies === 0) return null;
+  if (!(Number.isInteger(augment.copies) && augment.copies > 0)) throw new RangeError(`loadSpeechCommands: augment.copies must be a non-negative integer, got ${augment.copies}`);
+  const settings = { ...WAVE_AUGMENT_DEFAULTS, ...augment.settings };
+  checkWaveAugment(settings);
+  const seed = augment.seed ?? 0;
+  if (!Number.isInteger(seed)) throw new RangeError(`loadSpeechCommands: augment.seed must be an integer, got ${seed}`);
+  return { ...settings, seed, copies: augment.copies };
 }
 
 /** Readers must not take a half-rebuilt cache for a whole one, so the index goes first; the split files
  *  are replaced by rename. Temp files left by builds that died are removed, those of a build still
  *  running in another process (same cache, same moment) are left alone. */
-async function clearForRebuild(cacheDir: string, indexPath: string): Promise<void> {
-  await rm(indexPath, { force: true });
+async function clearForRebuild(cacheDir: string, indexPath: string | null): Promise<void> {
+  if (indexPath) await rm(indexPath, { force: true });
   const names = await readdir(cacheDir).catch(() => [] as string[]);
   for (const name of names) {
     const pid = /\.(\d+)\.\d+\.tmp$/.exec(name)?.[1];
@@ -150,65 +217,6 @@ function checkNoise(n: NoiseAugmentation): void {
   if (!(n.probability >= 0 && n.probability <= 1)) throw new RangeError(`loadSpeechCommands: noise.probability must be in [0, 1], got ${n.probability}`);
   const [lo, hi] = n.snrDb ?? [];
   if (!Number.isFinite(lo) || !Number.isFinite(hi) || lo > hi) throw new RangeError(`loadSpeechCommands: noise.snrDb must be [low, high] in dB, got ${JSON.stringify(n.snrDb)}`);
-}
-
-interface Listing {
-  classes: string[];
-  splits: Record<SplitName, SplitListing>;
-  /** Entries of the split lists with no file behind them. */
-  missing: Record<SplitName, SkippedFile[]>;
-}
-
-async function isDir(path: string): Promise<boolean> {
-  return stat(path).then((s) => s.isDirectory(), () => false);
-}
-
-async function readList(root: string, name: string): Promise<Set<string>> {
-  const path = join(root, name);
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch {
-    throw new Error(`Speech Commands split list "${path}" not found: the folder needs ${VALIDATION_LIST} and ${TESTING_LIST} beside the word folders`);
-  }
-  return new Set(text.split(/\r?\n/).map((l) => l.trim().replace(/\\/g, '/').replace(/^\.\//, '')).filter((l) => l.length > 0));
-}
-
-/** The clips of each split, relative to root, with their class index; words in WORDS order. */
-export async function listSpeechCommands(root: string, words?: readonly string[]): Promise<Listing> {
-  if (!(await stat(root).then(() => true, () => false))) throw new Error(`Speech Commands folder "${root}" not found`);
-  if (!(await isDir(root))) throw new Error(`Speech Commands folder "${root}" is not a folder`);
-  const unknown = words?.find((w) => !WORDS.includes(w));
-  if (unknown !== undefined) throw new RangeError(`"${unknown}" is not a Speech Commands word (${WORDS.join(', ')})`);
-  const classes: string[] = [];
-  for (const w of WORDS) {
-    if (words && !words.includes(w)) continue;
-    if (await isDir(join(root, w))) classes.push(w);
-    else if (words) throw new Error(`no folder for the word "${w}" in "${root}"`);
-  }
-  if (classes.length === 0)
-    throw new Error(`no word folders in "${root}": a Speech Commands v2 folder has one folder per word (${WORDS.slice(0, 5).join(', ')}, ...)`);
-  const validation = await readList(root, VALIDATION_LIST);
-  const test = await readList(root, TESTING_LIST);
-  const splits: Record<SplitName, SplitListing> = { train: { files: [], labels: [] }, validation: { files: [], labels: [] }, test: { files: [], labels: [] } };
-  const seen = new Set<string>();
-  for (let c = 0; c < classes.length; c++) {
-    const entries = await readdir(join(root, classes[c]), { withFileTypes: true });
-    const names = entries.filter((e) => !e.isDirectory() && e.name.toLowerCase().endsWith('.wav')).map((e) => e.name).sort();
-    for (const name of names) {
-      const rel = `${classes[c]}/${name}`;
-      seen.add(rel);
-      const split: SplitName = validation.has(rel) ? 'validation' : test.has(rel) ? 'test' : 'train';
-      splits[split].files.push(rel);
-      splits[split].labels.push(c);
-    }
-  }
-  const present = new Set(classes);
-  const missingOf = (list: Set<string>, listName: string): SkippedFile[] =>
-    [...list]
-      .filter((rel) => present.has(rel.split('/')[0]) && !seen.has(rel))
-      .map((rel) => ({ file: rel, reason: `listed in ${listName} but not found` }));
-  return { classes, splits, missing: { train: [], validation: missingOf(validation, VALIDATION_LIST), test: missingOf(test, TESTING_LIST) } };
 }
 
 async function openCache(indexPath: string, key: string, per: number, memoryLimitBytes?: number): Promise<{ index: CacheIndex; files: Record<SplitName, FeatureFile> }> {
@@ -233,10 +241,13 @@ async function openCache(indexPath: string, key: string, per: number, memoryLimi
   return { index, files: files as Record<SplitName, FeatureFile> };
 }
 
-async function buildCache(
-  root: string, cacheDir: string, indexPath: string, key: string, settings: FeatureSettings,
-  shape: number[], listing: Listing, opts: SpeechCommandsOptions,
-): Promise<void> {
+/** Worker threads pay a start-up cost (about a second each) that only a bigger build earns back. */
+function poolFor(task: FeaturizeTask, total: number, opts: SpeechCommandsOptions): FeaturizePool | null {
+  const workers = opts.workers ?? (total >= 1000 ? Math.min(4, availableParallelism()) : 1);
+  return workers > 1 ? new FeaturizePool(task, workers) : null;
+}
+
+async function buildCache(task: FeaturizeTask, cacheDir: string, indexPath: string, key: string, shape: number[], listing: Listing, opts: SpeechCommandsOptions): Promise<void> {
   const per = shape.reduce((a, b) => a * b, 1);
   const limit = opts.limitPerClass ?? Infinity;
   const wanted = (labels: number[]): number => {
@@ -245,14 +256,11 @@ async function buildCache(
     return [...perClass.values()].reduce((n, c) => n + Math.min(c, limit), 0);
   };
   const total = SPLIT_NAMES.reduce((n, s) => n + wanted(listing.splits[s].labels), 0);
-  const task: FeaturizeTask = { root, noiseDir: join(root, NOISE_FOLDER), settings, noise: opts.noise };
-  // Worker threads pay a start-up cost (about a second each) that only a bigger build earns back.
-  const workers = opts.workers ?? (total >= 1000 ? Math.min(4, availableParallelism()) : 1);
-  const pool = workers > 1 ? new FeaturizePool(task, workers) : null;
+  const pool = poolFor(task, total, opts);
   const noises = new NoiseBank(task.noiseDir);
   const bar = (opts.progress ?? silentProgress)(`featurizing ${total} clips`, total);
   const index: CacheIndex = {
-    version: CACHE_VERSION, key, featureKey: featureKey(settings), classes: listing.classes, featureShape: shape,
+    version: CACHE_VERSION, key, featureKey: featureKey(task.settings), classes: listing.classes, featureShape: shape,
     splits: {} as CacheIndex['splits'],
   };
   let done = 0;
@@ -260,38 +268,70 @@ async function buildCache(
   try {
     for (const split of SPLIT_NAMES) {
       const { files, labels } = listing.splits[split];
-      const writer = await FeatureFileWriter.create(join(cacheDir, `${split}.f32`), per);
       const kept: SplitListing = { files: [], labels: [] };
       const skipped: SkippedFile[] = [...listing.missing[split]];
       // With a limit, the first `limit` readable clips of each class are kept.
       const keptPerClass = new Map<number, number>();
       const full = (k: number): boolean => (keptPerClass.get(labels[k]) ?? 0) >= limit;
       const featurizer = pool ? pool.featurizer(files, split === 'train', (k) => !full(k)) : localFeaturizer(task, files, split === 'train', noises);
-      try {
-        for (let k = 0; k < files.length; k++) {
-          if (full(k)) continue;
-          const row = await featurizer.get(k);
-          if (row instanceof Error) {
-            skipped.push({ file: files[k], reason: row.message });
-            skippedCount++;
-          } else {
-            await writer.append(row);
-            kept.files.push(files[k]);
-            kept.labels.push(labels[k]);
-            keptPerClass.set(labels[k], (keptPerClass.get(labels[k]) ?? 0) + 1);
-          }
-          bar.update(++done, { split, skipped: skippedCount });
+      await writeRows(join(cacheDir, `${split}.f32`), per, files.length, featurizer, full, (k, row) => {
+        if (row instanceof Error) {
+          skipped.push({ file: files[k], reason: row.message });
+          skippedCount++;
+        } else {
+          kept.files.push(files[k]);
+          kept.labels.push(labels[k]);
+          keptPerClass.set(labels[k], (keptPerClass.get(labels[k]) ?? 0) + 1);
         }
-        await writer.finish();
-      } catch (e) {
-        await writer.abort();
-        throw e;
-      }
+        bar.update(++done, { split, skipped: skippedCount });
+      });
       index.splits[split] = { ...kept, skipped };
     }
     index.splits.train.skipped.push(...noises.skipped, ...(pool?.noiseSkipped ?? []));
     // The index is written last: its presence marks a complete cache.
     await writeFileAtomic(indexPath, JSON.stringify(index));
+  } finally {
+    bar.stop();
+    await pool?.close();
+  }
+}
+
+/** Writes the rows of items 0..count-1 but those `skip` names, in order, into a new cache file at `path`;
+ *  `each` sees every row (or the reason there is none) as it is written. */
+async function writeRows(
+  path: string, per: number, count: number, featurizer: SplitFeaturizer, skip: (k: number) => boolean,
+  each: (k: number, row: Float32Array | Error) => void,
+): Promise<void> {
+  const writer = await FeatureFileWriter.create(path, per);
+  try {
+    for (let k = 0; k < count; k++) {
+      if (skip(k)) continue;
+      const row = await featurizer.get(k);
+      if (!(row instanceof Error)) await writer.append(row);
+      each(k, row);
+    }
+    await writer.finish();
+  } catch (e) {
+    await writer.abort();
+    throw e;
+  }
+}
+
+/** The augmented copies 1..K of each training clip, row i*K + c-1 for copy c of clip i. A clip whose copy
+ *  cannot be made (it was readable when the clean cache was built) is an error. */
+async function buildCopies(task: FeaturizeTask, path: string, trainFiles: readonly string[], k: number, per: number, opts: SpeechCommandsOptions): Promise<void> {
+  const total = trainFiles.length * k;
+  const files = Array.from({ length: total }, (_, j) => trainFiles[Math.floor(j / k)]);
+  const copies = Array.from({ length: total }, (_, j) => (j % k) + 1);
+  const pool = poolFor(task, total, opts);
+  const bar = (opts.progress ?? silentProgress)(`featurizing ${k} augmented copies of ${trainFiles.length} training clips`, total);
+  let done = 0;
+  try {
+    const featurizer = pool ? pool.featurizer(files, true, () => true, copies) : localFeaturizer(task, files, true, new NoiseBank(task.noiseDir), copies);
+    await writeRows(path, per, total, featurizer, () => false, (j, row) => {
+      if (row instanceof Error) throw new Error(`augmented copy ${copies[j]} of ${files[j]}: ${row.message}`);
+      bar.update(++done);
+    });
   } finally {
     bar.stop();
     await pool?.close();

@@ -2,6 +2,7 @@
 // only resumed by a run whose settings are the same), and the records an epoch leaves.
 import type { Dataset } from '../data/dataset.js';
 import type { Model } from '../models/types.js';
+import { checkAugment, type AugmentOptions } from './augment.js';
 import { batchCount } from './batches.js';
 import type { CheckpointStore } from './checkpoint.js';
 import type { OptimizerName } from './optimizer.js';
@@ -23,6 +24,8 @@ export interface RunSettings {
   batchesPerEpoch: number;
   trainSize: number;
   validationSize: number;
+  /** Present when training batches are augmented (train/augment.ts). */
+  augment?: AugmentOptions;
 }
 
 export interface TrainOptions {
@@ -54,6 +57,9 @@ export interface TrainOptions {
   resume?: boolean;
   /** Aborting stops the run cleanly after the current batch; the unfinished epoch is not recorded. */
   signal?: AbortSignal;
+  /** Augment training batches (feature-level shift and masks, waveform-augmented copies), drawn from
+   *  the seed, the epoch and the sample's index; default none. */
+  augment?: AugmentOptions;
 }
 
 export interface EpochRecord {
@@ -115,6 +121,9 @@ export function resolveSettings(model: Model, data: { train: Dataset; validation
   if (optimizer !== 'adam' && optimizer !== 'sgd') throw new RangeError(`train: optimizer must be 'adam' or 'sgd', got '${String(optimizer)}'`);
   const seed = opts.seed ?? 0;
   if (!Number.isInteger(seed)) throw new RangeError(`train: seed must be an integer, got ${seed}`);
+  const a = opts.augment;
+  const augment = a && (a.spec || a.copies) ? { spec: a.spec ?? null, copies: !!a.copies } : undefined;
+  if (augment) checkAugment(augment);
   return {
     model: model.config,
     parameters: model.parameters().map((p) => `${p.name}[${p.value.shape.join(',')}]`),
@@ -129,5 +138,6 @@ export function resolveSettings(model: Model, data: { train: Dataset; validation
     batchesPerEpoch: batchCount(data.train.size, batchSize, max),
     trainSize: data.train.size,
     validationSize: data.validation?.size ?? 0,
+    ...(augment && { augment }),
   };
 }

@@ -96,7 +96,7 @@ export async function train(model: Model, data: { train: Dataset; validation?: D
     rng,
     schedule: new OneCycle({ maxLr: settings.lr, totalSteps: settings.epochs * settings.batchesPerEpoch, pctStart: settings.pctStart }),
     optimizer: createOptimizer(settings.optimizer, model.parameters(), { weightDecay: settings.weightDecay }),
-    loader: new BatchLoader(data.train, settings.batchSize),
+    loader: new BatchLoader(data.train, settings.batchSize, settings.augment && { ...settings.augment, seed: settings.seed }),
     bestWeights: null,
   };
   let resumedFrom = 0;
@@ -177,7 +177,7 @@ async function trainEpoch(run: Run, epoch: number, bar: ProgressBar): Promise<Ep
       lastYield = performance.now();
     }
     if (opts.signal?.aborted) return null;
-    const { x, labels, probs, dlogits } = loader.load(order, b);
+    const { x, labels, probs, dlogits } = loader.load(order, b, epoch);
     const logits = model.forward(x);
     const loss = crossEntropyForward(logits, labels, probs);
     if (!Number.isFinite(loss))
