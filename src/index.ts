@@ -28,6 +28,8 @@ export { sumOverSteps, sumOverStepsBackward, crossEntropyForward, crossEntropyBa
 export { adamStep, sgdStep } from './kernels/optim.js';
 export type { AdamStepOptions, SgdStepOptions } from './kernels/optim.js';
 export { COMMAND_WORDS, WORDS } from './data/words.js';
+export { SILENCE, UNKNOWN, GSC12_CLASSES, TASK_NAMES, taskClasses } from './data/tasks.js';
+export type { TaskName, Task } from './data/tasks.js';
 export { arrayDataset, subset } from './data/dataset.js';
 export type { Dataset, Splits, SkippedFile } from './data/dataset.js';
 export { lineChart, barChart } from './train/svg.js';
@@ -44,8 +46,11 @@ export type { FeatureSettings, WaveformSettings, LogMelSettings } from './audio/
 export { logMelSpectrogram } from './audio/logmel.js';
 export { createModel, INPUT_SHAPES } from './models/zoo.js';
 export { toSpiking } from './models/spiking.js';
+export { PRETRAINED, loadPretrainedFrom } from './models/pretrained.js';
+export type { PretrainedName } from './models/pretrained.js';
 export { serializeModel, deserializeModel, exportState, importState, ModelFileError, MODEL_FORMAT_VERSION } from './models/serialize.js';
 export type { ModelMeta, ModelState } from './models/serialize.js';
+export type { AugmentOptions, SpecAugmentSettings } from './train/augment.js';
 export { balanceThresholds } from './train/balance.js';
 export type { BalanceOptions } from './train/balance.js';
 export { convert, conversionScales, defaultMethod, CONVERSION_METHODS } from './train/convert.js';
