@@ -109,6 +109,19 @@ export class Leaky implements Layer {
     return [...input];
   }
 
+  /**
+   * The spikes of the last forward pass, 0 or 1 (u8), shaped [steps, batch, ...shape of one row]: a view
+   * of the layer's own record (read it, do not write it; valid until the next forward or dispose), or
+   * null before the first forward. For displays such as a spike raster; `.data.slice()` keeps a copy.
+   */
+  lastSpikes(): Tensor | null {
+    const spikes = this.record?.spikes;
+    if (!spikes) return null;
+    const row = this.xShape.slice(1);
+    const batch = spikes.size / this.steps / row.reduce((a, b) => a * b, 1);
+    return spikes.reshape([this.steps, batch, ...row]);
+  }
+
   forward(x: Tensor, ctx: ForwardContext): Tensor {
     const steps = this.steps;
     const groups = x.shape[0] / ctx.batch;
