@@ -18,6 +18,7 @@ import { evaluate, type EvalResult } from '../train/evaluate.js';
 import { epochLogger } from '../train/log-node.js';
 import type { RunResult } from '../train/report.js';
 import { train } from '../train/trainer.js';
+import type { Dataset } from '../data/dataset.js';
 import type { LoadedSplits } from './data.js';
 import { type CliIo, note } from './io.js';
 import { InterruptedError, interrupt } from './interrupt.js';
@@ -123,7 +124,13 @@ export interface RunOutcome {
  * Trains one run into `out` (created if needed): checkpoint.snnc, log.jsonl, model.snn, result.json.
  * With `resume`, an interrupted run continues from its checkpoint.
  */
-export async function trainRun(io: CliIo, id: string, spec: RunSpec, data: LoadedSplits, features: FeatureSettings, out: string, resume: boolean): Promise<RunOutcome> {
+/**
+ * Trains one run into `out` and scores it on the test split, and on `realSpeech` (recordings of real
+ * people, same classes) when given.
+ */
+export async function trainRun(
+  io: CliIo, id: string, spec: RunSpec, data: LoadedSplits, features: FeatureSettings, out: string, resume: boolean, realSpeech?: Dataset,
+): Promise<RunOutcome> {
   await initEngine();
   await mkdir(out, { recursive: true });
   const logPath = join(out, 'log.jsonl');
@@ -154,6 +161,7 @@ export async function trainRun(io: CliIo, id: string, spec: RunSpec, data: Loade
       throw new InterruptedError(`${id}: stopped by Ctrl-C; ${trained.history.length} epochs are in the checkpoint in ${out} (\`train --resume\` and \`sweep\` continue from it)`);
     if (trained.resumedFrom > 0) note(io, `${id}: resumed after epoch ${trained.resumedFrom}`);
     const test = evaluate(model, data.test, { batchSize: spec.batchSize, progress: io.progress, label: `${id}: test` });
+    const real = realSpeech && evaluate(model, realSpeech, { batchSize: spec.batchSize, progress: io.progress, label: `${id}: real speech` });
     const history = trained.history;
     const result: RunResult = {
       id,
@@ -172,6 +180,7 @@ export async function trainRun(io: CliIo, id: string, spec: RunSpec, data: Loade
       })),
       bestEpoch: trained.best?.epoch,
       test: { top1: test.top1, top5: test.top5, loss: test.loss, samples: test.samples },
+      ...(real && { realSpeech: { top1: real.top1, samples: real.samples } }),
       secondsPerEpoch: history.reduce((s, e) => s + e.seconds, 0) / Math.max(1, history.length),
       memoryBytes: Math.max(0, ...history.map((e) => e.memoryBytes)),
       parameters: model.parameterCount(),

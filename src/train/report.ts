@@ -25,6 +25,8 @@ export interface RunResult {
   /** The epoch whose weights were kept (lowest monitored loss) and scored on the test split. */
   bestEpoch?: number;
   test: { top1: number; top5: number; loss: number; samples: number };
+  /** Top-1 on recordings of real people (never trained on), when a real test set was given. */
+  realSpeech?: { top1: number; samples: number };
   secondsPerEpoch: number;
   /** The most engine memory held at once during the run's epochs, bytes. */
   memoryBytes: number;
@@ -216,6 +218,7 @@ const RUN_COLUMNS: readonly [string, (r: RunResult) => string][] = [
   ['val top-1', (r) => pct(keptEpoch(r)?.valTop1)],
   ['test top-1', (r) => pct(r.test.top1)],
   ['test top-5', (r) => pct(r.test.top5)],
+  ['real top-1', (r) => (r.realSpeech ? pct(r.realSpeech.top1) : '-')],
   ['s/epoch', (r) => fixed(r.secondsPerEpoch, 1)],
   ['MiB', (r) => mib(r.memoryBytes)],
   ['params', (r) => String(r.parameters)],
