@@ -108,7 +108,8 @@ async function useModel(choice: Choice): Promise<void> {
     state.error = null;
   } catch (e) {
     state.error = e instanceof Error ? e.message : String(e);
-    setStatus(`cannot load the ${choice.toUpperCase()}: ${state.error}`);
+    const hint = query.get(choice) ? '' : ` (no pretrained model served? give one: ?${choice}=<model file URL>)`;
+    setStatus(`cannot load the ${choice.toUpperCase()}: ${state.error}${hint}`);
   } finally {
     modelSelect.disabled = micButton.disabled = false;
     modelSelect.value = state.model ?? choice;
