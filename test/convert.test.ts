@@ -10,6 +10,7 @@ import { BatchNorm, BatchNorm1d } from '../src/layers/batchnorm.js';
 import { Conv1d } from '../src/layers/conv1d.js';
 import { Dropout } from '../src/layers/dropout.js';
 import { Flatten } from '../src/layers/flatten.js';
+import { lifBackward, lifForward } from '../src/kernels/lif.js';
 import { Leaky, type LeakySettings } from '../src/layers/leaky.js';
 import { Linear } from '../src/layers/linear.js';
 import { MaxPool1d } from '../src/layers/maxpool.js';
@@ -85,6 +86,24 @@ describeEachBuild('conversion', () => {
       }
       x.free();
     }
+  });
+
+  it('a learned threshold moves the initial membrane with it: its gradient takes u0 times the initial membrane\'s', () => {
+    const [T, n] = [6, 40];
+    const x = Tensor.from(randArray(n, 8, 0, 0.9), [1, n]);
+    const lif = new Leaky('lif', { ...ifNeuron(T, 0.5), threshold: 0.7, learnThreshold: true });
+    lif.forward(x, { batch: 1, steps: T, training: true, count: false, spikesIn: false });
+    const dy = Tensor.from(randArray(T * n, 9), [T, n]);
+    lif.backward(dy, true);
+    const record = { membrane: Tensor.empty([T, n]), spikes: Tensor.empty([T, n], 'u8'), out: Tensor.empty([T, n]) };
+    const params = { ...lif.lifParams() };
+    expect(params.initial).toBeCloseTo(0.35, 6);
+    lifForward(x.reshape([n]), record, params);
+    const g = lifBackward(dy, record, params, Tensor.empty([n]));
+    expect(g.dinitial).not.toBe(0);
+    expect(lif.threshold.grad.f32[0]).toBeCloseTo(g.dthreshold + 0.5 * g.dinitial, 4);
+    for (const t of [x, dy, record.membrane, record.spikes, record.out]) t.free();
+    lif.dispose();
   });
 
   it('a QCFS-trained network and its converted SNN give the same logits at T = L', async () => {

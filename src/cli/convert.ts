@@ -36,6 +36,8 @@ interface ConvertFlags {
 }
 
 export const DEFAULT_SWEEP_STEPS = [1, 2, 4, 8, 16, 32, 64, 128];
+/** Steps x samples per batch when scoring a sweep: M5 at T = 32 and 64 samples would need over 4 GiB. */
+const ROWS_PER_BATCH = 256;
 
 export function convertCommand(ctx: CliContext): Command {
   const cmd = new Command('convert')
@@ -51,7 +53,7 @@ export function convertCommand(ctx: CliContext): Command {
     .option('--split <name>', 'with --sweep-steps: the split to score', choice('--split', ['train', 'validation', 'test'] as const), 'test' as Split)
     .option('--data <dir>', 'a Speech Commands v2 folder (default: the built-in synthesized set)')
     .option('--limit-per-class <n>', 'use at most n clips per word', positiveInt('--limit-per-class'))
-    .option('--batch-size <n>', 'samples per batch when scoring', positiveInt('--batch-size'), 64);
+    .option('--batch-size <n>', `samples per batch when scoring (at most ${ROWS_PER_BATCH} / T)`, positiveInt('--batch-size'), 64);
   withJson(cmd);
   return cmd.action(async (flags: ConvertFlags) => {
     const { io } = ctx;
@@ -82,9 +84,11 @@ export function convertCommand(ctx: CliContext): Command {
       const split = data[flags.split];
       const classes = cnn.classes;
       // Each model's logits over the split, to measure the conversion error against the CNN's.
+      // A batch holds T rows per sample: fewer samples per batch as T grows keeps memory bounded.
       const score = (m: Model, into: Float32Array) =>
         evaluate(m, split, {
-          batchSize: flags.batchSize, progress: io.progress, label: `${m.spiking ? `T=${m.steps}` : 'CNN'} ${flags.split}`,
+          batchSize: Math.max(1, Math.min(flags.batchSize, Math.floor(ROWS_PER_BATCH / m.steps))),
+          progress: io.progress, label: `${m.spiking ? `T=${m.steps}` : 'CNN'} ${flags.split}`,
           onBatch: (logits, first) => into.set(logits.f32, first * classes),
         });
       const cnnLogits = new Float32Array(split.size * classes);
