@@ -221,6 +221,24 @@ describe('snn-voice', () => {
     modelFile = join(out, 'model.snn');
   });
 
+  it('a run folder is owned by its run: no silent restart, replacement or empty resume', async () => {
+    const out = join(dir, 'run-cnn');
+    const args = ['train', '--model', 'tcy', '--epochs', '1', '--batch-size', '4', '--data', data, '--out', out];
+    const again = await cli(...args);
+    expect(again.code).not.toBe(0);
+    expect(again.err).toMatch(/run-cnn holds an unfinished run \(checkpoint\.snnc\): add --resume to continue it, or --overwrite/);
+    const empty = join(dir, 'run-empty');
+    const resume = await cli('train', '--model', 'tcy', '--epochs', '1', '--batch-size', '4', '--data', data, '--out', empty, '--resume');
+    expect(resume.code).not.toBe(0);
+    expect(resume.err).toMatch(/run-empty holds no checkpoint to resume/);
+    const over = await cli(...args, '--overwrite');
+    expect(over.code, over.err).toBe(0);
+    // A killed run's folder keeps only its checkpoint: no older result beside it to shadow it.
+    rmSync(join(out, 'checkpoint.snnc'));
+    const finished = await cli(...args);
+    expect(finished.err).toMatch(/run-cnn holds a finished run: choose another --out, or add --overwrite/);
+  });
+
   it('train --from-cnn converts the CNN to an SNN and fine-tunes it; the table is aligned', async () => {
     const out = join(dir, 'run-snn');
     const r = await cli('train', '--model', 'tcy', '--from-cnn', modelFile, '--steps', '2', '--epochs', '1', '--batch-size', '4', '--data', data, '--out', out);

@@ -91,7 +91,7 @@ export function demoCommand(ctx: CliContext): Command {
     const results: RunResult[] = [];
     for (const { id, spec } of runs) {
       note(io, `training ${id} for ${spec.epochs} epochs`);
-      results.push((await trainRun(io, id, spec, data, features, join(flags.out, id), false, real)).result);
+      results.push((await trainRun(io, id, spec, data, features, join(flags.out, id), 'overwrite', real)).result);
     }
     const seconds = (performance.now() - started) / 1000;
     await writeReport(

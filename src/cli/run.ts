@@ -1,6 +1,7 @@
 // One training run, as `train`, `sweep` and `demo` do it: build (or migrate) the model, train it with a
 // checkpoint and a JSON-lines log in its folder, score it on the test split, save model.snn and
 // result.json. A fresh engine per run makes its memory figure that run's own peak.
+import { existsSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { FeatureSettings } from '../audio/settings.js';
@@ -121,21 +122,42 @@ export interface RunOutcome {
 }
 
 /**
- * Trains one run into `out` (created if needed): checkpoint.snnc, log.jsonl, model.snn, result.json.
- * With `resume`, an interrupted run continues from its checkpoint.
+ * How a run treats its folder: 'fresh' needs one that holds no run, 'resume' one that holds an
+ * unfinished run's checkpoint, 'overwrite' replaces whatever run is there. Nothing is deleted or left
+ * to shadow the new run without one of the last two being asked for.
  */
+export type RunStart = 'fresh' | 'resume' | 'overwrite';
+
+const RUN_FILES = ['checkpoint.snnc', 'log.jsonl', 'result.json', 'model.snn'] as const;
+
+async function claimRunFolder(out: string, start: RunStart): Promise<void> {
+  const has = (file: string) => existsSync(join(out, file));
+  if (start === 'resume' && !has('checkpoint.snnc'))
+    throw new UsageError(`${out} holds no checkpoint to resume; start the run without --resume`);
+  if (start === 'fresh' && has('checkpoint.snnc'))
+    throw new UsageError(`${out} holds an unfinished run (checkpoint.snnc): add --resume to continue it, or --overwrite to start afresh`);
+  if (start === 'fresh' && (has('result.json') || has('model.snn')))
+    throw new UsageError(`${out} holds a finished run: choose another --out, or add --overwrite to replace it`);
+  // A resumed run's folder must not keep an older finished run's result beside the new checkpoint:
+  // the sweep would take the folder for finished.
+  const stale = start === 'overwrite' ? RUN_FILES : start === 'resume' ? (['result.json', 'model.snn'] as const) : [];
+  await Promise.all(stale.map((f) => rm(join(out, f), { force: true })));
+}
+
 /**
- * Trains one run into `out` and scores it on the test split, and on `realSpeech` (recordings of real
- * people, same classes) when given.
+ * Trains one run into `out` (created if needed): checkpoint.snnc, log.jsonl, model.snn, result.json,
+ * and scores it on the test split, and on `realSpeech` (recordings of real people, same classes) when
+ * given. `start` says what may happen to a run already in the folder.
  */
 export async function trainRun(
-  io: CliIo, id: string, spec: RunSpec, data: LoadedSplits, features: FeatureSettings, out: string, resume: boolean, realSpeech?: Dataset,
+  io: CliIo, id: string, spec: RunSpec, data: LoadedSplits, features: FeatureSettings, out: string, start: RunStart, realSpeech?: Dataset,
 ): Promise<RunOutcome> {
   await initEngine();
   await mkdir(out, { recursive: true });
   const logPath = join(out, 'log.jsonl');
   const checkpointPath = join(out, 'checkpoint.snnc');
-  if (!resume) await Promise.all([rm(logPath, { force: true }), rm(checkpointPath, { force: true })]);
+  await claimRunFolder(out, start);
+  const resume = start === 'resume';
   const model = await buildModel(io, spec, data, features);
   try {
     const trained = await interrupt.during((signal) =>

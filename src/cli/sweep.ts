@@ -109,7 +109,7 @@ export async function runSweep(io: CliIo, flags: SweepFlags): Promise<{ results:
     const features = featuresFor(spec.model);
     const data = await loadData(io, dataOptions(flags), features);
     // An interrupted run left its checkpoint in the folder: pick it up.
-    const { result } = await trainRun(io, id, spec, data, features, dir, existsSync(join(dir, 'checkpoint.snnc')));
+    const { result } = await trainRun(io, id, spec, data, features, dir, existsSync(join(dir, 'checkpoint.snnc')) ? 'resume' : 'fresh');
     results.push(result);
     trained.push(id);
     await writeReport(flags.out, 'snn-voice sweep', settings, results);

@@ -64,6 +64,7 @@ interface TrainFlags {
   words?: WordChoice;
   out?: string;
   resume?: boolean;
+  overwrite?: boolean;
   fromCnn?: string;
   conversion?: ConversionMethod;
   json?: boolean;
@@ -77,6 +78,7 @@ export function trainCommand(ctx: CliContext): Command {
   addTrainingOptions(cmd, { epochs: RUN_DEFAULTS.epochs, batchSize: RUN_DEFAULTS.batchSize })
     .option('--out <dir>', 'output folder (default runs/<model>-<cnn|snn-tT>)')
     .option('--resume', 'continue from the checkpoint in --out')
+    .option('--overwrite', 'replace a run already in --out (finished or not) instead of refusing')
     .option('--from-cnn <file>', "start the SNN from a trained CNN's model file, converted (docs/conversion.md), then fine-tune")
     .option('--conversion <method>', `how --from-cnn converts: ${CONVERSION_METHODS.join(', ')} (default: qcfs for a CNN trained with --quantize, else ecc)`, choice('--conversion', CONVERSION_METHODS));
   withJson(cmd);
@@ -103,9 +105,10 @@ export function trainCommand(ctx: CliContext): Command {
     };
     const id = spiking ? `${model}-snn-t${spec.steps}${spec.learnBeta ? '-learned-beta' : ''}` : `${model}-cnn${spec.quantize ? `-q${spec.quantize}` : ''}`;
     const out = flags.out ?? `runs/${id}`;
+    if (flags.resume && flags.overwrite) throw new UsageError('--resume continues the run in --out and --overwrite replaces it: give one');
     const features = featuresFor(model);
     const data = await loadData(io, dataOptions(flags), features);
-    const { result } = await trainRun(io, id, spec, data, features, out, !!flags.resume);
+    const { result } = await trainRun(io, id, spec, data, features, out, flags.resume ? 'resume' : flags.overwrite ? 'overwrite' : 'fresh');
     emit(io, flags.json, { out, ...result }, () => `${runLabel(result)} -> ${out}\n\n${resultTable([result])}`);
   });
 }
