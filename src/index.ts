@@ -111,3 +111,7 @@ export type { RecognizerProcessorOptions } from './listen/worklet.js';
 export { listen, MICROPHONE_CONSTRAINTS } from './listen/listen.js';
 export type { AudioSink, ListenOptions, StopListening } from './listen/listen.js';
 export type { ProgressBar, ProgressFactory } from './util/progress.js';
+export { exportNir } from './nir/export.js';
+export { importNir } from './nir/import.js';
+export type { NirImport, NirImportOptions } from './nir/import.js';
+export { NirError, NIR_VERSION } from './nir/format.js';

@@ -10,7 +10,7 @@ import { importsOf, resolveLocal, root, sourceFiles } from './import-graph.js';
  * beside the engine: it needs neither WASM nor models, and models need its feature settings. listen/
  * (streaming recognition) drives models with audio, beside data/: neither needs the other.
  */
-const FLOORS: Record<string, number> = { util: 0, engine: 1, audio: 1, kernels: 2, layers: 3, models: 4, data: 5, listen: 5, train: 6, cli: 7, '.': 8 };
+const FLOORS: Record<string, number> = { util: 0, engine: 1, audio: 1, kernels: 2, layers: 3, models: 4, data: 5, listen: 5, nir: 5, train: 6, cli: 7, '.': 8 };
 
 const folderOf = (file: string): string => {
   const parts = relative(join(root, 'src'), file).split(sep);

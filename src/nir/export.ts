@@ -1,0 +1,183 @@
+// exportNir: a spiking model of this package as a NIR graph (docs/nir.md has the full mapping). Each
+// layer becomes the NIR node of its name; the per-sample shapes go on every node as input_type and
+// output_type. In short:
+//   Conv1d/Conv2d (+ the BatchNorm after it, folded: W' = W·γ/√(σ²+ε), b' = (b − μ)·γ/√(σ²+ε) + β)
+//     -> Conv1d/Conv2d;  Linear -> Affine (y = W·x + b);  Flatten, Reshape -> Flatten;
+//   Leaky with β < 1 -> LIF, snnTorch's mapping at dt = 1: τ = dt/(1 − β), r = τ/dt, v_leak = 0,
+//     v_threshold = U_thr, v_reset = 0;  Leaky with β = 1 -> IF (r = 1);
+//   max pool over binary spikes -> SumPool2d then Threshold(0.5): the max of 0/1 values is 1 exactly
+//     when their sum is ≥ 1 (no NIR max pool exists; over analog values it is refused);
+//   adaptive average pool to 1 -> AvgPool2d whose kernel is the whole input;
+//   a residual block -> its two paths and a Scale(1) node "<block>.sum" that both paths' edges enter
+//     (NIR sums every edge into a node);
+//   the repeat encoder and the readout summed over the steps -> the graph's metadata.
+import { BN_EPS, BatchNorm } from '../layers/batchnorm.js';
+import { AdaptiveAvgPool2d } from '../layers/adaptive-avg-pool.js';
+import { Conv1d } from '../layers/conv1d.js';
+import { Conv2d } from '../layers/conv2d.js';
+import { Dropout } from '../layers/dropout.js';
+import { Encoder } from '../layers/encoder.js';
+import { Flatten } from '../layers/flatten.js';
+import type { Layer } from '../layers/layer.js';
+import { Leaky } from '../layers/leaky.js';
+import { Linear } from '../layers/linear.js';
+import { MaxPool1d, MaxPool2d } from '../layers/maxpool.js';
+import { Reshape } from '../layers/reshape.js';
+import { Residual } from '../layers/residual.js';
+import { Network } from '../models/network.js';
+import type { ModelMeta } from '../models/serialize.js';
+import type { Model } from '../models/types.js';
+import { type H5Group, type H5Leaf, writeHdf5 } from './hdf5.js';
+import { META, NIR_VERSION, NirError, f32, f64, group, int, ints, num } from './format.js';
+
+interface Builder {
+  nodes: H5Group;
+  edges: [string, string][];
+}
+
+const prod = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
+const fill = (n: number, v: number) => new Float64Array(n).fill(v);
+
+/** Adds node `name` fed by `from`, with its per-sample input and output shapes. */
+function add(b: Builder, name: string, from: string, type: string, params: Record<string, H5Leaf | H5Group>, input: readonly number[], output: readonly number[]) {
+  if (b.nodes.has(name)) throw new NirError(`two NIR nodes would be named "${name}"`);
+  b.nodes.set(name, group({ type, ...params, input_type: ints([...input]), output_type: ints([...output]) }));
+  b.edges.push([from, name]);
+}
+
+/** The weight and bias of a synapse, with the batch norm after it folded in (copies: the model is not changed). */
+function synapseArrays(s: Conv1d | Conv2d | Linear, bn: BatchNorm | null): { w: Float32Array; b: Float32Array } {
+  const w = s.weight.value.f32.slice();
+  const b = s.bias.value.f32.slice();
+  if (!bn) return { w, b };
+  const out = b.length;
+  if (bn.channels !== out) throw new NirError(`${bn.name}: ${bn.channels} channels after ${s.name}'s ${out}`);
+  const per = w.length / out;
+  const [gamma, beta, mean, variance] = [bn.weight.value.f32, bn.bias.value.f32, bn.runningMean.f32, bn.runningVar.f32];
+  // The equation of models/converted.ts foldBatchNorm, on copies.
+  for (let o = 0; o < out; o++) {
+    const k = gamma[o] / Math.sqrt(variance[o] + BN_EPS);
+    for (let i = o * per; i < (o + 1) * per; i++) w[i] *= k;
+    b[o] = (b[o] - mean[o]) * k + beta[o];
+  }
+  return { w, b };
+}
+
+function leakyNode(l: Leaky, shape: readonly number[]): { type: string; params: Record<string, H5Leaf | H5Group> } {
+  const { beta, threshold } = l.lifParams();
+  const { form, reset, initial, surrogate } = l.settings;
+  const n = prod(shape);
+  // How this neuron differs from NIR's own (docs/nir.md): NIR's LIF/IF reset to v_reset after a spike.
+  const metadata = group({ form, reset, initial: num(initial), surrogate, beta: num(beta) });
+  const common = { v_threshold: f32(new Float32Array(n).fill(threshold), [...shape]), v_reset: f32(new Float32Array(n), [...shape]), metadata };
+  if (beta >= 1) return { type: 'IF', params: { r: f64(fill(n, 1), [...shape]), ...common } };
+  const tau = 1 / (1 - beta); // dt = 1
+  return { type: 'LIF', params: { tau: f64(fill(n, tau), [...shape]), r: f64(fill(n, tau), [...shape]), v_leak: f64(fill(n, 0), [...shape]), ...common } };
+}
+
+/** Emits one path of layers from node `from` with per-sample `shape`; returns the last node and shape. */
+function emitPath(b: Builder, layers: readonly Layer[], from: string, shape: number[], spikes: boolean): { from: string; shape: number[]; spikes: boolean } {
+  for (let i = 0; i < layers.length; i++) {
+    const layer = layers[i];
+    const out = layer.outputShape(shape);
+    const name = layer.name;
+    if (layer instanceof Dropout) continue; // the identity in eval
+    if (layer instanceof Conv1d || layer instanceof Conv2d || layer instanceof Linear) {
+      const bn = layers[i + 1] instanceof BatchNorm ? (layers[++i] as BatchNorm) : null;
+      const { w, b: bias } = synapseArrays(layer, bn);
+      if (layer instanceof Linear) add(b, name, from, 'Affine', { weight: f32(w, [...layer.weight.value.shape]), bias: f32(bias, [bias.length]) }, shape, out);
+      else if (layer instanceof Conv1d) {
+        const { stride = 1, padding = 0, kernel } = layer.settings;
+        const pad = padding === 'same' ? (kernel - 1) / 2 : padding;
+        add(b, name, from, 'Conv1d', {
+          weight: f32(w, [...layer.weight.value.shape]), bias: f32(bias, [bias.length]), stride: ints([stride]), padding: ints([pad]),
+          dilation: ints([1]), groups: int(1), input_shape: int(shape[1]),
+        }, shape, out);
+      } else {
+        const { stride, padding } = layer.options;
+        add(b, name, from, 'Conv2d', {
+          weight: f32(w, [...layer.weight.value.shape]), bias: f32(bias, [bias.length]), stride: ints(stride), padding: ints(padding),
+          dilation: ints([1, 1]), groups: int(1), input_shape: ints(shape.slice(1)),
+        }, shape, out);
+      }
+      spikes = false;
+    } else if (layer instanceof BatchNorm) {
+      throw new NirError(`${name}: NIR has no batch norm node, and this one follows no convolution or linear layer to be folded into`);
+    } else if (layer instanceof Leaky) {
+      const { type, params } = leakyNode(layer, shape);
+      add(b, name, from, type, params, shape, out);
+      spikes = true;
+    } else if (layer instanceof Flatten || layer instanceof Reshape) {
+      // Our Flatten keeps the batch; NIR's shapes are per sample, so all of them are flattened. A reshape
+      // that merges leading dimensions ([1, 60, 134] -> [60, 134]) is a Flatten of dims 0..k.
+      let end = -1;
+      if (layer instanceof Reshape) {
+        end = shape.findIndex((_, k) => prod(shape.slice(0, k + 1)) === out[0]);
+        if (end < 0 || out.length !== shape.length - end || out.slice(1).some((d, k) => d !== shape[end + 1 + k]))
+          throw new NirError(`${name}: a reshape of [${shape}] to [${out}] is not a flatten of leading dimensions, and NIR has no reshape node`);
+      }
+      add(b, name, from, 'Flatten', { start_dim: int(0), end_dim: int(end) }, shape, out);
+    } else if (layer instanceof MaxPool2d) {
+      if (!spikes)
+        throw new NirError(`${name}: NIR has no max pool node; a max pool over binary spikes is written as SumPool2d then Threshold, but this one pools analog values`);
+      const oneD = layer instanceof MaxPool1d;
+      const kernel = oneD ? [layer.kernel1d] : [...layer.kernel];
+      const stride = oneD ? [layer.stride1d] : [...layer.stride];
+      add(b, `${name}.sum`, from, 'SumPool2d', { kernel_size: ints(kernel), stride: ints(stride), padding: ints(kernel.map(() => 0)) }, shape, out);
+      add(b, name, `${name}.sum`, 'Threshold', { threshold: f32(new Float32Array(prod(out)).fill(0.5), out) }, out, out);
+    } else if (layer instanceof AdaptiveAvgPool2d) {
+      if (out.slice(1).some((d) => d !== 1))
+        throw new NirError(`${name}: adaptive average pooling to [${out.slice(1)}] has windows of unequal size; only pooling to 1 (AvgPool2d over the whole input) is written`);
+      const kernel = shape.slice(1);
+      add(b, name, from, 'AvgPool2d', { kernel_size: ints(kernel), stride: ints(kernel), padding: ints(kernel.map(() => 0)) }, shape, out);
+      spikes = false;
+    } else if (layer instanceof Residual) {
+      const main = emitPath(b, layer.main, from, shape, spikes);
+      const short = emitPath(b, layer.shortcut, from, shape, spikes);
+      const sum = `${name}.sum`;
+      add(b, sum, main.from, 'Scale', { scale: f32(new Float32Array(prod(out)).fill(1), out) }, out, out);
+      b.edges.push([short.from, sum]);
+      spikes = false;
+    } else {
+      throw new NirError(`${name}: a ${layer.constructor.name} layer has no NIR node`);
+    }
+    from = layer instanceof Residual ? `${name}.sum` : name;
+    shape = out;
+  }
+  return { from, shape, spikes };
+}
+
+/**
+ * The NIR file (HDF5 bytes) of a spiking model: a graph input -> layers -> output, the per-step
+ * computation; run it for `steps` steps on the same input and sum the outputs for the logits (the
+ * graph's metadata says so). Throws NirError naming the first layer NIR cannot express.
+ */
+export async function exportNir(model: Model, meta?: ModelMeta): Promise<Uint8Array> {
+  if (!(model instanceof Network)) throw new NirError('exportNir: the model was not built by this package');
+  if (!model.spiking) throw new NirError(`exportNir: the ${model.name} model is a CNN; NIR describes spiking networks (export its SNN)`);
+  const [encoder, ...layers] = model.layers;
+  if (!(encoder instanceof Encoder) || encoder.kind !== 'repeat')
+    throw new NirError(`${encoder.name}: only the repeat encoder (the same input at every step) is written; a ${encoder instanceof Encoder ? encoder.kind : 'missing'} encoder has no NIR form`);
+  const b: Builder = { nodes: new Map(), edges: [] };
+  const input = [...model.inputShape];
+  b.nodes.set('input', group({ type: 'Input', shape: ints(input) }));
+  const last = emitPath(b, layers, 'input', input, false);
+  b.nodes.set('output', group({ type: 'Output', shape: ints(last.shape) }));
+  b.edges.push([last.from, 'output']);
+  const names = b.edges.flat();
+  const modelJson = JSON.stringify({ config: model.config, ...(meta ? { classNames: meta.classNames, features: meta.features } : {}) });
+  const graph = group({
+    type: 'NIRGraph',
+    nodes: b.nodes,
+    edges: { strings: names, shape: [b.edges.length, 2] },
+    metadata: group({
+      [META.producer]: 'snn-voice',
+      [META.steps]: int(model.steps),
+      [META.dt]: num(1),
+      [META.encoder]: 'repeat',
+      [META.readout]: 'sum',
+      [META.model]: modelJson,
+    }),
+  });
+  return writeHdf5(group({ version: NIR_VERSION, node: graph }));
+}
