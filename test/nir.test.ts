@@ -24,7 +24,7 @@ interface Case {
 }
 
 /** The zoo SNNs NIR expresses (docs/nir.md); classes kept small so the test is quick. */
-export const EXPORTABLE: Case[] = [
+const EXPORTABLE: Case[] = [
   { name: 'hjh', options: { spiking: true, steps: 4 }, exact: false },
   { name: 'm5', options: { spiking: true, steps: 3 }, exact: false },
   { name: 'tcresnet8', options: { spiking: true, steps: 4 }, exact: false },

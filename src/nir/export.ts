@@ -41,7 +41,12 @@ const fill = (n: number, v: number) => new Float64Array(n).fill(v);
 /** Adds node `name` fed by `from`, with its per-sample input and output shapes. */
 function add(b: Builder, name: string, from: string, type: string, params: Record<string, H5Leaf | H5Group>, input: readonly number[], output: readonly number[]) {
   if (b.nodes.has(name)) throw new NirError(`two NIR nodes would be named "${name}"`);
-  b.nodes.set(name, group({ type, ...params, input_type: ints([...input]), output_type: ints([...output]) }));
+  // The shapes go in the node's metadata: the reference reader passes a node's datasets to its class,
+  // and some classes (AvgPool2d, Conv2d, Scale) take no input_type argument. Flatten also needs its own.
+  const metadata = params.metadata instanceof Map ? params.metadata : new Map();
+  metadata.set('input_type', ints([...input]));
+  metadata.set('output_type', ints([...output]));
+  b.nodes.set(name, group({ type, ...params, ...(type === 'Flatten' ? { input_type: ints([...input]) } : {}), metadata }));
   b.edges.push([from, name]);
 }
 
