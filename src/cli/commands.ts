@@ -4,6 +4,8 @@ import { benchCommand } from './bench.js';
 import { convertCommand } from './convert.js';
 import { demoCommand } from './demo.js';
 import { evalCommand } from './eval.js';
+import { exportCommand } from './export.js';
+import { importCommand } from './import.js';
 import { inferCommand } from './infer.js';
 import type { CliContext } from './io.js';
 import { listenCommand } from './listen.js';
@@ -16,6 +18,8 @@ export const commands: ReadonlyArray<(ctx: CliContext) => Command> = [
   synthCommand,
   trainCommand,
   convertCommand,
+  exportCommand,
+  importCommand,
   evalCommand,
   inferCommand,
   listenCommand,

@@ -1,0 +1,86 @@
+// `snn-voice export --format nir` and `snn-voice import`: a model file to NIR and back, with the same
+// outputs; a model NIR cannot express and a foreign NIR file are refused with the reason.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { run } from '../src/cli/main.js';
+import type { CliIo } from '../src/cli/io.js';
+import { initEngine } from '../src/engine/engine.js';
+import { Tensor } from '../src/engine/tensor.js';
+import { createModel, featuresFor } from '../src/models/zoo.js';
+import type { Model } from '../src/models/types.js';
+import { loadModel, saveModel } from '../src/node.js';
+import { silentProgress } from '../src/util/progress.js';
+import { randArray } from './helpers.js';
+
+function cli(argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  let out = '';
+  let err = '';
+  const io: CliIo = { out: (t) => void (out += t), err: (t) => void (err += t), progress: silentProgress };
+  return run(argv, io).then((code) => ({ code, out, err }));
+}
+
+function logits(model: Model, x: Float32Array): Float32Array {
+  model.eval();
+  const input = Tensor.from(x, [2, ...model.inputShape]);
+  const out = model.forward(input).toArray();
+  input.free();
+  return out;
+}
+
+describe('snn-voice export / import (NIR)', () => {
+  let dir: string;
+  beforeAll(async () => {
+    await initEngine({ flavor: 'simd' });
+    dir = mkdtempSync(join(tmpdir(), 'snn-voice-nir-cli-'));
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  for (const [name, options, exact] of [['tcresnet8', { converted: true }, true], ['hjh', {}, false]] as const) {
+    it(`${name} ${JSON.stringify(options)}: m.snn -> m.nir -> m.snn keeps the outputs`, async () => {
+      const model = createModel(name, { classes: 4, seed: 3, spiking: true, steps: 3, ...options });
+      const src = join(dir, `${name}.snn`);
+      const nir = join(dir, `${name}.nir`);
+      const back = join(dir, `${name}-back.snn`);
+      const meta = { classNames: ['yes', 'no', 'up', 'down'], features: featuresFor(name) };
+      await saveModel(src, model, meta);
+      const x = randArray(2 * model.inputShape.reduce((a, b) => a * b, 1), 5, 0, 2);
+      const before = logits(model, x);
+      model.dispose();
+      const ex = await cli(['export', '--format', 'nir', '--model', src, '--out', nir]);
+      expect(ex.err).toBe('');
+      expect(ex.code).toBe(0);
+      expect(ex.out).toContain(nir);
+      const im = await cli(['import', nir, '--out', back, '--json']);
+      expect(im.err).toBe('');
+      expect(im.code).toBe(0);
+      expect(JSON.parse(im.out)).toMatchObject({ model: name, steps: 3, classes: 4 });
+      const loaded = await loadModel(back);
+      try {
+        expect(loaded.meta.classNames).toEqual(meta.classNames);
+        const after = logits(loaded.model, x);
+        if (exact) expect(Array.from(after)).toEqual(Array.from(before));
+        else for (let i = 0; i < before.length; i++) expect(after[i]).toBeCloseTo(before[i], 3);
+      } finally {
+        loaded.model.dispose();
+      }
+    }, 120_000);
+  }
+
+  it('refuses a model NIR cannot express, naming the layer', async () => {
+    const model = createModel('piczak', { classes: 4, spiking: true });
+    const src = join(dir, 'piczak.snn');
+    await saveModel(src, model, { classNames: ['a', 'b', 'c', 'd'], features: featuresFor('piczak') });
+    model.dispose();
+    const r = await cli(['export', '--format', 'nir', '--model', src, '--out', join(dir, 'piczak.nir')]);
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/cannot be written as NIR: pool1: NIR has no max pool node/);
+  }, 120_000);
+
+  it('refuses to save a foreign NIR file as a model file, saying why', async () => {
+    const r = await cli(['import', join(__dirname, 'fixtures', 'snntorch-small.nir'), '--out', join(dir, 'foreign.snn')]);
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/was not written by snn-voice export/);
+  });
+});
