@@ -1,8 +1,24 @@
 // HDF5 bytes <-> a tree of groups and arrays, through h5wasm (HDF5 compiled to WebAssembly). Its ESM
 // build embeds the wasm and keeps files in Emscripten's in-memory file system (MEMFS), so the same code
 // runs in Node and in browsers and needs no node:* import: bytes are written to a MEMFS file, opened,
-// and the file is removed after.
-import h5wasm from 'h5wasm';
+// and the file is removed after. It is imported on first use: loading it compiles 4 MB of WebAssembly,
+// a cost no one who never reads or writes NIR should pay when importing the package.
+import type { Dataset, Group } from 'h5wasm';
+
+type H5wasm = typeof import('h5wasm');
+let loading: Promise<H5wasm> | null = null;
+/** h5wasm, its module (and with it the file system) ready. */
+function h5(): Promise<H5wasm> {
+  loading ??= import('h5wasm').then(async (m) => {
+    await m.ready;
+    if (!m.FS) throw new Error('h5wasm: its file system did not load');
+    return m;
+  }).catch((e: unknown) => {
+    loading = null; // let a later call try again
+    throw e;
+  });
+  return loading;
+}
 
 /** A numeric array, row-major; shape [] is a scalar. */
 export interface H5Array {
@@ -26,17 +42,10 @@ let count = 0;
 /** A fresh MEMFS path: two calls in flight never share a file. */
 const scratchPath = () => `/snn-voice-nir-${++count}.h5`;
 
-async function fs() {
-  await h5wasm.ready;
-  const { FS } = await import('h5wasm');
-  if (!FS) throw new Error('h5wasm: its file system did not load');
-  return FS;
-}
-
 /** gzip level of NIR's reference writer (h5py's default for compression='gzip'). */
 const GZIP = 4;
 
-function writeGroup(group: InstanceType<typeof h5wasm.Group>, tree: H5Group): void {
+function writeGroup(group: Group, tree: H5Group): void {
   for (const [name, v] of tree) {
     if (v instanceof Map) writeGroup(group.create_group(name), v);
     else if (typeof v === 'string') group.create_dataset({ name, data: v });
@@ -48,7 +57,8 @@ function writeGroup(group: InstanceType<typeof h5wasm.Group>, tree: H5Group): vo
 
 /** The HDF5 file holding `tree` under its root. */
 export async function writeHdf5(tree: H5Group): Promise<Uint8Array> {
-  const FS = await fs();
+  const h5wasm = await h5();
+  const FS = h5wasm.FS!;
   const path = scratchPath();
   const file = new h5wasm.File(path, 'w');
   try {
@@ -63,7 +73,7 @@ export async function writeHdf5(tree: H5Group): Promise<Uint8Array> {
   }
 }
 
-function readValue(d: InstanceType<typeof h5wasm.Dataset>): H5Leaf {
+function readValue(d: Dataset): H5Leaf {
   const shape = d.shape ?? [];
   const v = d.value;
   if (typeof v === 'string') return v;
@@ -74,11 +84,11 @@ function readValue(d: InstanceType<typeof h5wasm.Dataset>): H5Leaf {
   throw new Error(`HDF5 dataset ${d.path}: a value of type ${d.dtype} is not read here`);
 }
 
-function readGroup(group: InstanceType<typeof h5wasm.Group>): H5Group {
+function readGroup(h5wasm: H5wasm, group: Group): H5Group {
   const out: H5Group = new Map();
   for (const name of group.keys()) {
     const e = group.get(name);
-    if (e instanceof h5wasm.Group) out.set(name, readGroup(e));
+    if (e instanceof h5wasm.Group) out.set(name, readGroup(h5wasm, e));
     else if (e instanceof h5wasm.Dataset) out.set(name, readValue(e));
   }
   return out;
@@ -86,13 +96,14 @@ function readGroup(group: InstanceType<typeof h5wasm.Group>): H5Group {
 
 /** The tree under an HDF5 file's root (groups and datasets; attributes are not read). */
 export async function readHdf5(bytes: Uint8Array): Promise<H5Group> {
-  const FS = await fs();
+  const h5wasm = await h5();
+  const FS = h5wasm.FS!;
   const path = scratchPath();
   FS.writeFile(path, bytes);
   try {
     const file = new h5wasm.File(path, 'r');
     try {
-      return readGroup(file);
+      return readGroup(h5wasm, file);
     } finally {
       file.close();
     }
