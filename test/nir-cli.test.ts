@@ -40,12 +40,14 @@ describe('snn-voice export / import (NIR)', () => {
   for (const [name, options, exact] of [['tcresnet8', { converted: true }, true], ['hjh', {}, false]] as const) {
     it(`${name} ${JSON.stringify(options)}: m.snn -> m.nir -> m.snn keeps the outputs`, async () => {
       const model = createModel(name, { classes: 4, seed: 3, spiking: true, steps: 3, ...options });
+      // Untrained weights at threshold 1 leave most neurons silent; at 0.1 they fire.
+      for (const b of model.buffers()) if (b.name.endsWith('.threshold')) b.value.f32.fill(0.1);
       const src = join(dir, `${name}.snn`);
       const nir = join(dir, `${name}.nir`);
       const back = join(dir, `${name}-back.snn`);
       const meta = { classNames: ['yes', 'no', 'up', 'down'], features: featuresFor(name) };
       await saveModel(src, model, meta);
-      const x = randArray(2 * model.inputShape.reduce((a, b) => a * b, 1), 5, 0, 2);
+      const x = randArray(2 * model.inputShape.reduce((a, b) => a * b, 1), 5, 0, 4);
       const before = logits(model, x);
       model.dispose();
       const ex = await cli(['export', '--format', 'nir', '--model', src, '--out', nir]);
@@ -61,7 +63,7 @@ describe('snn-voice export / import (NIR)', () => {
         expect(loaded.meta.classNames).toEqual(meta.classNames);
         const after = logits(loaded.model, x);
         if (exact) expect(Array.from(after)).toEqual(Array.from(before));
-        else for (let i = 0; i < before.length; i++) expect(after[i]).toBeCloseTo(before[i], 3);
+        else for (let i = 0; i < before.length; i++) expect(Math.abs(after[i] - before[i])).toBeLessThan(1e-4);
       } finally {
         loaded.model.dispose();
       }

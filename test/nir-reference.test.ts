@@ -14,9 +14,9 @@ import type { ModelConfig, ModelName } from '../src/models/types.js';
 
 /** The exportable zoo SNNs (as in nir.test.ts: importing that file would run its tests here too). */
 const EXPORTABLE: { name: ModelName; options: Partial<ModelConfig> }[] = [
-  { name: 'hjh', options: { spiking: true, steps: 4 } },
-  { name: 'm5', options: { spiking: true, steps: 3 } },
-  { name: 'tcresnet8', options: { spiking: true, steps: 4 } },
+  { name: 'hjh', options: { spiking: true, steps: 4, threshold: 0.1 } },
+  { name: 'm5', options: { spiking: true, steps: 3, threshold: 0.1 } },
+  { name: 'tcresnet8', options: { spiking: true, steps: 4, threshold: 0.1 } },
   { name: 'tcresnet8', options: { spiking: true, converted: true, steps: 4 } },
 ];
 
