@@ -6,6 +6,8 @@ import { Tensor } from '../src/engine/tensor.js';
 import { createModel, featuresFor } from '../src/models/zoo.js';
 import type { Model, ModelConfig, ModelName } from '../src/models/types.js';
 import { exportNir, importNir } from '../src/index.js';
+import { type H5Group, readHdf5, writeHdf5 } from '../src/nir/hdf5.js';
+import { f32, group } from '../src/nir/format.js';
 import { randArray } from './helpers.js';
 
 function logits(model: Model, x: Float32Array, batch = 2): Float32Array {
@@ -90,4 +92,82 @@ describe('NIR export and import', () => {
       }
     });
   }
+});
+
+describe('NIR graphs from elsewhere', () => {
+  beforeAll(async () => {
+    await initEngine({ flavor: 'simd' });
+  });
+
+  const w = (seed: number) => f32(randArray(16, seed, -1, 1.5), [4, 4]);
+  const lif = (beta: number, threshold: number) => {
+    const tau = 1e-4 / (1 - beta);
+    return group({ type: 'LIF', tau: f32(new Float32Array(4).fill(tau), [4]), r: f32(new Float32Array(4).fill(tau / 1e-4), [4]),
+      v_leak: f32(new Float32Array(4), [4]), v_threshold: f32(new Float32Array(4).fill(threshold), [4]), v_reset: f32(new Float32Array(4), [4]) });
+  };
+  /** input -> fc1 -> lif1 -> {fc2, fc3} -> lif2 (two edges in: their sum) -> output */
+  const graph = (extra: [string, H5Group][] = [], edges: string[] = []) => {
+    const nodes: H5Group = new Map<string, H5Group>([
+      ['input', group({ type: 'Input', shape: { data: Int32Array.of(4), shape: [1] } })],
+      ['fc1', group({ type: 'Affine', weight: w(1), bias: f32([0.2, 0.1, 0.3, 0], [4]) })],
+      ['lif1', lif(0.75, 0.5)],
+      ['fc2', group({ type: 'Affine', weight: w(2), bias: f32([0, 0, 0, 0], [4]) })],
+      ['fc3', group({ type: 'Affine', weight: w(3), bias: f32([0.1, 0.1, 0.1, 0.1], [4]) })],
+      ['lif2', lif(0.5, 0.5)],
+      ['output', group({ type: 'Output', shape: { data: Int32Array.of(4), shape: [1] } })],
+      ...extra,
+    ]);
+    const e = ['input', 'fc1', 'fc1', 'lif1', 'lif1', 'fc2', 'lif1', 'fc3', 'fc2', 'lif2', 'fc3', 'lif2', 'lif2', 'output', ...edges];
+    return writeHdf5(group({ version: '1.0.0', node: group({ type: 'NIRGraph', nodes, edges: { strings: e, shape: [e.length / 2, 2] } }) }));
+  };
+
+  /** The graph under NIR's neuron (docs/nir.md): U = β·U' + I, spike when U > U_thr, U' = 0 after one. */
+  function reference(x: Float32Array, steps: number): number[] {
+    const affine = (m: Float32Array, b: ArrayLike<number>, v: ArrayLike<number>) =>
+      Array.from({ length: 4 }, (_, o) => Math.fround(Array.from({ length: 4 }, (_, i) => m[o * 4 + i] * v[i]).reduce((a, c) => a + c, 0) + b[o]));
+    const step = (u: number[], i: number[], beta: number, thr: number) => {
+      const s = u.map((v, k) => (Math.fround(Math.fround(beta * v) + i[k]) > thr ? 1 : 0));
+      const next = u.map((v, k) => (s[k] ? 0 : Math.fround(Math.fround(beta * v) + i[k])));
+      return { s, next };
+    };
+    const [w1, w2, w3] = [w(1), w(2), w(3)].map((a) => a.data as Float32Array);
+    const i1 = affine(w1, [0.2, 0.1, 0.3, 0].map(Math.fround), x);
+    let u1 = [0, 0, 0, 0];
+    let u2 = [0, 0, 0, 0];
+    const total = [0, 0, 0, 0];
+    for (let t = 0; t < steps; t++) {
+      const a = step(u1, i1, 0.75, 0.5);
+      u1 = a.next;
+      const sum = affine(w2, [0, 0, 0, 0], a.s).map((v, k) => Math.fround(v + affine(w3, [0.1, 0.1, 0.1, 0.1].map(Math.fround), a.s)[k]));
+      const b = step(u2, sum, 0.5, 0.5);
+      u2 = b.next;
+      b.s.forEach((v, k) => (total[k] += v));
+    }
+    return total;
+  }
+
+  it('reads two edges into a neuron as a residual sum before it, with NIR\'s neuron', async () => {
+    const { model, fromSnnVoice } = await importNir(await graph(), { steps: 6 });
+    try {
+      expect(fromSnnVoice).toBe(false);
+      model.eval();
+      const x = Float32Array.of(1.5, 0.2, 0.9, 1.1);
+      const out = model.forward(Tensor.from(x, [1, 4])).toArray();
+      expect(Array.from(out)).toEqual(reference(x, 6));
+      expect(out.reduce((a, b) => a + b, 0)).toBeGreaterThan(0);
+    } finally {
+      model.dispose();
+    }
+  });
+
+  it('refuses a node it cannot run, naming it', async () => {
+    const delay = group({ type: 'Delay', delay: f32([1, 1, 1, 1], [4]) });
+    // fc1 -> delay -> lif1 instead of fc1 -> lif1.
+    const tree = await readHdf5(await graph([['delay', delay]]));
+    const g = tree.get('node') as H5Group;
+    const [, , , , ...rest] = (g.get('edges') as { strings: string[] }).strings; // drops input -> fc1 -> lif1
+    const strings = ['input', 'fc1', 'fc1', 'delay', 'delay', 'lif1', ...rest];
+    g.set('edges', { strings, shape: [strings.length / 2, 2] });
+    await expect(importNir(await writeHdf5(tree))).rejects.toThrow(/delay: a NIR Delay node is not read here/);
+  });
 });
