@@ -21,7 +21,8 @@ const EXPORTABLE: { name: ModelName; options: Partial<ModelConfig> }[] = [
 ];
 
 const NIR_PYTHON = resolve(__dirname, '../../shared/tools/nir-python');
-const PYTHON = '/usr/bin/python3';
+/** Debian's interpreter, where apt puts python3-h5py (the reference package's README says so); NIR_PYTHON overrides. */
+const PYTHON = process.env.NIR_PYTHON ?? '/usr/bin/python3';
 
 /** Why the reference reader cannot run here, or null when it can. */
 function missing(): string | null {
