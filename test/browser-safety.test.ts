@@ -5,7 +5,7 @@ import { join, relative } from 'node:path';
 import { expect, it } from 'vitest';
 import { reachable, root } from './import-graph.js';
 
-const BROWSER_PACKAGES = new Set(['meyda']);
+const BROWSER_PACKAGES = new Set(['meyda', 'h5wasm']);
 
 it('the core import graph has no Node built-ins and only browser-safe packages', () => {
   const graph = reachable(join(root, 'src', 'index.ts'));
