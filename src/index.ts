@@ -50,6 +50,7 @@ export { PRETRAINED, loadPretrainedFrom } from './models/pretrained.js';
 export type { PretrainedName } from './models/pretrained.js';
 export { serializeModel, deserializeModel, exportState, importState, ModelFileError, MODEL_FORMAT_VERSION } from './models/serialize.js';
 export type { ModelMeta, ModelState } from './models/serialize.js';
+export { specAugmentFor } from './train/augment.js';
 export type { AugmentOptions, SpecAugmentSettings } from './train/augment.js';
 export { balanceThresholds } from './train/balance.js';
 export type { BalanceOptions } from './train/balance.js';
