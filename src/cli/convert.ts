@@ -46,7 +46,7 @@ export function convertCommand(ctx: CliContext): Command {
     .option('--steps <n>', 'SNN time steps T', positiveInt('--steps'), 32)
     .option('--method <list>', `${CONVERSION_METHODS.join(', ')} (default: qcfs for a CNN trained with --quantize, else ecc; a list with --sweep-steps, default all that apply)`,
       listOf('--method', choice('--method', CONVERSION_METHODS)))
-    .option('--percentile <p>', 'calibration: this percentile of the positive activations is a neuron firing every step', numberIn('--percentile', 0, 100, true), 99.9)
+    .option('--percentile <p>', 'calibration: this percentile of the positive activations is a neuron firing every step', numberIn('--percentile', 0, 100, true), 99.99)
     .option('--samples <n>', 'calibration samples from the training split', positiveInt('--samples'), 512)
     .option('--out <path>', 'the SNN model file (default <model folder>/snn-<method>-t<T>.snn); with --sweep-steps, the report folder (default <model folder>/conversion)')
     .option('--sweep-steps <list>', `score the converted SNN at each T (e.g. ${DEFAULT_SWEEP_STEPS.join(',')}) instead of writing one`, listOf('--sweep-steps', positiveInt('--sweep-steps')))
@@ -100,7 +100,7 @@ export function convertCommand(ctx: CliContext): Command {
         samples: base.samples,
         cnn: { top1: base.top1, loss: base.loss, macs: base.activity.macs, energyPicojoules: base.energy.snnPicojoules },
         points: [],
-        command: `snn-voice convert --model ${flags.model} --sweep-steps ${flags.sweepSteps.join(',')} --method ${methods.join(',')}`,
+        command: `snn-voice convert --model ${flags.model} --sweep-steps ${flags.sweepSteps.join(',')} --method ${methods.join(',')} --percentile ${flags.percentile} --samples ${flags.samples}`,
       };
       for (const method of methods) {
         const scales = conversionScales(cnn, { method, ...calibration });

@@ -4,7 +4,7 @@
 // (Kim et al. 2020's channel-wise normalisation: a channel that never gets large keeps its resolution
 // instead of sharing the layer's maximum). The maximum (p = 100) is exact; below it the values come
 // from an even stride through the outputs, at most MAX_KEPT per layer, so memory stays bounded. A
-// robust percentile (99.9) lets rare outliers saturate their neurons rather than shrink every rate.
+// robust percentile (99.99) lets rare outliers saturate their neurons rather than shrink every rate.
 import type { Dataset } from '../data/dataset.js';
 import { ShapeError, fmtShape } from '../engine/errors.js';
 import { Tensor } from '../engine/tensor.js';
@@ -17,7 +17,7 @@ import { percentileOf } from './balance.js';
 export interface CalibrationOptions {
   /** One scale per channel (true) or per layer. */
   channelWise: boolean;
-  /** Of the positive outputs, in (0, 100]; default 99.9. */
+  /** Of the positive outputs, in (0, 100]; default 99.99. */
   percentile?: number;
   /** Calibration samples, spread evenly over the data set; default 512. */
   samples?: number;
@@ -95,7 +95,7 @@ export function activationLayers(cnn: Network): (ReLU | QCFS)[] {
 
 /** Runs the CNN in eval mode over calibration samples and returns every activation layer's scales. */
 export function activationScales(cnn: Network, data: Dataset, opts: CalibrationOptions): ActivationScales {
-  const { percentile = 99.9, samples = 512, channelWise } = opts;
+  const { percentile = 99.99, samples = 512, channelWise } = opts;
   if (!(percentile > 0 && percentile <= 100)) throw new RangeError(`calibration: percentile must be in (0, 100], got ${percentile}`);
   if (!Number.isInteger(samples) || samples < 1) throw new RangeError(`calibration: samples must be a positive integer, got ${samples}`);
   if (fmtShape(data.featureShape) !== fmtShape(cnn.inputShape))

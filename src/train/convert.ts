@@ -45,7 +45,7 @@ export interface ConvertOptions {
   method?: ConversionMethod;
   /** Samples the scales are measured on (the training split); needed by all methods but qcfs. */
   calibration?: Dataset;
-  /** Of the positive activations, in (0, 100]; default 99.9. */
+  /** Of the positive activations, in (0, 100]; default 99.99. */
   percentile?: number;
   /** Calibration samples; default 512. */
   samples?: number;
