@@ -15,7 +15,7 @@ import { commands } from './commands.js';
 function isUserError(e: unknown): boolean {
   if (!(e instanceof Error)) return false;
   if (e instanceof UsageError) return true;
-  if (['ModelFileError', 'WavError', 'ShapeError', 'DataError', 'InterruptedError'].includes(e.name)) return true;
+  if (['ModelFileError', 'WavError', 'ShapeError', 'DataError', 'InterruptedError', 'ConversionError'].includes(e.name)) return true;
   return typeof (e as NodeJS.ErrnoException).code === 'string' && /^E[A-Z]+$/.test((e as NodeJS.ErrnoException).code!);
 }
 
