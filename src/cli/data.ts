@@ -69,9 +69,29 @@ export class DataError extends Error {
 export type LoadedSplits = Splits & {
   skipped: readonly SkippedFile[];
   root: string;
+  /** Words of the task with no folder in the data (their classes are empty; noted when loaded). */
+  missingWords?: readonly string[];
   /** How training batches are augmented (passed to train()); undefined for none. */
   augment?: AugmentOptions;
 };
+
+/**
+ * Refuses data a model cannot learn from: fewer than two classes, or a class with no usable clip in the
+ * training split (every clip unreadable, or a task word with no clips there). A word of a task with no
+ * folder at all (gsc12 on a partial copy) stays allowed: loading noted it.
+ */
+export function checkTrainable(data: Pick<LoadedSplits, 'train' | 'missingWords'>): void {
+  const { classes, labels, skipped } = data.train;
+  if (classes.length < 2)
+    throw new DataError(`a model needs at least 2 classes to tell apart, the task has ${classes.length} (${classes.join(', ') || 'none'}): add words to --task or --words`);
+  const counts = new Array<number>(classes.length).fill(0);
+  for (const l of labels) counts[l]++;
+  const empty = classes.filter((name, c) => counts[c] === 0 && !data.missingWords?.includes(name));
+  if (empty.length)
+    throw new DataError(
+      `no usable clips of ${empty.map((c) => `"${c}"`).join(', ')} in the train split${skipped.length ? ` (${skipped.length} files skipped as unreadable, e.g. ${skipped[0].file}: ${skipped[0].reason})` : ''}: every class needs training clips`,
+    );
+}
 
 /** The data folder to use; a clear error when the built-in set has not been synthesized yet. */
 export function dataRoot(opts: DataOptions): string {
@@ -129,7 +149,7 @@ export function loadData(io: CliIo, opts: DataOptions, features: FeatureSettings
           ...(s.buildSeconds.copies > 0 ? [`${copies} augmented copies of each training clip in ${s.buildSeconds.copies.toFixed(1)} s`] : []),
         ];
         if (built.length) note(io, `feature cache built: ${built.join(', ')}`);
-        return { ...s, root, augment };
+        return { ...s, root, augment, missingWords: s.listing.missingWords };
       },
       (e: Error) => {
         // A folder that is not a Speech Commands copy (no word folders, no split lists) is the user's to fix.

@@ -47,7 +47,7 @@ export function evalCommand(ctx: CliContext): Command {
         throw new UsageError(`${file} knows the words ${meta.classNames.join(', ')}, but the data has ${data.classes.join(', ')}`);
       const r = evaluate(model, data, { batchSize: flags.batchSize, progress: io.progress, label: `${flags.split}` });
       const kind = model.spiking ? `SNN T=${model.steps}` : 'CNN';
-      emit(io, flags.json, { model: file, name: model.name, spiking: model.spiking, steps: model.steps, split: flags.split, classes: meta.classNames, ...r }, () => {
+      emit(io, flags.json, { model: file, name: model.name, spiking: model.spiking, steps: model.steps, split: flags.split, classes: meta.classNames, ...r, skipped: data.skipped }, () => {
         const lines = [
           `${model.name} ${kind} on the ${flags.split} split (${r.samples} samples, ${data.classes.length} words)`,
           '',

@@ -20,7 +20,7 @@ import { epochLogger } from '../train/log-node.js';
 import type { RunResult } from '../train/report.js';
 import { train } from '../train/trainer.js';
 import type { Dataset } from '../data/dataset.js';
-import type { LoadedSplits } from './data.js';
+import { type LoadedSplits, checkTrainable } from './data.js';
 import { type CliIo, note } from './io.js';
 import { InterruptedError, interrupt } from './interrupt.js';
 import { UsageError } from './options.js';
@@ -152,6 +152,7 @@ async function claimRunFolder(out: string, start: RunStart): Promise<void> {
 export async function trainRun(
   io: CliIo, id: string, spec: RunSpec, data: LoadedSplits, features: FeatureSettings, out: string, start: RunStart, realSpeech?: Dataset,
 ): Promise<RunOutcome> {
+  checkTrainable(data);
   await initEngine();
   await mkdir(out, { recursive: true });
   const logPath = join(out, 'log.jsonl');

@@ -109,6 +109,6 @@ export function trainCommand(ctx: CliContext): Command {
     const features = featuresFor(model);
     const data = await loadData(io, dataOptions(flags), features);
     const { result } = await trainRun(io, id, spec, data, features, out, flags.resume ? 'resume' : flags.overwrite ? 'overwrite' : 'fresh');
-    emit(io, flags.json, { out, ...result }, () => `${runLabel(result)} -> ${out}\n\n${resultTable([result])}`);
+    emit(io, flags.json, { out, ...result, skipped: data.skipped }, () => `${runLabel(result)} -> ${out}\n\n${resultTable([result])}`);
   });
 }

@@ -9,6 +9,7 @@
 //   - the official test set (speech_commands_test_set_v0.02): `_unknown_` and `_silence_` are folders of
 //     WAV files, taken as those classes as they are; the lists are optional (without them every clip is
 //     in the test split).
+import { createHash } from 'node:crypto';
 import { readFile, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { SkippedFile } from './dataset.js';
@@ -188,4 +189,28 @@ export async function listSpeechCommands(root: string, opts: ListOptions | reado
     classes, splits, layout, silence, unknown: unknownSource, missingWords,
     missing: { train: [], validation: missingOf(validation, VALIDATION_LIST), test: missingOf(test, TESTING_LIST) },
   };
+}
+
+/**
+ * A digest of the size and modification time of every file a listing reads (a made silence clip's
+ * recording, and every background recording): folded into the feature cache's key, so an edited,
+ * replaced or touched clip rebuilds the features instead of keeping the old ones. Costs one stat a file.
+ */
+export async function contentStamp(root: string, listing: Listing): Promise<string> {
+  const paths = new Set<string>();
+  for (const s of SPLIT_NAMES) for (const f of listing.splits[s].files) paths.add(f.split('@')[0]);
+  if (await isDir(join(root, NOISE_FOLDER))) for (const f of await wavsIn(join(root, NOISE_FOLDER))) paths.add(`${NOISE_FOLDER}/${f}`);
+  const list = [...paths].sort();
+  const stamps = new Array<string>(list.length);
+  const batch = 256;
+  for (let i = 0; i < list.length; i += batch)
+    await Promise.all(
+      list.slice(i, i + batch).map(async (rel, k) => {
+        const st = await stat(join(root, rel)).catch(() => null);
+        stamps[i + k] = st ? `${rel}\0${st.size}\0${st.mtimeMs}` : `${rel}\0-`;
+      }),
+    );
+  const hash = createHash('sha256');
+  for (const s of stamps) hash.update(s + '\n');
+  return hash.digest('hex').slice(0, 16);
 }

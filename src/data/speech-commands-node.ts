@@ -1,6 +1,7 @@
 // Speech Commands from its folder layouts (data/listing-node.ts): the official splits of the words, or of
 // a task with `_unknown_` and `_silence_` (data/tasks.ts). Clips are featurized once into an on-disk
-// cache keyed by the feature settings and the file listing; later loads read the cache, and the full
+// cache keyed by the feature settings, the file listing and each clip's size and modification time
+// (an edited clip rebuilds it); later loads read the cache, and the full
 // set (105,829 clips) is read row by row instead of being held in memory. Waveform-augmented copies of
 // the training clips (data/wave-augment.ts) are featurized into a file of their own beside it, so
 // changing them never rebuilds the clean features. Where the cache lives: data/cache-dir-node.ts.
@@ -17,7 +18,7 @@ import { cacheLocation, type CacheLocation } from './cache-dir-node.js';
 import type { Dataset, SkippedFile, Splits } from './dataset.js';
 import { CacheError, FeatureFileWriter, openFeatureFile, type FeatureFile } from './feature-cache-node.js';
 import { FeaturizePool, NoiseBank, localFeaturizer, type FeaturizeTask, type NoiseAugmentation, type SplitFeaturizer } from './featurize-node.js';
-import { NOISE_FOLDER, SPLIT_NAMES, listSpeechCommands, type Listing, type SplitListing, type SplitName } from './listing-node.js';
+import { NOISE_FOLDER, SPLIT_NAMES, contentStamp, listSpeechCommands, type Listing, type SplitListing, type SplitName } from './listing-node.js';
 import type { Task } from './tasks.js';
 import { WAVE_AUGMENT_DEFAULTS, checkWaveAugment, type WaveAugmentSettings } from './wave-augment.js';
 
@@ -108,9 +109,12 @@ export async function loadSpeechCommands(root: string, settings: FeatureSettings
   const shape = featureShape(settings);
   const per = shape.reduce((a, b) => a * b, 1);
   const fKey = featureKey(settings);
-  const key = hash16({ v: CACHE_VERSION, root: resolve(root), fKey, noise: opts.noise ?? null, limit: opts.limitPerClass ?? null, classes: listing.classes, splits: listing.splits });
+  const dirKey = hash16({ v: CACHE_VERSION, root: resolve(root), fKey, noise: opts.noise ?? null, limit: opts.limitPerClass ?? null, classes: listing.classes, splits: listing.splits });
+  // The clips' sizes and modification times are in the index's key but not the folder's name: an edited
+  // clip rebuilds the cache in place.
+  const key = hash16({ dirKey, content: await contentStamp(root, listing) });
   const location = await cacheLocation(root, { cacheDir: opts.cacheDir, writable: opts.cacheWritable });
-  const cacheDir = join(location.dir, `${fKey.replace(/[^A-Za-z0-9._-]+/g, '_').slice(0, 80)}-${key}`);
+  const cacheDir = join(location.dir, `${fKey.replace(/[^A-Za-z0-9._-]+/g, '_').slice(0, 80)}-${dirKey}`);
   const indexPath = join(cacheDir, 'index.json');
   const task: FeaturizeTask = { root, noiseDir: join(root, NOISE_FOLDER), settings, noise: opts.noise, ...(wave && { wave }) };
   const buildSeconds = { features: 0, copies: 0 };
