@@ -111,6 +111,8 @@ export { registerRecognizerProcessor, FORWARDER_NAME, FORWARDER_SOURCE } from '.
 export type { RecognizerProcessorOptions } from './listen/worklet.js';
 export { listen, MICROPHONE_CONSTRAINTS } from './listen/listen.js';
 export type { AudioSink, ListenOptions, StopListening } from './listen/listen.js';
+export { createTransfer, loadTransfer, Transfer, TransferError } from './listen/transfer.js';
+export type { TransferBase, TransferTrainOptions, TransferHistory } from './listen/transfer.js';
 export type { ProgressBar, ProgressFactory } from './util/progress.js';
 export { exportNir } from './nir/export.js';
 export { importNir } from './nir/import.js';

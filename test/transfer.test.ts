@@ -132,26 +132,30 @@ describe.skipIf(!haveBuiltin)('transfer to new words (data/builtin)', () => {
   const WORDS = ['bird', 'cat', 'house'];
   const SHOTS = 8;
 
-  it(`learns ${WORDS.join(', ')} from ${SHOTS} examples each, scored on other speakers`, () => {
-    const listed = (file: string) => new Set(readFileSync(join(builtin, file), 'utf8').split('\n').filter(Boolean));
-    const testing = listed('testing_list.txt');
-    const heldOut = new Set([...testing, ...listed('validation_list.txt')]);
-    const t = createTransfer(base, WORDS);
-    const test: Clip[] = [];
-    for (const word of WORDS) {
-      const files = readdirSync(join(builtin, word)).filter((f) => f.endsWith('.wav')).sort();
-      const train = files.filter((f) => !heldOut.has(`${word}/${f}`)).slice(0, SHOTS);
-      for (const f of train) {
-        const { samples, sampleRate } = decodeWav(readFileSync(join(builtin, word, f)), f);
-        t.collectExample(word, samples, sampleRate);
+  // Measured (epochs 60, seed 1): 86.7% on the CNN, 89.2% on the SNN (its embedding summed over steps).
+  for (const name of ['kws-cnn', 'kws-snn'] as const)
+    it(`learns ${WORDS.join(', ')} from ${SHOTS} examples each on ${name}, scored on other speakers`, async () => {
+      const listed = (file: string) => new Set(readFileSync(join(builtin, file), 'utf8').split('\n').filter(Boolean));
+      const testing = listed('testing_list.txt');
+      const heldOut = new Set([...testing, ...listed('validation_list.txt')]);
+      const on = name === 'kws-cnn' ? base : await loadPretrained(name);
+      const t = createTransfer(on, WORDS);
+      const test: Clip[] = [];
+      for (const word of WORDS) {
+        const files = readdirSync(join(builtin, word)).filter((f) => f.endsWith('.wav')).sort();
+        const train = files.filter((f) => !heldOut.has(`${word}/${f}`)).slice(0, SHOTS);
+        for (const f of train) {
+          const { samples, sampleRate } = decodeWav(readFileSync(join(builtin, word, f)), f);
+          t.collectExample(word, samples, sampleRate);
+        }
+        for (const f of files.filter((f) => testing.has(`${word}/${f}`)))
+          test.push({ word, speaker: f.split('_')[0], ...decodeWav(readFileSync(join(builtin, word, f)), f) });
       }
-      for (const f of files.filter((f) => testing.has(`${word}/${f}`)))
-        test.push({ word, speaker: f.split('_')[0], ...decodeWav(readFileSync(join(builtin, word, f)), f) });
-    }
-    t.train({ epochs: 60, seed: 1 });
-    const acc = accuracy(t, test, (w) => w);
-    console.log(`transfer builtin: ${test.length} held-out clips of ${WORDS.join('/')}, accuracy ${(acc * 100).toFixed(1)}% (chance 33%)`);
-    expect(acc).toBeGreaterThanOrEqual(0.7);
-    t.dispose();
-  });
+      t.train({ epochs: 60, seed: 1 });
+      const acc = accuracy(t, test, (w) => w);
+      console.log(`transfer builtin on ${name}: ${test.length} held-out clips of ${WORDS.join('/')}, accuracy ${(acc * 100).toFixed(1)}% (chance 33%)`);
+      expect(acc).toBeGreaterThanOrEqual(0.75);
+      t.dispose();
+      if (on !== base) on.model.dispose();
+    });
 });
