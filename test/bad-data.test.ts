@@ -1,12 +1,13 @@
 // Bad or changed input data, end to end: an edited clip rebuilds the feature cache, a float WAV holding a
 // NaN is skipped and named like any bad file, a class with no usable training clip and a one-class task
-// are refused by train, and --json lists the skipped files.
+// are refused by train, --json lists the skipped files, and Ctrl-C stops eval at the next batch.
 import { appendFileSync, mkdirSync, mkdtempSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeWav } from '../src/audio/wav.js';
 import { run } from '../src/cli/main.js';
+import { interrupt } from '../src/cli/interrupt.js';
 import type { CliIo } from '../src/cli/io.js';
 import { loadSpeechCommands } from '../src/data/speech-commands-node.js';
 import { featuresFor } from '../src/models/zoo.js';
@@ -138,4 +139,26 @@ describe('train refuses data it cannot learn from', () => {
     expect(r.code).toBe(1);
     expect(r.err).toMatch(/at least 2 classes.*1 \(yes\)/);
   });
+});
+
+describe('eval', () => {
+  it('stops at the next batch on Ctrl-C, exit code 130 and one line', async () => {
+    const root = join(dir, 'sigint');
+    writeTree(root);
+    const out = join(dir, 'sigint-run');
+    const t = await cli('train', '--model', 'tcy', '--epochs', '1', '--batch-size', '4', '--data', root, '--out', out);
+    expect(t.code, t.err).toBe(0);
+    let batches = 0;
+    let err = '';
+    const io: CliIo = {
+      out: () => {},
+      err: (text) => void (err += text),
+      // The user presses Ctrl-C as the first batch finishes.
+      progress: () => ({ update: () => void (++batches === 1 && expect(interrupt.take()).toBe(true)), stop() {} }),
+    };
+    expect(await run(['eval', join(out, 'model.snn'), '--data', root, '--split', 'train', '--batch-size', '1'], io)).toBe(130);
+    expect(batches).toBe(1); // of 12
+    expect(err.trim().split('\n').filter((l) => l.startsWith('error:'))).toEqual(['error: eval: stopped by Ctrl-C before the end of the train split; no result']);
+    expect(interrupt.take()).toBe(false); // nothing runs any more
+  }, 60_000);
 });

@@ -3,10 +3,11 @@
 import { Command } from 'commander';
 import { initEngine } from '../engine/engine.js';
 import { loadModel } from '../models/file-node.js';
-import { evaluate } from '../train/evaluate.js';
+import { evaluateAsync } from '../train/evaluate.js';
 import { pct, sci } from '../train/report.js';
 import { loadData } from './data.js';
 import { type CliContext, emit } from './io.js';
+import { InterruptedError, interrupt } from './interrupt.js';
 import { UsageError, choice, existingFile, positiveInt, withJson } from './options.js';
 import { formatTable } from './table.js';
 
@@ -45,7 +46,9 @@ export function evalCommand(ctx: CliContext): Command {
       const data = (await loadData(io, { data: flags.data, limitPerClass: flags.limitPerClass, classes: meta.classNames, cacheDir: flags.cacheDir, augment: 'none' }, meta.features))[flags.split];
       if (meta.classNames.join(',') !== data.classes.join(','))
         throw new UsageError(`${file} knows the words ${meta.classNames.join(', ')}, but the data has ${data.classes.join(', ')}`);
-      const r = evaluate(model, data, { batchSize: flags.batchSize, progress: io.progress, label: `${flags.split}` });
+      // Ctrl-C stops the evaluation after its current batch.
+      const r = await interrupt.during((signal) => evaluateAsync(model, data, { batchSize: flags.batchSize, progress: io.progress, label: `${flags.split}`, signal }));
+      if (!r) throw new InterruptedError(`eval: stopped by Ctrl-C before the end of the ${flags.split} split; no result`);
       const kind = model.spiking ? `SNN T=${model.steps}` : 'CNN';
       emit(io, flags.json, { model: file, name: model.name, spiking: model.spiking, steps: model.steps, split: flags.split, classes: meta.classNames, ...r, skipped: data.skipped }, () => {
         const lines = [

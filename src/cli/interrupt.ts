@@ -1,4 +1,4 @@
-// Ctrl-C while a model trains stops the run after its current batch instead of killing it mid-write:
+// Ctrl-C while a model trains (or eval scores one) stops it after its current batch instead of killing it mid-write:
 // the last finished epoch's checkpoint stays, and `--resume` (or running the sweep again) continues
 // from it. A second Ctrl-C, or one when nothing is training, quits at once. Signals are per process,
 // so this is one object per process.
@@ -15,7 +15,7 @@ class Interrupt {
   private controller = new AbortController();
   private training = 0;
 
-  /** Runs `fn` (a training run) with a signal that the next Ctrl-C aborts. */
+  /** Runs `fn` (a training run, an evaluation) with a signal that the next Ctrl-C aborts. */
   async during<T>(fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
     if (this.training === 0) this.controller = new AbortController();
     this.training++;

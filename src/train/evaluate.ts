@@ -44,6 +44,33 @@ export function checkDataFits(model: Model, data: Dataset, what: string): void {
  * statistics); the model's training mode is restored afterwards.
  */
 export function evaluate(model: Model, data: Dataset, opts: EvalOptions = {}): EvalResult {
+  const steps = evaluation(model, data, opts);
+  for (;;) {
+    const r = steps.next();
+    if (r.done) return r.value;
+  }
+}
+
+/**
+ * As evaluate, but gives the event loop a turn after each batch (so a Ctrl-C handler runs), and stops
+ * after the batch during which `signal` aborts: null then, and the model's mode is restored as ever.
+ */
+export async function evaluateAsync(model: Model, data: Dataset, opts: EvalOptions & { signal?: AbortSignal } = {}): Promise<EvalResult | null> {
+  const steps = evaluation(model, data, opts);
+  try {
+    for (;;) {
+      const r = steps.next();
+      if (r.done) return r.value;
+      await new Promise((resolve) => setTimeout(resolve, 0));
+      if (opts.signal?.aborted) return null;
+    }
+  } finally {
+    steps.return(undefined as never); // runs the evaluation's cleanup when it stopped early
+  }
+}
+
+/** The evaluation, one batch per step. */
+function* evaluation(model: Model, data: Dataset, opts: EvalOptions): Generator<void, EvalResult, void> {
   const label = opts.label ?? 'evaluate';
   checkDataFits(model, data, label);
   const loader = new BatchLoader(data, opts.batchSize ?? 64);
@@ -66,6 +93,7 @@ export function evaluate(model: Model, data: Dataset, opts: EvalOptions = {}): E
       opts.onBatch?.(logits, b * loader.batchSize);
       addToConfusion(confusion, logits.f32, labels.data);
       bar.update(b + 1, { loss: scores.scores.loss, top1: scores.scores.top1 });
+      if (b + 1 < batches) yield;
     }
   } finally {
     bar.stop();
