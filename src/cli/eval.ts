@@ -47,7 +47,7 @@ export function evalCommand(ctx: CliContext): Command {
       if (meta.classNames.join(',') !== data.classes.join(','))
         throw new UsageError(`${file} knows the words ${meta.classNames.join(', ')}, but the data has ${data.classes.join(', ')}`);
       // Ctrl-C stops the evaluation after its current batch.
-      const r = await interrupt.during((signal) => evaluateAsync(model, data, { batchSize: flags.batchSize, progress: io.progress, label: `${flags.split}`, signal }));
+      const r = await interrupt.during((signal) => evaluateAsync(model, data, { batchSize: flags.batchSize, progress: io.progress, label: `${flags.split}`, signal }), 'stopping the evaluation after this batch');
       if (!r) throw new InterruptedError(`eval: stopped by Ctrl-C before the end of the ${flags.split} split; no result`);
       const kind = model.spiking ? `SNN T=${model.steps}` : 'CNN';
       emit(io, flags.json, { model: file, name: model.name, spiking: model.spiking, steps: model.steps, split: flags.split, classes: meta.classNames, ...r, skipped: data.skipped }, () => {

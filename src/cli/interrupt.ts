@@ -14,10 +14,13 @@ export class InterruptedError extends Error {
 class Interrupt {
   private controller = new AbortController();
   private training = 0;
+  /** What the process says when Ctrl-C stops it at the next batch. */
+  notice = '';
 
-  /** Runs `fn` (a training run, an evaluation) with a signal that the next Ctrl-C aborts. */
-  async during<T>(fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  /** Runs `fn` (a training run, an evaluation) with a signal that the next Ctrl-C aborts; `notice` is said then. */
+  async during<T>(fn: (signal: AbortSignal) => Promise<T>, notice = 'stopping after this batch; the last finished epoch stays in the checkpoint'): Promise<T> {
     if (this.training === 0) this.controller = new AbortController();
+    this.notice = notice;
     this.training++;
     try {
       return await fn(this.controller.signal);

@@ -94,7 +94,7 @@ if (executedDirectly()) {
     if (firstInterrupt && Date.now() - firstInterrupt < 1000) return;
     if (!interrupt.take()) process.exit(130);
     firstInterrupt = Date.now();
-    process.stderr.write('\nstopping after this batch; the last finished epoch stays in the checkpoint (Ctrl-C again to quit now)\n');
+    process.stderr.write(`\n${interrupt.notice} (Ctrl-C again to quit now)\n`);
   });
   run(process.argv.slice(2)).then((code) => {
     process.exitCode = code;

@@ -12,12 +12,16 @@ export const terminalProgress: ProgressFactory = (label: string, total: number):
   if (!process.stderr.isTTY) {
     // Not a terminal (CI, a pipe): one line at the end instead of a redrawn bar.
     let last: Record<string, string | number> = {};
+    let reached = 0;
     const started = Date.now();
     return {
-      update(_done, fields) { if (fields) last = fields; },
+      update(done, fields) {
+        reached = done;
+        if (fields) last = fields;
+      },
       stop() {
         const secs = ((Date.now() - started) / 1000).toFixed(1);
-        process.stderr.write(`${label}: ${total}/${total} in ${secs}s${Object.keys(last).length ? ' | ' + formatFields(last) : ''}\n`);
+        process.stderr.write(`${label}: ${reached}/${total} in ${secs}s${Object.keys(last).length ? ' | ' + formatFields(last) : ''}\n`);
       },
     };
   }
