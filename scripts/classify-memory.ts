@@ -4,6 +4,9 @@
 // model's activations.
 //
 //   npx tsx scripts/classify-memory.ts [--model tcy] [--calls 100000] [--spiking] [--steps 5]
+//
+// Measured (tcy CNN, relaxed build, 100,000 calls in 1,216 s): engine bytes in use 50,560 -> 50,560,
+// linear memory 2.000 -> 2.000 MiB, JS heap after a collection 7.277 -> 7.437 MiB.
 import '../src/engine/relaxed-simd-node.js';
 import v8 from 'node:v8';
 import vm from 'node:vm';
