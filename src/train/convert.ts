@@ -125,8 +125,13 @@ function normalisePath(path: readonly Layer[], units: Units, shape: number[], sc
     } else if (layer instanceof Residual) {
       settle(ONE);
       const [a, b] = [lastNeuron(layer.main), lastNeuron(layer.shortcut)];
+      const scaleOf = (l: Leaky): Units => {
+        const lambda = scales.get(l.name);
+        if (!lambda) throw new ConversionError(`${l.name}: no scale for this neuron layer`);
+        return lambda;
+      };
       if (a && b) {
-        const joined = elementMax(scales.get(a.name)!, scales.get(b.name)!);
+        const joined = elementMax(scaleOf(a), scaleOf(b));
         scales.set(a.name, joined);
         scales.set(b.name, joined);
       } else if (a && layer.shortcut.length === 0) scales.set(a.name, u);
@@ -156,7 +161,7 @@ function normalisePath(path: readonly Layer[], units: Units, shape: number[], sc
 function qcfsScales(cnn: Network): Map<string, Units> {
   const layers = activationLayers(cnn);
   if (layers.length === 0 || layers.some((l) => !(l instanceof QCFS)))
-    throw new ConversionError(`method qcfs needs a CNN trained with QCFS activations (train --quantize L); this ${cnn.name} has ReLUs`);
+    throw new ConversionError(`method qcfs needs a CNN trained with QCFS activations (train --quantize L); this ${cnn.name} has ${layers.length ? 'ReLUs' : 'no activations'}`);
   return new Map(layers.map((l) => [neuronName(l.name), Float32Array.of((l as QCFS).scale)]));
 }
 
