@@ -12,7 +12,7 @@ import { COMMAND_WORDS } from '../data/words.js';
 import type { RunResult } from '../train/report.js';
 import { type DataOptions, dataOptions, loadData } from './data.js';
 import { type CliContext, emit, note } from './io.js';
-import { settingOption, type WordChoice, withJson } from './options.js';
+import { settingOption, withJson } from './options.js';
 import { RUN_DEFAULTS, RUN_MODEL_DEFAULTS, type RunSpec, studySchedule, trainRun } from './run.js';
 import { resultTable } from './summary.js';
 import { writeReport } from './sweep.js';

@@ -9,12 +9,13 @@ import { initEngine } from '../engine/engine.js';
 import { type ConversionMethod, convert, defaultMethod } from '../train/convert.js';
 import { DEFAULT_CONFIG, MODEL_SETTINGS } from '../models/config.js';
 import { loadModel, saveModel } from '../models/file-node.js';
-import type { ActivityReport, Model, ModelConfig, ModelName } from '../models/types.js';
+import type { Model, ModelConfig, ModelName } from '../models/types.js';
 import { DEFAULT_NEURON, STUDY_NEURON } from '../kernels/lif.js';
 import { createModel } from '../models/zoo.js';
 import { writeFileAtomic } from '../util/atomic-node.js';
 import { pickSettings } from '../util/schema.js';
 import { FileCheckpointStore } from '../train/checkpoint-node.js';
+import { meanRate } from '../train/conversion-report.js';
 import { evaluate, type EvalResult } from '../train/evaluate.js';
 import { epochLogger } from '../train/log-node.js';
 import type { RunResult } from '../train/report.js';
@@ -102,18 +103,6 @@ async function buildModel(io: CliIo, spec: RunSpec, data: LoadedSplits, features
   } finally {
     cnn.dispose();
   }
-}
-
-/** Mean fraction of neurons firing per step, over all Leaky layers weighted by their size. */
-export function meanSpikeRate(activity: ActivityReport): number | undefined {
-  let neurons = 0;
-  let fired = 0;
-  for (const l of activity.layers)
-    if (l.neurons !== undefined && l.spikeRate !== undefined) {
-      neurons += l.neurons;
-      fired += l.neurons * l.spikeRate;
-    }
-  return neurons > 0 ? fired / neurons : undefined;
 }
 
 export interface RunOutcome {
@@ -207,7 +196,7 @@ export async function trainRun(
       secondsPerEpoch: history.reduce((s, e) => s + e.seconds, 0) / Math.max(1, history.length),
       memoryBytes: Math.max(0, ...history.map((e) => e.memoryBytes)),
       parameters: model.parameterCount(),
-      spikeRate: meanSpikeRate(test.activity),
+      spikeRate: meanRate(test.activity),
       synapticOps: { macs: test.activity.macs, acs: test.activity.acs, denseMacs: test.activity.denseMacs },
       energyPicojoules: test.energy.snnPicojoules,
     };
