@@ -56,10 +56,13 @@ export class ConversionError extends Error {
 
 /** Folds batch norm (eval mode) into the synaptic layer `s` in place (see the equations above). */
 export function foldBatchNorm(s: Synapse, bn: BatchNorm): void {
-  const w = s.weight.value.f32;
-  const b = s.bias.value.f32;
-  const out = s.bias.value.size;
-  if (bn.channels !== out) throw new ConversionError(`${bn.name}: ${bn.channels} channels after ${s.name}'s ${out}`);
+  foldInto(s.weight.value.f32, s.bias.value.f32, bn, s.name);
+}
+
+/** The same fold on weight and bias arrays [out * per] and [out] (NIR export folds into copies). */
+export function foldInto(w: Float32Array, b: Float32Array, bn: BatchNorm, synapse: string): void {
+  const out = b.length;
+  if (bn.channels !== out) throw new ConversionError(`${bn.name}: ${bn.channels} channels after ${synapse}'s ${out}`);
   const per = w.length / out;
   const [gamma, beta, mean, variance] = [bn.weight.value.f32, bn.bias.value.f32, bn.runningMean.f32, bn.runningVar.f32];
   for (let o = 0; o < out; o++) {

@@ -11,7 +11,8 @@
 //   a residual block -> its two paths and a Scale(1) node "<block>.sum" that both paths' edges enter
 //     (NIR sums every edge into a node);
 //   the repeat encoder and the readout summed over the steps -> the graph's metadata.
-import { BN_EPS, BatchNorm } from '../layers/batchnorm.js';
+import { BatchNorm } from '../layers/batchnorm.js';
+import { foldInto } from '../models/converted.js';
 import { AdaptiveAvgPool2d } from '../layers/adaptive-avg-pool.js';
 import { Conv1d } from '../layers/conv1d.js';
 import { Conv2d } from '../layers/conv2d.js';
@@ -55,16 +56,8 @@ function synapseArrays(s: Conv1d | Conv2d | Linear, bn: BatchNorm | null): { w: 
   const w = s.weight.value.f32.slice();
   const b = s.bias.value.f32.slice();
   if (!bn) return { w, b };
-  const out = b.length;
-  if (bn.channels !== out) throw new NirError(`${bn.name}: ${bn.channels} channels after ${s.name}'s ${out}`);
-  const per = w.length / out;
-  const [gamma, beta, mean, variance] = [bn.weight.value.f32, bn.bias.value.f32, bn.runningMean.f32, bn.runningVar.f32];
-  // The equation of models/converted.ts foldBatchNorm, on copies.
-  for (let o = 0; o < out; o++) {
-    const k = gamma[o] / Math.sqrt(variance[o] + BN_EPS);
-    for (let i = o * per; i < (o + 1) * per; i++) w[i] *= k;
-    b[o] = (b[o] - mean[o]) * k + beta[o];
-  }
+  if (bn.channels !== b.length) throw new NirError(`${bn.name}: ${bn.channels} channels after ${s.name}'s ${b.length}`);
+  foldInto(w, b, bn, s.name);
   return { w, b };
 }
 
