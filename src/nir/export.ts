@@ -7,10 +7,16 @@
 //     v_threshold = U_thr, v_reset = 0;  Leaky with β = 1 -> IF (r = 1);
 //   max pool over binary spikes -> SumPool2d then Threshold(0.5): the max of 0/1 values is 1 exactly
 //     when their sum is ≥ 1 (no NIR max pool exists; over analog values it is refused);
-//   adaptive average pool to 1 -> AvgPool2d whose kernel is the whole input;
+//   adaptive average pool to 1 -> AvgPool2d whose kernel is the whole input; to more, then Flatten and
+//     Linear -> Flatten and one Affine(W·P, b), P the pool's matrix (pool-affine.ts);
 //   a residual block -> its two paths and a Scale(1) node "<block>.sum" that both paths' edges enter
 //     (NIR sums every edge into a node);
 //   the repeat encoder and the readout summed over the steps -> the graph's metadata.
+// What has no exact NIR form is refused, every such layer named with the reason (REASONS). ReLU and a max
+// over analog values have none: every NIR node is linear in its input or emits 0/1 values, so any value
+// in a NIR graph is a linear function of the input plus a sum of constants times 0/1 values; its slope
+// is the same wherever the 0/1 values are fixed, so it never bends as ReLU(x) does at 0, nor
+// max(a, b) = a + ReLU(b − a) where a = b.
 import { BatchNorm } from '../layers/batchnorm.js';
 import { foldInto } from '../models/converted.js';
 import { AdaptiveAvgPool2d } from '../layers/adaptive-avg-pool.js';
@@ -25,15 +31,33 @@ import { Linear } from '../layers/linear.js';
 import { MaxPool1d, MaxPool2d } from '../layers/maxpool.js';
 import { Reshape } from '../layers/reshape.js';
 import { Residual } from '../layers/residual.js';
+import { QCFS } from '../layers/qcfs.js';
+import { ReLU } from '../layers/relu.js';
+import { SpikeMaxPool2d } from '../layers/spike-maxpool.js';
 import { Network } from '../models/network.js';
 import type { ModelMeta } from '../models/serialize.js';
 import type { Model } from '../models/types.js';
 import { type H5Group, type H5Leaf, writeHdf5 } from './hdf5.js';
 import { META, NIR_VERSION, NirError, f32, f64, group, int, ints, num } from './format.js';
+import { composePool } from './pool-affine.js';
 
 interface Builder {
   nodes: H5Group;
   edges: [string, string][];
+  /** Every layer NIR cannot express, by reason: all are reported at once. */
+  refused: Map<string, string[]>;
+}
+
+/** Why a layer has no exact NIR form (the file's comment has the argument), and what exports instead. */
+const REASONS = {
+  relu: 'NIR has no ReLU node and no exact equivalent (every NIR node is linear or emits 0/1 values, so no NIR graph bends at 0 as a ReLU does), and the input here is analog, not 0/1 spikes on which a ReLU is the identity; a model whose activations are all Leaky neurons exports (hjh, m5, tcy, tcresnet8 SNNs)',
+  maxAnalog: 'a max pool over analog values has no NIR node and no exact equivalent (max(a, b) = a + ReLU(b − a)); only a max pool over 0/1 spikes is written (SumPool2d then Threshold), so pool after a Leaky neuron',
+  spikeMax: "a converted spiking max pool emits a spike when the window's largest running spike count grows: NIR has no max node, and one built from NIR's continuous-time integrator (I) and Delay nodes would run differently in each reader; an SNN trained with surrogate gradients (`snn-voice train --spiking`) exports, its max pools acting on each step's spikes",
+} as const;
+
+/** Notes `layer` as refused for `reason`: layers of one reason are reported together. */
+function refuse(b: Builder, layer: string, reason: string): void {
+  b.refused.set(reason, [...(b.refused.get(reason) ?? []), layer]);
 }
 
 const prod = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
@@ -100,7 +124,7 @@ function emitPath(b: Builder, layers: readonly Layer[], from: string, shape: num
       }
       spikes = false;
     } else if (layer instanceof BatchNorm) {
-      throw new NirError(`${name}: NIR has no batch norm node, and this one follows no convolution or linear layer to be folded into`);
+      refuse(b, name, `NIR has no batch norm node, and this one follows no convolution or linear layer to be folded into`);
     } else if (layer instanceof Leaky) {
       const { type, params } = leakyNode(layer, shape);
       add(b, name, from, type, params, shape, out);
@@ -115,17 +139,43 @@ function emitPath(b: Builder, layers: readonly Layer[], from: string, shape: num
           throw new NirError(`${name}: a reshape of [${shape}] to [${out}] is not a flatten of leading dimensions, and NIR has no reshape node`);
       }
       add(b, name, from, 'Flatten', { start_dim: int(0), end_dim: int(end) }, shape, out);
+    } else if (layer instanceof ReLU && spikes) {
+      continue; // max(0, s) = s for s in {0, 1}: the identity, dropped exactly
+    } else if (layer instanceof ReLU || layer instanceof QCFS) {
+      refuse(b, name, REASONS.relu);
+      spikes = false;
+    } else if (layer instanceof SpikeMaxPool2d) {
+      refuse(b, name, REASONS.spikeMax);
+    } else if (layer instanceof MaxPool2d && !spikes) {
+      refuse(b, name, REASONS.maxAnalog);
     } else if (layer instanceof MaxPool2d) {
-      if (!spikes)
-        throw new NirError(`${name}: NIR has no max pool node; a max pool over binary spikes is written as SumPool2d then Threshold, but this one pools analog values`);
       const oneD = layer instanceof MaxPool1d;
       const kernel = oneD ? [layer.kernel1d] : [...layer.kernel];
       const stride = oneD ? [layer.stride1d] : [...layer.stride];
       add(b, `${name}.sum`, from, 'SumPool2d', { kernel_size: ints(kernel), stride: ints(stride), padding: ints(kernel.map(() => 0)) }, shape, out);
       add(b, name, `${name}.sum`, 'Threshold', { threshold: f32(new Float32Array(prod(out)).fill(0.5), out) }, out, out);
+    } else if (layer instanceof AdaptiveAvgPool2d && out.slice(1).some((d) => d !== 1)) {
+      const head = pooledHead(layers, i);
+      if (!head) {
+        refuse(b, name, `adaptive average pooling to [${out.slice(1)}] has bins of unequal size, which NIR's AvgPool2d (one kernel, one stride) cannot hold; it is written only when it pools to 1, or when Flatten then Linear follow it (the three as one Affine)`);
+        shape = out;
+        spikes = false;
+        continue;
+      }
+      const { flatten, linear, bn } = head;
+      const pool = { input: (shape.length === 2 ? [shape[0], 1, shape[1]] : shape) as [number, number, number], pooled: layer.size };
+      const flat = [prod(shape)];
+      const { w, b: bias } = synapseArrays(linear, bn);
+      const classes = linear.weight.value.shape[0];
+      const metadata = group({ pool: name, pool_input: ints(pool.input), pool_output: ints(pool.pooled) });
+      add(b, flatten.name, from, 'Flatten', { start_dim: int(0), end_dim: int(-1) }, shape, flat);
+      add(b, linear.name, flatten.name, 'Affine', { weight: f32(composePool(w, pool), [classes, flat[0]]), bias: f32(bias, [classes]), metadata }, flat, [classes]);
+      i = head.last;
+      from = linear.name;
+      shape = [classes];
+      spikes = false;
+      continue;
     } else if (layer instanceof AdaptiveAvgPool2d) {
-      if (out.slice(1).some((d) => d !== 1))
-        throw new NirError(`${name}: adaptive average pooling to [${out.slice(1)}] has windows of unequal size; only pooling to 1 (AvgPool2d over the whole input) is written`);
       const kernel = shape.slice(1);
       add(b, name, from, 'AvgPool2d', { kernel_size: ints(kernel), stride: ints(kernel), padding: ints(kernel.map(() => 0)) }, shape, out);
       spikes = false;
@@ -137,7 +187,7 @@ function emitPath(b: Builder, layers: readonly Layer[], from: string, shape: num
       b.edges.push([short.from, sum]);
       spikes = false;
     } else {
-      throw new NirError(`${name}: a ${layer.constructor.name} layer has no NIR node`);
+      refuse(b, name, `a ${layer.constructor.name} layer has no NIR node`);
     }
     from = layer instanceof Residual ? `${name}.sum` : name;
     shape = out;
@@ -145,10 +195,25 @@ function emitPath(b: Builder, layers: readonly Layer[], from: string, shape: num
   return { from, shape, spikes };
 }
 
+/** After the adaptive pool at `i`: Flatten then Linear (Dropouts between skipped, a BatchNorm after the Linear folded), or null. */
+function pooledHead(layers: readonly Layer[], i: number): { flatten: Flatten; linear: Linear; bn: BatchNorm | null; last: number } | null {
+  const skip = (j: number) => {
+    while (layers[j] instanceof Dropout) j++;
+    return j;
+  };
+  const f = skip(i + 1);
+  const l = skip(f + 1);
+  const flatten = layers[f];
+  const linear = layers[l];
+  if (!(flatten instanceof Flatten) || !(linear instanceof Linear)) return null;
+  const bn = layers[l + 1] instanceof BatchNorm ? (layers[l + 1] as BatchNorm) : null;
+  return { flatten, linear, bn, last: bn ? l + 1 : l };
+}
+
 /**
  * The NIR file (HDF5 bytes) of a spiking model: a graph input -> layers -> output, the per-step
  * computation; run it for `steps` steps on the same input and sum the outputs for the logits (the
- * graph's metadata says so). Throws NirError naming the first layer NIR cannot express.
+ * graph's metadata says so). Throws NirError naming every layer NIR cannot express, with the reason.
  */
 export async function exportNir(model: Model, meta?: ModelMeta): Promise<Uint8Array> {
   if (!(model instanceof Network)) throw new NirError('exportNir: the model was not built by this package');
@@ -156,10 +221,11 @@ export async function exportNir(model: Model, meta?: ModelMeta): Promise<Uint8Ar
   const [encoder, ...layers] = model.layers;
   if (!(encoder instanceof Encoder) || encoder.kind !== 'repeat')
     throw new NirError(`${encoder.name}: only the repeat encoder (the same input at every step) is written; a ${encoder instanceof Encoder ? encoder.kind : 'missing'} encoder has no NIR form`);
-  const b: Builder = { nodes: new Map(), edges: [] };
+  const b: Builder = { nodes: new Map(), edges: [], refused: new Map() };
   const input = [...model.inputShape];
   b.nodes.set('input', group({ type: 'Input', shape: ints(input) }));
   const last = emitPath(b, layers, 'input', input, false);
+  if (b.refused.size > 0) throw new NirError([...b.refused].map(([reason, names]) => `${names.join(', ')}: ${reason}`).join('. '));
   b.nodes.set('output', group({ type: 'Output', shape: ints(last.shape) }));
   b.edges.push([last.from, 'output']);
   const names = b.edges.flat();

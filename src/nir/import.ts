@@ -4,7 +4,8 @@
 //   Affine/Linear -> Linear;  Conv1d/Conv2d -> Conv1d/Conv2d;  Flatten -> Flatten or Reshape;
 //   LIF -> Leaky with β = 1 − dt/τ where r = τ/dt (snnTorch's convention), so β = 1 − 1/r whatever dt
 //     was; IF -> Leaky with β = 1;  SumPool2d then Threshold -> max pool over spikes;
-//   AvgPool2d over the whole input -> adaptive average pool to 1;
+//   AvgPool2d over the whole input -> adaptive average pool to 1;  Flatten then an Affine that export
+//     composed from an adaptive pool, Flatten and Linear (its metadata says so) -> those three again;
 //   two edges into one node -> a residual block (the node, unless a Scale of ones, follows the sum).
 // Neurons without our metadata are given NIR's own dynamics: after a spike the membrane is set to
 // v_reset = 0 and the next step integrates from there, U[t] = β·(1 − S[t−1])·U[t−1] + I[t], which is
@@ -26,6 +27,7 @@ import { Network } from '../models/network.js';
 import type { ModelConfig } from '../models/types.js';
 import { type H5Array, type H5Group, type H5Leaf, isArray, isStrings, readHdf5 } from './hdf5.js';
 import { META, NirError } from './format.js';
+import { type PoolShape, recoverPooled } from './pool-affine.js';
 
 export interface NirImport {
   model: Network;
@@ -100,8 +102,34 @@ interface Walk {
   spikes: boolean;
 }
 
-/** The layer of one node (its name is the layer's), given the walk so far. */
-function nodeLayer(g: Graph, name: string, at: Walk, steps: number, dt: number | null): { layer: Layer; next: string } {
+/**
+ * Flatten `name` then an Affine that exportNir composed from an adaptive average pool, Flatten and Linear
+ * (its metadata names the pool and its shapes): the pool's layer, the flatten and the Linear with W
+ * recovered from W·P (pool-affine.ts). Null when the Affine is not such a composition.
+ */
+function pooledHead(g: Graph, name: string, at: Walk): { layers: Layer[]; next: string | undefined } | null {
+  const fc = (g.succ.get(name) ?? [])[0];
+  const node = fc === undefined ? undefined : g.nodes.get(fc);
+  const m = node?.get('metadata');
+  if (!node || str(node.get('type')) !== 'Affine' || !(m instanceof Map) || (g.pred.get(fc) ?? []).length !== 1) return null;
+  const pool = str(m.get('pool'));
+  const input = m.get('pool_input');
+  const output = m.get('pool_output');
+  if (pool === undefined || !isArray(input) || !isArray(output) || input.data.length !== 3 || output.data.length !== 2) return null;
+  const shape: PoolShape = { input: [input.data[0], input.data[1], input.data[2]], pooled: [output.data[0], output.data[1]] };
+  const oneD = at.shape.length === 2;
+  const expected = oneD ? [shape.input[0], shape.input[2]] : [...shape.input];
+  if (expected.length !== at.shape.length || expected.some((d, i) => d !== at.shape[i]) || (oneD && shape.pooled[0] !== 1)) return null;
+  const w = recoverPooled(arr(node, 'weight', fc).data as Float32Array, shape);
+  if (!w) return null;
+  const classes = w.length / (shape.input[0] * shape.pooled[0] * shape.pooled[1]);
+  const linear = setParams(new Linear(fc, w.length / classes, classes, 0), { data: w, shape: [classes, w.length / classes] }, arr(node, 'bias', fc));
+  const avg = oneD ? new AdaptiveAvgPool1d(pool, shape.pooled[1]) : new AdaptiveAvgPool2d(pool, [shape.pooled[0], shape.pooled[1]]);
+  return { layers: [avg, new Flatten(name), linear], next: (g.succ.get(fc) ?? [])[0] };
+}
+
+/** The layers of one node (their names are the node's), given the walk so far: one, but for a composed pool. */
+function nodeLayers(g: Graph, name: string, at: Walk, steps: number, dt: number | null): { layers: Layer[]; next: string | undefined } {
   const node = g.nodes.get(name)!;
   const type = str(node.get('type'));
   const only = (n: string) => (g.succ.get(n) ?? [])[0];
@@ -124,6 +152,8 @@ function nodeLayer(g: Graph, name: string, at: Walk, steps: number, dt: number |
   } else if (type === 'LIF' || type === 'IF') {
     layer = leaky(name, node, type, steps, dt);
   } else if (type === 'Flatten') {
+    const head = pooledHead(g, name, at);
+    if (head) return head;
     const s = at.shape;
     const start = nums(node, 'start_dim', name)[0];
     const endRaw = nums(node, 'end_dim', name)[0];
@@ -150,7 +180,17 @@ function nodeLayer(g: Graph, name: string, at: Walk, steps: number, dt: number |
   } else {
     throw new NirError(`${name}: a NIR ${type ?? 'untyped'} node is not read here`);
   }
-  return { layer, next };
+  return { layers: [layer], next };
+}
+
+/** Appends `add` to the path, moving the walk through them; returns the last layer's name. */
+function append(layers: Layer[], add: Layer[], at: Walk): string {
+  for (const layer of add) {
+    layers.push(layer);
+    at.shape = layer.outputShape(at.shape);
+    at.spikes = layer.emitsSpikes(at.spikes);
+  }
+  return add[add.length - 1].name;
 }
 
 const isJoin = (g: Graph, n: string) => (g.pred.get(n) ?? []).length > 1;
@@ -165,11 +205,8 @@ function walkPath(g: Graph, from: string, at: Walk, steps: number, dt: number | 
   while (n !== undefined) {
     const type = str(g.nodes.get(n)?.get('type'));
     if (type === 'Output' || isJoin(g, n)) return n;
-    const { layer, next } = nodeLayer(g, n, at, steps, dt);
-    layers.push(layer);
-    at.shape = layer.outputShape(at.shape);
-    at.spikes = layer.emitsSpikes(at.spikes);
-    n = afterFork(g, next, layer.name, at, steps, dt, layers);
+    const { layers: add, next } = nodeLayers(g, n, at, steps, dt);
+    n = afterFork(g, next, append(layers, add, at), at, steps, dt, layers);
   }
   throw new NirError(`${from}: the path ends without reaching the Output node`);
 }
@@ -193,11 +230,8 @@ function afterFork(g: Graph, next: string | undefined, last: string, at: Walk, s
   at.spikes = block.emitsSpikes(at.spikes);
   if (isUnitScale(g, join)) return afterFork(g, (g.succ.get(join) ?? [])[0], join, at, steps, dt, layers);
   // The join is a computing node: it follows the sum.
-  const { layer, next: after } = nodeLayer(g, join, at, steps, dt);
-  layers.push(layer);
-  at.shape = layer.outputShape(at.shape);
-  at.spikes = layer.emitsSpikes(at.spikes);
-  return afterFork(g, after, layer.name, at, steps, dt, layers);
+  const { layers: add, next: after } = nodeLayers(g, join, at, steps, dt);
+  return afterFork(g, after, append(layers, add, at), at, steps, dt, layers);
 }
 
 /** The model of a NIR file (see the file's comment); throws NirError naming the first node it cannot read. */
