@@ -13,41 +13,14 @@
 // the same code with lane-wise loads and stores, so the update is written once.
 
 import { loadLanes as loadF32, storeLanes as storeF32 } from './lanes';
+import { SURROGATE_ATAN, SURROGATE_FAST_SIGMOID, SURROGATE_STRAIGHT_THROUGH, TILE, carries, lanesToF64, loadSpikes, storeSpikes, surrogateGrad } from './lif-common';
 import { madd } from './simd';
+
+// The signed (bipolar) integrate-and-fire neurons of converted SNNs.
+export { signedIfBackward, signedIfForward } from './lif-signed';
 
 const FORM_LEGACY = 1;
 const RESET_ZERO = 1;
-const SURROGATE_ATAN = 0;
-const SURROGATE_FAST_SIGMOID = 1;
-// Neurons per tile: a step of a tile moves 13 bytes a neuron (104 KiB), the step before it is read
-// back from L2. Out of cache, runs this long beat tiles of 512 by 1.3-1.4x (the prefetchers ramp up).
-const TILE = 8192;
-
-/** 4 spike bytes (0/1) as an all-ones lane mask where the neuron fired. */
-// @ts-ignore: decorator
-@inline function loadSpikes(p: usize, lanes: i32): v128 {
-  let b: v128;
-  if (lanes == 4) b = v128.load32_zero(p);
-  else {
-    b = i32x4.splat(0);
-    b = i8x16.replace_lane(b, 0, load<u8>(p));
-    if (lanes > 1) b = i8x16.replace_lane(b, 1, load<u8>(p, 1));
-    if (lanes > 2) b = i8x16.replace_lane(b, 2, load<u8>(p, 2));
-  }
-  return i32x4.ne(i32x4.extend_low_i16x8_u(i16x8.extend_low_i8x16_u(b)), i32x4.splat(0));
-}
-
-// @ts-ignore: decorator
-@inline function storeSpikes(p: usize, mask: v128, lanes: i32): void {
-  const bytes = v128.and(i8x16.narrow_i16x8_s(i16x8.narrow_i32x4_s(mask, mask), mask), i8x16.splat(1));
-  if (lanes == 4) {
-    store<u32>(p, i32x4.extract_lane(bytes, 0));
-    return;
-  }
-  store<u8>(p, i8x16.extract_lane_u(bytes, 0));
-  if (lanes > 1) store<u8>(p, i8x16.extract_lane_u(bytes, 1), 1);
-  if (lanes > 2) store<u8>(p, i8x16.extract_lane_u(bytes, 2), 2);
-}
 
 /** One step of `lanes` neurons from index k (into [steps, n]); returns their spikes as lane masks. */
 // @ts-ignore: decorator
@@ -121,26 +94,6 @@ export function lifForward(
   return i32x4.extract_lane(count, 0) + i32x4.extract_lane(count, 1) + i32x4.extract_lane(count, 2) + i32x4.extract_lane(count, 3);
 }
 
-/** dspk/dmem at x = mem - thr: ATan (alpha/2)/(1+(pi/2·alpha·x)²), fast sigmoid 1/(slope·|x|+1)², or spk. */
-// @ts-ignore: decorator
-@inline function surrogateGrad(kind: i32, x: v128, spk: v128, p: v128, half: v128): v128 {
-  const one = f32x4.splat(1);
-  if (kind == SURROGATE_ATAN) {
-    const u = f32x4.mul(p, x);
-    return f32x4.div(half, madd(u, u, one));
-  }
-  if (kind == SURROGATE_FAST_SIGMOID) {
-    const d = madd(p, f32x4.abs(x), one);
-    return f32x4.div(one, f32x4.mul(d, d));
-  }
-  return v128.and(spk, one);
-}
-
-// @ts-ignore: decorator
-@inline function lanesToF64(acc: f64, v: v128): f64 {
-  return acc + <f64>f32x4.extract_lane(v, 0) + <f64>f32x4.extract_lane(v, 1) + <f64>f32x4.extract_lane(v, 2) + <f64>f32x4.extract_lane(v, 3);
-}
-
 // Per-call constants of the backward pass, kept in globals so the step function takes few arguments.
 let gBeta = f32x4.splat(0);
 let gThr = f32x4.splat(0);
@@ -155,8 +108,6 @@ let gDbeta: f64 = 0;
 let gDthreshold: f64 = 0;
 let gDinitial: f64 = 0;
 
-// dL/dmem of each neuron of a tile, carried from one step into the step before it.
-const carries = memory.data(TILE << 2, 16);
 
 // BPTT of step t for neurons [from, to) of the tile that starts at tileStart, `lanes` at a time:
 // reads the carry the step after left, leaves its own for the step before (none enters the last
@@ -262,7 +213,7 @@ export function lifBackward(
     const end = min(start + TILE, n);
     if (surrogate == SURROGATE_ATAN) backwardTile(dspikes, membrane, spikes, dinput, n, steps, start, end, repeated, SURROGATE_ATAN);
     else if (surrogate == SURROGATE_FAST_SIGMOID) backwardTile(dspikes, membrane, spikes, dinput, n, steps, start, end, repeated, SURROGATE_FAST_SIGMOID);
-    else backwardTile(dspikes, membrane, spikes, dinput, n, steps, start, end, repeated, 2);
+    else backwardTile(dspikes, membrane, spikes, dinput, n, steps, start, end, repeated, SURROGATE_STRAIGHT_THROUGH);
   }
   store<f64>(result, betaInRange ? gDbeta : 0);
   store<f64>(result, gDthreshold, 8);

@@ -30,15 +30,21 @@ export interface LifParams {
   slope?: number;
   /** The membrane before the first step, U[-1]; default 0 (snntorch). No spike precedes the first step. */
   initial?: number;
+  /**
+   * Signed integrate-and-fire with memory (converted SNNs): also fires −1 when the membrane falls below
+   * 0 while the neuron's net spike count is positive, and fires +1 at U >= threshold (not >). Needs
+   * form 'current', reset 'subtract' and a positive threshold. Default false.
+   */
+  signed?: boolean;
 }
 
 /** What lifForward writes and lifBackward reads: all [steps, N]. */
 export interface LifRecord {
   /** f32 membrane potential after each step (after the reset of that step, before the next). */
   membrane: Tensor;
-  /** u8 spikes, 0 or 1. */
+  /** u8 spikes, 0 or 1 (whether the neuron fired, of either sign). */
   spikes: Tensor;
-  /** f32 spikes, 0 or 1: the layer's output. */
+  /** f32 spikes, 0 or 1 (−1, 0 or 1 for signed neurons): the layer's output. */
   out: Tensor;
 }
 
@@ -66,6 +72,8 @@ function checkRecord(op: string, record: LifRecord, p: LifParams): number {
   if (!Number.isFinite(beta)) throw new RangeError(`${op}: beta must be finite, got ${beta}`);
   if (!Number.isFinite(threshold)) throw new RangeError(`${op}: threshold must be finite, got ${threshold}`);
   if (!Number.isFinite(p.initial ?? 0)) throw new RangeError(`${op}: initial must be finite, got ${p.initial}`);
+  if (p.signed && (p.form !== 'current' || p.reset !== 'subtract' || !(threshold > 0)))
+    throw new RangeError(`${op}: signed neurons need form current, reset subtract and a positive threshold, got ${p.form}, ${p.reset}, ${threshold}`);
   const { membrane, spikes, out } = record;
   if (membrane.shape.length !== 2 || membrane.shape[0] !== steps)
     throw new ShapeError(`${op}: membrane has shape ${fmtShape(membrane.shape)}, expected [${steps}, N] for ${steps} steps`);
@@ -89,7 +97,8 @@ function isOnce(op: string, operand: string, t: Tensor, steps: number, n: number
 
 /**
  * Runs the neurons over `steps` steps from the initial membrane (default 0). input is [steps, N], or [N] applied at
- * every step. Fills record.membrane, record.spikes and record.out; returns the number of spikes.
+ * every step. Fills record.membrane, record.spikes and record.out; returns the number of spikes (of
+ * either sign for signed neurons).
  */
 export function lifForward(input: Tensor, record: LifRecord, params: LifParams): number {
   const op = 'lifForward';
@@ -102,11 +111,14 @@ export function lifForward(input: Tensor, record: LifRecord, params: LifParams):
   expectDisjoint(op, ['membrane', membrane], ['input', input], ['spikes', spikes], ['out', out]);
   expectDisjoint(op, ['out', out], ['input', input], ['spikes', spikes]);
   expectDisjoint(op, ['spikes', spikes], ['input', input]);
-  return getEngine().kernels.lifForward(input.ptr, once ? 0 : n, membrane.ptr, spikes.ptr, out.ptr, n, params.steps, params.beta, params.threshold, form, reset, params.initial ?? 0);
+  const kernels = getEngine().kernels;
+  if (params.signed) return kernels.signedIfForward(input.ptr, once ? 0 : n, membrane.ptr, spikes.ptr, out.ptr, n, params.steps, params.beta, params.threshold, params.initial ?? 0);
+  return kernels.lifForward(input.ptr, once ? 0 : n, membrane.ptr, spikes.ptr, out.ptr, n, params.steps, params.beta, params.threshold, form, reset, params.initial ?? 0);
 }
 
 /**
- * Backpropagation through time with the surrogate gradient; the reset carries none. dspikes is
+ * Backpropagation through time with the surrogate gradient; the reset carries none (nor, for signed
+ * neurons, the gate on the net count: dS/dU = σ'(U − θ) + [count > 0]·σ'(U)). dspikes is
  * [steps, N]; dinput is [steps, N], or [N] (the sum over steps) for an input given once. Returns
  * the gradients of the summed loss for beta (zero outside [0, 1], the clamp), threshold and the
  * initial membrane (summed over the neurons, which share it).
@@ -123,13 +135,18 @@ export function lifBackward(dspikes: Tensor, record: LifRecord, params: LifParam
   const k = params.surrogate === 'atan' ? (params.alpha ?? 2) : params.surrogate === 'fast-sigmoid' ? (params.slope ?? 25) : 0;
   if (!(k >= 0 && Number.isFinite(k)))
     throw new RangeError(`${op}: ${params.surrogate === 'atan' ? 'alpha' : 'slope'} must be finite and >= 0, got ${k}`);
-  expectDisjoint(op, ['dinput', dinput], ['dspikes', dspikes], ['membrane', record.membrane], ['spikes', record.spikes]);
+  expectDisjoint(op, ['dinput', dinput], ['dspikes', dspikes], ['membrane', record.membrane], ['spikes', record.spikes], ['out', record.out]);
   const engine = getEngine();
   const grads = engine.scratch(24);
-  engine.kernels.lifBackward(
-    dspikes.ptr, record.membrane.ptr, record.spikes.ptr, dinput.ptr, once ? 0 : n,
-    n, params.steps, params.beta, params.threshold, form, reset, surrogate, k, params.initial ?? 0, grads,
-  );
+  if (params.signed)
+    engine.kernels.signedIfBackward(
+      dspikes.ptr, record.membrane.ptr, record.out.ptr, dinput.ptr, once ? 0 : n, n, params.steps, params.beta, params.threshold, surrogate, k, params.initial ?? 0, grads,
+    );
+  else
+    engine.kernels.lifBackward(
+      dspikes.ptr, record.membrane.ptr, record.spikes.ptr, dinput.ptr, once ? 0 : n,
+      n, params.steps, params.beta, params.threshold, form, reset, surrogate, k, params.initial ?? 0, grads,
+    );
   const [dbeta, dthreshold, dinitial] = new Float64Array(engine.memory.buffer, grads, 3);
   return { dbeta, dthreshold, dinitial };
 }

@@ -27,6 +27,10 @@ export const NEURON_SETTINGS = {
     kind: 'number', min: 0, max: 1, default: 0, flag: '--initial-membrane <f>',
     help: 'membrane before the first step, as a fraction of the threshold (0.5 rounds rates instead of flooring them: converted SNNs)',
   },
+  signed: {
+    kind: 'boolean', default: false, flag: '--signed',
+    help: 'signed neurons: also fire -1 below zero while the net spike count is positive, taking back early spikes (form current, reset subtract)',
+  },
 } as const satisfies Schema;
 
 export type LeakySettings = SettingsOf<typeof NEURON_SETTINGS>;
@@ -59,6 +63,12 @@ export type LeakySettings = SettingsOf<typeof NEURON_SETTINGS>;
  *     'fast-sigmoid':     dS/dU = 1 / (k·|x| + 1)²               k = 25 (snntorch's fast_sigmoid)
  *     'straight-through': dS/dU = S[t]   (snntorch 0.5.3's Heaviside: the gradient passes where it fired)
  *
+ * Signed (bipolar) neurons with memory (`signed`, converted SNNs; docs/conversion.md): with C[t] the net
+ * count of spikes before step t, S[t] = +1 if U[t] >= U_thr, −1 if U[t] < 0 and C[t] > 0, else 0, and
+ * the reset subtracts S[t−1]·U_thr both ways. An IF neuron's count over T is then the rounded (u₀ = ½)
+ * or floored ReLU of its summed input whenever every step's |I| <= U_thr. Backward adds C[t] > 0 times
+ * the surrogate at U[t] (the gate held constant, as the reset is).
+ *
  * Learnable: β (learnBeta) and U_thr (learnThreshold), one scalar each per layer, shared by all its
  * neurons; dβ is zero outside [0, 1] (the clamp). Unlearned, both are buffers saved with the model.
  * Settings: NEURON_SETTINGS above.
@@ -90,6 +100,8 @@ export class Leaky implements Layer {
     const beta = checkSetting(NEURON_SETTINGS.beta, `${name}: beta`, settings.beta);
     const threshold = checkSetting(NEURON_SETTINGS.threshold, `${name}: threshold`, settings.threshold);
     checkSetting(NEURON_SETTINGS.initial, `${name}: initial`, settings.initial);
+    if (checkSetting(NEURON_SETTINGS.signed, `${name}: signed`, settings.signed ?? false) && (settings.form !== 'current' || settings.reset !== 'subtract'))
+      throw new RangeError(`${name}: signed neurons need form current and reset subtract, got ${settings.form} and ${settings.reset}`);
     this.beta = param(`${name}.beta`, Tensor.from([beta]), false);
     this.threshold = param(`${name}.threshold`, Tensor.from([threshold]), false);
   }
@@ -100,9 +112,9 @@ export class Leaky implements Layer {
 
   /** The kernel's parameters with the current values of beta and threshold. */
   lifParams(): LifParams {
-    const { steps, surrogate, form, reset, initial } = this.settings;
+    const { steps, surrogate, form, reset, initial, signed } = this.settings;
     const threshold = this.threshold.value.f32[0];
-    return { steps, beta: this.beta.value.f32[0], threshold, surrogate, form, reset, initial: initial * threshold };
+    return { steps, beta: this.beta.value.f32[0], threshold, surrogate, form, reset, initial: initial * threshold, signed };
   }
 
   outputShape(input: readonly number[]): number[] {

@@ -37,7 +37,7 @@ export class SynapticCounter {
     const v = x.f32;
     let acs = 0;
     for (let base = 0; base < v.length; base += P)
-      for (let i = 0; i < P; i++) acs += v[base + i] * fan[i];
+      for (let i = 0; i < P; i++) acs += Math.abs(v[base + i]) * fan[i]; // a −1 spike (signed neurons) is an accumulate too
     this.acs += acs;
   }
 

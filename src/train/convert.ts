@@ -53,6 +53,12 @@ export interface ConvertOptions {
   neuron?: Partial<Pick<ModelConfig, 'surrogate' | 'learnThreshold'>>;
   /** Scales measured before (conversionScales), to convert at several T without measuring again. */
   scales?: NeuronScales;
+  /**
+   * Signed IF neurons with memory (layers/leaky.ts): a neuron that fired too early takes the spike back
+   * with a −1, so its count over T follows the rounded (ECC, QCFS) or floored ReLU of its summed input.
+   * Default false.
+   */
+  signed?: boolean;
 }
 
 /** Per neuron layer of the converted SNN (lif1, block1.lif2): λ per channel ([C]) or for the layer ([1]). */
@@ -202,6 +208,7 @@ export function convert(cnn: Model, opts: ConvertOptions): Model {
     form: 'current',
     reset: 'subtract',
     initial: method === 'ecc' || method === 'qcfs' ? 0.5 : 0,
+    signed: opts.signed ?? false,
     learnBeta: false,
     learnThreshold: opts.neuron?.learnThreshold ?? false,
     surrogate: opts.neuron?.surrogate ?? cnn.config.surrogate,
