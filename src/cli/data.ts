@@ -1,11 +1,12 @@
-// Finding and loading the data a command runs on: a Speech Commands copy given with --data, or the
-// built-in synthesized set; as a task (--task gsc12|gsc35|all|<words>, --words its older alias), with
+// Finding and loading the data a command runs on: Speech Commands copies given with --data (repeated for
+// several folders, read as one data set), or the built-in synthesized set; as a task (--task
+// gsc12|gsc35|all|<words>, --words its older alias), with
 // the feature cache where --cache-dir, SNN_VOICE_CACHE or the folder's writability put it, and with the
-// training augmentation (--augment, --augment-copies). Loaded splits are kept per (folder, features,
+// training augmentation (--augment, --augment-copies). Loaded splits are kept per (folders, features,
 // task, limit, cache, copies), so a sweep that trains several models on the same features reads and
 // featurizes the clips once.
 import { existsSync } from 'node:fs';
-import type { Command } from 'commander';
+import { type Command, Option } from 'commander';
 import type { FeatureSettings } from '../audio/settings.js';
 import { featureKey } from '../audio/settings.js';
 import type { Splits, SkippedFile } from '../data/dataset.js';
@@ -24,8 +25,8 @@ export type AugmentMode = (typeof AUGMENT_MODES)[number];
 export const DEFAULT_AUGMENT_COPIES = 2;
 
 export interface DataOptions {
-  /** A Speech Commands folder; the built-in set when absent. */
-  data?: string;
+  /** Speech Commands folders, read as one data set; the built-in set when absent. */
+  data?: string | readonly string[];
   limitPerClass?: number;
   /** What to tell apart; every word folder when 'all' or absent. */
   task?: TaskChoice;
@@ -37,6 +38,12 @@ export interface DataOptions {
   /** Default: full on the built-in set, none on a --data folder. */
   augment?: AugmentMode;
   augmentCopies?: number;
+}
+
+/** `--data <dir>`, repeatable: every folder given, in order. A comma is part of a folder's name. */
+export function dataOption(): Option {
+  return new Option('--data <dir>', 'a Speech Commands v2 folder; repeat it to read several folders as one data set, each with its own splits (default: the built-in synthesized set)')
+    .argParser((dir: string, previous?: readonly string[]) => [...(previous ?? []), dir]);
 }
 
 /** The data set's flags: --task, --cache-dir, --augment, --augment-copies (--data, --limit-per-class and
@@ -68,7 +75,7 @@ export class DataError extends Error {
 
 export type LoadedSplits = Splits & {
   skipped: readonly SkippedFile[];
-  root: string;
+  roots: readonly string[];
   /** Words of the task with no folder in the data (their classes are empty; noted when loaded). */
   missingWords?: readonly string[];
   /** How training batches are augmented (passed to train()); undefined for none. */
@@ -93,13 +100,13 @@ export function checkTrainable(data: Pick<LoadedSplits, 'train' | 'missingWords'
     );
 }
 
-/** The data folder to use; a clear error when the built-in set has not been synthesized yet. */
-export function dataRoot(opts: DataOptions): string {
-  if (opts.data !== undefined) return existingDir('--data', opts.data);
+/** The data folders to use; a clear error when the built-in set has not been synthesized yet. */
+export function dataRoots(opts: DataOptions): string[] {
+  if (opts.data !== undefined) return (typeof opts.data === 'string' ? [opts.data] : [...opts.data]).map((dir) => existingDir('--data', dir));
   const root = builtinDataDir();
   if (!existsSync(root))
     throw new UsageError(`the built-in data set is not built yet (expected in "${root}"): run \`snn-voice synth\` first, or pass --data <Speech Commands folder>`);
-  return root;
+  return [root];
 }
 
 /** The loader's words or task for the options. */
@@ -117,16 +124,17 @@ function classesFor(opts: DataOptions): Pick<SpeechCommandsOptions, 'words' | 't
 const loaded = new Map<string, Promise<LoadedSplits>>();
 
 export function loadData(io: CliIo, opts: DataOptions, features: FeatureSettings): Promise<LoadedSplits> {
-  const root = dataRoot(opts);
+  const roots = dataRoots(opts);
+  const where = roots.join(' + ');
   const mode: AugmentMode = opts.augment ?? (opts.data === undefined ? 'full' : 'none');
   const copies = mode === 'wave' || mode === 'full' ? (opts.augmentCopies ?? DEFAULT_AUGMENT_COPIES) : 0;
   const augment: AugmentOptions | undefined =
     mode === 'none' ? undefined : { spec: mode === 'spec' || mode === 'full' ? specAugmentFor(features) : null, copies: copies > 0 };
   const classes = classesFor(opts);
-  const key = JSON.stringify([root, featureKey(features), opts.limitPerClass ?? null, classes, opts.cacheDir ?? null, copies]);
+  const key = JSON.stringify([roots, featureKey(features), opts.limitPerClass ?? null, classes, opts.cacheDir ?? null, copies]);
   let splits = loaded.get(key);
   if (!splits) {
-    splits = loadSpeechCommands(root, features, {
+    splits = loadSpeechCommands(roots, features, {
       progress: io.progress,
       limitPerClass: opts.limitPerClass,
       ...classes,
@@ -135,21 +143,22 @@ export function loadData(io: CliIo, opts: DataOptions, features: FeatureSettings
     }).then(
       (s): LoadedSplits => {
         if (s.skipped.length) note(io, `skipped ${s.skipped.length} unreadable files, e.g. ${s.skipped[0].file}: ${s.skipped[0].reason}`);
-        if (s.cacheLocation.source === 'user-cache') note(io, `${root} is read-only: its feature cache is in ${s.cacheLocation.dir}`);
-        if (s.listing.missingWords.length) note(io, `no clips of ${s.listing.missingWords.join(', ')} in ${root}: those classes are empty`);
+        for (const f of s.folders) if (f.cacheLocation.source === 'user-cache') note(io, `${f.root} is read-only: its feature cache is in ${f.cacheLocation.dir}`);
+        if (s.listing.missingWords.length) note(io, `no clips of ${s.listing.missingWords.join(', ')} in ${where}: those classes are empty`);
+        if (s.folders.length > 1) for (const f of s.folders) note(io, `${f.root}: ${f.train.size} / ${f.validation.size} / ${f.test.size} (train / validation / test) clips`);
         const count = (name: string): string => {
           const c = s.train.classes.indexOf(name);
           return (['train', 'validation', 'test'] as const).map((split) => s[split].labels.filter((l) => l === c).length).join(' / ');
         };
         if (s.listing.silence === 'digital')
-          note(io, `${SILENCE}: ${count(SILENCE)} (train / validation / test) clips of digital silence with a little seeded noise, as ${root} has no _background_noise_`);
+          note(io, `${SILENCE}: ${count(SILENCE)} (train / validation / test) clips of digital silence with a little seeded noise, as ${where} ${roots.length > 1 ? 'have' : 'has'} no _background_noise_`);
         if (s.listing.unknown === 'sampled') note(io, `${UNKNOWN}: ${count(UNKNOWN)} (train / validation / test) clips drawn from the other words`);
         const built = [
           ...(s.buildSeconds.features > 0 ? [`features in ${s.buildSeconds.features.toFixed(1)} s`] : []),
           ...(s.buildSeconds.copies > 0 ? [`${copies} augmented copies of each training clip in ${s.buildSeconds.copies.toFixed(1)} s`] : []),
         ];
         if (built.length) note(io, `feature cache built: ${built.join(', ')}`);
-        return { ...s, root, augment, missingWords: s.listing.missingWords };
+        return { ...s, roots, augment, missingWords: s.listing.missingWords };
       },
       (e: Error) => {
         // A folder that is not a Speech Commands copy (no word folders, no split lists) is the user's to fix.

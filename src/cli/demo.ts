@@ -98,7 +98,7 @@ export function demoCommand(ctx: CliContext): Command {
       flags.out,
       `snn-voice demo: ${flags.model} as CNN and as SNN`,
       {
-        data: flags.data ?? 'built-in synthesized set',
+        data: flags.data === undefined ? 'built-in synthesized set' : [flags.data].flat().join(', '),
         words: data.train.classes.join(', '),
         'train / validation / test clips': `${data.train.size} / ${data.validation.size} / ${data.test.size}`,
         epochs: flags.epochs,

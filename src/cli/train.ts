@@ -5,7 +5,7 @@ import { MODEL_SETTINGS } from '../models/config.js';
 import type { ModelSettingKey } from '../models/settings.js';
 import { CONVERSION_METHODS, type ConversionMethod } from '../train/convert.js';
 import { runLabel } from '../train/report.js';
-import { addDataOptions, dataOptions, loadData } from './data.js';
+import { addDataOptions, dataOption, dataOptions, loadData } from './data.js';
 import { type CliContext, emit } from './io.js';
 import {
   UsageError, choice, existingFile, flagName, numberIn, positiveInt, settingOption, settingsFromFlags, type WordChoice, withJson, wordList,
@@ -26,7 +26,7 @@ export function addTrainingOptions(
     .option('--lr <rate>', "peak learning rate of the one-cycle schedule (default: the study's, 0.01; 0.001 for piczak)", numberIn('--lr', 0, 10, true), defaults.lr)
     .option('--pct-start <f>', "share of the schedule spent warming up (default: the study's, 0.2; 0.4 for piczak)", numberIn('--pct-start', 0, 0.5, true), defaults.pctStart)
     .addOption(settingOption(MODEL_SETTINGS.seed))
-    .option('--data <dir>', 'a Speech Commands v2 folder (default: the built-in synthesized set)')
+    .addOption(dataOption())
     .option('--limit-per-class <n>', 'use at most n clips per word and split (quick runs)', positiveInt('--limit-per-class'), defaults.limitPerClass)
     .option('--words <list>', 'the words to tell apart: all, commands (yes,no,up,down,left,right,on,off,stop,go) or a comma-separated list', wordList('--words'), defaults.words);
   return addDataOptions(cmd);
@@ -59,7 +59,7 @@ interface TrainFlags {
   batchSize: number;
   lr?: number;
   pctStart?: number;
-  data?: string;
+  data?: string[];
   limitPerClass?: number;
   words?: WordChoice;
   out?: string;

@@ -65,3 +65,49 @@ export function subset(data: Dataset, indices: ArrayLike<number>): Dataset {
     ...(data.copies && data.copy && { copies: data.copies, copy: (i: number, c: number) => data.copy!(idx[i], c) }),
   };
 }
+
+/** The samples of several data sets with the same classes, feature shape and copies, one after another. */
+export function concat(parts: readonly Dataset[]): Dataset {
+  if (parts.length === 0) throw new RangeError('concat: no data sets');
+  const [first] = parts;
+  const k = first.copies ?? 0;
+  for (const [n, p] of parts.entries()) {
+    if (p.classes.join('\n') !== first.classes.join('\n')) throw new RangeError(`concat: data set ${n} has the classes ${p.classes.join(', ')}, data set 0 ${first.classes.join(', ')}`);
+    if (p.featureShape.join(',') !== first.featureShape.join(',')) throw new ShapeError(`concat: data set ${n} has features [${p.featureShape.join(',')}], data set 0 [${first.featureShape.join(',')}]`);
+    if ((p.copies ?? 0) !== k) throw new RangeError(`concat: data set ${n} holds ${p.copies ?? 0} copies per sample, data set 0 ${k}`);
+  }
+  // starts[p] is the index of part p's first sample; a sample's part is found by binary search.
+  const starts = [0];
+  for (const p of parts) starts.push(starts[starts.length - 1] + p.size);
+  const size = starts[parts.length];
+  const locate = (i: number): [Dataset, number] => {
+    if (!(Number.isInteger(i) && i >= 0 && i < size)) throw new RangeError(`sample ${i} outside 0..${size - 1}`);
+    let lo = 0, hi = parts.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (starts[mid] <= i) lo = mid;
+      else hi = mid - 1;
+    }
+    return [parts[lo], i - starts[lo]];
+  };
+  const labels = new Int32Array(size);
+  parts.forEach((p, n) => labels.set(p.labels, starts[n]));
+  return {
+    size,
+    classes: first.classes,
+    featureShape: first.featureShape,
+    labels,
+    features: (i) => {
+      const [p, j] = locate(i);
+      return p.features(j);
+    },
+    skipped: parts.flatMap((p) => p.skipped),
+    ...(k > 0 && {
+      copies: k,
+      copy: (i: number, c: number) => {
+        const [p, j] = locate(i);
+        return p.copy!(j, c);
+      },
+    }),
+  };
+}

@@ -15,10 +15,10 @@ import type { ProgressFactory } from '../util/progress.js';
 import { silentProgress } from '../util/progress.js';
 import { writeFileAtomic } from '../util/atomic-node.js';
 import { cacheLocation, type CacheLocation } from './cache-dir-node.js';
-import type { Dataset, SkippedFile, Splits } from './dataset.js';
+import { concat, type Dataset, type SkippedFile, type Splits } from './dataset.js';
 import { CacheError, FeatureFileWriter, openFeatureFile, type FeatureFile } from './feature-cache-node.js';
 import { FeaturizePool, NoiseBank, localFeaturizer, type FeaturizeTask, type NoiseAugmentation, type SplitFeaturizer } from './featurize-node.js';
-import { NOISE_FOLDER, SPLIT_NAMES, contentStamp, listSpeechCommands, type Listing, type SplitListing, type SplitName } from './listing-node.js';
+import { NOISE_FOLDER, SPLIT_NAMES, contentStamp, listFolders, type Listing, type SplitListing, type SplitName } from './listing-node.js';
 import type { Task } from './tasks.js';
 import { WAVE_AUGMENT_DEFAULTS, checkWaveAugment, type WaveAugmentSettings } from './wave-augment.js';
 
@@ -68,7 +68,9 @@ export interface CachedDataset extends Dataset {
   close(): void;
 }
 
-export type SpeechCommandsSplits = { train: CachedDataset; validation: CachedDataset; test: CachedDataset } & Splits & {
+/** One data folder's part of a load: its own clips (relative to it), cache and listing. */
+export type FolderSplits = { train: CachedDataset; validation: CachedDataset; test: CachedDataset } & Splits & {
+  root: string;
   skipped: SkippedFile[];
   /** True when the features came from an existing cache (the augmented copies included). */
   fromCache: boolean;
@@ -80,6 +82,11 @@ export type SpeechCommandsSplits = { train: CachedDataset; validation: CachedDat
   /** Seconds spent building caches in this load (0 when all came from the cache). */
   buildSeconds: { features: number; copies: number };
 };
+
+/** The splits of one data folder, or of several one after another (their clips then named with their
+ *  folder: `data/builtin/bed/x.wav`). cacheDir, cacheLocation and the listing's layout are the first
+ *  folder's; `folders` has each folder's own. */
+export type SpeechCommandsSplits = Omit<FolderSplits, 'root'> & { folders: FolderSplits[] };
 
 /** Where `snn-voice synth` writes the built-in data set by default: `data/builtin` under the working directory. */
 export function builtinDataDir(): string {
@@ -99,13 +106,57 @@ interface CacheIndex {
 
 const hash16 = (value: unknown): string => createHash('sha256').update(JSON.stringify(value)).digest('hex').slice(0, 16);
 
-/** Loads the three official splits of a Speech Commands folder as feature data sets. */
-export async function loadSpeechCommands(root: string, settings: FeatureSettings, opts: SpeechCommandsOptions = {}): Promise<SpeechCommandsSplits> {
+/**
+ * Loads the three official splits of a Speech Commands folder as feature data sets; given several
+ * folders, each keeps its own splits and feature cache and the task's classes are made across them
+ * (data/listing-node.ts listFolders), then each split holds the folders' clips one after another.
+ */
+export async function loadSpeechCommands(root: string | readonly string[], settings: FeatureSettings, opts: SpeechCommandsOptions = {}): Promise<SpeechCommandsSplits> {
   if (opts.limitPerClass !== undefined && !(Number.isInteger(opts.limitPerClass) && opts.limitPerClass > 0))
     throw new RangeError(`loadSpeechCommands: limitPerClass must be a positive integer, got ${opts.limitPerClass}`);
   if (opts.noise) checkNoise(opts.noise);
   const wave = waveOf(opts.augment);
-  const listing = await listSpeechCommands(root, { words: opts.words, task: opts.task, limitPerClass: opts.limitPerClass });
+  const roots = typeof root === 'string' ? [root] : [...root];
+  const listings = await listFolders(roots, { words: opts.words, task: opts.task, limitPerClass: opts.limitPerClass });
+  const folders: FolderSplits[] = [];
+  try {
+    for (const [n, r] of roots.entries()) folders.push(await loadFolder(r, listings[n], settings, opts, wave));
+  } catch (e) {
+    for (const f of folders) for (const name of SPLIT_NAMES) f[name].close();
+    throw e;
+  }
+  if (folders.length === 1) return { ...folders[0], folders };
+  const merged = (name: SplitName): CachedDataset => {
+    const parts = folders.map((f) => f[name]);
+    return {
+      ...concat(parts),
+      files: folders.flatMap((f) => f[name].files.map((file) => join(f.root, file))),
+      skipped: folders.flatMap((f) => f[name].skipped.map((s) => ({ ...s, file: join(f.root, s.file) }))),
+      close: () => parts.forEach((p) => p.close()),
+    };
+  };
+  const train = merged('train'), validation = merged('validation'), test = merged('test');
+  const [first] = folders;
+  // A made class is made the same way in every folder that makes it (listFolders).
+  const silences = folders.map((f) => f.listing.silence);
+  return {
+    train, validation, test, skipped: [...train.skipped, ...validation.skipped, ...test.skipped],
+    fromCache: folders.every((f) => f.fromCache), cacheDir: first.cacheDir, cacheLocation: first.cacheLocation,
+    listing: {
+      layout: first.listing.layout,
+      silence: silences.find((v) => v === 'background' || v === 'digital') ?? silences[0],
+      unknown: folders.some((f) => f.listing.unknown === 'sampled') ? 'sampled' : first.listing.unknown,
+      missingWords: first.listing.missingWords,
+    },
+    buildSeconds: { features: folders.reduce((t, f) => t + f.buildSeconds.features, 0), copies: folders.reduce((t, f) => t + f.buildSeconds.copies, 0) },
+    folders,
+  };
+}
+
+type Wave = WaveAugmentSettings & { seed: number; copies: number };
+
+/** One folder's splits from its listing: read from its feature cache, or featurized into it first. */
+async function loadFolder(root: string, listing: Listing, settings: FeatureSettings, opts: SpeechCommandsOptions, wave: Wave | null): Promise<FolderSplits> {
   const shape = featureShape(settings);
   const per = shape.reduce((a, b) => a * b, 1);
   const fKey = featureKey(settings);
@@ -180,12 +231,12 @@ export async function loadSpeechCommands(root: string, settings: FeatureSettings
   const train = make('train'), validation = make('validation'), test = make('test');
   const { layout, silence, unknown, missingWords } = listing;
   return {
-    train, validation, test, skipped: [...train.skipped, ...validation.skipped, ...test.skipped], fromCache, cacheDir,
+    root, train, validation, test, skipped: [...train.skipped, ...validation.skipped, ...test.skipped], fromCache, cacheDir,
     cacheLocation: location, listing: { layout, silence, unknown, missingWords }, buildSeconds,
   };
 }
 
-function waveOf(augment: WaveCopies | undefined): (WaveAugmentSettings & { seed: number; copies: number }) | null {
+function waveOf(augment: WaveCopies | undefined): Wave | null {
   if (!augment || augment.copies === 0) return null;
   if (!(Number.isInteger(augment.copies) && augment.copies > 0)) throw new RangeError(`loadSpeechCommands: augment.copies must be a non-negative integer, got ${augment.copies}`);
   const settings = { ...WAVE_AUGMENT_DEFAULTS, ...augment.settings };

@@ -85,14 +85,16 @@ export function specialCount(known: number, share: number): number {
 }
 
 /**
- * A seeded deterministic sample of `n` of `files`: those with the lowest hash of (seed, file), returned in
- * sorted order. Adding or removing other files never changes whether a given file is picked, other than
- * by moving the cut.
+ * A seeded deterministic sample of `n` of `names`: those with the lowest hash of (seed, name), as indices
+ * in name order (equal names, from different folders, by index). Adding or removing other names never
+ * changes whether a given one is picked, other than by moving the cut.
  */
-export function sampleFiles(files: readonly string[], n: number, seed: number): string[] {
-  if (n >= files.length) return [...files].sort();
-  const ranked = files.map((f) => ({ f, h: hashSeed(seed, 'unknown', f) })).sort((a, b) => a.h - b.h || (a.f < b.f ? -1 : 1));
-  return ranked.slice(0, n).map((r) => r.f).sort();
+export function sampleIndices(names: readonly string[], n: number, seed: number): number[] {
+  const byName = (a: number, b: number): number => (names[a] < names[b] ? -1 : names[a] > names[b] ? 1 : a - b);
+  const all = names.map((_, i) => i);
+  if (n >= names.length) return all.sort(byName);
+  const h = names.map((f) => hashSeed(seed, 'unknown', f));
+  return all.sort((a, b) => h[a] - h[b] || byName(a, b)).slice(0, n).sort(byName);
 }
 
 // A `_silence_` clip made rather than read is named by its recipe, so the listing (and the cache key)
@@ -112,18 +114,18 @@ export interface SilenceRecipe {
   gain: number;
 }
 
-/** The silence clips of one split: `count` recipes seeded by (seed, split, n). TensorFlow draws the
- *  gain of a silence clip uniformly from [0, 1); digital silence gets noise of RMS 1e-4 to 1e-3 (-80 to
- *  -60 dBFS, log-uniform). */
-export function silenceRecipes(split: string, count: number, noiseFiles: readonly string[], seed: number): string[] {
-  const out: string[] = [];
+/** The silence clips of one split: `count` recipes seeded by (seed, split, n), each with the index of
+ *  its recording in `noiseFiles` (-1 for digital silence). TensorFlow draws the gain of a silence clip
+ *  uniformly from [0, 1); digital silence gets noise of RMS 1e-4 to 1e-3 (-80 to -60 dBFS, log-uniform). */
+export function silenceRecipes(split: string, count: number, noiseFiles: readonly string[], seed: number): { file: string; noise: number }[] {
+  const out: { file: string; noise: number }[] = [];
   for (let n = 0; n < count; n++) {
     const rng = rngFor(seed, 'silence', split, n);
     if (noiseFiles.length > 0) {
-      const source = noiseFiles[Math.floor(rng.next() * noiseFiles.length)];
-      out.push(`${SILENCE}/${source}@${rng.next().toFixed(6)}x${rng.next().toFixed(4)}`);
+      const noise = Math.floor(rng.next() * noiseFiles.length);
+      out.push({ file: `${SILENCE}/${noiseFiles[noise]}@${rng.next().toFixed(6)}x${rng.next().toFixed(4)}`, noise });
     } else {
-      out.push(`${SILENCE}/${DIGITAL_SILENCE}@${split}-${n}x${(1e-4 * Math.pow(10, rng.next())).toExponential(3)}`);
+      out.push({ file: `${SILENCE}/${DIGITAL_SILENCE}@${split}-${n}x${(1e-4 * Math.pow(10, rng.next())).toExponential(3)}`, noise: -1 });
     }
   }
   return out;
