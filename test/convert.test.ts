@@ -1,5 +1,6 @@
 // CNN -> SNN conversion (train/convert.ts, models/converted.ts): IF neurons reproduce the ReLU they
-// replace, a QCFS-trained network and its SNN agree exactly at T = L, a small trained CNN keeps its
+// replace, a QCFS-trained network and its SNN agree exactly at T = L (with signed neurons, at every T
+// with the network of T levels), a small trained CNN keeps its
 // accuracy once converted (so a regression to chance fails here) and fine-tunes by BPTT, the zoo's
 // targets convert and survive a model file, and what cannot be converted is refused by name.
 import { expect, it } from 'vitest';
@@ -128,7 +129,33 @@ describeEachBuild('conversion', () => {
     x.free();
   });
 
-  it('a small trained CNN keeps its accuracy converted (ECC, T = 32; layer-wise, T = 64) and fine-tunes at T = 4', async () => {
+  it('signed IF neurons: a two-layer QCFS network\'s SNN at T steps is the network with T levels exactly; unsigned ones miss it', async () => {
+    const L = 8;
+    const data = arrayDataset(randArray(96 * 6, 3, -2, 2), Array.from({ length: 96 }, (_, i) => i % 3), ['a', 'b', 'c'], [6]);
+    const cnn = new Network(resolveConfig('tcy', { classes: 3, quantize: L }), [6], [
+      new Linear('fc1', 6, 16, 1), new QCFS('qcfs1', L, 1), new Linear('fc2', 16, 16, 3), new QCFS('qcfs2', L, 1), new Linear('fc', 16, 3, 2),
+    ]);
+    await train(cnn, { train: data }, { epochs: 3, batchSize: 16, lr: 0.02 });
+    // The same weights and λ with QCFS of T levels: what an SNN of T steps can at best compute.
+    const levels = (T: number) => new Network(cnn.config, [6], cnn.layers.map((l) => (l instanceof QCFS ? new QCFS(l.name, T, l.scale) : l.clone())));
+    const x = Tensor.from(randArray(64 * 6, 4, -2, 2), [64, 6]);
+    const maxErr = (a: number[], b: number[]) => Math.max(...a.map((v, i) => Math.abs(v - b[i])));
+    for (const T of [2, 4, L, 2 * L]) {
+      const twin = levels(T);
+      const want = logits(twin, x);
+      const [signed, unsigned] = [convert(cnn, { steps: T, signed: true }), convert(cnn, { steps: T })];
+      expect(signed.config.signed).toBe(true);
+      // Layer 2's currents change from step to step: an unsigned neuron that fires early cannot take
+      // it back; a signed one can, so every count is its summed input rounded to a level.
+      expect(maxErr(logits(signed, x), want), `signed T=${T}`).toBeLessThan(1e-4);
+      expect(maxErr(logits(unsigned, x), want), `unsigned T=${T}`).toBeGreaterThan(0.02);
+      for (const m of [twin, signed, unsigned]) m.dispose();
+    }
+    cnn.dispose();
+    x.free();
+  });
+
+  it('a small trained CNN keeps its accuracy converted (ECC, T = 32; layer-wise, T = 64; signed ECC, T = 16 and 32) and fine-tunes at T = 4', async () => {
     const classes = 4;
     const data = { train: tones(256, classes, 1), validation: tones(64, classes, 2) };
     const test = tones(128, classes, 3);
@@ -136,10 +163,10 @@ describeEachBuild('conversion', () => {
     await train(cnn, data, { epochs: 12, batchSize: 32, lr: 0.02, seed: 1 });
     const base = evaluate(cnn, test).top1;
     expect(base).toBeGreaterThan(0.9);
-    for (const [method, steps] of [['ecc', 32], ['layer', 64]] as const) {
-      const snn = convert(cnn, { steps, method, calibration: data.train });
+    for (const [method, steps, signed] of [['ecc', 32, false], ['layer', 64, false], ['ecc', 32, true], ['ecc', 16, true]] as const) {
+      const snn = convert(cnn, { steps, method, calibration: data.train, signed });
       const top1 = evaluate(snn, test).top1;
-      expect(top1, `${method} T=${steps}: ${top1} against the CNN's ${base}`).toBeGreaterThanOrEqual(base - 0.04);
+      expect(top1, `${method}${signed ? ' signed' : ''} T=${steps}: ${top1} against the CNN's ${base}`).toBeGreaterThanOrEqual(base - 0.04);
       snn.dispose();
     }
     // Fine-tuning: BPTT through the IF neurons from the converted start improves a short-T SNN.
@@ -148,8 +175,14 @@ describeEachBuild('conversion', () => {
     await train(short, data, { epochs: 2, batchSize: 32, lr: 0.003, seed: 2 });
     expect(evaluate(short, data.validation).loss).toBeLessThan(before);
     expect(evaluate(short, test).top1).toBeGreaterThanOrEqual(base - 0.1);
+    // And through signed neurons (their −1 spikes' surrogate included).
+    const signed = convert(cnn, { steps: 4, calibration: data.train, signed: true });
+    const signedBefore = evaluate(signed, data.validation).loss;
+    await train(signed, data, { epochs: 2, batchSize: 32, lr: 0.003, seed: 2 });
+    expect(evaluate(signed, data.validation).loss).toBeLessThan(signedBefore);
     cnn.dispose();
     short.dispose();
+    signed.dispose();
   });
 
   it('lays out the converted SNN: batch norm folded, IF neurons, spiking max pools, a moved pool, one unit per residual join', () => {
@@ -189,11 +222,13 @@ describeEachBuild('conversion', () => {
       const cnn = createModel(name, { classes: 3, seed: 1 });
       const size = cnn.inputShape.reduce((a, b) => a * b, 1);
       const calibration = arrayDataset(randArray(4 * size, 2), [0, 1, 2, 0], ['a', 'b', 'c'], cnn.inputShape);
-      const snn = convert(cnn, { steps: 3, calibration, samples: 4 });
+      // TC-ResNet8's residual joins take signed spikes from both paths.
+      const snn = convert(cnn, { steps: 3, calibration, samples: 4, signed: name === 'tcresnet8' });
       const x = Tensor.from(randArray(2 * size, 3), [2, ...cnn.inputShape]);
       const y = logits(snn, x);
       const { model: again } = deserializeModel(serializeModel(snn, { classNames: ['a', 'b', 'c'], features: featuresFor(name) }));
       expect(again.config).toEqual(snn.config);
+      expect(again.config.signed).toBe(name === 'tcresnet8');
       expect(logits(again, x)).toEqual(y);
       if (name === 'm5') expect((snn as Network).layers.filter((l) => l instanceof SpikeMaxPool1d)).toHaveLength(4);
       if (name === 'm5') expect((snn as Network).layers.some((l) => l instanceof BatchNorm)).toBe(false);
