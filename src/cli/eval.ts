@@ -5,7 +5,7 @@ import { initEngine } from '../engine/engine.js';
 import { loadModel } from '../models/file-node.js';
 import { evaluateAsync } from '../train/evaluate.js';
 import { pct, sci } from '../train/report.js';
-import { loadData } from './data.js';
+import { dataOption, loadData } from './data.js';
 import { type CliContext, emit } from './io.js';
 import { InterruptedError, interrupt } from './interrupt.js';
 import { UsageError, choice, existingFile, positiveInt, withJson } from './options.js';
@@ -15,7 +15,7 @@ type Split = 'train' | 'validation' | 'test';
 
 interface EvalFlags {
   split: Split;
-  data?: string;
+  data?: string[];
   limitPerClass?: number;
   cacheDir?: string;
   batchSize: number;
@@ -29,7 +29,7 @@ export function evalCommand(ctx: CliContext): Command {
     .description('score a model file on a data split: accuracy, spike rates, synaptic operations, energy')
     .argument('<model>', 'a model file written by train (model.snn)')
     .option('--split <name>', 'train, validation or test', choice('--split', ['train', 'validation', 'test'] as const), 'test' as Split)
-    .option('--data <dir>', 'a Speech Commands v2 folder (default: the built-in synthesized set)')
+    .addOption(dataOption())
     .option('--limit-per-class <n>', 'use at most n clips per word', positiveInt('--limit-per-class'))
     .option('--cache-dir <dir>', 'where the feature cache goes (default: $SNN_VOICE_CACHE, else <data>/.snn-voice-cache, else, for a read-only data folder, the user cache folder)')
     .option('--batch-size <n>', 'samples per batch', positiveInt('--batch-size'), 64)
