@@ -22,6 +22,7 @@ import { SpikeMaxPool1d } from '../src/layers/spike-maxpool.js';
 import { resolveConfig } from '../src/models/config.js';
 import { Network } from '../src/models/network.js';
 import { deserializeModel, serializeModel } from '../src/models/serialize.js';
+import { exportNir } from '../src/nir/export.js';
 import { toSpiking } from '../src/models/spiking.js';
 import type { Model } from '../src/models/types.js';
 import { createModel, featuresFor } from '../src/models/zoo.js';
@@ -237,6 +238,15 @@ describeEachBuild('conversion', () => {
       for (const m of [cnn, snn, again]) m.dispose();
       x.free();
     }
+  });
+
+  it('NIR export refuses signed neurons by name and writes the unsigned conversion', async () => {
+    const cnn = new Network(resolveConfig('tcy', { classes: 2 }), [4], [new Linear('fc1', 4, 5, 1), new ReLU('relu1'), new Linear('fc', 5, 2, 2)]);
+    const calibration = arrayDataset(randArray(16, 1), [0, 1, 0, 1], ['a', 'b'], [4]);
+    const [signed, unsigned] = [true, false].map((s) => convert(cnn, { steps: 4, calibration, signed: s }));
+    await expect(exportNir(signed)).rejects.toThrow(/lif1: signed neurons fire −1 below zero.*NIR's LIF and IF nodes emit 0\/1 only/);
+    expect((await exportNir(unsigned)).length).toBeGreaterThan(0);
+    for (const m of [cnn, signed, unsigned]) m.dispose();
   });
 
   it('refuses what it cannot convert, naming the reason', () => {

@@ -126,6 +126,7 @@ function emitPath(b: Builder, layers: readonly Layer[], from: string, shape: num
     } else if (layer instanceof BatchNorm) {
       refuse(b, name, `NIR has no batch norm node, and this one follows no convolution or linear layer to be folded into`);
     } else if (layer instanceof Leaky) {
+      if (layer.settings.signed) refuse(b, name, "signed neurons fire −1 below zero while their net count is positive; NIR's LIF and IF nodes emit 0/1 only and keep no spike count (convert without --signed to export)");
       const { type, params } = leakyNode(layer, shape);
       add(b, name, from, type, params, shape, out);
       spikes = true;
