@@ -1,21 +1,20 @@
 // `snn-voice convert`: a trained CNN model file to a converted SNN model file (train/convert.ts), scored
 // later with `snn-voice eval`; or, with --sweep-steps, the converted SNN of every method at every T
 // scored on a split, written as a table and plots beside the CNN's accuracy.
-import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Command } from 'commander';
 import { initEngine } from '../engine/engine.js';
 import { loadModel, saveModel } from '../models/file-node.js';
 import type { Model } from '../models/types.js';
-import {
-  type ConversionPoint, type ConversionSweep, conversionCharts, conversionError, conversionMarkdown, conversionTable, meanRate,
-} from '../train/conversion-report.js';
-import { CONVERSION_METHODS, type ConversionMethod, conversionScales, convert, defaultMethod } from '../train/convert.js';
-import { evaluate } from '../train/evaluate.js';
+import { type ConversionSweep, conversionCharts, conversionMarkdown, conversionTable } from '../train/conversion-report.js';
+import { ROWS_PER_BATCH, conversionSweep } from '../train/conversion-sweep.js';
+import { CONVERSION_METHODS, type ConversionMethod, convert, defaultMethod } from '../train/convert.js';
+import { pct } from '../train/format.js';
 import { writeFileAtomic } from '../util/atomic-node.js';
 import { loadData } from './data.js';
 import { type CliContext, emit, note } from './io.js';
-import { UsageError, choice, existingFile, listOf, numberIn, positiveInt, withJson } from './options.js';
+import { NEURON_SETTINGS } from '../layers/leaky.js';
+import { UsageError, choice, existingFile, listOf, numberIn, positiveInt, settingOption, withJson } from './options.js';
 import { formatTable } from './table.js';
 
 type Split = 'train' | 'validation' | 'test';
@@ -32,12 +31,11 @@ interface ConvertFlags {
   data?: string;
   limitPerClass?: number;
   batchSize: number;
+  signed?: boolean;
   json?: boolean;
 }
 
 export const DEFAULT_SWEEP_STEPS = [1, 2, 4, 8, 16, 32, 64, 128];
-/** Steps x samples per batch when scoring a sweep: M5 at T = 32 and 64 samples would need over 4 GiB. */
-const ROWS_PER_BATCH = 256;
 
 export function convertCommand(ctx: CliContext): Command {
   const cmd = new Command('convert')
@@ -53,7 +51,8 @@ export function convertCommand(ctx: CliContext): Command {
     .option('--split <name>', 'with --sweep-steps: the split to score', choice('--split', ['train', 'validation', 'test'] as const), 'test' as Split)
     .option('--data <dir>', 'a Speech Commands v2 folder (default: the built-in synthesized set)')
     .option('--limit-per-class <n>', 'use at most n clips per word', positiveInt('--limit-per-class'))
-    .option('--batch-size <n>', `samples per batch when scoring (at most ${ROWS_PER_BATCH} / T)`, positiveInt('--batch-size'), 64);
+    .option('--batch-size <n>', `samples per batch when scoring (at most ${ROWS_PER_BATCH} / T)`, positiveInt('--batch-size'), 64)
+    .addOption(settingOption(NEURON_SETTINGS.signed));
   withJson(cmd);
   return cmd.action(async (flags: ConvertFlags) => {
     const { io } = ctx;
@@ -70,10 +69,10 @@ export function convertCommand(ctx: CliContext): Command {
       const calibration = { calibration: data.train, percentile: flags.percentile, samples: flags.samples };
       if (!flags.sweepSteps) {
         const method = methods[0];
-        const snn = convert(cnn, { steps: flags.steps, method, ...calibration });
+        const snn = convert(cnn, { steps: flags.steps, method, signed: flags.signed, ...calibration });
         try {
           const out = flags.out ?? join(flags.model, '..', `snn-${method}-t${flags.steps}.snn`);
-          const conversion = { from: flags.model, method, steps: flags.steps, ...(method === 'qcfs' ? {} : { percentile: flags.percentile, samples: flags.samples }) };
+          const conversion = { from: flags.model, method, steps: flags.steps, signed: flags.signed ?? false, ...(method === 'qcfs' ? {} : { percentile: flags.percentile, samples: flags.samples }) };
           await saveModel(out, snn, { classNames: meta.classNames, features: meta.features, extra: { ...meta.extra, conversion } });
           emit(io, flags.json, { out, ...conversion }, () => `${cnn.name} CNN -> SNN (${method}, T=${flags.steps}) -> ${out}\nscore it with: snn-voice eval ${out}`);
         } finally {
@@ -81,52 +80,13 @@ export function convertCommand(ctx: CliContext): Command {
         }
         return;
       }
-      const split = data[flags.split];
-      const classes = cnn.classes;
-      // Each model's logits over the split, to measure the conversion error against the CNN's.
-      // A batch holds T rows per sample: fewer samples per batch as T grows keeps memory bounded.
-      const score = (m: Model, into: Float32Array) =>
-        evaluate(m, split, {
-          batchSize: Math.max(1, Math.min(flags.batchSize, Math.floor(ROWS_PER_BATCH / m.steps))),
-          progress: io.progress, label: `${m.spiking ? `T=${m.steps}` : 'CNN'} ${flags.split}`,
-          onBatch: (logits, first) => into.set(logits.f32, first * classes),
-        });
-      const cnnLogits = new Float32Array(split.size * classes);
-      const snnLogits = new Float32Array(split.size * classes);
-      const base = score(cnn, cnnLogits);
-      const sweep: ConversionSweep = {
-        model: cnn.name,
-        split: flags.split,
-        samples: base.samples,
-        cnn: { top1: base.top1, loss: base.loss, macs: base.activity.macs, energyPicojoules: base.energy.snnPicojoules },
-        points: [],
-        command: `snn-voice convert --model ${flags.model} --sweep-steps ${flags.sweepSteps.join(',')} --method ${methods.join(',')} --percentile ${flags.percentile} --samples ${flags.samples}`,
-      };
-      for (const method of methods) {
-        const scales = conversionScales(cnn, { method, ...calibration });
-        for (const steps of [...flags.sweepSteps].sort((a, b) => a - b)) {
-          const snn = convert(cnn, { steps, method, scales });
-          try {
-            const started = performance.now();
-            const r = score(snn, snnLogits);
-            const point: ConversionPoint = {
-              method, steps, top1: r.top1, loss: r.loss, ...conversionError(cnnLogits, snnLogits, classes), spikeRate: meanRate(r.activity),
-              macs: r.activity.macs, acs: r.activity.acs, energyPicojoules: r.energy.snnPicojoules, seconds: (performance.now() - started) / 1000,
-            };
-            sweep.points.push(point);
-            note(io, `${method} T=${steps}: top-1 ${(r.top1 * 100).toFixed(1)}% (CNN ${(base.top1 * 100).toFixed(1)}%)`);
-          } finally {
-            snn.dispose();
-          }
-        }
-      }
+      const sweep = conversionSweep(cnn, data[flags.split], {
+        methods, steps: flags.sweepSteps, calibration, signed: flags.signed, splitName: flags.split, batchSize: flags.batchSize, progress: io.progress,
+        onPoint: (p, cnnTop1) => note(io, `${p.method} T=${p.steps}: top-1 ${pct(p.top1)} (CNN ${pct(cnnTop1)})`),
+        command: `snn-voice convert --model ${flags.model} --sweep-steps ${flags.sweepSteps.join(',')} --method ${methods.join(',')} --percentile ${flags.percentile} --samples ${flags.samples}${flags.signed ? ' --signed' : ''}`,
+      });
       const out = flags.out ?? join(flags.model, '..', 'conversion');
-      await mkdir(out, { recursive: true });
-      const charts = conversionCharts(sweep);
-      await writeFileAtomic(join(out, 'conversion.json'), JSON.stringify(sweep, null, 2) + '\n');
-      await writeFileAtomic(join(out, 'conversion.md'), conversionMarkdown(sweep));
-      await writeFileAtomic(join(out, 'accuracy.svg'), charts.accuracy);
-      await writeFileAtomic(join(out, 'energy.svg'), charts.energy);
+      await writeConversionFiles(out, sweep);
       emit(io, flags.json, { out, ...sweep }, () => {
         const { header, rows } = conversionTable(sweep);
         return `${formatTable(header, rows)}\n\n-> ${out}/conversion.md, accuracy.svg, energy.svg`;
@@ -135,6 +95,15 @@ export function convertCommand(ctx: CliContext): Command {
       cnn.dispose();
     }
   });
+}
+
+/** A conversion sweep's files in `out`: conversion.json (its numbers), conversion.md, accuracy.svg, energy.svg. */
+export async function writeConversionFiles(out: string, sweep: ConversionSweep): Promise<void> {
+  const charts = conversionCharts(sweep);
+  await writeFileAtomic(join(out, 'conversion.json'), JSON.stringify(sweep, null, 2) + '\n');
+  await writeFileAtomic(join(out, 'conversion.md'), conversionMarkdown(sweep));
+  await writeFileAtomic(join(out, 'accuracy.svg'), charts.accuracy);
+  await writeFileAtomic(join(out, 'energy.svg'), charts.energy);
 }
 
 /** The methods that apply to a CNN: QCFS's for a QCFS-trained one, the data-based ones for every CNN. */

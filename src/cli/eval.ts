@@ -4,7 +4,7 @@ import { Command } from 'commander';
 import { initEngine } from '../engine/engine.js';
 import { loadModel } from '../models/file-node.js';
 import { evaluateAsync } from '../train/evaluate.js';
-import { pct, sci } from '../train/report.js';
+import { pct, sci } from '../train/format.js';
 import { dataOption, loadData } from './data.js';
 import { type CliContext, emit } from './io.js';
 import { InterruptedError, interrupt } from './interrupt.js';

@@ -1,87 +1,60 @@
 // `snn-voice sweep`: the study's grid. Each model as a CNN and as an SNN at every T, with beta fixed and
 // learned; one folder per run holding its result, so a re-run skips what finished and resumes what was
-// interrupted. Writes results.json, report.md and the SVG plots of the findings into --out.
+// interrupted. Writes results.json, report.md and the SVG plots of the findings into --out. --shard k/n
+// runs one part of the grid (one machine of n), --merge joins the parts' results into one report, and
+// --convert adds each CNN converted to SNNs without training.
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Command } from 'commander';
 import { featuresFor } from '../models/zoo.js';
-import { writeFileAtomic } from '../util/atomic-node.js';
 import { MODEL_SETTINGS } from '../models/config.js';
 import type { ModelName } from '../models/types.js';
-import { buildReport, runLabel, type RunResult } from '../train/report.js';
-import { dataOptions, loadData } from './data.js';
+import type { ConversionSweep } from '../train/conversion-report.js';
+import { CONVERSION_METHODS, type ConversionMethod } from '../train/convert.js';
+import { runLabel, type RunResult } from '../train/report.js';
+import { type DataOptions, dataOptions, loadData } from './data.js';
 import { type CliContext, type CliIo, emit, note } from './io.js';
-import { listOf, settingParser, type WordChoice, withJson } from './options.js';
-import { RUN_DEFAULTS, RUN_MODEL_DEFAULTS, type NeuronPreset, type RunSpec, studySchedule, trainRun } from './run.js';
+import { UsageError, choice, listOf, settingParser, type WordChoice, withJson } from './options.js';
+import { RUN_DEFAULTS, trainRun } from './run.js';
 import { resultTable } from './summary.js';
+import { convertRun } from './sweep-convert.js';
+import { type GridFlags, type Shard, parseShard, shardRuns, sweepGrid } from './sweep-grid.js';
+import { mergeSweeps } from './sweep-merge.js';
+import { finishedRun, writeManifest, writeReport } from './sweep-output.js';
 import { addTrainingOptions, neuronOption } from './train.js';
 
-interface SweepFlags {
-  models: ModelName[];
-  steps: number[];
-  learnBeta: boolean[];
-  cnn: boolean;
-  neuron: NeuronPreset;
-  epochs: number;
-  batchSize: number;
-  lr?: number;
-  pctStart?: number;
-  seed: number;
-  data?: string;
-  limitPerClass?: number;
+// demo writes its report as the sweep does; the grid is the sweep's public shape.
+export { sweepGrid, type GridRun } from './sweep-grid.js';
+export { writeReport } from './sweep-output.js';
+
+interface SweepFlags extends GridFlags, DataOptions {
   words?: WordChoice;
   out: string;
   json?: boolean;
+  shard?: Shard;
+  merge?: string[];
+  convert?: ConversionMethod[];
 }
 
-export interface GridRun {
-  id: string;
-  spec: RunSpec;
+/** The methods --convert takes: the grid's CNNs use ReLU, so QCFS's does not apply. */
+const SWEEP_CONVERSIONS = CONVERSION_METHODS.filter((m) => m !== 'qcfs');
+
+const gridOf = ({ models, steps, learnBeta, cnn, neuron, epochs, batchSize, lr, pctStart, seed }: GridFlags): GridFlags =>
+  ({ models, steps, learnBeta, cnn, neuron, epochs, batchSize, lr, pctStart, seed });
+
+export interface SweepOutcome {
+  results: RunResult[];
+  conversions: ConversionSweep[];
+  trained: string[];
+  skipped: string[];
 }
 
-/** The runs of the grid, in order: per model the CNN, then the SNNs by T, fixed beta before learned. */
-export function sweepGrid(flags: Pick<SweepFlags, 'models' | 'steps' | 'learnBeta' | 'cnn' | 'neuron' | 'epochs' | 'batchSize' | 'lr' | 'pctStart' | 'seed'>): GridRun[] {
-  const base = {
-    ...RUN_MODEL_DEFAULTS,
-    neuron: flags.neuron,
-    epochs: flags.epochs,
-    batchSize: flags.batchSize,
-    seed: flags.seed,
-  };
-  const runs: GridRun[] = [];
-  for (const model of flags.models) {
-    const schedule = { lr: flags.lr ?? studySchedule(model).lr, pctStart: flags.pctStart ?? studySchedule(model).pctStart };
-    if (flags.cnn) runs.push({ id: `${model}-cnn`, spec: { ...base, ...schedule, model, spiking: false, steps: 1, learnBeta: false } });
-    for (const steps of [...flags.steps].sort((a, b) => a - b))
-      for (const learnBeta of [...flags.learnBeta].sort((a, b) => Number(a) - Number(b)))
-        runs.push({ id: `${model}-snn-t${steps}${learnBeta ? '-learned-beta' : ''}`, spec: { ...base, ...schedule, model, spiking: true, steps, learnBeta } });
-  }
-  return runs;
-}
-
-async function finishedResult(dir: string): Promise<(RunResult & { spec?: RunSpec }) | null> {
-  const path = join(dir, 'result.json');
-  if (!existsSync(path)) return null;
-  try {
-    return JSON.parse(await readFile(path, 'utf8')) as RunResult & { spec?: RunSpec };
-  } catch {
-    return null; // a damaged result: the run is done again
-  }
-}
-
-/** Writes results.json, report.md and the plots for the results so far. */
-export async function writeReport(out: string, title: string, settings: Record<string, string | number | boolean>, results: RunResult[]): Promise<void> {
-  const { markdown, charts } = buildReport({ title, settings, results });
-  await writeFileAtomic(join(out, 'results.json'), JSON.stringify(results, null, 2) + '\n');
-  for (const c of charts) await writeFileAtomic(join(out, c.file), c.svg);
-  await writeFileAtomic(join(out, 'report.md'), markdown);
-}
-
-export async function runSweep(io: CliIo, flags: SweepFlags): Promise<{ results: RunResult[]; trained: string[]; skipped: string[] }> {
+export async function runSweep(io: CliIo, flags: SweepFlags): Promise<SweepOutcome> {
   const grid = sweepGrid(flags);
+  const runs = flags.shard ? shardRuns(grid, flags.shard) : grid;
+  const methods = flags.convert ?? [];
   const settings = {
-    data: flags.data ?? 'built-in synthesized set',
+    data: flags.data === undefined ? 'built-in synthesized set' : [flags.data].flat().join(', '),
     epochs: flags.epochs,
     'batch size': flags.batchSize,
     'peak lr': flags.lr ?? "the study's (0.01; 0.001 for piczak)",
@@ -90,50 +63,74 @@ export async function runSweep(io: CliIo, flags: SweepFlags): Promise<{ results:
     seed: flags.seed,
     ...(flags.limitPerClass !== undefined && { 'clips per word and split (limit)': flags.limitPerClass }),
     ...(flags.words !== undefined && flags.words !== 'all' && { words: flags.words.join(', ') }),
+    ...(methods.length > 0 && { 'conversion of each CNN': `${methods.join(', ')} at the grid's T, test split` }),
   };
+  await writeManifest(flags.out, { settings, grid: gridOf(flags), convert: methods, ...(flags.shard && { shard: flags.shard }) });
+  const { shard } = flags;
+  const reportSettings = shard ? { ...settings, shard: `${shard.k}/${shard.n}: ${runs.length} of the grid's ${grid.length} runs` } : settings;
   const results: RunResult[] = [];
+  const conversions: ConversionSweep[] = [];
   const trained: string[] = [];
   const skipped: string[] = [];
-  for (const [i, { id, spec }] of grid.entries()) {
+  for (const [i, { id, spec }] of runs.entries()) {
     const dir = join(flags.out, id);
-    const done = await finishedResult(dir);
+    const done = await finishedRun(dir);
     if (done) {
       if (done.spec && done.spec.epochs !== spec.epochs)
         note(io, `${id}: kept its result from ${done.spec.epochs} epochs (delete ${dir} to train it again with ${spec.epochs})`);
-      note(io, `[${i + 1}/${grid.length}] ${id}: finished before, skipped`);
-      results.push(done);
+      note(io, `[${i + 1}/${runs.length}] ${id}: finished before, skipped`);
+      results.push(done.result);
       skipped.push(id);
-      continue;
+    } else {
+      note(io, `[${i + 1}/${runs.length}] ${id}: training ${runLabel(spec)}`);
+      const features = featuresFor(spec.model);
+      const data = await loadData(io, dataOptions(flags), features);
+      // An interrupted run left its checkpoint in the folder: pick it up.
+      const { result } = await trainRun(io, id, spec, data, features, dir, existsSync(join(dir, 'checkpoint.snnc')) ? 'resume' : 'fresh');
+      results.push(result);
+      trained.push(id);
     }
-    note(io, `[${i + 1}/${grid.length}] ${id}: training ${runLabel(spec)}`);
-    const features = featuresFor(spec.model);
-    const data = await loadData(io, dataOptions(flags), features);
-    // An interrupted run left its checkpoint in the folder: pick it up.
-    const { result } = await trainRun(io, id, spec, data, features, dir, existsSync(join(dir, 'checkpoint.snnc')) ? 'resume' : 'fresh');
-    results.push(result);
-    trained.push(id);
-    await writeReport(flags.out, 'snn-voice sweep', settings, results);
+    if (!spec.spiking && methods.length > 0)
+      conversions.push((await convertRun(io, id, dir, { methods, steps: flags.steps, batchSize: flags.batchSize, data: dataOptions(flags) })).sweep);
+    await writeReport(flags.out, 'snn-voice sweep', reportSettings, results, conversions);
   }
-  await writeReport(flags.out, 'snn-voice sweep', settings, results);
-  return { results, trained, skipped };
+  await writeReport(flags.out, 'snn-voice sweep', reportSettings, results, conversions);
+  return { results, conversions, trained, skipped };
 }
 
 export function sweepCommand(ctx: CliContext): Command {
   const cmd = new Command('sweep')
-    .description("run the study's grid (CNN and SNN per model, T and beta learning) and write results.json, report.md and plots")
+    .description("run the study's grid (CNN and SNN per model, T and beta learning) and write results.json, report.md and plots; --shard and --merge split it over machines")
     // Lists of model settings, each item parsed by its setting.
     .option('--models <list>', 'comma-separated models', listOf('--models', settingParser('--models', MODEL_SETTINGS.name)), ['m5', 'piczak', 'hjh', 'tcy'] as ModelName[])
     .option('--steps <list>', 'comma-separated SNN time steps', listOf('--steps', settingParser('--steps', MODEL_SETTINGS.steps)), [1, 5, 15, 30])
     .option('--learn-beta <list>', 'off, on, or off,on', listOf('--learn-beta', settingParser('--learn-beta', MODEL_SETTINGS.learnBeta)), [false, true])
     .option('--no-cnn', 'leave out the CNN baselines')
     .addOption(neuronOption());
-  addTrainingOptions(cmd, { epochs: RUN_DEFAULTS.epochs, batchSize: RUN_DEFAULTS.batchSize }).option('--out <dir>', 'output folder', 'runs/sweep');
+  addTrainingOptions(cmd, { epochs: RUN_DEFAULTS.epochs, batchSize: RUN_DEFAULTS.batchSize })
+    .option('--out <dir>', 'output folder', 'runs/sweep')
+    .option('--convert <list>', `after each CNN run, convert it to SNNs by these methods (${SWEEP_CONVERSIONS.join(', ')}) at every T of --steps and score them on the test split (default: none)`,
+      listOf('--convert', choice('--convert', SWEEP_CONVERSIONS)))
+    .option('--shard <k/n>', 'run only part k of n of the grid (every n-th run from the k-th), e.g. on machine k of n; join the parts with --merge', parseShard)
+    .option('--merge <dirs...>', "join the runs in these sweeps' --out folders into one report in --out, instead of running");
   withJson(cmd);
-  return cmd.action(async (flags: SweepFlags) => {
+  return cmd.action(async (flags: SweepFlags, command: Command) => {
     const { io } = ctx;
-    const { results, trained, skipped } = await runSweep(io, flags);
-    emit(io, flags.json, { out: flags.out, trained, skipped, results }, () =>
-      [`${trained.length} runs trained, ${skipped.length} skipped as finished; report in ${join(flags.out, 'report.md')}`, '', resultTable(results)].join('\n'),
+    if (flags.merge) {
+      if (flags.shard) throw new UsageError('--shard runs a part of the grid; --merge joins parts: give one of them');
+      if (flags.convert) throw new UsageError('--convert applies when running; --merge joins the conversions its folders ran with');
+      if (command.getOptionValueSource('out') !== 'cli') throw new UsageError('--merge needs --out <dir>: the folder the joined report goes to');
+      const { results, conversions, missing } = await mergeSweeps(io, flags.merge, flags.out);
+      if (missing.length) note(io, `missing from the grid: ${missing.join('; ')}`);
+      emit(io, flags.json, { out: flags.out, merged: flags.merge, missing, results, conversions }, () =>
+        [`${results.length} runs from ${flags.merge!.length} folders; ${missing.length ? `${missing.length} missing` : 'none missing'}; report in ${join(flags.out, 'report.md')}`, '', resultTable(results)].join('\n'),
+      );
+      return;
+    }
+    const { results, conversions, trained, skipped } = await runSweep(io, flags);
+    const part = flags.shard ? `part ${flags.shard.k}/${flags.shard.n}: ` : '';
+    emit(io, flags.json, { out: flags.out, ...(flags.shard && { shard: flags.shard }), trained, skipped, results, conversions }, () =>
+      [`${part}${trained.length} runs trained, ${skipped.length} skipped as finished; report in ${join(flags.out, 'report.md')}`, '', resultTable(results)].join('\n'),
     );
   });
 }

@@ -4,7 +4,7 @@
 // builds strings, touches no files.
 import type { ActivityReport } from '../models/types.js';
 import { argmaxRows } from './metrics.js';
-import { pct, sci } from './report.js';
+import { mdTable, pct, sci } from './format.js';
 import { lineChart } from './svg.js';
 
 export interface ConversionPoint {
@@ -79,10 +79,6 @@ export function conversionTable(sweep: ConversionSweep): { header: string[]; row
   return { header, rows };
 }
 
-function markdownTable(header: string[], rows: string[][]): string {
-  return [`| ${header.join(' | ')} |`, `|${header.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
-}
-
 /** The plots: accuracy and energy per sample against T, one line per method, the CNN's dashed. */
 export function conversionCharts(sweep: ConversionSweep): { accuracy: string; energy: string } {
   const methods = [...new Set(sweep.points.map((p) => p.method))];
@@ -111,7 +107,7 @@ export function conversionMarkdown(sweep: ConversionSweep): string {
     "logits from the CNN's, relative to the CNN's mean absolute logit.",
     ...(sweep.command ? ['', `Made by \`${sweep.command}\`.`] : []),
     '',
-    markdownTable(header, rows),
+    ...mdTable(header, rows),
     '',
     '![accuracy against T](accuracy.svg)',
     '',

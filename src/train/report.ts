@@ -2,6 +2,8 @@
 // finding. Every statement is computed from the results given; nothing is assumed about which way a
 // comparison comes out. Core file: returns strings, the caller writes them.
 import type { ModelName } from '../models/types.js';
+import { type ConversionSweep, conversionCharts, conversionTable } from './conversion-report.js';
+import { mdTable, pct, sci } from './format.js';
 import { barChart, lineChart, type LineSeries } from './svg.js';
 
 export interface EpochSummary {
@@ -49,22 +51,16 @@ export interface ReportInput {
   /** Shown as a settings table at the top (data set, epochs, ...). */
   settings: Record<string, string | number | boolean>;
   results: RunResult[];
+  /** Each CNN of the grid converted to SNNs and scored at several T (sweep --convert), one per model. */
+  conversions?: readonly ConversionSweep[];
 }
 
-/** A fraction as a percentage with one decimal; '-' when missing. */
-export const pct = (v: number | undefined): string => (v === undefined || !Number.isFinite(v) ? '-' : `${(v * 100).toFixed(1)}%`);
 const fixed = (v: number | undefined, d = 2): string => (v === undefined || !Number.isFinite(v) ? '-' : v.toFixed(d));
-/** Scientific notation with three significant digits (0 stays 0); '-' when missing. */
-export const sci = (v: number | undefined): string => (v === undefined || !Number.isFinite(v) ? '-' : v === 0 ? '0' : v.toExponential(2));
 const mib = (bytes: number): string => (bytes / (1 << 20)).toFixed(1);
 const pp = (d: number): string => `${d >= 0 ? '+' : ''}${(d * 100).toFixed(1)} points`;
 
 export function runLabel(r: Pick<RunResult, 'model' | 'spiking' | 'steps' | 'learnBeta'>): string {
   return r.spiking ? `${r.model} SNN T=${r.steps}${r.learnBeta ? ' learned beta' : ''}` : `${r.model} CNN`;
-}
-
-function mdTable(header: readonly string[], rows: readonly (readonly string[])[]): string[] {
-  return [`| ${header.join(' | ')} |`, `|${header.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.join(' | ')} |`)];
 }
 
 const lastVal = (r: RunResult): number | undefined => r.epochs.at(-1)?.valTop1;
@@ -206,6 +202,27 @@ function learnedBeta(results: RunResult[], charts: ReportChart[]): string[] {
   ];
 }
 
+/** Finding 5: each trained CNN converted without training (train/convert.ts), against T. */
+function conversion(sweeps: readonly ConversionSweep[], charts: ReportChart[]): string[] {
+  if (sweeps.length === 0) return [];
+  const out = [
+    '## 5. Conversion of the trained CNN',
+    '',
+    "Each CNN of the grid converted to an SNN (weights and biases scaled to the thresholds, no training) and scored at each T; 'vs CNN' is",
+    'the difference in top-1 from the CNN it came from, in points (docs/conversion.md).',
+    '',
+  ];
+  for (const sweep of sweeps) {
+    const file = `conversion-${sweep.model}.svg`;
+    charts.push({ file, svg: conversionCharts(sweep).accuracy });
+    const { header, rows } = conversionTable(sweep);
+    const best = sweep.points.reduce<ConversionSweep['points'][number] | undefined>((a, p) => (!a || p.top1 > a.top1 ? p : a), undefined);
+    out.push(`### ${sweep.model}`, '', `![${sweep.model}: converted SNN accuracy against T](${file})`, '', ...mdTable(header, rows), '');
+    if (best) out.push(`- Best conversion: ${best.method} at T=${best.steps} with ${pct(best.top1)} on the ${sweep.split} split, against the CNN's ${pct(sweep.cnn.top1)}.`, '');
+  }
+  return out;
+}
+
 /** The epoch the test scores belong to: the kept one, else (results from before it was recorded) the last. */
 function keptEpoch(r: RunResult): EpochSummary | undefined {
   return r.epochs.find((e) => e.epoch === r.bestEpoch) ?? r.epochs.at(-1);
@@ -248,5 +265,6 @@ export function buildReport(input: ReportInput): { markdown: string; charts: Rep
   const samples = [...new Set(results.map((r) => r.test.samples))];
   lines.push(`Test accuracy over ${samples.join(' / ')} samples; ${results[0].classes} classes, so chance is ${pct(1 / results[0].classes)}.`, '');
   lines.push(...trainingCurves(results, charts), ...accuracyOverSteps(results, charts), ...trainingCost(results, charts), ...learnedBeta(results, charts));
+  lines.push(...conversion(input.conversions ?? [], charts));
   return { markdown: lines.join('\n'), charts };
 }
