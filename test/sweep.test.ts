@@ -129,6 +129,14 @@ describe('sweep --shard, --merge and --convert end to end', () => {
     expect(report).toContain('| missing from the grid | none |');
     for (const f of ['accuracy-hjh.svg', 'steps-tcy.svg', 'conversion-hjh.svg']) expect(existsSync(join(merged, f)), f).toBe(true);
 
+    // Parts that wrote into one shared folder merge there as well.
+    const shared = join(dir, 'shared');
+    for (const part of parts) cpSync(part, shared, { recursive: true });
+    const inPlace = await cli('sweep', '--merge', shared, '--out', shared, '--json');
+    expect(inPlace.code, inPlace.err).toBe(0);
+    expect(JSON.parse(inPlace.out).missing).toEqual([]);
+    expect(readJson(join(shared, 'results.json')).map(machineFree)).toEqual(results.map(machineFree));
+
     // One part alone: the report says which runs of the grid it lacks.
     const half = await cli('sweep', '--merge', parts[1], '--out', join(dir, 'half'), '--json');
     expect(half.code, half.err).toBe(0);

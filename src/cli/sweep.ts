@@ -24,7 +24,7 @@ import { finishedRun, writeManifest, writeReport } from './sweep-output.js';
 import { addTrainingOptions, neuronOption } from './train.js';
 
 // demo writes its report as the sweep does; the grid is the sweep's public shape.
-export { sweepGrid, type GridRun } from './sweep-grid.js';
+export { sweepGrid } from './sweep-grid.js';
 export { writeReport } from './sweep-output.js';
 
 interface SweepFlags extends GridFlags, DataOptions {
@@ -65,11 +65,16 @@ export async function runSweep(io: CliIo, flags: SweepFlags): Promise<SweepOutco
     ...(flags.words !== undefined && flags.words !== 'all' && { words: flags.words.join(', ') }),
     ...(methods.length > 0 && { 'conversion of each CNN': `${methods.join(', ')} at the grid's T, test split` }),
   };
-  await writeManifest(flags.out, { settings, grid: gridOf(flags), convert: methods, ...(flags.shard && { shard: flags.shard }) });
   const { shard } = flags;
   const reportSettings = shard ? { ...settings, shard: `${shard.k}/${shard.n}: ${runs.length} of the grid's ${grid.length} runs` } : settings;
   const results: RunResult[] = [];
   const conversions: ConversionSweep[] = [];
+  // sweep.json beside the report: --merge checks with it that parts belong together (written with the
+  // first result, so a sweep stopped by a bad flag or data folder leaves no folder behind).
+  const save = async () => {
+    await writeManifest(flags.out, { settings, grid: gridOf(flags), convert: methods, ...(shard && { shard }) });
+    await writeReport(flags.out, 'snn-voice sweep', reportSettings, results, conversions);
+  };
   const trained: string[] = [];
   const skipped: string[] = [];
   for (const [i, { id, spec }] of runs.entries()) {
@@ -92,9 +97,9 @@ export async function runSweep(io: CliIo, flags: SweepFlags): Promise<SweepOutco
     }
     if (!spec.spiking && methods.length > 0)
       conversions.push((await convertRun(io, id, dir, { methods, steps: flags.steps, batchSize: flags.batchSize, data: dataOptions(flags) })).sweep);
-    await writeReport(flags.out, 'snn-voice sweep', reportSettings, results, conversions);
+    await save();
   }
-  await writeReport(flags.out, 'snn-voice sweep', reportSettings, results, conversions);
+  await save();
   return { results, conversions, trained, skipped };
 }
 
