@@ -6,12 +6,19 @@ import { Tensor } from '../src/engine/tensor.js';
 import { createModel, featuresFor } from '../src/models/zoo.js';
 import type { Model, ModelConfig, ModelName } from '../src/models/types.js';
 import { exportNir, importNir } from '../src/index.js';
-import { type H5Group, readHdf5, writeHdf5 } from '../src/nir/hdf5.js';
+import { type H5Array, type H5Group, readHdf5, writeHdf5 } from '../src/nir/hdf5.js';
 import { f32, group } from '../src/nir/format.js';
-import { BatchNorm } from '../src/layers/batchnorm.js';
 import type { Layer } from '../src/layers/layer.js';
 import { Residual } from '../src/layers/residual.js';
-import type { Network } from '../src/models/network.js';
+import { Network } from '../src/models/network.js';
+import { resolveConfig } from '../src/models/config.js';
+import type { Conv2d } from '../src/layers/conv2d.js';
+import { Encoder } from '../src/layers/encoder.js';
+import { Flatten } from '../src/layers/flatten.js';
+import { Leaky, type LeakySettings, NEURON_SETTINGS } from '../src/layers/leaky.js';
+import { pickSettings } from '../src/util/schema.js';
+import { Linear } from '../src/layers/linear.js';
+import { ReLU } from '../src/layers/relu.js';
 import { randArray } from './helpers.js';
 
 function logits(model: Model, x: Float32Array, batch = 2): Float32Array {
@@ -28,24 +35,20 @@ function maxRelative(a: Float32Array, b: Float32Array): number {
   return a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i])), 0) / scale;
 }
 
-/**
- * The layer classes, residual blocks' paths inside, e.g. ['Encoder', 'Leaky', 'Conv2d', ...], without
- * the batch norms export folds into the layer before them.
- */
+/** The layer classes, residual blocks' paths inside, e.g. ['Encoder', 'Leaky', 'Conv2d', ...]. */
 function layerClasses(model: Model): unknown[] {
-  const of = (ls: readonly Layer[]): unknown[] =>
-    ls.filter((l) => !(l instanceof BatchNorm)).map((l) => (l instanceof Residual ? [of(l.main), of(l.shortcut)] : l.constructor.name));
+  const of = (ls: readonly Layer[]): unknown[] => ls.map((l) => (l instanceof Residual ? [of(l.main), of(l.shortcut)] : l.constructor.name));
   return of((model as Network).layers);
 }
 
 interface Case {
   name: ModelName;
   options: Partial<ModelConfig>;
-  /** Nothing is folded or composed on the way: the outputs must be bit-identical. */
+  /** Nothing is composed on the way: the outputs must be bit-identical. */
   exact: boolean;
 }
 
-/** Folding a batch norm or composing a pool with a linear layer rounds differently: within this of the largest |logit|. */
+/** Composing a pool with a linear layer rounds differently: within this of the largest |logit|. */
 const TOLERANCE = 1e-4;
 
 /**
@@ -54,11 +57,11 @@ const TOLERANCE = 1e-4;
  * after it is built): every layer fires (checked below) and the outputs depend on the spikes.
  */
 const EXPORTABLE: Case[] = [
-  { name: 'hjh', options: { spiking: true, steps: 4, threshold: 0.1 }, exact: false },
-  { name: 'm5', options: { spiking: true, steps: 3, threshold: 0.1 }, exact: false },
-  { name: 'tcresnet8', options: { spiking: true, steps: 4, threshold: 0.1 }, exact: false },
+  { name: 'hjh', options: { spiking: true, steps: 4, threshold: 0.1 }, exact: true },
+  { name: 'm5', options: { spiking: true, steps: 3, threshold: 0.1 }, exact: true },
+  { name: 'tcresnet8', options: { spiking: true, steps: 4, threshold: 0.1 }, exact: true },
   { name: 'tcresnet8', options: { spiking: true, converted: true, steps: 4 }, exact: true },
-  { name: 'hjh', options: { spiking: true, steps: 4, beta: 0.8125, threshold: 0.1, form: 'legacy', reset: 'zero' }, exact: false },
+  { name: 'hjh', options: { spiking: true, steps: 4, beta: 0.8125, threshold: 0.1, form: 'legacy', reset: 'zero' }, exact: true },
   // The pool to 10 x 10, flatten and fc as one Affine (pool-affine.ts); read back as the three layers.
   { name: 'tcy', options: { spiking: true, steps: 4, threshold: 0.1 }, exact: false },
   { name: 'tcy', options: { spiking: true, converted: true, steps: 4 }, exact: false },
@@ -121,6 +124,95 @@ describe('NIR export and import', () => {
       }
     });
   }
+});
+
+describe('what NIR can and cannot express exactly', () => {
+  beforeAll(async () => {
+    await initEngine({ flavor: 'simd' });
+  });
+
+  it('Tcy\'s composed Affine, run as it is written (Flatten then Affine W·P), gives the pooled model\'s outputs', async () => {
+    const model = createModel('tcy', { classes: 3, seed: 7, spiking: true, steps: 4, threshold: 0.1 });
+    try {
+      const x = randArray(2 * 60 * 134, 13, 0, 4);
+      const before = logits(model, x);
+      const tree = await readHdf5(await exportNir(model));
+      const fc = ((tree.get('node') as H5Group).get('nodes') as H5Group).get('fc') as H5Group;
+      expect((fc.get('weight') as H5Array).shape).toEqual([3, 60 * 134]);
+      // Without the metadata naming the pool, a reader sees what any other tool sees: Flatten, Affine.
+      (fc.get('metadata') as H5Group).delete('pool');
+      const back = await importNir(await writeHdf5(tree));
+      try {
+        expect(layerClasses(back.model)).toEqual(['Encoder', 'Leaky', 'Flatten', 'Linear']);
+        expect(maxRelative(logits(back.model, x), before)).toBeLessThan(TOLERANCE);
+      } finally {
+        back.model.dispose();
+      }
+    } finally {
+      model.dispose();
+    }
+  });
+
+  it('reads a folded node whose weights were changed elsewhere with its own weights, not the unfolded ones', async () => {
+    const model = createModel('hjh', { classes: 3, seed: 7, spiking: true, steps: 2 });
+    try {
+      const tree = await readHdf5(await exportNir(model));
+      const conv1 = ((tree.get('node') as H5Group).get('nodes') as H5Group).get('conv1') as H5Group;
+      const w = (conv1.get('weight') as H5Array).data;
+      w[0] += 0.5;
+      const back = await importNir(await writeHdf5(tree));
+      try {
+        const layers = (back.model as Network).layers;
+        expect(layers.map((l) => l.name).slice(0, 5)).toEqual(['encoder', 'lif0', 'conv1', 'lif1', 'pool1']);
+        expect((layers[2] as Conv2d).weight.value.f32[0]).toBe(w[0]);
+        // conv2's metadata still folds to its weights: conv2 and bn2 come back.
+        expect(layers.map((l) => l.name)).toContain('bn2');
+      } finally {
+        back.model.dispose();
+      }
+    } finally {
+      model.dispose();
+    }
+  });
+
+  it('hjh-scnn\'s relu1 acts on negative values: dropping it would change the model, so it is refused', () => {
+    const model = createModel('hjh-scnn', { classes: 3, seed: 7, steps: 2 }) as Network;
+    const [encoder, lif0, conv1, bn1, relu1] = model.layers;
+    expect([conv1, bn1, relu1].map((l) => l.constructor.name)).toEqual(['Conv2d', 'BatchNorm2d', 'ReLU']);
+    const input = Tensor.from(randArray(60 * 134, 17, 0, 4), [1, 1, 60, 134]);
+    try {
+      model.eval();
+      const ctx = { batch: 1, steps: 2, training: false, count: false, spikesIn: false };
+      let h = input;
+      for (const layer of [encoder, lif0, conv1, bn1]) h = layer.forward(h, ctx);
+      const current = h.toArray();
+      // The input of relu1: lif0's spikes through conv1 and bn1, negative in places (the ReLU is not the identity).
+      expect(current.some((v) => v < -1e-3)).toBe(true);
+    } finally {
+      input.free();
+      model.dispose();
+    }
+  });
+
+  it('drops a ReLU after spikes exactly (max(0, s) = s on 0/1) and writes the rest', async () => {
+    const config = resolveConfig('hjh', { spiking: true, steps: 3, classes: 3, threshold: 0.1 });
+    const layers = [new Encoder('encoder', 'repeat', 3, 0), new Leaky('lif0', pickSettings(NEURON_SETTINGS, config) as LeakySettings),
+      new ReLU('relu0'), new Flatten('flatten'), new Linear('fc', 60 * 134, 3, 5)];
+    const model = new Network(config, [1, 60, 134], layers);
+    try {
+      const x = randArray(2 * 60 * 134, 19, -1, 1);
+      const before = logits(model, x);
+      const back = await importNir(await exportNir(model));
+      try {
+        expect(layerClasses(back.model)).toEqual(['Encoder', 'Leaky', 'Flatten', 'Linear']);
+        expect(Array.from(logits(back.model, x))).toEqual(Array.from(before));
+      } finally {
+        back.model.dispose();
+      }
+    } finally {
+      model.dispose();
+    }
+  });
 });
 
 describe('NIR graphs from elsewhere', () => {

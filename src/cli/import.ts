@@ -1,7 +1,9 @@
 // `snn-voice import m.nir --out m.snn`: a NIR graph written by `snn-voice export` as a model file again.
 // A model file is rebuilt from its zoo settings (models/serialize.ts), so the graph's layers must be a
-// zoo model's: where export folded a batch norm into its convolution, the batch norm comes back as the
-// identity (mean 0, variance 1, γ = √(1 + ε), β = 0), so the outputs are those of the graph up to rounding.
+// zoo model's. A batch norm export folded comes back as it was from the node's metadata (so the outputs
+// are bit-identical); where the metadata no longer folds to the node's weights (they were changed
+// elsewhere), the batch norm comes back as the identity (mean 0, variance 1, γ = √(1 + ε), β = 0) beside
+// the folded weights, so the outputs are those of the graph up to rounding.
 // A graph from another framework runs with importNir, but has no zoo settings to save.
 import { Command } from 'commander';
 import { initEngine } from '../engine/engine.js';

@@ -1,8 +1,8 @@
 // exportNir: a spiking model of this package as a NIR graph (docs/nir.md has the full mapping). Each
 // layer becomes the NIR node of its name; the per-sample shapes go on every node as input_type and
 // output_type. In short:
-//   Conv1d/Conv2d (+ the BatchNorm after it, folded: W' = W·γ/√(σ²+ε), b' = (b − μ)·γ/√(σ²+ε) + β)
-//     -> Conv1d/Conv2d;  Linear -> Affine (y = W·x + b);  Flatten, Reshape -> Flatten;
+//   Conv1d/Conv2d (+ the BatchNorm after it, folded: W' = W·γ/√(σ²+ε), b' = (b − μ)·γ/√(σ²+ε) + β;
+//     the unfolded arrays in the node's metadata) -> Conv1d/Conv2d;  Linear -> Affine (y = W·x + b);  Flatten, Reshape -> Flatten;
 //   Leaky with β < 1 -> LIF, snnTorch's mapping at dt = 1: τ = dt/(1 − β), r = τ/dt, v_leak = 0,
 //     v_threshold = U_thr, v_reset = 0;  Leaky with β = 1 -> IF (r = 1);
 //   max pool over binary spikes -> SumPool2d then Threshold(0.5): the max of 0/1 values is 1 exactly
@@ -85,6 +85,27 @@ function synapseArrays(s: Conv1d | Conv2d | Linear, bn: BatchNorm | null): { w: 
   return { w, b };
 }
 
+/**
+ * What a folded node was made from, in its metadata: NIR has no batch norm node, so other readers run
+ * the folded weights, and importNir restores the synapse and the batch norm, bit for bit (a neuron whose
+ * membrane lies within rounding of its threshold would otherwise flip).
+ */
+function unfolded(s: Conv1d | Conv2d | Linear, bn: BatchNorm | null): { metadata?: H5Group } {
+  if (!bn) return {};
+  const c = [bn.channels];
+  return {
+    metadata: group({
+      batch_norm: bn.name,
+      unfolded_weight: f32(s.weight.value.f32, [...s.weight.value.shape]),
+      unfolded_bias: f32(s.bias.value.f32, [s.bias.value.size]),
+      bn_weight: f32(bn.weight.value.f32, c),
+      bn_bias: f32(bn.bias.value.f32, c),
+      bn_running_mean: f32(bn.runningMean.f32, c),
+      bn_running_var: f32(bn.runningVar.f32, c),
+    }),
+  };
+}
+
 function leakyNode(l: Leaky, shape: readonly number[]): { type: string; params: Record<string, H5Leaf | H5Group> } {
   const { beta, threshold } = l.lifParams();
   const { form, reset, initial, surrogate } = l.settings;
@@ -107,19 +128,19 @@ function emitPath(b: Builder, layers: readonly Layer[], from: string, shape: num
     if (layer instanceof Conv1d || layer instanceof Conv2d || layer instanceof Linear) {
       const bn = layers[i + 1] instanceof BatchNorm ? (layers[++i] as BatchNorm) : null;
       const { w, b: bias } = synapseArrays(layer, bn);
-      if (layer instanceof Linear) add(b, name, from, 'Affine', { weight: f32(w, [...layer.weight.value.shape]), bias: f32(bias, [bias.length]) }, shape, out);
+      if (layer instanceof Linear) add(b, name, from, 'Affine', { weight: f32(w, [...layer.weight.value.shape]), bias: f32(bias, [bias.length]), ...unfolded(layer, bn) }, shape, out);
       else if (layer instanceof Conv1d) {
         const { stride = 1, padding = 0, kernel } = layer.settings;
         const pad = padding === 'same' ? (kernel - 1) / 2 : padding;
         add(b, name, from, 'Conv1d', {
           weight: f32(w, [...layer.weight.value.shape]), bias: f32(bias, [bias.length]), stride: ints([stride]), padding: ints([pad]),
-          dilation: ints([1]), groups: int(1), input_shape: int(shape[1]),
+          dilation: ints([1]), groups: int(1), input_shape: int(shape[1]), ...unfolded(layer, bn),
         }, shape, out);
       } else {
         const { stride, padding } = layer.options;
         add(b, name, from, 'Conv2d', {
           weight: f32(w, [...layer.weight.value.shape]), bias: f32(bias, [bias.length]), stride: ints(stride), padding: ints(padding),
-          dilation: ints([1, 1]), groups: int(1), input_shape: ints(shape.slice(1)),
+          dilation: ints([1, 1]), groups: int(1), input_shape: ints(shape.slice(1)), ...unfolded(layer, bn),
         }, shape, out);
       }
       spikes = false;

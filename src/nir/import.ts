@@ -1,7 +1,8 @@
 // importNir: a NIR graph (HDF5 bytes) as a runnable spiking model of this package: the graph is run for
 // T steps on the same input and its outputs summed (the metadata's encoder and readout; see
 // docs/nir.md). Nodes map back as export.ts writes them, and what snnTorch writes reads the same way:
-//   Affine/Linear -> Linear;  Conv1d/Conv2d -> Conv1d/Conv2d;  Flatten -> Flatten or Reshape;
+//   Affine/Linear -> Linear;  Conv1d/Conv2d -> Conv1d/Conv2d (and the batch norm export folded into it,
+//     when the node's metadata holds both unfolded);  Flatten -> Flatten or Reshape;
 //   LIF -> Leaky with β = 1 − dt/τ where r = τ/dt (snnTorch's convention), so β = 1 − 1/r whatever dt
 //     was; IF -> Leaky with β = 1;  SumPool2d then Threshold -> max pool over spikes;
 //   AvgPool2d over the whole input -> adaptive average pool to 1;  Flatten then an Affine that export
@@ -12,6 +13,7 @@
 // Leaky's form 'legacy' with reset 'zero' (kernels/lif.ts).
 import { AdaptiveAvgPool1d, AdaptiveAvgPool2d } from '../layers/adaptive-avg-pool.js';
 import type { FeatureSettings } from '../audio/settings.js';
+import { BatchNorm1d, BatchNorm2d } from '../layers/batchnorm.js';
 import { Conv1d } from '../layers/conv1d.js';
 import { Conv2d } from '../layers/conv2d.js';
 import { Encoder } from '../layers/encoder.js';
@@ -23,6 +25,7 @@ import { MaxPool1d, MaxPool2d } from '../layers/maxpool.js';
 import { Reshape } from '../layers/reshape.js';
 import { Residual } from '../layers/residual.js';
 import { DEFAULT_STEPS, resolveConfig } from '../models/config.js';
+import { foldInto } from '../models/converted.js';
 import { Network } from '../models/network.js';
 import type { ModelConfig } from '../models/types.js';
 import { type H5Array, type H5Group, type H5Leaf, isArray, isStrings, readHdf5 } from './hdf5.js';
@@ -85,7 +88,39 @@ function leaky(name: string, node: Node, type: string, steps: number, dt: number
   return new Leaky(name, settings);
 }
 
-function setParams(l: Conv1d | Conv2d | Linear, w: H5Array, b: H5Array | null): Layer {
+const same = (a: ArrayLike<number>, b: ArrayLike<number>) => a.length === b.length && Array.prototype.every.call(a, (v: number, i: number) => v === b[i]);
+
+/**
+ * The synapse `l` (folded weights set), and the batch norm export folded into it when the node's
+ * metadata holds both unfolded (export.ts unfolded): then the two layers as they were, bit for bit. Only
+ * when they fold to the node's own weights exactly: a file whose weights were changed elsewhere keeps them.
+ */
+function unfold(l: Conv1d | Conv2d | Linear, node: Node): Layer[] {
+  const m = node.get('metadata');
+  const bnName = m instanceof Map ? str(m.get('batch_norm')) : undefined;
+  if (!(m instanceof Map) || bnName === undefined) return [l];
+  const arrays = ['unfolded_weight', 'unfolded_bias', 'bn_weight', 'bn_bias', 'bn_running_mean', 'bn_running_var'].map((k) => m.get(k));
+  if (!arrays.every(isArray)) return [l];
+  const [w, b, gamma, beta, mean, variance] = arrays.map((a) => Float32Array.from((a as H5Array).data));
+  const channels = l.bias.value.size;
+  if (w.length !== l.weight.value.size || [b, gamma, beta, mean, variance].some((v) => v.length !== channels)) return [l];
+  const bn = l instanceof Conv2d ? new BatchNorm2d(bnName, channels) : new BatchNorm1d(bnName, channels);
+  bn.weight.value.f32.set(gamma);
+  bn.bias.value.f32.set(beta);
+  bn.runningMean.f32.set(mean);
+  bn.runningVar.f32.set(variance);
+  const [fw, fb] = [w.slice(), b.slice()];
+  foldInto(fw, fb, bn, l.name);
+  if (!same(fw, l.weight.value.f32) || !same(fb, l.bias.value.f32)) {
+    bn.dispose();
+    return [l];
+  }
+  l.weight.value.f32.set(w);
+  l.bias.value.f32.set(b);
+  return [l, bn];
+}
+
+function setParams<L extends Conv1d | Conv2d | Linear>(l: L, w: H5Array, b: H5Array | null): L {
   l.weight.value.f32.set(w.data);
   l.bias.value.f32.set(b ? b.data : new Float32Array(l.bias.value.size));
   return l;
@@ -137,7 +172,8 @@ function nodeLayers(g: Graph, name: string, at: Walk, steps: number, dt: number 
   let next = only(name);
   if (type === 'Affine' || type === 'Linear') {
     const w = arr(node, 'weight', name);
-    layer = setParams(new Linear(name, w.shape[1], w.shape[0], 0), w, type === 'Affine' ? arr(node, 'bias', name) : null);
+    const linear = setParams(new Linear(name, w.shape[1], w.shape[0], 0), w, type === 'Affine' ? arr(node, 'bias', name) : null);
+    return { layers: unfold(linear, node), next };
   } else if (type === 'Conv1d' || type === 'Conv2d') {
     const w = arr(node, 'weight', name);
     if (nums(node, 'dilation', name).some((d) => d !== 1) || nums(node, 'groups', name)[0] !== 1)
@@ -146,9 +182,10 @@ function nodeLayers(g: Graph, name: string, at: Walk, steps: number, dt: number 
     const padding = nums(node, 'padding', name);
     const [outChannels, inChannels] = w.shape;
     const bias = node.has('bias') ? arr(node, 'bias', name) : null;
-    layer = type === 'Conv1d'
+    const conv = type === 'Conv1d'
       ? setParams(new Conv1d(name, { inChannels, outChannels, kernel: w.shape[2], stride: stride[0], padding: padding[0] }, 0), w, bias)
       : setParams(new Conv2d(name, { inChannels, outChannels, kernel: [w.shape[2], w.shape[3]], stride: [stride[0], stride[1]], padding: [padding[0], padding[1]] }, 0), w, bias);
+    return { layers: unfold(conv, node), next };
   } else if (type === 'LIF' || type === 'IF') {
     layer = leaky(name, node, type, steps, dt);
   } else if (type === 'Flatten') {
