@@ -10,7 +10,7 @@ import { type CliContext, emit } from './io.js';
 import {
   UsageError, choice, existingFile, flagName, numberIn, positiveInt, settingOption, settingsFromFlags, type WordChoice, withJson, wordList,
 } from './options.js';
-import { NEURON_PRESETS, RUN_DEFAULTS, RUN_MODEL_DEFAULTS, type NeuronPreset, type RunSpec, studySchedule, trainRun } from './run.js';
+import { NEURON_PRESETS, RUN_DEFAULTS, RUN_MODEL_DEFAULTS, type NeuronPreset, type RunSpec, recipeFor, recipeHelp, trainRun } from './run.js';
 import { resultTable } from './summary.js';
 
 export const NEURONS = Object.keys(NEURON_PRESETS) as NeuronPreset[];
@@ -18,13 +18,13 @@ export const NEURONS = Object.keys(NEURON_PRESETS) as NeuronPreset[];
 /** Options every training command shares (train, sweep, demo take subsets). */
 export function addTrainingOptions(
   cmd: Command,
-  defaults: { epochs: number; batchSize: number; lr?: number; pctStart?: number; limitPerClass?: number; words?: WordChoice },
+  defaults: { epochs?: number; batchSize: number; lr?: number; pctStart?: number; limitPerClass?: number; words?: WordChoice },
 ): Command {
   cmd
-    .option('--epochs <n>', 'training epochs', positiveInt('--epochs'), defaults.epochs)
+    .option('--epochs <n>', `training epochs${defaults.epochs === undefined ? ` (default: ${recipeHelp('epochs')})` : ''}`, positiveInt('--epochs'), defaults.epochs)
     .option('--batch-size <n>', 'samples per batch', positiveInt('--batch-size'), defaults.batchSize)
-    .option('--lr <rate>', "peak learning rate of the one-cycle schedule (default: the study's, 0.01; 0.001 for piczak)", numberIn('--lr', 0, 10, true), defaults.lr)
-    .option('--pct-start <f>', "share of the schedule spent warming up (default: the study's, 0.2; 0.4 for piczak)", numberIn('--pct-start', 0, 0.5, true), defaults.pctStart)
+    .option('--lr <rate>', `peak learning rate of the one-cycle schedule (default: ${recipeHelp('lr')})`, numberIn('--lr', 0, 10, true), defaults.lr)
+    .option('--pct-start <f>', `share of the schedule spent warming up (default: ${recipeHelp('pctStart')})`, numberIn('--pct-start', 0, 0.5, true), defaults.pctStart)
     .addOption(settingOption(MODEL_SETTINGS.seed))
     .addOption(dataOption())
     .option('--limit-per-class <n>', 'use at most n clips per word and split (quick runs)', positiveInt('--limit-per-class'), defaults.limitPerClass)
@@ -55,7 +55,7 @@ export function addModelOptions(cmd: Command): Command {
 /** The flags that are not model settings (those come from MODEL_SETTINGS). */
 interface TrainFlags {
   neuron: NeuronPreset;
-  epochs: number;
+  epochs?: number;
   batchSize: number;
   lr?: number;
   pctStart?: number;
@@ -75,7 +75,7 @@ export function trainCommand(ctx: CliContext): Command {
     'train one model (CNN, or SNN with --spiking) and write model.snn, a checkpoint, log.jsonl and result.json',
   );
   addModelOptions(cmd);
-  addTrainingOptions(cmd, { epochs: RUN_DEFAULTS.epochs, batchSize: RUN_DEFAULTS.batchSize })
+  addTrainingOptions(cmd, { batchSize: RUN_DEFAULTS.batchSize })
     .option('--out <dir>', 'output folder (default runs/<model>-<cnn|snn-tT>)')
     .option('--resume', 'continue from the checkpoint in --out')
     .option('--overwrite', 'replace a run already in --out (finished or not) instead of refusing')
@@ -96,10 +96,10 @@ export function trainCommand(ctx: CliContext): Command {
       ...settings,
       spiking,
       neuron: flags.neuron,
-      epochs: flags.epochs,
+      epochs: flags.epochs ?? recipeFor(model).epochs,
       batchSize: flags.batchSize,
-      lr: flags.lr ?? studySchedule(model).lr,
-      pctStart: flags.pctStart ?? studySchedule(model).pctStart,
+      lr: flags.lr ?? recipeFor(model).lr,
+      pctStart: flags.pctStart ?? recipeFor(model).pctStart,
       fromCnn: flags.fromCnn,
       conversion: flags.conversion,
     };

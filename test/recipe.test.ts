@@ -1,0 +1,62 @@
+// The per-model training recipe (cli/run.ts): what `train` uses where no flag says, and how its help
+// states it. The study's four models keep the study's schedule; TC-ResNet8 trains long enough to converge.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { interrupt } from '../src/cli/interrupt.js';
+import type { CliIo } from '../src/cli/io.js';
+import { run } from '../src/cli/main.js';
+import { recipeFor, recipeHelp, studySchedule } from '../src/cli/run.js';
+import { cli, writeTree } from './cli-helpers.js';
+
+describe('training recipe per model', () => {
+  it("keeps the study's schedule for its models and gives TC-ResNet8 40 epochs with 40% warm-up", () => {
+    for (const m of ['m5', 'hjh', 'hjh-scnn', 'tcy'] as const) expect(recipeFor(m)).toEqual({ epochs: 10, lr: 0.01, pctStart: 0.2 });
+    expect(recipeFor('piczak')).toEqual({ epochs: 10, lr: 0.001, pctStart: 0.4 });
+    expect(recipeFor('tcresnet8')).toEqual({ epochs: 40, lr: 0.01, pctStart: 0.4 });
+    expect(studySchedule('tcresnet8')).toEqual({ lr: 0.01, pctStart: 0.4 });
+    // A copy: changing it changes no later run's defaults.
+    recipeFor('tcresnet8').epochs = 1;
+    expect(recipeFor('tcresnet8').epochs).toBe(40);
+  });
+
+  it('states the defaults in the help: the common value, then the models that differ', async () => {
+    expect(recipeHelp('epochs')).toBe('10; 40 for tcresnet8');
+    expect(recipeHelp('lr')).toBe('0.01; 0.001 for piczak');
+    expect(recipeHelp('pctStart')).toBe('0.2; 0.4 for piczak, tcresnet8');
+    const help = (await cli('train', '--help')).out.replace(/\s+/g, ' ');
+    expect(help).toContain('--epochs <n> training epochs (default: 10; 40 for tcresnet8)');
+    expect(help).toContain('(default: 0.2; 0.4 for piczak, tcresnet8)');
+  });
+
+  describe('train without schedule flags', () => {
+    let dir: string;
+    beforeAll(() => {
+      dir = mkdtempSync(join(tmpdir(), 'snn-voice-recipe-'));
+      writeTree(join(dir, 'speech'));
+    });
+    afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+    /** The first epoch's progress label of `train --model <model>`, stopped there by a Ctrl-C. */
+    async function firstEpochLabel(model: string): Promise<string | undefined> {
+      let label: string | undefined;
+      const io: CliIo = {
+        out: () => {},
+        err: () => {},
+        progress: (l) => {
+          if (l.startsWith('epoch ')) label ??= l;
+          return { update: () => void (l.startsWith('epoch ') && interrupt.take()), stop() {} };
+        },
+      };
+      const code = await run(['train', '--model', model, '--batch-size', '4', '--data', join(dir, 'speech'), '--out', join(dir, model)], io);
+      expect(code).toBe(130);
+      return label;
+    }
+
+    it('plans 40 epochs for tcresnet8 and 10 for a study model', async () => {
+      expect(await firstEpochLabel('tcresnet8')).toBe('epoch 1/40');
+      expect(await firstEpochLabel('tcy')).toBe('epoch 1/10');
+    });
+  });
+});
