@@ -4,6 +4,8 @@
  * blocks coalesce with their neighbours, so a training loop that frees and re-allocates the same
  * sizes reuses the same space and never grows memory.
  */
+import type { WasmMemory } from '../util/host-types.js';
+
 export const ALIGN = 64;
 const PAGE = 65536;
 
@@ -17,7 +19,7 @@ export class Allocator {
   private peak = 0;
 
   constructor(
-    private readonly memory: WebAssembly.Memory,
+    private readonly memory: WasmMemory,
     heapStart: number,
   ) {
     const start = roundUp(heapStart, ALIGN);

@@ -1,3 +1,4 @@
+import type { Bytes, HostInstance, WasmMemory } from '../util/host-types.js';
 import { Allocator } from './allocator.js';
 import { relaxedWasmBase64, simdWasmBase64 } from './wasm-binaries.js';
 
@@ -8,9 +9,9 @@ export interface EngineOptions {
   /** `auto` (default) takes relaxed SIMD where the runtime validates it, else plain SIMD. */
   flavor?: SimdFlavor | 'auto';
   /** The module's bytes, when they are not the embedded ones (e.g. fetched by the app itself). */
-  bytes?: BufferSource;
+  bytes?: Bytes;
   /** A URL to fetch the module from (browser); `bytes` wins when both are given. */
-  url?: string | URL;
+  url?: string | HostInstance<'URL'>;
 }
 
 /** The kernels: every export takes plain numbers (offsets into linear memory, sizes, scalars). */
@@ -85,7 +86,7 @@ export function relaxedSimdSupported(): boolean {
  */
 export class Engine {
   readonly kernels: KernelExports;
-  readonly memory: WebAssembly.Memory;
+  readonly memory: WasmMemory;
   private readonly allocator: Allocator;
   private scratchPtr = 0;
   private scratchBytes = 0;
@@ -161,7 +162,8 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
   let bytes: BufferSource;
   let flavor: SimdFlavor;
   if (options.bytes || options.url) {
-    bytes = options.bytes ?? new Uint8Array(await (await fetch(options.url!)).arrayBuffer());
+    // Bytes is BufferSource unnamed (util/host-types.ts); the DOM lib's views are over an ArrayBuffer only.
+    bytes = (options.bytes as BufferSource | undefined) ?? new Uint8Array(await (await fetch(options.url!)).arrayBuffer());
     flavor = want === 'auto' ? 'simd' : want; // until the module names its own build, below
   } else {
     flavor = want === 'auto' ? (relaxedSimdSupported() ? 'relaxed' : 'simd') : want;

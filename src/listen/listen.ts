@@ -2,6 +2,7 @@
 // loaded from a Blob URL) -> recognizer.push on this thread, or a ScriptProcessorNode where AudioWorklet
 // is missing or its module cannot load (a Content-Security-Policy without blob:). The recognizer can be
 // a Recognizer or a RemoteRecognizer (connectRecognizer): anything with push(samples, sampleRate).
+import type { HostInstance } from '../util/host-types.js';
 import { FORWARDER_NAME, FORWARDER_SOURCE } from './worklet.js';
 
 /** Where the audio goes: Recognizer and RemoteRecognizer both fit. */
@@ -11,11 +12,11 @@ export interface AudioSink {
 
 export interface ListenOptions {
   /** The context to run in; by default a new one, closed again by stopListening(). */
-  audioContext?: AudioContext;
+  audioContext?: HostInstance<'AudioContext'>;
   /** The input; by default the microphone (getUserMedia, mono, with the browser's echo cancellation,
    *  noise suppression and automatic gain off: they distort speech the model was not trained on), whose
    *  tracks stopListening() stops. */
-  stream?: MediaStream;
+  stream?: HostInstance<'MediaStream'>;
   /** Samples per chunk handed to the recognizer (a power of two from 256 to 16384). Default 2048. */
   chunkSize?: number;
   /** 'auto' (default) tries AudioWorklet first; 'script-processor' forces the fallback. */
@@ -27,9 +28,9 @@ export interface ListenOptions {
 /** Stops the audio and releases what listen() opened; resolves once the context is closed. */
 export type StopListening = () => Promise<void>;
 
-export const MICROPHONE_CONSTRAINTS: MediaStreamConstraints = {
+export const MICROPHONE_CONSTRAINTS = {
   audio: { channelCount: 1, echoCancellation: false, noiseSuppression: false, autoGainControl: false },
-};
+} satisfies MediaStreamConstraints;
 
 /** Starts feeding the microphone (or options.stream) to `sink`; returns the function that stops it. */
 export async function listen(sink: AudioSink, options: ListenOptions = {}): Promise<StopListening> {

@@ -10,7 +10,7 @@ import { ensureTextCodecs } from './text-codec.js';
 
 /** The part of a Worker, DedicatedWorkerGlobalScope or MessagePort that the protocol uses. */
 export interface MessageEndpoint {
-  postMessage(message: unknown, transfer?: Transferable[]): void;
+  postMessage(message: unknown): void;
   addEventListener(type: 'message', listener: (event: { data: unknown }) => void): void;
   removeEventListener?(type: 'message', listener: (event: { data: unknown }) => void): void;
 }
