@@ -33,7 +33,7 @@ import { deriveSeed } from '../src/util/hash.js';
 import { describeEachBuild, randArray, rng } from './helpers.js';
 
 const ifNeuron = (steps: number, initial: number): LeakySettings => ({
-  steps, beta: 1, threshold: 1, learnBeta: false, learnThreshold: false, surrogate: 'atan', form: 'current', reset: 'subtract', initial,
+  steps, beta: 1, threshold: 1, learnBeta: false, learnThreshold: false, surrogate: 'atan', form: 'current', reset: 'subtract', initial, signed: false,
 });
 
 /** [1, 32] signals: class k is a tone of k + 1 cycles at a random phase and amplitude, in noise. */

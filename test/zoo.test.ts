@@ -175,13 +175,13 @@ describe('zoo', () => {
     const m = createModel('hjh', { spiking: true });
     // Checkpoints compare configs as JSON to resume: the key order is part of the file format.
     expect(Object.keys(m.config)).toEqual(
-      ['name', 'classes', 'spiking', 'steps', 'encoder', 'beta', 'threshold', 'learnBeta', 'learnThreshold', 'surrogate', 'form', 'reset', 'initial', 'seed', 'quantize', 'converted'],
+      ['name', 'classes', 'spiking', 'steps', 'encoder', 'beta', 'threshold', 'learnBeta', 'learnThreshold', 'surrogate', 'form', 'reset', 'initial', 'signed', 'seed', 'quantize', 'converted', 'features'],
     );
     expect(Object.keys(m.config)).toEqual(Object.keys(MODEL_SETTINGS));
     expect(m.config).toEqual({ name: 'hjh', ...DEFAULT_CONFIG, spiking: true });
     expect(DEFAULT_CONFIG).toEqual({
       classes: 35, spiking: false, steps: 5, encoder: 'repeat', beta: 0.5, threshold: 1, learnBeta: false, learnThreshold: false,
-      surrogate: 'atan', form: 'current', reset: 'subtract', initial: 0, seed: 0, quantize: 0, converted: false,
+      surrogate: 'atan', form: 'current', reset: 'subtract', initial: 0, signed: false, seed: 0, quantize: 0, converted: false, features: 'default',
     });
     for (const [key, setting] of Object.entries(MODEL_SETTINGS)) expect(checkSetting(setting, key, setting.default)).toBe(setting.default);
     // A config saved before (a plain JSON object) resolves to itself.

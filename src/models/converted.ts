@@ -4,7 +4,8 @@
 //   - every batch norm is folded into the convolution before it (its eval-mode affine map):
 //         W' = W·γ/√(σ² + ε)        b' = (b − μ)·γ/√(σ² + ε) + β
 //     so the SNN has no batch statistics to disagree with the CNN's, in eval or in fine-tuning;
-//   - every ReLU (or QCFS) becomes integrate-and-fire neurons (β = 1, reset by subtraction);
+//   - every ReLU (or QCFS) becomes integrate-and-fire neurons (β = 1, reset by subtraction), signed ones
+//     (layers/leaky.ts) with the config's `signed`: they take back a spike fired too early with a −1;
 //   - a max pool over spikes becomes a spiking max pool (layers/spike-maxpool.ts) whose count is the
 //     max of the window's counts; a max pool over currents that change from step to step, followed by
 //     its activation (Piczak's pool2), is moved after the neurons: max and ReLU commute in the CNN;
