@@ -4,7 +4,7 @@ import './engine/relaxed-simd-node.js';
 
 export * from './index.js';
 export { loadSpeechCommands, listSpeechCommands, builtinDataDir } from './data/speech-commands-node.js';
-export type { SpeechCommandsOptions, SpeechCommandsSplits, CachedDataset, NoiseAugmentation } from './data/speech-commands-node.js';
+export type { SpeechCommandsOptions, SpeechCommandsSplits, FolderSplits, CachedDataset, NoiseAugmentation } from './data/speech-commands-node.js';
 export { CacheError } from './data/feature-cache-node.js';
 export { cacheLocation, userCacheDir, CACHE_ENV } from './data/cache-dir-node.js';
 export { synthNoise, mixAtSnr, addBackgroundNoise } from './audio/noise.js';
