@@ -3,7 +3,7 @@
 // and `_silence_` are made across folders. Two small trees are written here: `alpha` has only command
 // words and the background recordings, `beta` only other words and `yes`, under the same file names as
 // alpha's `yes` clips but with other sounds.
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -150,7 +150,7 @@ describe('the CLI with several --data', () => {
     return { code: await run(argv, io), out, err };
   }
 
-  it('trains on two folders, says what each gave, and evaluates on both', async () => {
+  it('trains on two folders, says what each gave, evaluates on both, and sweeps them', async () => {
     const out = join(dir, 'run');
     const cache = join(dir, 'cli-cache');
     const t = await cli('train', '--model', 'tcy', '--task', 'gsc12', '--epochs', '1', '--batch-size', '16', '--data', alpha, '--data', beta, '--cache-dir', cache, '--out', out, '--json');
@@ -164,6 +164,11 @@ describe('the CLI with several --data', () => {
     const e = await cli('eval', join(out, 'model.snn'), '--data', alpha, '--data', beta, '--cache-dir', cache, '--json');
     expect(e.code, e.err).toBe(0);
     expect(JSON.parse(e.out).samples).toBe(10 + 6);
+    // A sweep reads the same two folders (the splits train loaded, kept in this process).
+    const sw = await cli('sweep', '--models', 'tcy', '--no-cnn', '--steps', '1', '--learn-beta', 'off', '--epochs', '1', '--batch-size', '16', '--task', 'gsc12',
+      '--data', alpha, '--data', beta, '--cache-dir', cache, '--out', join(dir, 'sweep'), '--json');
+    expect(sw.code, sw.err).toBe(0);
+    expect(readFileSync(join(dir, 'sweep', 'report.md'), 'utf8')).toContain(`${alpha}, ${beta}`);
     const missing = await cli('eval', join(out, 'model.snn'), '--data', alpha, '--data', join(dir, 'nope'));
     expect(missing.code).not.toBe(0);
     expect(missing.err).toMatch(/--data: folder ".*nope" does not exist/);
