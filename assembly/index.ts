@@ -12,6 +12,7 @@ export * from './pool';
 export * from './dropout';
 export * from './lif';
 export * from './encode';
+export * from './fft';
 export * from './loss';
 export * from './optim';
 export * from './warmup';

@@ -1,14 +1,19 @@
 // Feature extraction of one 1-second clip, the first step of every inference: the M5 waveform (resampled
-// to 4 kHz) and the 60x134 log-mel spectrogram, beside a plain-JS naive DFT of the same frames; and WAV
-// decoding beside the wavefile package (docs/audio.md: why the core has its own reader).
+// to 4 kHz) and the 60x134 log-mel spectrogram (and its MFCC) with the spectra from the WASM SIMD FFT
+// (both builds), from the TypeScript twin of meyda's FFT, and from meyda itself, all in the same run;
+// the spectra alone beside a plain-JS radix-2 FFT and a naive DFT; and WAV decoding beside the wavefile
+// package (docs/audio.md: why the core has its own reader).
+import './setup.js';
 import * as wavefile from 'wavefile';
 import { extractFeatures } from '../src/audio/features.js';
 import { featuresFor } from '../src/models/zoo.js';
 import { type LogMelSettings } from '../src/audio/settings.js';
-import { logMelSpectrogram } from '../src/audio/logmel.js';
+import { type PowerSpectra, meydaSpectra, typescriptSpectra } from '../src/audio/spectrum.js';
 import { decodeWav, encodeWav } from '../src/audio/wav.js';
+import { EngineSpectra } from '../src/kernels/fft.js';
 import type { BenchRow, BenchSuite } from './harness.js';
 import { secondsPerCall } from './harness.js';
+import { engineFor } from './setup.js';
 
 /** A deterministic speech-like second: two harmonics and a little noise. */
 function clip(rate: number): Float32Array {
@@ -91,39 +96,71 @@ function stereo(mono: Uint8Array): Uint8Array {
   return out;
 }
 
+/** The spectra backends compared: the WASM FFT of each build (each on its own engine), the TS FFT, meyda. */
+async function backends(size: number): Promise<[string, PowerSpectra][]> {
+  const list: [string, PowerSpectra][] = [];
+  for (const flavor of ['simd', 'relaxed'] as const)
+    list.push([`WASM FFT ${flavor}`, new EngineSpectra(size, await engineFor(flavor))]);
+  list.push(['TS FFT', typescriptSpectra(size)], ['meyda', meydaSpectra(size)]);
+  return list;
+}
+
 export const suite: BenchSuite = {
   name: 'Features of one 1-second clip',
   async run(options) {
     const rows: BenchRow[] = [];
+    // The default path (audio/spectrum.ts) with an engine running: the WASM FFT.
+    await engineFor('relaxed');
     const rates = options.quick ? [16000] : [16000, 48000];
     for (const rate of rates) {
       const x = clip(rate);
       for (const model of ['m5', 'hjh'] as const) {
         const settings = featuresFor(model);
         const seconds = await secondsPerCall(() => extractFeatures(x, rate, settings), options);
-        const what = settings.kind === 'waveform' ? 'waveform [1,4000] at 4 kHz' : 'log-mel [1,60,134]';
+        const what = settings.kind === 'waveform' ? 'waveform [1,4000] at 4 kHz' : 'log-mel [1,60,134], WASM FFT';
         rows.push({ case: `${model}: ${what} from ${rate / 1000} kHz`, unit: 'ms/clip', values: { ours: ms(seconds) }, note: `${(1 / seconds).toFixed(0)} clips/s` });
       }
     }
-    // The spectra alone: meyda's (inside logMelSpectrogram, with mel bank and log) against a naive DFT.
     const settings = featuresFor('hjh') as LogMelSettings;
     const x = clip(settings.sampleRate);
-    const dft = naiveDft(settings.frameSize);
-    const frame = x.subarray(0, settings.frameSize);
-    const power = new Float32Array(settings.frameSize / 2);
+    const spectra = await backends(settings.frameSize);
+    // Hjh's whole input (peak scaling, spectra, mel bank, log, standardisation), and tcy's MFCC of it.
+    for (const features of [settings, featuresFor('tcy', 'mfcc')]) {
+      const values: Record<string, number> = {};
+      for (const [name, backend] of spectra) {
+        values[name] = ms(await secondsPerCall(() => extractFeatures(x, settings.sampleRate, features, backend), options));
+      }
+      const mfcc = features.kind === 'mfcc';
+      rows.push({
+        case: mfcc ? `mfcc [1,${features.coefficients},134] of 1 s, features alone` : 'hjh log-mel [1,60,134] of 1 s, features alone', unit: 'ms/clip', values,
+        note: mfcc ? undefined : `target <= 1 ms; meyda / WASM relaxed ${(values.meyda / values['WASM FFT relaxed']).toFixed(1)}x`,
+      });
+    }
+    // The spectra alone, 134 frames of 512 (windowed frames written into each backend's buffer).
+    const frames = settings.frames, size = settings.frameSize;
+    const windowed = Float32Array.from({ length: frames * size }, (_, i) => x[(Math.floor(i / size) * settings.hop + (i % size)) % x.length] * (0.5 - 0.5 * Math.cos((2 * Math.PI * (i % size)) / size)));
+    const values: Record<string, number> = {};
+    for (const [name, backend] of spectra) {
+      values[name] = ms(await secondsPerCall(() => {
+        backend.frames(frames).set(windowed);
+        return backend.compute(frames);
+      }, options));
+    }
+    const dft = naiveDft(size);
+    const frame = x.subarray(0, size);
+    const power = new Float32Array(size / 2);
     const dftFrame = await secondsPerCall(() => dft(frame, power), options);
-    const fft = radix2(settings.frameSize);
+    const fft = radix2(size);
     const fftFrame = await secondsPerCall(() => fft(frame, power), options);
     // The two baselines agree with each other (a check that the FFT baseline computes the spectrum).
     const check = new Float32Array(power.length);
     dft(frame, check);
     fft(frame, power);
     if (power.some((p, k) => Math.abs(p - check[k]) > 1e-3 * (1 + check[k]))) throw new Error('features bench: radix-2 baseline disagrees with the DFT');
-    const ourClip = await secondsPerCall(() => logMelSpectrogram(x, settings), options);
     rows.push({
-      case: `${settings.frames} frames of ${settings.frameSize} at ${settings.sampleRate / 1000} kHz`, unit: 'ms/clip',
-      values: { ours: ms(ourClip), 'naive DFT': ms(dftFrame * settings.frames), 'radix-2 FFT': ms(fftFrame * settings.frames) },
-      note: `ours: meyda spectra + mel bank + log + standardisation; baselines: spectra only, ${(dftFrame * 1e6).toFixed(0)} and ${(fftFrame * 1e6).toFixed(1)} us/frame x ${settings.frames}`,
+      case: `spectra alone: ${frames} frames of ${size} at ${settings.sampleRate / 1000} kHz`, unit: 'ms/clip',
+      values: { ...values, 'JS radix-2 f64': ms(fftFrame * frames), 'naive DFT': ms(dftFrame * frames) },
+      note: `radix-2 and DFT timed per frame x ${frames}`,
     });
     for (const channels of options.quick ? [1] : [1, 2]) {
       const wav = encodeWav(x, settings.sampleRate, 16);

@@ -1,7 +1,9 @@
 // A clip's features from its samples, by the settings saved with the model.
 import { logMelSpectrogram } from './logmel.js';
+import { mfccFromLogMel } from './mfcc.js';
 import { resample } from './resample.js';
 import { validateFeatureSettings, type FeatureSettings } from './settings.js';
+import type { PowerSpectra } from './spectrum.js';
 
 /** Zero-padded or trimmed to `length` samples; always a copy, so the caller may change it in place. */
 export function padOrTrim(samples: Float32Array, length: number): Float32Array {
@@ -19,19 +21,22 @@ export function fitClip(samples: Float32Array, sampleRate: number, rate: number,
  * Features of one clip. Normalisation is per clip (the original normalised per batch, which made a clip's
  * features depend on its batch mates): the waveform gets zero mean and unit RMS; for the log-mel
  * spectrogram the clip is scaled to peak 1 (so the log floor sits at the same level below every clip's
- * loudest sound) and the result is standardised by its own statistics.
+ * loudest sound) and the result is standardised by its own statistics; MFCC take that spectrogram on.
+ * Spectra come from `spectra` when given (tests and benchmarks compare backends), else from the one
+ * dispatch of audio/spectrum.ts.
  */
-export function extractFeatures(samples: Float32Array, sampleRate: number, settings: FeatureSettings): Float32Array {
+export function extractFeatures(samples: Float32Array, sampleRate: number, settings: FeatureSettings, spectra?: PowerSpectra): Float32Array {
   validateFeatureSettings(settings);
   if (!Number.isInteger(sampleRate) || sampleRate < 1) throw new RangeError(`extractFeatures: sample rate must be a positive integer, got ${sampleRate}`);
   for (let i = 0; i < samples.length; i++)
     if (!Number.isFinite(samples[i])) throw new RangeError(`extractFeatures: sample ${i} is ${samples[i]}`);
   const clip = fitClip(samples, sampleRate, settings.sampleRate, settings.length);
-  if (settings.kind === 'logmel') {
+  if (settings.kind !== 'waveform') {
     let peak = 0;
     for (const x of clip) peak = Math.max(peak, Math.abs(x));
     if (peak > 0) for (let i = 0; i < clip.length; i++) clip[i] /= peak;
-    return logMelSpectrogram(clip, settings);
+    const logMel = logMelSpectrogram(clip, settings, spectra);
+    return settings.kind === 'mfcc' ? mfccFromLogMel(logMel, settings) : logMel;
   }
   let mean = 0;
   for (const x of clip) mean += x;

@@ -1,19 +1,9 @@
-// Log-mel spectrogram: meyda computes each frame's spectrum; the mel filters are ours because meyda's
-// bank rounds band edges to whole FFT bins, which leaves the lowest of 60 bands empty at a 512-point FFT.
-// Filters are Slaney-style triangles on the HTK mel scale, evaluated at fractional bins.
-import MeydaModule from 'meyda';
-import type { AmplitudeSpectrum } from './fft.js';
-import type { LogMelSettings } from './settings.js';
-
-interface MeydaApi {
-  bufferSize: number;
-  sampleRate: number;
-  windowingFunction: string;
-  extract(feature: string, signal: Float32Array): unknown;
-}
-// Node's CommonJS interop hands over meyda's object itself, a bundler may wrap it as { default }; its
-// type declarations describe neither under NodeNext resolution.
-const Meyda = ((MeydaModule as unknown as { default?: MeydaApi }).default ?? MeydaModule) as unknown as MeydaApi;
+// Log-mel spectrogram: spectra from audio/spectrum.ts (the WASM FFT when the engine runs, else the
+// TypeScript twin of meyda's); the mel filters are ours because meyda's bank rounds band edges to whole
+// FFT bins, which leaves the lowest of 60 bands empty at a 512-point FFT. Filters are Slaney-style
+// triangles on the HTK mel scale, evaluated at fractional bins.
+import type { SpectralSettings } from './settings.js';
+import { type PowerSpectra, spectraFor } from './spectrum.js';
 
 const mel = (hz: number) => 2595 * Math.log10(1 + hz / 700);
 const hz = (m: number) => 700 * (10 ** (m / 2595) - 1);
@@ -26,14 +16,11 @@ interface Plan {
   firstBin: Int32Array;
   bandStart: Int32Array;
   weights: Float32Array;
-  /** Scratch reused across frames and clips (feature extraction is synchronous). */
-  frame: Float32Array;
-  power: Float32Array;
 }
 
 const plans = new Map<string, Plan>();
 
-function planFor(s: LogMelSettings): Plan {
+function planFor(s: SpectralSettings): Plan {
   const key = `${s.sampleRate}:${s.frameSize}:${s.melBands}:${s.fmin}:${s.fmax}`;
   let plan = plans.get(key);
   if (plan) return plan;
@@ -58,7 +45,7 @@ function planFor(s: LogMelSettings): Plan {
   }
   bandStart[s.melBands] = weights.length;
   const window = Float32Array.from({ length: s.frameSize }, (_, i) => 0.5 - 0.5 * Math.cos((2 * Math.PI * i) / s.frameSize));
-  plan = { window, firstBin, bandStart, weights: Float32Array.from(weights), frame: new Float32Array(s.frameSize), power: new Float32Array(bins) };
+  plan = { window, firstBin, bandStart, weights: Float32Array.from(weights) };
   plans.set(key, plan);
   return plan;
 }
@@ -77,40 +64,30 @@ function reflect(i: number, n: number): number {
  * out[at + b * bandStride + (t - first) * frameStride], so a caller picks the layout (the spectrogram
  * is band-major; a streaming ring keeps each frame's bands together). Energies scale with the square
  * of the signal, which lets a stream compute them once on raw samples and apply each window's peak
- * scaling afterwards. `spectrum`, when given, replaces meyda by its allocation-free twin (audio/fft.ts,
- * bit for bit the same spectrum).
+ * scaling afterwards. All frames go to `spectra` in one call (the WASM FFT runs four frames at once).
  */
 export function melEnergies(
-  signal: Float32Array, s: LogMelSettings, first: number, count: number,
+  signal: Float32Array, s: SpectralSettings, first: number, count: number,
   out: Float32Array | Float64Array, at: number, bandStride: number, frameStride: number,
-  spectrum?: AmplitudeSpectrum,
+  spectra: PowerSpectra = spectraFor(s.frameSize),
 ): void {
-  const { window, firstBin, bandStart, weights, frame, power } = planFor(s);
+  const { window, firstBin, bandStart, weights } = planFor(s);
   const n = signal.length, size = s.frameSize, half = size / 2, bands = s.melBands;
-  if (spectrum && spectrum.size !== size) throw new RangeError(`melEnergies: a ${spectrum.size}-point spectrum for ${size}-sample frames`);
-  // meyda is one shared object: restore its settings for anyone else in the page using it.
-  const saved = { bufferSize: Meyda.bufferSize, sampleRate: Meyda.sampleRate, windowingFunction: Meyda.windowingFunction };
-  if (!spectrum) {
-    Meyda.bufferSize = size;
-    Meyda.sampleRate = s.sampleRate;
-    Meyda.windowingFunction = 'rect';
+  if (spectra.size !== size) throw new RangeError(`melEnergies: a ${spectra.size}-point spectrum for ${size}-sample frames`);
+  const frames = spectra.frames(count);
+  for (let f = 0; f < count; f++) {
+    const from = (first + f) * s.hop - half, o = f * size;
+    if (from >= 0 && from + size <= n) for (let k = 0; k < size; k++) frames[o + k] = signal[from + k] * window[k];
+    else for (let k = 0; k < size; k++) frames[o + k] = signal[reflect(from + k, n)] * window[k];
   }
-  try {
-    for (let t = first; t < first + count; t++) {
-      const from = t * s.hop - half;
-      if (from >= 0 && from + size <= n) for (let k = 0; k < size; k++) frame[k] = signal[from + k] * window[k];
-      else for (let k = 0; k < size; k++) frame[k] = signal[reflect(from + k, n)] * window[k];
-      const amplitude = spectrum ? spectrum.compute(frame) : (Meyda.extract('amplitudeSpectrum', frame) as Float32Array);
-      for (let k = 0; k < power.length; k++) power[k] = amplitude[k] * amplitude[k];
-      const o = at + (t - first) * frameStride;
-      for (let b = 0; b < bands; b++) {
-        let e = 0;
-        for (let j = bandStart[b], k = firstBin[b]; j < bandStart[b + 1]; j++, k++) e += weights[j] * power[k];
-        out[o + b * bandStride] = e;
-      }
+  const power = spectra.compute(count);
+  for (let f = 0; f < count; f++) {
+    const o = at + f * frameStride, p = f * half;
+    for (let b = 0; b < bands; b++) {
+      let e = 0;
+      for (let j = bandStart[b], k = p + firstBin[b]; j < bandStart[b + 1]; j++, k++) e += weights[j] * power[k];
+      out[o + b * bandStride] = e;
     }
-  } finally {
-    if (!spectrum) Object.assign(Meyda, saved);
   }
 }
 
@@ -118,7 +95,7 @@ export function melEnergies(
  * In place, mel energies to features: the log of each energy floored at logFloor, standardised by the
  * mean and standard deviation of the values above the floor, clamped to +-clamp.
  */
-export function standardiseLogMel(values: Float32Array, s: LogMelSettings): Float32Array {
+export function standardiseLogMel(values: Float32Array, s: SpectralSettings): Float32Array {
   const out = values;
   const floor = Math.log(s.logFloor);
   let sum = 0, sumSq = 0, count = 0;
@@ -144,8 +121,8 @@ export function standardiseLogMel(values: Float32Array, s: LogMelSettings): Floa
  * energy floored at logFloor, standardised by the mean and standard deviation of the values above the
  * floor, clamped to +-clamp.
  */
-export function logMelSpectrogram(clip: Float32Array, s: LogMelSettings): Float32Array {
+export function logMelSpectrogram(clip: Float32Array, s: SpectralSettings, spectra?: PowerSpectra): Float32Array {
   const out = new Float32Array(s.melBands * s.frames);
-  melEnergies(clip, s, 0, s.frames, out, 0, s.frames, 1);
+  melEnergies(clip, s, 0, s.frames, out, 0, s.frames, 1, spectra);
   return standardiseLogMel(out, s);
 }

@@ -30,7 +30,21 @@ export interface LogMelSettings {
   clamp: number;
 }
 
-export type FeatureSettings = WaveformSettings | LogMelSettings;
+/**
+ * Mel-frequency cepstral coefficients: the log-mel spectrogram of the same fields, then per frame the
+ * first `coefficients` terms of meyda's DCT-II over the bands (audio/mfcc.ts).
+ */
+export interface MfccSettings extends Omit<LogMelSettings, 'kind'> {
+  kind: 'mfcc';
+  coefficients: number;
+}
+
+/** The settings of features computed from spectra (the fields both spectral kinds share). */
+export type SpectralSettings = LogMelSettings | MfccSettings;
+
+export type FeatureSettings = WaveformSettings | SpectralSettings;
+
+const KINDS = ['waveform', 'logmel', 'mfcc'] as const;
 
 export const WAVEFORM_4K: WaveformSettings = { kind: 'waveform', sampleRate: 4000, length: 4000 };
 
@@ -39,8 +53,12 @@ export const LOGMEL_60x134: LogMelSettings = {
   fmin: 20, fmax: 7800, logFloor: 1e-10, clamp: 5,
 };
 
+/** MFCC of the 60-band log-mel above: 20 coefficients, so a 10x10 pooling (tcy) halves them evenly. */
+export const MFCC_20x134: MfccSettings = { ...LOGMEL_60x134, kind: 'mfcc', coefficients: 20 };
+
 export function featureShape(settings: FeatureSettings): number[] {
-  return settings.kind === 'waveform' ? [1, settings.length] : [1, settings.melBands, settings.frames];
+  if (settings.kind === 'waveform') return [1, settings.length];
+  return [1, settings.kind === 'mfcc' ? settings.coefficients : settings.melBands, settings.frames];
 }
 
 /** The longest clip a model may take, and the largest FFT frame. */
@@ -55,15 +73,15 @@ export function validateFeatureSettings(settings: FeatureSettings): FeatureSetti
     const v = (settings as unknown as Record<string, unknown>)[field];
     if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) bad(field, 'must be a positive integer');
   };
-  if (!settings || (settings.kind !== 'waveform' && settings.kind !== 'logmel'))
-    throw new RangeError(`feature settings: kind must be "waveform" or "logmel" (got ${JSON.stringify((settings as { kind?: unknown } | undefined)?.kind)})`);
+  if (!settings || !KINDS.includes(settings.kind))
+    throw new RangeError(`feature settings: kind must be one of ${KINDS.map((k) => `"${k}"`).join(', ')} (got ${JSON.stringify((settings as { kind?: unknown } | undefined)?.kind)})`);
   positiveInt('sampleRate');
   positiveInt('length');
   // Settings come from model files too: bounds keep a damaged or hostile file from asking for
   // unbounded work per clip.
   if (settings.sampleRate > MAX_SAMPLE_RATE) bad('sampleRate', `must be at most ${MAX_SAMPLE_RATE} Hz`);
   if (settings.length > MAX_CLIP_SECONDS * settings.sampleRate) bad('length', `must be at most ${MAX_CLIP_SECONDS} s of samples`);
-  if (settings.kind === 'logmel') {
+  if (settings.kind !== 'waveform') {
     for (const f of ['frameSize', 'hop', 'melBands', 'frames']) positiveInt(f);
     if (settings.frameSize & (settings.frameSize - 1)) bad('frameSize', 'must be a power of two');
     if (settings.frameSize > MAX_FRAME) bad('frameSize', `must be at most ${MAX_FRAME}`);
@@ -74,6 +92,10 @@ export function validateFeatureSettings(settings: FeatureSettings): FeatureSetti
     if (!(settings.fmax <= settings.sampleRate / 2)) bad('fmax', 'must not exceed half the sample rate');
     if (!(settings.logFloor > 0)) bad('logFloor', 'must be positive');
     if (!(settings.clamp > 0)) bad('clamp', 'must be positive');
+  }
+  if (settings.kind === 'mfcc') {
+    positiveInt('coefficients');
+    if (settings.coefficients > settings.melBands) bad('coefficients', 'must be at most melBands');
   }
   return settings;
 }

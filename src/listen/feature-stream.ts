@@ -3,11 +3,13 @@
 // so each stream frame is computed once and kept in a ring; what does depend on the window (the frames
 // that the clip's edges reflect into, and the per-clip peak scaling and standardisation) is applied per
 // window. Waveform features are all per-window (zero mean, unit RMS over the window), so they are
-// recomputed each hop: cheap, at 4000 samples.
+// recomputed each hop: cheap, at 4000 samples. MFCC are the DCT of each window's standardised log-mel.
+// Spectra come from the same dispatch as offline (audio/spectrum.ts: the WASM FFT once the engine runs),
+// the frames a window adds in one batch.
 import { extractFeatures } from '../audio/features.js';
-import { AmplitudeSpectrum } from '../audio/fft.js';
 import { melEnergies, standardiseLogMel } from '../audio/logmel.js';
-import { type FeatureSettings, type LogMelSettings, featureShape, validateFeatureSettings } from '../audio/settings.js';
+import { mfccFromLogMel } from '../audio/mfcc.js';
+import { type FeatureSettings, type SpectralSettings, featureShape, validateFeatureSettings } from '../audio/settings.js';
 
 /** Receives each window's features (a buffer reused for the next window) and its end, in samples. */
 export type WindowSink = (features: Float32Array, end: number) => void;
@@ -40,7 +42,7 @@ export class FeatureStream {
     this.samples = new Float32Array(this.window);
     this.clip = new Float32Array(this.window);
     this.out = new Float32Array(this.size);
-    if (settings.kind === 'logmel') {
+    if (settings.kind !== 'waveform') {
       this.hop = Math.max(1, Math.round(hopSamples / settings.hop)) * settings.hop;
       this.mel = melState(settings);
     } else {
@@ -86,12 +88,16 @@ export class FeatureStream {
       this.out.set(extractFeatures(clip, this.settings.sampleRate, this.settings));
       return this.out;
     }
+    if (this.settings.kind === 'mfcc') {
+      this.out.set(mfccFromLogMel(windowLogMel(this.mel, clip, start), this.settings));
+      return this.out;
+    }
     return windowLogMel(this.mel, clip, start, this.out);
   }
 }
 
 interface MelState {
-  s: LogMelSettings;
+  s: SpectralSettings;
   /** Frames t in first .. last of a window lie wholly inside it: no reflection, so they are stream frames. */
   first: number;
   last: number;
@@ -99,27 +105,32 @@ interface MelState {
    *  of a very quiet signal do not underflow before the window's peak scaling lifts them. */
   ring: Float64Array;
   computedUpTo: number;
-  /** One window's energies for the frames its edges reflect into. */
+  /** One window's energies for the frames its edges reflect into: frames 0 .. first-1, then last+1 .. frames-1. */
   edge: Float64Array;
-  /** meyda's spectrum without meyda's allocations (audio/fft.ts): the same values, ten times faster. */
-  spectrum: AmplitudeSpectrum;
 }
 
-function melState(s: LogMelSettings): MelState {
+function melState(s: SpectralSettings): MelState {
   const half = s.frameSize / 2;
   const first = Math.ceil(half / s.hop);
   const last = Math.floor((s.length - half) / s.hop);
-  return { s, first, last, ring: new Float64Array(s.frames * s.melBands), computedUpTo: -1, edge: new Float64Array(s.melBands), spectrum: new AmplitudeSpectrum(s.frameSize) };
+  return { s, first, last, ring: new Float64Array(s.frames * s.melBands), computedUpTo: -1, edge: new Float64Array((first + s.frames - 1 - last) * s.melBands) };
 }
 
-function windowLogMel(m: MelState, clip: Float32Array, start: number, out: Float32Array): Float32Array {
-  const { s, first, last, ring, edge, spectrum } = m;
+/** The window's standardised log-mel, [melBands, frames], in `out` (a new array when not given). */
+function windowLogMel(m: MelState, clip: Float32Array, start: number, out: Float32Array = new Float32Array(m.s.melBands * m.s.frames)): Float32Array {
+  const { s, first, last, ring, edge } = m;
   const frames = s.frames, bands = s.melBands;
   const j0 = start / s.hop; // the window's frame t is stream frame j0 + t (windows start on frame boundaries)
-  // The stream frames this window adds (all of its inner frames for the first window after a gap).
-  for (let j = Math.max(m.computedUpTo + 1, j0 + first); j <= j0 + last; j++)
-    melEnergies(clip, s, j - j0, 1, ring, (j % frames) * bands, 1, 0, spectrum);
+  // The stream frames this window adds (all of its inner frames for the first window after a gap), in
+  // at most two batches: the ring wraps.
+  for (let j = Math.max(m.computedUpTo + 1, j0 + first); j <= j0 + last; ) {
+    const slot = j % frames, run = Math.min(j0 + last - j + 1, frames - slot);
+    melEnergies(clip, s, j - j0, run, ring, slot * bands, 1, bands);
+    j += run;
+  }
   m.computedUpTo = j0 + last;
+  if (first > 0) melEnergies(clip, s, 0, first, edge, 0, 1, bands);
+  if (last < frames - 1) melEnergies(clip, s, last + 1, frames - 1 - last, edge, first * bands, 1, bands);
   let peak = 0;
   for (let i = 0; i < clip.length; i++) {
     const a = Math.abs(clip[i]);
@@ -133,9 +144,8 @@ function windowLogMel(m: MelState, clip: Float32Array, start: number, out: Float
       src = ring;
       at = ((j0 + t) % frames) * bands;
     } else {
-      melEnergies(clip, s, t, 1, edge, 0, 1, 0, spectrum);
       src = edge;
-      at = 0;
+      at = (t < first ? t : first + t - last - 1) * bands;
     }
     for (let b = 0; b < bands; b++) out[b * frames + t] = src[at + b] * scale;
   }

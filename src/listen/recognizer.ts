@@ -114,7 +114,9 @@ export class Recognizer {
    */
   classify(samples: Float32Array, sampleRate: number): number[] {
     this.check();
-    this.input.f32.set(extractFeatures(samples, sampleRate, this.features));
+    // Features first: with an engine, their spectra may grow its memory, detaching a view taken before.
+    const features = extractFeatures(samples, sampleRate, this.features);
+    this.input.f32.set(features);
     return softmax(this.model.forward(this.input).f32);
   }
 

@@ -258,7 +258,9 @@ export class Transfer {
 
   /** The trunk's output for one clip (summed over steps for an SNN) into `out`. */
   private embed(samples: Float32Array, sampleRate: number, out: Float32Array): Float32Array {
-    this.input.f32.set(extractFeatures(samples, sampleRate, this.features));
+    // Features first: with an engine, their spectra may grow its memory, detaching a view taken before.
+    const features = extractFeatures(samples, sampleRate, this.features);
+    this.input.f32.set(features);
     const ctx: ForwardContext = { batch: 1, steps: this.model.steps, training: false, count: false, spikesIn: false };
     let h = this.input;
     this.trunk.forEach((layer, i) => {

@@ -1,6 +1,8 @@
 // The four architectures of the study, as CNNs; their SNN twins come from toSpiking(), so no model is
 // written twice. Layer names follow PyTorch's so weights map one to one.
-import { LOGMEL_60x134, WAVEFORM_4K, featureShape, type FeatureSettings } from '../audio/settings.js';
+import { LOGMEL_60x134, MFCC_20x134, WAVEFORM_4K, featureShape, type FeatureSettings } from '../audio/settings.js';
+// Installs the engine's FFT as the spectra of every feature extraction once an engine runs (audio/spectrum.ts).
+import '../kernels/fft.js';
 import { AdaptiveAvgPool1d, AdaptiveAvgPool2d } from '../layers/adaptive-avg-pool.js';
 import { BatchNorm1d, BatchNorm2d } from '../layers/batchnorm.js';
 import { Conv1d } from '../layers/conv1d.js';
@@ -37,11 +39,13 @@ const INPUTS: Readonly<Record<ModelName, FeatureSettings>> = {
   tcresnet8: LOGMEL_60x134,
 };
 
-/** The feature settings a model of this architecture is trained and run on (a fresh copy). */
-export function featuresFor(model: ModelName): FeatureSettings {
+/** The feature settings a model of this architecture is trained and run on (a fresh copy); with 'mfcc', MFCC of its log-mel. */
+export function featuresFor(model: ModelName, features: ModelConfig['features'] = 'default'): FeatureSettings {
   const settings = INPUTS[model];
   if (!settings) throw new RangeError(`featuresFor: unknown model "${String(model)}"; expected ${Object.keys(INPUTS).join(', ')}`);
-  return { ...settings };
+  if (features !== 'mfcc') return { ...settings };
+  if (settings.kind !== 'logmel') throw new RangeError(`featuresFor: ${model} takes the ${settings.kind}; MFCC are computed from a log-mel spectrogram`);
+  return { ...settings, kind: 'mfcc', coefficients: MFCC_20x134.coefficients };
 }
 
 /** Per sample, from the feature settings: e.g. [1, 4000] for M5, [1, 60, 134] for the others. */
@@ -177,7 +181,7 @@ function buildCnn(name: CnnName, config: ModelConfig): Network {
   const plain = ARCHITECTURES[name](config.classes, (layer) => deriveSeed(config.seed, layer));
   const layers = config.quantize > 0 ? quantized(plain, config.quantize) : plain;
   try {
-    return new Network({ ...config, name, spiking: false, steps: 1, converted: false }, INPUT_SHAPES[name], layers);
+    return new Network({ ...config, name, spiking: false, steps: 1, converted: false }, featureShape(featuresFor(name, config.features)), layers);
   } catch (e) {
     for (const l of layers) l.dispose();
     throw e;

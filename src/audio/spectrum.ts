@@ -1,0 +1,105 @@
+// Where log-mel and MFCC features get their spectra: one dispatch for every caller (offline clips,
+// the streaming recognizer, the feature cache). Once a WASM engine runs, the kernels floor provides
+// its SIMD FFT (kernels/fft.ts, checked against meyda's spectra); before that, or without the engine,
+// the TypeScript twin of meyda's FFT (audio/fft.ts, bit for bit meyda's values). meyda's own
+// extract() stays available as a backend: the reference the tests and benchmarks compare with.
+import MeydaModule from 'meyda';
+import { AmplitudeSpectrum } from './fft.js';
+
+/**
+ * Power spectra of many frames in one call: the caller writes windowed frames into frames(count),
+ * [count, size] row-major, then compute(count) returns [count, size/2], bins 0 .. size/2 - 1 of
+ * |DFT|^2. Both buffers are the backend's own (for the WASM one, views of its memory: the frames are
+ * written where the kernel reads them) and are valid until the next call.
+ */
+export interface PowerSpectra {
+  readonly size: number;
+  frames(count: number): Float32Array;
+  compute(count: number): Float32Array;
+}
+
+interface MeydaApi {
+  bufferSize: number;
+  sampleRate: number;
+  windowingFunction: string;
+  extract(feature: string, signal: Float32Array): unknown;
+}
+// Node's CommonJS interop hands over meyda's object itself, a bundler may wrap it as { default }; its
+// type declarations describe neither under NodeNext resolution.
+const Meyda = ((MeydaModule as unknown as { default?: MeydaApi }).default ?? MeydaModule) as unknown as MeydaApi;
+
+/** A backend computing one frame's amplitude spectrum at a time; power = amplitude^2 in float32. */
+class PerFrame implements PowerSpectra {
+  private input = new Float32Array(0);
+  private power = new Float32Array(0);
+
+  constructor(
+    readonly size: number,
+    private readonly amplitude: (frame: Float32Array) => Float32Array,
+    /** Wraps a whole compute() (meyda: set its shared settings, restore them after). */
+    private readonly around: (body: () => void) => void = (body) => body(),
+  ) {}
+
+  frames(count: number): Float32Array {
+    if (this.input.length < count * this.size) this.input = new Float32Array(count * this.size);
+    return this.input;
+  }
+
+  compute(count: number): Float32Array {
+    const size = this.size, half = size / 2;
+    if (this.power.length < count * half) this.power = new Float32Array(count * half);
+    const { input, power } = this;
+    this.around(() => {
+      for (let f = 0; f < count; f++) {
+        const amplitude = this.amplitude(input.subarray(f * size, (f + 1) * size));
+        for (let k = 0; k < half; k++) power[f * half + k] = amplitude[k] * amplitude[k];
+      }
+    });
+    return power;
+  }
+}
+
+/** The TypeScript twin of meyda's FFT (no allocation per frame; the same bits). */
+export function typescriptSpectra(size: number): PowerSpectra {
+  const fft = new AmplitudeSpectrum(size);
+  return new PerFrame(size, (frame) => fft.compute(frame));
+}
+
+/** meyda's extract('amplitudeSpectrum') per frame, windowing off (frames arrive windowed). */
+export function meydaSpectra(size: number): PowerSpectra {
+  return new PerFrame(
+    size,
+    (frame) => Meyda.extract('amplitudeSpectrum', frame) as Float32Array,
+    (body) => {
+      // meyda is one shared object: restore its settings for anyone else in the page using it.
+      const saved = { bufferSize: Meyda.bufferSize, windowingFunction: Meyda.windowingFunction };
+      Meyda.bufferSize = size;
+      Meyda.windowingFunction = 'rect';
+      try {
+        body();
+      } finally {
+        Object.assign(Meyda, saved);
+      }
+    },
+  );
+}
+
+/** Given a frame size, the engine's spectra, or null while no engine runs. */
+export type SpectraProvider = (size: number) => PowerSpectra | null;
+
+let engineSpectra: SpectraProvider | null = null;
+const fallback = new Map<number, PowerSpectra>();
+
+/** Installs the engine's spectra (kernels/fft.ts does, when it is loaded; the floors keep audio from importing it). */
+export function provideSpectra(provider: SpectraProvider): void {
+  engineSpectra = provider;
+}
+
+/** The spectra features are computed with: the engine's when it runs, else the TypeScript FFT. */
+export function spectraFor(size: number): PowerSpectra {
+  const fast = engineSpectra?.(size);
+  if (fast) return fast;
+  let ts = fallback.get(size);
+  if (!ts) fallback.set(size, (ts = typescriptSpectra(size)));
+  return ts;
+}

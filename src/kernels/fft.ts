@@ -1,0 +1,90 @@
+// The power spectra of log-mel and MFCC features on the engine: the WASM SIMD FFT of assembly/fft.ts
+// (four frames per pass, real input packed into a half-size complex FFT), behind audio's PowerSpectra
+// interface. Loading this file installs it as the engine's spectra (audio/spectrum.ts): the audio floor
+// cannot import kernels, so the kernels floor hands it down. test/fft-wasm.test.ts holds it to meyda's
+// powerSpectrum within 1e-5 of each frame's largest bin.
+import { type Engine, getEngine } from '../engine/engine.js';
+import { type PowerSpectra, provideSpectra } from '../audio/spectrum.js';
+
+/**
+ * The kernel's table for `size`-sample frames, M = size / 2: per stage of half-size h (1, 2, 4, .. M/2)
+ * cos and sin of -pi k / h, k < h, then cos and sin of -2 pi k / size, k < M. Evaluated in double, rounded
+ * once to float32.
+ */
+export function fftTwiddles(size: number): Float32Array {
+  const m = size / 2;
+  const t = new Float32Array(4 * m - 2);
+  for (let h = 1; h < m; h *= 2)
+    for (let k = 0; k < h; k++) {
+      t[h - 1 + k] = Math.cos((-Math.PI * k) / h);
+      t[m - 1 + h - 1 + k] = Math.sin((-Math.PI * k) / h);
+    }
+  for (let k = 0; k < m; k++) {
+    t[2 * m - 2 + k] = Math.cos((-2 * Math.PI * k) / size);
+    t[3 * m - 2 + k] = Math.sin((-2 * Math.PI * k) / size);
+  }
+  return t;
+}
+
+/**
+ * Power spectra on one engine: twiddles, frame and spectrum buffers in its memory (allocated from that
+ * engine, whichever is current later), the buffers grown to the largest batch.
+ */
+export class EngineSpectra implements PowerSpectra {
+  private readonly twiddles: number;
+  private input = 0;
+  private output = 0;
+  private capacity = 0;
+
+  constructor(
+    readonly size: number,
+    private readonly engine: Engine = getEngine(),
+  ) {
+    if (!(size >= 2 && Number.isInteger(Math.log2(size)))) throw new RangeError(`EngineSpectra: size must be a power of two >= 2, got ${size}`);
+    const table = fftTwiddles(size);
+    this.twiddles = engine.alloc(table.byteLength);
+    engine.f32(this.twiddles, table.length).set(table);
+  }
+
+  frames(count: number): Float32Array {
+    if (!(Number.isInteger(count) && count >= 1)) throw new RangeError(`EngineSpectra: frame count must be a positive integer, got ${count}`);
+    const { engine, size } = this;
+    if (count > this.capacity) {
+      if (this.capacity) {
+        engine.free(this.input);
+        engine.free(this.output);
+      }
+      this.capacity = Math.max(count, Math.ceil(this.capacity * 1.5));
+      this.input = engine.alloc(this.capacity * size * 4);
+      this.output = engine.alloc(this.capacity * (size / 2) * 4);
+    }
+    return engine.f32(this.input, count * size);
+  }
+
+  /** The spectra of the first `count` frames written to frames(); at most the last frames() count. */
+  compute(count: number): Float32Array {
+    if (!(Number.isInteger(count) && count >= 1 && count <= this.capacity)) throw new RangeError(`EngineSpectra: compute(${count}) after frames() made room for ${this.capacity}`);
+    const { engine, size } = this;
+    engine.kernels.powerSpectra(this.input, this.output, count, size, this.twiddles, engine.scratch(size * 16));
+    return engine.f32(this.output, count * (size / 2));
+  }
+}
+
+const perEngine = new WeakMap<Engine, Map<number, EngineSpectra>>();
+
+/** The current engine's spectra for `size`, or null before initEngine(). */
+export function engineSpectra(size: number): EngineSpectra | null {
+  let engine: Engine;
+  try {
+    engine = getEngine();
+  } catch {
+    return null; // no engine yet: audio falls back to its TypeScript FFT
+  }
+  let sizes = perEngine.get(engine);
+  if (!sizes) perEngine.set(engine, (sizes = new Map()));
+  let spectra = sizes.get(size);
+  if (!spectra) sizes.set(size, (spectra = new EngineSpectra(size, engine)));
+  return spectra;
+}
+
+provideSpectra(engineSpectra);
