@@ -119,7 +119,7 @@ function snnOptions(spec: RunSpec): Partial<ModelConfig> {
 async function buildModel(io: CliIo, spec: RunSpec, data: LoadedSplits, features: FeatureSettings): Promise<Model> {
   const classes = data.train.classes.length;
   if (!spec.fromCnn) {
-    return createModel(spec.model, { classes, spiking: spec.spiking, seed: spec.seed, quantize: spec.quantize, ...(spec.spiking ? snnOptions(spec) : {}) });
+    return createModel(spec.model, { classes, spiking: spec.spiking, seed: spec.seed, quantize: spec.quantize, features: spec.features, ...(spec.spiking ? snnOptions(spec) : {}) });
   }
   if (!spec.spiking) throw new UsageError('--from-cnn turns a CNN into an SNN: add --spiking');
   const { model: cnn, meta } = await loadModel(spec.fromCnn);

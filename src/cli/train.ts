@@ -106,7 +106,7 @@ export function trainCommand(ctx: CliContext): Command {
     const id = spiking ? `${model}-snn-t${spec.steps}${spec.learnBeta ? '-learned-beta' : ''}` : `${model}-cnn${spec.quantize ? `-q${spec.quantize}` : ''}`;
     const out = flags.out ?? `runs/${id}`;
     if (flags.resume && flags.overwrite) throw new UsageError('--resume continues the run in --out and --overwrite replaces it: give one');
-    const features = featuresFor(model);
+    const features = featuresFor(model, spec.features);
     const data = await loadData(io, dataOptions(flags), features);
     const { result } = await trainRun(io, id, spec, data, features, out, flags.resume ? 'resume' : flags.overwrite ? 'overwrite' : 'fresh');
     emit(io, flags.json, { out, ...result, skipped: data.skipped }, () => `${runLabel(result)} -> ${out}\n\n${resultTable([result])}`);
