@@ -8,13 +8,16 @@ import { interrupt } from '../src/cli/interrupt.js';
 import type { CliIo } from '../src/cli/io.js';
 import { run } from '../src/cli/main.js';
 import { recipeFor, recipeHelp, studySchedule } from '../src/cli/run.js';
+import { FileCheckpointStore } from '../src/train/checkpoint-node.js';
+import type { RunSettings, TrainCheckpointMeta } from '../src/train/run.js';
 import { cli, writeTree } from './cli-helpers.js';
 
 describe('training recipe per model', () => {
-  it("keeps the study's schedule for its models and gives TC-ResNet8 40 epochs with 40% warm-up", () => {
-    for (const m of ['m5', 'hjh', 'hjh-scnn', 'tcy'] as const) expect(recipeFor(m)).toEqual({ epochs: 10, lr: 0.01, pctStart: 0.2 });
-    expect(recipeFor('piczak')).toEqual({ epochs: 10, lr: 0.001, pctStart: 0.4 });
-    expect(recipeFor('tcresnet8')).toEqual({ epochs: 40, lr: 0.01, pctStart: 0.4 });
+  it("keeps the study's schedule for its models and gives TC-ResNet8 40 epochs with 40% warm-up, run to the end", () => {
+    for (const m of ['m5', 'hjh', 'hjh-scnn', 'tcy'] as const) expect(recipeFor(m)).toEqual({ epochs: 10, lr: 0.01, pctStart: 0.2, patience: 5 });
+    expect(recipeFor('piczak')).toEqual({ epochs: 10, lr: 0.001, pctStart: 0.4, patience: 5 });
+    // A one-cycle run to the end: no early stop at the peak rate.
+    expect(recipeFor('tcresnet8')).toEqual({ epochs: 40, lr: 0.01, pctStart: 0.4, patience: Infinity });
     expect(studySchedule('tcresnet8')).toEqual({ lr: 0.01, pctStart: 0.4 });
     // A copy: changing it changes no later run's defaults.
     recipeFor('tcresnet8').epochs = 1;
@@ -38,25 +41,23 @@ describe('training recipe per model', () => {
     });
     afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-    /** The first epoch's progress label of `train --model <model>`, stopped there by a Ctrl-C. */
-    async function firstEpochLabel(model: string): Promise<string | undefined> {
-      let label: string | undefined;
+    /** The settings `train --model <model>` runs with, from its checkpoint after epoch 1 (a Ctrl-C as
+     *  epoch 2 starts stops it there). */
+    async function settingsOf(model: string): Promise<RunSettings> {
+      const out = join(dir, model);
       const io: CliIo = {
         out: () => {},
         err: () => {},
-        progress: (l) => {
-          if (l.startsWith('epoch ')) label ??= l;
-          return { update: () => void (l.startsWith('epoch ') && interrupt.take()), stop() {} };
-        },
+        progress: (label) => ({ update: () => void (label.startsWith('epoch 2/') && interrupt.take()), stop() {} }),
       };
-      const code = await run(['train', '--model', model, '--batch-size', '4', '--data', join(dir, 'speech'), '--out', join(dir, model)], io);
-      expect(code).toBe(130);
-      return label;
+      expect(await run(['train', '--model', model, '--batch-size', '4', '--data', join(dir, 'speech'), '--out', out], io)).toBe(130);
+      const saved = await new FileCheckpointStore(join(out, 'checkpoint.snnc')).load();
+      return (saved?.meta as TrainCheckpointMeta).settings;
     }
 
-    it('plans 40 epochs for tcresnet8 and 10 for a study model', async () => {
-      expect(await firstEpochLabel('tcresnet8')).toBe('epoch 1/40');
-      expect(await firstEpochLabel('tcy')).toBe('epoch 1/10');
+    it('trains tcresnet8 40 epochs without early stopping, a study model 10 with patience 5', async () => {
+      expect(await settingsOf('tcresnet8')).toMatchObject({ epochs: 40, lr: 0.01, pctStart: 0.4, patience: null });
+      expect(await settingsOf('tcy')).toMatchObject({ epochs: 10, lr: 0.01, pctStart: 0.2, patience: 5 });
     });
   });
 });
