@@ -75,7 +75,7 @@ async function wavsIn(dir: string): Promise<string[]> {
 
 const emptySplits = (): Record<SplitName, SplitListing> => ({ train: { files: [], labels: [] }, validation: { files: [], labels: [] }, test: { files: [], labels: [] } });
 
-/** One folder as found: which word and class folders it has, and its split lists. */
+/** One folder as found: which word folders and `_silence_` / `_unknown_` folders it has. */
 interface Scan {
   root: string;
   folders: Record<string, boolean>;
