@@ -2,7 +2,8 @@
 // layer becomes the NIR node of its name; the per-sample shapes go on every node as input_type and
 // output_type. In short:
 //   Conv1d/Conv2d (+ the BatchNorm after it, folded: W' = W·γ/√(σ²+ε), b' = (b − μ)·γ/√(σ²+ε) + β;
-//     the unfolded arrays in the node's metadata) -> Conv1d/Conv2d;  Linear -> Affine (y = W·x + b);  Flatten, Reshape -> Flatten;
+//     the unfolded arrays in the node's metadata) -> Conv1d/Conv2d;  Linear -> Affine (y = W·x + b);
+//   Flatten, Reshape -> Flatten;  a ReLU over 0/1 spikes -> nothing (max(0, s) = s);
 //   Leaky with β < 1 -> LIF, snnTorch's mapping at dt = 1: τ = dt/(1 − β), r = τ/dt, v_leak = 0,
 //     v_threshold = U_thr, v_reset = 0;  Leaky with β = 1 -> IF (r = 1);
 //   max pool over binary spikes -> SumPool2d then Threshold(0.5): the max of 0/1 values is 1 exactly
@@ -14,7 +15,7 @@
 //   the repeat encoder and the readout summed over the steps -> the graph's metadata.
 // What has no exact NIR form is refused, every such layer named with the reason (REASONS). ReLU and a max
 // over analog values have none: every NIR node is linear in its input or emits 0/1 values, so any value
-// in a NIR graph is a linear function of the input plus a sum of constants times 0/1 values; its slope
+// in a NIR graph is a linear function of the inputs so far plus constants times 0/1 values; its slope
 // is the same wherever the 0/1 values are fixed, so it never bends as ReLU(x) does at 0, nor
 // max(a, b) = a + ReLU(b − a) where a = b.
 import { BatchNorm } from '../layers/batchnorm.js';
