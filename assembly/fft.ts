@@ -8,13 +8,13 @@
 // with W = e^{-2 pi i / N} and Z[M] = Z[0]. Only bins k < N/2 are kept, as meyda returns them.
 
 /**
- * frames f32 [count, size] (already windowed) -> out f32 [count, size/2], out[f, k] = |X_f[k]|^2 with
- * X[k] = sum_n x[n] e^{-2 pi i k n / size}. `twiddles` (f32, 4M - 2 values, M = size/2) holds per stage
+ * frames f32 [count, size] -> out f32 [count, size/2], out[f, k] = |X_f[k]|^2 with
+ * X[k] = sum_n w[n] x[n] e^{-2 pi i k n / size}, w the f32 [size] `window` (or 1 when window is 0). `twiddles` (f32, 4M - 2 values, M = size/2) holds per stage
  * of half-size h = 1, 2, 4, ... the h values cos(-pi k / h) at offset h - 1 and the h values
  * sin(-pi k / h) at offset M - 1 + h - 1, then cos(-2 pi k / size) for k < M at offset 2M - 2 and
  * sin(-2 pi k / size) at offset 3M - 2. `scratch` holds 2M v128 (32 M bytes).
  */
-export function powerSpectra(frames: usize, out: usize, count: i32, size: i32, twiddles: usize, scratch: usize): void {
+export function powerSpectra(frames: usize, out: usize, count: i32, size: i32, window: usize, twiddles: usize, scratch: usize): void {
   assert(count >= 0 && size >= 2 && (size & (size - 1)) == 0, 'powerSpectra: size must be a power of two >= 2 and count >= 0');
   const m = size >> 1;
   const bits = <i32>ctz(m);
@@ -32,7 +32,7 @@ export function powerSpectra(frames: usize, out: usize, count: i32, size: i32, t
     const p1 = frames + (<usize>(f + min(1, lanes - 1)) * <usize>size << 2);
     const p2 = frames + (<usize>(f + min(2, lanes - 1)) * <usize>size << 2);
     const p3 = frames + (<usize>(f + min(3, lanes - 1)) * <usize>size << 2);
-    // z[rev(j)] = x[2j] + i x[2j+1]: the bit-reversed order a decimation-in-time FFT starts from.
+    // z[rev(j)] = w[2j] x[2j] + i w[2j+1] x[2j+1]: the bit-reversed order a decimation-in-time FFT starts from.
     for (let j = 0; j < m; j++) {
       let r = 0;
       for (let b = 0; b < bits; b++) r = (r << 1) | ((j >> b) & 1);
@@ -45,6 +45,10 @@ export function powerSpectra(frames: usize, out: usize, count: i32, size: i32, t
       vi = f32x4.replace_lane(vi, 1, load<f32>(p1 + at, 4));
       vi = f32x4.replace_lane(vi, 2, load<f32>(p2 + at, 4));
       vi = f32x4.replace_lane(vi, 3, load<f32>(p3 + at, 4));
+      if (window) {
+        vr = f32x4.mul(vr, f32x4.splat(load<f32>(window + at)));
+        vi = f32x4.mul(vi, f32x4.splat(load<f32>(window + at, 4)));
+      }
       v128.store(re + (<usize>r << 4), vr);
       v128.store(im + (<usize>r << 4), vi);
     }

@@ -10,7 +10,7 @@ const hz = (m: number) => 700 * (10 ** (m / 2595) - 1);
 
 /** Everything that depends only on the settings, built once and reused by every clip. */
 interface Plan {
-  /** Periodic Hann window (as torch.hann_window), applied by us so meyda need not allocate a windowed copy. */
+  /** Periodic Hann window (as torch.hann_window), applied by the spectra backend (in WASM, while loading the frames). */
   window: Float32Array;
   /** Per band: first bin, and the offset of its weights in `weights` (bandStart[b]..bandStart[b+1]). */
   firstBin: Int32Array;
@@ -77,10 +77,10 @@ export function melEnergies(
   const frames = spectra.frames(count);
   for (let f = 0; f < count; f++) {
     const from = (first + f) * s.hop - half, o = f * size;
-    if (from >= 0 && from + size <= n) for (let k = 0; k < size; k++) frames[o + k] = signal[from + k] * window[k];
-    else for (let k = 0; k < size; k++) frames[o + k] = signal[reflect(from + k, n)] * window[k];
+    if (from >= 0 && from + size <= n) frames.set(signal.subarray(from, from + size), o);
+    else for (let k = 0; k < size; k++) frames[o + k] = signal[reflect(from + k, n)];
   }
-  const power = spectra.compute(count);
+  const power = spectra.compute(count, window);
   for (let f = 0; f < count; f++) {
     const o = at + f * frameStride, p = f * half;
     for (let b = 0; b < bands; b++) {

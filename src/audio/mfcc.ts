@@ -6,6 +6,7 @@
 import type { MfccSettings } from './settings.js';
 
 const tables = new Map<string, Float64Array>();
+let column = new Float64Array(0);
 
 /** cos(pi (b + 1/2) c / B) for c < C, b < B, row c at c * B (meyda tabulates the same cosines). */
 function cosines(bands: number, coefficients: number): Float64Array {
@@ -28,9 +29,12 @@ export function dct2(
   out: Float32Array, o: number, stride: number, scale = 1,
 ): void {
   const cos = cosines(bands, coefficients);
+  // The column once into contiguous doubles: each coefficient then reads it in order.
+  if (column.length < bands) column = new Float64Array(bands);
+  for (let b = 0; b < bands; b++) column[b] = x[at + b * stride];
   for (let c = 0; c < coefficients; c++) {
     let sum = 0;
-    for (let b = 0, r = c * bands; b < bands; b++) sum += x[at + b * stride] * cos[r + b];
+    for (let b = 0, r = c * bands; b < bands; b++) sum += column[b] * cos[r + b];
     out[o + c * stride] = 2 * sum * scale;
   }
 }

@@ -7,15 +7,17 @@ import MeydaModule from 'meyda';
 import { AmplitudeSpectrum } from './fft.js';
 
 /**
- * Power spectra of many frames in one call: the caller writes windowed frames into frames(count),
- * [count, size] row-major, then compute(count) returns [count, size/2], bins 0 .. size/2 - 1 of
- * |DFT|^2. Both buffers are the backend's own (for the WASM one, views of its memory: the frames are
- * written where the kernel reads them) and are valid until the next call.
+ * Power spectra of many frames in one call: the caller writes frames into frames(count), [count, size]
+ * row-major, then compute(count, window) returns [count, size/2], bins 0 .. size/2 - 1 of |DFT|^2 of
+ * each frame times the window (float32 products, as a windowed copy would hold). Both buffers are the
+ * backend's own (for the WASM one, views of its memory: the frames are written where the kernel reads
+ * them) and are valid until the next call; compute() may overwrite the frames. A window is a constant
+ * table: a backend may keep its own copy of the array it was last given.
  */
 export interface PowerSpectra {
   readonly size: number;
   frames(count: number): Float32Array;
-  compute(count: number): Float32Array;
+  compute(count: number, window?: Float32Array): Float32Array;
 }
 
 interface MeydaApi {
@@ -45,10 +47,11 @@ class PerFrame implements PowerSpectra {
     return this.input;
   }
 
-  compute(count: number): Float32Array {
+  compute(count: number, window?: Float32Array): Float32Array {
     const size = this.size, half = size / 2;
     if (this.power.length < count * half) this.power = new Float32Array(count * half);
     const { input, power } = this;
+    if (window) for (let i = 0; i < count * size; i++) input[i] *= window[i % size];
     this.around(() => {
       for (let f = 0; f < count; f++) {
         const amplitude = this.amplitude(input.subarray(f * size, (f + 1) * size));
@@ -65,7 +68,7 @@ export function typescriptSpectra(size: number): PowerSpectra {
   return new PerFrame(size, (frame) => fft.compute(frame));
 }
 
-/** meyda's extract('amplitudeSpectrum') per frame, windowing off (frames arrive windowed). */
+/** meyda's extract('amplitudeSpectrum') per frame, its own windowing off (ours is applied first). */
 export function meydaSpectra(size: number): PowerSpectra {
   return new PerFrame(
     size,

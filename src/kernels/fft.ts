@@ -35,6 +35,9 @@ export class EngineSpectra implements PowerSpectra {
   private input = 0;
   private output = 0;
   private capacity = 0;
+  /** The engine's copy of the window last given (windows are constant tables: compared by identity). */
+  private readonly window: number;
+  private windowFrom: Float32Array | null = null;
 
   constructor(
     readonly size: number,
@@ -44,6 +47,7 @@ export class EngineSpectra implements PowerSpectra {
     const table = fftTwiddles(size);
     this.twiddles = engine.alloc(table.byteLength);
     engine.f32(this.twiddles, table.length).set(table);
+    this.window = engine.alloc(size * 4);
   }
 
   frames(count: number): Float32Array {
@@ -62,10 +66,15 @@ export class EngineSpectra implements PowerSpectra {
   }
 
   /** The spectra of the first `count` frames written to frames(); at most the last frames() count. */
-  compute(count: number): Float32Array {
+  compute(count: number, window?: Float32Array): Float32Array {
     if (!(Number.isInteger(count) && count >= 1 && count <= this.capacity)) throw new RangeError(`EngineSpectra: compute(${count}) after frames() made room for ${this.capacity}`);
     const { engine, size } = this;
-    engine.kernels.powerSpectra(this.input, this.output, count, size, this.twiddles, engine.scratch(size * 16));
+    if (window && window !== this.windowFrom) {
+      if (window.length !== size) throw new RangeError(`EngineSpectra: a window of ${window.length} values for ${size}-sample frames`);
+      engine.f32(this.window, size).set(window);
+      this.windowFrom = window;
+    }
+    engine.kernels.powerSpectra(this.input, this.output, count, size, window ? this.window : 0, this.twiddles, engine.scratch(size * 16));
     return engine.f32(this.output, count * (size / 2));
   }
 }
