@@ -10,6 +10,9 @@ import { extractFeatures } from '../src/audio/features.js';
 import { LOGMEL_60x134, WAVEFORM_4K, type FeatureSettings } from '../src/audio/settings.js';
 import { FeatureStream } from '../src/listen/feature-stream.js';
 import { testAudio } from './listen-helpers.js';
+import { describeEachBuild } from './helpers.js';
+import { EngineSpectra } from '../src/kernels/fft.js';
+import { spectraFor } from '../src/audio/spectrum.js';
 
 function maxDiff(a: Float32Array, b: Float32Array): number {
   let d = 0;
@@ -80,5 +83,16 @@ describe('FeatureStream', () => {
     stream.push(audio.subarray(8000, 24000), (f) => (again = f.slice()));
     expect(ends).toEqual([16000, 17560, 19120, 20680, 22240, 23800]);
     expect(maxDiff(again!, extractFeatures(audio.slice(8000, 24000), 16000, LOGMEL_60x134))).toBeLessThan(0.01);
+  });
+});
+
+// With an engine running, the stream and extractFeatures both take the WASM FFT (the stream in batches
+// of the frames each window adds, offline all 134 at once): the same equality.
+describeEachBuild('FeatureStream on the WASM FFT', () => {
+  it('log-mel at a 100 ms hop equals extractFeatures per window', () => {
+    expect(spectraFor(LOGMEL_60x134.frameSize)).toBeInstanceOf(EngineSpectra);
+    const r = check(LOGMEL_60x134, 1600, [128, 4000, 16000, 77], 3.2);
+    expect(r.windows).toBeGreaterThan(10);
+    expectEqualToRounding(r);
   });
 });
