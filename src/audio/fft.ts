@@ -3,8 +3,8 @@
 // same butterfly arithmetic, and the same storage: meyda keeps the real parts in a Float32Array (its
 // complex array copies the input with slice()) and the imaginary parts in plain doubles, so real parts
 // are rounded to float32 after every stage. Matching that rounding is what makes the result identical,
-// and so lets the streaming recognizer compute log-mel frames about ten times faster than through
-// meyda while extractFeatures keeps calling meyda (test/fft.test.ts holds the two equal).
+// so features computed without an engine are meyda's, only faster (audio/spectrum.ts; test/fft.test.ts
+// holds the two equal).
 
 export class AmplitudeSpectrum {
   private readonly reversed: Int32Array;
