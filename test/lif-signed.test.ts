@@ -5,6 +5,8 @@
 import { expect, it } from 'vitest';
 import { Tensor } from '../src/engine/tensor.js';
 import { type LifParams, type LifRecord, type SurrogateName, lifBackward, lifForward } from '../src/kernels/lif.js';
+import { Leaky, NEURON_SETTINGS } from '../src/layers/leaky.js';
+import { defaultsOf } from '../src/util/schema.js';
 import { describeEachBuild, maxRelErr, randArray } from './helpers.js';
 
 interface Ref { mem: Float64Array; out: Float64Array; gate: Uint8Array; count: number }
@@ -218,7 +220,7 @@ describeEachBuild('signed lif', () => {
     freeRecord(a);
   });
 
-  it('refuses forms it does not have, naming them', () => {
+  it('refuses forms it does not have, in the kernel and in the layer, naming them', () => {
     const rec = record(2, 3);
     const x = Tensor.zeros([3]);
     expect(() => lifForward(x, rec, { ...signedIf(2, 'atan'), form: 'legacy' })).toThrow(/lifForward: signed neurons need form current, reset subtract and a positive threshold, got legacy, subtract, 1/);
@@ -226,5 +228,7 @@ describeEachBuild('signed lif', () => {
     expect(() => lifBackward(Tensor.zeros([2, 3]), rec, { ...signedIf(2, 'atan'), threshold: -1 }, x)).toThrow(/lifBackward: signed neurons need .* positive threshold/);
     x.free();
     freeRecord(rec);
+    const settings = { ...defaultsOf(NEURON_SETTINGS), signed: true, form: 'legacy' } as const;
+    expect(() => new Leaky('lif1', settings)).toThrow(/lif1: signed neurons need form current and reset subtract, got legacy and subtract/);
   });
 });
