@@ -139,7 +139,7 @@ async function buildModel(io: CliIo, spec: RunSpec, data: LoadedSplits, features
     // a converted neuron is integrate-and-fire, reset by subtraction.
     const method = spec.conversion ?? defaultMethod(cnn);
     const surrogate = spec.surrogate ?? NEURON_PRESETS[spec.neuron].surrogate;
-    const snn = convert(cnn, { steps: spec.steps, method, calibration: data.train, neuron: { surrogate, learnThreshold: spec.learnThreshold } });
+    const snn = convert(cnn, { steps: spec.steps, method, calibration: data.train, signed: spec.signed, neuron: { surrogate, learnThreshold: spec.learnThreshold } });
     note(io, `converted ${spec.fromCnn} to an SNN with T=${spec.steps} (${method}: batch norm folded, IF neurons, weights scaled to the thresholds)`);
     return snn;
   } finally {
