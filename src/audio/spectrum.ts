@@ -62,10 +62,20 @@ class PerFrame implements PowerSpectra {
   }
 }
 
-/** The TypeScript twin of meyda's FFT (no allocation per frame; the same bits). */
+const typescript = new Map<number, PowerSpectra>();
+
+/**
+ * The TypeScript twin of meyda's FFT for `size` (one per size; no allocation per frame; meyda's bits).
+ * The same in every thread, engine or not: the feature cache computes with it, so what it stores does
+ * not depend on which thread, or how many, made it.
+ */
 export function typescriptSpectra(size: number): PowerSpectra {
-  const fft = new AmplitudeSpectrum(size);
-  return new PerFrame(size, (frame) => fft.compute(frame));
+  let spectra = typescript.get(size);
+  if (!spectra) {
+    const fft = new AmplitudeSpectrum(size);
+    typescript.set(size, (spectra = new PerFrame(size, (frame) => fft.compute(frame))));
+  }
+  return spectra;
 }
 
 /** meyda's extract('amplitudeSpectrum') per frame, its own windowing off (ours is applied first). */
@@ -91,7 +101,6 @@ export function meydaSpectra(size: number): PowerSpectra {
 export type SpectraProvider = (size: number) => PowerSpectra | null;
 
 let engineSpectra: SpectraProvider | null = null;
-const fallback = new Map<number, PowerSpectra>();
 
 /** Installs the engine's spectra (kernels/fft.ts does, when it is loaded; the floors keep audio from importing it). */
 export function provideSpectra(provider: SpectraProvider): void {
@@ -100,9 +109,5 @@ export function provideSpectra(provider: SpectraProvider): void {
 
 /** The spectra features are computed with: the engine's when it runs, else the TypeScript FFT. */
 export function spectraFor(size: number): PowerSpectra {
-  const fast = engineSpectra?.(size);
-  if (fast) return fast;
-  let ts = fallback.get(size);
-  if (!ts) fallback.set(size, (ts = typescriptSpectra(size)));
-  return ts;
+  return engineSpectra?.(size) ?? typescriptSpectra(size);
 }

@@ -5,6 +5,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { FeatureSettings } from '../audio/settings.js';
 import { extractFeatures, padOrTrim } from '../audio/features.js';
+import { typescriptSpectra } from '../audio/spectrum.js';
 import { decodeWav } from '../audio/wav.js';
 import type { SkippedFile } from './dataset.js';
 import { addBackgroundNoise } from '../audio/noise.js';
@@ -110,7 +111,7 @@ export async function featurizeFile(task: FeaturizeTask, file: string, train: bo
     if (!task.wave) throw new Error('featurizeFile: a copy needs the task\'s wave augmentation settings');
     const rate = clip.sampleRate;
     samples = augmentWave(samples, rate, rate, await noises.forAugment(rate), task.wave, rngFor(task.wave.seed, 'wave', file, copy));
-    return extractFeatures(samples, rate, task.settings);
+    return cacheFeatures(samples, rate, task.settings);
   }
   const noise = task.noise;
   if (train && noise && noise.probability > 0 && !silence) {
@@ -121,7 +122,15 @@ export async function featurizeFile(task: FeaturizeTask, file: string, train: bo
       addBackgroundNoise(samples, await noises.at(clip.sampleRate), noise.snrDb, rng);
     }
   }
-  return extractFeatures(samples, clip.sampleRate, task.settings);
+  return cacheFeatures(samples, clip.sampleRate, task.settings);
+}
+
+/**
+ * A clip's features for the cache: spectra by the TypeScript FFT in every thread, as worker threads have
+ * no engine, so the cache does not depend on the number of workers (audio/spectrum.ts).
+ */
+function cacheFeatures(samples: Float32Array, rate: number, settings: FeatureSettings): Float32Array {
+  return extractFeatures(samples, rate, settings, settings.kind === 'waveform' ? undefined : typescriptSpectra(settings.frameSize));
 }
 
 /** Features of the files of one split, asked for in order: `get(k)` for increasing k, skipping any. */
