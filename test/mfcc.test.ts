@@ -10,7 +10,7 @@ import { LOGMEL_60x134, MFCC_20x134, featureKey, featureShape, validateFeatureSe
 import { decodeWav } from '../src/audio/wav.js';
 import { EngineSpectra } from '../src/kernels/fft.js';
 import { FeatureStream } from '../src/listen/feature-stream.js';
-import { featuresFor } from '../src/models/zoo.js';
+import { createModel, featuresFor } from '../src/models/zoo.js';
 import { describeEachBuild, randArray } from './helpers.js';
 
 interface MeydaApi {
@@ -112,5 +112,13 @@ describeEachBuild("meyda's mfcc extractor fed by the WASM spectrum", () => {
       worst = Math.max(worst, relative(ours, ref.mfcc));
     }
     expect(worst).toBeLessThan(1e-5);
+  });
+
+  it("builds a model on MFCC from its config (features: 'mfcc'), or names why not", () => {
+    const tcy = createModel('tcy', { features: 'mfcc', classes: 3 });
+    expect(tcy.inputShape).toEqual([1, 20, 134]);
+    expect(tcy.config.features).toBe('mfcc');
+    tcy.dispose();
+    expect(() => createModel('tcresnet8', { features: 'mfcc' })).toThrow(/reshape \[1,20,134\]/);
   });
 });
