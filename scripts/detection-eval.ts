@@ -9,7 +9,7 @@
 // alone) and over all of them; false detections per 10 minutes of non-keyword audio (everything outside
 // the keywords' detection zones: other words, noise, the bed); wrong-word detections on keywords. The
 // stream's per-hop probabilities are recorded once and replayed through Detectors, so --sweep compares
-// thresholds and smoothing at the cost of one pass. Deterministic for a given --seed.
+// thresholds and smoothing (--sweep-thresholds, --sweep-smoothing) at the cost of one pass. Deterministic for a given --seed.
 import '../src/engine/relaxed-simd-node.js';
 import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -42,14 +42,22 @@ const { values: args } = parseArgs({
     suppression: { type: 'string' },
     smoothing: { type: 'string' },
     sweep: { type: 'boolean', default: false },
+    'sweep-smoothing': { type: 'string', default: '1,3,5' },
+    'sweep-thresholds': { type: 'string', default: '0.5,0.6,0.7,0.8,0.9,0.95,0.98' },
     json: { type: 'boolean', default: false },
   },
 });
 if (!args.model || !args.data) {
-  console.error('usage: npx tsx scripts/detection-eval.ts --model <model.snn> --data <speech-commands-folder> [--out rec.wav] [--seed n] [--sweep] [--json]');
+  console.error('usage: npx tsx scripts/detection-eval.ts --model <model.snn> --data <speech-commands-folder> [--out rec.wav] [--seed n] [--sweep [--sweep-smoothing 1,3,5] [--sweep-thresholds 0.5,0.8]] [--json]');
   process.exit(2);
 }
 const num = (name: keyof typeof args): number | undefined => (args[name] === undefined ? undefined : Number(args[name]));
+/** A comma-separated list of numbers, as --sweep-smoothing and --sweep-thresholds take. */
+const list = (name: 'sweep-smoothing' | 'sweep-thresholds'): number[] =>
+  String(args[name]).split(',').map((v) => {
+    if (v.trim() === '' || !Number.isFinite(Number(v))) throw new Error(`--${name}: "${v}" is not a number`);
+    return Number(v);
+  });
 
 interface Placement {
   word: string | null; // null for a noise burst
@@ -131,11 +139,15 @@ interface Score {
   /** The other words that set off most false detections, most first. */
   falseTriggers: Array<[string, number]>;
   wrongWord: number;
+  /** Median seconds from the end of a detected keyword's clip to its event (negative: before the clip
+   *  ended, as the window holds the whole word before the trailing silence). */
+  delayMedian: number;
 }
 
 function score(events: WordEvent[], placements: Placement[], nonKeywordSeconds: number, config: Required<DetectorOptions>): Score {
   const zones = placements.filter((p) => p.keyword).map((p) => ({ p, from: p.start, to: p.end + 1 + ZONE_SLACK, hit: false }));
   let falseAlarms = 0, wrongWord = 0;
+  const delays: number[] = [];
   const falseOn = { words: 0, noise: 0, bed: 0, repeats: 0 };
   const triggers = new Map<string, number>();
   const blame = (e: WordEvent) => {
@@ -156,8 +168,12 @@ function score(events: WordEvent[], placements: Placement[], nonKeywordSeconds: 
       falseAlarms++; // a second detection of one spoken word
       falseOn.repeats++;
     }
-    else zone.hit = true;
+    else {
+      zone.hit = true;
+      delays.push(e.time - zone.p.end);
+    }
   }
+  delays.sort((a, b) => a - b);
   const correct = zones.filter((z) => z.p.correctOffline);
   const passing = zones.filter((z) => z.p.correctOffline && z.p.offlineProbability! > config.probabilityThreshold);
   return {
@@ -173,6 +189,7 @@ function score(events: WordEvent[], placements: Placement[], nonKeywordSeconds: 
     falseOn,
     falseTriggers: [...triggers].sort((a, b) => b[1] - a[1]).slice(0, 8),
     wrongWord,
+    delayMedian: delays.length ? delays[Math.floor(delays.length / 2)] : NaN,
   };
 }
 
@@ -230,7 +247,7 @@ async function main(): Promise<void> {
   };
   const headline = replay({ probabilityThreshold: num('threshold'), smoothing: num('smoothing'), suppressionTimeMillis: num('suppression') });
   const sweep = args.sweep
-    ? [1, 3, 5].flatMap((smoothing) => [0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.98].map((t) => replay({ probabilityThreshold: t, smoothing, suppressionTimeMillis: num('suppression') })))
+    ? list('sweep-smoothing').flatMap((smoothing) => list('sweep-thresholds').map((t) => replay({ probabilityThreshold: t, smoothing, suppressionTimeMillis: num('suppression') })))
     : [];
   const keywordClips = placements.filter((p) => p.keyword);
   const summary = {
@@ -254,8 +271,8 @@ async function main(): Promise<void> {
   if (args.json) return void console.log(JSON.stringify(summary, null, 2));
   const pct = (v: number) => `${(100 * v).toFixed(1)}%`;
   const row = (s: Score) =>
-    `${s.threshold.toFixed(2).padStart(9)} ${String(s.smoothing).padStart(9)} ${pct(s.recallCorrect).padStart(15)} ${pct(s.recallOffline).padStart(16)} ${pct(s.recallAll).padStart(11)} ${s.falsePer10Min.toFixed(2).padStart(16)} ${String(s.wrongWord).padStart(10)}`;
-  const header = `${'threshold'.padStart(9)} ${'smoothing'.padStart(9)} ${'recall(correct)'.padStart(15)} ${'recall(passing)'.padStart(16)} ${'recall(all)'.padStart(11)} ${'false per 10 min'.padStart(16)} ${'wrong word'.padStart(10)}`;
+    `${s.threshold.toFixed(2).padStart(9)} ${String(s.smoothing).padStart(9)} ${pct(s.recallCorrect).padStart(15)} ${pct(s.recallOffline).padStart(16)} ${pct(s.recallAll).padStart(11)} ${s.falsePer10Min.toFixed(2).padStart(16)} ${String(s.wrongWord).padStart(10)} ${s.delayMedian.toFixed(2).padStart(9)}`;
+  const header = `${'threshold'.padStart(9)} ${'smoothing'.padStart(9)} ${'recall(correct)'.padStart(15)} ${'recall(passing)'.padStart(16)} ${'recall(all)'.padStart(11)} ${'false per 10 min'.padStart(16)} ${'wrong word'.padStart(10)} ${'delay (s)'.padStart(9)}`;
   console.log(
     [
       `recording: ${(seconds / 60).toFixed(1)} min (${summary.keywordClips} keyword clips of ${present.join(', ')}; ${summary.otherClips} other words; ${summary.noiseBursts} noise bursts), ${(nonKeywordSeconds / 60).toFixed(1)} min of it non-keyword audio`,
