@@ -1,0 +1,37 @@
+// The demo's two runs: the CNN with its model's recipe, then the SNN converted from that CNN and
+// fine-tuned at a tenth of the rate (cli/demo.ts), on a tiny Speech Commands tree.
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEMO_DEFAULTS } from '../src/cli/demo.js';
+import { recipeFor } from '../src/cli/run.js';
+import { cli, writeTree } from './cli-helpers.js';
+
+describe('demo', () => {
+  let dir: string;
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'snn-voice-demo-'));
+    writeTree(join(dir, 'speech'));
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it("defaults to TC-ResNet8's recipe for the CNN and a short fine-tuning of the converted SNN", () => {
+    expect(DEMO_DEFAULTS).toMatchObject({ model: 'tcresnet8', epochs: recipeFor('tcresnet8').epochs, lr: recipeFor('tcresnet8').lr, steps: 5, fineTuneEpochs: 4, fineTuneLr: 0.001 });
+  });
+
+  it('converts its CNN to the SNN and fine-tunes that for --fine-tune-epochs', async () => {
+    const out = join(dir, 'demo');
+    const r = await cli('demo', '--model', 'tcy', '--steps', '2', '--epochs', '2', '--fine-tune-epochs', '1', '--batch-size', '4', '--words', 'all', '--data', join(dir, 'speech'), '--out', out);
+    expect(r.code, r.err).toBe(0);
+    expect(r.err).toContain('converting tcy-cnn and fine-tuning tcy-snn-t2 for 1 epochs');
+    const result = (id: string) => JSON.parse(readFileSync(join(out, id, 'result.json'), 'utf8'));
+    const cnn = result('tcy-cnn');
+    const snn = result('tcy-snn-t2');
+    expect(cnn.epochs).toHaveLength(2);
+    expect(cnn.spec).toMatchObject({ spiking: false, lr: 0.01, pctStart: recipeFor('tcy').pctStart });
+    expect(snn.epochs).toHaveLength(1);
+    expect(snn.spec).toMatchObject({ spiking: true, steps: 2, lr: 0.001, fromCnn: join(out, 'tcy-cnn', 'model.snn') });
+    expect(readFileSync(join(out, 'report.md'), 'utf8')).toContain('SNN: converted from the CNN, fine-tuned 1 at peak lr 0.001');
+  });
+});
