@@ -41,7 +41,8 @@ const energyLine = $('energy');
 const log = $<HTMLOListElement>('log');
 
 const query = new URLSearchParams(location.search);
-const threshold = Number(query.get('threshold') ?? 0.8);
+// Without ?threshold the Detector's default applies.
+const threshold = query.has('threshold') ? Number(query.get('threshold')) : undefined;
 const loaded = new Map<Choice, Promise<Loaded>>();
 let recognizer: Recognizer | null = null;
 let current: Loaded | null = null;

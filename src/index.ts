@@ -102,7 +102,7 @@ export type { Checkpoint, CheckpointStore } from './train/checkpoint.js';
 export { silentProgress } from './util/progress.js';
 export { Recognizer, softmax } from './listen/recognizer.js';
 export type { RecognizerOptions, RecognizerMeta } from './listen/recognizer.js';
-export { Detector, isKeyword } from './listen/detector.js';
+export { DETECTOR_DEFAULTS, Detector, isKeyword } from './listen/detector.js';
 export type { DetectorOptions, WordEvent } from './listen/detector.js';
 export { FeatureStream } from './listen/feature-stream.js';
 export type { WindowSink } from './listen/feature-stream.js';

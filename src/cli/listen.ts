@@ -6,6 +6,7 @@ import { readFile } from 'node:fs/promises';
 import { Command } from 'commander';
 import { decodeWav } from '../audio/wav.js';
 import { initEngine } from '../engine/engine.js';
+import { DETECTOR_DEFAULTS } from '../listen/detector.js';
 import { Recognizer, type WordEvent } from '../listen/recognizer.js';
 import { loadModel } from '../models/file-node.js';
 import { type CliContext, note } from './io.js';
@@ -56,10 +57,10 @@ export function listenCommand(ctx: CliContext): Command {
     .argument('[recording]', 'a WAV file of any rate (stereo is mixed down), or - for raw signed 16-bit little-endian mono PCM on stdin', '-')
     .requiredOption('--model <file>', 'a model file written by train (model.snn)')
     .option('--rate <hz>', 'sample rate of the PCM on stdin', positiveInt('--rate'), 16000)
-    .option('--threshold <p>', 'a word fires when its averaged probability exceeds this', numberIn('--threshold', 0, 1), 0.8)
+    .option('--threshold <p>', 'a word fires when its averaged probability exceeds this', numberIn('--threshold', 0, 1), DETECTOR_DEFAULTS.probabilityThreshold)
     .option('--overlap <f>', 'overlap of successive 1 s windows: the hop is window * (1 - f)', numberIn('--overlap', 0, 0.999), 0.9)
-    .option('--suppression <ms>', 'milliseconds after a detection in which nothing else fires', numberIn('--suppression', 0, Infinity), 1000)
-    .option('--smoothing <hops>', 'hops whose probabilities are averaged', positiveInt('--smoothing'), 3)
+    .option('--suppression <ms>', 'milliseconds after a detection in which nothing else fires', numberIn('--suppression', 0, Infinity), DETECTOR_DEFAULTS.suppressionTimeMillis)
+    .option('--smoothing <hops>', 'hops whose probabilities are averaged', positiveInt('--smoothing'), DETECTOR_DEFAULTS.smoothing)
     .option('--chunk <samples>', 'samples per push, as an audio device would deliver them', positiveInt('--chunk'), 1024)
     .option('--json', 'one JSON object per detection on stdout (the summary stays on stderr)')
     .action(async (recording: string, flags: ListenFlags) => {
