@@ -107,7 +107,8 @@ export function trainCommand(ctx: CliContext): Command {
     const out = flags.out ?? `runs/${id}`;
     if (flags.resume && flags.overwrite) throw new UsageError('--resume continues the run in --out and --overwrite replaces it: give one');
     const features = featuresFor(model, spec.features);
-    const data = await loadData(io, dataOptions(flags), features);
+    const given = dataOptions(flags);
+    const data = await loadData(io, { ...given, augment: given.augment ?? (given.data === undefined ? recipeFor(model).builtinAugment : undefined) }, features);
     const { result } = await trainRun(io, id, spec, data, features, out, flags.resume ? 'resume' : flags.overwrite ? 'overwrite' : 'fresh');
     emit(io, flags.json, { out, ...result, skipped: data.skipped }, () => `${runLabel(result)} -> ${out}\n\n${resultTable([result])}`);
   });
