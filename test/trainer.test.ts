@@ -166,6 +166,23 @@ describe('train', () => {
     model.dispose();
   });
 
+  it('resumes a checkpoint written before a model setting existed: the missing setting takes its default', async () => {
+    const spectra = { train: spectrograms(32, 4, 1), validation: spectrograms(16, 4, 2) };
+    const store = new MemoryCheckpointStore();
+    const model = createModel('tcy', { classes: 4, seed: 1 });
+    await train(model, spectra, { epochs: 1, batchSize: 16, checkpoint: store });
+    const saved = (await store.load())!;
+    const meta = saved.meta as TrainCheckpointMeta;
+    const { signed: _s, features: _f, ...older } = meta.settings.model as Record<string, unknown>;
+    await store.save({ ...saved, meta: { ...meta, settings: { ...meta.settings, model: older } } });
+    const resumed = await train(model, spectra, { epochs: 1, batchSize: 16, checkpoint: store, resume: true });
+    expect(resumed.resumedFrom).toBe(1);
+    // A setting that differs still refuses.
+    await store.save({ ...saved, meta: { ...meta, settings: { ...meta.settings, model: { ...older, seed: 2 } } } });
+    await expect(train(model, spectra, { epochs: 1, batchSize: 16, checkpoint: store, resume: true })).rejects.toThrow(/cannot resume, the checkpoint was made with model .*"seed":2/);
+    model.dispose();
+  });
+
   it('a NaN loss stops the run naming epoch and batch; the last good checkpoint and the best weights stay', async () => {
     let poisoned = false;
     const poisonedSet: Dataset = { ...trainSet, features: (i) => (poisoned && i === 5 ? new Float32Array(6).fill(NaN) : trainSet.features(i)) };

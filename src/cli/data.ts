@@ -35,7 +35,7 @@ export interface DataOptions {
   /** Exactly these classes in this order, missing word folders allowed (eval: the model's classes). */
   classes?: readonly string[];
   cacheDir?: string;
-  /** Default: full on the built-in set, none on a --data folder. */
+  /** Default: the model's recipe on the built-in set (train and demo pass it), else full there; none on a --data folder. */
   augment?: AugmentMode;
   augmentCopies?: number;
 }
@@ -54,7 +54,7 @@ export function addDataOptions(cmd: Command, opts: { augment?: boolean } = { aug
     .option('--cache-dir <dir>', 'where the feature cache goes (default: $SNN_VOICE_CACHE, else <data>/.snn-voice-cache, else, for a read-only data folder, the user cache folder)');
   if (opts.augment)
     cmd
-      .option('--augment <mode>', 'training augmentation: none, spec (time shift and SpecAugment masks), wave (waveform-augmented copies), full (both) (default: full on the built-in set, none with --data)', choice('--augment', AUGMENT_MODES))
+      .option('--augment <mode>', 'training augmentation: none, spec (time shift and SpecAugment masks), wave (waveform-augmented copies), full (both) (default on the built-in set: the model recipe: spec for tcresnet8 and full for the others; none with --data)', choice('--augment', AUGMENT_MODES))
       .option('--augment-copies <k>', `waveform-augmented copies of each training clip under --augment wave or full (default ${DEFAULT_AUGMENT_COPIES})`, nonNegativeInt('--augment-copies'));
   return cmd;
 }

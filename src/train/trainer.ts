@@ -6,7 +6,8 @@ import { getEngine } from '../engine/engine.js';
 import { crossEntropyBackward, crossEntropyForward } from '../kernels/loss.js';
 import type { Dataset } from '../data/dataset.js';
 import { exportState, importState, type ModelState } from '../models/serialize.js';
-import type { Model } from '../models/types.js';
+import { resolveConfig } from '../models/config.js';
+import type { Model, ModelConfig } from '../models/types.js';
 import { Rng, shuffled } from '../util/rng.js';
 import { BatchLoader } from './batches.js';
 import { resolveSettings, type BestEpoch, type EpochRecord, type RunSettings, type TrainCheckpointMeta, type TrainOptions } from './run.js';
@@ -132,6 +133,17 @@ export async function train(model: Model, data: { train: Dataset; validation?: D
   return { history, best, stoppedEarly, aborted, resumedFrom };
 }
 
+/** A model config with every setting this version has, in the schema's order. */
+function fullConfig(value: unknown): unknown {
+  const config = value as Partial<ModelConfig> | undefined;
+  if (!config || typeof config.name !== 'string') return value;
+  try {
+    return resolveConfig(config.name, config);
+  } catch {
+    return value; // not a config this version knows: compared as it is, so the message shows it
+  }
+}
+
 /** Restores weights, optimizer, best weights, counters and the generator; returns the epochs already done. */
 async function resume(run: Run, store: CheckpointStore): Promise<number> {
   const saved = await store.load();
@@ -139,8 +151,9 @@ async function resume(run: Run, store: CheckpointStore): Promise<number> {
   const meta = saved.meta as TrainCheckpointMeta;
   if (meta?.kind !== 'snn-voice-training') throw new Error('train: the checkpoint store holds something that is not a training checkpoint');
   for (const key of Object.keys(run.settings) as Array<keyof RunSettings>) {
-    const was = JSON.stringify(meta.settings[key]);
-    const now = JSON.stringify(run.settings[key]);
+    // A model setting added since the checkpoint was written takes its default, as loading a model file does.
+    const was = JSON.stringify(key === 'model' ? fullConfig(meta.settings.model) : meta.settings[key]);
+    const now = JSON.stringify(key === 'model' ? fullConfig(run.settings.model) : run.settings[key]);
     if (was !== now) throw new Error(`train: cannot resume, the checkpoint was made with ${key} ${was} and this run has ${now}`);
   }
   importState(run.model, unprefixed('model/', saved.arrays), 'checkpoint');
