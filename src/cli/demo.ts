@@ -34,7 +34,7 @@ export const DEMO_DEFAULTS = {
   batchSize: 32,
   lr: recipeFor('tcresnet8').lr,
   steps: 5,
-  fineTuneEpochs: 4,
+  fineTuneEpochs: 8,
   fineTuneLr: 0.001,
   words: COMMAND_WORDS,
   augment: 'spec',
