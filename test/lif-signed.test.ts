@@ -4,10 +4,11 @@
 // is exactly max(0, floor(ΣI/θ + u₀)), which unsigned neurons miss when the input changes in time.
 import { expect, it } from 'vitest';
 import { Tensor } from '../src/engine/tensor.js';
-import { type LifParams, type LifRecord, type SurrogateName, lifBackward, lifForward } from '../src/kernels/lif.js';
+import { type LifParams, type SurrogateName, lifBackward, lifForward } from '../src/kernels/lif.js';
 import { Leaky, NEURON_SETTINGS } from '../src/layers/leaky.js';
 import { defaultsOf } from '../src/util/schema.js';
 import { describeEachBuild, maxRelErr, randArray } from './helpers.js';
+import { expectFiniteDifferences, freeRecord, proxySpike, record } from './lif-helpers.js';
 
 interface Ref { mem: Float64Array; out: Float64Array; gate: Uint8Array; count: number }
 
@@ -70,24 +71,14 @@ function refBackward(ref: Ref, ds: ArrayLike<number>, once: boolean, n: number, 
   return { dinput, dbeta: p.beta < 0 || p.beta > 1 ? 0 : dbeta, dthreshold, dinitial };
 }
 
-/** A smooth stand-in for the signed spike whose derivative is the surrogate's, both ways. */
-function proxy(p: LifParams, x: number): number {
-  if (p.surrogate === 'atan') return Math.atan((Math.PI / 2) * (p.alpha ?? 2) * x) / Math.PI + 0.5;
-  if (p.surrogate === 'fast-sigmoid') return x / (1 + (p.slope ?? 25) * Math.abs(x));
-  return Math.max(x, 0);
-}
-
+/** The signed spike's smooth stand-in: the upper spike's, minus the gated lower one's. */
 function proxyLoss(input: ArrayLike<number>, n: number, p: LifParams, w: ArrayLike<number>): number {
   const ref = refForward(input, false, n, p);
   let s = 0;
-  for (let k = 0; k < ref.mem.length; k++) s += w[k] * (proxy(p, ref.mem[k] - p.threshold) - ref.gate[k] * proxy(p, -ref.mem[k]));
+  for (let k = 0; k < ref.mem.length; k++) s += w[k] * (proxySpike(p, ref.mem[k] - p.threshold) - ref.gate[k] * proxySpike(p, -ref.mem[k]));
   return s;
 }
 
-function record(steps: number, n: number): LifRecord {
-  return { membrane: Tensor.empty([steps, n]), spikes: Tensor.empty([steps, n], 'u8'), out: Tensor.empty([steps, n]) };
-}
-const freeRecord = (r: LifRecord) => [r.membrane, r.spikes, r.out].forEach((t) => t.free());
 const signedIf = (steps: number, surrogate: SurrogateName, extra: Partial<LifParams> = {}): LifParams => ({
   steps, beta: 1, threshold: 1, form: 'current', reset: 'subtract', surrogate, signed: true, ...extra,
 });
@@ -138,29 +129,7 @@ describeEachBuild('signed lif', () => {
     const ref = refForward(xs, false, n, p);
     expect(Math.min(...Array.from(ref.mem, (m) => Math.min(Math.abs(m), Math.abs(m - 1))))).toBeGreaterThan(0.005);
     expect(ref.out.some((s) => s < 0)).toBe(true);
-    const ws = randArray(steps * n, 5);
-    const input = Tensor.from(xs, [steps, n]);
-    const rec = record(steps, n);
-    lifForward(input, rec, p);
-    const ds = Tensor.from(ws, [steps, n]);
-    const dinput = Tensor.empty([steps, n]);
-    const got = lifBackward(ds, rec, p, dinput);
-    const h = 1e-5;
-    const fd = (f: (d: number) => number) => (f(h) - f(-h)) / (2 * h);
-    for (let i = 0; i < steps * n; i++) {
-      const want = fd((d) => {
-        const x = Float64Array.from(xs);
-        x[i] += d;
-        return proxyLoss(x, n, p, ws);
-      });
-      expect(Math.abs(dinput.f32[i] - want)).toBeLessThan(1e-3 + 1e-3 * Math.abs(want));
-    }
-    for (const [key, value] of [['beta', got.dbeta], ['threshold', got.dthreshold], ['initial', got.dinitial]] as const) {
-      const want = fd((d) => proxyLoss(xs, n, { ...p, [key]: (p[key] ?? 0) + d }, ws));
-      expect(Math.abs(value - want), key).toBeLessThan(2e-3 + 1e-3 * Math.abs(want));
-    }
-    for (const t of [input, ds, dinput]) t.free();
-    freeRecord(rec);
+    expectFiniteDifferences(xs, n, p, (x, q, w) => proxyLoss(x, n, q, w));
   });
 
   it('with |I[t]| <= θ the count over T is max(0, floor(ΣI/θ + u₀)) exactly; unsigned neurons miss it', () => {

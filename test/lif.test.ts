@@ -1,8 +1,9 @@
 import { expect, it } from 'vitest';
 import { Tensor } from '../src/engine/tensor.js';
-import { DEFAULT_NEURON, type LifParams, type LifRecord, STUDY_NEURON, lifBackward, lifForward } from '../src/kernels/lif.js';
+import { DEFAULT_NEURON, type LifParams, STUDY_NEURON, lifBackward, lifForward } from '../src/kernels/lif.js';
 import type { LifForm, ResetMode, SurrogateName } from '../src/kernels/lif.js';
 import { describeEachBuild, maxRelErr, randArray } from './helpers.js';
+import { expectFiniteDifferences, freeRecord, proxySpike, record } from './lif-helpers.js';
 
 // Independent f64 reference: the equations of docs/design.md written out per form and reset.
 interface Ref { mem: Float64Array; spk: Uint8Array; count: number }
@@ -79,24 +80,12 @@ function refBackward(ref: Ref, ds: ArrayLike<number>, once: boolean, n: number, 
   return { dinput, dbeta, dthreshold: dthr, dinitial };
 }
 
-/** A smooth function whose derivative is the surrogate: FD of a loss through it checks the BPTT. */
-function proxySpike(p: LifParams, x: number): number {
-  if (p.surrogate === 'atan') return Math.atan((Math.PI / 2) * (p.alpha ?? 2) * x) / Math.PI + 0.5;
-  if (p.surrogate === 'fast-sigmoid') return x / (1 + (p.slope ?? 25) * Math.abs(x));
-  return Math.max(x, 0); // straight-through: d/dx = H(x) = the spike
-}
-
 function proxyLoss(input: ArrayLike<number>, once: boolean, n: number, p: LifParams, w: ArrayLike<number>): number {
   const ref = refForward(input, once, n, p);
   let s = 0;
   for (let i = 0; i < ref.mem.length; i++) s += w[i] * proxySpike(p, ref.mem[i] - p.threshold);
   return s;
 }
-
-function record(steps: number, n: number): LifRecord {
-  return { membrane: Tensor.empty([steps, n]), spikes: Tensor.empty([steps, n], 'u8'), out: Tensor.empty([steps, n]) };
-}
-const freeRecord = (r: LifRecord) => [r.membrane, r.spikes, r.out].forEach((t) => t.free());
 
 const FORMS: LifForm[] = ['current', 'legacy'];
 const RESETS: ResetMode[] = ['subtract', 'zero'];
@@ -146,31 +135,7 @@ describeEachBuild('lif', () => {
     const ref = refForward(xs, false, n, p);
     expect(Math.min(...Array.from(ref.mem, (m) => Math.abs(m - 1)))).toBeGreaterThan(0.005);
     expect(ref.count).toBeGreaterThan(0);
-    const ws = randArray(steps * n, 5);
-    const input = Tensor.from(xs, [steps, n]);
-    const rec = record(steps, n);
-    lifForward(input, rec, p);
-    const ds = Tensor.from(ws, [steps, n]);
-    const dinput = Tensor.empty([steps, n]);
-    const got = lifBackward(ds, rec, p, dinput);
-    const h = 1e-5;
-    const fd = (f: (d: number) => number) => (f(h) - f(-h)) / (2 * h);
-    for (let i = 0; i < steps * n; i++) {
-      const want = fd((d) => {
-        const x = Float64Array.from(xs);
-        x[i] += d;
-        return proxyLoss(x, false, n, p, ws);
-      });
-      expect(Math.abs(dinput.f32[i] - want)).toBeLessThan(1e-3 + 1e-3 * Math.abs(want));
-    }
-    const dbeta = fd((d) => proxyLoss(xs, false, n, { ...p, beta: p.beta + d }, ws));
-    const dthr = fd((d) => proxyLoss(xs, false, n, { ...p, threshold: p.threshold + d }, ws));
-    expect(Math.abs(got.dbeta - dbeta)).toBeLessThan(2e-3 + 1e-3 * Math.abs(dbeta));
-    expect(Math.abs(got.dthreshold - dthr)).toBeLessThan(2e-3 + 1e-3 * Math.abs(dthr));
-    const dinit = fd((d) => proxyLoss(xs, false, n, { ...p, initial: p.initial! + d }, ws));
-    expect(Math.abs(got.dinitial - dinit)).toBeLessThan(2e-3 + 1e-3 * Math.abs(dinit));
-    for (const t of [input, ds, dinput]) t.free();
-    freeRecord(rec);
+    expectFiniteDifferences(xs, n, p, (x, q, w) => proxyLoss(x, false, n, q, w));
   });
 
   it('an input given once ([N]) equals the same input at every step, and its gradient is the sum', () => {
