@@ -2,6 +2,8 @@
 import { beforeAll, describe } from 'vitest';
 import { Rng } from '../src/util/rng.js';
 import { createEngine, useEngine, type Engine, type SimdFlavor } from '../src/engine/engine.js';
+import { Tensor } from '../src/engine/tensor.js';
+import type { Model } from '../src/models/types.js';
 
 /** The project's seeded generator as a function, for test data. */
 export function rng(seed: number): () => number {
@@ -57,4 +59,13 @@ export function finiteDiff(x: { [i: number]: number }, indices: number[], f: () 
     x[i] = x0;
     return (fp - fm) / (2 * h);
   });
+}
+
+/** The model's logits, in eval mode, for `batch` inputs laid end to end in x. */
+export function logits(model: Model, x: Float32Array, batch = 2): Float32Array {
+  model.eval();
+  const input = Tensor.from(x, [batch, ...model.inputShape]);
+  const out = model.forward(input).toArray();
+  input.free();
+  return out;
 }

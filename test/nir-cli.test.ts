@@ -4,30 +4,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { run } from '../src/cli/main.js';
-import type { CliIo } from '../src/cli/io.js';
 import { initEngine } from '../src/engine/engine.js';
-import { Tensor } from '../src/engine/tensor.js';
 import { createModel, featuresFor } from '../src/models/zoo.js';
-import type { Model } from '../src/models/types.js';
 import { loadModel, saveModel } from '../src/node.js';
-import { silentProgress } from '../src/util/progress.js';
-import { randArray } from './helpers.js';
-
-function cli(argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const io: CliIo = { out: (t) => void (out += t), err: (t) => void (err += t), progress: silentProgress };
-  return run(argv, io).then((code) => ({ code, out, err }));
-}
-
-function logits(model: Model, x: Float32Array): Float32Array {
-  model.eval();
-  const input = Tensor.from(x, [2, ...model.inputShape]);
-  const out = model.forward(input).toArray();
-  input.free();
-  return out;
-}
+import { logits, randArray } from './helpers.js';
+import { cli } from './cli-helpers.js';
 
 describe('snn-voice export / import (NIR)', () => {
   let dir: string;
@@ -51,11 +32,11 @@ describe('snn-voice export / import (NIR)', () => {
       const x = randArray(2 * model.inputShape.reduce((a, b) => a * b, 1), 5, 0, 4);
       const before = logits(model, x);
       model.dispose();
-      const ex = await cli(['export', '--format', 'nir', '--model', src, '--out', nir]);
+      const ex = await cli('export', '--format', 'nir', '--model', src, '--out', nir);
       expect(ex.err).toBe('');
       expect(ex.code).toBe(0);
       expect(ex.out).toContain(nir);
-      const im = await cli(['import', nir, '--out', back, '--json']);
+      const im = await cli('import', nir, '--out', back, '--json');
       expect(im.err).toBe('');
       expect(im.code).toBe(0);
       expect(JSON.parse(im.out)).toMatchObject({ model: name, steps: 3, classes: 4 });
@@ -79,7 +60,7 @@ describe('snn-voice export / import (NIR)', () => {
     const src = join(dir, 'hjh-scnn.snn');
     await saveModel(src, model, { classNames: ['a', 'b', 'c', 'd'], features: featuresFor('hjh-scnn') });
     model.dispose();
-    const r = await cli(['export', '--format', 'nir', '--model', src, '--out', join(dir, 'hjh-scnn.nir')]);
+    const r = await cli('export', '--format', 'nir', '--model', src, '--out', join(dir, 'hjh-scnn.nir'));
     expect(r.code).toBe(1);
     expect(r.err).toMatch(/hjh-scnn\.snn: cannot be written as NIR: relu1, relu2: NIR has no ReLU node and no exact equivalent/);
     expect(r.err).toMatch(/a model whose activations are all Leaky neurons exports/);
@@ -87,7 +68,7 @@ describe('snn-voice export / import (NIR)', () => {
   }, 120_000);
 
   it('refuses to save a foreign NIR file as a model file, saying why', async () => {
-    const r = await cli(['import', join(__dirname, 'fixtures', 'snntorch-small.nir'), '--out', join(dir, 'foreign.snn')]);
+    const r = await cli('import', join(__dirname, 'fixtures', 'snntorch-small.nir'), '--out', join(dir, 'foreign.snn'));
     expect(r.code).toBe(1);
     expect(r.err).toMatch(/was not written by snn-voice export/);
   });

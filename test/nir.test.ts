@@ -19,15 +19,7 @@ import { Leaky, type LeakySettings, NEURON_SETTINGS } from '../src/layers/leaky.
 import { pickSettings } from '../src/util/schema.js';
 import { Linear } from '../src/layers/linear.js';
 import { ReLU } from '../src/layers/relu.js';
-import { randArray } from './helpers.js';
-
-function logits(model: Model, x: Float32Array, batch = 2): Float32Array {
-  model.eval();
-  const input = Tensor.from(x, [batch, ...model.inputShape]);
-  const out = model.forward(input).toArray();
-  input.free();
-  return out;
-}
+import { logits, randArray } from './helpers.js';
 
 /** max |a − b| over max |b|: the error relative to the logits' scale. */
 function maxRelative(a: Float32Array, b: Float32Array): number {

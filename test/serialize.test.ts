@@ -11,19 +11,10 @@ import { createModel } from '../src/models/zoo.js';
 import { deserializeModel, exportState, importState, serializeModel, type ModelMeta } from '../src/index.js';
 import { loadModel, saveModel } from '../src/node.js';
 import { crc32 } from '../src/util/crc32.js';
-import type { Model } from '../src/models/types.js';
-import { randArray } from './helpers.js';
+import { logits, randArray } from './helpers.js';
 
 const classNames = ['yes', 'no', 'up', 'down'];
 const meta = (): ModelMeta => ({ classNames, features: featuresFor('hjh') });
-
-function logits(model: Model, x: Float32Array): Float32Array {
-  model.eval();
-  const input = Tensor.from(x, [2, ...model.inputShape]);
-  const out = model.forward(input).toArray();
-  input.free();
-  return out;
-}
 
 describe('model files', () => {
   let dir: string;
