@@ -2,9 +2,8 @@
 // the build) runs in a fresh JavaScript realm that has only what a web page offers: no `process`, no
 // `require`, no Buffer. It loads the embedded WebAssembly, featurizes audio with meyda, runs a spiking
 // model and round-trips a model file from an ArrayBuffer.
-import vm from 'node:vm';
-import { build } from 'esbuild';
 import { expect, it } from 'vitest';
+import { runInPage } from './browser-page.js';
 
 interface PageResult {
   hasNode: boolean;
@@ -14,10 +13,7 @@ interface PageResult {
 }
 
 it('the browser bundle of the core classifies a clip in a realm without Node', async () => {
-  const bundle = await build({ entryPoints: ['src/index.ts'], bundle: true, platform: 'browser', format: 'iife', globalName: 'snnVoice', write: false, logLevel: 'silent' });
-  const page = vm.createContext({ console, atob, TextDecoder, TextEncoder, performance });
-  vm.runInContext(bundle.outputFiles[0].text, page);
-  const result = (await vm.runInContext(
+  const result = await runInPage<PageResult>(
     `(async () => {
       const s = snnVoice;
       await s.initEngine();
@@ -40,8 +36,7 @@ it('the browser bundle of the core classifies a clip in a realm without Node', a
         reloaded: Array.from(reloaded.forward(x).toArray()),
       };
     })()`,
-    page,
-  )) as PageResult;
+  );
   expect(result.hasNode).toBe(false);
   expect(result.shape).toEqual([1, 60, 134]);
   expect(result.logits).toHaveLength(4);

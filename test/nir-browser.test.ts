@@ -1,15 +1,11 @@
 // NIR in a browser: the core bundled for browsers (esbuild, platform 'browser', so a Node built-in
 // anywhere in h5wasm's graph fails the build) exports a spiking model to NIR bytes and imports them back
 // with the same outputs, in a JavaScript realm without process, require or Buffer.
-import vm from 'node:vm';
-import { build } from 'esbuild';
 import { expect, it } from 'vitest';
+import { runInPage } from './browser-page.js';
 
 it('the browser bundle writes and reads NIR in a realm without Node', async () => {
-  const bundle = await build({ entryPoints: ['src/index.ts'], bundle: true, platform: 'browser', format: 'iife', globalName: 'snnVoice', write: false, logLevel: 'silent' });
-  const page = vm.createContext({ console, atob, TextDecoder, TextEncoder, performance });
-  vm.runInContext(bundle.outputFiles[0].text, page);
-  const result = (await vm.runInContext(
+  const result = await runInPage<{ hasNode: boolean; size: number; before: number[]; after: number[] }>(
     `(async () => {
       const s = snnVoice;
       await s.initEngine();
@@ -24,8 +20,7 @@ it('the browser bundle writes and reads NIR in a realm without Node', async () =
       const after = Array.from(back.model.forward(x).toArray());
       return { hasNode: typeof process !== 'undefined', size: bytes.length, before, after };
     })()`,
-    page,
-  )) as { hasNode: boolean; size: number; before: number[]; after: number[] };
+  );
   expect(result.hasNode).toBe(false);
   expect(result.size).toBeGreaterThan(1000);
   expect(result.after).toEqual(result.before);
