@@ -1,7 +1,7 @@
 // Standard tasks on small Speech Commands trees written here: gsc12's `_silence_` and `_unknown_` at
 // about 10% of each split's known-word clips, the same on every load; gsc35; digital silence where there
 // is no `_background_noise_`; the official test-set layout; the feature cache of a read-only data folder.
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -249,6 +249,22 @@ describe('the CLI', () => {
     expect(p('yes,_unknown_')).toEqual(['yes', '_unknown_']);
     expect(() => p('gsc20')).toThrow(new UsageError('--task must be gsc12, gsc35, all, commands or a comma-separated list of words, got "gsc20"'));
     expect(() => p('yes,_noise_')).toThrow(/--task must be one of _silence_, _unknown_, backward/);
+  });
+
+  it('--unknown-share sets the _unknown_ share of a task with _unknown_ and is refused without one; --weight-decay reaches the run', async () => {
+    const cache = join(dir, 'cli-cache');
+    const t = await cli('train', '--model', 'tcy', '--task', 'gsc12', '--unknown-share', '0.5', '--weight-decay', '0.003', '--epochs', '1', '--batch-size', '16',
+      '--data', root, '--cache-dir', cache, '--augment', 'none', '--out', join(dir, 'run-share'), '--json');
+    expect(t.code, t.err).toBe(0);
+    // 24 training and 4 validation and test clips of each of the two known words here, half as many _unknown_.
+    expect(t.err).toMatch(/_unknown_: 24 \/ 4 \/ 4 \(train \/ validation \/ test\) clips drawn from the other words/);
+    expect(JSON.parse(readFileSync(join(dir, 'run-share', 'result.json'), 'utf8')).spec.weightDecay).toBe(0.003);
+    const words = await cli('train', '--model', 'tcy', '--task', 'yes,no', '--unknown-share', '0.5', '--data', root, '--out', join(dir, 'run-share2'));
+    expect(words.code).toBe(2);
+    expect(words.err).toMatch(/--unknown-share applies to a task with _unknown_/);
+    const bad = await cli('train', '--model', 'tcy', '--weight-decay', '-1', '--data', root);
+    expect(bad.code).toBe(2);
+    expect(bad.err).toMatch(/--weight-decay must be a number from 0 to 1, got "-1"/);
   });
 
   it('trains a gsc12 model with augmentation, and eval maps the other words of a folder to _unknown_', async () => {

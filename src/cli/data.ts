@@ -11,11 +11,11 @@ import type { FeatureSettings } from '../audio/settings.js';
 import { featureKey } from '../audio/settings.js';
 import type { Splits, SkippedFile } from '../data/dataset.js';
 import { builtinDataDir, loadSpeechCommands, type SpeechCommandsOptions } from '../data/speech-commands-node.js';
-import { SILENCE, SPECIAL_CLASSES, TASK_NAMES, UNKNOWN, taskClasses, type TaskName } from '../data/tasks.js';
+import { DEFAULT_SHARE, SILENCE, SPECIAL_CLASSES, TASK_NAMES, UNKNOWN, taskClasses, type TaskName } from '../data/tasks.js';
 import { specAugmentFor, type AugmentOptions } from '../train/augment.js';
 import type { CliIo } from './io.js';
 import { note } from './io.js';
-import { UsageError, type TaskChoice, type WordChoice, choice, existingDir, nonNegativeInt, taskChoice } from './options.js';
+import { UsageError, type TaskChoice, type WordChoice, choice, existingDir, nonNegativeInt, numberIn, taskChoice } from './options.js';
 
 export const AUGMENT_MODES = ['none', 'spec', 'wave', 'full'] as const;
 /** none; spec: time shift and SpecAugment masks as batches load; wave: the waveform-augmented copies;
@@ -35,6 +35,8 @@ export interface DataOptions {
   /** Exactly these classes in this order, missing word folders allowed (eval: the model's classes). */
   classes?: readonly string[];
   cacheDir?: string;
+  /** `_unknown_` clips per split as a share of the known words' clips, when the task has `_unknown_` (default 0.1). */
+  unknownShare?: number;
   /** Default: the model's recipe on the built-in set (train and demo pass it), else full there; none on a --data folder. */
   augment?: AugmentMode;
   augmentCopies?: number;
@@ -51,6 +53,7 @@ export function dataOption(): Option {
 export function addDataOptions(cmd: Command, opts: { augment?: boolean } = { augment: true }): Command {
   cmd
     .option('--task <task>', 'what to tell apart: gsc12 (_silence_, _unknown_ and the ten commands), gsc35 (the 35 words), all (every word folder), commands, or a comma-separated list of words that may include _silence_ and _unknown_; overrides --words', taskChoice('--task'))
+    .option('--unknown-share <f>', `_unknown_ clips per split as a share of the known words' clips, drawn from the other words, when the task has _unknown_ (default ${DEFAULT_SHARE}, TensorFlow's)`, numberIn('--unknown-share', 0, 100))
     .option('--cache-dir <dir>', 'where the feature cache goes (default: $SNN_VOICE_CACHE, else <data>/.snn-voice-cache, else, for a read-only data folder, the user cache folder)');
   if (opts.augment)
     cmd
@@ -61,8 +64,8 @@ export function addDataOptions(cmd: Command, opts: { augment?: boolean } = { aug
 
 /** The data options among a command's parsed flags. */
 export function dataOptions(flags: DataOptions): DataOptions {
-  const { data, limitPerClass, task, words, cacheDir, augment, augmentCopies } = flags;
-  return { data, limitPerClass, task, words, cacheDir, augment, augmentCopies };
+  const { data, limitPerClass, task, words, cacheDir, unknownShare, augment, augmentCopies } = flags;
+  return { data, limitPerClass, task, words, cacheDir, unknownShare, augment, augmentCopies };
 }
 
 /** The data folder could not be read as Speech Commands: printed as one line, like a bad option. */
@@ -111,14 +114,18 @@ export function dataRoots(opts: DataOptions): string[] {
 
 /** The loader's words or task for the options. */
 function classesFor(opts: DataOptions): Pick<SpeechCommandsOptions, 'words' | 'task'> {
-  if (opts.classes) return { task: { classes: opts.classes } };
+  const task = (classes: readonly string[]) => {
+    if (opts.unknownShare !== undefined && !classes.includes(UNKNOWN)) throw new UsageError(`--unknown-share applies to a task with ${UNKNOWN} (e.g. --task gsc12); the classes are ${classes.join(', ')}`);
+    return { task: { classes, ...(opts.unknownShare !== undefined && { unknownShare: opts.unknownShare }) } };
+  };
+  if (opts.classes) return task(opts.classes);
   const choice = opts.task ?? opts.words ?? 'all';
-  if (choice === 'all') return {};
-  if ((TASK_NAMES as readonly string[]).includes(choice as string)) return { task: { classes: taskClasses(choice as TaskName) } };
-  const list = choice as readonly string[];
+  if ((TASK_NAMES as readonly string[]).includes(choice as string)) return task(taskClasses(choice as TaskName));
+  const list = choice === 'all' ? [] : (choice as readonly string[]);
   // A list with _silence_ or _unknown_ is a task; a plain list keeps the older --words rules.
-  if (list.some((c) => SPECIAL_CLASSES.includes(c))) return { task: { classes: [...SPECIAL_CLASSES.filter((c) => list.includes(c)), ...list.filter((c) => !SPECIAL_CLASSES.includes(c))] } };
-  return { words: list };
+  if (list.some((c) => SPECIAL_CLASSES.includes(c))) return task([...SPECIAL_CLASSES.filter((c) => list.includes(c)), ...list.filter((c) => !SPECIAL_CLASSES.includes(c))]);
+  if (opts.unknownShare !== undefined) throw new UsageError(`--unknown-share applies to a task with ${UNKNOWN} (e.g. --task gsc12)`);
+  return choice === 'all' ? {} : { words: list };
 }
 
 const loaded = new Map<string, Promise<LoadedSplits>>();

@@ -46,6 +46,8 @@ export interface RunSpec extends RunModelSettings {
   /** Peak learning rate and warm-up fraction of the one-cycle schedule. */
   lr: number;
   pctStart: number;
+  /** L2 weight decay on the weights (the trainer's default, 1e-4, when absent). */
+  weightDecay?: number;
   /** A trained CNN model file to convert (train/convert.ts) and fine-tune. */
   fromCnn?: string;
   /** How --from-cnn converts: default qcfs for a QCFS-trained CNN, else ecc. */
@@ -206,6 +208,7 @@ export async function trainRun(
           batchSize: spec.batchSize,
           lr: spec.lr,
           pctStart: spec.pctStart,
+          weightDecay: spec.weightDecay,
           patience: RECIPES[spec.model].patience,
           seed: spec.seed,
           progress: io.progress,

@@ -59,6 +59,7 @@ interface TrainFlags {
   batchSize: number;
   lr?: number;
   pctStart?: number;
+  weightDecay?: number;
   data?: string[];
   limitPerClass?: number;
   words?: WordChoice;
@@ -77,6 +78,7 @@ export function trainCommand(ctx: CliContext): Command {
   addModelOptions(cmd);
   addTrainingOptions(cmd, { batchSize: RUN_DEFAULTS.batchSize })
     .option('--out <dir>', 'output folder (default runs/<model>-<cnn|snn-tT>)')
+    .option('--weight-decay <f>', 'L2 weight decay added to the gradient of every weight (not biases, batch-norm or neuron parameters)', numberIn('--weight-decay', 0, 1), 1e-4)
     .option('--resume', 'continue from the checkpoint in --out')
     .option('--overwrite', 'replace a run already in --out (finished or not) instead of refusing')
     .option('--from-cnn <file>', "start the SNN from a trained CNN's model file, converted (docs/conversion.md), then fine-tune")
@@ -100,6 +102,7 @@ export function trainCommand(ctx: CliContext): Command {
       batchSize: flags.batchSize,
       lr: flags.lr ?? recipeFor(model).lr,
       pctStart: flags.pctStart ?? recipeFor(model).pctStart,
+      weightDecay: flags.weightDecay,
       fromCnn: flags.fromCnn,
       conversion: flags.conversion,
     };
