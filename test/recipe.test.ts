@@ -31,6 +31,7 @@ describe('training recipe per model', () => {
     expect(recipeHelp('epochs')).toBe('10; 40 for tcresnet8');
     expect(recipeHelp('lr')).toBe('0.01; 0.001 for piczak');
     expect(recipeHelp('pctStart')).toBe('0.2; 0.4 for piczak, tcresnet8');
+    expect(recipeHelp('patience')).toBe('5; never for tcresnet8');
     const help = (await cli('train', '--help')).out.replace(/\s+/g, ' ');
     expect(help).toContain('--epochs <n> training epochs (default: 10; 40 for tcresnet8)');
     expect(help).toContain('(default: 0.2; 0.4 for piczak, tcresnet8)');
@@ -47,7 +48,7 @@ describe('training recipe per model', () => {
     /** The settings `train --model <model>` runs with, from its checkpoint after epoch 1 (a Ctrl-C as
      *  epoch 2 starts stops it there). */
     async function settingsOf(model: string, ...data: string[]): Promise<RunSettings> {
-      const out = join(dir, model + (data.includes('--data') ? '' : '-builtin'));
+      const out = join(dir, [model, ...data].join('-').replace(/[^\w-]/g, '') + (data.includes('--data') ? '' : '-builtin'));
       const io: CliIo = {
         out: () => {},
         err: () => {},
@@ -62,6 +63,15 @@ describe('training recipe per model', () => {
       const tiny = ['--data', join(dir, 'speech')];
       expect(await settingsOf('tcresnet8', ...tiny)).toMatchObject({ epochs: 40, lr: 0.01, pctStart: 0.4, patience: null });
       expect(await settingsOf('tcy', ...tiny)).toMatchObject({ epochs: 10, lr: 0.01, pctStart: 0.2, patience: 5 });
+    });
+
+    it('takes --patience n or never in place of the recipe\'s', async () => {
+      const tiny = ['--data', join(dir, 'speech')];
+      expect(await settingsOf('tcy', ...tiny, '--patience', 'never')).toMatchObject({ patience: null });
+      expect(await settingsOf('tcresnet8', ...tiny, '--patience', '3')).toMatchObject({ patience: 3 });
+      const bad = await cli('train', '--model', 'tcy', '--patience', '0', ...tiny);
+      expect(bad.code).toBe(2);
+      expect(bad.err).toContain('--patience must be a positive integer, got "0"');
     });
 
     // On the built-in set (absent until `snn-voice synth` has run), tcresnet8 takes SpecAugment without

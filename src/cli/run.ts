@@ -48,6 +48,8 @@ export interface RunSpec extends RunModelSettings {
   pctStart: number;
   /** L2 weight decay on the weights (the trainer's default, 1e-4, when absent). */
   weightDecay?: number;
+  /** Epochs without a better validation loss before the run stops (Infinity: never); the recipe's when absent. */
+  patience?: number;
   /** A trained CNN model file to convert (train/convert.ts) and fine-tune. */
   fromCnn?: string;
   /** How --from-cnn converts: default qcfs for a QCFS-trained CNN, else ecc. */
@@ -101,12 +103,13 @@ export function recipeFor(model: ModelName): Recipe {
 
 /** A recipe setting's defaults for a flag's help: the most common value, then the models that differ
  *  ("0.2; 0.4 for piczak, tcresnet8"). */
-export function recipeHelp(key: 'epochs' | 'lr' | 'pctStart'): string {
+export function recipeHelp(key: 'epochs' | 'lr' | 'pctStart' | 'patience'): string {
   const models = Object.keys(RECIPES) as ModelName[];
   const byValue = new Map<number, ModelName[]>();
   for (const m of models) byValue.set(RECIPES[m][key], [...(byValue.get(RECIPES[m][key]) ?? []), m]);
   const [common, ...others] = [...byValue].sort((a, b) => b[1].length - a[1].length);
-  return [String(common[0]), ...others.map(([value, names]) => `${value} for ${names.join(', ')}`)].join('; ');
+  const shown = (v: number) => (v === Infinity ? 'never' : String(v));
+  return [shown(common[0]), ...others.map(([value, names]) => `${shown(value)} for ${names.join(', ')}`)].join('; ');
 }
 
 /** The schedule of recipeFor, as the sweep takes it (its epochs are the grid's). */
@@ -209,7 +212,7 @@ export async function trainRun(
           lr: spec.lr,
           pctStart: spec.pctStart,
           weightDecay: spec.weightDecay,
-          patience: RECIPES[spec.model].patience,
+          patience: spec.patience ?? RECIPES[spec.model].patience,
           seed: spec.seed,
           progress: io.progress,
           checkpoint: new FileCheckpointStore(checkpointPath),

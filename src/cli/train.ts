@@ -32,6 +32,11 @@ export function addTrainingOptions(
   return addDataOptions(cmd);
 }
 
+/** `--patience`: a positive integer, or `never` (Infinity) for a run that goes to its last epoch. */
+function patienceParser(raw: string): number {
+  return raw.trim() === 'never' ? Infinity : positiveInt('--patience')(raw);
+}
+
 /** `--neuron`: the preset that sets the neuron's form and reset, and its surrogate unless --surrogate does. */
 export function neuronOption(): Option {
   return new Option('--neuron <preset>', 'study: snntorch 0.5.3 (legacy form, straight-through); current: snntorch >= 0.8 (atan)')
@@ -60,6 +65,7 @@ interface TrainFlags {
   lr?: number;
   pctStart?: number;
   weightDecay?: number;
+  patience?: number;
   data?: string[];
   limitPerClass?: number;
   words?: WordChoice;
@@ -79,6 +85,7 @@ export function trainCommand(ctx: CliContext): Command {
   addTrainingOptions(cmd, { batchSize: RUN_DEFAULTS.batchSize })
     .option('--out <dir>', 'output folder (default runs/<model>-<cnn|snn-tT>)')
     .option('--weight-decay <f>', 'L2 weight decay added to the gradient of every weight (not biases, batch-norm or neuron parameters)', numberIn('--weight-decay', 0, 1), 1e-4)
+    .option('--patience <n>', `stop after n epochs without a better validation loss, or never (default: ${recipeHelp('patience')}; the best epoch is kept either way)`, patienceParser)
     .option('--resume', 'continue from the checkpoint in --out')
     .option('--overwrite', 'replace a run already in --out (finished or not) instead of refusing')
     .option('--from-cnn <file>', "start the SNN from a trained CNN's model file, converted (docs/conversion.md), then fine-tune")
@@ -103,6 +110,7 @@ export function trainCommand(ctx: CliContext): Command {
       lr: flags.lr ?? recipeFor(model).lr,
       pctStart: flags.pctStart ?? recipeFor(model).pctStart,
       weightDecay: flags.weightDecay,
+      patience: flags.patience,
       fromCnn: flags.fromCnn,
       conversion: flags.conversion,
     };
