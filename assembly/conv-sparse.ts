@@ -33,15 +33,20 @@ export function sparseForwardBytes(geom: ConvGeometry): usize {
   return align64(<usize>C * KH * KW * COp * 4) + align64(<usize>OHW * COp * 4) + align64(<usize>W * 4);
 }
 
-// True when few enough of x[0..n) are non-zero (NaN counts as non-zero) for the sparse path to win,
-// given its cost per non-zero input and the dense cost per input, CO * taps multiply-adds.
-function sparse(x: usize, n: i32, perNonZero: f64, CO: i32, taps: i32): bool {
+/** The count of non-zero floats in x[0..n) (NaN counts as non-zero: it must reach the outputs). */
+export function nonZeros(x: usize, n: i32): i64 {
   let counts = i32x4.splat(0);
   let i = 0;
   for (; i + 4 <= n; i += 4) counts = i32x4.sub(counts, f32x4.ne(v128.load(x + (<usize>i << 2)), f32x4.splat(0)));
-  let nonZero: i64 = <i64>i32x4.extract_lane(counts, 0) + i32x4.extract_lane(counts, 1) + i32x4.extract_lane(counts, 2) + i32x4.extract_lane(counts, 3);
-  for (; i < n; i++) if (load<f32>(x + (<usize>i << 2)) != 0) nonZero++;
-  return <f64>nonZero * perNonZero < SPARSE_MARGIN * DENSE_COST * <f64>n * CO * taps;
+  let count: i64 = <i64>i32x4.extract_lane(counts, 0) + i32x4.extract_lane(counts, 1) + i32x4.extract_lane(counts, 2) + i32x4.extract_lane(counts, 3);
+  for (; i < n; i++) if (load<f32>(x + (<usize>i << 2)) != 0) count++;
+  return count;
+}
+
+// True when few enough of x[0..n) are non-zero for the sparse path to win, given its cost per non-zero
+// input and the dense cost per input, CO * taps multiply-adds.
+function sparse(x: usize, n: i32, perNonZero: f64, CO: i32, taps: i32): bool {
+  return <f64>nonZeros(x, n) * perNonZero < SPARSE_MARGIN * DENSE_COST * <f64>n * CO * taps;
 }
 
 /** True when sparseForward is predicted to beat directForward on this x. */
@@ -59,8 +64,8 @@ export function sparseWeightGradPays(geom: ConvGeometry, x: usize): bool {
   return sparse(x, geom.N * geom.C * geom.H * geom.W, perNonZero, CO, KH * KW);
 }
 
-// dst[j * dstStride + i] = src[i * srcStride + j] for i < rows, j < cols (strides in floats).
-function transpose(src: usize, srcStride: i32, dst: usize, dstStride: i32, rows: i32, cols: i32): void {
+/** dst[j * dstStride + i] = src[i * srcStride + j] for i < rows, j < cols (strides in floats). */
+export function transpose(src: usize, srcStride: i32, dst: usize, dstStride: i32, rows: i32, cols: i32): void {
   const ss = <usize>srcStride << 2, ds = <usize>dstStride << 2;
   let i = 0;
   for (; i + 4 <= rows; i += 4) {
