@@ -73,15 +73,9 @@ export function sparseGemmLinearBytes(N: i32, In: i32, Out: i32): usize {
   return max(forwardBytes(N, In, 1, Out, In, 1), weightGradBytes(N, 1, Out, In, 1));
 }
 
-/** Non-zero entries of cols (the im2col matrix) when a fraction `density` of x is non-zero: a tap meets an input at a fraction of the positions. */
-export function sparseGemmEntries(geom: ConvGeometry, density: f64): f64 {
-  const OH = outHeight(geom), OW = outWidth(geom);
-  return density * geom.N * OH * OW * rows(geom);
-}
-
-/** Blocks of 32 output channels each list entry is multiplied into. */
-export function sparseGemmBlocks(geom: ConvGeometry): i32 {
-  return blocks(geom.CO);
+// Non-zero entries of cols (the im2col matrix) when a fraction `density` of x is non-zero.
+function entries(geom: ConvGeometry, density: f64): f64 {
+  return density * geom.N * outHeight(geom) * outWidth(geom) * rows(geom);
 }
 
 // out[0..32) = init[0..32) + sum over the list's entries (offset e, value v) of v * base[e ..][0..32).
@@ -270,32 +264,41 @@ export function sparseGemmWeightGrad(geom: ConvGeometry, x: usize, dy: usize, dw
     transpose(dwt + <usize>b * R * ROW, BLOCK, dw + ((<usize>b * BLOCK * R) << 2), R, R, min(BLOCK, CO - b * BLOCK));
 }
 
-// Costs in units of one multiply-add of the dense im2col + GEMM path (relaxed build): per weight row
-// and position scanned for the lists, per list entry and block of 32 channels, per gather call.
-// PLACEHOLDER: fitted below from measured break-even densities.
-const LIST_COST: f64 = 3;
-const ENTRY_COST: f64 = 48;
+// Costs in units of one multiply-add of the dense im2col + GEMM path, fitted to the times of both paths
+// measured here on M5's SNN layers at 80 rows ([80,128,250]->128, [80,128,62]->256, [80,256,15]->512,
+// k3) and [80,64,100]->32, at 0-45% non-zero inputs, each path forced by setSparsePolicy (min of 15
+// calls; 2 cores under a load of 5-7; docs/bench.md has the bench rows): per input of x scanned for the lists (both kernels, about 50 at every
+// size, d = 0), per list entry and block of 32 channels (forward 40-60, dw 60-80: its lists are
+// shorter and interleave dy rows). Measured break-evens, forward / dw: 128 channels above 0.45 / 0.45,
+// 256 above 0.45 / 0.5, 512 0.5 / 0.5, 32 channels above 0.45 / 0.18; the model predicts 0.49 / 0.27,
+// 0.53 / 0.30, 0.55 / 0.30, 0.23 / 0.13, erring to the dense side. Linear 80x2000->500: measured
+// 0.4 / 0.2, predicted 0.50 / 0.27; 80x512->35 (and smaller) stays dense: the lists' overhead
+// outweighs the small GEMM there (measured 0.6x at no spikes). The plain-SIMD build measured the same
+// ratios (the gather's multiply-adds slow as much as the GEMM's), so one set of costs serves both.
+const INPUT_COST: f64 = 50;
+const FORWARD_ENTRY_COST: f64 = 50;
+const GRAD_ENTRY_COST: f64 = 90;
 const CALL_COST: f64 = 30;
-const DENSE_COST: f64 = ASC_FEATURE_RELAXED_SIMD ? 1 : 1.4;
+// The sparse path runs only when it is predicted at least 10% faster.
 const SPARSE_MARGIN: f64 = 0.9;
 
-// True when the sparse cost, with the entries x's non-zeros imply, is predicted under the dense one.
-function pays(geom: ConvGeometry, x: usize, calls: f64): bool {
+// True when the sparse cost, from x's non-zeros, is predicted under the dense one (cells * CO).
+function pays(geom: ConvGeometry, x: usize, entryCost: f64, calls: f64): bool {
   const n = geom.N * geom.C * geom.H * geom.W;
   const density = <f64>nonZeros(x, n) / <f64>n;
+  const B = <f64>blocks(geom.CO);
   const cells = <f64>geom.N * outHeight(geom) * outWidth(geom) * rows(geom);
-  const sparse = cells * LIST_COST + sparseGemmEntries(geom, density) * blocks(geom.CO) * ENTRY_COST + calls * blocks(geom.CO) * CALL_COST;
-  return sparse < SPARSE_MARGIN * DENSE_COST * cells * geom.CO;
+  const sparse = <f64>n * INPUT_COST + entries(geom, density) * B * entryCost + calls * B * CALL_COST;
+  return sparse < SPARSE_MARGIN * cells * geom.CO;
 }
 
 /** True when sparseGemmForward is predicted to beat im2col + GEMM on this x. */
 export function sparseGemmForwardPays(geom: ConvGeometry, x: usize): bool {
-  return pays(geom, x, <f64>geom.N * outHeight(geom) * outWidth(geom));
+  return pays(geom, x, FORWARD_ENTRY_COST, <f64>geom.N * outHeight(geom) * outWidth(geom));
 }
 
 /** True when sparseGemmWeightGrad is predicted to beat im2col + GEMM on this x. */
 export function sparseGemmWeightGradPays(geom: ConvGeometry, x: usize): bool {
   const nb = weightGradChunk(geom.N, outHeight(geom) * outWidth(geom), geom.CO);
-  const chunks = <f64>((geom.N + nb - 1) / nb);
-  return pays(geom, x, chunks * rows(geom));
+  return pays(geom, x, GRAD_ENTRY_COST, <f64>((geom.N + nb - 1) / nb) * rows(geom));
 }
