@@ -269,14 +269,14 @@ export function sparseGemmWeightGrad(geom: ConvGeometry, x: usize, dy: usize, dw
 // k3) and [80,64,100]->32, at 0-45% non-zero inputs, each path forced by setSparsePolicy (min of 15
 // calls; 2 cores under a load of 5-7; docs/bench.md has the bench rows): per input of x scanned for the lists (both kernels, about 50 at every
 // size, d = 0), per list entry and block of 32 channels (forward 40-60, dw 60-80: its lists are
-// shorter and interleave dy rows). Measured break-evens, forward / dw: 128 channels above 0.45 / 0.45,
-// 256 above 0.45 / 0.5, 512 0.5 / 0.5, 32 channels above 0.45 / 0.18; the model predicts 0.49 / 0.27,
-// 0.53 / 0.30, 0.55 / 0.30, 0.23 / 0.13, erring to the dense side. Linear 80x2000->500: measured
-// 0.4 / 0.2, predicted 0.50 / 0.27; 80x512->35 (and smaller) stays dense: the lists' overhead
+// shorter and interleave dy rows). Measured break-evens, forward / dw: 128 channels 0.4-0.45 / 0.45,
+// 256 above 0.45 / 0.5, 512 0.5 / 0.5, 32 channels above 0.45 / 0.18; the model predicts 0.41 / 0.27,
+// 0.44 / 0.30, 0.46 / 0.30, 0.19 / 0.13, erring to the dense side. Linear 80x2000->500: measured
+// 0.4 / 0.2, predicted 0.42 / 0.27; 80x512->35 (and smaller) stays dense: the lists' overhead
 // outweighs the small GEMM there (measured 0.6x at no spikes). The plain-SIMD build measured the same
 // ratios (the gather's multiply-adds slow as much as the GEMM's), so one set of costs serves both.
 const INPUT_COST: f64 = 50;
-const FORWARD_ENTRY_COST: f64 = 50;
+const FORWARD_ENTRY_COST: f64 = 60;
 const GRAD_ENTRY_COST: f64 = 90;
 const CALL_COST: f64 = 30;
 // The sparse path runs only when it is predicted at least 10% faster.
