@@ -11,11 +11,11 @@
 // The input gradient dx = W^T dy has no such shortcut: dy is dense, and so is dx (see docs/bench.md).
 import { align64 } from './align';
 import { ConvGeometry, outHeight, outWidth } from './conv-geometry';
-import { nonZeros, transpose } from './conv-sparse';
-import { madd } from './simd';
+import { gather2x4, nonZeros, transpose } from './conv-sparse';
 
-// Output channels per block: 8 accumulators, a broadcast value and a loaded vector fit the 15 xmm
-// registers V8 allocates (wasm-performance notes). Channels past CO are zeros to the next block.
+// Output channels per block: 8 accumulators (conv-sparse.ts's gather2x4 over two 16-channel halves), a
+// broadcast value and a loaded vector fit the 15 xmm registers V8 allocates (wasm-performance notes).
+// Channels past CO are zeros to the next block.
 const BLOCK = 32;
 const ROW: usize = BLOCK * 4;
 // Soft caps on one chunk of samples: the forward lists (at their capacity, every input non-zero), and
@@ -76,34 +76,6 @@ export function sparseGemmLinearBytes(N: i32, In: i32, Out: i32): usize {
 // Non-zero entries of cols (the im2col matrix) when a fraction `density` of x is non-zero.
 function entries(geom: ConvGeometry, density: f64): f64 {
   return density * geom.N * outHeight(geom) * outWidth(geom) * rows(geom);
-}
-
-// out[0..32) = init[0..32) + sum over the list's entries (offset e, value v) of v * base[e ..][0..32).
-// init may be out (accumulate in place).
-function gather(list: usize, count: usize, base: usize, init: usize, out: usize): void {
-  let a0 = v128.load(init), a1 = v128.load(init, 16), a2 = v128.load(init, 32), a3 = v128.load(init, 48);
-  let a4 = v128.load(init, 64), a5 = v128.load(init, 80), a6 = v128.load(init, 96), a7 = v128.load(init, 112);
-  const end = list + (count << 3);
-  for (let e = list; e < end; e += 8) {
-    const p = base + <usize>load<u32>(e);
-    const v = v128.load32_splat(e, 4);
-    a0 = madd(v, v128.load(p), a0);
-    a1 = madd(v, v128.load(p, 16), a1);
-    a2 = madd(v, v128.load(p, 32), a2);
-    a3 = madd(v, v128.load(p, 48), a3);
-    a4 = madd(v, v128.load(p, 64), a4);
-    a5 = madd(v, v128.load(p, 80), a5);
-    a6 = madd(v, v128.load(p, 96), a6);
-    a7 = madd(v, v128.load(p, 112), a7);
-  }
-  v128.store(out, a0);
-  v128.store(out, a1, 16);
-  v128.store(out, a2, 32);
-  v128.store(out, a3, 48);
-  v128.store(out, a4, 64);
-  v128.store(out, a5, 80);
-  v128.store(out, a6, 96);
-  v128.store(out, a7, 112);
 }
 
 /** y = conv(x, w) + b (b may be 0), visiting only the non-zero x. */
@@ -179,7 +151,9 @@ export function sparseGemmForward(geom: ConvGeometry, x: usize, w: usize, bias: 
       const init = bb + <usize>b * ROW;
       for (let q = 0; q < Q; q++) {
         const s = <usize>load<u32>(starts + (<usize>q << 2)), t = <usize>load<u32>(starts + (<usize>(q + 1) << 2));
-        gather(lists + (s << 3), t - s, base, init, yc + ((<usize>q * COp + b * BLOCK) << 2));
+        const out = yc + ((<usize>q * COp + b * BLOCK) << 2);
+        memory.copy(out, init, ROW);
+        gather2x4(lists + (s << 3), t - s, base, base + 64, out, out + 64);
       }
     }
     for (let nn = 0; nn < nb; nn++)
@@ -254,7 +228,8 @@ export function sparseGemmWeightGrad(geom: ConvGeometry, x: usize, dy: usize, dw
           const r = (c * KH + kh) * KW + kw;
           for (let b = 0; b < B; b++) {
             const acc = dwt + (<usize>b * R + r) * ROW;
-            gather(list, k, dyt + <usize>b * Qmax * ROW, acc, acc);
+            const rowsB = dyt + <usize>b * Qmax * ROW;
+            gather2x4(list, k, rowsB, rowsB + 64, acc, acc + 64);
           }
         }
     }

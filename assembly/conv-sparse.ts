@@ -248,9 +248,12 @@ function segOffset(s: i32, segs: i32, G: i32, KH: i32, KW: i32, Wq: i32, vb: usi
   return <usize>((KH - 1 - kh) * Wq + KW - G - j * G) * vb;
 }
 
-// a0[0..4) += v * p[e + d0 ..], a1[0..4) += v * p[e + d1 ..] over the list's entries (offset e, value v),
-// 4 vectors each. a1 may be a0 (an odd segment count), then only a0's sums are kept.
-function gather2x4(list: usize, count: usize, p0: usize, p1: usize, a0: usize, a1: usize): void {
+/**
+ * a0[0..4) += v * p0[e ..], a1[0..4) += v * p1[e ..] over the list's entries (offset e, value v), 4
+ * vectors each (conv-sparse-gemm.ts's 32 channels are p1 = p0 + 64). a1 may be a0 (an odd segment
+ * count), then only a0's sums are kept.
+ */
+export function gather2x4(list: usize, count: usize, p0: usize, p1: usize, a0: usize, a1: usize): void {
   let s0 = v128.load(a0), s1 = v128.load(a0, 16), s2 = v128.load(a0, 32), s3 = v128.load(a0, 48);
   let t0 = v128.load(a1), t1 = v128.load(a1, 16), t2 = v128.load(a1, 32), t3 = v128.load(a1, 48);
   const end = list + (count << 3);
