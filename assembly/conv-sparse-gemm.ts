@@ -239,20 +239,21 @@ export function sparseGemmWeightGrad(geom: ConvGeometry, x: usize, dy: usize, dw
     transpose(dwt + <usize>b * R * ROW, BLOCK, dw + ((<usize>b * BLOCK * R) << 2), R, R, min(BLOCK, CO - b * BLOCK));
 }
 
-// Costs in units of one multiply-add of the dense im2col + GEMM path, fitted to the times of both paths
-// measured here on M5's SNN layers at 80 rows ([80,128,250]->128, [80,128,62]->256, [80,256,15]->512,
-// k3) and [80,64,100]->32, at 0-45% non-zero inputs, each path forced by setSparsePolicy (min of 15
-// calls; 2 cores under a load of 5-7; docs/bench.md has the bench rows): per input of x scanned for the lists (both kernels, about 50 at every
-// size, d = 0), per list entry and block of 32 channels (forward 40-60, dw 60-80: its lists are
-// shorter and interleave dy rows). Measured break-evens, forward / dw: 128 channels 0.4-0.45 / 0.45,
-// 256 above 0.45 / 0.5, 512 0.5 / 0.5, 32 channels above 0.45 / 0.18; the model predicts 0.41 / 0.27,
-// 0.44 / 0.30, 0.46 / 0.30, 0.19 / 0.13, erring to the dense side. Linear 80x2000->500: measured
-// 0.4 / 0.2, predicted 0.42 / 0.27; 80x512->35 (and smaller) stays dense: the lists' overhead
+// Costs in units of one multiply-add of the dense im2col + GEMM path, fitted to the times of both
+// paths measured here on M5's SNN layers at 80 rows ([80,128,250]->128, [80,128,62]->256,
+// [80,256,15]->512, k3), [80,64,100]->32 and linear 80x2000->500, at 0-65% non-zero inputs, each path
+// forced by setSparsePolicy (min of 15 calls, 2 cores shared with other jobs, load average 3-7): per
+// input of x scanned for the lists (both kernels, about 50 at every size, from d = 0), per list entry
+// and block of 32 channels (forward 40-60, dw 55-80: its lists are shorter and interleave dy rows).
+// Measured break-evens, forward / dw: 128 channels 0.5 / 0.4, 256 above 0.47 / above 0.47, 512 0.52 /
+// about 0.5, 32 channels above 0.45 / 0.18, linear 80x2000->500 0.4 / 0.2; the model predicts 0.49 /
+// 0.31, 0.53 / 0.33, 0.55 / 0.34, 0.23 / 0.15, 0.50 / 0.31. Under a load of 5-7 the forward broke
+// even lower (0.4-0.45 at 128 channels). 80x512->35 (and smaller) stays dense: the lists' overhead
 // outweighs the small GEMM there (measured 0.6x at no spikes). The plain-SIMD build measured the same
 // ratios (the gather's multiply-adds slow as much as the GEMM's), so one set of costs serves both.
 const INPUT_COST: f64 = 50;
-const FORWARD_ENTRY_COST: f64 = 60;
-const GRAD_ENTRY_COST: f64 = 90;
+const FORWARD_ENTRY_COST: f64 = 50;
+const GRAD_ENTRY_COST: f64 = 80;
 const CALL_COST: f64 = 30;
 // The sparse path runs only when it is predicted at least 10% faster.
 const SPARSE_MARGIN: f64 = 0.9;
