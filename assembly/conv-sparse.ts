@@ -33,15 +33,20 @@ export function sparseForwardBytes(geom: ConvGeometry): usize {
   return align64(<usize>C * KH * KW * COp * 4) + align64(<usize>OHW * COp * 4) + align64(<usize>W * 4);
 }
 
-// True when few enough of x[0..n) are non-zero (NaN counts as non-zero) for the sparse path to win,
-// given its cost per non-zero input and the dense cost per input, CO * taps multiply-adds.
-function sparse(x: usize, n: i32, perNonZero: f64, CO: i32, taps: i32): bool {
+/** The count of non-zero floats in x[0..n) (NaN counts as non-zero: it must reach the outputs). */
+export function nonZeros(x: usize, n: i32): i64 {
   let counts = i32x4.splat(0);
   let i = 0;
   for (; i + 4 <= n; i += 4) counts = i32x4.sub(counts, f32x4.ne(v128.load(x + (<usize>i << 2)), f32x4.splat(0)));
-  let nonZero: i64 = <i64>i32x4.extract_lane(counts, 0) + i32x4.extract_lane(counts, 1) + i32x4.extract_lane(counts, 2) + i32x4.extract_lane(counts, 3);
-  for (; i < n; i++) if (load<f32>(x + (<usize>i << 2)) != 0) nonZero++;
-  return <f64>nonZero * perNonZero < SPARSE_MARGIN * DENSE_COST * <f64>n * CO * taps;
+  let count: i64 = <i64>i32x4.extract_lane(counts, 0) + i32x4.extract_lane(counts, 1) + i32x4.extract_lane(counts, 2) + i32x4.extract_lane(counts, 3);
+  for (; i < n; i++) if (load<f32>(x + (<usize>i << 2)) != 0) count++;
+  return count;
+}
+
+// True when few enough of x[0..n) are non-zero for the sparse path to win, given its cost per non-zero
+// input and the dense cost per input, CO * taps multiply-adds.
+function sparse(x: usize, n: i32, perNonZero: f64, CO: i32, taps: i32): bool {
+  return <f64>nonZeros(x, n) * perNonZero < SPARSE_MARGIN * DENSE_COST * <f64>n * CO * taps;
 }
 
 /** True when sparseForward is predicted to beat directForward on this x. */
@@ -59,8 +64,8 @@ export function sparseWeightGradPays(geom: ConvGeometry, x: usize): bool {
   return sparse(x, geom.N * geom.C * geom.H * geom.W, perNonZero, CO, KH * KW);
 }
 
-// dst[j * dstStride + i] = src[i * srcStride + j] for i < rows, j < cols (strides in floats).
-function transpose(src: usize, srcStride: i32, dst: usize, dstStride: i32, rows: i32, cols: i32): void {
+/** dst[j * dstStride + i] = src[i * srcStride + j] for i < rows, j < cols (strides in floats). */
+export function transpose(src: usize, srcStride: i32, dst: usize, dstStride: i32, rows: i32, cols: i32): void {
   const ss = <usize>srcStride << 2, ds = <usize>dstStride << 2;
   let i = 0;
   for (; i + 4 <= rows; i += 4) {
@@ -243,9 +248,12 @@ function segOffset(s: i32, segs: i32, G: i32, KH: i32, KW: i32, Wq: i32, vb: usi
   return <usize>((KH - 1 - kh) * Wq + KW - G - j * G) * vb;
 }
 
-// a0[0..4) += v * p[e + d0 ..], a1[0..4) += v * p[e + d1 ..] over the list's entries (offset e, value v),
-// 4 vectors each. a1 may be a0 (an odd segment count), then only a0's sums are kept.
-function gather2x4(list: usize, count: usize, p0: usize, p1: usize, a0: usize, a1: usize): void {
+/**
+ * a0[0..4) += v * p0[e ..], a1[0..4) += v * p1[e ..] over the list's entries (offset e, value v), 4
+ * vectors each (conv-sparse-gemm.ts's 32 channels are p1 = p0 + 64). a1 may be a0 (an odd segment
+ * count), then only a0's sums are kept.
+ */
+export function gather2x4(list: usize, count: usize, p0: usize, p1: usize, a0: usize, a1: usize): void {
   let s0 = v128.load(a0), s1 = v128.load(a0, 16), s2 = v128.load(a0, 32), s3 = v128.load(a0, 48);
   let t0 = v128.load(a1), t1 = v128.load(a1, 16), t2 = v128.load(a1, 32), t3 = v128.load(a1, 48);
   const end = list + (count << 3);

@@ -5,6 +5,9 @@
 //   zero-padded copy of each sample; dx at stride 1 is itself such a correlation.
 // - sparse (conv-sparse.ts): in the direct geometry, when most inputs are zero (spikes), forward and
 //   dw visit only the non-zero inputs.
+// - sparse GEMM (conv-sparse-gemm.ts): likewise in the im2col geometry.
+// A cost model picks the sparse paths per call from the count of non-zero inputs (sparse-policy.ts
+// can force either path: the results agree to float rounding).
 // Every export takes the offset of a geometry descriptor (conv-geometry.ts) and buffer offsets.
 import { biasGradient, checkGeometry, ConvGeometry, geometryAt, outHeight, outWidth } from './conv-geometry';
 import {
@@ -14,6 +17,10 @@ import { im2colBackwardInput, im2colBackwardWeight, im2colBytes, im2colForward }
 import {
   sparseForward, sparseForwardBytes, sparseForwardPays, sparseWeightGrad, sparseWeightGradBytes, sparseWeightGradPays,
 } from './conv-sparse';
+import {
+  sparseGemmForward, sparseGemmForwardBytes, sparseGemmForwardPays, sparseGemmWeightGrad, sparseGemmWeightGradBytes, sparseGemmWeightGradPays,
+} from './conv-sparse-gemm';
+import { takeSparse } from './sparse-policy';
 
 // Correlations with at most this many output channels run direct (when the geometry allows).
 const DIRECT_MAX_CHANNELS = 16;
@@ -38,6 +45,7 @@ export function conv2dScratchBytes(geometry: usize): usize {
   if (directOut) bytes = max(max(directForwardBytes(geom), directWeightGradBytes(geom)), max(sparseForwardBytes(geom), sparseWeightGradBytes(geom)));
   if (directIn) bytes = max(bytes, directBackwardInputBytes(geom));
   if (!directOut || !directIn) bytes = max(bytes, im2colBytes(geom));
+  if (!directOut) bytes = max(bytes, max(sparseGemmForwardBytes(geom), sparseGemmWeightGradBytes(geom)));
   return bytes;
 }
 
@@ -51,8 +59,10 @@ function checked(name: string, geometry: usize, scratchBytes: usize): ConvGeomet
 /** y = conv(x, w) + b; b may be 0 (no bias). Scratch: conv2dScratchBytes of the same geometry. */
 export function conv2dForward(geometry: usize, x: usize, w: usize, b: usize, y: usize, scratch: usize, scratchBytes: usize): void {
   const geom = checked('conv2dForward', geometry, scratchBytes);
-  if (!directFits(geom.CO, geom)) im2colForward(geom, x, w, b, y, scratch, scratchBytes);
-  else if (sparseForwardPays(geom, x)) sparseForward(geom, x, w, b, y, scratch);
+  if (!directFits(geom.CO, geom)) {
+    if (takeSparse(sparseGemmForwardPays(geom, x))) sparseGemmForward(geom, x, w, b, y, scratch);
+    else im2colForward(geom, x, w, b, y, scratch, scratchBytes);
+  } else if (takeSparse(sparseForwardPays(geom, x))) sparseForward(geom, x, w, b, y, scratch);
   else directForward(geom, x, w, b, y, scratch);
 }
 
@@ -69,8 +79,9 @@ export function conv2dBackwardWeight(geometry: usize, x: usize, dy: usize, dw: u
   // The direct kernel sums db while it copies dy, so dy is read once; the others leave db to biasGradient.
   if (!directFits(geom.CO, geom)) {
     if (db != 0) biasGradient(dy, db, geom.N, geom.CO, outHeight(geom) * outWidth(geom));
-    im2colBackwardWeight(geom, x, dy, dw, scratch, scratchBytes);
-  } else if (sparseWeightGradPays(geom, x)) {
+    if (takeSparse(sparseGemmWeightGradPays(geom, x))) sparseGemmWeightGrad(geom, x, dy, dw, scratch);
+    else im2colBackwardWeight(geom, x, dy, dw, scratch, scratchBytes);
+  } else if (takeSparse(sparseWeightGradPays(geom, x))) {
     if (db != 0) biasGradient(dy, db, geom.N, geom.CO, outHeight(geom) * outWidth(geom));
     sparseWeightGrad(geom, x, dy, dw, scratch);
   } else directWeightGrad(geom, x, dy, dw, db, scratch);

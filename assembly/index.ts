@@ -6,6 +6,7 @@ export * from './elementwise';
 export * from './steps';
 export * from './gemm';
 export * from './conv';
+export * from './sparse-policy';
 export * from './linear';
 export * from './batchnorm';
 export * from './pool';

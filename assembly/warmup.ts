@@ -5,7 +5,8 @@ import { gemm } from './gemm';
 
 /**
  * Runs the GEMM micro-kernel and packing paths, and each convolution kernel (direct blocks of 4 and
- * of 1 channel, the weight gradient, im2col, and the sparse path that all-zero inputs take), on small
+ * of 1 channel, the weight gradient, im2col, and the sparse paths all-zero inputs take: conv-sparse.ts
+ * below 16 output channels, conv-sparse-gemm.ts at 20, which linear layers share), on small
  * sizes so V8's optimising tier compiles them at load time instead of during the first real call.
  * Needs about 200 KB of scratch.
  */

@@ -12,6 +12,7 @@ import { tfjsWasm } from './tfjs-wasm.js';
 // spectrogram, about 6% non-zero in the model bench; its second, pooled spikes, about 27%): with
 // `spikes`, that fraction of x is 1 and the rest 0 (conv.ts then visits only the non-zero inputs when
 // they are few), and GFLOP/s counts the dense operations, so it compares with the dense rows as time does.
+// Spike rows also time the dense path on the same spikes ('relaxed dense', setSparsePolicy(1)).
 interface Layer {
   name: string; x: [number, number, number, number]; co: number; k: [number, number]; stride: [number, number]; padding: [number, number];
   spikes?: number;
@@ -28,6 +29,11 @@ const layers: Layer[] = [
   { name: 'Hjh SNN conv2d [80,8,30,67]->16 5x5 same', x: [80, 8, 30, 67], co: 16, k: [5, 5], stride: [1, 1], padding: [2, 2] },
   { name: 'Hjh SNN conv2d [80,1,60,134]->8 5x5 same, 6% spikes', x: [80, 1, 60, 134], co: 8, k: [5, 5], stride: [1, 1], padding: [2, 2], spikes: 0.06 },
   { name: 'Hjh SNN conv2d [80,8,30,67]->16 5x5 same, 27% spikes', x: [80, 8, 30, 67], co: 16, k: [5, 5], stride: [1, 1], padding: [2, 2], spikes: 0.27 },
+  // M5's SNN: spikes pooled into conv2..conv4 at 80 rows; the issue measured 14-20% spike rates there.
+  { name: 'M5 SNN conv1d [80,128,250]->128 k3, 15% spikes', x: [80, 128, 1, 250], co: 128, k: [1, 3], stride: [1, 1], padding: [0, 0], spikes: 0.15 },
+  { name: 'M5 SNN conv1d [80,128,62]->256 k3, 15% spikes', x: [80, 128, 1, 62], co: 256, k: [1, 3], stride: [1, 1], padding: [0, 0], spikes: 0.15 },
+  { name: 'M5 SNN conv1d [80,256,15]->512 k3, 15% spikes', x: [80, 256, 1, 15], co: 512, k: [1, 3], stride: [1, 1], padding: [0, 0], spikes: 0.15 },
+  { name: 'M5 SNN conv1d [80,128,250]->128 k3, 40% spikes', x: [80, 128, 1, 250], co: 128, k: [1, 3], stride: [1, 1], padding: [0, 0], spikes: 0.4 },
   { name: 'Piczak conv2d [16,1,60,134]->80 57x6', x: [16, 1, 60, 134], co: 80, k: [57, 6], stride: [1, 1], padding: [0, 0] },
   { name: 'Piczak conv2d [16,80,4,43]->80 1x3', x: [16, 80, 4, 43], co: 80, k: [1, 3], stride: [1, 1], padding: [0, 0] },
 ];
@@ -59,7 +65,7 @@ export const suite: BenchSuite = {
   async run(all) {
     // Quick runs (the suite's smoke test) spend less time per measurement.
     const options = all.quick ? { ...all, time: Math.min(all.time, 150) } : all;
-    const chosen = options.quick ? [layers[1], layers[4], layers[7], layers[9]] : layers;
+    const chosen = options.quick ? [layers[1], layers[4], layers[7], layers[9], layers[10]] : layers;
     const tf = await tfjsWasm();
     const rows: BenchRow[] = [];
     for (const l of chosen) {
@@ -73,7 +79,7 @@ export const suite: BenchSuite = {
       const dx: Record<string, number> = {};
       const dw: Record<string, number> = {};
       for (const flavor of ['relaxed', 'simd'] as const) {
-        await engineFor(flavor);
+        const engine = await engineFor(flavor);
         const x = Tensor.zeros(l.x).fill(0.5);
         if (l.spikes !== undefined) {
           // A fixed scatter of spikes: Weyl sequence of the golden ratio.
@@ -88,6 +94,12 @@ export const suite: BenchSuite = {
         fwd[flavor] = flop / (await secondsPerCall(() => conv2dForward(x, w, b, y, opts), options)) / 1e9;
         dx[flavor] = flop / (await secondsPerCall(() => conv2dBackwardInput(w, y, gx, opts), options)) / 1e9;
         dw[flavor] = flop / (await secondsPerCall(() => conv2dBackwardWeight(x, y, gw, b, opts), options)) / 1e9;
+        if (l.spikes !== undefined && flavor === 'relaxed') {
+          engine.kernels.setSparsePolicy(1);
+          fwd['relaxed dense'] = flop / (await secondsPerCall(() => conv2dForward(x, w, b, y, opts), options)) / 1e9;
+          dw['relaxed dense'] = flop / (await secondsPerCall(() => conv2dBackwardWeight(x, y, gw, b, opts), options)) / 1e9;
+          engine.kernels.setSparsePolicy(0);
+        }
         for (const t of [x, w, b, y, gx, gw]) t.free();
       }
       let note: string | undefined;

@@ -25,7 +25,7 @@ import { engineFor } from './setup.js';
 const BATCH = 16;
 const CLASSES = 35;
 
-interface Variant { name: ModelName; spiking: boolean; steps: number }
+export interface Variant { name: ModelName; spiking: boolean; steps: number }
 
 const label = (v: Variant) => `${v.name} ${v.spiking ? `SNN T=${v.steps}` : 'CNN'}`;
 
@@ -70,7 +70,7 @@ export function layersRunOnce(layers: readonly Layer[]): { names: string[]; reac
 }
 
 /** A model with a batch of inputs and labels and Adam's state: everything one step touches. */
-function rig(v: Variant) {
+export function rig(v: Variant) {
   const model: Model = createModel(v.name, { classes: CLASSES, spiking: v.spiking, steps: v.steps, seed: 1 });
   const x = Tensor.empty([BATCH, ...model.inputShape]);
   const xs = x.f32;
