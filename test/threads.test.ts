@@ -1,0 +1,153 @@
+// Two threads against one: every split kernel gives the same result as one thread (bit for bit where
+// the split keeps each sum's order; the conv weight gradient, summed per band of samples then added,
+// within rounding), the engine reports a worker's failure, and memory grown after start is seen by
+// the workers (the first large tensors here grow it).
+import '../src/engine/threads-node.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createEngine, useEngine, type Engine } from '../src/engine/engine.js';
+import { Tensor } from '../src/engine/tensor.js';
+import { partsFor, ranges } from '../src/engine/split.js';
+import { conv2dBackwardInput, conv2dBackwardWeight, conv2dForward, type Conv2dOptions } from '../src/kernels/conv.js';
+import { matmul } from '../src/kernels/gemm.js';
+import { linearBackward, linearForward } from '../src/kernels/linear.js';
+import { adamStep } from '../src/kernels/optim.js';
+import { maxRelErr, randArray } from './helpers.js';
+
+let one: Engine;
+let two: Engine;
+
+beforeAll(async () => {
+  one = await createEngine({ flavor: 'relaxed' });
+  two = await createEngine({ flavor: 'relaxed', threads: 2 });
+});
+afterAll(() => two.dispose());
+
+/** The outputs `run` computes on the one-thread engine and on the two-thread one (copied out). */
+function onBoth(run: () => Tensor[]): [Float32Array[], Float32Array[]] {
+  return [one, two].map((engine) => {
+    useEngine(engine);
+    return run().map((t) => t.f32.slice());
+  }) as [Float32Array[], Float32Array[]];
+}
+
+function expectBitwise(a: Float32Array[], b: Float32Array[]): void {
+  expect(a.length).toBe(b.length);
+  a.forEach((x, i) => {
+    expect(x.length).toBeGreaterThan(0);
+    expect(Buffer.from(b[i].buffer).equals(Buffer.from(x.buffer)), `output ${i} differs`).toBe(true);
+  });
+}
+
+describe('split helpers', () => {
+  it('ranges cover [0, total) with aligned inner boundaries, none empty', () => {
+    expect(ranges(100, 2, 16)).toEqual([[0, 48], [48, 100]]);
+    expect(ranges(5, 2)).toEqual([[0, 3], [3, 5]]);
+    expect(ranges(10, 2, 16)).toEqual([[0, 10]]);
+    expect(ranges(0, 2)).toEqual([]);
+  });
+
+  it('partsFor keeps small calls on one thread', () => {
+    expect(partsFor(2, 10, 100)).toBe(1);
+    expect(partsFor(2, 1e4, 100)).toBe(2);
+    expect(partsFor(2, 1e4, 1)).toBe(1);
+    expect(partsFor(1, 1e4, 100)).toBe(1);
+  });
+});
+
+describe('engine threads', () => {
+  it('reports its threads, and refuses a bad count by name', async () => {
+    expect(one.threads).toBe(1);
+    expect(two.threads).toBe(2);
+    await expect(createEngine({ threads: 0 })).rejects.toThrow('engine threads must be an integer from 1 to 64, got 0');
+  });
+
+  it("rethrows a worker's kernel failure on the calling thread", () => {
+    const at = two.alloc(64);
+    expect(() => two.parallel([[], [['addForward', at, at, at, -1]]])).toThrow(/thread 1: abort: addForward: n must be >= 0/);
+    // The pool still serves jobs after a failure.
+    two.f32(at, 4).set([1, 2, 3, 4]);
+    two.parallel([[], [['addForward', at, at, at, 4]]]);
+    expect([...two.f32(at, 4)]).toEqual([2, 4, 6, 8]);
+    two.free(at);
+  });
+});
+
+describe('two threads match one', () => {
+  const shapes: Array<[number, number, number, boolean, boolean]> = [
+    [301, 203, 260, false, false],
+    [301, 203, 260, true, true],
+    [16, 900, 1100, false, true],
+    [900, 16, 1100, true, false],
+  ];
+  for (const [M, N, K, transA, transB] of shapes)
+    it(`matmul ${M}x${N}x${K} transA=${transA} transB=${transB}: bit for bit`, () => {
+      const [a, b] = onBoth(() => {
+        const x = Tensor.from(randArray(M * K, 1), transA ? [K, M] : [M, K]);
+        const w = Tensor.from(randArray(K * N, 2), transB ? [N, K] : [K, N]);
+        const c = Tensor.from(randArray(M * N, 3), [M, N]);
+        matmul(x, w, c, { transA, transB, accumulate: true });
+        return [c];
+      });
+      expectBitwise(a, b);
+    });
+
+  for (const [N, In, Out] of [[16, 2000, 700], [80, 1500, 300]])
+    it(`linear forward and backward N=${N} In=${In} Out=${Out}: bit for bit`, () => {
+      const [a, b] = onBoth(() => {
+        const x = Tensor.from(randArray(N * In, 4), [N, In]);
+        const w = Tensor.from(randArray(Out * In, 5), [Out, In]);
+        const bias = Tensor.from(randArray(Out, 6), [Out]);
+        const y = Tensor.empty([N, Out]);
+        linearForward(x, w, bias, y);
+        const dy = Tensor.from(randArray(N * Out, 7), [N, Out]);
+        const [dx, dw, db] = [Tensor.empty([N, In]), Tensor.empty([Out, In]), Tensor.empty([Out])];
+        linearBackward(x, w, dy, dx, dw, db);
+        return [y, dx, dw, db];
+      });
+      expectBitwise(a, b);
+    });
+
+  // im2col (32 output channels), direct (8), direct over spikes (the sparse path), strided im2col.
+  const convs: Array<[string, number[], number[], Conv2dOptions, number]> = [
+    ['im2col', [16, 8, 20, 40], [32, 8, 3, 3], { padding: [1, 1] }, 1],
+    ['direct', [16, 4, 30, 60], [8, 4, 5, 5], { padding: [2, 2] }, 1],
+    ['sparse spikes', [16, 8, 30, 60], [8, 8, 3, 3], { padding: [1, 1] }, 0.1],
+    ['strided', [16, 16, 24, 48], [24, 16, 3, 3], { stride: [2, 2], padding: [1, 1] }, 1],
+  ];
+  for (const [name, xs, ws, opts, density] of convs)
+    it(`conv2d ${name} x [${xs}] w [${ws}]: forward and dx bit for bit, dw and db within rounding`, () => {
+      const outputs = onBoth(() => {
+        const xv = randArray(xs.reduce((p, d) => p * d, 1), 8);
+        if (density < 1) xv.forEach((v, i) => (xv[i] = (v + 1) / 2 < density ? 1 : 0));
+        const x = Tensor.from(xv, xs);
+        const w = Tensor.from(randArray(ws.reduce((p, d) => p * d, 1), 9), ws);
+        const bias = Tensor.from(randArray(ws[0], 10), [ws[0]]);
+        const OH = Math.floor((xs[2] + 2 * (opts.padding?.[0] ?? 0) - ws[2]) / (opts.stride?.[0] ?? 1)) + 1;
+        const OW = Math.floor((xs[3] + 2 * (opts.padding?.[1] ?? 0) - ws[3]) / (opts.stride?.[1] ?? 1)) + 1;
+        const y = Tensor.empty([xs[0], ws[0], OH, OW]);
+        conv2dForward(x, w, bias, y, opts);
+        const dy = Tensor.from(randArray(y.size, 11), y.shape);
+        const [dx, dw, db] = [Tensor.empty(xs), Tensor.empty(ws), Tensor.empty([ws[0]])];
+        conv2dBackwardInput(w, dy, dx, opts);
+        conv2dBackwardWeight(x, dy, dw, db, opts);
+        return [y, dx, dw, db];
+      });
+      const [[y1, dx1, dw1, db1], [y2, dx2, dw2, db2]] = outputs;
+      expectBitwise([y1, dx1], [y2, dx2]);
+      // Sums of up to 16 x 1800 products of values in [-1, 1): f32 rounding reaches 1e-3 absolute.
+      expect(maxRelErr(dw2, dw1, 1e-2, 1e-4)).toBeLessThanOrEqual(1);
+      expect(maxRelErr(db2, db1, 1e-2, 1e-4)).toBeLessThanOrEqual(1);
+      // Not trivially equal: the weight gradient really was summed in two bands.
+      expect(dw1.some((v, i) => v !== dw2[i]) || db1.some((v, i) => v !== db2[i])).toBe(true);
+    });
+
+  it('adamStep over 1M parameters: bit for bit', () => {
+    const n = 1_000_003;
+    const [a, b] = onBoth(() => {
+      const [p, g, m, v] = [12, 13, 14, 15].map((seed) => Tensor.from(randArray(n, seed, seed === 15 ? 0 : -1, 1), [n]));
+      adamStep(p, g, m, v, { lr: 1e-3, step: 3, weightDecay: 1e-4 });
+      return [p, m, v];
+    });
+    expectBitwise(a, b);
+  });
+});
