@@ -22,12 +22,12 @@ import { secondsPerCall } from './harness.js';
 import { HOW_TO_GET_PYTORCH, type TorchInfo, TorchWorker, findTorchPython } from './pytorch.js';
 import { engineFor } from './setup.js';
 
-const BATCH = 16;
+export const BATCH = 16;
 const CLASSES = 35;
 
-interface Variant { name: ModelName; spiking: boolean; steps: number }
+export interface Variant { name: ModelName; spiking: boolean; steps: number }
 
-const label = (v: Variant) => `${v.name} ${v.spiking ? `SNN T=${v.steps}` : 'CNN'}`;
+export const label = (v: Variant): string => `${v.name} ${v.spiking ? `SNN T=${v.steps}` : 'CNN'}`;
 
 /**
  * The issue's targets for a training step at batch 16, as the least PyTorch/ours ratio: every SNN 2x,
@@ -69,8 +69,8 @@ export function layersRunOnce(layers: readonly Layer[]): { names: string[]; reac
   return { names, reachedLeaky: false };
 }
 
-/** A model with a batch of inputs and labels and Adam's state: everything one step touches. */
-function rig(v: Variant) {
+/** A model with a batch of inputs and labels and Adam's state: everything one step touches (on the current engine). */
+export function rig(v: Variant) {
   const model: Model = createModel(v.name, { classes: CLASSES, spiking: v.spiking, steps: v.steps, seed: 1 });
   const x = Tensor.empty([BATCH, ...model.inputShape]);
   const xs = x.f32;
@@ -102,7 +102,7 @@ function rig(v: Variant) {
   return { model, trainStep, infer, dispose };
 }
 
-const median = (xs: number[]): number => {
+export const median = (xs: number[]): number => {
   const s = [...xs].sort((a, b) => a - b);
   const m = s.length >> 1;
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;

@@ -15,13 +15,15 @@ export type KernelCall = readonly [name: string, ...args: number[]];
 export type Share = readonly KernelCall[];
 
 // Control block of one worker, in 32-bit words: the posted job number, the finished job number, the
-// number of calls, an error flag and the error text's length; the calls from CALLS_AT (f64 slots:
-// export index, argument count, arguments), then the error text (UTF-16 code units).
+// number of calls, an error flag, the error text's length, and the claim: -job while job j is
+// unclaimed, then +job once the worker (or the calling thread, stealing it) has taken it. Then the
+// calls from CALLS_AT (f64 slots: export index, argument count, arguments), then the error text.
 const POSTED = 0;
 const DONE = 1;
 const COUNT = 2;
 const FAILED = 3;
 const TEXT_LENGTH = 4;
+const CLAIM = 5;
 const CALLS_AT = 64; // bytes
 const MAX_CALLS = 8;
 const MAX_ARGS = 16;
@@ -58,6 +60,8 @@ onFirst(({ module, memory, control, names }) => {
     for (let i = 0; i < ${SPINS} && Atomics.load(words, ${POSTED}) === seen; i++);
     Atomics.wait(words, ${POSTED}, seen);
     seen = Atomics.load(words, ${POSTED});
+    // The calling thread runs a share itself when its worker has not taken it by the time its own is done.
+    if (Atomics.compareExchange(words, ${CLAIM}, -seen, seen) !== -seen) continue;
     try {
       for (let c = 0, at = 0; c < words[${COUNT}]; c++) {
         const argc = slots[at + 1];
@@ -143,6 +147,16 @@ export class ThreadPool {
     }
     for (let t = 1; t < shares.length; t++) {
       const words = this.words[t - 1];
+      // A worker that has not even taken its share (parked, or descheduled on a busy machine) would make
+      // this thread wait for nothing: take the share back and run it here.
+      if (Atomics.compareExchange(words, CLAIM, -job, job) === -job) {
+        try {
+          for (const [name, ...args] of shares[t]) this.exports[name](...args);
+        } catch (err) {
+          failure ??= err;
+        }
+        continue;
+      }
       // Spin first: a share that ends near this one's end would otherwise pay a wake-up here too.
       for (let i = 0; i < SPINS && Atomics.load(words, DONE) !== job; i++);
       for (let done = Atomics.load(words, DONE); done !== job; done = Atomics.load(words, DONE)) Atomics.wait(words, DONE, done);
@@ -169,6 +183,7 @@ export class ThreadPool {
     });
     const words = this.words[worker];
     words[COUNT] = share.length;
+    Atomics.store(words, CLAIM, -job);
     Atomics.store(words, POSTED, job);
     Atomics.notify(words, POSTED);
   }
