@@ -11,6 +11,7 @@ import { conv2dBackwardInput, conv2dBackwardWeight, conv2dForward, type Conv2dOp
 import { matmul } from '../src/kernels/gemm.js';
 import { linearBackward, linearForward } from '../src/kernels/linear.js';
 import { adamStep } from '../src/kernels/optim.js';
+import { batchNormBackward, batchNormForward } from '../src/kernels/batchnorm.js';
 import { maxRelErr, randArray } from './helpers.js';
 
 let one: Engine;
@@ -22,12 +23,27 @@ beforeAll(async () => {
 });
 afterAll(() => two.dispose());
 
-/** The outputs `run` computes on the one-thread engine and on the two-thread one (copied out). */
+/**
+ * The outputs `run` computes on the one-thread engine and on the two-thread one (copied out), after
+ * checking that the two-thread engine really split a call (else the comparison would prove nothing).
+ */
 function onBoth(run: () => Tensor[]): [Float32Array[], Float32Array[]] {
-  return [one, two].map((engine) => {
-    useEngine(engine);
-    return run().map((t) => t.f32.slice());
-  }) as [Float32Array[], Float32Array[]];
+  let widest = 0;
+  const parallel = two.parallel.bind(two);
+  two.parallel = (shares) => {
+    widest = Math.max(widest, shares.length);
+    parallel(shares);
+  };
+  try {
+    const out = [one, two].map((engine) => {
+      useEngine(engine);
+      return run().map((t) => t.f32.slice());
+    }) as [Float32Array[], Float32Array[]];
+    expect(widest, 'no call was split').toBe(2);
+    return out;
+  } finally {
+    delete (two as { parallel?: unknown }).parallel;
+  }
 }
 
 function expectBitwise(a: Float32Array[], b: Float32Array[]): void {
@@ -145,6 +161,28 @@ describe('two threads match one', () => {
       expect(maxRelErr(db2, db1, 1e-2, 1e-4)).toBeLessThanOrEqual(1);
       // Not trivially equal: the weight gradient really was summed in two bands.
       expect(dw1.some((v, i) => v !== dw2[i]) || db1.some((v, i) => v !== db2[i])).toBe(true);
+    });
+
+  for (const training of [true, false])
+    it(`batch norm ${training ? 'training' : 'eval'} forward and backward over [16, 24, 40, 60]: bit for bit`, () => {
+      const [N, C, H, W] = [16, 24, 40, 60];
+      const [a, b] = onBoth(() => {
+        const x = Tensor.from(randArray(N * C * H * W, 16), [N, C, H, W]);
+        const [weight, bias] = [17, 18].map((seed) => Tensor.from(randArray(C, seed), [C]));
+        const state = {
+          runningMean: Tensor.from(randArray(C, 19), [C]),
+          runningVar: Tensor.from(randArray(C, 20, 0.5, 2), [C]),
+          saveMean: Tensor.from(randArray(C, 21), [C]),
+          saveInvStd: Tensor.from(randArray(C, 22, 0.5, 2), [C]),
+        };
+        const y = Tensor.empty(x.shape);
+        batchNormForward(x, weight, bias, y, state, { training });
+        const dy = Tensor.from(randArray(x.size, 23), x.shape);
+        const [dx, dw, db] = [Tensor.empty(x.shape), Tensor.empty([C]), Tensor.empty([C])];
+        batchNormBackward(x, weight, dy, state, dx, dw, db);
+        return [y, dx, dw, db, ...Object.values(state)];
+      });
+      expectBitwise(a, b);
     });
 
   it('adamStep over 1M parameters: bit for bit', () => {
