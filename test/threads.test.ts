@@ -12,6 +12,7 @@ import { matmul } from '../src/kernels/gemm.js';
 import { linearBackward, linearForward } from '../src/kernels/linear.js';
 import { adamStep } from '../src/kernels/optim.js';
 import { batchNormBackward, batchNormForward } from '../src/kernels/batchnorm.js';
+import { DEFAULT_NEURON, STUDY_NEURON, lifBackward, lifForward, type LifParams } from '../src/kernels/lif.js';
 import { maxRelErr, randArray } from './helpers.js';
 
 let one: Engine;
@@ -32,7 +33,7 @@ function onBoth(run: () => Tensor[]): [Float32Array[], Float32Array[]] {
   const parallel = two.parallel.bind(two);
   two.parallel = (shares) => {
     widest = Math.max(widest, shares.length);
-    parallel(shares);
+    return parallel(shares);
   };
   try {
     const out = [one, two].map((engine) => {
@@ -183,6 +184,27 @@ describe('two threads match one', () => {
         return [y, dx, dw, db, ...Object.values(state)];
       });
       expectBitwise(a, b);
+    });
+
+  for (const [name, neuron, once] of [['current', DEFAULT_NEURON, false], ['study, input once', STUDY_NEURON, true]] as const)
+    it(`LIF ${name} forward and backward over 5 steps of 300k neurons: bit for bit, gradients of beta and threshold within f64 rounding`, () => {
+      const [steps, n] = [5, 300_001];
+      const params: LifParams = { steps, beta: 0.9, threshold: 0.5, ...neuron };
+      const grads: Array<{ dbeta: number; dthreshold: number; dinitial: number }> = [];
+      const counts: number[] = [];
+      const [a, b] = onBoth(() => {
+        const input = Tensor.from(randArray(once ? n : steps * n, 24), once ? [n] : [steps, n]);
+        const record = { membrane: Tensor.empty([steps, n]), spikes: Tensor.empty([steps, n], 'u8'), out: Tensor.empty([steps, n]) };
+        counts.push(lifForward(input, record, params));
+        const dspikes = Tensor.from(randArray(steps * n, 25), [steps, n]);
+        const dinput = Tensor.empty(input.shape);
+        grads.push(lifBackward(dspikes, record, params, dinput));
+        return [record.membrane, record.out, dinput];
+      });
+      expectBitwise(a, b);
+      expect(counts[1]).toBe(counts[0]);
+      expect(counts[0]).toBeGreaterThan(0);
+      for (const key of ['dbeta', 'dthreshold', 'dinitial'] as const) expect(grads[1][key]).toBeCloseTo(grads[0][key], 6);
     });
 
   it('adamStep over 1M parameters: bit for bit', () => {

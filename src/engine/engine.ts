@@ -1,6 +1,6 @@
 import type { Bytes, HostInstance, WasmMemory } from '../util/host-types.js';
 import { Allocator } from './allocator.js';
-import { ThreadPool, threadHost, type Share } from './threads.js';
+import { ThreadPool, runHere, threadHost, type Share } from './threads.js';
 import { relaxedWasmBase64, simdWasmBase64 } from './wasm-binaries.js';
 
 /** Which WASM build runs: `relaxed` uses fused multiply-add (relaxed SIMD), `simd` plain 128-bit SIMD. */
@@ -116,10 +116,12 @@ export class Engine {
     return this.pool ? this.pool.size : 1;
   }
 
-  /** Runs shares[i] on thread i (shares[0] on this one) and returns when all are done. */
-  parallel(shares: readonly Share[]): void {
-    if (this.pool) this.pool.run(shares);
-    else for (const share of shares) for (const [name, ...args] of share) this.kernels[name](...args);
+  /**
+   * Runs shares[i] on thread i (shares[0] on this one) and returns when all are done, with each
+   * share's last call's result (0 for a share without calls).
+   */
+  parallel(shares: readonly Share[]): number[] {
+    return this.pool ? this.pool.run(shares) : shares.map((share) => runHere(this.kernels, share));
   }
 
   /** Lets the worker threads go (a one-thread engine has none); the engine must not be used after. */

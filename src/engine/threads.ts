@@ -24,6 +24,7 @@ const COUNT = 2;
 const FAILED = 3;
 const TEXT_LENGTH = 4;
 const CLAIM = 5;
+const RESULT_AT = 32; // bytes: the share's last call's result, an f64
 const CALLS_AT = 64; // bytes
 const MAX_CALLS = 8;
 const MAX_ARGS = 16;
@@ -54,6 +55,7 @@ onFirst(({ module, memory, control, names }) => {
   const words = new Int32Array(control);
   const slots = new Float64Array(control, ${CALLS_AT}, ${SLOTS});
   const text = new Uint16Array(control, ${TEXT_AT}, ${TEXT_MAX});
+  const result = new Float64Array(control, ${RESULT_AT}, 1);
   port.postMessage('ready');
   let seen = 0;
   for (;;) {
@@ -67,7 +69,7 @@ onFirst(({ module, memory, control, names }) => {
         const argc = slots[at + 1];
         const args = [];
         for (let a = 0; a < argc; a++) args.push(slots[at + 2 + a]);
-        fns[slots[at]](...args);
+        result[0] = fns[slots[at]](...args) ?? 0;
         at += ${MAX_ARGS + 2};
       }
     } catch (err) {
@@ -112,6 +114,13 @@ export function threadHost(threads: number): ThreadHost {
   return host;
 }
 
+/** Runs a share on the calling thread; returns its last call's result (0 for none). */
+export function runHere(exports: Record<string, (...args: number[]) => number>, share: Share): number {
+  let result = 0;
+  for (const [name, ...args] of share) result = exports[name](...args) ?? 0;
+  return result;
+}
+
 /** The workers of one engine and the calling thread: shares[0] runs here, shares[i] on worker i - 1. */
 export class ThreadPool {
   private readonly words: Int32Array[];
@@ -134,14 +143,18 @@ export class ThreadPool {
     return this.workers.length + 1;
   }
 
-  /** Runs each share on its own thread and returns when all are done; rethrows a worker's error. */
-  run(shares: readonly Share[]): void {
+  /**
+   * Runs each share on its own thread and returns when all are done, with each share's last call's
+   * result (0 for none); rethrows a worker's error.
+   */
+  run(shares: readonly Share[]): number[] {
+    const results = shares.map(() => 0);
     if (shares.length > this.size) throw new Error(`ThreadPool.run: ${shares.length} shares for ${this.size} threads`);
     const job = ++this.job;
     for (let t = 1; t < shares.length; t++) this.post(t - 1, shares[t], job);
     let failure: unknown = null;
     try {
-      for (const [name, ...args] of shares[0]) this.exports[name](...args);
+      results[0] = runHere(this.exports, shares[0]);
     } catch (err) {
       failure = err;
     }
@@ -151,7 +164,7 @@ export class ThreadPool {
       // this thread wait for nothing: take the share back and run it here.
       if (Atomics.compareExchange(words, CLAIM, -job, job) === -job) {
         try {
-          for (const [name, ...args] of shares[t]) this.exports[name](...args);
+          results[t] = runHere(this.exports, shares[t]);
         } catch (err) {
           failure ??= err;
         }
@@ -165,8 +178,10 @@ export class ThreadPool {
         const text = String.fromCharCode(...new Uint16Array(this.workers[t - 1].control, TEXT_AT, words[TEXT_LENGTH]));
         failure ??= new Error(`thread ${t}: ${text}`);
       }
+      results[t] = new Float64Array(this.workers[t - 1].control, RESULT_AT, 1)[0];
     }
     if (failure) throw failure;
+    return results;
   }
 
   private post(worker: number, share: Share, job: number): void {
