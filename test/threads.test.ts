@@ -11,6 +11,7 @@ import { conv2dBackwardInput, conv2dBackwardWeight, conv2dForward, type Conv2dOp
 import { matmul } from '../src/kernels/gemm.js';
 import { linearBackward, linearForward } from '../src/kernels/linear.js';
 import { adamStep } from '../src/kernels/optim.js';
+import { maxPool2dBackward, maxPool2dForward } from '../src/kernels/pool.js';
 import { batchNormBackward, batchNormForward } from '../src/kernels/batchnorm.js';
 import { DEFAULT_NEURON, STUDY_NEURON, lifBackward, lifForward, type LifParams } from '../src/kernels/lif.js';
 import { maxRelErr, randArray } from './helpers.js';
@@ -206,6 +207,21 @@ describe('two threads match one', () => {
       expect(counts[0]).toBeGreaterThan(0);
       for (const key of ['dbeta', 'dthreshold', 'dinitial'] as const) expect(grads[1][key]).toBeCloseTo(grads[0][key], 6);
     });
+
+  it('max pool 2x2 forward and backward over [16, 32, 60, 100]: bit for bit', () => {
+    const [N, C, H, W] = [16, 32, 60, 100];
+    const [a, b] = onBoth(() => {
+      const x = Tensor.from(randArray(N * C * H * W, 26), [N, C, H, W]);
+      const y = Tensor.empty([N, C, H / 2, W / 2]);
+      const argmax = Tensor.empty(y.shape, 'i32');
+      maxPool2dForward(x, y, argmax, { kernel: [2, 2] });
+      const dy = Tensor.from(randArray(y.size, 27), y.shape);
+      const dx = Tensor.empty(x.shape);
+      maxPool2dBackward(dy, argmax, dx, { kernel: [2, 2] });
+      return [y, dx];
+    });
+    expectBitwise(a, b);
+  });
 
   it('adamStep over 1M parameters: bit for bit', () => {
     const n = 1_000_003;
