@@ -14,6 +14,9 @@ import { adamStep } from '../src/kernels/optim.js';
 import { maxPool2dBackward, maxPool2dForward } from '../src/kernels/pool.js';
 import { batchNormBackward, batchNormForward } from '../src/kernels/batchnorm.js';
 import { DEFAULT_NEURON, STUDY_NEURON, lifBackward, lifForward, type LifParams } from '../src/kernels/lif.js';
+import { crossEntropyBackward, crossEntropyForward } from '../src/kernels/loss.js';
+import { createModel } from '../src/models/zoo.js';
+import type { ModelName } from '../src/models/types.js';
 import { maxRelErr, randArray } from './helpers.js';
 
 let one: Engine;
@@ -232,4 +235,27 @@ describe('two threads match one', () => {
     });
     expectBitwise(a, b);
   });
+});
+
+describe('a training step on two threads', () => {
+  const cases: Array<[ModelName, boolean]> = [['hjh', false], ['m5', true]];
+  for (const [name, spiking] of cases)
+    it(`${name} ${spiking ? 'SNN' : 'CNN'} at batch 16: the loss's probabilities and every gradient of one thread, within rounding`, () => {
+      const [a, b] = onBoth(() => {
+        const model = createModel(name, { classes: 10, spiking, steps: 2, seed: 3 });
+        const x = Tensor.from(randArray(16 * model.inputShape.reduce((p, d) => p * d, 1), 28), [16, ...model.inputShape]);
+        const labels = Tensor.from(Array.from({ length: 16 }, (_, i) => i % 10), [16], 'i32');
+        const [probs, dlogits] = [Tensor.empty([16, 10]), Tensor.empty([16, 10])];
+        model.train();
+        crossEntropyForward(model.forward(x), labels, probs);
+        crossEntropyBackward(probs, labels, dlogits);
+        model.backward(dlogits);
+        return [probs, ...model.parameters().map((p) => p.grad)];
+      });
+      // Gradients summed over the batch in two bands round differently; a bias in front of a batch
+      // norm has a zero gradient made of rounding only, hence a tolerance relative to the largest gradient.
+      const scale = a.slice(1).reduce((m, x) => x.reduce((mm, v) => Math.max(mm, Math.abs(v)), m), 0);
+      expect(scale).toBeGreaterThan(0);
+      a.forEach((x, i) => expect(maxRelErr(b[i], x, 1e-4 * scale, 1e-3), `tensor ${i}`).toBeLessThanOrEqual(1));
+    });
 });
