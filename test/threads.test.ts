@@ -3,8 +3,11 @@
 // within rounding), the engine reports a worker's failure, and memory grown after start is seen by
 // the workers (the first large tensors here grow it).
 import '../src/engine/threads-node.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createEngine, useEngine, type Engine } from '../src/engine/engine.js';
+import { createEngine, getEngine, useEngine, type Engine } from '../src/engine/engine.js';
 import { Tensor } from '../src/engine/tensor.js';
 import { partsFor, ranges } from '../src/engine/split.js';
 import { conv2dBackwardInput, conv2dBackwardWeight, conv2dForward, type Conv2dOptions } from '../src/kernels/conv.js';
@@ -17,6 +20,7 @@ import { DEFAULT_NEURON, STUDY_NEURON, lifBackward, lifForward, type LifParams }
 import { crossEntropyBackward, crossEntropyForward } from '../src/kernels/loss.js';
 import { createModel } from '../src/models/zoo.js';
 import type { ModelName } from '../src/models/types.js';
+import { cli, writeTree } from './cli-helpers.js';
 import { maxRelErr, randArray } from './helpers.js';
 
 let one: Engine;
@@ -258,4 +262,22 @@ describe('a training step on two threads', () => {
       expect(scale).toBeGreaterThan(0);
       a.forEach((x, i) => expect(maxRelErr(b[i], x, 1e-4 * scale, 1e-3), `tensor ${i}`).toBeLessThanOrEqual(1));
     });
+});
+
+describe('train --threads', () => {
+  it('refuses a bad count by name, and trains on two threads', async () => {
+    const bad = await cli('train', '--threads', '0');
+    expect(bad.code).not.toBe(0);
+    expect(bad.err).toMatch(/--threads must be a positive integer, got "0"/);
+    const dir = mkdtempSync(join(tmpdir(), 'snn-voice-threads-'));
+    try {
+      writeTree(join(dir, 'speech'));
+      const r = await cli('train', '--model', 'tcy', '--epochs', '1', '--batch-size', '4', '--threads', '2', '--data', join(dir, 'speech'), '--out', join(dir, 'run'));
+      expect(r.code, r.err).toBe(0);
+      expect(getEngine().threads).toBe(2);
+    } finally {
+      getEngine().dispose();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
