@@ -6,7 +6,7 @@ import { CONTROL_BYTES, WORKER_SOURCE, setThreadHost, type WorkerHandle } from '
 import { decodeBase64 } from './engine.js';
 import { relaxedThreadsWasmBase64, simdThreadsWasmBase64 } from './wasm-binaries-threads.js';
 
-async function spawn(count: number, module: WebAssembly.Module, memory: WebAssembly.Memory, names: string[]): Promise<WorkerHandle[]> {
+async function spawn(count: number, module: unknown, memory: unknown, names: string[]): Promise<WorkerHandle[]> {
   const start = (): Promise<WorkerHandle> => {
     const control = new SharedArrayBuffer(CONTROL_BYTES);
     const worker = new Worker(WORKER_SOURCE, { eval: true });

@@ -90,8 +90,13 @@ export interface WorkerHandle {
   terminate(): void;
 }
 
-/** Starts `count` workers over one module and memory; supplied by the host (engine/threads-node.ts). */
-export type ThreadSpawner = (count: number, module: WebAssembly.Module, memory: WebAssembly.Memory, names: string[]) => Promise<WorkerHandle[]>;
+/**
+ * Starts `count` workers over one compiled module and shared memory (a WebAssembly.Module and
+ * WebAssembly.Memory, typed unknown here: the public declarations must not name WebAssembly, see
+ * util/host-types.ts; the spawner only hands them to its workers); supplied by the host
+ * (engine/threads-node.ts).
+ */
+export type ThreadSpawner = (count: number, module: unknown, memory: unknown, names: string[]) => Promise<WorkerHandle[]>;
 
 /** The threaded builds' bytes and a spawner, registered by a host that can run threads. */
 export interface ThreadHost {
