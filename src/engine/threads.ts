@@ -64,6 +64,7 @@ onFirst(({ module, memory, control, names }) => {
     seen = Atomics.load(words, ${POSTED});
     // The calling thread runs a share itself when its worker has not taken it by the time its own is done.
     if (Atomics.compareExchange(words, ${CLAIM}, -seen, seen) !== -seen) continue;
+    result[0] = 0;
     try {
       for (let c = 0, at = 0; c < words[${COUNT}]; c++) {
         const argc = slots[at + 1];
