@@ -259,8 +259,8 @@ let current: Engine | null = null;
 /**
  * Creates the engine and makes it the current one, used by every tensor, layer and model. A second call
  * that asks for nothing new returns the running engine, so models made before it stay usable; one that
- * asks for another build, other bytes or another number of threads starts a new engine, and tensors of the old one are refused by
- * the kernels (see engine/checks.ts) rather than read out of bounds.
+ * asks for another build, other bytes or another number of threads starts a new engine, and tensors of
+ * the old one are refused by the kernels (see engine/checks.ts) rather than read out of bounds.
  */
 export async function initEngine(options: EngineOptions = {}): Promise<Engine> {
   const flavor = options.flavor ?? 'auto';
