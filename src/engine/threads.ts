@@ -5,8 +5,8 @@
  * block, wakes it with Atomics.notify, runs its own share and waits for the others. A message per call
  * would cost far more than the kernels it splits, and the API stays synchronous.
  *
- * Nothing here imports Node: the worker's program is source text, started by a host-specific spawner
- * (engine/threads-node.ts for worker_threads).
+ * Nothing here imports Node: the worker's program is source text (for worker_threads; Web Workers
+ * would need only its first lines changed), started by the host's spawner (engine/threads-node.ts).
  */
 
 /** One kernel call: an export's name and its arguments (offsets, sizes, scalars). */
@@ -37,13 +37,13 @@ export const CONTROL_BYTES = TEXT_AT + TEXT_MAX * 2;
 const SPINS = 2000;
 
 /**
- * The worker's program, run as classic script text by the spawner. Its first message brings
+ * The worker's program, run as script text by the spawner (a worker_threads Worker with eval, so it
+ * runs the same from src under tsx and from dist). Its first message brings
  * { module, memory, control, names }; it answers 'ready' once instantiated, then serves jobs forever.
  */
 export const WORKER_SOURCE = `
-const port = typeof require === 'function' ? require('node:worker_threads').parentPort : self;
-const onFirst = (handler) => typeof require === 'function' ? port.once('message', handler) : (self.onmessage = (e) => handler(e.data));
-onFirst(({ module, memory, control, names }) => {
+const port = require('node:worker_threads').parentPort;
+port.once('message', ({ module, memory, control, names }) => {
   const read = (ptr) => {
     if (!ptr) return 'null';
     const units = new Uint16Array(memory.buffer, ptr, new Uint32Array(memory.buffer, ptr - 4, 1)[0] >>> 1);
