@@ -131,6 +131,7 @@ export function lifForward(input: Tensor, record: LifRecord, params: LifParams):
  * and the initial membrane (f64) are added in another grouping.
  */
 function neuronBands(engine: Engine, n: number, bytes: number): Array<[number, number]> {
+  // The backward's work area is 64 bytes of results and then one f32 carry per neuron of a tile.
   const tile = (engine.kernels.lifBackwardBytes() - 64) / 4;
   return ranges(n, partsFor(engine.threads, streamMicros(bytes), Math.ceil(n / tile)), tile);
 }
