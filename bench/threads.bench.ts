@@ -24,10 +24,10 @@ const LOOP = 'let x = 0; for (let i = 0; i < n; i++) x = (x * 1.0000001 + 1) % 1
 const spin = new Function('n', LOOP) as (n: number) => number;
 
 /**
- * Milliseconds per call of `fn` outside the calls `engine` splits over its threads (median of a few
- * calls, the split calls timed from the outside): the part of a step that more threads leave as it is.
+ * Milliseconds per call of `fn` (median of a few calls), and of the part of it outside the calls
+ * `engine` splits over its threads (timed from the outside): the part more threads leave as it is.
  */
-function unsplitMs(engine: Engine, fn: () => void): number {
+function unsplitMs(engine: Engine, fn: () => void): [number, number] {
   let inSplit = 0;
   const parallel = engine.parallel.bind(engine);
   engine.parallel = (shares) => {
@@ -38,14 +38,15 @@ function unsplitMs(engine: Engine, fn: () => void): number {
     return results;
   };
   try {
-    const ms: number[] = [];
+    const [all, outside]: number[][] = [[], []];
     for (let i = 0; i < 5; i++) {
       inSplit = 0;
       const start = performance.now();
       fn();
-      ms.push(performance.now() - start - inSplit);
+      all.push(performance.now() - start);
+      outside.push(all[i] - inSplit);
     }
-    return median(ms);
+    return [median(all), median(outside)];
   } finally {
     delete (engine as { parallel?: unknown }).parallel;
   }
@@ -97,7 +98,8 @@ export const suite: BenchSuite = {
       }
       return [ms, ratios];
     };
-    const row = (name: string, ms: number[][], ratios: number[], target: string, unsplit?: number): BenchRow => {
+    // unsplit: [ms per step on one thread, ms outside the split calls on N], timed the same way, one after the other.
+    const row = (name: string, ms: number[][], ratios: number[], target: string, unsplit?: [number, number]): BenchRow => {
       const ratio = median(ratios);
       const cells: Record<string, string> = {
         speed_up: `${ratio.toFixed(2)}x (${Math.min(...ratios).toFixed(2)}-${Math.max(...ratios).toFixed(2)})`,
@@ -105,7 +107,7 @@ export const suite: BenchSuite = {
       };
       if (unsplit !== undefined) {
         // Amdahl: the split share of the one-thread step runs N times faster at best, the rest as it is.
-        const split = Math.min(1, Math.max(0, 1 - unsplit / median(ms[0])));
+        const split = Math.min(1, Math.max(0, 1 - unsplit[1] / unsplit[0]));
         cells['split share'] = `${(100 * split).toFixed(0)}%`;
         cells['at most'] = `${(1 / (1 - split + split / THREADS[1])).toFixed(2)}x`;
       }
@@ -152,14 +154,15 @@ export const suite: BenchSuite = {
         return r;
       });
       const [ms, ratios] = await interleaved(rigs.map((r) => r.trainStep));
-      const many = engines.get(THREADS[1])!;
-      useEngine(many);
-      const unsplit = unsplitMs(many, rigs[1].trainStep);
+      const unsplit = THREADS.map((n, i) => {
+        useEngine(engines.get(n)!);
+        return unsplitMs(engines.get(n)!, rigs[i].trainStep);
+      });
       THREADS.forEach((n, i) => {
         useEngine(engines.get(n)!);
         rigs[i].dispose();
       });
-      rows.push(row(`${label(v)} training step`, ms, ratios, '', unsplit));
+      rows.push(row(`${label(v)} training step`, ms, ratios, '', [unsplit[0][0], unsplit[1][1]]));
     }
     return rows;
   },
