@@ -97,15 +97,18 @@ let gSumDyX: f64 = 0;
 // Training: normalise with the batch statistics (biased variance), save mean and 1/std for backward,
 // and move the running statistics by `momentum` towards the batch mean and the UNBIASED variance
 // (PyTorch's rule). Eval: normalise with the running statistics; saveMean/saveInvStd are not touched.
+// A sample of x holds `sampleC` >= C channels: a thread's band of C channels starts at x + c0 * L
+// (and every per-channel array at its c0), samples sampleC * L apart.
 export function batchNormForward(
   x: usize, weight: usize, bias: usize, y: usize,
   runningMean: usize, runningVar: usize, saveMean: usize, saveInvStd: usize,
-  N: i32, C: i32, L: i32, training: i32, momentum: f32, eps: f32,
+  N: i32, C: i32, L: i32, training: i32, momentum: f32, eps: f32, sampleC: i32,
 ): void {
   assert(N > 0 && C > 0 && L > 0, 'batchNormForward: N, C and L must be > 0');
+  assert(sampleC >= C, 'batchNormForward: sampleC must be >= C');
   assert(!training || N * L > 1, 'batchNormForward: training needs more than one value per channel');
   const count = <f64>N * <f64>L;
-  const rowStride = <usize>C * <usize>L << 2;
+  const rowStride = <usize>sampleC * <usize>L << 2;
   for (let c = 0; c < C; c++) {
     const cOff = <usize>c << 2;
     const base = <usize>c * <usize>L << 2;
@@ -138,14 +141,15 @@ export function batchNormForward(
 
 // Gradients through the batch statistics of the last training forward (saveMean, saveInvStd):
 // dbias = sum dy, dweight = sum dy * xhat, dx = weight * invStd * (dy - dbias/n - xhat * dweight/n).
-// Every output is overwritten; an output at offset 0 (null) is skipped.
+// Every output is overwritten; an output at offset 0 (null) is skipped. sampleC: as batchNormForward.
 export function batchNormBackward(
   x: usize, weight: usize, dy: usize, saveMean: usize, saveInvStd: usize,
-  dx: usize, dweight: usize, dbias: usize, N: i32, C: i32, L: i32,
+  dx: usize, dweight: usize, dbias: usize, N: i32, C: i32, L: i32, sampleC: i32,
 ): void {
   assert(N > 0 && C > 0 && L > 0, 'batchNormBackward: N, C and L must be > 0');
+  assert(sampleC >= C, 'batchNormBackward: sampleC must be >= C');
   const count = <f64>N * <f64>L;
-  const rowStride = <usize>C * <usize>L << 2;
+  const rowStride = <usize>sampleC * <usize>L << 2;
   for (let c = 0; c < C; c++) {
     const cOff = <usize>c << 2;
     const base = <usize>c * <usize>L << 2;

@@ -10,7 +10,8 @@ export const SURROGATE_STRAIGHT_THROUGH = 2;
 // back from L2. Out of cache, runs this long beat tiles of 512 by 1.3-1.4x (the prefetchers ramp up).
 export const TILE = 8192;
 
-// dL/dmem of each neuron of a tile, carried from one step into the step before it (backward passes).
+// dL/dmem of each neuron of a tile, carried from one step into the step before it (the signed neurons'
+// backward; the LIF backward carries in its caller's work area, one per thread).
 export const carries = memory.data(TILE << 2, 16);
 // The signed neurons' running spike counts, one per neuron of a tile.
 export const counts = memory.data(TILE << 2, 16);

@@ -13,7 +13,7 @@
 // the same code with lane-wise loads and stores, so the update is written once.
 
 import { loadLanes as loadF32, storeLanes as storeF32 } from './lanes';
-import { SURROGATE_ATAN, SURROGATE_FAST_SIGMOID, SURROGATE_STRAIGHT_THROUGH, TILE, carries, lanesToF64, loadSpikes, storeSpikes, surrogateGrad } from './lif-common';
+import { SURROGATE_ATAN, SURROGATE_FAST_SIGMOID, SURROGATE_STRAIGHT_THROUGH, TILE, lanesToF64, loadSpikes, storeSpikes, surrogateGrad } from './lif-common';
 import { madd } from './simd';
 
 // The signed (bipolar) integrate-and-fire neurons of converted SNNs.
@@ -50,18 +50,19 @@ const RESET_ZERO = 1;
 }
 
 /**
- * Runs the neurons; writes membrane (f32), spikes (u8 0/1) and out (f32 0/1), all [steps, n].
- * input is [steps, n] (inputStride n), or [n] repeated at every step (inputStride 0). beta is
+ * Runs the neurons; writes membrane (f32), spikes (u8 0/1) and out (f32 0/1), all [steps, n] with
+ * steps `stride` >= n apart (a thread's band of neurons of a larger population: every offset at the
+ * band's first neuron). input is [steps, n] (inputStride = stride), or [n] repeated at every step (inputStride 0). beta is
  * clamped to [0, 1] as snntorch does; `initial` is the membrane before the first step, U[-1].
  * Returns the number of spikes.
  */
 export function lifForward(
   input: usize, inputStride: i32, membrane: usize, spikes: usize, out: usize, n: i32, steps: i32,
-  beta: f32, threshold: f32, form: i32, reset: i32, initial: f32,
+  beta: f32, threshold: f32, form: i32, reset: i32, initial: f32, stride: i32,
 ): i32 {
-  assert(n >= 0 && steps > 0, 'lifForward: n must be >= 0 and steps positive');
-  assert(<i64>n * <i64>steps < 0x7fffffff, 'lifForward: steps * n must fit in i32');
-  assert(inputStride == 0 || inputStride == n, 'lifForward: inputStride must be 0 (repeated) or n');
+  assert(n >= 0 && steps > 0 && stride >= n, 'lifForward: n must be >= 0, steps positive and stride >= n');
+  assert(<i64>stride * <i64>steps < 0x7fffffff, 'lifForward: steps * stride must fit in i32');
+  assert(inputStride == 0 || inputStride == stride, 'lifForward: inputStride must be 0 (repeated) or stride');
   const repeated = inputStride == 0;
   beta = min(max(beta, 0), 1);
   const b = f32x4.splat(beta);
@@ -71,23 +72,22 @@ export function lifForward(
   const zeroInput = i32x4.splat(zero && form != FORM_LEGACY ? -1 : 0);
   const thrReset = f32x4.splat(zero ? 0 : form == FORM_LEGACY ? beta * threshold : threshold);
   const init = f32x4.splat(initial);
-  const stride = <usize>n;
   let count = i32x4.splat(0);
   for (let start = 0; start < n; start += TILE) {
     const end = min(start + TILE, n);
     for (let t = 0; t < steps; t++) {
-      const row = <usize>t * stride;
+      const row = <usize>t * <usize>stride;
       const first = t == 0;
       let i = start;
       for (; i + 4 <= end; i += 4) {
         const k = row + <usize>i;
         const current = repeated ? <usize>i : k;
-        count = i32x4.sub(count, forwardStep(input, membrane, spikes, out, k, current, first, b, thr, zeroPrev, zeroInput, thrReset, init, 4, stride));
+        count = i32x4.sub(count, forwardStep(input, membrane, spikes, out, k, current, first, b, thr, zeroPrev, zeroInput, thrReset, init, 4, <usize>stride));
       }
       for (; i < end; i++) {
         const k = row + <usize>i;
         const current = repeated ? <usize>i : k;
-        count = i32x4.sub(count, forwardStep(input, membrane, spikes, out, k, current, first, b, thr, zeroPrev, zeroInput, thrReset, init, 1, stride));
+        count = i32x4.sub(count, forwardStep(input, membrane, spikes, out, k, current, first, b, thr, zeroPrev, zeroInput, thrReset, init, 1, <usize>stride));
       }
     }
   }
@@ -107,6 +107,14 @@ let gInit = f32x4.splat(0);
 let gDbeta: f64 = 0;
 let gDthreshold: f64 = 0;
 let gDinitial: f64 = 0;
+// dL/dmem of each neuron of a tile, carried from one step into the step before it: the caller's work
+// area (one per thread), not static data, so threads can run bands of one population at once.
+let gCarries: usize = 0;
+
+/** Bytes of lifBackward's `result` area: three f64 results, then the tile's carries. */
+export function lifBackwardBytes(): usize {
+  return 64 + (<usize>TILE << 2);
+}
 
 
 // BPTT of step t for neurons [from, to) of the tile that starts at tileStart, `lanes` at a time:
@@ -116,7 +124,7 @@ let gDinitial: f64 = 0;
 // of step 0 is dL/dU[-1], summed into the initial membrane's gradient.
 // @ts-ignore: decorator
 @inline function backwardStep(
-  dspikes: usize, membrane: usize, spikes: usize, dinput: usize, n: i32, t: i32, steps: i32,
+  dspikes: usize, membrane: usize, spikes: usize, dinput: usize, stride: i32, t: i32, steps: i32,
   tileStart: i32, from: i32, to: i32, repeated: bool, surrogate: i32, lanes: i32,
 ): void {
   const beta = gBeta;
@@ -128,21 +136,20 @@ let gDinitial: f64 = 0;
   const param = gSurrogateParam;
   const half = gSurrogateHalf;
   const last = t == steps - 1;
-  const stride = <usize>n;
-  const row = <usize>t * stride;
+  const row = <usize>t * <usize>stride;
   let dbeta = f32x4.splat(0);
   let dthr = f32x4.splat(0);
   let dinit = f32x4.splat(0);
   for (let i = from; i + lanes <= to; i += lanes) {
     const k = row + <usize>i;
-    const c = carries + (<usize>(i - tileStart) << 2);
+    const c = gCarries + (<usize>(i - tileStart) << 2);
     const mem = loadF32(membrane + (k << 2), lanes);
     const spk = surrogate == SURROGATE_ATAN || surrogate == SURROGATE_FAST_SIGMOID ? i32x4.splat(0) : loadSpikes(spikes + k, lanes);
     let prev = gInit;
     let r = i32x4.splat(0);
     if (t > 0) {
-      prev = loadF32(membrane + ((k - stride) << 2), lanes);
-      r = loadSpikes(spikes + k - stride, lanes);
+      prev = loadF32(membrane + ((k - <usize>stride) << 2), lanes);
+      r = loadSpikes(spikes + k - <usize>stride, lanes);
     }
     const dspk = loadF32(dspikes + (k << 2), lanes);
     const viaSpike = f32x4.mul(dspk, surrogateGrad(surrogate, f32x4.sub(mem, thr), spk, param, half));
@@ -168,29 +175,31 @@ let gDinitial: f64 = 0;
 // All steps of one tile, newest first; the bulk four lanes at a time, the rest one at a time.
 // @ts-ignore: decorator
 @inline function backwardTile(
-  dspikes: usize, membrane: usize, spikes: usize, dinput: usize, n: i32, steps: i32, start: i32, end: i32, repeated: bool, surrogate: i32,
+  dspikes: usize, membrane: usize, spikes: usize, dinput: usize, stride: i32, steps: i32, start: i32, end: i32, repeated: bool, surrogate: i32,
 ): void {
   const bulk = start + ((end - start) & ~3);
   for (let t = steps - 1; t >= 0; t--) {
-    backwardStep(dspikes, membrane, spikes, dinput, n, t, steps, start, start, bulk, repeated, surrogate, 4);
-    backwardStep(dspikes, membrane, spikes, dinput, n, t, steps, start, bulk, end, repeated, surrogate, 1);
+    backwardStep(dspikes, membrane, spikes, dinput, stride, t, steps, start, start, bulk, repeated, surrogate, 4);
+    backwardStep(dspikes, membrane, spikes, dinput, stride, t, steps, start, bulk, end, repeated, surrogate, 1);
   }
 }
 
 /**
- * Gradients of lifForward given dL/dout (dspikes, f32 [steps, n]): writes dinput ([steps, n] with
- * dinputStride n, or [n] summed over steps with dinputStride 0) and, at `result`, three f64: dL/dbeta
+ * Gradients of lifForward given dL/dout (dspikes, f32 [steps, n], rows `stride` apart as in
+ * lifForward): writes dinput ([steps, n] with dinputStride = stride, or [n] summed over steps with
+ * dinputStride 0) and, at `result` (lifBackwardBytes() of work area), three f64: dL/dbeta
  * (zero when beta lies outside [0, 1], where the clamp is flat), dL/dthreshold (through the spike
  * and the reset term) and dL/dinitial (the initial membrane, summed over neurons).
  * surrogate: 0 ATan (param = alpha), 1 fast sigmoid (param = slope), 2 straight-through.
  */
 export function lifBackward(
   dspikes: usize, membrane: usize, spikes: usize, dinput: usize, dinputStride: i32, n: i32, steps: i32,
-  beta: f32, threshold: f32, form: i32, reset: i32, surrogate: i32, param: f32, initial: f32, result: usize,
+  beta: f32, threshold: f32, form: i32, reset: i32, surrogate: i32, param: f32, initial: f32, result: usize, stride: i32,
 ): void {
-  assert(n >= 0 && steps > 0, 'lifBackward: n must be >= 0 and steps positive');
-  assert(<i64>n * <i64>steps < 0x7fffffff, 'lifBackward: steps * n must fit in i32');
-  assert(dinputStride == 0 || dinputStride == n, 'lifBackward: dinputStride must be 0 (repeated) or n');
+  assert(n >= 0 && steps > 0 && stride >= n, 'lifBackward: n must be >= 0, steps positive and stride >= n');
+  assert(<i64>stride * <i64>steps < 0x7fffffff, 'lifBackward: steps * stride must fit in i32');
+  assert(dinputStride == 0 || dinputStride == stride, 'lifBackward: dinputStride must be 0 (repeated) or stride');
+  gCarries = result + 64;
   const repeated = dinputStride == 0;
   const betaInRange = beta >= 0 && beta <= 1;
   beta = min(max(beta, 0), 1);
@@ -211,9 +220,9 @@ export function lifBackward(
   gDinitial = 0;
   for (let start = 0; start < n; start += TILE) {
     const end = min(start + TILE, n);
-    if (surrogate == SURROGATE_ATAN) backwardTile(dspikes, membrane, spikes, dinput, n, steps, start, end, repeated, SURROGATE_ATAN);
-    else if (surrogate == SURROGATE_FAST_SIGMOID) backwardTile(dspikes, membrane, spikes, dinput, n, steps, start, end, repeated, SURROGATE_FAST_SIGMOID);
-    else backwardTile(dspikes, membrane, spikes, dinput, n, steps, start, end, repeated, SURROGATE_STRAIGHT_THROUGH);
+    if (surrogate == SURROGATE_ATAN) backwardTile(dspikes, membrane, spikes, dinput, stride, steps, start, end, repeated, SURROGATE_ATAN);
+    else if (surrogate == SURROGATE_FAST_SIGMOID) backwardTile(dspikes, membrane, spikes, dinput, stride, steps, start, end, repeated, SURROGATE_FAST_SIGMOID);
+    else backwardTile(dspikes, membrane, spikes, dinput, stride, steps, start, end, repeated, SURROGATE_STRAIGHT_THROUGH);
   }
   store<f64>(result, betaInRange ? gDbeta : 0);
   store<f64>(result, gDthreshold, 8);

@@ -50,7 +50,7 @@ export function linearForward(x: usize, w: usize, b: usize, y: usize, N: i32, In
       return;
     }
   }
-  if (b != 0) for (let n = 0; n < N; n++) memory.copy(y + ((<usize>n * Out) << 2), b, <usize>Out << 2);
+  if (b != 0) biasRows(y, b, N, Out, Out);
   gemm(0, 1, N, Out, In, x, In, w, In, y, Out, b != 0 ? 1 : 0, scratch, scratchBytes);
 }
 
@@ -64,7 +64,16 @@ export function linearBackward(
   if (sparseFits(In, Out) && takeSparse(sparseGemmWeightGradPays(geometry1x1(scratch, N, In, Out), x)))
     sparseGemmWeightGrad(geometryAt(scratch), x, dy, dw, scratch + GEOMETRY_BYTES);
   else gemm(1, 0, Out, In, N, dy, Out, x, In, dw, In, 0, scratch, scratchBytes);
-  if (db == 0) return;
+  if (db != 0) linearBiasGradient(dy, db, N, Out);
+}
+
+/** y[n, j] = b[j] for n < N, j < cols, rows ldy floats apart: the bias a forward GEMM then adds to. */
+export function biasRows(y: usize, b: usize, N: i32, cols: i32, ldy: i32): void {
+  for (let n = 0; n < N; n++) memory.copy(y + ((<usize>n * ldy) << 2), b, <usize>cols << 2);
+}
+
+/** db[j] = sum over n of dy[n, j] (dy [N, Out]), overwritten. */
+export function linearBiasGradient(dy: usize, db: usize, N: i32, Out: i32): void {
   memory.copy(db, dy, <usize>Out << 2);
   for (let n = 1; n < N; n++) {
     const row = dy + ((<usize>n * Out) << 2);

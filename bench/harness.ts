@@ -28,6 +28,11 @@ export interface BenchOptions {
   pytorch?: boolean;
   /** The Python interpreter for `--pytorch` (`--python EXE`); else the first of python3 on PATH and the system's that imports torch. */
   python?: string;
+  /**
+   * Threads (`--threads N`, default 1) for the suites that compare at equal threads: the model zoo
+   * (ours and PyTorch both at N) and the threads suite (one thread against N, at least 2).
+   */
+  threads?: number;
 }
 
 /** n deterministic values in [-1, 1) (the bench must not import test code: it is built with the package). */

@@ -1,5 +1,6 @@
-// `npm run bench [-- --filter NAME] [--quick] [--time MS] [--json FILE] [--pytorch [--python EXE]]`: runs
-// every bench/*.bench.ts. --pytorch measures PyTorch live beside ours where a suite can (models).
+// `npm run bench [-- --filter NAME] [--quick] [--time MS] [--json FILE] [--pytorch [--python EXE]] [--threads N]`:
+// runs every bench/*.bench.ts. --pytorch measures PyTorch live beside ours where a suite can (models);
+// --threads runs the model zoo (ours and PyTorch) at N threads.
 import { readdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { type BenchOptions, type BenchRow, type BenchSuite, formatTable } from './harness.js';
@@ -15,7 +16,9 @@ export async function runBenchmarks(argv: string[] = process.argv.slice(2)): Pro
     quick: argv.includes('--quick'),
     pytorch: argv.includes('--pytorch') || argv.includes('--python'),
     python: arg('--python'),
+    threads: Number(arg('--threads') ?? 1),
   };
+  if (!(Number.isInteger(options.threads) && options.threads! >= 1)) throw new Error(`--threads must be a positive integer, got ${arg('--threads')}`);
   if (argv.includes('--python') && !options.python) throw new Error('--python needs the interpreter, e.g. --python python3');
   if (!(options.time > 0)) throw new Error(`--time must be a positive number of milliseconds, got ${arg('--time')}`);
   const dir = fileURLToPath(new URL('.', import.meta.url));

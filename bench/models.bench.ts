@@ -1,9 +1,10 @@
 // The model zoo at batch 16: one training step (forward, cross-entropy, backward, Adam over every
 // parameter) and inference, CNN and SNN. With --pytorch, the same training step of the same model in
-// PyTorch (bench/pytorch/zoo.py, one thread) is measured live in this run, interleaved with ours (ours,
+// PyTorch (bench/pytorch/zoo.py) is measured live in this run, interleaved with ours (ours,
 // PyTorch, ours, PyTorch... a few rounds), and the ratio PyTorch/ours is checked against the targets
 // of the issue "Speed: ahead of PyTorch measured live at equal threads". Without PyTorch the column is
-// absent and the suite says so: no stored figure stands in for a measurement.
+// absent and the suite says so: no stored figure stands in for a measurement. Both run one thread, or
+// --threads N each (ours: worker threads over one shared memory, docs/threads.md).
 import './setup.js';
 import { availableParallelism, loadavg } from 'node:os';
 import { Tensor } from '../src/engine/tensor.js';
@@ -22,12 +23,12 @@ import { secondsPerCall } from './harness.js';
 import { HOW_TO_GET_PYTORCH, type TorchInfo, TorchWorker, findTorchPython } from './pytorch.js';
 import { engineFor } from './setup.js';
 
-const BATCH = 16;
+export const BATCH = 16;
 const CLASSES = 35;
 
 export interface Variant { name: ModelName; spiking: boolean; steps: number }
 
-const label = (v: Variant) => `${v.name} ${v.spiking ? `SNN T=${v.steps}` : 'CNN'}`;
+export const label = (v: Variant): string => `${v.name} ${v.spiking ? `SNN T=${v.steps}` : 'CNN'}`;
 
 /**
  * The issue's targets for a training step at batch 16, as the least PyTorch/ours ratio: every SNN 2x,
@@ -69,7 +70,7 @@ export function layersRunOnce(layers: readonly Layer[]): { names: string[]; reac
   return { names, reachedLeaky: false };
 }
 
-/** A model with a batch of inputs and labels and Adam's state: everything one step touches. */
+/** A model with a batch of inputs and labels and Adam's state: everything one step touches (on the current engine). */
 export function rig(v: Variant) {
   const model: Model = createModel(v.name, { classes: CLASSES, spiking: v.spiking, steps: v.steps, seed: 1 });
   const x = Tensor.empty([BATCH, ...model.inputShape]);
@@ -102,7 +103,7 @@ export function rig(v: Variant) {
   return { model, trainStep, infer, dispose };
 }
 
-const median = (xs: number[]): number => {
+export const median = (xs: number[]): number => {
   const s = [...xs].sort((a, b) => a - b);
   const m = s.length >> 1;
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
@@ -120,8 +121,10 @@ export function describeTorch(i: TorchInfo): string {
 }
 
 export const suite: BenchSuite = {
-  name: `Model zoo: training step and inference at batch ${BATCH} (one thread)`,
+  name: `Model zoo: training step and inference at batch ${BATCH} (one thread, or ours and PyTorch at --threads N)`,
   async run(all) {
+    const threads = all.threads ?? 1;
+    console.log(`Ours${all.pytorch ? ' and PyTorch' : ''} at ${threads} thread${threads > 1 ? 's' : ''}.`);
     // A Piczak step takes about a second: tinybench's minimum (2 warm-up + 3 timed calls) is enough.
     const options: BenchOptions = all.quick ? { ...all, time: 1 } : { ...all, time: Math.min(all.time, 2000) };
     const flavors = all.quick ? (['relaxed'] as const) : (['relaxed', 'simd'] as const);
@@ -155,7 +158,7 @@ export const suite: BenchSuite = {
     const rows: BenchRow[] = [];
     let torchInfo = '';
     for (const v of variants(all.quick)) {
-      const worker = python ? new TorchWorker(python) : null;
+      const worker = python ? new TorchWorker(python, threads) : null;
       const rigs = new Map<string, ReturnType<typeof rig>>();
       try {
         // PyTorch imports and builds on its own while ours builds; nothing is timed until both are done.
@@ -164,7 +167,7 @@ export const suite: BenchSuite = {
           : null;
         const memory: Record<string, number> = {};
         for (const flavor of flavors) {
-          const engine = await engineFor(flavor);
+          const engine = await engineFor(flavor, threads);
           const r = rig(v);
           rigs.set(flavor, r);
           // The first step allocates what every later step reuses; the peak of the next one is the cost.
@@ -204,7 +207,7 @@ export const suite: BenchSuite = {
         const ratios: number[] = [];
         for (let round = 0; round < rounds; round++) {
           for (const flavor of flavors) {
-            await engineFor(flavor);
+            await engineFor(flavor, threads);
             ours[flavor].push(await secondsPerCall(rigs.get(flavor)!.trainStep, options));
             if (flavor !== 'relaxed' || !torchOk) continue;
             try {
@@ -240,7 +243,7 @@ export const suite: BenchSuite = {
 
         const infer: Record<string, number> = {};
         for (const flavor of flavors) {
-          await engineFor(flavor);
+          await engineFor(flavor, threads);
           infer[flavor] = BATCH / (await secondsPerCall(rigs.get(flavor)!.infer, options));
         }
         rows.push(
@@ -256,7 +259,7 @@ export const suite: BenchSuite = {
       } finally {
         worker?.close();
         for (const [flavor, r] of rigs) {
-          await engineFor(flavor as 'relaxed' | 'simd');
+          await engineFor(flavor as 'relaxed' | 'simd', threads);
           r.dispose();
         }
       }

@@ -32,8 +32,11 @@ function zooScript(): string {
   throw new Error('bench/pytorch/zoo.py is missing: run the benchmarks from a clone of the repository');
 }
 
-/** One thread for every library torch may use, as torch.set_num_threads(1) in the script. */
-const ENV = { ...process.env, OMP_NUM_THREADS: '1', MKL_NUM_THREADS: '1', OPENBLAS_NUM_THREADS: '1', PYTHONUNBUFFERED: '1' };
+/** `threads` for every library torch may use; the script passes OMP_NUM_THREADS to torch.set_num_threads. */
+const env = (threads = 1) => {
+  const n = String(threads);
+  return { ...process.env, OMP_NUM_THREADS: n, MKL_NUM_THREADS: n, OPENBLAS_NUM_THREADS: n, PYTHONUNBUFFERED: '1' };
+};
 
 /**
  * The interpreter to run PyTorch with: `given` if it imports torch, else the first of python3 on PATH
@@ -44,7 +47,7 @@ export function findTorchPython(given?: string): { python: string } | { python: 
   const candidates = given ? [given] : ['python3', '/usr/bin/python3'];
   const tried: string[] = [];
   for (const python of candidates) {
-    const r = spawnSync(python, ['-c', 'import torch'], { env: ENV, encoding: 'utf8', timeout: 120_000 });
+    const r = spawnSync(python, ['-c', 'import torch'], { env: env(), encoding: 'utf8', timeout: 120_000 });
     if (r.status === 0) return { python };
     const why = r.error ? (r.error as NodeJS.ErrnoException).code ?? r.error.message : (r.stderr.trim().split('\n').pop() ?? `exit ${r.status}`);
     tried.push(`${python}: ${why}`);
@@ -59,8 +62,8 @@ export class TorchWorker {
   private stderr = '';
   private exited: Error | null = null;
 
-  constructor(python: string) {
-    this.child = spawn(python, [zooScript()], { env: ENV, stdio: ['pipe', 'pipe', 'pipe'] });
+  constructor(python: string, threads = 1) {
+    this.child = spawn(python, [zooScript()], { env: env(threads), stdio: ['pipe', 'pipe', 'pipe'] });
     this.child.stderr.setEncoding('utf8').on('data', (s: string) => (this.stderr = (this.stderr + s).slice(-4000)));
     createInterface({ input: this.child.stdout }).on('line', (line) => {
       const w = this.waiting.shift();

@@ -2,14 +2,16 @@
 import v8 from 'node:v8';
 v8.setFlagsFromString('--experimental-wasm-relaxed-simd');
 
+import '../src/engine/threads-node.js';
 import { createEngine, useEngine, type Engine, type SimdFlavor } from '../src/engine/engine.js';
 
-const engines = new Map<SimdFlavor, Promise<Engine>>();
+const engines = new Map<string, Promise<Engine>>();
 
-/** The engine of one build, made current; created once per process. */
-export async function engineFor(flavor: SimdFlavor): Promise<Engine> {
-  if (!engines.has(flavor)) engines.set(flavor, createEngine({ flavor }));
-  const engine = await engines.get(flavor)!;
+/** The engine of one build (and number of threads), made current; created once per process. */
+export async function engineFor(flavor: SimdFlavor, threads = 1): Promise<Engine> {
+  const key = `${flavor} ${threads}`;
+  if (!engines.has(key)) engines.set(key, createEngine({ flavor, threads }));
+  const engine = await engines.get(key)!;
   useEngine(engine);
   return engine;
 }

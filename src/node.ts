@@ -1,6 +1,8 @@
 // Node entry: everything in the core, plus what needs the file system. Importing it also turns on
-// V8's relaxed-SIMD flag for the process (engine/relaxed-simd-node.ts), so the faster build is used.
+// V8's relaxed-SIMD flag for the process (engine/relaxed-simd-node.ts), so the faster build is used, and
+// lets createEngine({ threads }) / initEngine({ threads }) start worker threads (engine/threads-node.ts).
 import './engine/relaxed-simd-node.js';
+import './engine/threads-node.js';
 
 export * from './index.js';
 export { loadSpeechCommands, listSpeechCommands, builtinDataDir } from './data/speech-commands-node.js';

@@ -41,7 +41,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-torch.set_num_threads(1)
+# One thread unless the bench asks for more (bench/pytorch.ts sets OMP_NUM_THREADS to --threads).
+torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "1")))
 try:
     torch.set_num_interop_threads(1)
 except RuntimeError:

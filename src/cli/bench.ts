@@ -3,12 +3,13 @@
 // (tinybench, tfjs), so it runs from a clone of the repository, not from an installed package.
 import { Command } from 'commander';
 import { type CliContext, emit } from './io.js';
-import { UsageError, numberIn, withJson } from './options.js';
+import { UsageError, numberIn, positiveInt, withJson } from './options.js';
 
 interface BenchFlags {
   filter?: string;
   quick?: boolean;
   time: number;
+  threads: number;
   json?: boolean;
 }
 
@@ -17,7 +18,8 @@ export function benchCommand(ctx: CliContext): Command {
     .description('run the benchmark suite: kernels against baselines, epoch time and inference latency')
     .option('--filter <name>', 'only suites whose file name contains this')
     .option('--quick', 'fewer and smaller cases')
-    .option('--time <ms>', 'milliseconds measured per case and contender', numberIn('--time', 0, Infinity, true), 500);
+    .option('--time <ms>', 'milliseconds measured per case and contender', numberIn('--time', 0, Infinity, true), 500)
+    .option('--threads <n>', 'threads for the model zoo (ours and PyTorch) and the threads suite (docs/threads.md)', positiveInt('--threads'), 1);
   withJson(cmd);
   return cmd.action(async (flags: BenchFlags) => {
     const { io } = ctx;
@@ -27,7 +29,7 @@ export function benchCommand(ctx: CliContext): Command {
     } catch (e) {
       throw new Error(`the benchmarks cannot load (${(e as Error).message}); run them from a clone of the repository with its dev dependencies installed`);
     }
-    const argv = ['--time', String(flags.time), ...(flags.quick ? ['--quick'] : []), ...(flags.filter ? ['--filter', flags.filter] : [])];
+    const argv = ['--time', String(flags.time), '--threads', String(flags.threads), ...(flags.quick ? ['--quick'] : []), ...(flags.filter ? ['--filter', flags.filter] : [])];
     // The suite prints its tables with console.log; under --json they go to stderr, the JSON to stdout.
     const log = console.log;
     console.log = (...args: unknown[]) => (flags.json ? io.err : io.out)(args.map(String).join(' ') + '\n');

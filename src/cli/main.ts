@@ -2,6 +2,7 @@
 // The `snn-voice` command. `run(argv)` does the work and returns the exit code, so tests call it in
 // process; this file calls it only when executed directly (as the installed bin or with tsx).
 import '../engine/relaxed-simd-node.js'; // first: lets V8 compile the relaxed-SIMD build before the engine is created
+import '../engine/threads-node.js'; // lets --threads start worker threads
 import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';

@@ -1,5 +1,6 @@
 // `snn-voice train`: one model, CNN or SNN, on a Speech Commands copy or the built-in set.
 import { Command, Option } from 'commander';
+import { initEngine } from '../engine/engine.js';
 import { featuresFor } from '../models/zoo.js';
 import { MODEL_SETTINGS } from '../models/config.js';
 import type { ModelSettingKey } from '../models/settings.js';
@@ -74,6 +75,7 @@ interface TrainFlags {
   overwrite?: boolean;
   fromCnn?: string;
   conversion?: ConversionMethod;
+  threads: number;
   json?: boolean;
 }
 
@@ -89,11 +91,14 @@ export function trainCommand(ctx: CliContext): Command {
     .option('--resume', 'continue from the checkpoint in --out')
     .option('--overwrite', 'replace a run already in --out (finished or not) instead of refusing')
     .option('--from-cnn <file>', "start the SNN from a trained CNN's model file, converted (docs/conversion.md), then fine-tune")
-    .option('--conversion <method>', `how --from-cnn converts: ${CONVERSION_METHODS.join(', ')} (default: qcfs for a CNN trained with --quantize, else ecc)`, choice('--conversion', CONVERSION_METHODS));
+    .option('--conversion <method>', `how --from-cnn converts: ${CONVERSION_METHODS.join(', ')} (default: qcfs for a CNN trained with --quantize, else ecc)`, choice('--conversion', CONVERSION_METHODS))
+    .option('--threads <n>', 'threads sharing the large kernel calls, over one shared memory (docs/threads.md)', positiveInt('--threads'), 1);
   withJson(cmd);
   return cmd.action(async (flags: TrainFlags) => {
     const { io } = ctx;
     if (flags.fromCnn) existingFile('--from-cnn', flags.fromCnn);
+    // Before anything makes tensors: they belong to the engine that made them.
+    await initEngine({ threads: flags.threads });
     const { name: model = MODEL_SETTINGS.name.default, ...settings } = settingsFromFlags(MODEL_SETTINGS, flags);
     // A migrated CNN is an SNN: --from-cnn implies --spiking.
     const spiking = !!settings.spiking || !!flags.fromCnn;

@@ -1,5 +1,6 @@
 import type { Bytes, HostInstance, WasmMemory } from '../util/host-types.js';
 import { Allocator } from './allocator.js';
+import { ThreadPool, runHere, threadHost, type Share } from './threads.js';
 import { relaxedWasmBase64, simdWasmBase64 } from './wasm-binaries.js';
 
 /** Which WASM build runs: `relaxed` uses fused multiply-add (relaxed SIMD), `simd` plain 128-bit SIMD. */
@@ -12,6 +13,11 @@ export interface EngineOptions {
   bytes?: Bytes;
   /** A URL to fetch the module from (browser); `bytes` wins when both are given. */
   url?: string | HostInstance<'URL'>;
+  /**
+   * Threads that share each large kernel call (default 1). More than 1 needs the Node entry
+   * ('snn-voice/node'), which runs worker_threads over one shared memory; browsers run one thread.
+   */
+  threads?: number;
 }
 
 /** The kernels: every export takes plain numbers (offsets into linear memory, sizes, scalars). */
@@ -59,13 +65,16 @@ function readString(memory: WebAssembly.Memory, ptr: number): string {
  * rather than by @assemblyscript/loader, whose top level constructs a TextDecoder and so cannot even be
  * imported in an AudioWorklet.
  */
-async function instantiate(bytes: BufferSource): Promise<Record<string, unknown>> {
-  let memory: WebAssembly.Memory | undefined;
+async function instantiate(bytes: BufferSource | WebAssembly.Module, shared?: WebAssembly.Memory): Promise<Record<string, unknown>> {
+  let memory = shared;
   const abort = (msg: number, file: number, line: number, column: number): never => {
     const text = memory ? `${readString(memory, msg)} at ${readString(memory, file)}:${line}:${column}` : `at ${line}:${column}`;
     throw new Error(`abort: ${text}`);
   };
-  const { instance } = await WebAssembly.instantiate(bytes, { env: { abort } });
+  const env: WebAssembly.ModuleImports = shared ? { abort, memory: shared } : { abort };
+  const instance = bytes instanceof WebAssembly.Module
+    ? await WebAssembly.instantiate(bytes, { env })
+    : (await WebAssembly.instantiate(bytes, { env })).instance;
   memory = instance.exports.memory as WebAssembly.Memory;
   return instance.exports as Record<string, unknown>;
 }
@@ -88,16 +97,36 @@ export class Engine {
   readonly kernels: KernelExports;
   readonly memory: WasmMemory;
   private readonly allocator: Allocator;
-  private scratchPtr = 0;
-  private scratchBytes = 0;
+  /** Per thread: the scratch block's offset and size. */
+  private readonly scratchAreas: Array<[number, number]>;
 
   constructor(
     readonly flavor: SimdFlavor,
     exports: Record<string, unknown>,
+    private readonly pool: ThreadPool | null = null,
   ) {
     this.memory = exports.memory as WebAssembly.Memory;
     this.kernels = exports as unknown as KernelExports;
     this.allocator = new Allocator(this.memory, (exports.heapBase as () => number)());
+    this.scratchAreas = Array.from({ length: this.threads }, () => [0, 0]);
+  }
+
+  /** Threads that share large kernel calls: 1, or the pool's size. */
+  get threads(): number {
+    return this.pool ? this.pool.size : 1;
+  }
+
+  /**
+   * Runs shares[i] on thread i (shares[0] on this one) and returns when all are done, with each
+   * share's last call's result (0 for a share without calls).
+   */
+  parallel(shares: readonly Share[]): number[] {
+    return this.pool ? this.pool.run(shares) : shares.map((share) => runHere(this.kernels, share));
+  }
+
+  /** Lets the worker threads go (a one-thread engine has none); the engine must not be used after. */
+  dispose(): void {
+    this.pool?.terminate();
   }
 
   /** Allocates `bytes` (64-byte aligned) and returns the offset. */
@@ -110,16 +139,19 @@ export class Engine {
   }
 
   /**
-   * A reusable work area of at least `bytes` (packing buffers, im2col columns). It is shared: valid only
-   * until the next call that asks for scratch, so a kernel wrapper takes it once and splits it.
+   * A reusable work area of at least `bytes` (packing buffers, im2col columns), one per thread. It is
+   * shared: valid only until the next call that asks for that thread's scratch, so a kernel wrapper
+   * takes it once and splits it.
    */
-  scratch(bytes: number): number {
-    if (bytes > this.scratchBytes) {
-      if (this.scratchPtr) this.allocator.release(this.scratchPtr);
-      this.scratchBytes = Math.max(bytes, Math.ceil(this.scratchBytes * 1.5));
-      this.scratchPtr = this.allocator.alloc(this.scratchBytes);
+  scratch(bytes: number, thread = 0): number {
+    const area = this.scratchAreas[thread];
+    if (!area) throw new RangeError(`scratch: thread ${thread} of an engine with ${this.threads}`);
+    if (bytes > area[1]) {
+      if (area[0]) this.allocator.release(area[0]);
+      area[1] = Math.max(bytes, Math.ceil(area[1] * 1.5));
+      area[0] = this.allocator.alloc(area[1]);
     }
-    return this.scratchPtr;
+    return area[0];
   }
 
   f32(ptr: number, length: number): Float32Array {
@@ -157,6 +189,8 @@ export class Engine {
 /** Compiles and instantiates a new engine; does not make it the current one (see initEngine). */
 export async function createEngine(options: EngineOptions = {}): Promise<Engine> {
   const want = options.flavor ?? 'auto';
+  const threads = options.threads ?? 1;
+  if (!Number.isInteger(threads) || threads < 1 || threads > 64) throw new RangeError(`engine threads must be an integer from 1 to 64, got ${threads}`);
   if (want !== 'auto' && want !== 'relaxed' && want !== 'simd')
     throw new Error(`engine flavor must be 'auto', 'relaxed' or 'simd', got '${String(want)}'`);
   let bytes: BufferSource;
@@ -168,6 +202,10 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
   } else {
     flavor = want === 'auto' ? (relaxedSimdSupported() ? 'relaxed' : 'simd') : want;
     bytes = builds[flavor]() as BufferSource;
+  }
+  if (threads > 1) {
+    if (options.bytes || options.url) throw new Error('createEngine: threads > 1 run the embedded builds; bytes and url are for one thread');
+    return threadedEngine(flavor, threads);
   }
   if (!WebAssembly.validate(bytes)) {
     throw new Error(
@@ -188,13 +226,31 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
   return engine;
 }
 
+// Memory of the threaded builds: 16 pages to start, the wasm32 limit as maximum (only reserved).
+const SHARED_MEMORY = { initial: 16, maximum: 65536, shared: true };
+
+/** An engine whose kernel module is shared by `threads` threads over one shared memory. */
+async function threadedEngine(flavor: SimdFlavor, threads: number): Promise<Engine> {
+  const host = threadHost(threads);
+  const module = await WebAssembly.compile(host.bytes(flavor) as BufferSource);
+  const memory = new WebAssembly.Memory(SHARED_MEMORY);
+  const exports = await instantiate(module, memory);
+  const names = WebAssembly.Module.exports(module).filter((e) => e.kind === 'function').map((e) => e.name);
+  // Each worker's instance writes the module's data segments into the shared memory when it starts,
+  // so every worker is up before anything else is written there.
+  const workers = await host.spawn(threads - 1, module, memory, names);
+  const engine = new Engine(flavor, exports, new ThreadPool(workers, names, exports as KernelExports));
+  warmUp(engine);
+  return engine;
+}
+
 /** Runs each kernel's cheapest path once so V8 tiers it up before the first real call. */
 function warmUp(engine: Engine): void {
   const warm = engine.kernels.warmUp;
   if (typeof warm === 'function') {
-    const scratch = engine.alloc(1 << 20);
-    warm(scratch, 1 << 20);
-    engine.free(scratch);
+    const scratch = Array.from({ length: engine.threads }, () => engine.alloc(1 << 20));
+    engine.parallel(scratch.map((at) => [['warmUp', at, 1 << 20]]));
+    scratch.forEach((at) => engine.free(at));
   }
 }
 
@@ -203,12 +259,13 @@ let current: Engine | null = null;
 /**
  * Creates the engine and makes it the current one, used by every tensor, layer and model. A second call
  * that asks for nothing new returns the running engine, so models made before it stay usable; one that
- * asks for another build or other bytes starts a new engine, and tensors of the old one are refused by
- * the kernels (see engine/checks.ts) rather than read out of bounds.
+ * asks for another build, other bytes or another number of threads starts a new engine, and tensors of
+ * the old one are refused by the kernels (see engine/checks.ts) rather than read out of bounds.
  */
 export async function initEngine(options: EngineOptions = {}): Promise<Engine> {
   const flavor = options.flavor ?? 'auto';
-  if (current && !options.bytes && !options.url && (flavor === 'auto' || flavor === current.flavor)) return current;
+  const sameThreads = (options.threads ?? current?.threads) === current?.threads;
+  if (current && !options.bytes && !options.url && sameThreads && (flavor === 'auto' || flavor === current.flavor)) return current;
   current = await createEngine(options);
   return current;
 }

@@ -1,7 +1,9 @@
 import { getEngine } from '../engine/engine.js';
 import { ShapeError, expectShape, fmtShape } from '../engine/errors.js';
 import type { Tensor } from '../engine/tensor.js';
+import type { KernelCall } from '../engine/threads.js';
 import { expectDisjoint } from '../engine/checks.js';
+import { partsFor, ranges, streamMicros } from '../engine/split.js';
 
 /**
  * Per-channel statistics of one batch norm: the running estimates (updated in training) and what the
@@ -58,10 +60,21 @@ export function batchNormForward(x: Tensor, weight: Tensor, bias: Tensor, y: Ten
   expectShape(op, 'y', y.shape, x.shape);
   expectDisjoint(op, ['y', y], ['x', x], ['weight', weight], ['bias', bias], ...Object.entries(state));
   const { runningMean, runningVar, saveMean, saveInvStd } = state;
-  getEngine().kernels.batchNormForward(
-    x.ptr, weight.ptr, bias.ptr, y.ptr, runningMean.ptr, runningVar.ptr, saveMean.ptr, saveInvStd.ptr,
-    N, C, L, training ? 1 : 0, momentum, eps,
-  );
+  // Training reads x twice and writes y; eval reads once. Each thread takes a band of channels.
+  const at = (c0: number) => (t: Tensor) => t.ptr + 4 * c0;
+  channelBands(N, C, L, training ? 12 : 8, (c0, c1) => {
+    const [px, py] = [x, y].map((t) => t.ptr + 4 * c0 * L);
+    const [w, b, rm, rv, sm, si] = [weight, bias, runningMean, runningVar, saveMean, saveInvStd].map(at(c0));
+    return ['batchNormForward', px, w, b, py, rm, rv, sm, si, N, c1 - c0, L, training ? 1 : 0, momentum, eps, C];
+  });
+}
+
+// Runs one call per band of channels, one band per thread when the call is large enough (estimated
+// from the bytes per element it moves); every channel is computed as on one thread.
+function channelBands(N: number, C: number, L: number, bytesPerElement: number, call: (c0: number, c1: number) => KernelCall): void {
+  const engine = getEngine();
+  const parts = partsFor(engine.threads, streamMicros(bytesPerElement * N * C * L), C);
+  engine.parallel(ranges(C, parts).map(([c0, c1]) => [call(c0, c1)]));
 }
 
 /**
@@ -78,8 +91,10 @@ export function batchNormBackward(
   if (dx) expectShape(op, 'dx', dx.shape, x.shape);
   const inputs: [string, Tensor][] = [['x', x], ['weight', weight], ['dy', dy], ['saveMean', state.saveMean], ['saveInvStd', state.saveInvStd]];
   for (const [name, out] of [['dx', dx], ['dweight', dweight], ['dbias', dbias]] as const) if (out) expectDisjoint(op, [name, out], ...inputs);
-  getEngine().kernels.batchNormBackward(
-    x.ptr, weight.ptr, dy.ptr, state.saveMean.ptr, state.saveInvStd.ptr,
-    dx ? dx.ptr : 0, dweight ? dweight.ptr : 0, dbias ? dbias.ptr : 0, N, C, L,
-  );
+  // Reads x and dy twice (sums, then dx) and writes dx.
+  const at = (c0: number, t: Tensor | null, per: number) => (t ? t.ptr + 4 * c0 * per : 0);
+  channelBands(N, C, L, dx ? 20 : 8, (c0, c1) => [
+    'batchNormBackward', at(c0, x, L), at(c0, weight, 1), at(c0, dy, L), at(c0, state.saveMean, 1), at(c0, state.saveInvStd, 1),
+    at(c0, dx, L), at(c0, dweight, 1), at(c0, dbias, 1), N, c1 - c0, L, C,
+  ]);
 }

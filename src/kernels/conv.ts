@@ -1,7 +1,9 @@
 import { getEngine } from '../engine/engine.js';
 import { ShapeError, expectNonNegative, expectPositive, expectShape, fmtShape } from '../engine/errors.js';
 import type { Tensor } from '../engine/tensor.js';
+import type { KernelCall } from '../engine/threads.js';
 import { expectDisjoint, expectF32 } from '../engine/checks.js';
+import { computeMicros, partsFor, ranges } from '../engine/split.js';
 
 export interface Conv2dOptions {
   /** [height, width]; default [1, 1]. */
@@ -46,19 +48,39 @@ function geometry(op: string, xShape: readonly number[], wShape: readonly number
   return { g: [N, C, H, W, CO, KH, KW, SH, SW, PH, PW, 1], out: [N, CO, OH, OW] };
 }
 
-// Writes the descriptor and takes the scratch behind it: [descriptor, scratch, scratch bytes]. The
-// descriptor is written again when the scratch had to grow (growing moves it).
-function prepare(g: Geometry): [number, number, number] {
+// Writes the descriptor into a thread's scratch and takes the scratch behind it, plus `extra` bytes
+// after the kernel's: [descriptor, scratch, scratch bytes, extra]. The descriptor is written again
+// when the scratch had to grow (growing moves it).
+function prepare(g: Geometry, thread = 0, extra = 0): [number, number, number, number] {
   const engine = getEngine();
-  let at = engine.scratch(GEOMETRY_BYTES);
+  let at = engine.scratch(GEOMETRY_BYTES, thread);
   engine.i32(at, GEOMETRY_SLOTS).set(g);
   const bytes = engine.kernels.conv2dScratchBytes(at);
-  const moved = engine.scratch(GEOMETRY_BYTES + bytes);
+  const kernelBytes = Math.ceil(bytes / GEOMETRY_BYTES) * GEOMETRY_BYTES;
+  const moved = engine.scratch(GEOMETRY_BYTES + kernelBytes + extra, thread);
   if (moved !== at) {
     at = moved;
     engine.i32(at, GEOMETRY_SLOTS).set(g);
   }
-  return [at, at + GEOMETRY_BYTES, bytes];
+  return [at, at + GEOMETRY_BYTES, bytes, at + GEOMETRY_BYTES + kernelBytes];
+}
+
+// Threads for a convolution of geometry g: its multiply-adds decide whether splitting pays.
+function convParts(g: Geometry, out: number[]): number {
+  const [N, C, , , CO, KH, KW] = g;
+  return partsFor(getEngine().threads, computeMicros(2 * CO * out[2] * out[3] * C * KH * KW * N), N);
+}
+
+/**
+ * Runs a conv2d export once per band of samples, one band per thread: each with its own descriptor
+ * (N the band's samples) and scratch. `call` builds the export's call from the band's first sample,
+ * its descriptor, scratch, scratch bytes and the extra bytes asked for.
+ */
+function bySamples(g: Geometry, parts: number, call: (n0: number, t: number, at: [number, number, number, number]) => KernelCall, extra = 0): void {
+  const bands = ranges(g[0], parts);
+  // Every thread's scratch is taken before any call is built: taking one can grow memory, not move another.
+  const areas = bands.map(([n0, n1], t) => prepare([n1 - n0, ...g.slice(1)] as Geometry, t, t > 0 ? extra : 0));
+  getEngine().parallel(bands.map(([n0], t) => [call(n0, t, areas[t])]));
 }
 
 function checkTensors(op: string, x: Tensor | null, w: Tensor, rank: number): void {
@@ -78,6 +100,14 @@ export function conv2dForward(x: Tensor, w: Tensor, b: Tensor | null, y: Tensor,
   if (b) expectShape('conv2dForward', 'b', b.shape, [g[4]]);
   expectShape('conv2dForward', 'y', y.shape, out);
   expectDisjoint('conv2dForward', ['y', y], ['x', x], ['w', w], ['b', b]);
+  const parts = convParts(g, out);
+  if (parts > 1) {
+    const [, C, H, W, CO] = g;
+    // Samples are independent: each thread's band of y is the same as on one thread.
+    bySamples(g, parts, (n0, _t, [desc, scratch, bytes]) =>
+      ['conv2dForward', desc, x.ptr + 4 * n0 * C * H * W, w.ptr, b ? b.ptr : 0, y.ptr + 4 * n0 * CO * out[2] * out[3], scratch, bytes]);
+    return;
+  }
   const [desc, scratch, bytes] = prepare(g);
   getEngine().kernels.conv2dForward(desc, x.ptr, w.ptr, b ? b.ptr : 0, y.ptr, scratch, bytes);
 }
@@ -88,6 +118,13 @@ export function conv2dBackwardInput(w: Tensor, dy: Tensor, dx: Tensor, opts: Con
   const { g, out } = geometry('conv2dBackwardInput', dx.shape, w.shape, opts);
   expectShape('conv2dBackwardInput', 'dy', dy.shape, out);
   expectDisjoint('conv2dBackwardInput', ['dx', dx], ['w', w], ['dy', dy]);
+  const parts = convParts(g, out);
+  if (parts > 1) {
+    const [, C, H, W, CO] = g;
+    bySamples(g, parts, (n0, _t, [desc, scratch, bytes]) =>
+      ['conv2dBackwardInput', desc, w.ptr, dy.ptr + 4 * n0 * CO * out[2] * out[3], dx.ptr + 4 * n0 * C * H * W, scratch, bytes]);
+    return;
+  }
   const [desc, scratch, bytes] = prepare(g);
   getEngine().kernels.conv2dBackwardInput(desc, w.ptr, dy.ptr, dx.ptr, scratch, bytes);
 }
@@ -100,6 +137,25 @@ export function conv2dBackwardWeight(x: Tensor, dy: Tensor, dw: Tensor, db: Tens
   if (db) expectShape('conv2dBackwardWeight', 'db', db.shape, [g[4]]);
   expectDisjoint('conv2dBackwardWeight', ['dw', dw], ['x', x], ['dy', dy]);
   if (db) expectDisjoint('conv2dBackwardWeight', ['db', db], ['x', x], ['dy', dy], ['dw', dw]);
+  const parts = convParts(g, out);
+  if (parts > 1) {
+    // dw and db sum over the samples: thread 0 writes its band's sums into dw and db, every other
+    // thread into its own scratch, and those are added in thread order after (so the result is the
+    // same for a given number of threads, but rounds differently from one thread's single sum).
+    const [, C, H, W, CO] = g;
+    const partial: number[] = [];
+    bySamples(g, parts, (n0, t, [desc, scratch, bytes, extra]) => {
+      partial[t] = extra;
+      const [dwAt, dbAt] = t === 0 ? [dw.ptr, db ? db.ptr : 0] : [extra, db ? extra + 4 * dw.size : 0];
+      return ['conv2dBackwardWeight', desc, x.ptr + 4 * n0 * C * H * W, dy.ptr + 4 * n0 * CO * out[2] * out[3], dwAt, dbAt, scratch, bytes];
+    }, 4 * (dw.size + CO));
+    const k = getEngine().kernels;
+    for (let t = 1; t < partial.length; t++) {
+      k.addForward(dw.ptr, partial[t], dw.ptr, dw.size);
+      if (db) k.addForward(db.ptr, partial[t] + 4 * dw.size, db.ptr, CO);
+    }
+    return;
+  }
   const [desc, scratch, bytes] = prepare(g);
   getEngine().kernels.conv2dBackwardWeight(desc, x.ptr, dy.ptr, dw.ptr, db ? db.ptr : 0, scratch, bytes);
 }

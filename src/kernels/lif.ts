@@ -2,6 +2,8 @@ import { getEngine } from '../engine/engine.js';
 import { ShapeError, expectShape, fmtShape } from '../engine/errors.js';
 import type { Tensor } from '../engine/tensor.js';
 import { expectDisjoint } from '../engine/checks.js';
+import { partsFor, ranges, streamMicros } from '../engine/split.js';
+import type { Engine } from '../engine/engine.js';
 
 /** The LIF vocabulary, as values (the model settings' lists) and as the types derived from them. */
 export const LIF_FORMS = ['current', 'legacy'] as const;
@@ -111,9 +113,27 @@ export function lifForward(input: Tensor, record: LifRecord, params: LifParams):
   expectDisjoint(op, ['membrane', membrane], ['input', input], ['spikes', spikes], ['out', out]);
   expectDisjoint(op, ['out', out], ['input', input], ['spikes', spikes]);
   expectDisjoint(op, ['spikes', spikes], ['input', input]);
-  const kernels = getEngine().kernels;
+  const engine = getEngine();
+  const kernels = engine.kernels;
   if (params.signed) return kernels.signedIfForward(input.ptr, once ? 0 : n, membrane.ptr, spikes.ptr, out.ptr, n, params.steps, params.beta, params.threshold, params.initial ?? 0);
-  return kernels.lifForward(input.ptr, once ? 0 : n, membrane.ptr, spikes.ptr, out.ptr, n, params.steps, params.beta, params.threshold, form, reset, params.initial ?? 0);
+  // Neurons are independent: each thread runs a band of them (13 bytes a neuron-step) through every step.
+  const counts = engine.parallel(
+    neuronBands(engine, n, 13 * n * params.steps).map(([lo, hi]) => [
+      ['lifForward', input.ptr + 4 * lo, once ? 0 : n, membrane.ptr + 4 * lo, spikes.ptr + lo, out.ptr + 4 * lo, hi - lo, params.steps, params.beta, params.threshold, form, reset, params.initial ?? 0, n],
+    ]),
+  );
+  return counts.reduce((a, b) => a + b, 0);
+}
+
+/**
+ * Bands of whole kernel tiles of neurons, one per thread when the call moves enough bytes: a tile is
+ * computed and summed as on one thread, and only the sums of the tiles' gradients for beta, threshold
+ * and the initial membrane (f64) are added in another grouping.
+ */
+function neuronBands(engine: Engine, n: number, bytes: number): Array<[number, number]> {
+  // The backward's work area is 64 bytes of results and then one f32 carry per neuron of a tile.
+  const tile = (engine.kernels.lifBackwardBytes() - 64) / 4;
+  return ranges(n, partsFor(engine.threads, streamMicros(bytes), Math.ceil(n / tile)), tile);
 }
 
 /**
@@ -137,16 +157,26 @@ export function lifBackward(dspikes: Tensor, record: LifRecord, params: LifParam
     throw new RangeError(`${op}: ${params.surrogate === 'atan' ? 'alpha' : 'slope'} must be finite and >= 0, got ${k}`);
   expectDisjoint(op, ['dinput', dinput], ['dspikes', dspikes], ['membrane', record.membrane], ['spikes', record.spikes], ['out', record.out]);
   const engine = getEngine();
-  const grads = engine.scratch(24);
-  if (params.signed)
+  if (params.signed) {
+    const grads = engine.scratch(24);
     engine.kernels.signedIfBackward(
       dspikes.ptr, record.membrane.ptr, record.out.ptr, dinput.ptr, once ? 0 : n, n, params.steps, params.beta, params.threshold, surrogate, k, params.initial ?? 0, grads,
     );
-  else
-    engine.kernels.lifBackward(
-      dspikes.ptr, record.membrane.ptr, record.spikes.ptr, dinput.ptr, once ? 0 : n,
-      n, params.steps, params.beta, params.threshold, form, reset, surrogate, k, params.initial ?? 0, grads,
-    );
-  const [dbeta, dthreshold, dinitial] = new Float64Array(engine.memory.buffer, grads, 3);
-  return { dbeta, dthreshold, dinitial };
+    const [dbeta, dthreshold, dinitial] = new Float64Array(engine.memory.buffer, grads, 3);
+    return { dbeta, dthreshold, dinitial };
+  }
+  // Reads dspikes, two steps of membrane and spikes, writes dinput: about 19 bytes a neuron-step.
+  const bands = neuronBands(engine, n, 19 * n * params.steps);
+  const work = engine.kernels.lifBackwardBytes();
+  const areas = bands.map((_, t) => engine.scratch(work, t));
+  const { membrane, spikes } = record;
+  engine.parallel(
+    bands.map(([lo, hi], t) => [
+      ['lifBackward', dspikes.ptr + 4 * lo, membrane.ptr + 4 * lo, spikes.ptr + lo, dinput.ptr + 4 * lo, once ? 0 : n,
+        hi - lo, params.steps, params.beta, params.threshold, form, reset, surrogate, k, params.initial ?? 0, areas[t], n],
+    ]),
+  );
+  const sums = [0, 0, 0];
+  for (const at of areas) new Float64Array(engine.memory.buffer, at, 3).forEach((v, i) => (sums[i] += v));
+  return { dbeta: sums[0], dthreshold: sums[1], dinitial: sums[2] };
 }

@@ -4,6 +4,7 @@ import { getEngine } from '../engine/engine.js';
 import { expectShape } from '../engine/errors.js';
 import type { Tensor } from '../engine/tensor.js';
 import { expectDisjoint } from '../engine/checks.js';
+import { partsFor, ranges, streamMicros } from '../engine/split.js';
 
 export interface AdamStepOptions {
   lr: number;
@@ -57,7 +58,14 @@ export function adamStep(param: Tensor, grad: Tensor, m: Tensor, v: Tensor, opts
   inRange(op, 'step', step, Number.isInteger(step) && step >= 1, 'an integer >= 1 (the first step is 1)');
   const stepSize = lr / (1 - beta1 ** step);
   const bc2Sqrt = Math.sqrt(1 - beta2 ** step);
-  getEngine().kernels.adamStep(param.ptr, grad.ptr, m.ptr, v.ptr, param.size, beta1, beta2, eps, weightDecay, stepSize, bc2Sqrt);
+  const engine = getEngine();
+  // Elementwise: each thread takes a slice (whole cache lines), the same values as one thread.
+  const parts = partsFor(engine.threads, streamMicros(28 * param.size), param.size);
+  engine.parallel(
+    ranges(param.size, parts, 16).map(([lo, hi]) => [
+      ['adamStep', param.ptr + 4 * lo, grad.ptr + 4 * lo, m.ptr + 4 * lo, v.ptr + 4 * lo, hi - lo, beta1, beta2, eps, weightDecay, stepSize, bc2Sqrt],
+    ]),
+  );
 }
 
 /**

@@ -2,6 +2,8 @@ import { getEngine } from '../engine/engine.js';
 import { ShapeError, expectPositive, expectShape, fmtShape } from '../engine/errors.js';
 import type { Tensor } from '../engine/tensor.js';
 import { expectDisjoint, expectF32 } from '../engine/checks.js';
+import { partsFor, ranges, streamMicros } from '../engine/split.js';
+import type { KernelCall } from '../engine/threads.js';
 
 export interface Pool2dOptions {
   kernel: [number, number];
@@ -40,7 +42,11 @@ export function maxPool2dForward(x: Tensor, y: Tensor, argmax: Tensor, opts: Poo
   const [N, C, H, W] = x.shape;
   const [KH, KW] = opts.kernel;
   const [SH, SW] = opts.stride ?? opts.kernel;
-  getEngine().kernels.maxPool2dForward(x.ptr, y.ptr, argmax.ptr, N * C, H, W, KH, KW, SH, SW, shape[2], shape[3]);
+  const [OH, OW] = [shape[2], shape[3]];
+  // Planes are independent: each thread pools a band of them (x read once, y and argmax written).
+  byPlanes(N * C, 4 * (H * W + 2 * OH * OW), (p0, p1) => [
+    'maxPool2dForward', x.ptr + 4 * p0 * H * W, y.ptr + 4 * p0 * OH * OW, argmax.ptr + 4 * p0 * OH * OW, p1 - p0, H, W, KH, KW, SH, SW, OH, OW,
+  ]);
 }
 
 /** dx [N, C, H, W] (overwritten) = each dy added at its window's argmax. */
@@ -53,7 +59,16 @@ export function maxPool2dBackward(dy: Tensor, argmax: Tensor, dx: Tensor): void 
     throw new ShapeError(`${op}: dy has shape ${fmtShape(dy.shape)}, which no max pool of dx ${fmtShape(dx.shape)} gives`);
   expectI32(op, 'argmax', argmax, dy.shape);
   expectDisjoint(op, ['dx', dx], ['dy', dy], ['argmax', argmax]);
-  getEngine().kernels.maxPool2dBackward(dy.ptr, argmax.ptr, dx.ptr, N * C, H, W, dy.shape[2], dy.shape[3]);
+  const [OH, OW] = [dy.shape[2], dy.shape[3]];
+  byPlanes(N * C, 4 * (H * W + 2 * OH * OW), (p0, p1) => [
+    'maxPool2dBackward', dy.ptr + 4 * p0 * OH * OW, argmax.ptr + 4 * p0 * OH * OW, dx.ptr + 4 * p0 * H * W, p1 - p0, H, W, OH, OW,
+  ]);
+}
+
+// One call per band of planes, a band per thread when the planes move enough bytes (bytesPerPlane each).
+function byPlanes(P: number, bytesPerPlane: number, call: (p0: number, p1: number) => KernelCall): void {
+  const engine = getEngine();
+  engine.parallel(ranges(P, partsFor(engine.threads, streamMicros(P * bytesPerPlane), P)).map(([p0, p1]) => [call(p0, p1)]));
 }
 
 const as2d = (t: Tensor): Tensor => t.reshape([t.shape[0], t.shape[1], 1, t.shape[2]]);

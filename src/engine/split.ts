@@ -1,0 +1,35 @@
+// How a kernel call is shared among threads: whether it is worth it, and the ranges each thread takes.
+
+// Waking a parked worker costs about 80 µs (measured, see docs/threads.md), and splitting costs each
+// part some locality, so only calls estimated at this much one-thread time or more are split.
+const MIN_SPLIT_MICROS = 400;
+// One-thread rates for the estimates: GEMM-like kernels (relaxed SIMD reaches 30-40 GFLOP/s, less for
+// small shapes) and streaming kernels (bytes read plus written).
+const FLOPS_PER_MICRO = 25e3;
+const BYTES_PER_MICRO = 10e3;
+
+/** Estimated one-thread microseconds of a compute-bound call of `flops`. */
+export const computeMicros = (flops: number): number => flops / FLOPS_PER_MICRO;
+/** Estimated one-thread microseconds of a memory-bound call touching `bytes`. */
+export const streamMicros = (bytes: number): number => bytes / BYTES_PER_MICRO;
+
+/** Threads to share a call: 1 when it is too small to gain, else at most one per item. */
+export function partsFor(threads: number, micros: number, items: number): number {
+  return threads > 1 && micros >= MIN_SPLIT_MICROS ? Math.max(1, Math.min(threads, items)) : 1;
+}
+
+/**
+ * [start, end) of each of `parts` near-equal ranges over [0, total), every inner boundary a multiple
+ * of `align` (e.g. 16 floats keep each thread's slice of a stream on its own cache lines); empty
+ * ranges are dropped.
+ */
+export function ranges(total: number, parts: number, align = 1): Array<[number, number]> {
+  const out: Array<[number, number]> = [];
+  let start = 0;
+  for (let i = 1; i <= parts && start < total; i++) {
+    const end = i === parts ? total : Math.min(total, Math.round((total * i) / parts / align) * align);
+    if (end > start) out.push([start, end]);
+    start = Math.max(start, end);
+  }
+  return out;
+}
