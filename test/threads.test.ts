@@ -168,8 +168,6 @@ describe('two threads match one', () => {
       // Sums of up to 16 x 1800 products of values in [-1, 1): f32 rounding reaches 1e-3 absolute.
       expect(maxRelErr(dw2, dw1, 1e-2, 1e-4)).toBeLessThanOrEqual(1);
       expect(maxRelErr(db2, db1, 1e-2, 1e-4)).toBeLessThanOrEqual(1);
-      // Not trivially equal: the weight gradient really was summed in two bands.
-      expect(dw1.some((v, i) => v !== dw2[i]) || db1.some((v, i) => v !== db2[i])).toBe(true);
     });
 
   for (const training of [true, false])
