@@ -114,17 +114,17 @@ export function dataRoots(opts: DataOptions): string[] {
 
 /** The loader's words or task for the options. */
 function classesFor(opts: DataOptions): Pick<SpeechCommandsOptions, 'words' | 'task'> {
-  const task = (classes: readonly string[]) => {
-    if (opts.unknownShare !== undefined && !classes.includes(UNKNOWN)) throw new UsageError(`--unknown-share applies to a task with ${UNKNOWN} (e.g. --task gsc12); the classes are ${classes.join(', ')}`);
-    return { task: { classes, ...(opts.unknownShare !== undefined && { unknownShare: opts.unknownShare }) } };
-  };
-  if (opts.classes) return task(opts.classes);
   const choice = opts.task ?? opts.words ?? 'all';
-  if ((TASK_NAMES as readonly string[]).includes(choice as string)) return task(taskClasses(choice as TaskName));
-  const list = choice === 'all' ? [] : (choice as readonly string[]);
-  // A list with _silence_ or _unknown_ is a task; a plain list keeps the older --words rules.
-  if (list.some((c) => SPECIAL_CLASSES.includes(c))) return task([...SPECIAL_CLASSES.filter((c) => list.includes(c)), ...list.filter((c) => !SPECIAL_CLASSES.includes(c))]);
-  if (opts.unknownShare !== undefined) throw new UsageError(`--unknown-share applies to a task with ${UNKNOWN} (e.g. --task gsc12)`);
+  const list = choice === 'all' || typeof choice === 'string' ? [] : choice;
+  // A standard task, or a list with _silence_ or _unknown_, is a task; a plain list keeps the older --words rules.
+  const classes =
+    opts.classes ??
+    ((TASK_NAMES as readonly string[]).includes(choice as string) ? taskClasses(choice as TaskName)
+    : list.some((c) => SPECIAL_CLASSES.includes(c)) ? [...SPECIAL_CLASSES.filter((c) => list.includes(c)), ...list.filter((c) => !SPECIAL_CLASSES.includes(c))]
+    : undefined);
+  if (opts.unknownShare !== undefined && !classes?.includes(UNKNOWN))
+    throw new UsageError(`--unknown-share applies to a task with ${UNKNOWN} (e.g. --task gsc12); the classes are ${classes?.join(', ') ?? (choice === 'all' ? 'every word folder' : list.join(', '))}`);
+  if (classes) return { task: { classes, ...(opts.unknownShare !== undefined && { unknownShare: opts.unknownShare }) } };
   return choice === 'all' ? {} : { words: list };
 }
 
