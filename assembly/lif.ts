@@ -22,17 +22,20 @@ export { signedIfBackward, signedIfForward } from './lif-signed';
 const FORM_LEGACY = 1;
 const RESET_ZERO = 1;
 
-/** One step of `lanes` neurons from index k (into [steps, n]); returns their spikes as lane masks. */
+/**
+ * One step of `lanes` neurons from index k (into [steps, n]), their membrane at index m, the previous
+ * step's `back` before it (0 when only the latest membrane is kept); returns their spikes as lane masks.
+ */
 // @ts-ignore: decorator
 @inline function forwardStep(
-  input: usize, membrane: usize, spikes: usize, out: usize, k: usize, current: usize, first: bool,
-  b: v128, thr: v128, zeroPrev: v128, zeroInput: v128, thrReset: v128, init: v128, lanes: i32, n: usize,
+  input: usize, membrane: usize, spikes: usize, out: usize, k: usize, current: usize, m: usize, back: usize, first: bool,
+  b: v128, thr: v128, zeroPrev: v128, zeroInput: v128, thrReset: v128, init: v128, lanes: i32,
 ): v128 {
   // Before the first step: the initial membrane, and no spike to reset (r = 0 whatever the threshold).
   let prev = init;
   let r = i32x4.splat(0);
   if (!first) {
-    prev = loadF32(membrane + ((k - n) << 2), lanes);
+    prev = loadF32(membrane + ((m - back) << 2), lanes);
     // The previous spike is the previous membrane over the threshold, as stored: no need to reload it.
     r = f32x4.gt(prev, thr);
   }
@@ -42,7 +45,7 @@ const RESET_ZERO = 1;
     v128.and(r, thrReset),
   );
   const spk = f32x4.gt(mem, thr);
-  storeF32(membrane + (k << 2), mem, lanes);
+  storeF32(membrane + (m << 2), mem, lanes);
   storeF32(out + (k << 2), v128.and(spk, f32x4.splat(1)), lanes);
   storeSpikes(spikes + k, spk, lanes);
   // Lanes past a partial vector computed from zeros; with a negative threshold they would count.
@@ -54,16 +57,20 @@ const RESET_ZERO = 1;
  * steps `stride` >= n apart (a thread's band of neurons of a larger population: every offset at the
  * band's first neuron). input is [steps, n] (inputStride = stride), or [n] repeated at every step (inputStride 0). beta is
  * clamped to [0, 1] as snntorch does; `initial` is the membrane before the first step, U[-1].
- * Returns the number of spikes.
+ * The membrane is [steps, n] (membraneStride = stride), for a backward pass, or only the latest step's
+ * [n] (membraneStride 0), overwritten step by step: a pass no backward follows writes 4 bytes a
+ * neuron rather than 4 a neuron-step. Returns the number of spikes.
  */
 export function lifForward(
-  input: usize, inputStride: i32, membrane: usize, spikes: usize, out: usize, n: i32, steps: i32,
+  input: usize, inputStride: i32, membrane: usize, membraneStride: i32, spikes: usize, out: usize, n: i32, steps: i32,
   beta: f32, threshold: f32, form: i32, reset: i32, initial: f32, stride: i32,
 ): i32 {
   assert(n >= 0 && steps > 0 && stride >= n, 'lifForward: n must be >= 0, steps positive and stride >= n');
   assert(<i64>stride * <i64>steps < 0x7fffffff, 'lifForward: steps * stride must fit in i32');
   assert(inputStride == 0 || inputStride == stride, 'lifForward: inputStride must be 0 (repeated) or stride');
+  assert(membraneStride == 0 || membraneStride == stride, 'lifForward: membraneStride must be 0 (latest step only) or stride');
   const repeated = inputStride == 0;
+  const back = <usize>membraneStride;
   beta = min(max(beta, 0), 1);
   const b = f32x4.splat(beta);
   const thr = f32x4.splat(threshold);
@@ -82,12 +89,14 @@ export function lifForward(
       for (; i + 4 <= end; i += 4) {
         const k = row + <usize>i;
         const current = repeated ? <usize>i : k;
-        count = i32x4.sub(count, forwardStep(input, membrane, spikes, out, k, current, first, b, thr, zeroPrev, zeroInput, thrReset, init, 4, <usize>stride));
+        const m = back ? k : <usize>i;
+        count = i32x4.sub(count, forwardStep(input, membrane, spikes, out, k, current, m, back, first, b, thr, zeroPrev, zeroInput, thrReset, init, 4));
       }
       for (; i < end; i++) {
         const k = row + <usize>i;
         const current = repeated ? <usize>i : k;
-        count = i32x4.sub(count, forwardStep(input, membrane, spikes, out, k, current, first, b, thr, zeroPrev, zeroInput, thrReset, init, 1, <usize>stride));
+        const m = back ? k : <usize>i;
+        count = i32x4.sub(count, forwardStep(input, membrane, spikes, out, k, current, m, back, first, b, thr, zeroPrev, zeroInput, thrReset, init, 1));
       }
     }
   }

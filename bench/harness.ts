@@ -33,6 +33,8 @@ export interface BenchOptions {
    * (ours and PyTorch both at N) and the threads suite (one thread against N, at least 2).
    */
   threads?: number;
+  /** Only these models in the suites that run the zoo (`--models m5,tcy`); all when absent. */
+  models?: string[];
 }
 
 /** n deterministic values in [-1, 1) (the bench must not import test code: it is built with the package). */

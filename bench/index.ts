@@ -1,8 +1,9 @@
-// `npm run bench [-- --filter NAME] [--quick] [--time MS] [--json FILE] [--pytorch [--python EXE]] [--threads N]`:
+// `npm run bench [-- --filter NAME] [--quick] [--time MS] [--json FILE] [--pytorch [--python EXE]] [--threads N] [--models m5,tcy]`:
 // runs every bench/*.bench.ts. --pytorch measures PyTorch live beside ours where a suite can (models);
-// --threads runs the model zoo (ours and PyTorch) at N threads.
+// --threads runs the model zoo (ours and PyTorch) at N threads; --models keeps the zoo's rows to those models.
 import { readdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { MODEL_NAMES } from '../src/models/config.js';
 import { type BenchOptions, type BenchRow, type BenchSuite, formatTable } from './harness.js';
 
 export async function runBenchmarks(argv: string[] = process.argv.slice(2)): Promise<Record<string, BenchRow[]>> {
@@ -17,9 +18,12 @@ export async function runBenchmarks(argv: string[] = process.argv.slice(2)): Pro
     pytorch: argv.includes('--pytorch') || argv.includes('--python'),
     python: arg('--python'),
     threads: Number(arg('--threads') ?? 1),
+    models: arg('--models')?.split(',').map((m) => m.trim()),
   };
   if (!(Number.isInteger(options.threads) && options.threads! >= 1)) throw new Error(`--threads must be a positive integer, got ${arg('--threads')}`);
   if (argv.includes('--python') && !options.python) throw new Error('--python needs the interpreter, e.g. --python python3');
+  const unknown = options.models?.filter((m) => !(MODEL_NAMES as readonly string[]).includes(m)) ?? [];
+  if (unknown.length) throw new Error(`--models: no model ${unknown.join(', ')}; the zoo has ${MODEL_NAMES.join(', ')}`);
   if (!(options.time > 0)) throw new Error(`--time must be a positive number of milliseconds, got ${arg('--time')}`);
   const dir = fileURLToPath(new URL('.', import.meta.url));
   const files = readdirSync(dir).filter((f) => /\.bench\.(ts|js)$/.test(f) && (!filter || f.includes(filter))).sort();

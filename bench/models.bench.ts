@@ -40,9 +40,14 @@ export function target(v: Pick<Variant, 'name' | 'spiking'>): number {
   return v.name === 'm5' ? 1 : 1.5;
 }
 
-function variants(quick: boolean): Variant[] {
+/** The zoo's models a run covers: those of --models (checked by bench/index.ts), else all of them. */
+export function zooModels(options: Pick<BenchOptions, 'models'>): ModelName[] {
+  return MODEL_NAMES.filter((m) => !options.models || options.models.includes(m));
+}
+
+function variants(quick: boolean, models: readonly ModelName[]): Variant[] {
   const out: Variant[] = [];
-  for (const name of MODEL_NAMES) {
+  for (const name of models) {
     if (name !== 'hjh-scnn') out.push({ name, spiking: false, steps: 1 });
     out.push({ name, spiking: true, steps: 5 });
     if (!quick && (name === 'm5' || name === 'hjh')) out.push({ name, spiking: true, steps: 15 });
@@ -157,7 +162,7 @@ export const suite: BenchSuite = {
 
     const rows: BenchRow[] = [];
     let torchInfo = '';
-    for (const v of variants(all.quick)) {
+    for (const v of variants(all.quick, zooModels(all))) {
       const worker = python ? new TorchWorker(python, threads) : null;
       const rigs = new Map<string, ReturnType<typeof rig>>();
       try {

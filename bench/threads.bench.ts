@@ -11,10 +11,10 @@ import { Worker } from 'node:worker_threads';
 import { type Engine, useEngine } from '../src/engine/engine.js';
 import { Tensor } from '../src/engine/tensor.js';
 import { matmul } from '../src/kernels/gemm.js';
-import { MODEL_NAMES } from '../src/models/config.js';
+import type { ModelName } from '../src/models/types.js';
 import type { BenchRow, BenchSuite } from './harness.js';
 import { secondsPerCall } from './harness.js';
-import { BATCH, label, median, rig, type Variant } from './models.bench.js';
+import { BATCH, label, median, rig, type Variant, zooModels } from './models.bench.js';
 import { engineFor } from './setup.js';
 
 const TARGET = 1.8;
@@ -65,9 +65,9 @@ async function loopControl(helpers: Worker[], n: number): Promise<[number, numbe
   return [one, (performance.now() - start) / 1000];
 }
 
-function variants(quick: boolean): Variant[] {
+function variants(quick: boolean, models: readonly ModelName[]): Variant[] {
   if (quick) return [{ name: 'tcresnet8', spiking: true, steps: 5 }];
-  return MODEL_NAMES.flatMap((name) => [
+  return models.flatMap((name) => [
     ...(name === 'hjh-scnn' ? [] : [{ name, spiking: false, steps: 1 }]),
     { name, spiking: true, steps: 5 },
   ]);
@@ -146,7 +146,7 @@ export const suite: BenchSuite = {
     });
     rows.push(row(`control: one GEMM ${M}x256x256 (matmul) in bands`, gemmMs, gemmRatios, 'control'));
 
-    for (const v of variants(all.quick)) {
+    for (const v of variants(all.quick, zooModels(all))) {
       const rigs = THREADS.map((n) => {
         useEngine(engines.get(n)!);
         const r = rig(v);

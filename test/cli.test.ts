@@ -115,6 +115,7 @@ describe('snn-voice', () => {
   it('refuses bad options and paths with one line and a non-zero exit', async () => {
     const cases: Array<[string[], RegExp]> = [
       [['train', '--steps', 'abc'], /^error: --steps must be a positive integer, got "abc"$/m],
+      [['bench', '--filter', 'models', '--models', 'tcy,vgg'], /^error: --models: no model vgg; the zoo has m5, piczak, hjh, hjh-scnn, tcy, tcresnet8$/m],
       [['train', '--model', 'vgg'], /^error: --model must be one of m5, piczak, hjh, hjh-scnn, tcy, tcresnet8, got "vgg"$/m],
       [['train', '--beta', '2'], /^error: --beta must be a number from 0 to 1, got "2"$/m],
       [['train', '--threshold', '0'], /^error: --threshold must be a number greater than 0, got "0"$/m],

@@ -161,6 +161,31 @@ describeEachBuild('lif', () => {
     [r1, r2].forEach(freeRecord);
   });
 
+  it('a forward pass keeping only the last membrane ([N]) gives the same spikes, and backward refuses its record', () => {
+    const [steps, n] = [5, 4099]; // more than one tile of neurons, and a partial vector
+    for (const neuron of [DEFAULT_NEURON, STUDY_NEURON, { form: 'current', reset: 'zero', surrogate: 'atan' } as const])
+      for (const once of [true, false]) {
+        const p: LifParams = { steps, beta: 0.8, threshold: 0.6, initial: 0.1, ...neuron };
+        const xs = randArray(once ? n : steps * n, 21, -0.3, 0.9);
+        const input = Tensor.from(xs, once ? [n] : [steps, n]);
+        const full = record(steps, n);
+        const last = { ...record(steps, n), membrane: Tensor.empty([n]) };
+        const ref = refForward(xs, once, n, p);
+        expect(lifForward(input, last, p)).toBe(ref.count);
+        expect(lifForward(input, full, p)).toBe(ref.count);
+        expect(Array.from(last.spikes.data)).toEqual(Array.from(ref.spk));
+        expect(Array.from(last.out.f32)).toEqual(Array.from(full.out.f32));
+        expect(Array.from(last.membrane.f32)).toEqual(Array.from(full.membrane.f32.subarray((steps - 1) * n)));
+        const ds = Tensor.zeros([steps, n]), dx = Tensor.zeros(input.shape);
+        expect(() => lifBackward(ds, last, p, dx)).toThrow(/lifBackward: the forward pass kept only the last step's membrane, \[4099\]; backward needs every step's, \[5, 4099\]/);
+        for (const t of [input, ds, dx]) t.free();
+        [full, last].forEach(freeRecord);
+      }
+    const signed: LifParams = { steps, beta: 1, threshold: 1, ...DEFAULT_NEURON, signed: true };
+    const rec = { ...record(steps, 3), membrane: Tensor.empty([3]) };
+    expect(() => lifForward(Tensor.zeros([3]), rec, signed)).toThrow(/lifForward: signed neurons keep every step's membrane, \[5, 3\], got \[3\]/);
+  });
+
   it('a negative threshold: neurons past the last whole vector are counted once, as the reference', () => {
     const [steps, n] = [3, 7];
     // Legacy form with reset to zero: at step 0 the reset of a zero membrane multiplies a zero, so
@@ -215,7 +240,7 @@ describeEachBuild('lif', () => {
     const bad = Tensor.zeros([4, 5]);
     const good = Tensor.zeros([3, 5]);
     expect(() => lifForward(bad, rec, p)).toThrow(/lifForward: input has shape \[4,5\], expected \[3,5\] or \[5\]/);
-    expect(() => lifForward(good, rec, { ...p, steps: 4 })).toThrow(/lifForward: membrane has shape \[3,5\], expected \[4, N\]/);
+    expect(() => lifForward(good, rec, { ...p, steps: 4 })).toThrow(/lifForward: out has shape \[3,5\], expected \[4, N\]/);
     expect(() => lifForward(good, rec, { ...p, form: 'new' as LifForm })).toThrow(/lifForward: form must be one of current, legacy/);
     expect(() => lifForward(good, rec, { ...p, threshold: NaN })).toThrow(/threshold must be finite/);
     expect(() => lifBackward(good, rec, { ...p, surrogate: 'sigmoid' as SurrogateName }, bad)).toThrow(/lifBackward: dinput has shape/);

@@ -1,8 +1,8 @@
-// The residual block and its join: the add kernel against plain JS sums, the block against its paths
+// The residual block and its join: the add kernel against plain JS sums, the finiteness scan against a JS one, the block against its paths
 // run one by one, and its backward against finite differences.
 import { expect, it } from 'vitest';
 import { Tensor } from '../src/engine/tensor.js';
-import { add } from '../src/kernels/elementwise.js';
+import { add, firstNonFinite } from '../src/kernels/elementwise.js';
 import { BatchNorm1d } from '../src/layers/batchnorm.js';
 import { Conv1d } from '../src/layers/conv1d.js';
 import type { ForwardContext, Layer } from '../src/layers/layer.js';
@@ -39,6 +39,28 @@ describeEachBuild('residual', () => {
     }
     const a = Tensor.zeros([2, 3]);
     expect(() => add(a, Tensor.zeros([3, 2]), a)).toThrow(/add: b has shape \[3,2\], expected \[2,3\]/);
+  });
+
+  it('firstNonFinite finds the first NaN or infinity at every position, as a JS scan does', () => {
+    const reference = (v: Float32Array) => v.findIndex((x) => !Number.isFinite(x));
+    for (const n of [0, 1, 5, 15, 16, 17, 33, 64, 1001]) {
+      const t = Tensor.from(randArray(n, n).map((v) => v * 1e30), [n]);
+      expect(firstNonFinite(t)).toBe(-1);
+      for (const bad of [NaN, Infinity, -Infinity])
+        for (const at of new Set([0, n >> 1, n - 1].filter((i) => i >= 0 && i < n))) {
+          const v = t.f32;
+          const saved = v[at];
+          v[at] = bad;
+          if (at + 3 < n) v[at + 3] = NaN; // a later one must not be reported instead
+          expect(firstNonFinite(t), `n=${n} ${bad} at ${at}`).toBe(reference(v));
+          expect(firstNonFinite(t)).toBe(at);
+          v[at] = saved;
+          if (at + 3 < n) v[at + 3] = 1;
+        }
+      t.free();
+    }
+    // The largest finite f32 is finite: v - v is 0, not NaN.
+    expect(firstNonFinite(Tensor.from([3.4028234663852886e38, -3.4028234663852886e38], [2]))).toBe(-1);
   });
 
   for (const withShortcut of [false, true]) {

@@ -10,6 +10,7 @@ interface BenchFlags {
   quick?: boolean;
   time: number;
   threads: number;
+  models?: string;
   json?: boolean;
 }
 
@@ -19,7 +20,8 @@ export function benchCommand(ctx: CliContext): Command {
     .option('--filter <name>', 'only suites whose file name contains this')
     .option('--quick', 'fewer and smaller cases')
     .option('--time <ms>', 'milliseconds measured per case and contender', numberIn('--time', 0, Infinity, true), 500)
-    .option('--threads <n>', 'threads for the model zoo (ours and PyTorch) and the threads suite (docs/threads.md)', positiveInt('--threads'), 1);
+    .option('--threads <n>', 'threads for the model zoo (ours and PyTorch) and the threads suite (docs/threads.md)', positiveInt('--threads'), 1)
+    .option('--models <list>', 'only these models in the zoo suites (models, threads), comma-separated, e.g. tcy,hjh');
   withJson(cmd);
   return cmd.action(async (flags: BenchFlags) => {
     const { io } = ctx;
@@ -29,7 +31,7 @@ export function benchCommand(ctx: CliContext): Command {
     } catch (e) {
       throw new Error(`the benchmarks cannot load (${(e as Error).message}); run them from a clone of the repository with its dev dependencies installed`);
     }
-    const argv = ['--time', String(flags.time), '--threads', String(flags.threads), ...(flags.quick ? ['--quick'] : []), ...(flags.filter ? ['--filter', flags.filter] : [])];
+    const argv = ['--time', String(flags.time), '--threads', String(flags.threads), ...(flags.quick ? ['--quick'] : []), ...(flags.filter ? ['--filter', flags.filter] : []), ...(flags.models ? ['--models', flags.models] : [])];
     // The suite prints its tables with console.log; under --json they go to stderr, the JSON to stdout.
     const log = console.log;
     console.log = (...args: unknown[]) => (flags.json ? io.err : io.out)(args.map(String).join(' ') + '\n');
@@ -38,7 +40,7 @@ export function benchCommand(ctx: CliContext): Command {
       results = await suite.runBenchmarks(argv);
     } catch (e) {
       // The suite's own argument errors are the user's to fix, like a bad option.
-      if (e instanceof Error && /^no benchmark matches/.test(e.message)) throw new UsageError(e.message);
+      if (e instanceof Error && /^(no benchmark matches|--models: )/.test(e.message)) throw new UsageError(e.message);
       throw e;
     } finally {
       console.log = log;

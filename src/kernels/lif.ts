@@ -40,9 +40,13 @@ export interface LifParams {
   signed?: boolean;
 }
 
-/** What lifForward writes and lifBackward reads: all [steps, N]. */
+/** What lifForward writes and lifBackward reads: all [steps, N], but see membrane. */
 export interface LifRecord {
-  /** f32 membrane potential after each step (after the reset of that step, before the next). */
+  /**
+   * f32 membrane potential after each step (after the reset of that step, before the next), [steps, N];
+   * or [N], only the last step's, for a pass that no backward follows (lifBackward refuses it), which
+   * spares writing 4 bytes a neuron-step. Signed neurons always keep every step.
+   */
   membrane: Tensor;
   /** u8 spikes, 0 or 1 (whether the neuron fired, of either sign). */
   spikes: Tensor;
@@ -67,8 +71,11 @@ function option<T extends string>(op: string, name: string, value: T, table: Rec
   return code;
 }
 
-/** Checks params and the record's tensors; returns N (neurons per step). */
-function checkRecord(op: string, record: LifRecord, p: LifParams): number {
+/**
+ * Checks params and the record's tensors; returns N (neurons per step). A `forward` pass may keep only
+ * the last step's membrane.
+ */
+function checkRecord(op: string, record: LifRecord, p: LifParams, forward: boolean): number {
   const { steps, beta, threshold } = p;
   if (!Number.isInteger(steps) || steps < 1) throw new RangeError(`${op}: steps must be a positive integer, got ${steps}`);
   if (!Number.isFinite(beta)) throw new RangeError(`${op}: beta must be finite, got ${beta}`);
@@ -77,14 +84,21 @@ function checkRecord(op: string, record: LifRecord, p: LifParams): number {
   if (p.signed && (p.form !== 'current' || p.reset !== 'subtract' || !(threshold > 0)))
     throw new RangeError(`${op}: signed neurons need form current, reset subtract and a positive threshold, got ${p.form}, ${p.reset}, ${threshold}`);
   const { membrane, spikes, out } = record;
-  if (membrane.shape.length !== 2 || membrane.shape[0] !== steps)
-    throw new ShapeError(`${op}: membrane has shape ${fmtShape(membrane.shape)}, expected [${steps}, N] for ${steps} steps`);
-  const n = membrane.shape[1];
+  if (out.shape.length !== 2 || out.shape[0] !== steps)
+    throw new ShapeError(`${op}: out has shape ${fmtShape(out.shape)}, expected [${steps}, N] for ${steps} steps`);
+  const n = out.shape[1];
   if (membrane.dtype !== 'f32') throw new TypeError(`${op}: membrane must be f32, got ${membrane.dtype}`);
   if (spikes.dtype !== 'u8') throw new TypeError(`${op}: spikes must be u8, got ${spikes.dtype}`);
   if (out.dtype !== 'f32') throw new TypeError(`${op}: out must be f32, got ${out.dtype}`);
-  expectShape(op, 'spikes', spikes.shape, membrane.shape);
-  expectShape(op, 'out', out.shape, membrane.shape);
+  expectShape(op, 'spikes', spikes.shape, out.shape);
+  const lastOnly = membrane.shape.length === 1 && membrane.shape[0] === n;
+  if (!lastOnly) expectShape(op, 'membrane', membrane.shape, out.shape);
+  else if (!forward || p.signed)
+    throw new ShapeError(
+      forward
+        ? `${op}: signed neurons keep every step's membrane, [${steps}, ${n}], got [${n}]`
+        : `${op}: the forward pass kept only the last step's membrane, [${n}]; backward needs every step's, [${steps}, ${n}]`,
+    );
   if (steps * n >= 2 ** 31) throw new ShapeError(`${op}: steps * N = ${steps * n} is too large (limit 2^31)`);
   return n;
 }
@@ -99,12 +113,12 @@ function isOnce(op: string, operand: string, t: Tensor, steps: number, n: number
 
 /**
  * Runs the neurons over `steps` steps from the initial membrane (default 0). input is [steps, N], or [N] applied at
- * every step. Fills record.membrane, record.spikes and record.out; returns the number of spikes (of
- * either sign for signed neurons).
+ * every step. Fills record.membrane (every step's, or only the last one's when it is [N]), record.spikes
+ * and record.out; returns the number of spikes (of either sign for signed neurons).
  */
 export function lifForward(input: Tensor, record: LifRecord, params: LifParams): number {
   const op = 'lifForward';
-  const n = checkRecord(op, record, params);
+  const n = checkRecord(op, record, params, true);
   const once = isOnce(op, 'input', input, params.steps, n);
   const form = option(op, 'form', params.form, FORMS);
   const reset = option(op, 'reset', params.reset, RESETS);
@@ -116,10 +130,11 @@ export function lifForward(input: Tensor, record: LifRecord, params: LifParams):
   const engine = getEngine();
   const kernels = engine.kernels;
   if (params.signed) return kernels.signedIfForward(input.ptr, once ? 0 : n, membrane.ptr, spikes.ptr, out.ptr, n, params.steps, params.beta, params.threshold, params.initial ?? 0);
-  // Neurons are independent: each thread runs a band of them (13 bytes a neuron-step) through every step.
+  const every = membrane.shape.length === 2;
+  // Neurons are independent: each thread runs a band of them (9-13 bytes a neuron-step) through every step.
   const counts = engine.parallel(
-    neuronBands(engine, n, 13 * n * params.steps).map(([lo, hi]) => [
-      ['lifForward', input.ptr + 4 * lo, once ? 0 : n, membrane.ptr + 4 * lo, spikes.ptr + lo, out.ptr + 4 * lo, hi - lo, params.steps, params.beta, params.threshold, form, reset, params.initial ?? 0, n],
+    neuronBands(engine, n, (every ? 13 : 9) * n * params.steps).map(([lo, hi]) => [
+      ['lifForward', input.ptr + 4 * lo, once ? 0 : n, membrane.ptr + 4 * lo, every ? n : 0, spikes.ptr + lo, out.ptr + 4 * lo, hi - lo, params.steps, params.beta, params.threshold, form, reset, params.initial ?? 0, n],
     ]),
   );
   return counts.reduce((a, b) => a + b, 0);
@@ -145,9 +160,9 @@ function neuronBands(engine: Engine, n: number, bytes: number): Array<[number, n
  */
 export function lifBackward(dspikes: Tensor, record: LifRecord, params: LifParams, dinput: Tensor): { dbeta: number; dthreshold: number; dinitial: number } {
   const op = 'lifBackward';
-  const n = checkRecord(op, record, params);
+  const n = checkRecord(op, record, params, false);
   if (dspikes.dtype !== 'f32') throw new TypeError(`${op}: dspikes must be f32, got ${dspikes.dtype}`);
-  expectShape(op, 'dspikes', dspikes.shape, record.membrane.shape);
+  expectShape(op, 'dspikes', dspikes.shape, record.out.shape);
   const once = isOnce(op, 'dinput', dinput, params.steps, n);
   const form = option(op, 'form', params.form, FORMS);
   const reset = option(op, 'reset', params.reset, RESETS);

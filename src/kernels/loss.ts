@@ -3,6 +3,7 @@ import { getEngine } from '../engine/engine.js';
 import { ShapeError, expectPositive, expectShape, fmtShape } from '../engine/errors.js';
 import type { Tensor } from '../engine/tensor.js';
 import { expectDisjoint, expectF32 } from '../engine/checks.js';
+import { firstNonFinite } from './elementwise.js';
 
 /** y [B, C] = x summed over steps, x time-major [steps * B, C] (row t*B + b). */
 export function sumOverSteps(x: Tensor, y: Tensor, steps: number): void {
@@ -36,12 +37,11 @@ function checkLabels(op: string, logits: Tensor, labels: Tensor): [number, numbe
   return [b, c];
 }
 
-/** Where the first NaN or infinite value is, for error messages. */
-function firstNonFinite(t: Tensor): string {
-  const v = t.f32;
-  const i = v.findIndex((x) => !Number.isFinite(x));
+/** Where the first NaN or infinite logit is, for error messages. */
+function describeNonFinite(t: Tensor): string {
+  const i = firstNonFinite(t);
   const c = t.shape[1];
-  return `logits[${Math.floor(i / c)}, ${i % c}] is ${v[i]}`;
+  return `logits[${Math.floor(i / c)}, ${i % c}] is ${t.f32[i]}`;
 }
 
 /**
@@ -77,6 +77,6 @@ export function topKCorrect(logits: Tensor, labels: Tensor, k: number): number {
   expectPositive('topKCorrect', { k });
   if (k > c) throw new ShapeError(`topKCorrect: k = ${k} exceeds the ${c} classes of logits ${fmtShape(logits.shape)}`);
   const correct = getEngine().kernels.topKCorrect(logits.ptr, labels.ptr, b, c, k);
-  if (correct < 0) throw new RangeError(`topKCorrect: ${firstNonFinite(logits)}; the model diverged or the input holds non-finite values`);
+  if (correct < 0) throw new RangeError(`topKCorrect: ${describeNonFinite(logits)}; the model diverged or the input holds non-finite values`);
   return correct;
 }

@@ -44,6 +44,12 @@ export interface ForwardContext {
   /** The input holds spike counts (binary spikes, or a residual join's sum of them), so a synaptic
    *  layer's work is accumulates, one per spike and weight reached, not multiply-accumulates. */
   spikesIn: boolean;
+  /**
+   * Whether this layer's backward may follow the pass (default true). False lets a layer skip what only
+   * its backward reads: a LIF then keeps only the last step's membrane. A network says false in eval
+   * mode and for the layers before its first parameter, which backward never reaches.
+   */
+  backward?: boolean;
 }
 
 export interface Layer {

@@ -144,8 +144,10 @@ export class Leaky implements Layer {
     this.input = x.reshape(groups === 1 ? [n] : [steps, n]);
     this.probe?.(this.input);
     const r = this.record;
+    // Backward reads every step's membrane; a pass without one keeps the last step's alone.
+    const everyStep = (ctx.backward ?? true) || (this.settings.signed ?? false);
     this.record = {
-      membrane: reuse(r?.membrane ?? null, [steps, n]),
+      membrane: reuse(r?.membrane ?? null, everyStep ? [steps, n] : [n]),
       spikes: reuse(r?.spikes ?? null, [steps, n], 'u8'),
       out: reuse(r?.out ?? null, [steps, n]),
     };

@@ -2,6 +2,7 @@
 // logits over the steps; backward runs through the unrolled steps (BPTT) in reverse layer order.
 import { ShapeError, expectShape, fmtShape } from '../engine/errors.js';
 import type { Tensor } from '../engine/tensor.js';
+import { firstNonFinite } from '../kernels/elementwise.js';
 import { sumOverSteps, sumOverStepsBackward } from '../kernels/loss.js';
 import { type ForwardContext, type Layer, allLayers, freeAll, reuse } from '../layers/layer.js';
 import type { ActivityReport, Model, ModelConfig, ModelName } from './types.js';
@@ -76,15 +77,14 @@ export class Network implements Model {
     if (!(batch > 0)) throw new ShapeError(`${this.name}: input has shape ${fmtShape(x.shape)}, expected [batch, ${this.inputShape.join(', ')}]`);
     expectShape(this.name, 'input', x.shape, [batch, ...this.inputShape]);
     // A NaN would pass the first Leaky as no spikes and come out as the logits of silence.
-    const values = x.f32;
-    for (let i = 0; i < values.length; i++)
-      if (!Number.isFinite(values[i]))
-        throw new RangeError(`${this.name}: input value ${i} (sample ${Math.floor(i / (values.length / batch))}) is ${values[i]}`);
+    const bad = firstNonFinite(x);
+    if (bad >= 0) throw new RangeError(`${this.name}: input value ${bad} (sample ${Math.floor(bad / (x.size / batch))}) is ${x.f32[bad]}`);
     const count = this.countActivity;
     const ctx: ForwardContext = { batch, steps: this.steps, training: this.mode, count, spikesIn: false };
     let h = x;
     this.layers.forEach((layer, i) => {
       ctx.spikesIn = this.spikesIn[i];
+      ctx.backward = this.mode && i >= this.firstWithParams;
       h = layer.forward(h, ctx);
     });
     this.batch = batch;
