@@ -175,7 +175,9 @@ export const suite: BenchSuite = {
           const engine = await engineFor(flavor, threads);
           const r = rig(v);
           rigs.set(flavor, r);
-          // The first step allocates what every later step reuses; the peak of the next one is the cost.
+          // The first step allocates what every later step reuses (scratch included: an earlier model's
+          // is let go first); the peak of the next one is the cost.
+          engine.releaseScratch();
           r.trainStep();
           engine.resetPeakBytes();
           r.trainStep();

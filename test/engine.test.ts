@@ -46,6 +46,19 @@ describeEachBuild('engine', (flavor) => {
     expect(engine.peakBytesInUse).toBe(base);
   });
 
+  it('lets its scratch areas go on releaseScratch, and scratch() then allocates afresh', () => {
+    const engine = getEngine();
+    engine.releaseScratch();
+    const base = engine.bytesInUse;
+    const at = engine.scratch(1 << 20);
+    expect(engine.bytesInUse).toBeGreaterThanOrEqual(base + (1 << 20));
+    expect(engine.scratch(1000)).toBe(at); // a smaller need reuses the area
+    engine.releaseScratch();
+    expect(engine.bytesInUse).toBe(base);
+    expect(engine.scratch(64)).toBeGreaterThan(0);
+    expect(engine.bytesInUse).toBeLessThan(base + (1 << 20));
+  });
+
   it('refuses bad shapes, double frees and freed tensors with clear errors', () => {
     expect(() => Tensor.empty([2, -1])).toThrow(/not a non-negative integer/);
     expect(() => Tensor.from([1, 2, 3], [2, 2])).toThrow(/3 values do not fill shape \[2,2\]/);

@@ -154,6 +154,17 @@ export class Engine {
     return area[0];
   }
 
+  /**
+   * Frees every thread's scratch area; the next scratch() allocates afresh. A work area only grows, so a
+   * measurement of one model's memory (the bench's) starts here rather than inherit an earlier model's.
+   */
+  releaseScratch(): void {
+    for (const area of this.scratchAreas) {
+      if (area[0]) this.allocator.release(area[0]);
+      area[0] = area[1] = 0;
+    }
+  }
+
   f32(ptr: number, length: number): Float32Array {
     return new Float32Array(this.memory.buffer, ptr, length);
   }
