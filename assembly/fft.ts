@@ -98,3 +98,52 @@ export function powerSpectra(frames: usize, out: usize, count: i32, size: i32, w
     }
   }
 }
+
+/**
+ * Mel energies of `count` power spectra (f32 [count, half]) through a bank of `bands` filters: band b
+ * weighs bins firstBin[b] .. by weights[bandStart[b] .. bandStart[b+1]) (i32 and f32 tables), and
+ * out f64 [count, bands] gets out[f, b] = sum_j weights[j] * power[f, firstBin[b] + j - bandStart[b]].
+ * Products and sums are f64 in ascending j, as audio/logmel.ts sums without an engine: a product of two
+ * f32 is exact in f64, so the energies are the TypeScript loop's to the bit. Four frames go at once, two
+ * per f64x2 lane pair, each lane its own frame's chain of additions (no reassociation, no fused
+ * multiply-add), which hides the latency of one chain behind the others.
+ */
+export function melFilter(power: usize, count: i32, half: i32, firstBin: usize, bandStart: usize, weights: usize, bands: i32, out: usize): void {
+  assert(count >= 0 && half > 0 && bands > 0, 'melFilter: count must be >= 0, half and bands positive');
+  const row = <usize>half << 2;
+  let f = 0;
+  for (; f + 4 <= count; f += 4) {
+    const p = power + <usize>f * row;
+    for (let b = 0; b < bands; b++) {
+      let lo = f64x2.splat(0);
+      let hi = f64x2.splat(0);
+      const j1 = load<i32>(bandStart + (<usize>(b + 1) << 2));
+      let k = p + (<usize>load<i32>(firstBin + (<usize>b << 2)) << 2);
+      for (let j = load<i32>(bandStart + (<usize>b << 2)); j < j1; j++, k += 4) {
+        const w = f64x2.splat(<f64>load<f32>(weights + (<usize>j << 2)));
+        let v = f32x4.splat(load<f32>(k));
+        v = f32x4.replace_lane(v, 1, load<f32>(k + row));
+        v = f32x4.replace_lane(v, 2, load<f32>(k + 2 * row));
+        v = f32x4.replace_lane(v, 3, load<f32>(k + 3 * row));
+        lo = f64x2.add(lo, f64x2.mul(w, f64x2.promote_low_f32x4(v)));
+        hi = f64x2.add(hi, f64x2.mul(w, f64x2.promote_low_f32x4(v128.shuffle<f32>(v, v, 2, 3, 0, 1))));
+      }
+      const o = out + ((<usize>f * <usize>bands + <usize>b) << 3);
+      const stride = <usize>bands << 3;
+      store<f64>(o, f64x2.extract_lane(lo, 0));
+      store<f64>(o + stride, f64x2.extract_lane(lo, 1));
+      store<f64>(o + 2 * stride, f64x2.extract_lane(hi, 0));
+      store<f64>(o + 3 * stride, f64x2.extract_lane(hi, 1));
+    }
+  }
+  for (; f < count; f++) {
+    const p = power + <usize>f * row;
+    for (let b = 0; b < bands; b++) {
+      let e: f64 = 0;
+      const j1 = load<i32>(bandStart + (<usize>(b + 1) << 2));
+      let k = p + (<usize>load<i32>(firstBin + (<usize>b << 2)) << 2);
+      for (let j = load<i32>(bandStart + (<usize>b << 2)); j < j1; j++, k += 4) e += <f64>load<f32>(weights + (<usize>j << 2)) * <f64>load<f32>(k);
+      store<f64>(out + ((<usize>f * <usize>bands + <usize>b) << 3), e);
+    }
+  }
+}

@@ -7,9 +7,9 @@ import { readFileSync } from 'node:fs';
 import MeydaModule from 'meyda';
 import { describe, expect, it } from 'vitest';
 import { decodeWav } from '../src/audio/wav.js';
-import { logMelSpectrogram } from '../src/audio/logmel.js';
+import { logMelSpectrogram, melEnergies } from '../src/audio/logmel.js';
 import { LOGMEL_60x134 } from '../src/audio/settings.js';
-import { meydaSpectra, spectraFor } from '../src/audio/spectrum.js';
+import { type PowerSpectra, meydaSpectra, spectraFor } from '../src/audio/spectrum.js';
 import { EngineSpectra, engineSpectra } from '../src/kernels/fft.js';
 import { describeEachBuild, randArray } from './helpers.js';
 
@@ -102,6 +102,27 @@ describeEachBuild('WASM power spectra', () => {
     }
     // Standardised units (z-scores, +-5): rounding of the faintest bins only.
     expect(worst).toBeLessThan(1e-3);
+  });
+
+  it('sums the mel bank as the TypeScript loop does, to the bit, for any frame count', () => {
+    const spectra = new EngineSpectra(512);
+    // The bank log-mel features use: energies of a one-frame-per-call spectra backend (no mel()) are the reference.
+    const plain: PowerSpectra = { size: 512, frames: (n) => spectra.frames(n), compute: (n, w) => spectra.compute(n, w) };
+    const signal = randArray(16000, 5);
+    for (const count of [1, 3, 4, 7, 134]) {
+      const ours = new Float64Array(count * 60), reference = new Float64Array(count * 60);
+      melEnergies(signal, LOGMEL_60x134, 0, count, ours, 0, 1, 60, spectra);
+      melEnergies(signal, LOGMEL_60x134, 0, count, reference, 0, 1, 60, plain);
+      expect(Array.from(ours)).toEqual(Array.from(reference));
+      expect(reference.some((v) => v > 0)).toBe(true);
+    }
+    const fresh = new EngineSpectra(512);
+    fresh.frames(2);
+    const bank = { firstBin: Int32Array.of(0), bandStart: Int32Array.of(0, 2), weights: Float32Array.of(1, 1) };
+    expect(() => fresh.mel(1, bank)).toThrow(/mel\(1\) after compute\(0\)/);
+    fresh.compute(2);
+    expect(() => fresh.mel(2, { ...bank, firstBin: Int32Array.of(255) })).toThrow(/mel band 0 reaches past bin 255/);
+    expect(() => fresh.mel(2, { ...bank, weights: Float32Array.of(1) })).toThrow(/1 bands needs 2 band starts and 2 weights/);
   });
 
   it('refuses sizes that are not powers of two and compute() past the frames made room for', () => {

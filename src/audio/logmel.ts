@@ -3,19 +3,15 @@
 // FFT bins, which leaves the lowest of 60 bands empty at a 512-point FFT. Filters are Slaney-style
 // triangles on the HTK mel scale, evaluated at fractional bins.
 import type { SpectralSettings } from './settings.js';
-import { type PowerSpectra, spectraFor } from './spectrum.js';
+import { type MelBank, type PowerSpectra, spectraFor } from './spectrum.js';
 
 const mel = (hz: number) => 2595 * Math.log10(1 + hz / 700);
 const hz = (m: number) => 700 * (10 ** (m / 2595) - 1);
 
-/** Everything that depends only on the settings, built once and reused by every clip. */
-interface Plan {
+/** Everything that depends only on the settings, built once and reused by every clip: the window and the mel bank. */
+interface Plan extends MelBank {
   /** Periodic Hann window (as torch.hann_window), applied by the spectra backend (in WASM, while loading the frames). */
   window: Float32Array;
-  /** Per band: first bin, and the offset of its weights in `weights` (bandStart[b]..bandStart[b+1]). */
-  firstBin: Int32Array;
-  bandStart: Int32Array;
-  weights: Float32Array;
 }
 
 const plans = new Map<string, Plan>();
@@ -71,7 +67,8 @@ export function melEnergies(
   out: Float32Array | Float64Array, at: number, bandStride: number, frameStride: number,
   spectra: PowerSpectra = spectraFor(s.frameSize),
 ): void {
-  const { window, firstBin, bandStart, weights } = planFor(s);
+  const plan = planFor(s);
+  const { window, firstBin, bandStart, weights } = plan;
   const n = signal.length, size = s.frameSize, half = size / 2, bands = s.melBands;
   if (spectra.size !== size) throw new RangeError(`melEnergies: a ${spectra.size}-point spectrum for ${size}-sample frames`);
   const frames = spectra.frames(count);
@@ -81,13 +78,17 @@ export function melEnergies(
     else for (let k = 0; k < size; k++) frames[o + k] = signal[reflect(from + k, n)];
   }
   const power = spectra.compute(count, window);
+  // The engine's kernel sums as the loop below does, four frames at once.
+  const mel = spectra.mel?.(count, plan);
   for (let f = 0; f < count; f++) {
     const o = at + f * frameStride, p = f * half;
-    for (let b = 0; b < bands; b++) {
-      let e = 0;
-      for (let j = bandStart[b], k = p + firstBin[b]; j < bandStart[b + 1]; j++, k++) e += weights[j] * power[k];
-      out[o + b * bandStride] = e;
-    }
+    if (mel) for (let b = 0, m = f * bands; b < bands; b++) out[o + b * bandStride] = mel[m + b];
+    else
+      for (let b = 0; b < bands; b++) {
+        let e = 0;
+        for (let j = bandStart[b], k = p + firstBin[b]; j < bandStart[b + 1]; j++, k++) e += weights[j] * power[k];
+        out[o + b * bandStride] = e;
+      }
   }
 }
 

@@ -18,6 +18,22 @@ export interface PowerSpectra {
   readonly size: number;
   frames(count: number): Float32Array;
   compute(count: number, window?: Float32Array): Float32Array;
+  /**
+   * Optional: the mel energies of the frames of the last compute(), through `bank`: f64 [count, bands],
+   * the backend's buffer (valid until its next call), to the bit what audio/logmel.ts sums without it.
+   * A bank is a constant table: a backend may keep its own copy of the one it was last given.
+   */
+  mel?(count: number, bank: MelBank): Float64Array;
+}
+
+/**
+ * A mel filter bank over the bins of one spectrum: band b weighs bins firstBin[b], firstBin[b] + 1, ...
+ * by weights[bandStart[b]] .. weights[bandStart[b + 1] - 1].
+ */
+export interface MelBank {
+  firstBin: Int32Array;
+  bandStart: Int32Array;
+  weights: Float32Array;
 }
 
 interface MeydaApi {

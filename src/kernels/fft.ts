@@ -4,7 +4,7 @@
 // cannot import kernels, so the kernels floor hands it down. test/fft-wasm.test.ts holds it to meyda's
 // powerSpectrum within 1e-5 of each frame's largest bin.
 import { type Engine, getEngine } from '../engine/engine.js';
-import { type PowerSpectra, provideSpectra } from '../audio/spectrum.js';
+import { type MelBank, type PowerSpectra, provideSpectra } from '../audio/spectrum.js';
 
 /**
  * The kernel's table for `size`-sample frames, M = size / 2: per stage of half-size h (1, 2, 4, .. M/2)
@@ -38,6 +38,12 @@ export class EngineSpectra implements PowerSpectra {
   /** The engine's copy of the window last given (windows are constant tables: compared by identity). */
   private readonly window: number;
   private windowFrom: Float32Array | null = null;
+  /** The engine's copy of the mel bank last given (firstBin, bandStart, weights), likewise, and the energies' buffer. */
+  private bank = [0, 0, 0];
+  private bankFrom: MelBank | null = null;
+  private energies = 0;
+  private energiesBytes = 0;
+  private computed = 0;
 
   constructor(
     readonly size: number,
@@ -61,6 +67,7 @@ export class EngineSpectra implements PowerSpectra {
       this.capacity = Math.max(count, Math.ceil(this.capacity * 1.5));
       this.input = engine.alloc(this.capacity * size * 4);
       this.output = engine.alloc(this.capacity * (size / 2) * 4);
+      this.computed = 0;
     }
     return engine.f32(this.input, count * size);
   }
@@ -75,7 +82,38 @@ export class EngineSpectra implements PowerSpectra {
       this.windowFrom = window;
     }
     engine.kernels.powerSpectra(this.input, this.output, count, size, window ? this.window : 0, this.twiddles, engine.scratch(size * 16));
+    this.computed = count;
     return engine.f32(this.output, count * (size / 2));
+  }
+
+  /** The mel energies of the frames of the last compute(), by assembly/fft.ts's melFilter. */
+  mel(count: number, bank: MelBank): Float64Array {
+    if (!(Number.isInteger(count) && count >= 1 && count <= this.computed)) throw new RangeError(`EngineSpectra: mel(${count}) after compute(${this.computed})`);
+    const { engine, size } = this;
+    const bands = bank.firstBin.length;
+    if (bank !== this.bankFrom) {
+      if (bank.bandStart.length !== bands + 1 || bank.weights.length !== bank.bandStart[bands])
+        throw new RangeError(`EngineSpectra: a mel bank of ${bands} bands needs ${bands + 1} band starts and ${bank.bandStart[bands]} weights`);
+      for (let b = 0; b < bands; b++)
+        if (bank.firstBin[b] < 0 || bank.firstBin[b] + bank.bandStart[b + 1] - bank.bandStart[b] > size / 2)
+          throw new RangeError(`EngineSpectra: mel band ${b} reaches past bin ${size / 2 - 1}`);
+      this.bank.forEach((at) => at && engine.free(at));
+      this.bank = [bank.firstBin, bank.bandStart, bank.weights].map((table) => {
+        const at = engine.alloc(table.byteLength);
+        new Uint8Array(engine.memory.buffer, at, table.byteLength).set(new Uint8Array(table.buffer, table.byteOffset, table.byteLength));
+        return at;
+      });
+      this.bankFrom = bank;
+    }
+    const bytes = count * bands * 8;
+    if (bytes > this.energiesBytes) {
+      if (this.energies) engine.free(this.energies);
+      this.energiesBytes = Math.max(bytes, Math.ceil(this.energiesBytes * 1.5));
+      this.energies = engine.alloc(this.energiesBytes);
+    }
+    const [firstBin, bandStart, weights] = this.bank;
+    engine.kernels.melFilter(this.output, count, size / 2, firstBin, bandStart, weights, bands, this.energies);
+    return new Float64Array(engine.memory.buffer, this.energies, count * bands);
   }
 }
 
