@@ -9,33 +9,19 @@
 // folder with kws-cnn.snn and kws-snn.snn), else the package's pretrained/, else a CNN trained here
 // (about a minute) and its untrained spiking twin.
 import { execFile } from 'node:child_process';
-import { accessSync, constants, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { type Server, createServer } from 'node:http';
 import { tmpdir } from 'node:os';
-import { delimiter, extname, join, resolve } from 'node:path';
+import { extname, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { initEngine, serializeModel, toSpiking } from '../src/index.js';
 import { loadModel } from '../src/node.js';
+import { findChromium } from './browser-page.js';
 import { CLIPS, GAP, timeline } from './fixtures/kws-words.js';
 
 const root = resolve(import.meta.dirname, '..');
 const fixture = join(root, 'test/fixtures/kws-words.wav');
-
-function findChromium(): string | null {
-  const candidates = process.env.CHROMIUM_PATH
-    ? [process.env.CHROMIUM_PATH]
-    : ['/usr/bin/chromium', ...(process.env.PATH ?? '').split(delimiter).filter(Boolean).flatMap((d) => [join(d, 'chromium'), join(d, 'chromium-browser')])];
-  for (const path of candidates) {
-    try {
-      accessSync(path, constants.X_OK);
-      return path;
-    } catch {
-      // next
-    }
-  }
-  return null;
-}
 
 const chromium = findChromium();
 if (!chromium)

@@ -1,5 +1,5 @@
 // The published declarations compile for a program like a user's: a Node app with lib ES2023 and no DOM
-// lib, @types/node, skipLibCheck off, importing both entries through the package's own exports map; and
+// lib, @types/node, skipLibCheck off, importing the entries through the package's own exports map; and
 // for a browser app with the DOM lib, which gets the DOM's own AudioContext in ListenOptions. The
 // declarations are emitted into a temporary package (src only, without type checking: `tsc -p
 // tsconfig.json` checks the sources).
@@ -41,7 +41,7 @@ function consumer(name: string, lib: string[], source: string): string {
   return join(root, 'tsconfig.json');
 }
 
-it('the declarations of snn-voice and snn-voice/node compile with lib ES2023 (no DOM) and skipLibCheck off', async () => {
+it('the declarations of snn-voice, snn-voice/node and snn-voice/web-threads compile with lib ES2023 (no DOM) and skipLibCheck off', async () => {
   // The package: its package.json (the exports map), the emitted declarations, its dependencies.
   const pkg = JSON.parse(readFileSync(join(repo, 'package.json'), 'utf8')) as Record<string, unknown>;
   mkdirSync(join(dir, 'pkg'));
@@ -67,8 +67,10 @@ export const used = [initEngine, listen, serveRecognizer, loadSpeechCommands, lo
 `);
   const browser = consumer('browser-app', ['ES2023', 'DOM'], `
 import { connectRecognizer, type ListenOptions, type MessageEndpoint } from 'snn-voice';
+import { webThreadsUnavailable } from 'snn-voice/web-threads';
 export const listening: ListenOptions = { audioContext: new AudioContext(), stream: new MediaStream() };
 export const worker: MessageEndpoint = new Worker('worker.js');
+export const why: string | null = webThreadsUnavailable();
 export const used = connectRecognizer;
 `);
   const [a, b] = await Promise.all([runTsc(['-p', node]), runTsc(['-p', browser])]);

@@ -243,6 +243,12 @@ const SHARED_MEMORY = { initial: 16, maximum: 65536, shared: true };
 /** An engine whose kernel module is shared by `threads` threads over one shared memory. */
 async function threadedEngine(flavor: SimdFlavor, threads: number): Promise<Engine> {
   const host = threadHost(threads);
+  const reason = host.unavailable?.();
+  if (reason) {
+    // The single-thread build is the fallback: the same kernels, the same results.
+    console.warn(`snn-voice: ${threads} engine threads cannot run here: ${reason}; running one thread`);
+    return createEngine({ flavor });
+  }
   const module = await WebAssembly.compile(host.bytes(flavor) as BufferSource);
   const memory = new WebAssembly.Memory(SHARED_MEMORY);
   const exports = await instantiate(module, memory);

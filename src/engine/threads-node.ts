@@ -2,14 +2,16 @@
 // builds (imported here only, so browser bundles do not carry them). Imported for its effect by
 // src/node.ts, which makes createEngine({ threads }) work.
 import { Worker } from 'node:worker_threads';
-import { CONTROL_BYTES, WORKER_SOURCE, setThreadHost, type WorkerHandle } from './threads.js';
+import { CONTROL_BYTES, setThreadHost, workerSource, type WorkerHandle } from './threads.js';
 import { decodeBase64 } from './engine.js';
 import { relaxedThreadsWasmBase64, simdThreadsWasmBase64 } from './wasm-binaries-threads.js';
+
+const SOURCE = workerSource('node');
 
 async function spawn(count: number, module: unknown, memory: unknown, names: string[]): Promise<WorkerHandle[]> {
   const start = (): Promise<WorkerHandle> => {
     const control = new SharedArrayBuffer(CONTROL_BYTES);
-    const worker = new Worker(WORKER_SOURCE, { eval: true });
+    const worker = new Worker(SOURCE, { eval: true });
     // A parked worker must not keep the process alive once the caller is done.
     worker.unref();
     return new Promise((resolve, reject) => {

@@ -5,8 +5,10 @@
  * block, wakes it with Atomics.notify, runs its own share and waits for the others. A message per call
  * would cost far more than the kernels it splits, and the API stays synchronous.
  *
- * Nothing here imports Node: the worker's program is source text (for worker_threads; Web Workers
- * would need only its first lines changed), started by the host's spawner (engine/threads-node.ts).
+ * Nothing here imports Node: the worker's program is source text, the same for worker_threads and Web
+ * Workers but for its first lines, started by the host's spawner (engine/threads-node.ts,
+ * engine/threads-web.ts). A browser's main thread may not block in Atomics.wait: there the calling
+ * thread spins until its workers are done (the call is synchronous either way).
  */
 
 /** One kernel call: an export's name and its arguments (offsets, sizes, scalars). */
@@ -36,14 +38,23 @@ export const CONTROL_BYTES = TEXT_AT + TEXT_MAX * 2;
 // microseconds, and waking a parked thread costs about 80 µs.
 const SPINS = 2000;
 
+// How the worker program gets its first message and answers it: worker_threads' parent port, or the
+// global scope of a Web Worker.
+const PREAMBLES = {
+  node: `const port = require('node:worker_threads').parentPort;
+const onFirst = (start) => port.once('message', start);
+const answer = (m) => port.postMessage(m);`,
+  web: `const onFirst = (start) => { self.onmessage = (e) => { self.onmessage = null; start(e.data); }; };
+const answer = (m) => self.postMessage(m);`,
+};
+
 /**
  * The worker's program, run as script text by the spawner (a worker_threads Worker with eval, so it
- * runs the same from src under tsx and from dist). Its first message brings
- * { module, memory, control, names }; it answers 'ready' once instantiated, then serves jobs forever.
+ * runs the same from src under tsx and from dist; a Web Worker from a blob URL). Its first message
+ * brings { module, memory, control, names }; it answers 'ready' once instantiated, then serves jobs forever.
  */
-export const WORKER_SOURCE = `
-const port = require('node:worker_threads').parentPort;
-port.once('message', ({ module, memory, control, names }) => {
+export const workerSource = (host: keyof typeof PREAMBLES): string => `${PREAMBLES[host]}
+onFirst(({ module, memory, control, names }) => {
   const read = (ptr) => {
     if (!ptr) return 'null';
     const units = new Uint16Array(memory.buffer, ptr, new Uint32Array(memory.buffer, ptr - 4, 1)[0] >>> 1);
@@ -56,7 +67,7 @@ port.once('message', ({ module, memory, control, names }) => {
   const slots = new Float64Array(control, ${CALLS_AT}, ${SLOTS});
   const text = new Uint16Array(control, ${TEXT_AT}, ${TEXT_MAX});
   const result = new Float64Array(control, ${RESULT_AT}, 1);
-  port.postMessage('ready');
+  answer('ready');
   let seen = 0;
   for (;;) {
     for (let i = 0; i < ${SPINS} && Atomics.load(words, ${POSTED}) === seen; i++);
@@ -103,6 +114,8 @@ export type ThreadSpawner = (count: number, module: unknown, memory: unknown, na
 export interface ThreadHost {
   bytes(flavor: 'relaxed' | 'simd'): Uint8Array;
   spawn: ThreadSpawner;
+  /** Why threads cannot run here and now (a page that is not cross-origin isolated), or null when they can. */
+  unavailable?(): string | null;
 }
 
 let host: ThreadHost | null = null;
@@ -115,10 +128,24 @@ export function setThreadHost(h: ThreadHost): void {
 export function threadHost(threads: number): ThreadHost {
   if (!host)
     throw new Error(
-      `engine threads: ${threads} threads need the Node entry (import 'snn-voice/node'); threads are Node-only for now, browsers run one thread`,
+      `engine threads: ${threads} threads need a thread host: import 'snn-voice/node' in Node, or 'snn-voice/web-threads' in a browser (a cross-origin isolated page)`,
     );
   return host;
 }
+
+/**
+ * Whether this thread may block in Atomics.wait: not a browser's main thread, which throws a TypeError
+ * there (checked before the value is compared, so asking costs nothing).
+ */
+const CAN_BLOCK = ((): boolean => {
+  if (typeof SharedArrayBuffer !== 'function') return false;
+  try {
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 1, 0);
+    return true;
+  } catch {
+    return false;
+  }
+})();
 
 /** Runs a share on the calling thread; returns its last call's result (0 for none). */
 export function runHere(exports: Record<string, (...args: number[]) => number>, share: Share): number {
@@ -178,7 +205,7 @@ export class ThreadPool {
       }
       // Spin first: a share that ends near this one's end would otherwise pay a wake-up here too.
       for (let i = 0; i < SPINS && Atomics.load(words, DONE) !== job; i++);
-      for (let done = Atomics.load(words, DONE); done !== job; done = Atomics.load(words, DONE)) Atomics.wait(words, DONE, done);
+      for (let done = Atomics.load(words, DONE); done !== job; done = Atomics.load(words, DONE)) if (CAN_BLOCK) Atomics.wait(words, DONE, done);
       if (words[FAILED]) {
         words[FAILED] = 0;
         const text = String.fromCharCode(...new Uint16Array(this.workers[t - 1].control, TEXT_AT, words[TEXT_LENGTH]));
