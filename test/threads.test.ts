@@ -14,7 +14,7 @@ import { conv2dBackwardInput, conv2dBackwardWeight, conv2dForward, type Conv2dOp
 import { matmul } from '../src/kernels/gemm.js';
 import { linearBackward, linearForward } from '../src/kernels/linear.js';
 import { adamStep } from '../src/kernels/optim.js';
-import { maxPool2dBackward, maxPool2dForward } from '../src/kernels/pool.js';
+import { adaptiveAvgPool2dBackward, adaptiveAvgPool2dForward, maxPool2dBackward, maxPool2dForward } from '../src/kernels/pool.js';
 import { batchNormBackward, batchNormForward } from '../src/kernels/batchnorm.js';
 import { DEFAULT_NEURON, STUDY_NEURON, lifBackward, lifForward, type LifParams } from '../src/kernels/lif.js';
 import { crossEntropyBackward, crossEntropyForward } from '../src/kernels/loss.js';
@@ -223,6 +223,19 @@ describe('two threads match one', () => {
       const dy = Tensor.from(randArray(y.size, 27), y.shape);
       const dx = Tensor.empty(x.shape);
       maxPool2dBackward(dy, argmax, dx, { kernel: [2, 2] });
+      return [y, dx];
+    });
+    expectBitwise(a, b);
+  });
+
+  it('adaptive average pool forward and backward over [80, 1, 60, 134] -> 10 x 10 (overlapping bins): bit for bit', () => {
+    const [N, C, H, W] = [80, 1, 60, 134];
+    const [a, b] = onBoth(() => {
+      const x = Tensor.from(randArray(N * C * H * W, 28), [N, C, H, W]);
+      const y = Tensor.empty([N, C, 10, 10]);
+      adaptiveAvgPool2dForward(x, y);
+      const dx = Tensor.empty(x.shape);
+      adaptiveAvgPool2dBackward(Tensor.from(randArray(y.size, 29), y.shape), dx);
       return [y, dx];
     });
     expectBitwise(a, b);

@@ -1,8 +1,11 @@
 // How a kernel call is shared among threads: whether it is worth it, and the ranges each thread takes.
 
-// Waking a parked worker costs about 80 µs (measured, see docs/threads.md), and splitting costs each
-// part some locality, so only calls estimated at this much one-thread time or more are split.
-const MIN_SPLIT_MICROS = 400;
+// Waking a parked worker costs about 80 µs (measured, see docs/threads.md), but within a training step
+// the workers are still spinning from the last call (engine/threads.ts), and handing them a share then
+// costs a few µs: calls estimated at this much one-thread time or more are split. Measured with the
+// threads bench on the quiet 2-core machine: 400 µs left TC-ResNet8 at 1.25x / 1.50x (CNN / SNN) and
+// Tcy's SNN at 1.29x, 30 µs gave 1.78x, 1.78x and 1.65x, the large models unchanged at 1.75-1.93x.
+const MIN_SPLIT_MICROS = 30;
 // One-thread rates for the estimates: GEMM-like kernels (relaxed SIMD reaches 30-40 GFLOP/s, less for
 // small shapes) and streaming kernels (bytes read plus written).
 const FLOPS_PER_MICRO = 25e3;

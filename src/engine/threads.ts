@@ -34,9 +34,10 @@ const SLOTS = MAX_CALLS * (MAX_ARGS + 2);
 const TEXT_AT = CALLS_AT + SLOTS * 8;
 const TEXT_MAX = 512;
 export const CONTROL_BYTES = TEXT_AT + TEXT_MAX * 2;
-// A worker spins this many polls before it parks: the ops of a training step follow each other within
-// microseconds, and waking a parked thread costs about 80 µs.
-const SPINS = 2000;
+// A worker spins this many polls (a few hundred µs) before it parks: the calls of a training step
+// follow each other within microseconds to a few hundred (JavaScript between kernels, small unsplit
+// calls), and waking a parked thread costs about 80 µs. 2,000 polls let workers park inside a step.
+const SPINS = 20000;
 
 // How the worker program gets its first message and answers it: worker_threads' parent port, or the
 // global scope of a Web Worker.

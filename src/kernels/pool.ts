@@ -119,7 +119,9 @@ export function adaptiveAvgPool2dForward(x: Tensor, y: Tensor): void {
   const op = 'adaptiveAvgPool2dForward';
   const d = adaptiveDims(op, ['x', x], ['y', y]);
   expectDisjoint(op, ['y', y], ['x', x]);
-  getEngine().kernels.adaptiveAvgPool2dForward(x.ptr, y.ptr, ...d);
+  const [P, H, W, OH, OW] = d;
+  // Planes are independent: a band of them per thread computes what one thread would.
+  byPlanes(P, 4 * (H * W + OH * OW), (p0, p1) => ['adaptiveAvgPool2dForward', x.ptr + 4 * p0 * H * W, y.ptr + 4 * p0 * OH * OW, p1 - p0, H, W, OH, OW]);
 }
 
 /** dx (overwritten) = each dy spread evenly over its bin; elements in two bins collect from both. */
@@ -127,7 +129,8 @@ export function adaptiveAvgPool2dBackward(dy: Tensor, dx: Tensor): void {
   const op = 'adaptiveAvgPool2dBackward';
   const d = adaptiveDims(op, ['dx', dx], ['dy', dy]);
   expectDisjoint(op, ['dx', dx], ['dy', dy]);
-  getEngine().kernels.adaptiveAvgPool2dBackward(dy.ptr, dx.ptr, ...d);
+  const [P, H, W, OH, OW] = d;
+  byPlanes(P, 4 * (H * W + OH * OW), (p0, p1) => ['adaptiveAvgPool2dBackward', dy.ptr + 4 * p0 * OH * OW, dx.ptr + 4 * p0 * H * W, p1 - p0, H, W, OH, OW]);
 }
 
 /** Adaptive average pool 1d on [N, C, L]: the 2d kernel with H = 1; output length read from y. */
