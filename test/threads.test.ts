@@ -14,6 +14,8 @@ import { conv2dBackwardInput, conv2dBackwardWeight, conv2dForward, type Conv2dOp
 import { matmul } from '../src/kernels/gemm.js';
 import { linearBackward, linearForward } from '../src/kernels/linear.js';
 import { adamStep } from '../src/kernels/optim.js';
+import { reluBackward, reluForward } from '../src/kernels/activation.js';
+import { add } from '../src/kernels/elementwise.js';
 import { adaptiveAvgPool2dBackward, adaptiveAvgPool2dForward, maxPool2dBackward, maxPool2dForward } from '../src/kernels/pool.js';
 import { batchNormBackward, batchNormForward } from '../src/kernels/batchnorm.js';
 import { DEFAULT_NEURON, STUDY_NEURON, lifBackward, lifForward, type LifParams } from '../src/kernels/lif.js';
@@ -237,6 +239,21 @@ describe('two threads match one', () => {
       const dx = Tensor.empty(x.shape);
       adaptiveAvgPool2dBackward(Tensor.from(randArray(y.size, 29), y.shape), dx);
       return [y, dx];
+    });
+    expectBitwise(a, b);
+  });
+
+  it('ReLU forward and backward and the residual add over 1M values: bit for bit', () => {
+    const n = 1_000_003;
+    const [a, b] = onBoth(() => {
+      const x = Tensor.from(randArray(n, 30), [n]);
+      const y = Tensor.empty([n]);
+      reluForward(x, y);
+      const dx = Tensor.empty([n]);
+      reluBackward(x, Tensor.from(randArray(n, 31), [n]), dx);
+      const sum = Tensor.empty([n]);
+      add(x, dx, sum);
+      return [y, dx, sum];
     });
     expectBitwise(a, b);
   });

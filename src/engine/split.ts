@@ -1,4 +1,5 @@
 // How a kernel call is shared among threads: whether it is worth it, and the ranges each thread takes.
+import type { KernelCall, Share } from './threads.js';
 
 // Waking a parked worker costs about 80 µs (measured, see docs/threads.md), but within a training step
 // the workers are still spinning from the last call (engine/threads.ts), and handing them a share then
@@ -35,4 +36,13 @@ export function ranges(total: number, parts: number, align = 1): Array<[number, 
     start = Math.max(start, end);
   }
   return out;
+}
+
+/**
+ * The shares of a memory-bound call over `items` independent items (bytesPerItem read plus written
+ * each): one call per range, a range per thread when the items move enough bytes to gain, every inner
+ * boundary a multiple of `align` items.
+ */
+export function streamShares(threads: number, items: number, bytesPerItem: number, call: (lo: number, hi: number) => KernelCall, align = 1): Share[] {
+  return ranges(items, partsFor(threads, streamMicros(items * bytesPerItem), Math.ceil(items / align)), align).map(([lo, hi]) => [call(lo, hi)]);
 }

@@ -1,18 +1,23 @@
 import { getEngine } from '../engine/engine.js';
 import { expectShape } from '../engine/errors.js';
+import { streamShares } from '../engine/split.js';
 import type { Tensor } from '../engine/tensor.js';
+
+// Elementwise: each thread takes a slice (whole cache lines of 16 floats) and computes what one thread would.
 
 /** y = max(x, 0), elementwise; x and y may be the same tensor. */
 export function reluForward(x: Tensor, y: Tensor): void {
   expectShape('reluForward', 'y', y.shape, x.shape);
-  getEngine().kernels.reluForward(x.ptr, y.ptr, x.size);
+  const engine = getEngine();
+  engine.parallel(streamShares(engine.threads, x.size, 8, (lo, hi) => ['reluForward', x.ptr + 4 * lo, y.ptr + 4 * lo, hi - lo], 16));
 }
 
 /** dx = dy where x > 0, else 0; dx may alias dy. */
 export function reluBackward(x: Tensor, dy: Tensor, dx: Tensor): void {
   expectShape('reluBackward', 'dy', dy.shape, x.shape);
   expectShape('reluBackward', 'dx', dx.shape, x.shape);
-  getEngine().kernels.reluBackward(x.ptr, dy.ptr, dx.ptr, x.size);
+  const engine = getEngine();
+  engine.parallel(streamShares(engine.threads, x.size, 12, (lo, hi) => ['reluBackward', x.ptr + 4 * lo, dy.ptr + 4 * lo, dx.ptr + 4 * lo, hi - lo], 16));
 }
 
 function checkQcfs(op: string, lambda: number, levels: number): void {

@@ -2,7 +2,7 @@ import { getEngine } from '../engine/engine.js';
 import { ShapeError, expectPositive, expectShape, fmtShape } from '../engine/errors.js';
 import type { Tensor } from '../engine/tensor.js';
 import { expectDisjoint, expectF32 } from '../engine/checks.js';
-import { partsFor, ranges, streamMicros } from '../engine/split.js';
+import { streamShares } from '../engine/split.js';
 import type { KernelCall } from '../engine/threads.js';
 
 export interface Pool2dOptions {
@@ -68,7 +68,7 @@ export function maxPool2dBackward(dy: Tensor, argmax: Tensor, dx: Tensor): void 
 // One call per band of planes, a band per thread when the planes move enough bytes (bytesPerPlane each).
 function byPlanes(P: number, bytesPerPlane: number, call: (p0: number, p1: number) => KernelCall): void {
   const engine = getEngine();
-  engine.parallel(ranges(P, partsFor(engine.threads, streamMicros(P * bytesPerPlane), P)).map(([p0, p1]) => [call(p0, p1)]));
+  engine.parallel(streamShares(engine.threads, P, bytesPerPlane, call));
 }
 
 const as2d = (t: Tensor): Tensor => t.reshape([t.shape[0], t.shape[1], 1, t.shape[2]]);
