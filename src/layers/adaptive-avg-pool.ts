@@ -3,7 +3,7 @@
 import { ShapeError, expectPositive, fmtShape } from '../engine/errors.js';
 import type { Tensor } from '../engine/tensor.js';
 import { adaptiveAvgPool2dBackward, adaptiveAvgPool2dForward } from '../kernels/pool.js';
-import { type ForwardContext, StatelessLayer, as1d, as2d, freeAll, reuse } from './layer.js';
+import { type ForwardContext, StatelessLayer, as1d, as2d, freeAll, releaseUnlessKept, reuse } from './layer.js';
 
 export class AdaptiveAvgPool2d extends StatelessLayer {
   emitsSpikes(): boolean {
@@ -42,6 +42,11 @@ export class AdaptiveAvgPool2d extends StatelessLayer {
     return this.dx;
   }
 
+
+  releaseGrad(keep: Tensor | null): boolean {
+    this.dx = releaseUnlessKept(this.dx, keep);
+    return this.dx === null;
+  }
   clone(): AdaptiveAvgPool2d {
     return new AdaptiveAvgPool2d(this.name, this.size);
   }

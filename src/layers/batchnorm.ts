@@ -5,7 +5,7 @@ import { ShapeError, expectPositive, fmtShape } from '../engine/errors.js';
 import { Tensor } from '../engine/tensor.js';
 import { type BatchNormState, batchNormBackward, batchNormForward } from '../kernels/batchnorm.js';
 import type { LayerActivity, NamedTensor, Param } from './layer.js';
-import { type ForwardContext, type Layer, copyTensor, freeAll, param, reuse, rowsView } from './layer.js';
+import { type ForwardContext, type Layer, copyTensor, freeAll, param, releaseUnlessKept, reuse, rowsView } from './layer.js';
 
 export const BN_MOMENTUM = 0.1;
 export const BN_EPS = 1e-5;
@@ -123,6 +123,11 @@ export class BatchNorm implements Layer {
     ];
   }
 
+
+  releaseGrad(keep: Tensor | null): boolean {
+    this.dx = releaseUnlessKept(this.dx, keep);
+    return this.dx === null;
+  }
   clone(): BatchNorm {
     return new BatchNorm(this.name, this.channels, this.rank, this);
   }

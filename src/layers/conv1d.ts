@@ -63,6 +63,10 @@ export class Conv1d implements Layer {
     return dx && as1d(dx);
   }
 
+  releaseGrad(keep: Tensor | null): boolean {
+    return this.conv.releaseGrad(keep);
+  }
+
   parameters(): Param[] {
     return this.params;
   }

@@ -4,7 +4,7 @@ import { Tensor } from '../engine/tensor.js';
 import { type Conv2dOptions, conv2dBackward, conv2dForward, conv2dOutputShape, samePadding } from '../kernels/conv.js';
 import type { LayerActivity, NamedTensor, Param } from './layer.js';
 import { initSynapses } from './init.js';
-import { type ForwardContext, type Layer, copyTensor, freeAll, param, reuse } from './layer.js';
+import { type ForwardContext, type Layer, copyTensor, freeAll, param, releaseUnlessKept, reuse } from './layer.js';
 import { SynapticCounter } from './synaptic-counter.js';
 
 export interface Conv2dSettings {
@@ -105,6 +105,11 @@ export class Conv2d implements Layer {
     return [];
   }
 
+
+  releaseGrad(keep: Tensor | null): boolean {
+    this.dx = releaseUnlessKept(this.dx, keep);
+    return this.dx === null;
+  }
   clone(): Conv2d {
     return new Conv2d(this.name, this.settings, this);
   }

@@ -6,7 +6,7 @@ import { Tensor } from '../engine/tensor.js';
 import { dropoutBackward, dropoutForward } from '../kernels/dropout.js';
 import type { NamedTensor } from './layer.js';
 import { deriveSeed } from '../util/hash.js';
-import { type ForwardContext, StatelessLayer, freeAll, reuse } from './layer.js';
+import { type ForwardContext, StatelessLayer, freeAll, releaseUnlessKept, reuse } from './layer.js';
 
 export class Dropout extends StatelessLayer {
   emitsSpikes(spikesIn: boolean): boolean {
@@ -54,6 +54,11 @@ export class Dropout extends StatelessLayer {
     return [{ name: `${this.name}.calls`, value: this.calls }];
   }
 
+
+  releaseGrad(keep: Tensor | null): boolean {
+    this.dx = releaseUnlessKept(this.dx, keep);
+    return this.dx === null;
+  }
   clone(): Dropout {
     const copy = new Dropout(this.name, this.p, this.seed);
     copy.calls.f32[0] = this.calls.f32[0];

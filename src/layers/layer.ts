@@ -65,6 +65,13 @@ export interface Layer {
   /** dy has the last output's shape. Overwrites this layer's parameter gradients; returns dx (owned by
    *  the layer) when `wantInputGrad`, else null. */
   backward(dy: Tensor, wantInputGrad: boolean): Tensor | null;
+  /**
+   * Frees the input gradient the last backward returned, unless `keep` (the gradient being passed on
+   * now) lies in it; true once the layer holds none. backwardThrough() calls it as soon as the layer
+   * before has used that gradient, so two neighbouring layers' gradients are held at a time rather than
+   * every layer's; the next backward allocates afresh. Layers whose gradient is a view of dy have none.
+   */
+  releaseGrad?(keep: Tensor | null): boolean;
   parameters(): Param[];
   buffers(): NamedTensor[];
   /** An independent copy: same settings, its own copies of the weights and buffers. */
@@ -90,6 +97,38 @@ export function reuse(current: Tensor | null, shape: readonly number[], dtype: D
   if (current && current.dtype === dtype && fmtShape(current.shape) === fmtShape(shape)) return current;
   current?.free();
   return Tensor.empty(shape, dtype);
+}
+
+/** `t` freed (null) unless `keep` lies in its memory: a layer's releaseGrad() over its gradient buffer. */
+export function releaseUnlessKept(t: Tensor | null, keep: Tensor | null): Tensor | null {
+  if (!t) return null;
+  const bytes = t.size * (t.dtype === 'u8' ? 1 : 4);
+  if (keep && keep.ptr >= t.ptr && keep.ptr < t.ptr + bytes) return t;
+  if (t.owner) t.free();
+  return null;
+}
+
+/**
+ * Backward through layers[stop .. end) from the last, while a gradient flows; layer i is asked for its
+ * input gradient when want(i). Each layer's gradient is let go once the layer before has used it (and
+ * nothing passed on lies in it). Returns the gradient out of layers[stop] and the layers still holding
+ * one, which the caller releases when it is done with that gradient.
+ */
+export function backwardThrough(layers: readonly Layer[], dy: Tensor, want: (i: number) => boolean, stop = 0): { dx: Tensor | null; held: Layer[] } {
+  let d: Tensor | null = dy;
+  let held: Layer[] = [];
+  for (let i = layers.length - 1; i >= stop && d; i--) {
+    d = layers[i].backward(d, want(i));
+    const passed = d;
+    held = held.filter((l) => l.releaseGrad !== undefined && !l.releaseGrad(passed));
+    held.push(layers[i]);
+  }
+  return { dx: d, held };
+}
+
+/** Lets every layer in `held` free its gradient (nothing of theirs is passed on any more). */
+export function releaseAll(held: readonly Layer[]): void {
+  for (const l of held) l.releaseGrad?.(null);
 }
 
 /** A copy of a tensor in fresh memory. */

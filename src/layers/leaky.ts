@@ -8,7 +8,7 @@ import { Tensor } from '../engine/tensor.js';
 import { DEFAULT_NEURON, LIF_FORMS, type LifParams, type LifRecord, RESET_MODES, SURROGATE_NAMES, lifBackward, lifForward } from '../kernels/lif.js';
 import { type Schema, type SettingsOf, checkSetting } from '../util/schema.js';
 import type { LayerActivity, NamedTensor, Param } from './layer.js';
-import { type ForwardContext, type Layer, freeAll, param, reuse } from './layer.js';
+import { type ForwardContext, type Layer, freeAll, param, releaseUnlessKept, reuse } from './layer.js';
 
 /**
  * The neuron's settings, declared once: the model settings (models/settings.ts) take them in, and with
@@ -169,6 +169,11 @@ export class Leaky implements Layer {
     // U[-1] = initial * threshold: the initial membrane follows the threshold.
     this.threshold.grad.f32[0] = dthreshold + this.settings.initial * dinitial;
     return wantInputGrad ? this.dinput.reshape(this.xShape) : null;
+  }
+
+  releaseGrad(keep: Tensor | null): boolean {
+    this.dinput = releaseUnlessKept(this.dinput, keep);
+    return this.dinput === null;
   }
 
   parameters(): Param[] {

@@ -4,7 +4,7 @@ import { Tensor } from '../engine/tensor.js';
 import { linearBackward, linearForward } from '../kernels/linear.js';
 import type { LayerActivity, NamedTensor, Param } from './layer.js';
 import { initSynapses } from './init.js';
-import { type ForwardContext, type Layer, copyTensor, freeAll, param, reuse } from './layer.js';
+import { type ForwardContext, type Layer, copyTensor, freeAll, param, releaseUnlessKept, reuse } from './layer.js';
 import { SynapticCounter } from './synaptic-counter.js';
 
 export class Linear implements Layer {
@@ -67,6 +67,11 @@ export class Linear implements Layer {
     return [];
   }
 
+
+  releaseGrad(keep: Tensor | null): boolean {
+    this.dx = releaseUnlessKept(this.dx, keep);
+    return this.dx === null;
+  }
   clone(): Linear {
     return new Linear(this.name, this.inFeatures, this.outFeatures, this);
   }

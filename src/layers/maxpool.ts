@@ -2,7 +2,7 @@
 import { ShapeError, fmtShape } from '../engine/errors.js';
 import type { Tensor } from '../engine/tensor.js';
 import { type Pool2dOptions, maxPool2dBackward, maxPool2dForward, maxPool2dOutputShape } from '../kernels/pool.js';
-import { type ForwardContext, StatelessLayer, as1d, as2d, freeAll, reuse } from './layer.js';
+import { type ForwardContext, StatelessLayer, as1d, as2d, freeAll, releaseUnlessKept, reuse } from './layer.js';
 
 export class MaxPool2d extends StatelessLayer {
   emitsSpikes(spikesIn: boolean): boolean {
@@ -48,6 +48,11 @@ export class MaxPool2d extends StatelessLayer {
     return this.dx;
   }
 
+
+  releaseGrad(keep: Tensor | null): boolean {
+    this.dx = releaseUnlessKept(this.dx, keep);
+    return this.dx === null;
+  }
   clone(): MaxPool2d {
     return new MaxPool2d(this.name, this.kernel, this.stride);
   }

@@ -15,7 +15,7 @@
 import { Tensor } from '../engine/tensor.js';
 import { qcfsBackward, qcfsForward } from '../kernels/activation.js';
 import type { LayerActivity, NamedTensor, Param } from './layer.js';
-import { type Layer, freeAll, param, reuse } from './layer.js';
+import { type Layer, freeAll, param, releaseUnlessKept, reuse } from './layer.js';
 
 /** λ before training: about two standard deviations of a batch-normalised input. */
 export const QCFS_INITIAL_LAMBDA = 2;
@@ -87,6 +87,11 @@ export class QCFS implements Layer {
     return [];
   }
 
+
+  releaseGrad(keep: Tensor | null): boolean {
+    this.dx = releaseUnlessKept(this.dx, keep);
+    return this.dx === null;
+  }
   clone(): QCFS {
     return new QCFS(this.name, this.levels, this);
   }

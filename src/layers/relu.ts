@@ -1,7 +1,7 @@
 // ReLU: the CNN's activation, which toSpiking() replaces by a Leaky in the convolutional trunk.
 import type { Tensor } from '../engine/tensor.js';
 import { reluBackward, reluForward } from '../kernels/activation.js';
-import { StatelessLayer, freeAll, reuse } from './layer.js';
+import { StatelessLayer, freeAll, releaseUnlessKept, reuse } from './layer.js';
 
 export class ReLU extends StatelessLayer {
   emitsSpikes(): boolean {
@@ -38,6 +38,11 @@ export class ReLU extends StatelessLayer {
     return this.dx;
   }
 
+
+  releaseGrad(keep: Tensor | null): boolean {
+    this.dx = releaseUnlessKept(this.dx, keep);
+    return this.dx === null;
+  }
   clone(): ReLU {
     return new ReLU(this.name);
   }

@@ -8,7 +8,7 @@
 import { ShapeError, fmtShape } from '../engine/errors.js';
 import type { Tensor } from '../engine/tensor.js';
 import { add } from '../kernels/elementwise.js';
-import { type ForwardContext, type Layer, type LayerActivity, type NamedTensor, type Param, freeAll, reuse } from './layer.js';
+import { type ForwardContext, type Layer, type LayerActivity, type NamedTensor, type Param, backwardThrough, freeAll, releaseAll, releaseUnlessKept, reuse } from './layer.js';
 
 export class Residual implements Layer {
   private y: Tensor | null = null;
@@ -74,27 +74,32 @@ export class Residual implements Layer {
     if (this.rows === 0) throw new Error(`${this.name}: backward before forward`);
     // Inside a path every layer but the first has a parameterised layer before it or is fed by one, so
     // it passes its gradient on; the first passes one on only when the block's input needs it.
-    const run = (path: readonly Layer[]): Tensor | null => {
-      let d: Tensor | null = dy;
-      for (let i = path.length - 1; i >= 0 && d; i--) d = path[i].backward(d, i > 0 || wantInputGrad);
-      return d;
-    };
-    const da = run(this.main);
+    const run = (path: readonly Layer[]) => backwardThrough(path, dy, (i) => i > 0 || wantInputGrad);
+    // The main path's input gradient stays held by its layers until the join has used it, so it
+    // survives the shortcut's backward.
+    const a = run(this.main);
     if (!wantInputGrad) {
-      run(this.shortcut);
+      releaseAll(a.held);
+      releaseAll(run(this.shortcut).held);
       return null;
     }
     if (this.shortcut.length === 0) {
       this.dx = reuse(this.dx, dy.shape);
-      add(da!, dy, this.dx);
+      add(a.dx!, dy, this.dx);
+      releaseAll(a.held);
       return this.dx;
     }
-    // The main path's input gradient is held by its first layer until that layer's next backward, so
-    // it survives the shortcut's backward.
-    const db = run(this.shortcut);
-    this.dx = reuse(this.dx, db!.shape);
-    add(da!, db!, this.dx);
+    const b = run(this.shortcut);
+    this.dx = reuse(this.dx, b.dx!.shape);
+    add(a.dx!, b.dx!, this.dx);
+    releaseAll(a.held);
+    releaseAll(b.held);
     return this.dx;
+  }
+
+  releaseGrad(keep: Tensor | null): boolean {
+    this.dx = releaseUnlessKept(this.dx, keep);
+    return this.dx === null;
   }
 
   parameters(): Param[] {

@@ -12,7 +12,7 @@
 import { ShapeError } from '../engine/errors.js';
 import type { Tensor } from '../engine/tensor.js';
 import { cumsumSteps, cumsumStepsBackward, diffSteps, diffStepsBackward } from '../kernels/steps.js';
-import { type ForwardContext, StatelessLayer, freeAll, reuse } from './layer.js';
+import { type ForwardContext, StatelessLayer, freeAll, releaseUnlessKept, reuse } from './layer.js';
 import { MaxPool1d, MaxPool2d } from './maxpool.js';
 
 export class SpikeMaxPool2d extends StatelessLayer {
@@ -57,6 +57,11 @@ export class SpikeMaxPool2d extends StatelessLayer {
     const dx = this.pool.backward(this.dpooled, true)!;
     cumsumStepsBackward(dx, dx, this.steps);
     return dx;
+  }
+
+  releaseGrad(keep: Tensor | null): boolean {
+    this.dpooled = releaseUnlessKept(this.dpooled, keep);
+    return this.pool.releaseGrad(keep) && this.dpooled === null;
   }
 
   clone(): SpikeMaxPool2d {

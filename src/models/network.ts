@@ -4,7 +4,7 @@ import { ShapeError, expectShape, fmtShape } from '../engine/errors.js';
 import type { Tensor } from '../engine/tensor.js';
 import { firstNonFinite } from '../kernels/elementwise.js';
 import { sumOverSteps, sumOverStepsBackward } from '../kernels/loss.js';
-import { type ForwardContext, type Layer, allLayers, freeAll, reuse } from '../layers/layer.js';
+import { type ForwardContext, type Layer, allLayers, backwardThrough, freeAll, releaseAll, reuse } from '../layers/layer.js';
 import type { ActivityReport, Model, ModelConfig, ModelName } from './types.js';
 import type { NamedTensor, Param } from '../layers/layer.js';
 
@@ -106,7 +106,8 @@ export class Network implements Model {
       sumOverStepsBackward(dlogits, this.dout, this.steps);
       d = this.dout;
     }
-    for (let i = this.layers.length - 1; i >= this.firstWithParams && i >= 0 && d; i--) d = this.layers[i].backward(d, this.wantsInputGrad[i]);
+    // Each layer's input gradient is let go once the layer before has used it, and the last at the end.
+    releaseAll(backwardThrough(this.layers, d, (i) => this.wantsInputGrad[i], Math.max(this.firstWithParams, 0)).held);
   }
 
   parameters(): Param[] {
