@@ -9,7 +9,8 @@ import { Conv2d } from '../src/layers/conv2d.js';
 import { Dropout } from '../src/layers/dropout.js';
 import { Encoder } from '../src/layers/encoder.js';
 import { Flatten } from '../src/layers/flatten.js';
-import type { ForwardContext } from '../src/layers/layer.js';
+import { type ForwardContext, allLayers, backwardThrough, releaseAll } from '../src/layers/layer.js';
+import { ReLU } from '../src/layers/relu.js';
 import { Leaky, type LeakySettings } from '../src/layers/leaky.js';
 import { Linear } from '../src/layers/linear.js';
 import { MaxPool1d, MaxPool2d } from '../src/layers/maxpool.js';
@@ -284,5 +285,52 @@ describeEachBuild('layers', () => {
     x.free();
     tcy.dispose();
     snn.dispose();
+  });
+});
+
+describeEachBuild('backward memory', () => {
+  const ctx: ForwardContext = { batch: 2, steps: 1, training: true, count: false, spikesIn: false };
+
+  it('backwardThrough lets a gradient go once used, not while a view of it is passed on', () => {
+    const [a, flat, b] = [new ReLU('a'), new Flatten('flat'), new ReLU('b')];
+    const x = Tensor.from(randArray(2 * 3 * 4, 1), [2, 3, 4]);
+    const reshaped = Tensor.from(randArray(24, 2), [2, 12]);
+    a.forward(x, ctx);
+    flat.forward(x, ctx);
+    b.forward(reshaped, ctx);
+    const calls: Array<[string, boolean]> = [];
+    for (const l of [a, b]) {
+      const release = l.releaseGrad.bind(l);
+      l.releaseGrad = (keep) => {
+        const done = release(keep);
+        calls.push([l.name, done]);
+        return done;
+      };
+    }
+    const dy = Tensor.from(randArray(24, 3), [2, 12]);
+    const { dx, held } = backwardThrough([a, flat, b], dy, () => true);
+    // After Flatten: b's gradient is what it passes on, so b keeps it; after a, b lets it go.
+    expect(calls).toEqual([['b', false], ['b', true]]);
+    expect(held.map((l) => l.name)).toEqual(['a']);
+    expect(dx!.shape).toEqual([2, 3, 4]);
+    releaseAll(held);
+    expect(calls.at(-1)).toEqual(['a', true]);
+  });
+
+  it('a network holds no input gradient after backward, residual blocks and spiking layers included', () => {
+    for (const [name, spiking] of [['hjh', false], ['tcresnet8', true]] as const) {
+      const net = createModel(name, { classes: 4, seed: 1, spiking, steps: 2 }) as Network;
+      const x = Tensor.from(randArray(2 * 60 * 134, 4), [2, ...net.inputShape]);
+      const dlogits = Tensor.from(randArray(8, 5), [2, 4]);
+      const engine = x.engine;
+      for (let i = 0; i < 2; i++) {
+        net.forward(x);
+        net.backward(dlogits);
+      }
+      const after = engine.bytesInUse;
+      releaseAll(allLayers(net.layers)); // nothing is left to let go
+      expect(engine.bytesInUse, name).toBe(after);
+      net.dispose();
+    }
   });
 });
