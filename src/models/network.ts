@@ -100,7 +100,7 @@ export class Network implements Model {
   backward(dlogits: Tensor): void {
     if (this.batch === 0) throw new Error(`${this.name}: backward before forward`);
     expectShape(`${this.name} backward`, 'dlogits', dlogits.shape, [this.batch, this.classes]);
-    let d: Tensor | null = dlogits;
+    let d = dlogits;
     if (this.spiking) {
       this.dout = reuse(this.dout, [this.steps * this.batch, this.classes]);
       sumOverStepsBackward(dlogits, this.dout, this.steps);
