@@ -15,12 +15,6 @@ export function addForward(a: usize, b: usize, y: usize, n: i32): void {
   }
 }
 
-/**
- * The index of the first NaN or infinite value of x[0 .. n), or -1 when every value is finite. A float
- * is NaN or infinite exactly when its exponent bits are all ones, so a block of 16 is tested with one
- * mask and compare per vector (the optimiser may fold v - v to 0, so NaN arithmetic is not used); the
- * scalar scan runs only over the block that failed.
- */
 const EXPONENT = 0x7f800000;
 
 // @ts-ignore: decorator
@@ -28,6 +22,12 @@ const EXPONENT = 0x7f800000;
   return i32x4.eq(v128.and(v, i32x4.splat(EXPONENT)), i32x4.splat(EXPONENT));
 }
 
+/**
+ * The index of the first NaN or infinite value of x[0 .. n), or -1 when every value is finite. A float
+ * is NaN or infinite exactly when its exponent bits are all ones, so a block of 16 is tested with one
+ * mask and compare per vector (the optimiser may fold v - v to 0, so NaN arithmetic is not used); the
+ * scalar scan runs only over the block that failed.
+ */
 export function firstNonFinite(x: usize, n: i32): i32 {
   assert(n >= 0, 'firstNonFinite: n must be >= 0');
   let i = 0;

@@ -81,12 +81,12 @@ export function melEnergies(
   // The engine's kernel sums as the loop below does, four frames at once.
   const mel = spectra.mel?.(count, plan);
   for (let f = 0; f < count; f++) {
-    const o = at + f * frameStride, p = f * half;
+    const o = at + f * frameStride;
     if (mel) for (let b = 0, m = f * bands; b < bands; b++) out[o + b * bandStride] = mel[m + b];
     else
       for (let b = 0; b < bands; b++) {
         let e = 0;
-        for (let j = bandStart[b], k = p + firstBin[b]; j < bandStart[b + 1]; j++, k++) e += weights[j] * power[k];
+        for (let j = bandStart[b], k = f * half + firstBin[b]; j < bandStart[b + 1]; j++, k++) e += weights[j] * power[k];
         out[o + b * bandStride] = e;
       }
   }
