@@ -1,5 +1,5 @@
 // What the LIF kernels (lif.ts) and the signed IF kernels (lif-signed.ts) share: the tile size, spike
-// bytes to and from lane masks, the surrogate gradients and a wide sum of lanes.
+// bytes from lane masks, the surrogate gradients and a wide sum of lanes.
 
 import { madd } from './simd';
 
@@ -15,20 +15,6 @@ export const TILE = 8192;
 export const carries = memory.data(TILE << 2, 16);
 // The signed neurons' running spike counts, one per neuron of a tile.
 export const counts = memory.data(TILE << 2, 16);
-
-/** 4 spike bytes (0/1) as an all-ones lane mask where the neuron fired. */
-// @ts-ignore: decorator
-@inline export function loadSpikes(p: usize, lanes: i32): v128 {
-  let b: v128;
-  if (lanes == 4) b = v128.load32_zero(p);
-  else {
-    b = i32x4.splat(0);
-    b = i8x16.replace_lane(b, 0, load<u8>(p));
-    if (lanes > 1) b = i8x16.replace_lane(b, 1, load<u8>(p, 1));
-    if (lanes > 2) b = i8x16.replace_lane(b, 2, load<u8>(p, 2));
-  }
-  return i32x4.ne(i32x4.extend_low_i16x8_u(i16x8.extend_low_i8x16_u(b)), i32x4.splat(0));
-}
 
 /** A lane mask as 4 spike bytes (0/1). */
 // @ts-ignore: decorator

@@ -13,7 +13,7 @@
 // the same code with lane-wise loads and stores, so the update is written once.
 
 import { loadLanes as loadF32, storeLanes as storeF32 } from './lanes';
-import { SURROGATE_ATAN, SURROGATE_FAST_SIGMOID, SURROGATE_STRAIGHT_THROUGH, TILE, lanesToF64, loadSpikes, storeSpikes, surrogateGrad } from './lif-common';
+import { SURROGATE_ATAN, SURROGATE_FAST_SIGMOID, SURROGATE_STRAIGHT_THROUGH, TILE, lanesToF64, storeSpikes, surrogateGrad } from './lif-common';
 import { madd } from './simd';
 
 // The signed (bipolar) integrate-and-fire neurons of converted SNNs.
@@ -47,13 +47,14 @@ const RESET_ZERO = 1;
   const spk = f32x4.gt(mem, thr);
   storeF32(membrane + (m << 2), mem, lanes);
   storeF32(out + (k << 2), v128.and(spk, f32x4.splat(1)), lanes);
-  storeSpikes(spikes + k, spk, lanes);
+  if (spikes) storeSpikes(spikes + k, spk, lanes);
   // Lanes past a partial vector computed from zeros; with a negative threshold they would count.
   return lanes == 4 ? spk : v128.and(spk, i32x4.gt_s(i32x4.splat(lanes), i32x4(0, 1, 2, 3)));
 }
 
 /**
- * Runs the neurons; writes membrane (f32), spikes (u8 0/1) and out (f32 0/1), all [steps, n] with
+ * Runs the neurons; writes membrane (f32), spikes (u8 0/1; none when the pointer is 0, as for a pass
+ * that only backward follows) and out (f32 0/1), all [steps, n] with
  * steps `stride` >= n apart (a thread's band of neurons of a larger population: every offset at the
  * band's first neuron). input is [steps, n] (inputStride = stride), or [n] repeated at every step (inputStride 0). beta is
  * clamped to [0, 1] as snntorch does; `initial` is the membrane before the first step, U[-1].
@@ -129,11 +130,12 @@ export function lifBackwardBytes(): usize {
 // BPTT of step t for neurons [from, to) of the tile that starts at tileStart, `lanes` at a time:
 // reads the carry the step after left, leaves its own for the step before (none enters the last
 // step). The reset r_t (= the spike of step t-1) is a constant, so it only gates terms and carries
-// no gradient. An input given once gets the sum over steps, started by the last step. The carry out
+// no gradient. Spikes are read off the membrane (S[t] = U[t] > U_thr, the forward's own test), so
+// a training pass stores no spikes beside it. An input given once gets the sum over steps, started by the last step. The carry out
 // of step 0 is dL/dU[-1], summed into the initial membrane's gradient.
 // @ts-ignore: decorator
 @inline function backwardStep(
-  dspikes: usize, membrane: usize, spikes: usize, dinput: usize, stride: i32, t: i32, steps: i32,
+  dspikes: usize, membrane: usize, dinput: usize, stride: i32, t: i32, steps: i32,
   tileStart: i32, from: i32, to: i32, repeated: bool, surrogate: i32, lanes: i32,
 ): void {
   const beta = gBeta;
@@ -153,12 +155,12 @@ export function lifBackwardBytes(): usize {
     const k = row + <usize>i;
     const c = gCarries + (<usize>(i - tileStart) << 2);
     const mem = loadF32(membrane + (k << 2), lanes);
-    const spk = surrogate == SURROGATE_ATAN || surrogate == SURROGATE_FAST_SIGMOID ? i32x4.splat(0) : loadSpikes(spikes + k, lanes);
+    const spk = surrogate == SURROGATE_ATAN || surrogate == SURROGATE_FAST_SIGMOID ? i32x4.splat(0) : f32x4.gt(mem, thr);
     let prev = gInit;
     let r = i32x4.splat(0);
     if (t > 0) {
       prev = loadF32(membrane + ((k - <usize>stride) << 2), lanes);
-      r = loadSpikes(spikes + k - <usize>stride, lanes);
+      r = f32x4.gt(prev, thr);
     }
     const dspk = loadF32(dspikes + (k << 2), lanes);
     const viaSpike = f32x4.mul(dspk, surrogateGrad(surrogate, f32x4.sub(mem, thr), spk, param, half));
@@ -184,12 +186,12 @@ export function lifBackwardBytes(): usize {
 // All steps of one tile, newest first; the bulk four lanes at a time, the rest one at a time.
 // @ts-ignore: decorator
 @inline function backwardTile(
-  dspikes: usize, membrane: usize, spikes: usize, dinput: usize, stride: i32, steps: i32, start: i32, end: i32, repeated: bool, surrogate: i32,
+  dspikes: usize, membrane: usize, dinput: usize, stride: i32, steps: i32, start: i32, end: i32, repeated: bool, surrogate: i32,
 ): void {
   const bulk = start + ((end - start) & ~3);
   for (let t = steps - 1; t >= 0; t--) {
-    backwardStep(dspikes, membrane, spikes, dinput, stride, t, steps, start, start, bulk, repeated, surrogate, 4);
-    backwardStep(dspikes, membrane, spikes, dinput, stride, t, steps, start, bulk, end, repeated, surrogate, 1);
+    backwardStep(dspikes, membrane, dinput, stride, t, steps, start, start, bulk, repeated, surrogate, 4);
+    backwardStep(dspikes, membrane, dinput, stride, t, steps, start, bulk, end, repeated, surrogate, 1);
   }
 }
 
@@ -202,7 +204,7 @@ export function lifBackwardBytes(): usize {
  * surrogate: 0 ATan (param = alpha), 1 fast sigmoid (param = slope), 2 straight-through.
  */
 export function lifBackward(
-  dspikes: usize, membrane: usize, spikes: usize, dinput: usize, dinputStride: i32, n: i32, steps: i32,
+  dspikes: usize, membrane: usize, dinput: usize, dinputStride: i32, n: i32, steps: i32,
   beta: f32, threshold: f32, form: i32, reset: i32, surrogate: i32, param: f32, initial: f32, result: usize, stride: i32,
 ): void {
   assert(n >= 0 && steps > 0 && stride >= n, 'lifBackward: n must be >= 0, steps positive and stride >= n');
@@ -229,9 +231,9 @@ export function lifBackward(
   gDinitial = 0;
   for (let start = 0; start < n; start += TILE) {
     const end = min(start + TILE, n);
-    if (surrogate == SURROGATE_ATAN) backwardTile(dspikes, membrane, spikes, dinput, stride, steps, start, end, repeated, SURROGATE_ATAN);
-    else if (surrogate == SURROGATE_FAST_SIGMOID) backwardTile(dspikes, membrane, spikes, dinput, stride, steps, start, end, repeated, SURROGATE_FAST_SIGMOID);
-    else backwardTile(dspikes, membrane, spikes, dinput, stride, steps, start, end, repeated, SURROGATE_STRAIGHT_THROUGH);
+    if (surrogate == SURROGATE_ATAN) backwardTile(dspikes, membrane, dinput, stride, steps, start, end, repeated, SURROGATE_ATAN);
+    else if (surrogate == SURROGATE_FAST_SIGMOID) backwardTile(dspikes, membrane, dinput, stride, steps, start, end, repeated, SURROGATE_FAST_SIGMOID);
+    else backwardTile(dspikes, membrane, dinput, stride, steps, start, end, repeated, SURROGATE_STRAIGHT_THROUGH);
   }
   store<f64>(result, betaInRange ? gDbeta : 0);
   store<f64>(result, gDthreshold, 8);

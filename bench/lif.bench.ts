@@ -5,13 +5,14 @@ import type { BenchSuite } from './harness.js';
 import { secondsPerCall } from './harness.js';
 import { engineFor } from './setup.js';
 
-// Bytes moved per neuron-step: forward reads the input (4) and writes membrane, spike byte and output
-// (4 + 1 + 4); backward reads dL/dout, membrane and spike byte and writes dinput (4 + 4 + 1 + 4).
-const BYTES_PER_NEURON_STEP = 13;
+// Bytes moved per neuron-step of a training pass: forward reads the input (4) and writes membrane and
+// output (4 + 4); backward reads dL/dout and membrane (the spikes are read off it) and writes dinput
+// (4 + 4 + 4).
+const BYTES_PER_NEURON_STEP = 12;
 const STEPS = 5;
 
 /** The same neuron (current form, subtract reset, ATan) in plain JavaScript, time-major. */
-function jsForward(input: Float32Array, mem: Float32Array, spk: Uint8Array, out: Float32Array, n: number, beta: number, thr: number): number {
+function jsForward(input: Float32Array, mem: Float32Array, out: Float32Array, n: number, beta: number, thr: number): number {
   let count = 0;
   for (let t = 0; t < STEPS; t++) {
     const row = t * n;
@@ -20,7 +21,6 @@ function jsForward(input: Float32Array, mem: Float32Array, spk: Uint8Array, out:
       const m = beta * prev + input[row + i] - (prev > thr ? thr : 0);
       const s = m > thr ? 1 : 0;
       mem[row + i] = m;
-      spk[row + i] = s;
       out[row + i] = s;
       count += s;
     }
@@ -28,7 +28,7 @@ function jsForward(input: Float32Array, mem: Float32Array, spk: Uint8Array, out:
   return count;
 }
 
-function jsBackward(ds: Float32Array, mem: Float32Array, spk: Uint8Array, dinput: Float32Array, carry: Float32Array, n: number, beta: number, thr: number): number {
+function jsBackward(ds: Float32Array, mem: Float32Array, dinput: Float32Array, carry: Float32Array, n: number, beta: number, thr: number): number {
   const k = (Math.PI / 2) * 2;
   let dthr = 0;
   let dbeta = 0;
@@ -41,7 +41,7 @@ function jsBackward(ds: Float32Array, mem: Float32Array, spk: Uint8Array, dinput
       const d = viaSpike + carry[i];
       dinput[row + i] = d;
       if (t > 0) dbeta += d * mem[row - n + i];
-      dthr -= viaSpike + (t > 0 && spk[row - n + i] ? d : 0);
+      dthr -= viaSpike + (t > 0 && mem[row - n + i] > thr ? d : 0);
       carry[i] = d * beta;
     }
   }
@@ -69,20 +69,19 @@ export const suite: BenchSuite = {
       for (const flavor of ['relaxed', 'simd'] as const) {
         await engineFor(flavor);
         const input = Tensor.from(xs, [STEPS, n]);
-        const rec: LifRecord = { membrane: Tensor.empty([STEPS, n]), spikes: Tensor.empty([STEPS, n], 'u8'), out: Tensor.empty([STEPS, n]) };
+        const rec: LifRecord = { membrane: Tensor.empty([STEPS, n]), spikes: null, out: Tensor.empty([STEPS, n]) };
         const ds = Tensor.from(xs, [STEPS, n]);
         const dinput = Tensor.empty([STEPS, n]);
         fwd[flavor] = bytes / (await secondsPerCall(() => lifForward(input, rec, p), options)) / 1e9;
         bwd[flavor] = bytes / (await secondsPerCall(() => lifBackward(ds, rec, p, dinput), options)) / 1e9;
-        for (const t of [input, rec.membrane, rec.spikes, rec.out, ds, dinput]) t.free();
+        for (const t of [input, rec.membrane, rec.out, ds, dinput]) t.free();
       }
       const mem = new Float32Array(STEPS * n);
-      const spk = new Uint8Array(STEPS * n);
       const out = new Float32Array(STEPS * n);
       const dinput = new Float32Array(STEPS * n);
       const carry = new Float32Array(n);
-      fwd.js = bytes / (await secondsPerCall(() => jsForward(xs, mem, spk, out, n, p.beta, p.threshold), options)) / 1e9;
-      bwd.js = bytes / (await secondsPerCall(() => jsBackward(xs, mem, spk, dinput, carry, n, p.beta, p.threshold), options)) / 1e9;
+      fwd.js = bytes / (await secondsPerCall(() => jsForward(xs, mem, out, n, p.beta, p.threshold), options)) / 1e9;
+      bwd.js = bytes / (await secondsPerCall(() => jsBackward(xs, mem, dinput, carry, n, p.beta, p.threshold), options)) / 1e9;
       const ms = (v: number) => `relaxed ${((bytes / v / 1e9) * 1e3).toFixed(2)} ms per call`;
       rows.push({ case: `lif forward N=${label} T=${STEPS}`, unit: 'GB/s', values: fwd, note: ms(fwd.relaxed) });
       rows.push({ case: `lif backward N=${label} T=${STEPS}`, unit: 'GB/s', values: bwd, note: `ATan; dinput, dbeta, dthreshold; ${ms(bwd.relaxed)}` });

@@ -333,4 +333,34 @@ describeEachBuild('backward memory', () => {
       net.dispose();
     }
   });
+
+  it('a training step holds an activation from its forward to its last reader only, as autograd does', () => {
+    for (const [name, spiking] of [['m5', true], ['hjh', false], ['tcresnet8', true]] as const) {
+      const net = createModel(name, { classes: 4, seed: 1, spiking, steps: 2 }) as Network;
+      const x = Tensor.from(randArray(2 * net.inputShape.reduce((a, b) => a * b), 4), [2, ...net.inputShape]);
+      const dlogits = Tensor.from(randArray(8, 5), [2, 4]);
+      const engine = x.engine;
+      const layers = net.layers;
+      net.train();
+      net.forward(x);
+      // A Leaky before a max pool, a max pool before a flatten...: gone once the next layer has run.
+      let held = engine.bytesInUse;
+      layers.forEach((l, i) => i > 0 && l.keepsInput?.() === false && layers[i - 1].releaseOutput?.());
+      expect(engine.bytesInUse, `${name}: an output the next layer does not keep outlived the forward`).toBe(held);
+      net.backward(dlogits);
+      // Only the logits' layer keeps its output (the caller may read it); nothing else is left to free.
+      held = engine.bytesInUse;
+      for (const l of allLayers(layers).slice(0, -1)) {
+        l.releaseSaved?.();
+        l.releaseOutput?.();
+      }
+      expect(engine.bytesInUse, `${name}: an activation outlived its backward`).toBe(held);
+      // The next step allocates afresh and gives the same logits.
+      const again = net.forward(x).toArray();
+      net.forward(x);
+      expect(net.forward(x).toArray()).toEqual(again);
+      net.dispose();
+      for (const t of [x, dlogits]) t.free();
+    }
+  });
 });

@@ -8,7 +8,7 @@ describeEachBuild('Leaky.lastSpikes', () => {
   it('is null before a forward pass, then the record of the last one as [steps, batch, ...row]', () => {
     const lif = new Leaky('lif1', { steps: 3, beta: 1, threshold: 1, learnBeta: false, learnThreshold: false, surrogate: 'atan', form: 'current', reset: 'subtract', initial: 0 });
     expect(lif.lastSpikes()).toBeNull();
-    const ctx = { batch: 2, steps: 3, training: false, count: false, spikesIn: false };
+    const ctx = { batch: 2, steps: 3, training: false, count: false, spikesIn: false, backward: false };
     // One row per sample (repeat encoding: broadcast over the steps), 2 channels x 2 positions.
     // With beta 1 and threshold 1 the membrane sums I, less 1 per earlier spike; it fires above 1.
     const x = Tensor.from([0, 0.6, 1.5, 2.5, 0.4, 0.9, 3, 0], [2, 2, 2]);
@@ -26,6 +26,9 @@ describeEachBuild('Leaky.lastSpikes', () => {
     const zeros = Tensor.from(new Array(8).fill(0), [2, 2, 2]);
     lif.forward(zeros, ctx);
     expect(Array.from(lif.lastSpikes()!.data).every((s) => s === 0)).toBe(true);
+    // A pass that a backward follows keeps no spike bytes: its backward reads them off the membrane.
+    lif.forward(x, { ...ctx, training: true, backward: true });
+    expect(lif.lastSpikes()).toBeNull();
     for (const t of [x, zeros]) t.free();
     lif.dispose();
     expect(lif.lastSpikes()).toBeNull();

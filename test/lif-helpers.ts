@@ -9,7 +9,7 @@ export function record(steps: number, n: number): LifRecord {
   return { membrane: Tensor.empty([steps, n]), spikes: Tensor.empty([steps, n], 'u8'), out: Tensor.empty([steps, n]) };
 }
 
-export const freeRecord = (r: LifRecord): void => [r.membrane, r.spikes, r.out].forEach((t) => t.free());
+export const freeRecord = (r: LifRecord): void => [r.membrane, r.spikes, r.out].forEach((t) => t?.free());
 
 /** A smooth function whose derivative is the surrogate: finite differences of a loss through it check BPTT. */
 export function proxySpike(p: LifParams, x: number): number {

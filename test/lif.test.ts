@@ -161,6 +161,27 @@ describeEachBuild('lif', () => {
     [r1, r2].forEach(freeRecord);
   });
 
+  it('a training pass writes no spike bytes (spikes null) and its backward, which reads them off the membrane, is unchanged', () => {
+    const [steps, n] = [4, 4099];
+    for (const neuron of [DEFAULT_NEURON, STUDY_NEURON, { form: 'legacy', reset: 'zero', surrogate: 'fast-sigmoid' } as const]) {
+      const p: LifParams = { steps, beta: 0.7, threshold: 0.5, ...neuron };
+      const input = Tensor.from(randArray(steps * n, 31, -0.4, 1.1), [steps, n]);
+      const full = record(steps, n);
+      const bare = { ...record(steps, n), spikes: null };
+      expect(lifForward(input, bare, p)).toBe(lifForward(input, full, p));
+      expect(Array.from(bare.membrane.f32)).toEqual(Array.from(full.membrane.f32));
+      expect(Array.from(bare.out.f32)).toEqual(Array.from(full.out.f32));
+      const ds = Tensor.from(randArray(steps * n, 32), [steps, n]);
+      const [d1, d2] = [Tensor.empty([steps, n]), Tensor.empty([steps, n])];
+      // The output and spikes may be gone by backward: only the membrane is read.
+      full.out.free();
+      full.spikes!.free();
+      expect(lifBackward(ds, bare, p, d1)).toEqual(lifBackward(ds, full, p, d2));
+      expect(Array.from(d1.f32)).toEqual(Array.from(d2.f32));
+      for (const t of [input, ds, d1, d2, full.membrane, bare.membrane, bare.out]) t.free();
+    }
+  });
+
   it('a forward pass keeping only the last membrane ([N]) gives the same spikes, and backward refuses its record', () => {
     const [steps, n] = [5, 4099]; // more than one tile of neurons, and a partial vector
     for (const neuron of [DEFAULT_NEURON, STUDY_NEURON, { form: 'current', reset: 'zero', surrogate: 'atan' } as const])

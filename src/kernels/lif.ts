@@ -48,8 +48,11 @@ export interface LifRecord {
    * spares writing 4 bytes a neuron-step. Signed neurons always keep every step.
    */
   membrane: Tensor;
-  /** u8 spikes, 0 or 1 (whether the neuron fired, of either sign). */
-  spikes: Tensor;
+  /**
+   * u8 spikes, 0 or 1 (whether the neuron fired, of either sign), for displays; or null, and none are
+   * written: backward reads a LIF's spikes off its membrane. Signed neurons need them.
+   */
+  spikes: Tensor | null;
   /** f32 spikes, 0 or 1 (−1, 0 or 1 for signed neurons): the layer's output. */
   out: Tensor;
 }
@@ -73,7 +76,7 @@ function option<T extends string>(op: string, name: string, value: T, table: Rec
 
 /**
  * Checks params and the record's tensors; returns N (neurons per step). A `forward` pass may keep only
- * the last step's membrane.
+ * the last step's membrane. A LIF's backward reads the membrane alone, so by then the rest may be freed.
  */
 function checkRecord(op: string, record: LifRecord, p: LifParams, forward: boolean): number {
   const { steps, beta, threshold } = p;
@@ -84,21 +87,22 @@ function checkRecord(op: string, record: LifRecord, p: LifParams, forward: boole
   if (p.signed && (p.form !== 'current' || p.reset !== 'subtract' || !(threshold > 0)))
     throw new RangeError(`${op}: signed neurons need form current, reset subtract and a positive threshold, got ${p.form}, ${p.reset}, ${threshold}`);
   const { membrane, spikes, out } = record;
-  if (out.shape.length !== 2 || out.shape[0] !== steps)
-    throw new ShapeError(`${op}: out has shape ${fmtShape(out.shape)}, expected [${steps}, N] for ${steps} steps`);
-  const n = out.shape[1];
+  const readsOut = forward || p.signed;
+  if (!readsOut && membrane.shape.length === 1)
+    throw new ShapeError(`${op}: the forward pass kept only the last step's membrane, [${membrane.shape[0]}]; backward needs every step's, [${steps}, ${membrane.shape[0]}]`);
+  const [name, ref] = readsOut ? ['out', out] : ['membrane', membrane];
+  if (ref.shape.length !== 2 || ref.shape[0] !== steps)
+    throw new ShapeError(`${op}: ${name} has shape ${fmtShape(ref.shape)}, expected [${steps}, N] for ${steps} steps`);
+  const n = ref.shape[1];
   if (membrane.dtype !== 'f32') throw new TypeError(`${op}: membrane must be f32, got ${membrane.dtype}`);
-  if (spikes.dtype !== 'u8') throw new TypeError(`${op}: spikes must be u8, got ${spikes.dtype}`);
-  if (out.dtype !== 'f32') throw new TypeError(`${op}: out must be f32, got ${out.dtype}`);
-  expectShape(op, 'spikes', spikes.shape, out.shape);
+  if (readsOut && out.dtype !== 'f32') throw new TypeError(`${op}: out must be f32, got ${out.dtype}`);
+  if (spikes) {
+    if (spikes.dtype !== 'u8') throw new TypeError(`${op}: spikes must be u8, got ${spikes.dtype}`);
+    expectShape(op, 'spikes', spikes.shape, ref.shape);
+  } else if (p.signed) throw new TypeError(`${op}: signed neurons need the u8 spikes tensor, got null`);
   const lastOnly = membrane.shape.length === 1 && membrane.shape[0] === n;
-  if (!lastOnly) expectShape(op, 'membrane', membrane.shape, out.shape);
-  else if (!forward || p.signed)
-    throw new ShapeError(
-      forward
-        ? `${op}: signed neurons keep every step's membrane, [${steps}, ${n}], got [${n}]`
-        : `${op}: the forward pass kept only the last step's membrane, [${n}]; backward needs every step's, [${steps}, ${n}]`,
-    );
+  if (!lastOnly) expectShape(op, 'membrane', membrane.shape, ref.shape);
+  else if (p.signed) throw new ShapeError(`${op}: signed neurons keep every step's membrane, [${steps}, ${n}], got [${n}]`);
   if (steps * n >= 2 ** 31) throw new ShapeError(`${op}: steps * N = ${steps * n} is too large (limit 2^31)`);
   return n;
 }
@@ -126,15 +130,15 @@ export function lifForward(input: Tensor, record: LifRecord, params: LifParams):
   const { membrane, spikes, out } = record;
   expectDisjoint(op, ['membrane', membrane], ['input', input], ['spikes', spikes], ['out', out]);
   expectDisjoint(op, ['out', out], ['input', input], ['spikes', spikes]);
-  expectDisjoint(op, ['spikes', spikes], ['input', input]);
+  if (spikes) expectDisjoint(op, ['spikes', spikes], ['input', input]);
   const engine = getEngine();
   const kernels = engine.kernels;
-  if (params.signed) return kernels.signedIfForward(input.ptr, once ? 0 : n, membrane.ptr, spikes.ptr, out.ptr, n, params.steps, params.beta, params.threshold, params.initial ?? 0);
+  if (params.signed) return kernels.signedIfForward(input.ptr, once ? 0 : n, membrane.ptr, spikes!.ptr, out.ptr, n, params.steps, params.beta, params.threshold, params.initial ?? 0);
   const every = membrane.shape.length === 2;
-  // Neurons are independent: each thread runs a band of them (9-13 bytes a neuron-step) through every step.
+  // Neurons are independent: each thread runs a band of them (8-13 bytes a neuron-step) through every step.
   const counts = engine.parallel(
-    neuronBands(engine, n, (every ? 13 : 9) * n * params.steps).map(([lo, hi]) => [
-      ['lifForward', input.ptr + 4 * lo, once ? 0 : n, membrane.ptr + 4 * lo, every ? n : 0, spikes.ptr + lo, out.ptr + 4 * lo, hi - lo, params.steps, params.beta, params.threshold, form, reset, params.initial ?? 0, n],
+    neuronBands(engine, n, ((every ? 12 : 8) + (spikes ? 1 : 0)) * n * params.steps).map(([lo, hi]) => [
+      ['lifForward', input.ptr + 4 * lo, once ? 0 : n, membrane.ptr + 4 * lo, every ? n : 0, spikes ? spikes.ptr + lo : 0, out.ptr + 4 * lo, hi - lo, params.steps, params.beta, params.threshold, form, reset, params.initial ?? 0, n],
     ]),
   );
   return counts.reduce((a, b) => a + b, 0);
@@ -162,7 +166,7 @@ export function lifBackward(dspikes: Tensor, record: LifRecord, params: LifParam
   const op = 'lifBackward';
   const n = checkRecord(op, record, params, false);
   if (dspikes.dtype !== 'f32') throw new TypeError(`${op}: dspikes must be f32, got ${dspikes.dtype}`);
-  expectShape(op, 'dspikes', dspikes.shape, record.out.shape);
+  expectShape(op, 'dspikes', dspikes.shape, [params.steps, n]);
   const once = isOnce(op, 'dinput', dinput, params.steps, n);
   const form = option(op, 'form', params.form, FORMS);
   const reset = option(op, 'reset', params.reset, RESETS);
@@ -170,7 +174,7 @@ export function lifBackward(dspikes: Tensor, record: LifRecord, params: LifParam
   const k = params.surrogate === 'atan' ? (params.alpha ?? 2) : params.surrogate === 'fast-sigmoid' ? (params.slope ?? 25) : 0;
   if (!(k >= 0 && Number.isFinite(k)))
     throw new RangeError(`${op}: ${params.surrogate === 'atan' ? 'alpha' : 'slope'} must be finite and >= 0, got ${k}`);
-  expectDisjoint(op, ['dinput', dinput], ['dspikes', dspikes], ['membrane', record.membrane], ['spikes', record.spikes], ['out', record.out]);
+  expectDisjoint(op, ['dinput', dinput], ['dspikes', dspikes], ['membrane', record.membrane], ...(params.signed ? [['out', record.out] as [string, Tensor]] : []));
   const engine = getEngine();
   if (params.signed) {
     const grads = engine.scratch(24);
@@ -180,14 +184,14 @@ export function lifBackward(dspikes: Tensor, record: LifRecord, params: LifParam
     const [dbeta, dthreshold, dinitial] = new Float64Array(engine.memory.buffer, grads, 3);
     return { dbeta, dthreshold, dinitial };
   }
-  // Reads dspikes, two steps of membrane and spikes, writes dinput: about 19 bytes a neuron-step.
-  const bands = neuronBands(engine, n, 19 * n * params.steps);
+  // Reads dspikes and two steps of membrane, writes dinput: about 16 bytes a neuron-step.
+  const bands = neuronBands(engine, n, 16 * n * params.steps);
   const work = engine.kernels.lifBackwardBytes();
   const areas = bands.map((_, t) => engine.scratch(work, t));
-  const { membrane, spikes } = record;
+  const { membrane } = record;
   engine.parallel(
     bands.map(([lo, hi], t) => [
-      ['lifBackward', dspikes.ptr + 4 * lo, membrane.ptr + 4 * lo, spikes.ptr + lo, dinput.ptr + 4 * lo, once ? 0 : n,
+      ['lifBackward', dspikes.ptr + 4 * lo, membrane.ptr + 4 * lo, dinput.ptr + 4 * lo, once ? 0 : n,
         hi - lo, params.steps, params.beta, params.threshold, form, reset, surrogate, k, params.initial ?? 0, areas[t], n],
     ]),
   );

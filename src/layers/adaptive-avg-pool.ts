@@ -42,6 +42,15 @@ export class AdaptiveAvgPool2d extends StatelessLayer {
     return this.dx;
   }
 
+  /** Backward needs x's shape alone. */
+  keepsInput(): boolean {
+    return false;
+  }
+
+  releaseOutput(): void {
+    freeAll(this.y);
+    this.y = null;
+  }
 
   releaseGrad(keep: Tensor | null): boolean {
     this.dx = releaseUnlessKept(this.dx, keep);

@@ -124,6 +124,15 @@ export class BatchNorm implements Layer {
   }
 
 
+  releaseOutput(): void {
+    freeAll(this.y);
+    this.y = null;
+  }
+
+  releaseSaved(): void {
+    this.x = null;
+  }
+
   releaseGrad(keep: Tensor | null): boolean {
     this.dx = releaseUnlessKept(this.dx, keep);
     return this.dx === null;

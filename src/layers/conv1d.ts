@@ -63,6 +63,14 @@ export class Conv1d implements Layer {
     return dx && as1d(dx);
   }
 
+  releaseOutput(): void {
+    this.conv.releaseOutput();
+  }
+
+  releaseSaved(): void {
+    this.conv.releaseSaved();
+  }
+
   releaseGrad(keep: Tensor | null): boolean {
     return this.conv.releaseGrad(keep);
   }

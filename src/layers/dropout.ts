@@ -54,6 +54,21 @@ export class Dropout extends StatelessLayer {
     return [{ name: `${this.name}.calls`, value: this.calls }];
   }
 
+  /** A dropping pass reads its mask in backward; a pass that drops nothing returns x itself. */
+  keepsInput(): boolean {
+    return !this.dropped;
+  }
+
+  releaseOutput(): void {
+    if (!this.dropped) return;
+    freeAll(this.y);
+    this.y = null;
+  }
+
+  releaseSaved(): void {
+    freeAll(this.mask);
+    this.mask = null;
+  }
 
   releaseGrad(keep: Tensor | null): boolean {
     this.dx = releaseUnlessKept(this.dx, keep);

@@ -72,6 +72,24 @@ export interface Layer {
    * every layer's; the next backward allocates afresh. Layers whose gradient is a view of dy have none.
    */
   releaseGrad?(keep: Tensor | null): boolean;
+  /**
+   * False when, once forward has returned, neither the output nor the backward of this layer reads its
+   * input tensor: the layer before may then free its output at once (a Leaky reads its membrane, a max
+   * pool its argmax). Absent means true, as for views (flatten) and layers whose backward reads x.
+   */
+  keepsInput?(): boolean;
+  /**
+   * Frees the output of the last forward; the next forward allocates afresh. Called in training when
+   * nothing reads that output any more: the layer after it does not keep its input, or its backward
+   * has run. Only layers whose own backward never reads their output offer it, and never for a view.
+   */
+  releaseOutput?(): void;
+  /**
+   * After this layer's backward: frees what forward kept for it alone (a Leaky's membrane, a pool's
+   * argmax) and drops its references to its input, so the activations of a training step live from
+   * their forward to their backward, as in PyTorch's autograd, not until the next step.
+   */
+  releaseSaved?(): void;
   parameters(): Param[];
   buffers(): NamedTensor[];
   /** An independent copy: same settings, its own copies of the weights and buffers. */
@@ -94,7 +112,7 @@ export function allLayers(layers: readonly Layer[]): Layer[] {
  * old one freed). Activation buffers are allocated on the first forward of a batch size and reused.
  */
 export function reuse(current: Tensor | null, shape: readonly number[], dtype: DType = 'f32'): Tensor {
-  if (current && current.dtype === dtype && fmtShape(current.shape) === fmtShape(shape)) return current;
+  if (current && !current.isFreed && current.dtype === dtype && fmtShape(current.shape) === fmtShape(shape)) return current;
   current?.free();
   return Tensor.empty(shape, dtype);
 }
@@ -119,11 +137,28 @@ export function backwardThrough(layers: readonly Layer[], dy: Tensor, want: (i: 
   let held: Layer[] = [];
   for (let i = layers.length - 1; i >= stop && d; i--) {
     d = layers[i].backward(d, want(i));
+    // Layer i's backward was the last reader of its saved state and of the output before it.
+    layers[i].releaseSaved?.();
+    if (i > 0) layers[i - 1].releaseOutput?.();
     const passed = d;
     held = held.filter((l) => l.releaseGrad !== undefined && !l.releaseGrad(passed));
     held.push(layers[i]);
   }
   return { dx: d, held };
+}
+
+/**
+ * Forward through `layers` from x. When `training(i)` (a backward through layer i may follow), an
+ * output whose only reader, the next layer, does not keep it is freed as soon as that layer has run.
+ */
+export function forwardThrough(layers: readonly Layer[], x: Tensor, ctx: ForwardContext, before: (i: number) => void, training: (i: number) => boolean): Tensor {
+  let h = x;
+  layers.forEach((layer, i) => {
+    before(i);
+    h = layer.forward(h, ctx);
+    if (i > 0 && training(i - 1) && layer.keepsInput?.() === false) layers[i - 1].releaseOutput?.();
+  });
+  return h;
 }
 
 /** Lets every layer in `held` free its gradient (nothing of theirs is passed on any more). */

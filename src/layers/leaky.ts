@@ -83,7 +83,8 @@ export class Leaky implements Layer {
   /** Sees every input current before the neurons do (threshold balancing). */
   probe: ((input: Tensor) => void) | null = null;
   private record: LifRecord | null = null;
-  private input: Tensor | null = null;
+  /** The shape the kernel saw the input in: [n] when kept once, [steps, n] per step. */
+  private inputShape: readonly number[] = [];
   private xShape: readonly number[] = [];
   private dinput: Tensor | null = null;
   private spikes = 0;
@@ -124,7 +125,8 @@ export class Leaky implements Layer {
   /**
    * The spikes of the last forward pass, 0 or 1 (u8), shaped [steps, batch, ...shape of one row]: a view
    * of the layer's own record (read it, do not write it; valid until the next forward or dispose), or
-   * null before the first forward. For displays such as a spike raster; `.data.slice()` keeps a copy.
+   * null before the first forward and after a training pass (which keeps none: its backward reads them
+   * off the membrane). For displays such as a spike raster; `.data.slice()` keeps a copy.
    */
   lastSpikes(): Tensor | null {
     const spikes = this.record?.spikes;
@@ -141,17 +143,22 @@ export class Leaky implements Layer {
       throw new ShapeError(`${this.name}: ${x.shape[0]} rows are neither one batch of ${ctx.batch} nor ${steps} steps of it`);
     const n = x.size / groups;
     this.xShape = x.shape;
-    this.input = x.reshape(groups === 1 ? [n] : [steps, n]);
-    this.probe?.(this.input);
+    const input = x.reshape(groups === 1 ? [n] : [steps, n]);
+    this.inputShape = input.shape;
+    this.probe?.(input);
     const r = this.record;
-    // Backward reads every step's membrane; a pass without one keeps the last step's alone.
-    const everyStep = (ctx.backward ?? true) || (this.settings.signed ?? false);
+    // Backward reads every step's membrane (and a LIF's spikes off it); a pass without one keeps the
+    // last step's membrane alone, and the u8 spikes for displays.
+    const signed = this.settings.signed ?? false;
+    const backward = ctx.backward ?? true;
+    const spikes = !backward || signed ? reuse(r?.spikes ?? null, [steps, n], 'u8') : null;
+    if (!spikes) freeAll(r?.spikes);
     this.record = {
-      membrane: reuse(r?.membrane ?? null, everyStep ? [steps, n] : [n]),
-      spikes: reuse(r?.spikes ?? null, [steps, n], 'u8'),
+      membrane: reuse(r?.membrane ?? null, backward || signed ? [steps, n] : [n]),
+      spikes,
       out: reuse(r?.out ?? null, [steps, n]),
     };
-    const fired = lifForward(this.input, this.record, this.lifParams());
+    const fired = lifForward(input, this.record, this.lifParams());
     if (ctx.count) {
       this.spikes += fired;
       this.neuronSteps += steps * n;
@@ -161,14 +168,30 @@ export class Leaky implements Layer {
   }
 
   backward(dy: Tensor, wantInputGrad: boolean): Tensor | null {
-    const { record, input } = this;
-    if (!record || !input) throw new Error(`${this.name}: backward before forward`);
-    this.dinput = reuse(this.dinput, input.shape);
+    const { record } = this;
+    if (!record) throw new Error(`${this.name}: backward before forward`);
+    this.dinput = reuse(this.dinput, this.inputShape);
     const { dbeta, dthreshold, dinitial } = lifBackward(dy.reshape(record.out.shape), record, this.lifParams(), this.dinput);
     this.beta.grad.f32[0] = dbeta;
     // U[-1] = initial * threshold: the initial membrane follows the threshold.
     this.threshold.grad.f32[0] = dthreshold + this.settings.initial * dinitial;
     return wantInputGrad ? this.dinput.reshape(this.xShape) : null;
+  }
+
+  /** Backward reads the membrane and the spikes, never the input current. */
+  keepsInput(): boolean {
+    return false;
+  }
+
+  /** A signed neuron's backward reads its output. */
+  releaseOutput(): void {
+    if (!this.settings.signed) this.record?.out.free();
+  }
+
+  releaseSaved(): void {
+    const r = this.record;
+    freeAll(r?.membrane, r?.spikes, r?.out);
+    this.record = null;
   }
 
   releaseGrad(keep: Tensor | null): boolean {
@@ -206,6 +229,6 @@ export class Leaky implements Layer {
     const r = this.record;
     freeAll(this.beta.value, this.beta.grad, this.threshold.value, this.threshold.grad, r?.membrane, r?.spikes, r?.out, this.dinput);
     this.record = null;
-    this.input = this.dinput = null;
+    this.dinput = null;
   }
 }

@@ -68,6 +68,15 @@ export class Linear implements Layer {
   }
 
 
+  releaseOutput(): void {
+    freeAll(this.y);
+    this.y = null;
+  }
+
+  releaseSaved(): void {
+    this.x = null;
+  }
+
   releaseGrad(keep: Tensor | null): boolean {
     this.dx = releaseUnlessKept(this.dx, keep);
     return this.dx === null;

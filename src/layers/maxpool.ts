@@ -48,6 +48,20 @@ export class MaxPool2d extends StatelessLayer {
     return this.dx;
   }
 
+  /** Backward reads the argmax, not x. */
+  keepsInput(): boolean {
+    return false;
+  }
+
+  releaseOutput(): void {
+    freeAll(this.y);
+    this.y = null;
+  }
+
+  releaseSaved(): void {
+    freeAll(this.argmax);
+    this.argmax = null;
+  }
 
   releaseGrad(keep: Tensor | null): boolean {
     this.dx = releaseUnlessKept(this.dx, keep);

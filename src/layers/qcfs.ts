@@ -87,6 +87,14 @@ export class QCFS implements Layer {
     return [];
   }
 
+  releaseOutput(): void {
+    freeAll(this.y);
+    this.y = null;
+  }
+
+  releaseSaved(): void {
+    this.x = null;
+  }
 
   releaseGrad(keep: Tensor | null): boolean {
     this.dx = releaseUnlessKept(this.dx, keep);

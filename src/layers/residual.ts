@@ -8,7 +8,7 @@
 import { ShapeError, fmtShape } from '../engine/errors.js';
 import type { Tensor } from '../engine/tensor.js';
 import { add } from '../kernels/elementwise.js';
-import { type ForwardContext, type Layer, type LayerActivity, type NamedTensor, type Param, backwardThrough, freeAll, releaseAll, releaseUnlessKept, reuse } from './layer.js';
+import { type ForwardContext, type Layer, type LayerActivity, type NamedTensor, type Param, backwardThrough, forwardThrough, freeAll, releaseAll, releaseUnlessKept, reuse } from './layer.js';
 
 export class Residual implements Layer {
   private y: Tensor | null = null;
@@ -49,15 +49,13 @@ export class Residual implements Layer {
 
   forward(x: Tensor, ctx: ForwardContext): Tensor {
     const spikesIn = ctx.spikesIn;
+    const training = () => ctx.backward ?? true;
     const run = (path: readonly Layer[]): Tensor => {
-      let h = x;
       let spikes = spikesIn;
-      for (const layer of path) {
+      return forwardThrough(path, x, ctx, (i) => {
+        if (i > 0) spikes = path[i - 1].emitsSpikes(spikes);
         ctx.spikesIn = spikes;
-        h = layer.forward(h, ctx);
-        spikes = layer.emitsSpikes(spikes);
-      }
-      return h;
+      }, training);
     };
     const a = run(this.main);
     const b = run(this.shortcut);
@@ -66,6 +64,8 @@ export class Residual implements Layer {
       throw new ShapeError(`${this.name}: the main path gives ${a.shape[0]} rows, the shortcut ${b.shape[0]}; put the block after the first Leaky`);
     this.y = reuse(this.y, a.shape);
     add(a, b, this.y);
+    // The join's backward reads dy alone: the paths' outputs are spent.
+    if (training()) for (const path of [this.main, this.shortcut]) path.at(-1)?.releaseOutput?.();
     this.rows = x.shape[0];
     return this.y;
   }
@@ -95,6 +95,11 @@ export class Residual implements Layer {
     releaseAll(a.held);
     releaseAll(b.held);
     return this.dx;
+  }
+
+  releaseOutput(): void {
+    freeAll(this.y);
+    this.y = null;
   }
 
   releaseGrad(keep: Tensor | null): boolean {

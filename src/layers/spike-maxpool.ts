@@ -59,6 +59,20 @@ export class SpikeMaxPool2d extends StatelessLayer {
     return dx;
   }
 
+  keepsInput(): boolean {
+    return false;
+  }
+
+  releaseOutput(): void {
+    this.pool.releaseOutput();
+  }
+
+  releaseSaved(): void {
+    this.pool.releaseSaved();
+    freeAll(this.counts);
+    this.counts = null;
+  }
+
   releaseGrad(keep: Tensor | null): boolean {
     this.dpooled = releaseUnlessKept(this.dpooled, keep);
     return this.pool.releaseGrad(keep) && this.dpooled === null;

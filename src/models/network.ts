@@ -4,7 +4,7 @@ import { ShapeError, expectShape, fmtShape } from '../engine/errors.js';
 import type { Tensor } from '../engine/tensor.js';
 import { firstNonFinite } from '../kernels/elementwise.js';
 import { sumOverSteps, sumOverStepsBackward } from '../kernels/loss.js';
-import { type ForwardContext, type Layer, allLayers, backwardThrough, freeAll, releaseAll, reuse } from '../layers/layer.js';
+import { type ForwardContext, type Layer, allLayers, backwardThrough, forwardThrough, freeAll, releaseAll, reuse } from '../layers/layer.js';
 import type { ActivityReport, Model, ModelConfig, ModelName } from './types.js';
 import type { NamedTensor, Param } from '../layers/layer.js';
 
@@ -81,12 +81,12 @@ export class Network implements Model {
     if (bad >= 0) throw new RangeError(`${this.name}: input value ${bad} (sample ${Math.floor(bad / (x.size / batch))}) is ${x.f32[bad]}`);
     const count = this.countActivity;
     const ctx: ForwardContext = { batch, steps: this.steps, training: this.mode, count, spikesIn: false };
-    let h = x;
-    this.layers.forEach((layer, i) => {
+    const training = (i: number) => this.mode && i >= this.firstWithParams;
+    const before = (i: number) => {
       ctx.spikesIn = this.spikesIn[i];
-      ctx.backward = this.mode && i >= this.firstWithParams;
-      h = layer.forward(h, ctx);
-    });
+      ctx.backward = training(i);
+    };
+    const h = forwardThrough(this.layers, x, ctx, before, training);
     this.batch = batch;
     if (count) this.samples += batch;
     if (!this.spiking) return h;
