@@ -3,6 +3,7 @@
 // Memory is owned and allocated by the TypeScript engine (src/engine); kernels never allocate.
 export * from './activation';
 export * from './elementwise';
+export * from './spike-bits';
 export * from './steps';
 export * from './gemm';
 export * from './conv';

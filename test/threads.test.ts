@@ -16,6 +16,7 @@ import { linearBackward, linearForward } from '../src/kernels/linear.js';
 import { adamStep } from '../src/kernels/optim.js';
 import { reluBackward, reluForward } from '../src/kernels/activation.js';
 import { add } from '../src/kernels/elementwise.js';
+import { packSpikes, spikeWords, unpackSpikes } from '../src/kernels/spike-bits.js';
 import { adaptiveAvgPool2dBackward, adaptiveAvgPool2dForward, maxPool2dBackward, maxPool2dForward } from '../src/kernels/pool.js';
 import { batchNormBackward, batchNormForward } from '../src/kernels/batchnorm.js';
 import { DEFAULT_NEURON, STUDY_NEURON, lifBackward, lifForward, type LifParams } from '../src/kernels/lif.js';
@@ -254,6 +255,20 @@ describe('two threads match one', () => {
       const sum = Tensor.empty([n]);
       add(x, dx, sum);
       return [y, dx, sum];
+    });
+    expectBitwise(a, b);
+  });
+
+  it('spike trains packed to bits and back over 1M values: bit for bit, the words as one thread lays them', () => {
+    const n = 1_000_003;
+    const [a, b] = onBoth(() => {
+      const x = Tensor.from(randArray(n, 33, 0, 1).map((u) => (u < 0.2 ? 1 : 0)), [n]);
+      const bits = Tensor.empty([spikeWords(n)], 'i32');
+      expect(packSpikes(x, bits)).toBe(true);
+      const back = Tensor.empty([n]);
+      unpackSpikes(bits, back);
+      // The words as floats of their bit patterns, for the comparison.
+      return [back, Tensor.from(new Float32Array(bits.data.buffer, bits.data.byteOffset, bits.size).slice(), [bits.size])];
     });
     expectBitwise(a, b);
   });

@@ -63,6 +63,10 @@ export class Conv1d implements Layer {
     return dx && as1d(dx);
   }
 
+  keepsInput(): boolean {
+    return this.conv.keepsInput();
+  }
+
   releaseOutput(): void {
     this.conv.releaseOutput();
   }

@@ -2,6 +2,7 @@
 import { ShapeError, fmtShape } from '../engine/errors.js';
 import { Tensor } from '../engine/tensor.js';
 import { type Conv2dOptions, conv2dBackward, conv2dForward, conv2dOutputShape, samePadding } from '../kernels/conv.js';
+import { packSpikes, spikeWords, unpackSpikes } from '../kernels/spike-bits.js';
 import type { LayerActivity, NamedTensor, Param } from './layer.js';
 import { initSynapses } from './init.js';
 import { type ForwardContext, type Layer, copyTensor, freeAll, param, releaseUnlessKept, reuse } from './layer.js';
@@ -25,7 +26,10 @@ export class Conv2d implements Layer {
   readonly weight: Param;
   readonly bias: Param;
   readonly options: Required<Conv2dOptions>;
+  /** The input backward reads: x itself, or (a spike train in training) its spikes as bits. */
   private x: Tensor | null = null;
+  private xBits: Tensor | null = null;
+  private xShape: readonly number[] = [];
   private y: Tensor | null = null;
   private dx: Tensor | null = null;
   private readonly counter = new SynapticCounter();
@@ -59,19 +63,48 @@ export class Conv2d implements Layer {
   forward(x: Tensor, ctx: ForwardContext): Tensor {
     const out = [x.shape[0], ...this.outputShape(x.shape.slice(1))];
     this.x = x;
+    this.xShape = x.shape;
     this.y = reuse(this.y, out);
     conv2dForward(x, this.weight.value, this.bias.value, this.y, this.options);
     if (ctx.count) {
       const [, C, KH, KW] = this.weight.value.shape;
       this.counter.add(x, ctx, out[1] * out[2] * out[3] * C * KH * KW, () => this.fanOut(x.shape));
     }
+    this.keepAsBits(x, ctx);
     return this.y;
   }
 
+  /**
+   * Spikes for the weight gradient are kept 32 to a word, and x is left to its owner to free (see
+   * keepsInput): a spiking network's convolutions read spike trains. Counts above 1 (a residual join)
+   * stay f32.
+   */
+  private keepAsBits(x: Tensor, ctx: ForwardContext): void {
+    if (ctx.spikesIn && ctx.training && (ctx.backward ?? true)) {
+      this.xBits = reuse(this.xBits, [spikeWords(x.size)], 'i32');
+      if (packSpikes(x, this.xBits)) {
+        this.x = null;
+        return;
+      }
+    }
+    freeAll(this.xBits);
+    this.xBits = null;
+  }
+
+  keepsInput(): boolean {
+    return this.x !== null;
+  }
+
   backward(dy: Tensor, wantInputGrad: boolean): Tensor | null {
-    if (!this.x) throw new Error(`${this.name}: backward before forward`);
-    if (wantInputGrad) this.dx = reuse(this.dx, this.x.shape);
-    conv2dBackward(this.x, this.weight.value, dy, wantInputGrad ? this.dx : null, this.weight.grad, this.bias.grad, this.options);
+    if (!this.x && !this.xBits) throw new Error(`${this.name}: backward before forward`);
+    if (wantInputGrad) this.dx = reuse(this.dx, this.xShape);
+    const x = this.x ?? Tensor.empty(this.xShape);
+    try {
+      if (!this.x) unpackSpikes(this.xBits!, x);
+      conv2dBackward(x, this.weight.value, dy, wantInputGrad ? this.dx : null, this.weight.grad, this.bias.grad, this.options);
+    } finally {
+      if (x !== this.x) x.free();
+    }
     return wantInputGrad ? this.dx : null;
   }
 
@@ -112,7 +145,8 @@ export class Conv2d implements Layer {
   }
 
   releaseSaved(): void {
-    this.x = null;
+    freeAll(this.xBits);
+    this.x = this.xBits = null;
   }
 
   releaseGrad(keep: Tensor | null): boolean {
@@ -132,7 +166,7 @@ export class Conv2d implements Layer {
   }
 
   dispose(): void {
-    freeAll(this.weight.value, this.weight.grad, this.bias.value, this.bias.grad, this.y, this.dx);
-    this.x = this.y = this.dx = null;
+    freeAll(this.weight.value, this.weight.grad, this.bias.value, this.bias.grad, this.y, this.dx, this.xBits);
+    this.x = this.y = this.dx = this.xBits = null;
   }
 }
