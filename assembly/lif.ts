@@ -46,10 +46,31 @@ const RESET_ZERO = 1;
   );
   const spk = f32x4.gt(mem, thr);
   storeF32(membrane + (m << 2), mem, lanes);
-  storeF32(out + (k << 2), v128.and(spk, f32x4.splat(1)), lanes);
+  if (out) storeF32(out + (k << 2), v128.and(spk, f32x4.splat(1)), lanes);
   if (spikes) storeSpikes(spikes + k, spk, lanes);
   // Lanes past a partial vector computed from zeros; with a negative threshold they would count.
   return lanes == 4 ? spk : v128.and(spk, i32x4.gt_s(i32x4.splat(lanes), i32x4(0, 1, 2, 3)));
+}
+
+// The forward update's per-call constants (see the top of the file), shared by lifForward and the
+// recomputing backward.
+let fB = f32x4.splat(0);
+let fThr = f32x4.splat(0);
+let fZeroPrev = i32x4.splat(0);
+let fZeroInput = i32x4.splat(0);
+let fThrReset = f32x4.splat(0);
+let fInit = f32x4.splat(0);
+
+// @ts-ignore: decorator
+@inline function setForwardConstants(beta: f32, threshold: f32, form: i32, reset: i32, initial: f32): void {
+  beta = min(max(beta, 0), 1);
+  const zero = reset == RESET_ZERO;
+  fB = f32x4.splat(beta);
+  fThr = f32x4.splat(threshold);
+  fZeroPrev = i32x4.splat(zero ? -1 : 0);
+  fZeroInput = i32x4.splat(zero && form != FORM_LEGACY ? -1 : 0);
+  fThrReset = f32x4.splat(zero ? 0 : form == FORM_LEGACY ? beta * threshold : threshold);
+  fInit = f32x4.splat(initial);
 }
 
 /**
@@ -72,14 +93,13 @@ export function lifForward(
   assert(membraneStride == 0 || membraneStride == stride, 'lifForward: membraneStride must be 0 (latest step only) or stride');
   const repeated = inputStride == 0;
   const back = <usize>membraneStride;
-  beta = min(max(beta, 0), 1);
-  const b = f32x4.splat(beta);
-  const thr = f32x4.splat(threshold);
-  const zero = reset == RESET_ZERO;
-  const zeroPrev = i32x4.splat(zero ? -1 : 0);
-  const zeroInput = i32x4.splat(zero && form != FORM_LEGACY ? -1 : 0);
-  const thrReset = f32x4.splat(zero ? 0 : form == FORM_LEGACY ? beta * threshold : threshold);
-  const init = f32x4.splat(initial);
+  setForwardConstants(beta, threshold, form, reset, initial);
+  const b = fB;
+  const thr = fThr;
+  const zeroPrev = fZeroPrev;
+  const zeroInput = fZeroInput;
+  const thrReset = fThrReset;
+  const init = fInit;
   let count = i32x4.splat(0);
   for (let start = 0; start < n; start += TILE) {
     const end = min(start + TILE, n);
@@ -121,9 +141,12 @@ let gDinitial: f64 = 0;
 // area (one per thread), not static data, so threads can run bands of one population at once.
 let gCarries: usize = 0;
 
-/** Bytes of lifBackward's `result` area: three f64 results, then the tile's carries. */
-export function lifBackwardBytes(): usize {
-  return 64 + (<usize>TILE << 2);
+/**
+ * Bytes of lifBackward's `result` area: three f64 results, the tile's carries, then room for a tile's
+ * membrane over `steps` steps when backward recomputes it (steps 0 when it reads a stored one).
+ */
+export function lifBackwardBytes(steps: i32): usize {
+  return 64 + (<usize>TILE << 2) + ((<usize>TILE * <usize>steps) << 2);
 }
 
 
@@ -135,7 +158,7 @@ export function lifBackwardBytes(): usize {
 // of step 0 is dL/dU[-1], summed into the initial membrane's gradient.
 // @ts-ignore: decorator
 @inline function backwardStep(
-  dspikes: usize, membrane: usize, dinput: usize, stride: i32, t: i32, steps: i32,
+  dspikes: usize, membrane: usize, mstride: i32, dinput: usize, stride: i32, t: i32, steps: i32,
   tileStart: i32, from: i32, to: i32, repeated: bool, surrogate: i32, lanes: i32,
 ): void {
   const beta = gBeta;
@@ -148,18 +171,20 @@ export function lifBackwardBytes(): usize {
   const half = gSurrogateHalf;
   const last = t == steps - 1;
   const row = <usize>t * <usize>stride;
+  const mrow = <usize>t * <usize>mstride;
   let dbeta = f32x4.splat(0);
   let dthr = f32x4.splat(0);
   let dinit = f32x4.splat(0);
   for (let i = from; i + lanes <= to; i += lanes) {
     const k = row + <usize>i;
     const c = gCarries + (<usize>(i - tileStart) << 2);
-    const mem = loadF32(membrane + (k << 2), lanes);
+    const mk = mrow + <usize>i;
+    const mem = loadF32(membrane + (mk << 2), lanes);
     const spk = surrogate == SURROGATE_ATAN || surrogate == SURROGATE_FAST_SIGMOID ? i32x4.splat(0) : f32x4.gt(mem, thr);
     let prev = gInit;
     let r = i32x4.splat(0);
     if (t > 0) {
-      prev = loadF32(membrane + ((k - <usize>stride) << 2), lanes);
+      prev = loadF32(membrane + ((mk - <usize>mstride) << 2), lanes);
       r = f32x4.gt(prev, thr);
     }
     const dspk = loadF32(dspikes + (k << 2), lanes);
@@ -183,15 +208,35 @@ export function lifBackwardBytes(): usize {
   gDinitial = lanesToF64(gDinitial, dinit);
 }
 
-// All steps of one tile, newest first; the bulk four lanes at a time, the rest one at a time.
+// All steps of one tile, newest first; the bulk four lanes at a time, the rest one at a time. The
+// membrane of neuron i at step t is at membrane + 4 (t * mstride + i).
 // @ts-ignore: decorator
 @inline function backwardTile(
-  dspikes: usize, membrane: usize, dinput: usize, stride: i32, steps: i32, start: i32, end: i32, repeated: bool, surrogate: i32,
+  dspikes: usize, membrane: usize, mstride: i32, dinput: usize, stride: i32, steps: i32, start: i32, end: i32, repeated: bool, surrogate: i32,
 ): void {
   const bulk = start + ((end - start) & ~3);
   for (let t = steps - 1; t >= 0; t--) {
-    backwardStep(dspikes, membrane, dinput, stride, t, steps, start, start, bulk, repeated, surrogate, 4);
-    backwardStep(dspikes, membrane, dinput, stride, t, steps, start, bulk, end, repeated, surrogate, 1);
+    backwardStep(dspikes, membrane, mstride, dinput, stride, t, steps, start, start, bulk, repeated, surrogate, 4);
+    backwardStep(dspikes, membrane, mstride, dinput, stride, t, steps, start, bulk, end, repeated, surrogate, 1);
+  }
+}
+
+/**
+ * Writes the membrane of neurons [start, end) at every step into `area`, [steps, end - start], from the
+ * input current (currentStride 0: one [n] row for every step; else rows `stride` apart): lifForward's
+ * update, so the same values to the bit, with no spikes or output written.
+ */
+// @ts-ignore: decorator
+@inline function recomputeTile(current: usize, currentStride: i32, area: usize, stride: i32, steps: i32, start: i32, end: i32): void {
+  const width = <usize>(end - start);
+  for (let t = 0; t < steps; t++) {
+    const row: usize = currentStride == 0 ? 0 : <usize>t * <usize>stride;
+    const mrow = <usize>t * width;
+    let i = start;
+    for (; i + 4 <= end; i += 4)
+      forwardStep(current, area, 0, 0, 0, row + <usize>i, mrow + <usize>(i - start), width, t == 0, fB, fThr, fZeroPrev, fZeroInput, fThrReset, fInit, 4);
+    for (; i < end; i++)
+      forwardStep(current, area, 0, 0, 0, row + <usize>i, mrow + <usize>(i - start), width, t == 0, fB, fThr, fZeroPrev, fZeroInput, fThrReset, fInit, 1);
   }
 }
 
@@ -201,16 +246,22 @@ export function lifBackwardBytes(): usize {
  * dinputStride 0) and, at `result` (lifBackwardBytes() of work area), three f64: dL/dbeta
  * (zero when beta lies outside [0, 1], where the clamp is flat), dL/dthreshold (through the spike
  * and the reset term) and dL/dinitial (the initial membrane, summed over neurons).
+ * The membrane is read from `membrane` ([steps, n], rows `stride` apart), or, when `current` is not 0,
+ * recomputed tile by tile from the forward's input current (laid out as dinput, the gradient it gets)
+ * into the work area (lifBackwardBytes(steps)): an input given once is 1/steps of the membrane's size,
+ * and the tile's membrane never leaves the cache.
  * surrogate: 0 ATan (param = alpha), 1 fast sigmoid (param = slope), 2 straight-through.
  */
 export function lifBackward(
-  dspikes: usize, membrane: usize, dinput: usize, dinputStride: i32, n: i32, steps: i32,
+  dspikes: usize, membrane: usize, current: usize, dinput: usize, dinputStride: i32, n: i32, steps: i32,
   beta: f32, threshold: f32, form: i32, reset: i32, surrogate: i32, param: f32, initial: f32, result: usize, stride: i32,
 ): void {
   assert(n >= 0 && steps > 0 && stride >= n, 'lifBackward: n must be >= 0, steps positive and stride >= n');
   assert(<i64>stride * <i64>steps < 0x7fffffff, 'lifBackward: steps * stride must fit in i32');
   assert(dinputStride == 0 || dinputStride == stride, 'lifBackward: dinputStride must be 0 (repeated) or stride');
   gCarries = result + 64;
+  const area = gCarries + (<usize>TILE << 2);
+  if (current) setForwardConstants(beta, threshold, form, reset, initial);
   const repeated = dinputStride == 0;
   const betaInRange = beta >= 0 && beta <= 1;
   beta = min(max(beta, 0), 1);
@@ -231,9 +282,17 @@ export function lifBackward(
   gDinitial = 0;
   for (let start = 0; start < n; start += TILE) {
     const end = min(start + TILE, n);
-    if (surrogate == SURROGATE_ATAN) backwardTile(dspikes, membrane, dinput, stride, steps, start, end, repeated, SURROGATE_ATAN);
-    else if (surrogate == SURROGATE_FAST_SIGMOID) backwardTile(dspikes, membrane, dinput, stride, steps, start, end, repeated, SURROGATE_FAST_SIGMOID);
-    else backwardTile(dspikes, membrane, dinput, stride, steps, start, end, repeated, SURROGATE_STRAIGHT_THROUGH);
+    // The tile's membrane: stored, or recomputed into the area, addressed from the tile's first neuron.
+    let mem = membrane;
+    let mstride = stride;
+    if (current) {
+      recomputeTile(current, dinputStride, area, stride, steps, start, end);
+      mem = area - (<usize>start << 2);
+      mstride = end - start;
+    }
+    if (surrogate == SURROGATE_ATAN) backwardTile(dspikes, mem, mstride, dinput, stride, steps, start, end, repeated, SURROGATE_ATAN);
+    else if (surrogate == SURROGATE_FAST_SIGMOID) backwardTile(dspikes, mem, mstride, dinput, stride, steps, start, end, repeated, SURROGATE_FAST_SIGMOID);
+    else backwardTile(dspikes, mem, mstride, dinput, stride, steps, start, end, repeated, SURROGATE_STRAIGHT_THROUGH);
   }
   store<f64>(result, betaInRange ? gDbeta : 0);
   store<f64>(result, gDthreshold, 8);

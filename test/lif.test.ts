@@ -161,6 +161,31 @@ describeEachBuild('lif', () => {
     [r1, r2].forEach(freeRecord);
   });
 
+  it('backward recomputing the membrane from the input current gives the stored membrane\'s gradients to the bit', () => {
+    const [steps, n] = [5, 8192 + 4099]; // two tiles, the second ending in a partial vector
+    const neurons = [DEFAULT_NEURON, STUDY_NEURON, { form: 'current', reset: 'zero', surrogate: 'fast-sigmoid' } as const, { form: 'legacy', reset: 'zero', surrogate: 'atan' } as const];
+    for (const neuron of neurons)
+      for (const once of [true, false]) {
+        const p: LifParams = { steps, beta: 0.85, threshold: 0.7, initial: 0.2, ...neuron };
+        const current = Tensor.from(randArray(once ? n : steps * n, 41, -0.3, 1.2), once ? [n] : [steps, n]);
+        const rec = { ...record(steps, n), spikes: null };
+        lifForward(current, rec, p);
+        const ds = Tensor.from(randArray(steps * n, 42), [steps, n]);
+        const [d1, d2] = [Tensor.empty(current.shape), Tensor.empty(current.shape)];
+        const stored = lifBackward(ds, rec, p, d1);
+        // The stored membrane is gone: the recomputation cannot read it.
+        rec.membrane.fill(Number.NaN);
+        expect(lifBackward(ds, { current }, p, d2), `${neuron.form} ${neuron.reset} ${neuron.surrogate} once=${once}`).toEqual(stored);
+        expect(Buffer.from(d2.f32.buffer, d2.f32.byteOffset, d2.size * 4).equals(Buffer.from(d1.f32.buffer, d1.f32.byteOffset, d1.size * 4))).toBe(true);
+        for (const t of [current, ds, d1, d2, rec.membrane, rec.out]) t.free();
+      }
+    const p: LifParams = { steps: 2, beta: 1, threshold: 1, ...DEFAULT_NEURON };
+    const [x, ds, dx] = [Tensor.zeros([3]), Tensor.zeros([2, 3]), Tensor.zeros([2, 3])];
+    expect(() => lifBackward(ds, { current: x }, p, dx)).toThrow(/lifBackward: current has shape \[3\] and dinput \[2,3\]/);
+    expect(() => lifBackward(ds, { current: x }, { ...p, signed: true }, dx)).toThrow(/signed neurons read their stored record/);
+    for (const t of [x, ds, dx]) t.free();
+  });
+
   it('a training pass writes no spike bytes (spikes null) and its backward, which reads them off the membrane, is unchanged', () => {
     const [steps, n] = [4, 4099];
     for (const neuron of [DEFAULT_NEURON, STUDY_NEURON, { form: 'legacy', reset: 'zero', surrogate: 'fast-sigmoid' } as const]) {

@@ -57,6 +57,16 @@ export interface LifRecord {
   out: Tensor;
 }
 
+/**
+ * What backward may read instead of a record: the forward's input current ([N] given once, or
+ * [steps, N]), from which it recomputes the membrane tile by tile. For an input given once that is
+ * 1/steps of the membrane's memory, and the recomputation costs less than reading a stored membrane.
+ * Not for signed neurons.
+ */
+export interface LifCurrent {
+  current: Tensor;
+}
+
 export type NeuronPreset = Pick<LifParams, 'form' | 'reset' | 'surrogate'>;
 
 /** The study's neuron (snntorch 0.5.3): legacy form, subtract reset, straight-through gradient. */
@@ -79,13 +89,8 @@ function option<T extends string>(op: string, name: string, value: T, table: Rec
  * the last step's membrane. A LIF's backward reads the membrane alone, so by then the rest may be freed.
  */
 function checkRecord(op: string, record: LifRecord, p: LifParams, forward: boolean): number {
-  const { steps, beta, threshold } = p;
-  if (!Number.isInteger(steps) || steps < 1) throw new RangeError(`${op}: steps must be a positive integer, got ${steps}`);
-  if (!Number.isFinite(beta)) throw new RangeError(`${op}: beta must be finite, got ${beta}`);
-  if (!Number.isFinite(threshold)) throw new RangeError(`${op}: threshold must be finite, got ${threshold}`);
-  if (!Number.isFinite(p.initial ?? 0)) throw new RangeError(`${op}: initial must be finite, got ${p.initial}`);
-  if (p.signed && (p.form !== 'current' || p.reset !== 'subtract' || !(threshold > 0)))
-    throw new RangeError(`${op}: signed neurons need form current, reset subtract and a positive threshold, got ${p.form}, ${p.reset}, ${threshold}`);
+  checkParams(op, p);
+  const { steps, threshold } = p;
   const { membrane, spikes, out } = record;
   const readsOut = forward || p.signed;
   if (!readsOut && membrane.shape.length === 1)
@@ -105,6 +110,16 @@ function checkRecord(op: string, record: LifRecord, p: LifParams, forward: boole
   else if (p.signed) throw new ShapeError(`${op}: signed neurons keep every step's membrane, [${steps}, ${n}], got [${n}]`);
   if (steps * n >= 2 ** 31) throw new ShapeError(`${op}: steps * N = ${steps * n} is too large (limit 2^31)`);
   return n;
+}
+
+function checkParams(op: string, p: LifParams): void {
+  const { steps, beta, threshold } = p;
+  if (!Number.isInteger(steps) || steps < 1) throw new RangeError(`${op}: steps must be a positive integer, got ${steps}`);
+  if (!Number.isFinite(beta)) throw new RangeError(`${op}: beta must be finite, got ${beta}`);
+  if (!Number.isFinite(threshold)) throw new RangeError(`${op}: threshold must be finite, got ${threshold}`);
+  if (!Number.isFinite(p.initial ?? 0)) throw new RangeError(`${op}: initial must be finite, got ${p.initial}`);
+  if (p.signed && (p.form !== 'current' || p.reset !== 'subtract' || !(threshold > 0)))
+    throw new RangeError(`${op}: signed neurons need form current, reset subtract and a positive threshold, got ${p.form}, ${p.reset}, ${threshold}`);
 }
 
 /** Whether a current tensor of this shape is given once ([N]) rather than per step ([steps, N]). */
@@ -151,32 +166,39 @@ export function lifForward(input: Tensor, record: LifRecord, params: LifParams):
  */
 function neuronBands(engine: Engine, n: number, bytes: number): Array<[number, number]> {
   // The backward's work area is 64 bytes of results and then one f32 carry per neuron of a tile.
-  const tile = (engine.kernels.lifBackwardBytes() - 64) / 4;
+  const tile = (engine.kernels.lifBackwardBytes(0) - 64) / 4;
   return ranges(n, partsFor(engine.threads, streamMicros(bytes), Math.ceil(n / tile)), tile);
 }
 
 /**
  * Backpropagation through time with the surrogate gradient; the reset carries none (nor, for signed
  * neurons, the gate on the net count: dS/dU = σ'(U − θ) + [count > 0]·σ'(U)). dspikes is
- * [steps, N]; dinput is [steps, N], or [N] (the sum over steps) for an input given once. Returns
+ * [steps, N]; dinput is [steps, N], or [N] (the sum over steps) for an input given once. `saved` is
+ * the forward's record, or its input current to recompute the membrane from (LifCurrent). Returns
  * the gradients of the summed loss for beta (zero outside [0, 1], the clamp), threshold and the
  * initial membrane (summed over the neurons, which share it).
  */
-export function lifBackward(dspikes: Tensor, record: LifRecord, params: LifParams, dinput: Tensor): { dbeta: number; dthreshold: number; dinitial: number } {
+export function lifBackward(dspikes: Tensor, saved: LifRecord | LifCurrent, params: LifParams, dinput: Tensor): { dbeta: number; dthreshold: number; dinitial: number } {
   const op = 'lifBackward';
-  const n = checkRecord(op, record, params, false);
+  const current = 'current' in saved ? saved.current : null;
+  if (current && params.signed) throw new TypeError(`${op}: signed neurons read their stored record; got an input current to recompute from`);
+  if (current) checkParams(op, params);
+  const n = current ? current.shape[current.shape.length - 1] : checkRecord(op, saved as LifRecord, params, false);
   if (dspikes.dtype !== 'f32') throw new TypeError(`${op}: dspikes must be f32, got ${dspikes.dtype}`);
   expectShape(op, 'dspikes', dspikes.shape, [params.steps, n]);
   const once = isOnce(op, 'dinput', dinput, params.steps, n);
+  if (current && isOnce(op, 'current', current, params.steps, n) !== once)
+    throw new ShapeError(`${op}: current has shape ${fmtShape(current.shape)} and dinput ${fmtShape(dinput.shape)}; the gradient of an input has its shape`);
   const form = option(op, 'form', params.form, FORMS);
   const reset = option(op, 'reset', params.reset, RESETS);
   const surrogate = option(op, 'surrogate', params.surrogate, SURROGATES);
   const k = params.surrogate === 'atan' ? (params.alpha ?? 2) : params.surrogate === 'fast-sigmoid' ? (params.slope ?? 25) : 0;
   if (!(k >= 0 && Number.isFinite(k)))
     throw new RangeError(`${op}: ${params.surrogate === 'atan' ? 'alpha' : 'slope'} must be finite and >= 0, got ${k}`);
-  expectDisjoint(op, ['dinput', dinput], ['dspikes', dspikes], ['membrane', record.membrane], ...(params.signed ? [['out', record.out] as [string, Tensor]] : []));
+  const record = current ? null : (saved as LifRecord);
+  expectDisjoint(op, ['dinput', dinput], ['dspikes', dspikes], ['current', current], ['membrane', record?.membrane ?? null], ['out', params.signed ? record!.out : null]);
   const engine = getEngine();
-  if (params.signed) {
+  if (record && params.signed) {
     const grads = engine.scratch(24);
     engine.kernels.signedIfBackward(
       dspikes.ptr, record.membrane.ptr, record.out.ptr, dinput.ptr, once ? 0 : n, n, params.steps, params.beta, params.threshold, surrogate, k, params.initial ?? 0, grads,
@@ -184,14 +206,14 @@ export function lifBackward(dspikes: Tensor, record: LifRecord, params: LifParam
     const [dbeta, dthreshold, dinitial] = new Float64Array(engine.memory.buffer, grads, 3);
     return { dbeta, dthreshold, dinitial };
   }
-  // Reads dspikes and two steps of membrane, writes dinput: about 16 bytes a neuron-step.
-  const bands = neuronBands(engine, n, 16 * n * params.steps);
-  const work = engine.kernels.lifBackwardBytes();
+  // Reads dspikes and the membrane (stored, or recomputed in cache), writes dinput: 12-16 bytes a neuron-step.
+  const bands = neuronBands(engine, n, (current ? 12 : 16) * n * params.steps);
+  const work = engine.kernels.lifBackwardBytes(current ? params.steps : 0);
   const areas = bands.map((_, t) => engine.scratch(work, t));
-  const { membrane } = record;
   engine.parallel(
     bands.map(([lo, hi], t) => [
-      ['lifBackward', dspikes.ptr + 4 * lo, membrane.ptr + 4 * lo, dinput.ptr + 4 * lo, once ? 0 : n,
+      ['lifBackward', dspikes.ptr + 4 * lo, record ? record.membrane.ptr + 4 * lo : 0, current ? current.ptr + 4 * lo : 0,
+        dinput.ptr + 4 * lo, once ? 0 : n,
         hi - lo, params.steps, params.beta, params.threshold, form, reset, surrogate, k, params.initial ?? 0, areas[t], n],
     ]),
   );

@@ -85,6 +85,8 @@ export class Leaky implements Layer {
   private record: LifRecord | null = null;
   /** The shape the kernel saw the input in: [n] when kept once, [steps, n] per step. */
   private inputShape: readonly number[] = [];
+  /** The input current given once, kept for backward to recompute the membrane from. */
+  private current: Tensor | null = null;
   private xShape: readonly number[] = [];
   private dinput: Tensor | null = null;
   private spikes = 0;
@@ -148,13 +150,15 @@ export class Leaky implements Layer {
     this.probe?.(input);
     const r = this.record;
     // Backward reads every step's membrane (and a LIF's spikes off it); a pass without one keeps the
-    // last step's membrane alone, and the u8 spikes for displays.
+    // last step's membrane alone, and the u8 spikes for displays. An input given once ([n], repeat
+    // encoding) is 1/steps of the membrane: backward keeps it instead and recomputes the membrane.
     const signed = this.settings.signed ?? false;
     const backward = ctx.backward ?? true;
+    this.current = backward && groups === 1 && !signed ? input : null;
     const spikes = !backward || signed ? reuse(r?.spikes ?? null, [steps, n], 'u8') : null;
     if (!spikes) freeAll(r?.spikes);
     this.record = {
-      membrane: reuse(r?.membrane ?? null, backward || signed ? [steps, n] : [n]),
+      membrane: reuse(r?.membrane ?? null, (backward && !this.current) || signed ? [steps, n] : [n]),
       spikes,
       out: reuse(r?.out ?? null, [steps, n]),
     };
@@ -171,16 +175,17 @@ export class Leaky implements Layer {
     const { record } = this;
     if (!record) throw new Error(`${this.name}: backward before forward`);
     this.dinput = reuse(this.dinput, this.inputShape);
-    const { dbeta, dthreshold, dinitial } = lifBackward(dy.reshape(record.out.shape), record, this.lifParams(), this.dinput);
+    const saved = this.current ? { current: this.current } : record;
+    const { dbeta, dthreshold, dinitial } = lifBackward(dy.reshape(record.out.shape), saved, this.lifParams(), this.dinput);
     this.beta.grad.f32[0] = dbeta;
     // U[-1] = initial * threshold: the initial membrane follows the threshold.
     this.threshold.grad.f32[0] = dthreshold + this.settings.initial * dinitial;
     return wantInputGrad ? this.dinput.reshape(this.xShape) : null;
   }
 
-  /** Backward reads the membrane and the spikes, never the input current. */
+  /** Backward reads the membrane, or the input current given once that it recomputes it from. */
   keepsInput(): boolean {
-    return false;
+    return this.current !== null;
   }
 
   /** A signed neuron's backward reads its output. */
@@ -191,7 +196,7 @@ export class Leaky implements Layer {
   releaseSaved(): void {
     const r = this.record;
     freeAll(r?.membrane, r?.spikes, r?.out);
-    this.record = null;
+    this.record = this.current = null;
   }
 
   releaseGrad(keep: Tensor | null): boolean {
@@ -228,7 +233,7 @@ export class Leaky implements Layer {
   dispose(): void {
     const r = this.record;
     freeAll(this.beta.value, this.beta.grad, this.threshold.value, this.threshold.grad, r?.membrane, r?.spikes, r?.out, this.dinput);
-    this.record = null;
+    this.record = this.current = null;
     this.dinput = null;
   }
 }
