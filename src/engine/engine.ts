@@ -147,8 +147,10 @@ export class Engine {
     const area = this.scratchAreas[thread];
     if (!area) throw new RangeError(`scratch: thread ${thread} of an engine with ${this.threads}`);
     if (bytes > area[1]) {
+      // Exactly what is asked: the sizes are the layers' own, so the area settles within a step and
+      // spare room would only raise the peak.
       if (area[0]) this.allocator.release(area[0]);
-      area[1] = Math.max(bytes, Math.ceil(area[1] * 1.5));
+      area[1] = bytes;
       area[0] = this.allocator.alloc(area[1]);
     }
     return area[0];
