@@ -148,15 +148,16 @@ export function backwardThrough(layers: readonly Layer[], dy: Tensor, want: (i: 
 }
 
 /**
- * Forward through `layers` from x. When `training(i)` (a backward through layer i may follow), an
- * output whose only reader, the next layer, does not keep it is freed as soon as that layer has run.
+ * Forward through `layers` from x. When `training(i)` (a backward through layer i may follow), the
+ * output of the layer before it, whose only reader it is, is freed as soon as it has run unless it
+ * keeps it (eval passes keep their buffers for the next call).
  */
 export function forwardThrough(layers: readonly Layer[], x: Tensor, ctx: ForwardContext, before: (i: number) => void, training: (i: number) => boolean): Tensor {
   let h = x;
   layers.forEach((layer, i) => {
     before(i);
     h = layer.forward(h, ctx);
-    if (i > 0 && training(i - 1) && layer.keepsInput?.() === false) layers[i - 1].releaseOutput?.();
+    if (i > 0 && training(i) && layer.keepsInput?.() === false) layers[i - 1].releaseOutput?.();
   });
   return h;
 }
