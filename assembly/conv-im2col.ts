@@ -5,8 +5,8 @@ import { align64 } from './align';
 import { ConvGeometry, outHeight, outWidth } from './conv-geometry';
 import { gemm, gemmScratchBytes } from './gemm';
 
-// Soft cap on the im2col matrix plus the GEMM's output, per chunk of samples. 1 MiB runs M5's and
-// TC-ResNet8's convolutions as fast as 4 MiB did (bench/conv.bench.ts shapes, within run-to-run
+// Soft cap on the im2col matrix plus the GEMM's output, per chunk of samples. 1 MiB ran M5's and
+// TC-ResNet8's convolutions, and their training steps, as fast as 4 MiB did (within run-to-run
 // noise) and takes a quarter of the scratch, which sets TC-ResNet8 SNN's peak memory.
 const CHUNK_BYTES: usize = 1 << 20;
 
