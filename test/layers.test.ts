@@ -334,6 +334,33 @@ describeEachBuild('backward memory', () => {
     }
   });
 
+  it('a Leaky over per-step currents writes its spikes over the batch norm output it adopts, with the same result', () => {
+    const settings: LeakySettings = { steps: 3, beta: 0.8, threshold: 0.6, learnBeta: true, learnThreshold: true, surrogate: 'atan', form: 'current', reset: 'subtract', initial: 0 };
+    const ctx: ForwardContext = { batch: 2, steps: 3, training: true, count: false, spikesIn: false, backward: true };
+    const x = Tensor.from(randArray(6 * 4 * 5, 7), [6, 4, 5]);
+    const dy = Tensor.from(randArray(6 * 4 * 5, 8), [6, 4, 5]);
+    const run = (adopt: boolean) => {
+      const bn = new BatchNorm1d('bn', 4);
+      const lif = new Leaky('lif', settings);
+      const h = bn.forward(x, ctx);
+      expect(lif.adopts(h, ctx)).toBe(true);
+      const held = adopt ? bn.giveOutput() : null;
+      const y = lif.forward(h, { ...ctx, adopted: held });
+      if (adopt) expect(y.ptr, 'the spikes are written over the currents').toBe(h.ptr);
+      const out = { y: y.toArray(), dx: bn.backward(lif.backward(dy, true)!, true)!.toArray(), dbeta: lif.beta.grad.f32[0] };
+      bn.dispose();
+      lif.dispose();
+      return out;
+    };
+    expect(run(true)).toEqual(run(false));
+    // Currents given once ([batch, ...], repeat encoding) are kept for backward, never adopted.
+    const once = new Leaky('once', settings);
+    const currents = Tensor.from(randArray(8, 9), [2, 4]);
+    expect(once.adopts(currents, ctx)).toBe(false);
+    once.dispose();
+    for (const t of [x, dy, currents]) t.free();
+  });
+
   it('a training step holds an activation from its forward to its last reader only, as autograd does', () => {
     for (const [name, spiking] of [['m5', true], ['hjh', false], ['tcresnet8', true]] as const) {
       const net = createModel(name, { classes: 4, seed: 1, spiking, steps: 2 }) as Network;

@@ -144,7 +144,10 @@ export function lifForward(input: Tensor, record: LifRecord, params: LifParams):
   option(op, 'surrogate', params.surrogate, SURROGATES);
   const { membrane, spikes, out } = record;
   expectDisjoint(op, ['membrane', membrane], ['input', input], ['spikes', spikes], ['out', out]);
-  expectDisjoint(op, ['out', out], ['input', input], ['spikes', spikes]);
+  // out may be the input itself (a Leaky that adopted its input's memory): each value of a step is
+  // read just before the output is written in its place.
+  const inPlace = out.ptr === input.ptr && out.size === input.size;
+  expectDisjoint(op, ['out', out], ['input', inPlace ? null : input], ['spikes', spikes]);
   if (spikes) expectDisjoint(op, ['spikes', spikes], ['input', input]);
   const engine = getEngine();
   const kernels = engine.kernels;

@@ -129,6 +129,13 @@ export class BatchNorm implements Layer {
     this.y = null;
   }
 
+  /** Backward reads x, never y. */
+  giveOutput(): Tensor | null {
+    const y = this.y;
+    this.y = null;
+    return y;
+  }
+
   releaseSaved(): void {
     this.x = null;
   }

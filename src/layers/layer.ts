@@ -50,6 +50,11 @@ export interface ForwardContext {
    * mode and for the layers before its first parameter, which backward never reaches.
    */
   backward?: boolean;
+  /**
+   * The tensor that holds x, handed over by the layer before for this pass (see adopts()): the layer
+   * writes its output over it and owns it from then on.
+   */
+  adopted?: Tensor | null;
 }
 
 export interface Layer {
@@ -78,6 +83,14 @@ export interface Layer {
    * pool its argmax). Absent means true, as for views (flatten) and layers whose backward reads x.
    */
   keepsInput?(): boolean;
+  /**
+   * Whether this pass would write its output over x, reading each value of x before writing the same
+   * place, if the layer before handed x's memory over (ctx.adopted). A Leaky over per-step currents
+   * does, in training: the currents are needed by nothing once it has run.
+   */
+  adopts?(x: Tensor, ctx: ForwardContext): boolean;
+  /** Hands the output of the last forward to the layer after it, which then owns it; null if it cannot. */
+  giveOutput?(): Tensor | null;
   /**
    * Frees the output of the last forward; the next forward allocates afresh. Called in training when
    * nothing reads that output any more: the layer after it does not keep its input, or its backward
@@ -149,14 +162,17 @@ export function backwardThrough(layers: readonly Layer[], dy: Tensor, want: (i: 
 
 /**
  * Forward through `layers` from x. When `training(i)` (a backward through layer i may follow), the
- * output of the layer before it, whose only reader it is, is freed as soon as it has run unless it
- * keeps it (eval passes keep their buffers for the next call).
+ * output of the layer before it, whose only reader it is, is handed over to be written over if layer
+ * i adopts it, and otherwise freed as soon as layer i has run unless it keeps it (eval passes keep
+ * their buffers for the next call).
  */
 export function forwardThrough(layers: readonly Layer[], x: Tensor, ctx: ForwardContext, before: (i: number) => void, training: (i: number) => boolean): Tensor {
   let h = x;
   layers.forEach((layer, i) => {
     before(i);
+    ctx.adopted = i > 0 && training(i) && layer.adopts?.(h, ctx) ? (layers[i - 1].giveOutput?.() ?? null) : null;
     h = layer.forward(h, ctx);
+    ctx.adopted = null;
     if (i > 0 && training(i) && layer.keepsInput?.() === false) layers[i - 1].releaseOutput?.();
   });
   return h;

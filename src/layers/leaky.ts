@@ -87,6 +87,8 @@ export class Leaky implements Layer {
   private inputShape: readonly number[] = [];
   /** The input current given once, kept for backward to recompute the membrane from. */
   private current: Tensor | null = null;
+  /** The tensor that holds record.out: the layer's own, or the input's memory it adopted. */
+  private outHolder: Tensor | null = null;
   private xShape: readonly number[] = [];
   private dinput: Tensor | null = null;
   private spikes = 0;
@@ -157,10 +159,13 @@ export class Leaky implements Layer {
     this.current = backward && groups === 1 && !signed ? input : null;
     const spikes = !backward || signed ? reuse(r?.spikes ?? null, [steps, n], 'u8') : null;
     if (!spikes) freeAll(r?.spikes);
+    const adopted = ctx.adopted ?? null;
+    if (adopted && adopted !== this.outHolder) freeAll(this.outHolder);
+    this.outHolder = adopted ?? reuse(this.outHolder, [steps, n]);
     this.record = {
       membrane: reuse(r?.membrane ?? null, (backward && !this.current) || signed ? [steps, n] : [n]),
       spikes,
-      out: reuse(r?.out ?? null, [steps, n]),
+      out: this.outHolder.reshape([steps, n]),
     };
     const fired = lifForward(input, this.record, this.lifParams());
     if (ctx.count) {
@@ -188,15 +193,25 @@ export class Leaky implements Layer {
     return this.current !== null;
   }
 
+  /**
+   * Per-step currents (training, unsigned) are read once, step by step, just before the output is
+   * written in their place; kept currents (given once) and signed neurons' are not given up.
+   */
+  adopts(x: Tensor, ctx: ForwardContext): boolean {
+    return ctx.training && (ctx.backward ?? true) && !this.settings.signed && x.shape[0] === this.steps * ctx.batch;
+  }
+
   /** A signed neuron's backward reads its output. */
   releaseOutput(): void {
-    if (!this.settings.signed) this.record?.out.free();
+    if (this.settings.signed) return;
+    freeAll(this.outHolder);
+    this.outHolder = null;
   }
 
   releaseSaved(): void {
     const r = this.record;
-    freeAll(r?.membrane, r?.spikes, r?.out);
-    this.record = this.current = null;
+    freeAll(r?.membrane, r?.spikes, this.outHolder);
+    this.record = this.current = this.outHolder = null;
   }
 
   releaseGrad(keep: Tensor | null): boolean {
@@ -232,8 +247,8 @@ export class Leaky implements Layer {
 
   dispose(): void {
     const r = this.record;
-    freeAll(this.beta.value, this.beta.grad, this.threshold.value, this.threshold.grad, r?.membrane, r?.spikes, r?.out, this.dinput);
-    this.record = this.current = null;
+    freeAll(this.beta.value, this.beta.grad, this.threshold.value, this.threshold.grad, r?.membrane, r?.spikes, this.outHolder, this.dinput);
+    this.record = this.current = this.outHolder = null;
     this.dinput = null;
   }
 }
