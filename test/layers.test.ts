@@ -334,7 +334,7 @@ describeEachBuild('backward memory', () => {
     }
   });
 
-  it('a Leaky over per-step currents writes its spikes over the batch norm output it adopts, with the same result', () => {
+  it('a Leaky over per-step currents writes its spikes over the batch norm output it adopts, and its gradient over dL/dspikes, with the same results', () => {
     const settings: LeakySettings = { steps: 3, beta: 0.8, threshold: 0.6, learnBeta: true, learnThreshold: true, surrogate: 'atan', form: 'current', reset: 'subtract', initial: 0 };
     const ctx: ForwardContext = { batch: 2, steps: 3, training: true, count: false, spikesIn: false, backward: true };
     const x = Tensor.from(randArray(6 * 4 * 5, 7), [6, 4, 5]);
@@ -347,7 +347,12 @@ describeEachBuild('backward memory', () => {
       const held = adopt ? bn.giveOutput() : null;
       const y = lif.forward(h, { ...ctx, adopted: held });
       if (adopt) expect(y.ptr, 'the spikes are written over the currents').toBe(h.ptr);
-      const out = { y: y.toArray(), dx: bn.backward(lif.backward(dy, true)!, true)!.toArray(), dbeta: lif.beta.grad.f32[0] };
+      // Backward likewise writes the currents' gradient over a dL/dspikes handed over to it.
+      const handed = adopt ? Tensor.from(dy.toArray(), dy.shape) : null;
+      expect(lif.adoptsGrad(dy)).toBe(true);
+      const dlif = lif.backward(handed ?? dy, true, handed)!;
+      if (handed) expect(dlif.ptr, 'the gradient is written over dL/dspikes').toBe(handed.ptr);
+      const out = { y: y.toArray(), dx: bn.backward(dlif, true)!.toArray(), dbeta: lif.beta.grad.f32[0] };
       bn.dispose();
       lif.dispose();
       return out;

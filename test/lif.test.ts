@@ -1,5 +1,6 @@
 import { expect, it } from 'vitest';
 import { Tensor } from '../src/engine/tensor.js';
+import { rowsView } from '../src/layers/layer.js';
 import { DEFAULT_NEURON, type LifParams, STUDY_NEURON, lifBackward, lifForward } from '../src/kernels/lif.js';
 import type { LifForm, ResetMode, SurrogateName } from '../src/kernels/lif.js';
 import { describeEachBuild, maxRelErr, randArray } from './helpers.js';
@@ -186,6 +187,21 @@ describeEachBuild('lif', () => {
     for (const t of [x, ds, dx]) t.free();
   });
 
+  it('backward written over dspikes (in place) gives what a separate dinput gets', () => {
+    const [steps, n] = [4, 8192 + 777];
+    for (const neuron of [DEFAULT_NEURON, STUDY_NEURON, { form: 'legacy', reset: 'zero', surrogate: 'fast-sigmoid' } as const]) {
+      const p: LifParams = { steps, beta: 0.9, threshold: 0.4, ...neuron };
+      const input = Tensor.from(randArray(steps * n, 51, -0.2, 0.9), [steps, n]);
+      const rec = { ...record(steps, n), spikes: null };
+      lifForward(input, rec, p);
+      const grads = randArray(steps * n, 52);
+      const [ds, inPlace, apart] = [Tensor.from(grads, [steps, n]), Tensor.from(grads, [steps, n]), Tensor.empty([steps, n])];
+      expect(lifBackward(inPlace, rec, p, inPlace)).toEqual(lifBackward(ds, rec, p, apart));
+      expect(Array.from(inPlace.f32)).toEqual(Array.from(apart.f32));
+      for (const t of [input, ds, inPlace, apart, rec.membrane, rec.out]) t.free();
+    }
+  });
+
   it('a training pass writes no spike bytes (spikes null) and its backward, which reads them off the membrane, is unchanged', () => {
     const [steps, n] = [4, 4099];
     for (const neuron of [DEFAULT_NEURON, STUDY_NEURON, { form: 'legacy', reset: 'zero', surrogate: 'fast-sigmoid' } as const]) {
@@ -297,7 +313,10 @@ describeEachBuild('lif', () => {
     expect(lifBackward(Tensor.zeros([3, 0]), none, p, Tensor.zeros([3, 0]))).toEqual({ dbeta: 0, dthreshold: 0, dinitial: 0 });
     freeRecord(none);
     expect(() => lifForward(good, { ...rec, membrane: good }, p)).toThrow(/lifForward: membrane overlaps input/);
-    expect(() => lifBackward(good, rec, p, good)).toThrow(/lifBackward: dinput overlaps dspikes/);
+    // dinput may be dspikes itself (in place), but not overlap it otherwise.
+    const wide = Tensor.from(randArray(20, 5), [4, 5]);
+    expect(() => lifBackward(rowsView(wide, 0, 3), rec, p, rowsView(wide, 1, 3))).toThrow(/lifBackward: dinput overlaps dspikes/);
+    wide.free();
     for (const t of [bad, good]) t.free();
     freeRecord(rec);
   });

@@ -199,7 +199,10 @@ export function lifBackward(dspikes: Tensor, saved: LifRecord | LifCurrent, para
   if (!(k >= 0 && Number.isFinite(k)))
     throw new RangeError(`${op}: ${params.surrogate === 'atan' ? 'alpha' : 'slope'} must be finite and >= 0, got ${k}`);
   const record = current ? null : (saved as LifRecord);
-  expectDisjoint(op, ['dinput', dinput], ['dspikes', dspikes], ['current', current], ['membrane', record?.membrane ?? null], ['out', params.signed ? record!.out : null]);
+  // dinput may be dspikes itself (a Leaky that adopted its gradient's memory): a LIF reads each
+  // neuron-step's dL/dout just before writing its dL/dcurrent there.
+  const inPlace = !params.signed && dinput.ptr === dspikes.ptr && dinput.size === dspikes.size;
+  expectDisjoint(op, ['dinput', dinput], ['dspikes', inPlace ? null : dspikes], ['current', current], ['membrane', record?.membrane ?? null], ['out', params.signed ? record!.out : null]);
   const engine = getEngine();
   if (record && params.signed) {
     const grads = engine.scratch(24);

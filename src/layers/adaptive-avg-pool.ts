@@ -52,6 +52,12 @@ export class AdaptiveAvgPool2d extends StatelessLayer {
     this.y = null;
   }
 
+  giveGrad(): Tensor | null {
+    const dx = this.dx;
+    this.dx = null;
+    return dx;
+  }
+
   releaseGrad(keep: Tensor | null): boolean {
     this.dx = releaseUnlessKept(this.dx, keep);
     return this.dx === null;

@@ -69,7 +69,7 @@ export interface Layer {
   forward(x: Tensor, ctx: ForwardContext): Tensor;
   /** dy has the last output's shape. Overwrites this layer's parameter gradients; returns dx (owned by
    *  the layer) when `wantInputGrad`, else null. */
-  backward(dy: Tensor, wantInputGrad: boolean): Tensor | null;
+  backward(dy: Tensor, wantInputGrad: boolean, dyHolder?: Tensor | null): Tensor | null;
   /**
    * Frees the input gradient the last backward returned, unless `keep` (the gradient being passed on
    * now) lies in it; true once the layer holds none. backwardThrough() calls it as soon as the layer
@@ -91,6 +91,13 @@ export interface Layer {
   adopts?(x: Tensor, ctx: ForwardContext): boolean;
   /** Hands the output of the last forward to the layer after it, which then owns it; null if it cannot. */
   giveOutput?(): Tensor | null;
+  /**
+   * Whether backward would write its input gradient over dy, reading each value first, if the layer
+   * after handed dy's memory over (backward's `dyHolder`, then owned by this layer as its gradient).
+   */
+  adoptsGrad?(dy: Tensor): boolean;
+  /** Hands the input gradient of the last backward to the layer before, which then owns it; null if it cannot. */
+  giveGrad?(): Tensor | null;
   /**
    * Frees the output of the last forward; the next forward allocates afresh. Called in training when
    * nothing reads that output any more: the layer after it does not keep its input, or its backward
@@ -149,7 +156,9 @@ export function backwardThrough(layers: readonly Layer[], dy: Tensor, want: (i: 
   let d: Tensor | null = dy;
   let held: Layer[] = [];
   for (let i = layers.length - 1; i >= stop && d; i--) {
-    d = layers[i].backward(d, want(i));
+    // A gradient made by the layer after is read by this layer alone: it may be written over.
+    const holder = i < layers.length - 1 && layers[i].adoptsGrad?.(d) ? (layers[i + 1].giveGrad?.() ?? null) : null;
+    d = layers[i].backward(d, want(i), holder);
     // Layer i's backward was the last reader of its saved state and of the output before it.
     layers[i].releaseSaved?.();
     if (i > 0) layers[i - 1].releaseOutput?.();

@@ -4,7 +4,7 @@
 // sum over them. beta and threshold are scalars per layer: learned parameters when asked, else buffers
 // (saved with the model, so balanced thresholds survive a file round trip).
 import { ShapeError } from '../engine/errors.js';
-import { Tensor } from '../engine/tensor.js';
+import { Tensor, sizeOf } from '../engine/tensor.js';
 import { DEFAULT_NEURON, LIF_FORMS, type LifParams, type LifRecord, RESET_MODES, SURROGATE_NAMES, lifBackward, lifForward } from '../kernels/lif.js';
 import { type Schema, type SettingsOf, checkSetting } from '../util/schema.js';
 import type { LayerActivity, NamedTensor, Param } from './layer.js';
@@ -176,16 +176,22 @@ export class Leaky implements Layer {
     return this.record.out.reshape([steps * ctx.batch, ...x.shape.slice(1)]);
   }
 
-  backward(dy: Tensor, wantInputGrad: boolean): Tensor | null {
+  backward(dy: Tensor, wantInputGrad: boolean, dyHolder: Tensor | null = null): Tensor | null {
     const { record } = this;
     if (!record) throw new Error(`${this.name}: backward before forward`);
-    this.dinput = reuse(this.dinput, this.inputShape);
+    if (dyHolder && dyHolder !== this.dinput) freeAll(this.dinput);
+    this.dinput = dyHolder ?? reuse(this.dinput, this.inputShape);
     const saved = this.current ? { current: this.current } : record;
-    const { dbeta, dthreshold, dinitial } = lifBackward(dy.reshape(record.out.shape), saved, this.lifParams(), this.dinput);
+    const { dbeta, dthreshold, dinitial } = lifBackward(dy.reshape(record.out.shape), saved, this.lifParams(), this.dinput.reshape(this.inputShape));
     this.beta.grad.f32[0] = dbeta;
     // U[-1] = initial * threshold: the initial membrane follows the threshold.
     this.threshold.grad.f32[0] = dthreshold + this.settings.initial * dinitial;
     return wantInputGrad ? this.dinput.reshape(this.xShape) : null;
+  }
+
+  /** Per-step currents' gradients have dy's size, and each is written where its dL/dout was read. */
+  adoptsGrad(dy: Tensor): boolean {
+    return !this.settings.signed && this.inputShape.length === 2 && dy.size === sizeOf(this.inputShape);
   }
 
   /** Backward reads the membrane, or the input current given once that it recomputes it from. */

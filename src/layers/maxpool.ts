@@ -63,6 +63,12 @@ export class MaxPool2d extends StatelessLayer {
     this.argmax = null;
   }
 
+  giveGrad(): Tensor | null {
+    const dx = this.dx;
+    this.dx = null;
+    return dx;
+  }
+
   releaseGrad(keep: Tensor | null): boolean {
     this.dx = releaseUnlessKept(this.dx, keep);
     return this.dx === null;
