@@ -8,6 +8,7 @@ import { extractFeatures } from '../src/audio/features.js';
 import { dct2 } from '../src/audio/mfcc.js';
 import { LOGMEL_60x134, MFCC_20x134, featureKey, featureShape, validateFeatureSettings, type MfccSettings } from '../src/audio/settings.js';
 import { decodeWav } from '../src/audio/wav.js';
+import { Tensor } from '../src/engine/tensor.js';
 import { EngineSpectra } from '../src/kernels/fft.js';
 import { FeatureStream } from '../src/listen/feature-stream.js';
 import { createModel, featuresFor } from '../src/models/zoo.js';
@@ -119,6 +120,19 @@ describeEachBuild("meyda's mfcc extractor fed by the WASM spectrum", () => {
     expect(tcy.inputShape).toEqual([1, 20, 134]);
     expect(tcy.config.features).toBe('mfcc');
     tcy.dispose();
-    expect(() => createModel('tcresnet8', { features: 'mfcc' })).toThrow(/reshape \[1,20,134\]/);
+    // TC-ResNet8 reads the rows as the channels of its first convolution: 20 in place of 60 bands.
+    for (const spiking of [false, true]) {
+      const tc = createModel('tcresnet8', { features: 'mfcc', classes: 3, spiking, steps: 2 });
+      expect(tc.inputShape).toEqual([1, 20, 134]);
+      // The zoo's 67,563 (35 classes) less 40 bands of the stem's 16x3 kernels and 32 classes of 48 weights and a bias.
+      expect(tc.parameterCount()).toBe(67_563 - 16 * 40 * 3 - 32 * 49);
+      const x = Tensor.from(Array.from({ length: 2 * 20 * 134 }, (_, i) => Math.sin(i)), [2, 1, 20, 134]);
+      const y = tc.forward(x).toArray();
+      expect(y).toHaveLength(2 * 3);
+      expect(y.every(Number.isFinite)).toBe(true);
+      x.free();
+      tc.dispose();
+    }
+    expect(() => createModel('piczak', { features: 'mfcc' })).toThrow(/piczak does not take --features mfcc \(input \[1,20,134\] per sample\): .*57x6/);
   });
 });

@@ -9,6 +9,7 @@ import { Conv1d } from '../layers/conv1d.js';
 import { Conv2d } from '../layers/conv2d.js';
 import { Dropout } from '../layers/dropout.js';
 import { Flatten } from '../layers/flatten.js';
+import { fmtShape } from '../engine/errors.js';
 import { deriveSeed } from '../util/hash.js';
 import type { Layer } from '../layers/layer.js';
 import { Linear } from '../layers/linear.js';
@@ -123,8 +124,9 @@ function tcy(classes: number, seed: (layer: string) => number): Layer[] {
  * classifier. Each path of a block ends in its own ReLU and the block sums them (the join SEW-ResNet
  * spikes: see layers/residual.ts), so toSpiking() gives a spiking ResNet with the same weights.
  */
-function tcresnet8(classes: number, seed: (layer: string) => number): Layer[] {
-  const bands = LOGMEL_60x134.melBands;
+function tcresnet8(classes: number, seed: (layer: string) => number, input: readonly number[]): Layer[] {
+  // [1, bands, frames]: 60 log-mel bands, or 20 MFCC (the paper's own input is 40 MFCC).
+  const [, bands, frames] = input;
   const block = (i: number, cin: number, cout: number): Residual => {
     const n = (layer: string) => `block${i}.${layer}`;
     const conv = (layer: string, c: number, kernel: number, stride: number) =>
@@ -136,7 +138,7 @@ function tcresnet8(classes: number, seed: (layer: string) => number): Layer[] {
     );
   };
   return [
-    new Reshape('bands', [bands, LOGMEL_60x134.frames]),
+    new Reshape('bands', [bands, frames]),
     new Conv1d('conv0', { inChannels: bands, outChannels: 16, kernel: 3, padding: 1 }, seed('conv0')),
     block(1, 16, 24),
     block(2, 24, 32),
@@ -147,7 +149,9 @@ function tcresnet8(classes: number, seed: (layer: string) => number): Layer[] {
   ];
 }
 
-const ARCHITECTURES: Record<CnnName, (classes: number, seed: (layer: string) => number) => Layer[]> = { m5, piczak, hjh, tcy, tcresnet8 };
+/** An architecture's layers for `classes` outputs over inputs of shape `input` per sample. */
+type Architecture = (classes: number, seed: (layer: string) => number, input: readonly number[]) => Layer[];
+const ARCHITECTURES: Record<CnnName, Architecture> = { m5, piczak, hjh, tcy, tcresnet8 };
 
 /** The last layer of a path when it is a QCFS. */
 const lastQcfs = (path: readonly Layer[]): QCFS | null => {
@@ -178,12 +182,15 @@ function quantized(layers: readonly Layer[], levels: number): Layer[] {
 
 /** The CNN form of an architecture, weights drawn from config.seed; QCFS activations when config.quantize > 0. */
 function buildCnn(name: CnnName, config: ModelConfig): Network {
-  const plain = ARCHITECTURES[name](config.classes, (layer) => deriveSeed(config.seed, layer));
+  const input = featureShape(featuresFor(name, config.features));
+  const plain = ARCHITECTURES[name](config.classes, (layer) => deriveSeed(config.seed, layer), input);
   const layers = config.quantize > 0 ? quantized(plain, config.quantize) : plain;
   try {
-    return new Network({ ...config, name, spiking: false, steps: 1, converted: false }, featureShape(featuresFor(name, config.features)), layers);
+    return new Network({ ...config, name, spiking: false, steps: 1, converted: false }, input, layers);
   } catch (e) {
     for (const l of layers) l.dispose();
+    // Piczak's first kernel spans 57 of the 60 log-mel bands; MFCC have 20 rows.
+    if (config.features === 'mfcc') throw new RangeError(`${name} does not take --features mfcc (input ${fmtShape(input)} per sample): ${(e as Error).message}`);
     throw e;
   }
 }
