@@ -3,23 +3,28 @@
 // flops each, so it pays only when the correlation has many output channels. Any stride and padding.
 import { align64 } from './align';
 import { ConvGeometry, outHeight, outWidth } from './conv-geometry';
-import { gemm, gemmScratchBytes } from './gemm';
+import { gemm, gemmScratchBytes, KC } from './gemm';
 
-// Soft cap on the im2col matrix plus the GEMM's output, per chunk of samples. The weight gradient
-// is summed chunk by chunk, so the cap sets its rounding and with it every training run's trajectory:
-// 1 MiB ran as fast and took a quarter of the scratch (TC-ResNet8 SNN's peak 12.7 -> 9.7 MB), but
-// retrained npm start's SNN to 94.8% where 4 MiB gives 97.8% (rounding, not a fault: the models the
+// The weight gradient sums over every column (sample x output position). It is summed in chunks of
+// whole samples, SUM_CHUNK_BYTES of lowered matrix plus dy each, every chunk's sum added into dw in
+// turn: the chunks set dw's rounding, and with it every training run's trajectory (the models the
 // package ships and the figures in the README were trained with 4 MiB, and reproduce only with it).
-const CHUNK_BYTES: usize = 4 << 20;
+// The lowered matrix is built a piece at a time, pieces of whole KC-long blocks of the GEMM's
+// reduction counted from the chunk's first column, each added into dw: the GEMM sums those blocks in
+// that same order within one call, so dw is the chunk's sum to the bit with a quarter of the scratch
+// (TC-ResNet8 SNN's peak 12.7 -> 9.7 MB). Forward and the input gradient sum over channels and taps,
+// never across columns, so they take chunks of PIECE_BYTES directly.
+const SUM_CHUNK_BYTES: usize = 4 << 20;
+const PIECE_BYTES: usize = 512 << 10;
 
-// Samples per chunk: as many as fit CHUNK_BYTES, at least one.
-function chunkSamples(N: i32, C: i32, CO: i32, KH: i32, KW: i32, OHW: i32): i32 {
-  const perSample = <usize>(C * KH * KW + CO) * <usize>OHW * 4;
-  return <i32>max<usize>(1, min<usize>(<usize>N, CHUNK_BYTES / perSample));
+// Samples per chunk of at most capBytes of lowered matrix and channel-major output, at least one.
+function chunkSamples(N: i32, ckk: i32, CO: i32, OHW: i32, capBytes: usize): i32 {
+  const perSample = <usize>(ckk + CO) * <usize>OHW * 4;
+  return <i32>max<usize>(1, min<usize>(<usize>N, capBytes / perSample));
 }
 
-// Scratch, for chunks of L = samples * OHW columns: the lowered columns [ckk, L], then a channel-major
-// [CO, L] (the GEMM's output, or dy regrouped), then the GEMM's own scratch.
+// Scratch, for pieces of L columns: the lowered columns [ckk, L], then a channel-major [CO, L] (the
+// GEMM's output, or dy regrouped), then the GEMM's own scratch.
 // @ts-ignore: decorator
 @inline function channelMajorAt(scratch: usize, ckk: i32, L: i32): usize {
   return scratch + align64(<usize>ckk * L * 4);
@@ -30,22 +35,41 @@ function chunkSamples(N: i32, C: i32, CO: i32, KH: i32, KW: i32, OHW: i32): i32 
   return channelMajorAt(scratch, ckk, L) + align64(<usize>CO * L * 4);
 }
 
-export function im2colBytes(geom: ConvGeometry): usize {
-  const C = geom.C, CO = geom.CO, KH = geom.KH, KW = geom.KW;
-  const OHW = outHeight(geom) * outWidth(geom);
-  const ckk = C * KH * KW;
-  const L = chunkSamples(geom.N, C, CO, KH, KW, OHW) * OHW;
+// All the scratch for pieces of L columns (any of the three GEMMs: forward, input and weight gradient).
+function piecesBytes(ckk: i32, CO: i32, L: i32): usize {
   return gemmScratchAt(0, ckk, CO, L) + gemmScratchBytes(max(CO, ckk), max(L, ckk), max(max(ckk, CO), L));
 }
 
-// cols[(c*KH+kh)*KW+kw, nn*OHW + oh*OW + ow] = x[n0+nn, c, oh*SH+kh-PH, ow*SW+kw-PW], zero outside x.
+// Columns per piece of a weight-gradient chunk of Lc columns: the whole chunk when it fits in
+// capBytes, else as many KC-blocks as fit (at least one).
+function pieceColumns(ckk: i32, CO: i32, Lc: i32, capBytes: usize): i32 {
+  if (piecesBytes(ckk, CO, Lc) <= capBytes) return Lc;
+  let blocks = max(1, <i32>(capBytes / (<usize>(ckk + CO) * KC * 4)));
+  while (blocks > 1 && piecesBytes(ckk, CO, blocks * KC) > capBytes) blocks--;
+  return min(Lc, blocks * KC);
+}
+
+function weightChunkColumns(geom: ConvGeometry): i32 {
+  const OHW = outHeight(geom) * outWidth(geom);
+  return chunkSamples(geom.N, geom.C * geom.KH * geom.KW, geom.CO, OHW, SUM_CHUNK_BYTES) * OHW;
+}
+
+export function im2colBytes(geom: ConvGeometry): usize {
+  const CO = geom.CO, ckk = geom.C * geom.KH * geom.KW;
+  const OHW = outHeight(geom) * outWidth(geom);
+  const forward = piecesBytes(ckk, CO, chunkSamples(geom.N, ckk, CO, OHW, PIECE_BYTES) * OHW);
+  const weight = piecesBytes(ckk, CO, pieceColumns(ckk, CO, weightChunkColumns(geom), PIECE_BYTES));
+  return max(forward, weight);
+}
+
+// Lowers columns [j0, j1) of x, a column being j = (n*OH + oh)*OW + ow:
+// cols[(c*KH+kh)*KW+kw, j - j0] = x[n, c, oh*SH+kh-PH, ow*SW+kw-PW], zero outside x.
 // With add, the transpose runs instead: dx[...] += cols[...] (col2im), dx already zeroed.
 function lower(
-  x: usize, cols: usize, n0: i32, nb: i32, C: i32, H: i32, W: i32, KH: i32, KW: i32,
+  x: usize, cols: usize, j0: i32, j1: i32, C: i32, H: i32, W: i32, KH: i32, KW: i32,
   SH: i32, SW: i32, PH: i32, PW: i32, OH: i32, OW: i32, add: bool,
 ): void {
-  const OHW = OH * OW;
-  const L = <usize>(nb * OHW);
+  const L = <usize>(j1 - j0);
   for (let c = 0; c < C; c++) {
     for (let kh = 0; kh < KH; kh++) {
       for (let kw = 0; kw < KW; kw++) {
@@ -53,32 +77,29 @@ function lower(
         const owLo = PW - kw <= 0 ? 0 : min(OW, (PW - kw + SW - 1) / SW);
         const owHi = W - 1 + PW - kw < 0 ? 0 : min(OW, (W - 1 + PW - kw) / SW + 1);
         const row = cols + ((<usize>((c * KH + kh) * KW + kw) * L) << 2);
-        for (let nn = 0; nn < nb; nn++) {
-          const plane = x + ((<usize>((n0 + nn) * C + c) * H * W) << 2);
-          for (let oh = 0; oh < OH; oh++) {
-            const ih = oh * SH + kh - PH;
-            const dst = row + ((<usize>(nn * OHW + oh * OW)) << 2);
-            if (ih < 0 || ih >= H) {
-              if (!add) memory.fill(dst, 0, <usize>OW << 2);
-              continue;
+        // Output rows r = n*OH + oh that the range touches, and the part [a, b) of each it covers.
+        for (let r = j0 / OW; r * OW < j1; r++) {
+          const n = r / OH, oh = r - n * OH;
+          const a = max(0, j0 - r * OW), b = min(OW, j1 - r * OW);
+          const at = r * OW - j0; // column of ow in cols is at + ow, for ow in [a, b)
+          const ih = oh * SH + kh - PH;
+          const lo = min(b, max(a, owLo)), hi = max(lo, min(b, owHi));
+          if (ih < 0 || ih >= H || hi <= lo) {
+            if (!add) memory.fill(row + (<usize>(at + a) << 2), 0, <usize>(b - a) << 2);
+            continue;
+          }
+          const src = x + ((<usize>(((n * C + c) * H + ih) * W + kw - PW)) << 2);
+          if (add) {
+            if (SW == 1) addTo(src + (<usize>lo << 2), row + (<usize>(at + lo) << 2), hi - lo);
+            else for (let ow = lo; ow < hi; ow++) {
+              const s = src + (<usize>(ow * SW) << 2);
+              store<f32>(s, load<f32>(s) + load<f32>(row + (<usize>(at + ow) << 2)));
             }
-            const src = plane + ((<usize>(ih * W + kw - PW)) << 2);
-            if (owHi <= owLo) {
-              if (!add) memory.fill(dst, 0, <usize>OW << 2);
-              continue;
-            }
-            if (add) {
-              if (SW == 1) addTo(src + (<usize>owLo << 2), dst + (<usize>owLo << 2), owHi - owLo);
-              else for (let ow = owLo; ow < owHi; ow++) {
-                const s = src + (<usize>(ow * SW) << 2);
-                store<f32>(s, load<f32>(s) + load<f32>(dst + (<usize>ow << 2)));
-              }
-            } else {
-              memory.fill(dst, 0, <usize>owLo << 2);
-              if (SW == 1) memory.copy(dst + (<usize>owLo << 2), src + (<usize>owLo << 2), <usize>(owHi - owLo) << 2);
-              else for (let ow = owLo; ow < owHi; ow++) store<f32>(dst + (<usize>ow << 2), load<f32>(src + (<usize>(ow * SW) << 2)));
-              memory.fill(dst + (<usize>owHi << 2), 0, <usize>(OW - owHi) << 2);
-            }
+          } else {
+            memory.fill(row + (<usize>(at + a) << 2), 0, <usize>(lo - a) << 2);
+            if (SW == 1) memory.copy(row + (<usize>(at + lo) << 2), src + (<usize>lo << 2), <usize>(hi - lo) << 2);
+            else for (let ow = lo; ow < hi; ow++) store<f32>(row + (<usize>(at + ow) << 2), load<f32>(src + (<usize>(ow * SW) << 2)));
+            memory.fill(row + (<usize>(at + hi) << 2), 0, <usize>(b - hi) << 2);
           }
         }
       }
@@ -99,17 +120,20 @@ function addTo(dst: usize, src: usize, n: i32): void {
   }
 }
 
-// Moves a chunk between sample-major [nb, CO, OHW] (at y, sample n0) and channel-major [CO, nb*OHW]
-// (at t). toChannelMajor copies y -> t; otherwise t -> y adding bias[co] (when bias != 0).
-function regroup(y: usize, t: usize, n0: i32, nb: i32, CO: i32, OHW: i32, toChannelMajor: bool, bias: usize): void {
-  const run = <usize>OHW << 2;
-  for (let nn = 0; nn < nb; nn++) {
+// Moves columns [j0, j1) (j = n*OHW + position) between sample-major [N, CO, OHW] (at y) and
+// channel-major [CO, j1 - j0] (at t). toChannelMajor copies y -> t; otherwise t -> y adding bias[co]
+// (when bias != 0).
+function regroup(y: usize, t: usize, j0: i32, j1: i32, CO: i32, OHW: i32, toChannelMajor: bool, bias: usize): void {
+  const L = j1 - j0;
+  for (let n = j0 / OHW; n * OHW < j1; n++) {
+    const a = max(0, j0 - n * OHW), b = min(OHW, j1 - n * OHW);
+    const run = <usize>(b - a) << 2;
     for (let co = 0; co < CO; co++) {
-      const ys = y + ((<usize>((n0 + nn) * CO + co) * OHW) << 2);
-      const ts = t + ((<usize>(co * nb + nn) * OHW) << 2);
+      const ys = y + ((<usize>((n * CO + co) * OHW + a)) << 2);
+      const ts = t + ((<usize>(co * L + n * OHW + a - j0)) << 2);
       if (toChannelMajor) memory.copy(ts, ys, run);
       else if (bias == 0) memory.copy(ys, ts, run);
-      else addBias(ys, ts, load<f32>(bias + (<usize>co << 2)), OHW);
+      else addBias(ys, ts, load<f32>(bias + (<usize>co << 2)), b - a);
     }
   }
 }
@@ -132,17 +156,16 @@ export function im2colForward(geom: ConvGeometry, x: usize, w: usize, b: usize, 
   const N = geom.N, C = geom.C, H = geom.H, W = geom.W, CO = geom.CO, KH = geom.KH, KW = geom.KW, SH = geom.SH, SW = geom.SW, PH = geom.PH, PW = geom.PW;
   const OH = outHeight(geom), OW = outWidth(geom), OHW = OH * OW;
   const ckk = C * KH * KW;
-  const nbMax = chunkSamples(N, C, CO, KH, KW, OHW);
+  const Lmax = chunkSamples(N, ckk, CO, OHW, PIECE_BYTES) * OHW;
   const cols = scratch;
-  const out = channelMajorAt(scratch, ckk, nbMax * OHW);
-  const gs = gemmScratchAt(scratch, ckk, CO, nbMax * OHW);
+  const out = channelMajorAt(scratch, ckk, Lmax);
+  const gs = gemmScratchAt(scratch, ckk, CO, Lmax);
   const gsBytes = scratchBytes - (gs - scratch);
-  for (let n0 = 0; n0 < N; n0 += nbMax) {
-    const nb = min(nbMax, N - n0);
-    const L = nb * OHW;
-    lower(x, cols, n0, nb, C, H, W, KH, KW, SH, SW, PH, PW, OH, OW, false);
+  for (let j0 = 0; j0 < N * OHW; j0 += Lmax) {
+    const j1 = min(N * OHW, j0 + Lmax), L = j1 - j0;
+    lower(x, cols, j0, j1, C, H, W, KH, KW, SH, SW, PH, PW, OH, OW, false);
     gemm(0, 0, CO, L, ckk, w, ckk, cols, L, out, L, 0, gs, gsBytes);
-    regroup(y, out, n0, nb, CO, OHW, false, b);
+    regroup(y, out, j0, j1, CO, OHW, false, b);
   }
 }
 
@@ -151,36 +174,40 @@ export function im2colBackwardInput(geom: ConvGeometry, w: usize, dy: usize, dx:
   const N = geom.N, C = geom.C, H = geom.H, W = geom.W, CO = geom.CO, KH = geom.KH, KW = geom.KW, SH = geom.SH, SW = geom.SW, PH = geom.PH, PW = geom.PW;
   const OH = outHeight(geom), OW = outWidth(geom), OHW = OH * OW;
   const ckk = C * KH * KW;
-  const nbMax = chunkSamples(N, C, CO, KH, KW, OHW);
+  const Lmax = chunkSamples(N, ckk, CO, OHW, PIECE_BYTES) * OHW;
   const cols = scratch;
-  const dyT = channelMajorAt(scratch, ckk, nbMax * OHW);
-  const gs = gemmScratchAt(scratch, ckk, CO, nbMax * OHW);
+  const dyT = channelMajorAt(scratch, ckk, Lmax);
+  const gs = gemmScratchAt(scratch, ckk, CO, Lmax);
   const gsBytes = scratchBytes - (gs - scratch);
   memory.fill(dx, 0, (<usize>N * C * H * W) << 2);
-  for (let n0 = 0; n0 < N; n0 += nbMax) {
-    const nb = min(nbMax, N - n0);
-    const L = nb * OHW;
-    regroup(dy, dyT, n0, nb, CO, OHW, true, 0);
+  for (let j0 = 0; j0 < N * OHW; j0 += Lmax) {
+    const j1 = min(N * OHW, j0 + Lmax), L = j1 - j0;
+    regroup(dy, dyT, j0, j1, CO, OHW, true, 0);
     gemm(1, 0, ckk, L, CO, w, ckk, dyT, L, cols, L, 0, gs, gsBytes);
-    lower(dx, cols, n0, nb, C, H, W, KH, KW, SH, SW, PH, PW, OH, OW, true);
+    lower(dx, cols, j0, j1, C, H, W, KH, KW, SH, SW, PH, PW, OH, OW, true);
   }
 }
 
-/** dw = the gradient of sum(dy * conv(x, w)) with respect to w (overwritten); the caller sums db. */
+/** dw = the gradient of sum(dy * conv(x, w)) with respect to w (overwritten); the caller sums db.
+ *  The pieces are as large as scratchBytes allows (at least im2colBytes): dw is the same to the bit
+ *  for any size. */
 export function im2colBackwardWeight(geom: ConvGeometry, x: usize, dy: usize, dw: usize, scratch: usize, scratchBytes: usize): void {
   const N = geom.N, C = geom.C, H = geom.H, W = geom.W, CO = geom.CO, KH = geom.KH, KW = geom.KW, SH = geom.SH, SW = geom.SW, PH = geom.PH, PW = geom.PW;
   const OH = outHeight(geom), OW = outWidth(geom), OHW = OH * OW;
   const ckk = C * KH * KW;
-  const nbMax = chunkSamples(N, C, CO, KH, KW, OHW);
+  const Lc = weightChunkColumns(geom);
+  const P = pieceColumns(ckk, CO, Lc, scratchBytes);
   const cols = scratch;
-  const dyT = channelMajorAt(scratch, ckk, nbMax * OHW);
-  const gs = gemmScratchAt(scratch, ckk, CO, nbMax * OHW);
+  const dyT = channelMajorAt(scratch, ckk, P);
+  const gs = gemmScratchAt(scratch, ckk, CO, P);
   const gsBytes = scratchBytes - (gs - scratch);
-  for (let n0 = 0; n0 < N; n0 += nbMax) {
-    const nb = min(nbMax, N - n0);
-    const L = nb * OHW;
-    lower(x, cols, n0, nb, C, H, W, KH, KW, SH, SW, PH, PW, OH, OW, false);
-    regroup(dy, dyT, n0, nb, CO, OHW, true, 0);
-    gemm(0, 1, CO, ckk, L, dyT, L, cols, L, dw, ckk, n0 > 0 ? 1 : 0, gs, gsBytes);
+  for (let c0 = 0; c0 < N * OHW; c0 += Lc) {
+    const c1 = min(N * OHW, c0 + Lc);
+    for (let j0 = c0; j0 < c1; j0 += P) {
+      const j1 = min(c1, j0 + P), L = j1 - j0;
+      lower(x, cols, j0, j1, C, H, W, KH, KW, SH, SW, PH, PW, OH, OW, false);
+      regroup(dy, dyT, j0, j1, CO, OHW, true, 0);
+      gemm(0, 1, CO, ckk, L, dyT, L, cols, L, dw, ckk, j0 > 0 ? 1 : 0, gs, gsBytes);
+    }
   }
 }

@@ -11,7 +11,9 @@ const NR = 8;
 // A KC x NR panel of B (8 KB) stays in L1 while the MC x KC block of A (96 KB) streams from L2; the
 // KC x NC panel of B (256 KB) fits in L2 beside it. (Measured here: NC = 2048, a panel in L3, ran
 // 10-20% slower on squares and skinny shapes, and the 16x5000x5000 linear layer 20% slower.)
-const KC = 256;
+// Exported: a caller that splits a long reduction (conv-im2col.ts) cuts it at multiples of KC so the sums
+// round as in one call.
+export const KC = 256;
 const MC = 96;
 const NC = 256;
 

@@ -1,5 +1,7 @@
-// Binary spikes as bits. A training pass keeps the spikes a synaptic layer's backward reads 32 to a
-// word rather than one f32 each, a 32x smaller record, and unpacks them when that backward runs.
+// Spikes as bits. A training pass keeps the spikes a synaptic layer's backward reads 32 to a word
+// rather than one f32 each, a 32x smaller record, and unpacks them when that backward runs. A residual
+// join's spike counts (0, 1 or 2) are kept the same way as planes of a thermometer code: plane k has
+// the bit of (x >= k), and x is the sum of its planes.
 // Bit j of word w is value 32w + j; four values make a nibble, so a vector's compare mask is the
 // nibble itself (i32x4.bitmask) and a nibble's four bits are a vector's lanes again.
 
@@ -8,40 +10,45 @@ const ONE = f32x4.splat(1);
 const LANE_BITS = i32x4(1, 2, 4, 8);
 
 /**
- * Packs x[0 .. n) (f32) into ceil(n / 32) u32 words at `bits`, spare bits of the last word 0. Returns 1
- * when every value was 0 or 1, else 0: x is no spike train (a residual join's count may be 2) and the
- * words mean nothing.
+ * Packs (x >= level) for x[0 .. n) (f32) into ceil(n / 32) u32 words at `bits`, spare bits of the last
+ * word 0. Returns the largest value of x when every value is a whole number >= 0 (a spike count; 0 for
+ * n = 0), else -1: then x is no spike train and the words mean nothing.
  */
-export function packSpikes(x: usize, bits: usize, n: i32): i32 {
+export function packSpikes(x: usize, bits: usize, n: i32, level: f32): f32 {
   assert(n >= 0, 'packSpikes: n must be >= 0');
-  let binary = i32x4.splat(-1);
+  const lv = f32x4.splat(level);
+  let counts = i32x4.splat(-1);
+  let top = ZERO;
   let i = 0;
   for (; i + 32 <= n; i += 32) {
     const p = x + (<usize>i << 2);
     let word: u32 = 0;
     for (let j = 0; j < 8; j++) {
       const v = v128.load(p + (<usize>j << 4));
-      const fired = f32x4.eq(v, ONE);
-      binary = v128.and(binary, v128.or(fired, f32x4.eq(v, ZERO)));
-      word |= <u32>i32x4.bitmask(fired) << (<u32>j << 2);
+      // NaN fails both tests; so does any fraction or negative value.
+      counts = v128.and(counts, v128.and(f32x4.eq(v, f32x4.nearest(v)), f32x4.ge(v, ZERO)));
+      top = f32x4.max(top, v);
+      word |= <u32>i32x4.bitmask(f32x4.ge(v, lv)) << (<u32>j << 2);
     }
     store<u32>(bits + (<usize>i >> 3), word);
   }
-  let ok = i32x4.all_true(binary);
+  let ok = i32x4.all_true(counts);
+  let largest = max(max(f32x4.extract_lane(top, 0), f32x4.extract_lane(top, 1)), max(f32x4.extract_lane(top, 2), f32x4.extract_lane(top, 3)));
   if (i < n) {
     let word: u32 = 0;
     for (let j = 0; i + j < n; j++) {
       const v = load<f32>(x + (<usize>(i + j) << 2));
-      if (v == 1) word |= (<u32>1) << <u32>j;
-      else if (v != 0) ok = false;
+      if (v >= level) word |= (<u32>1) << <u32>j;
+      if (!(v >= 0 && v == nearest(v))) ok = false;
+      largest = max(largest, v);
     }
     store<u32>(bits + (<usize>i >> 3), word);
   }
-  return ok ? 1 : 0;
+  return ok ? largest : -1;
 }
 
-/** x[0 .. n) = the spikes packed at `bits` by packSpikes, as f32 0 and 1. */
-export function unpackSpikes(bits: usize, x: usize, n: i32): void {
+/** x[0 .. n) = the bits packed at `bits` by packSpikes, as f32 0 and 1; with add, x += them. */
+export function unpackSpikes(bits: usize, x: usize, n: i32, add: i32): void {
   assert(n >= 0, 'unpackSpikes: n must be >= 0');
   let i = 0;
   for (; i + 32 <= n; i += 32) {
@@ -49,11 +56,17 @@ export function unpackSpikes(bits: usize, x: usize, n: i32): void {
     const p = x + (<usize>i << 2);
     for (let j = 0; j < 8; j++) {
       const lanes = v128.and(i32x4.splat(<i32>(word >>> (<u32>j << 2))), LANE_BITS);
-      v128.store(p + (<usize>j << 4), v128.and(i32x4.ne(lanes, i32x4.splat(0)), ONE));
+      const v = v128.and(i32x4.ne(lanes, i32x4.splat(0)), ONE);
+      const at = p + (<usize>j << 4);
+      v128.store(at, add ? f32x4.add(v128.load(at), v) : v);
     }
   }
   if (i < n) {
     const word = load<u32>(bits + (<usize>i >> 3));
-    for (let j = 0; i + j < n; j++) store<f32>(x + (<usize>(i + j) << 2), <f32>((word >>> <u32>j) & 1));
+    for (let j = 0; i + j < n; j++) {
+      const at = x + (<usize>(i + j) << 2);
+      const v = <f32>((word >>> <u32>j) & 1);
+      store<f32>(at, add ? load<f32>(at) + v : v);
+    }
   }
 }

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { getEngine } from '../src/engine/engine.js';
 import { Tensor } from '../src/engine/tensor.js';
 import {
   conv1dBackward, conv1dForward, conv1dOutputShape, conv2dBackward, conv2dForward, conv2dOutputShape, samePadding,
@@ -34,6 +35,8 @@ const small: Case[] = [
 // channels (here over three 4 MB chunks, and beyond the GEMM's blocks), direct loops for fewer at stride 1.
 const big: Case[] = [
   c2('2d im2col in three chunks', [5, 8, 64, 61], [20, 3, 3], [1, 1], [1, 1]),
+  // The weight gradient's pieces (512 columns) end inside a sample and inside an output row.
+  c2('2d im2col at stride 2, pieces cut mid-row', [5, 6, 20, 23], [20, 3, 3], [2, 2], [1, 1]),
   c1('1d im2col wide', [3, 130, 37], [100, 3], 1, 1),
   c2('2d direct, channel groups with a ragged tail', [3, 6, 20, 37], [10, 5, 5], [1, 1], [2, 2]),
   c2('2d direct, one input channel', [2, 1, 13, 70], [8, 5, 3], [1, 1], [2, 1]),
@@ -119,6 +122,34 @@ describeEachBuild('conv', () => {
     expect(maxRelErr(r.dx, ref.dx, tol(g.CO * g.KH * g.KW))).toBeLessThanOrEqual(1);
     expect(maxRelErr(r.dw, ref.dw, tol(g.N * OHW))).toBeLessThanOrEqual(1);
     expect(maxRelErr(r.db, ref.db, tol(g.N * OHW))).toBeLessThanOrEqual(1);
+  });
+
+  it('the im2col weight gradient is the same to the bit for any scratch size: pieces end on the GEMM\'s blocks', () => {
+    // N, C, H, W, CO, KH, KW, SH, SW, PH, PW, groups: pieces of a few KC-blocks cut mid-sample and mid-row,
+    // and a second sum chunk (4 MiB of columns) after the first.
+    for (const g of [[5, 6, 20, 23, 20, 3, 3, 2, 2, 1, 1, 1], [40, 24, 1, 130, 24, 1, 9, 1, 1, 0, 4, 1]]) {
+      const k = getEngine().kernels;
+      const desc = Tensor.empty([16], 'i32');
+      desc.data.set(g);
+      const [N, C, H, W, CO, KH, KW] = g;
+      const OH = Math.floor((H + 2 * g[9] - KH) / g[7]) + 1, OW = Math.floor((W + 2 * g[10] - KW) / g[8]) + 1;
+      const x = Tensor.from(randArray(N * C * H * W, 3), [N * C * H * W]);
+      const dy = Tensor.from(randArray(N * CO * OH * OW, 4), [N * CO * OH * OW]);
+      const least = k.conv2dScratchBytes(desc.ptr);
+      const dw = (bytes: number): number[] => {
+        const scratch = Tensor.empty([bytes / 4 + 16]);
+        const out = Tensor.empty([CO * C * KH * KW]).fill(NaN);
+        k.conv2dBackwardWeight(desc.ptr, x.ptr, dy.ptr, out.ptr, 0, scratch.ptr + 64 - (scratch.ptr % 64), bytes);
+        const v = out.toArray();
+        scratch.free();
+        out.free();
+        return v;
+      };
+      const small = dw(least);
+      expect(small.every(Number.isFinite)).toBe(true);
+      expect(dw(least * 16), `geometry ${g}`).toEqual(small);
+      for (const t of [desc, x, dy]) t.free();
+    }
   });
 
   it('rejects bad shapes and options with a ShapeError naming them', () => {

@@ -1,5 +1,6 @@
-// Spike trains kept as bits for backward: packSpikes / unpackSpikes against a plain JS reference, and
-// a convolution over spikes, which keeps its input that way in training, against one that keeps f32.
+// Spike trains kept as bits for backward: packSpikes / unpackSpikes against a plain JS reference (spike
+// trains, and a residual join's counts as planes of bits), and a convolution over spikes, which keeps
+// its input that way in training, against one that keeps f32.
 import { expect, it } from 'vitest';
 import { Tensor } from '../src/engine/tensor.js';
 import { packSpikes, spikeWords, unpackSpikes } from '../src/kernels/spike-bits.js';
@@ -7,11 +8,11 @@ import type { ForwardContext } from '../src/layers/layer.js';
 import { Conv2d } from '../src/layers/conv2d.js';
 import { describeEachBuild, randArray } from './helpers.js';
 
-/** Bit j of word w is value 32w + j, written independently of the kernel. */
-function referenceWords(xs: Float32Array): Int32Array {
+/** Bit j of word w is (value 32w + j >= level), written independently of the kernel. */
+function referenceWords(xs: Float32Array, level = 1): Int32Array {
   const words = new Int32Array(Math.ceil(xs.length / 32));
   xs.forEach((v, i) => {
-    if (v === 1) words[i >> 5] |= 1 << (i & 31);
+    if (v >= level) words[i >> 5] |= 1 << (i & 31);
   });
   return words;
 }
@@ -24,7 +25,7 @@ describeEachBuild('spike bits', () => {
       const xs = spikeTrain(n, n + 1);
       const x = Tensor.from(xs, [n]);
       const bits = Tensor.empty([spikeWords(n)], 'i32');
-      expect(packSpikes(x, bits), `n=${n}`).toBe(true);
+      expect(packSpikes(x, bits), `n=${n}`).toBe(n > 1 ? 1 : Math.max(0, ...xs));
       expect(Array.from(bits.data), `n=${n}`).toEqual(Array.from(referenceWords(xs)));
       const back = Tensor.empty([n]).fill(7);
       unpackSpikes(bits, back);
@@ -33,19 +34,38 @@ describeEachBuild('spike bits', () => {
     }
   });
 
-  it('says a tensor is no spike train when any value is neither 0 nor 1, in the bulk or the tail', () => {
-    for (const [at, v] of [[3, 2], [40, 0.5], [66, -1], [67, Number.NaN]] as const) {
+  it('packs counts of 0 to 2 as two planes of bits whose sum is the count, bulk and tail', () => {
+    for (const n of [7, 64, 100]) {
+      const xs = randArray(n, n, 0, 1).map((u) => (u < 0.5 ? 0 : u < 0.8 ? 1 : 2));
+      xs[n - 1] = 2;
+      const x = Tensor.from(xs, [n]);
+      const planes = [1, 2].map(() => Tensor.empty([spikeWords(n)], 'i32'));
+      expect(planes.map((p, k) => packSpikes(x, p, k + 1))).toEqual([2, 2]);
+      planes.forEach((p, k) => expect(Array.from(p.data), `n=${n} level ${k + 1}`).toEqual(Array.from(referenceWords(xs, k + 1))));
+      const back = Tensor.empty([n]).fill(7);
+      planes.forEach((p, k) => unpackSpikes(p, back, k > 0));
+      expect(Array.from(back.f32), `n=${n}`).toEqual(Array.from(xs));
+      for (const t of [x, back, ...planes]) t.free();
+    }
+  });
+
+  it('says a tensor holds no spike counts when any value is not a whole number >= 0, in the bulk or the tail', () => {
+    for (const [at, v] of [[40, 0.5], [3, -1], [66, -1], [67, Number.NaN], [5, Number.NaN], [66, 1.5]] as const) {
       const xs = spikeTrain(68, 9);
       xs[at] = v;
       const x = Tensor.from(xs, [68]);
       const bits = Tensor.empty([spikeWords(68)], 'i32');
-      expect(packSpikes(x, bits), `${v} at ${at}`).toBe(false);
+      expect(packSpikes(x, bits), `${v} at ${at}`).toBe(-1);
       for (const t of [x, bits]) t.free();
     }
+    // A count of 3 is a count: the caller decides how many planes it keeps.
+    const three = Tensor.from(Array.from(spikeTrain(68, 9), (v, i) => (i === 50 ? 3 : v)), [68]);
+    const bits = Tensor.empty([spikeWords(68)], 'i32');
+    expect(packSpikes(three, bits)).toBe(3);
     const x = Tensor.zeros([10]);
     expect(() => packSpikes(x, Tensor.empty([2], 'i32'))).toThrow(/packSpikes: bits has shape \[2\], expected \[1\]/);
     expect(() => unpackSpikes(Tensor.empty([1], 'f32'), x)).toThrow(/unpackSpikes: bits must be an i32 tensor, got f32/);
-    x.free();
+    for (const t of [x, three, bits]) t.free();
   });
 
   it('a convolution over spikes keeps them as bits in training and gives the gradients of one that keeps f32', () => {
@@ -63,12 +83,21 @@ describeEachBuild('spike bits', () => {
       return out;
     };
     expect(grads(true)).toEqual(grads(false));
-    // Counts above 1 (a residual join's) stay f32.
-    const counts = Tensor.from(Array.from(x.f32, (v, i) => (i === 50 ? 2 : v)), x.shape);
-    const conv = new Conv2d('conv', settings, 5);
-    conv.forward(counts, ctx(true));
-    expect(conv.keepsInput()).toBe(true);
-    conv.dispose();
-    for (const t of [x, dy, counts]) t.free();
+    // A residual join's counts of 2 are kept as two planes, with the same gradients; a count of 3 stays f32.
+    for (const [top, kept] of [[2, false], [3, true]] as const) {
+      const counts = Tensor.from(Array.from(x.f32, (v, i) => (i % 7 === 3 ? top : v)), x.shape);
+      const run = (spikesIn: boolean) => {
+        const conv = new Conv2d('conv', settings, 5);
+        conv.forward(counts, ctx(spikesIn));
+        expect(conv.keepsInput(), `counts to ${top}, spikesIn ${spikesIn}`).toBe(spikesIn ? kept : true);
+        const dx = conv.backward(dy, true)!.toArray();
+        const out = { dx, dw: conv.weight.grad.toArray(), db: conv.bias.grad.toArray() };
+        conv.dispose();
+        return out;
+      };
+      expect(run(true), `counts to ${top}`).toEqual(run(false));
+      counts.free();
+    }
+    for (const t of [x, dy]) t.free();
   });
 });

@@ -15,20 +15,21 @@ function check(op: string, values: Tensor, bits: Tensor): void {
 }
 
 /**
- * Packs x into bits ([ceil(size / 32)] i32); true when every value of x was 0 or 1. False means x is
- * no spike train (a residual join's counts reach 2) and bits hold nothing of use.
+ * Packs (x >= level) into bits ([ceil(size / 32)] i32). Returns the largest value of x when every value
+ * is a whole spike count (0, 1, 2, ...), else -1 and the bits hold nothing of use. Level 1 packs a spike
+ * train; counts up to k (a residual join sums spike maps) take k planes, levels 1 to k, whose sum is x.
  */
-export function packSpikes(x: Tensor, bits: Tensor): boolean {
+export function packSpikes(x: Tensor, bits: Tensor, level = 1): number {
   check('packSpikes', x, bits);
   const engine = getEngine();
   // Ranges of whole words: each thread packs its own.
-  const binary = engine.parallel(streamShares(engine.threads, x.size, 4, (lo, hi) => ['packSpikes', x.ptr + 4 * lo, bits.ptr + lo / 8, hi - lo], 32));
-  return binary.every((b) => b === 1);
+  const tops = engine.parallel(streamShares(engine.threads, x.size, 4, (lo, hi) => ['packSpikes', x.ptr + 4 * lo, bits.ptr + lo / 8, hi - lo, level], 32));
+  return tops.some((t) => t < 0) ? -1 : Math.max(0, ...tops);
 }
 
-/** x = the spikes packed in bits by packSpikes, as f32 0 and 1. */
-export function unpackSpikes(bits: Tensor, x: Tensor): void {
+/** x = the bits packed by packSpikes, as f32 0 and 1; with `add`, x += them (the next plane of a count). */
+export function unpackSpikes(bits: Tensor, x: Tensor, add = false): void {
   check('unpackSpikes', x, bits);
   const engine = getEngine();
-  engine.parallel(streamShares(engine.threads, x.size, 4, (lo, hi) => ['unpackSpikes', bits.ptr + lo / 8, x.ptr + 4 * lo, hi - lo], 32));
+  engine.parallel(streamShares(engine.threads, x.size, 4, (lo, hi) => ['unpackSpikes', bits.ptr + lo / 8, x.ptr + 4 * lo, hi - lo, add ? 1 : 0], 32));
 }

@@ -8,6 +8,9 @@ import { initSynapses } from './init.js';
 import { type ForwardContext, type Layer, copyTensor, freeAll, param, releaseUnlessKept, reuse } from './layer.js';
 import { SynapticCounter } from './synaptic-counter.js';
 
+/** The largest spike count a convolution keeps as bits (a residual join of two spike maps gives 2). */
+const MAX_COUNT = 2;
+
 export interface Conv2dSettings {
   inChannels: number;
   outChannels: number;
@@ -26,9 +29,9 @@ export class Conv2d implements Layer {
   readonly weight: Param;
   readonly bias: Param;
   readonly options: Required<Conv2dOptions>;
-  /** The input backward reads: x itself, or (a spike train in training) its spikes as bits. */
+  /** The input backward reads: x itself, or (spikes in training) its planes of bits. */
   private x: Tensor | null = null;
-  private xBits: Tensor | null = null;
+  private xBits: Tensor[] = [];
   private xShape: readonly number[] = [];
   private y: Tensor | null = null;
   private dx: Tensor | null = null;
@@ -76,19 +79,23 @@ export class Conv2d implements Layer {
 
   /**
    * Spikes for the weight gradient are kept 32 to a word, and x is left to its owner to free (see
-   * keepsInput): a spiking network's convolutions read spike trains. Counts above 1 (a residual join)
-   * stay f32.
+   * keepsInput): a spiking network's convolutions read spike trains, or a residual join's counts of up
+   * to MAX_COUNT (a plane of bits per count).
    */
   private keepAsBits(x: Tensor, ctx: ForwardContext): void {
     if (ctx.spikesIn && ctx.training && (ctx.backward ?? true)) {
-      this.xBits = reuse(this.xBits, [spikeWords(x.size)], 'i32');
-      if (packSpikes(x, this.xBits)) {
+      const words = [spikeWords(x.size)];
+      this.xBits[0] = reuse(this.xBits[0] ?? null, words, 'i32');
+      const top = packSpikes(x, this.xBits[0]);
+      if (top >= 0 && top <= MAX_COUNT) {
+        for (let level = 2; level <= top; level++) packSpikes(x, (this.xBits[level - 1] = reuse(this.xBits[level - 1] ?? null, words, 'i32')), level);
+        freeAll(...this.xBits.splice(Math.max(1, top)));
         this.x = null;
         return;
       }
     }
-    freeAll(this.xBits);
-    this.xBits = null;
+    freeAll(...this.xBits);
+    this.xBits = [];
   }
 
   keepsInput(): boolean {
@@ -96,11 +103,11 @@ export class Conv2d implements Layer {
   }
 
   backward(dy: Tensor, wantInputGrad: boolean): Tensor | null {
-    if (!this.x && !this.xBits) throw new Error(`${this.name}: backward before forward`);
+    if (!this.x && this.xBits.length === 0) throw new Error(`${this.name}: backward before forward`);
     if (wantInputGrad) this.dx = reuse(this.dx, this.xShape);
     const x = this.x ?? Tensor.empty(this.xShape);
     try {
-      if (!this.x) unpackSpikes(this.xBits!, x);
+      if (!this.x) this.xBits.forEach((bits, k) => unpackSpikes(bits, x, k > 0));
       conv2dBackward(x, this.weight.value, dy, wantInputGrad ? this.dx : null, this.weight.grad, this.bias.grad, this.options);
     } finally {
       if (x !== this.x) x.free();
@@ -138,15 +145,15 @@ export class Conv2d implements Layer {
     return [];
   }
 
-
   releaseOutput(): void {
     freeAll(this.y);
     this.y = null;
   }
 
   releaseSaved(): void {
-    freeAll(this.xBits);
-    this.x = this.xBits = null;
+    freeAll(...this.xBits);
+    this.x = null;
+    this.xBits = [];
   }
 
   releaseGrad(keep: Tensor | null): boolean {
@@ -166,7 +173,8 @@ export class Conv2d implements Layer {
   }
 
   dispose(): void {
-    freeAll(this.weight.value, this.weight.grad, this.bias.value, this.bias.grad, this.y, this.dx, this.xBits);
-    this.x = this.y = this.dx = this.xBits = null;
+    freeAll(this.weight.value, this.weight.grad, this.bias.value, this.bias.grad, this.y, this.dx, ...this.xBits);
+    this.x = this.y = this.dx = null;
+    this.xBits = [];
   }
 }

@@ -97,6 +97,12 @@ export class Residual implements Layer {
     return this.dx;
   }
 
+  /** The block keeps its input while a path's first layer does (the join reads only dy); a path of
+   *  convolutions over spikes keeps them as bits, so the input can go once the block has run. */
+  keepsInput(): boolean {
+    return [this.main, this.shortcut].some((path) => path.length > 0 && path[0].keepsInput?.() !== false);
+  }
+
   releaseOutput(): void {
     freeAll(this.y);
     this.y = null;
