@@ -70,3 +70,28 @@ export function unpackSpikes(bits: usize, x: usize, n: i32, add: i32): void {
     }
   }
 }
+
+/**
+ * dx[0 .. n) = dy where the bit packed at `bits` is set, else +0: a ReLU's gradient through the mask of
+ * its positive outputs, kept as bits. dx may be dy itself (each value is read before it is written).
+ */
+export function selectByBits(bits: usize, dy: usize, dx: usize, n: i32): void {
+  assert(n >= 0, 'selectByBits: n must be >= 0');
+  let i = 0;
+  for (; i + 32 <= n; i += 32) {
+    const word = load<u32>(bits + (<usize>i >> 3));
+    const o = <usize>i << 2;
+    for (let j = 0; j < 8; j++) {
+      const keep = i32x4.ne(v128.and(i32x4.splat(<i32>(word >>> (<u32>j << 2))), LANE_BITS), i32x4.splat(0));
+      const p = o + (<usize>j << 4);
+      v128.store(dx + p, v128.and(v128.load(dy + p), keep));
+    }
+  }
+  if (i < n) {
+    const word = load<u32>(bits + (<usize>i >> 3));
+    for (let j = 0; i + j < n; j++) {
+      const p = <usize>(i + j) << 2;
+      store<f32>(dx + p, (word >>> <u32>j) & 1 ? load<f32>(dy + p) : 0);
+    }
+  }
+}

@@ -367,6 +367,42 @@ describeEachBuild('backward memory', () => {
     for (const t of [x, dy, currents]) t.free();
   });
 
+  it('batch norm -> ReLU in training: the ReLU writes over the batch norm output, keeps a mask of bits, and both write their gradients over dy, with the results of eval-style copies', () => {
+    const ctx: ForwardContext = { batch: 6, steps: 1, training: true, count: false, spikesIn: false, backward: true };
+    // Some currents exactly 0 after batch norm would be luck; ReLU's own zeros test the mask's edge.
+    const x = Tensor.from(randArray(6 * 4 * 37, 17), [6, 4, 37]);
+    const dy = Tensor.from(randArray(6 * 4 * 37, 18), [6, 4, 37]);
+    const run = (inPlace: boolean) => {
+      const bn = new BatchNorm1d('bn', 4);
+      const relu = new ReLU('relu');
+      const h = bn.forward(x, ctx);
+      expect(relu.adopts(h, ctx)).toBe(true);
+      const y = relu.forward(h, inPlace ? { ...ctx, adopted: bn.giveOutput() } : { ...ctx, training: false });
+      if (inPlace) {
+        expect(y.ptr, 'the ReLU writes over the batch norm output').toBe(h.ptr);
+        expect(relu.keepsInput(), 'in training the ReLU keeps a mask, not its input').toBe(false);
+      } else expect(relu.keepsInput()).toBe(true);
+      const yv = y.toArray();
+      // Nothing else reads y: the mask alone serves backward.
+      if (inPlace) y.fill(Number.NaN);
+      const handed = inPlace ? Tensor.from(dy.toArray(), dy.shape) : null;
+      const drelu = relu.backward(handed ?? dy, true, handed)!;
+      if (handed) expect(drelu.ptr, 'the ReLU writes its gradient over dy').toBe(handed.ptr);
+      const held = inPlace ? relu.giveGrad() : null;
+      const dx = bn.backward(drelu, true, held)!;
+      if (held) expect(dx.ptr, 'batch norm writes its gradient over dy').toBe(held.ptr);
+      const out = { y: yv, dx: dx.toArray(), dw: bn.weight.grad.toArray(), db: bn.bias.grad.toArray() };
+      // Each layer owns what it was handed: dispose frees it.
+      bn.dispose();
+      relu.dispose();
+      return out;
+    };
+    const a = run(true);
+    expect(a.y.some((v) => v === 0) && a.y.some((v) => v > 0)).toBe(true);
+    expect(a).toEqual(run(false));
+    for (const t of [x, dy]) t.free();
+  });
+
   it('a training step holds an activation from its forward to its last reader only, as autograd does', () => {
     for (const [name, spiking] of [['m5', true], ['hjh', false], ['tcresnet8', true]] as const) {
       const net = createModel(name, { classes: 4, seed: 1, spiking, steps: 2 }) as Network;

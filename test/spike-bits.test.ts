@@ -3,7 +3,7 @@
 // its input that way in training, against one that keeps f32.
 import { expect, it } from 'vitest';
 import { Tensor } from '../src/engine/tensor.js';
-import { packSpikes, spikeWords, unpackSpikes } from '../src/kernels/spike-bits.js';
+import { POSITIVE, packSpikes, selectByBits, spikeWords, unpackSpikes } from '../src/kernels/spike-bits.js';
 import type { ForwardContext } from '../src/layers/layer.js';
 import { Conv2d } from '../src/layers/conv2d.js';
 import { describeEachBuild, randArray } from './helpers.js';
@@ -66,6 +66,30 @@ describeEachBuild('spike bits', () => {
     expect(() => packSpikes(x, Tensor.empty([2], 'i32'))).toThrow(/packSpikes: bits has shape \[2\], expected \[1\]/);
     expect(() => unpackSpikes(Tensor.empty([1], 'f32'), x)).toThrow(/unpackSpikes: bits must be an i32 tensor, got f32/);
     for (const t of [x, three, bits]) t.free();
+  });
+
+  it('selectByBits passes dy where the bit is set and +0 elsewhere, into dx or over dy itself', () => {
+    for (const n of [5, 64, 100]) {
+      const ys = randArray(n, n + 3).map((v) => Math.max(v, 0));
+      const dys = randArray(n, n + 4);
+      const y = Tensor.from(ys, [n]);
+      const bits = Tensor.empty([spikeWords(n)], 'i32');
+      packSpikes(y, bits, POSITIVE);
+      expect(Array.from(bits.data), `n=${n}`).toEqual(Array.from(referenceWords(ys, Number.MIN_VALUE)));
+      const want = Array.from(dys, (d, i) => (ys[i] > 0 ? d : 0));
+      const dy = Tensor.from(dys, [n]);
+      const dx = Tensor.empty([n]).fill(7);
+      selectByBits(bits, dy, dx);
+      expect(Array.from(dx.f32), `n=${n}`).toEqual(want);
+      expect(Array.from(dx.f32).every((v) => !Object.is(v, -0))).toBe(true);
+      selectByBits(bits, dy, dy);
+      expect(Array.from(dy.f32), `n=${n}, in place`).toEqual(want);
+      for (const t of [y, bits, dy, dx]) t.free();
+    }
+    const dy = Tensor.zeros([40]);
+    const bits = Tensor.empty([2], 'i32');
+    expect(() => selectByBits(bits, dy, dy.reshape([4, 10]))).toThrow(/selectByBits: dx has shape \[4,10\], expected \[40\]/);
+    for (const t of [dy, bits]) t.free();
   });
 
   it('a convolution over spikes keeps them as bits in training and gives the gradients of one that keeps f32', () => {

@@ -16,7 +16,7 @@ import { linearBackward, linearForward } from '../src/kernels/linear.js';
 import { adamStep } from '../src/kernels/optim.js';
 import { reluBackward, reluForward } from '../src/kernels/activation.js';
 import { add } from '../src/kernels/elementwise.js';
-import { packSpikes, spikeWords, unpackSpikes } from '../src/kernels/spike-bits.js';
+import { packSpikes, selectByBits, spikeWords, unpackSpikes } from '../src/kernels/spike-bits.js';
 import { adaptiveAvgPool2dBackward, adaptiveAvgPool2dForward, maxPool2dBackward, maxPool2dForward } from '../src/kernels/pool.js';
 import { batchNormBackward, batchNormForward } from '../src/kernels/batchnorm.js';
 import { DEFAULT_NEURON, STUDY_NEURON, lifBackward, lifForward, type LifParams } from '../src/kernels/lif.js';
@@ -264,7 +264,7 @@ describe('two threads match one', () => {
     expectBitwise(a, b);
   });
 
-  it('spike trains packed to bits and back over 1M values: bit for bit, the words as one thread lays them', () => {
+  it('spike trains packed to bits and back, and a gradient selected by them, over 1M values: bit for bit, the words as one thread lays them', () => {
     const n = 1_000_003;
     const [a, b] = onBoth(() => {
       const x = Tensor.from(randArray(n, 33, 0, 1).map((u) => (u < 0.2 ? 1 : 0)), [n]);
@@ -272,8 +272,11 @@ describe('two threads match one', () => {
       expect(packSpikes(x, bits)).toBe(1);
       const back = Tensor.empty([n]);
       unpackSpikes(bits, back);
+      // A ReLU's gradient through such a mask, written over dy.
+      const dy = Tensor.from(randArray(n, 34), [n]);
+      selectByBits(bits, dy, dy);
       // The words as floats of their bit patterns, for the comparison.
-      return [back, Tensor.from(new Float32Array(bits.data.buffer, bits.data.byteOffset, bits.size).slice(), [bits.size])];
+      return [back, dy, Tensor.from(new Float32Array(bits.data.buffer, bits.data.byteOffset, bits.size).slice(), [bits.size])];
     });
     expectBitwise(a, b);
   });

@@ -79,7 +79,7 @@ function channelBands(N: number, C: number, L: number, bytesPerElement: number, 
 
 /**
  * Gradients of sum(dy * y) through a training-mode forward (its saved batch statistics): dx (skipped
- * when null), dweight and dbias [C] (each skipped when null); all overwritten.
+ * when null; it may be dy itself), dweight and dbias [C] (each skipped when null); all overwritten.
  */
 export function batchNormBackward(
   x: Tensor, weight: Tensor, dy: Tensor, state: BatchNormState, dx: Tensor | null, dweight: Tensor | null, dbias: Tensor | null,
@@ -90,7 +90,11 @@ export function batchNormBackward(
   expectShape(op, 'dy', dy.shape, x.shape);
   if (dx) expectShape(op, 'dx', dx.shape, x.shape);
   const inputs: [string, Tensor][] = [['x', x], ['weight', weight], ['dy', dy], ['saveMean', state.saveMean], ['saveInvStd', state.saveInvStd]];
-  for (const [name, out] of [['dx', dx], ['dweight', dweight], ['dbias', dbias]] as const) if (out) expectDisjoint(op, [name, out], ...inputs);
+  // dx may be dy itself (a batch norm that adopted its gradient's memory): the pass that writes dx reads
+  // each dy just before writing dx in its place. Same shape: the same start is the same memory.
+  const inPlace = dx !== null && dx.ptr === dy.ptr;
+  for (const [name, out] of [['dx', dx], ['dweight', dweight], ['dbias', dbias]] as const)
+    if (out) expectDisjoint(op, [name, out], ...inputs.filter(([n]) => !(inPlace && name === 'dx' && n === 'dy')));
   // Reads x and dy twice (sums, then dx) and writes dx.
   const at = (c0: number, t: Tensor | null, per: number) => (t ? t.ptr + 4 * c0 * per : 0);
   channelBands(N, C, L, dx ? 20 : 8, (c0, c1) => [

@@ -1,6 +1,7 @@
 // Binary spikes kept as bits (assembly/spike-bits.ts): what a synaptic layer's backward reads of a
 // spike-train input, 32 to an i32 word.
 import { getEngine } from '../engine/engine.js';
+import { expectDisjoint } from '../engine/checks.js';
 import { expectShape } from '../engine/errors.js';
 import { streamShares } from '../engine/split.js';
 import type { Tensor } from '../engine/tensor.js';
@@ -32,4 +33,20 @@ export function unpackSpikes(bits: Tensor, x: Tensor, add = false): void {
   check('unpackSpikes', x, bits);
   const engine = getEngine();
   engine.parallel(streamShares(engine.threads, x.size, 4, (lo, hi) => ['unpackSpikes', bits.ptr + lo / 8, x.ptr + 4 * lo, hi - lo, add ? 1 : 0], 32));
+}
+
+/** The level at which packSpikes packs (x > 0) of values x >= 0: the smallest positive f32. */
+export const POSITIVE = 2 ** -149;
+
+/** dx = dy where the bit in bits is set, else 0 (a ReLU's gradient through its mask of positive
+ *  outputs, packed by packSpikes at level POSITIVE). dx may be dy itself, or disjoint from it. */
+export function selectByBits(bits: Tensor, dy: Tensor, dx: Tensor): void {
+  const op = 'selectByBits';
+  check(op, dy, bits);
+  expectShape(op, 'dx', dx.shape, dy.shape);
+  if (dx.dtype !== 'f32') throw new TypeError(`${op}: dx must be an f32 tensor, got ${dx.dtype}`);
+  // Same shape: the same start is the same memory.
+  expectDisjoint(op, ['dx', dx], ['dy', dx.ptr === dy.ptr ? null : dy], ['bits', bits]);
+  const engine = getEngine();
+  engine.parallel(streamShares(engine.threads, dy.size, 8, (lo, hi) => [op, bits.ptr + lo / 8, dy.ptr + 4 * lo, dx.ptr + 4 * lo, hi - lo], 32));
 }

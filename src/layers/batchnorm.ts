@@ -77,12 +77,15 @@ export class BatchNorm implements Layer {
   }
 
   /** Differentiates the last training-mode forward (its batch statistics). */
-  backward(dy: Tensor, wantInputGrad: boolean): Tensor | null {
+  backward(dy: Tensor, wantInputGrad: boolean, dyHolder: Tensor | null = null): Tensor | null {
     const x = this.x;
     if (!x) throw new Error(`${this.name}: backward before forward`);
     if (!this.trained) throw new Error(`${this.name}: backward needs a training-mode forward (call model.train() first)`);
-    if (wantInputGrad) this.dx = reuse(this.dx, x.shape);
-    const dx = wantInputGrad ? this.dx : null;
+    // A handed-over gradient is ours to free (releaseGrad) even when no input gradient is wanted.
+    if (dyHolder && dyHolder !== this.dx) freeAll(this.dx);
+    if (dyHolder) this.dx = dyHolder;
+    else if (wantInputGrad) this.dx = reuse(this.dx, x.shape);
+    const dx = wantInputGrad ? this.dx!.reshape(x.shape) : null;
     const groups = this.groups;
     if (groups === 1) {
       batchNormBackward(x, this.weight.value, dy, this.state(0), dx, this.weight.grad, this.bias.grad);
@@ -127,6 +130,11 @@ export class BatchNorm implements Layer {
   releaseOutput(): void {
     freeAll(this.y);
     this.y = null;
+  }
+
+  /** dL/dx is written where dL/dy was read (see batchNormBackward). */
+  adoptsGrad(): boolean {
+    return true;
   }
 
   /** Backward reads x, never y. */

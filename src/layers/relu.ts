@@ -1,7 +1,8 @@
 // ReLU: the CNN's activation, which toSpiking() replaces by a Leaky in the convolutional trunk.
 import type { Tensor } from '../engine/tensor.js';
 import { reluBackward, reluForward } from '../kernels/activation.js';
-import { StatelessLayer, freeAll, releaseUnlessKept, reuse } from './layer.js';
+import { POSITIVE, packSpikes, selectByBits, spikeWords } from '../kernels/spike-bits.js';
+import { type ForwardContext, StatelessLayer, freeAll, releaseUnlessKept, reuse } from './layer.js';
 
 export class ReLU extends StatelessLayer {
   emitsSpikes(): boolean {
@@ -10,7 +11,9 @@ export class ReLU extends StatelessLayer {
 
   /** Sees every output (the activations that convert() calibrates a converted SNN's scales on). */
   probe: ((output: Tensor) => void) | null = null;
+  /** What backward reads: x (outside training), or in training the mask (y > 0) as bits. */
   private x: Tensor | null = null;
+  private mask: Tensor | null = null;
   private y: Tensor | null = null;
   private dx: Tensor | null = null;
 
@@ -22,20 +25,61 @@ export class ReLU extends StatelessLayer {
     return [...input];
   }
 
-  forward(x: Tensor): Tensor {
-    this.x = x;
-    this.y = reuse(this.y, x.shape);
+  /**
+   * y = max(x, 0). In training, y may be written over x (a batch norm's output, which its backward does
+   * not read), and backward keeps only the mask y > 0 as bits, 1/32 of x, so x and y go as soon as no
+   * other layer reads them. The gradient dL/dx = dL/dy where y > 0, else 0, is the same to the bit.
+   */
+  forward(x: Tensor, ctx?: ForwardContext): Tensor {
+    const adopted = ctx?.adopted ?? null;
+    if (adopted && adopted !== this.y) freeAll(this.y);
+    this.y = adopted ?? reuse(this.y, x.shape);
     reluForward(x, this.y);
     this.probe?.(this.y);
+    if (ctx?.training && (ctx.backward ?? true)) {
+      this.mask = reuse(this.mask, [spikeWords(x.size)], 'i32');
+      packSpikes(this.y, this.mask, POSITIVE);
+      this.x = null;
+    } else {
+      freeAll(this.mask);
+      this.mask = null;
+      this.x = x;
+    }
     return this.y;
   }
 
-  backward(dy: Tensor, wantInputGrad: boolean): Tensor | null {
+  backward(dy: Tensor, wantInputGrad: boolean, dyHolder: Tensor | null = null): Tensor | null {
+    if (!this.x && !this.mask) throw new Error(`${this.name}: backward before forward`);
+    // A handed-over gradient is ours to free (releaseGrad) even when no input gradient is wanted.
+    if (dyHolder && dyHolder !== this.dx) freeAll(this.dx);
+    if (dyHolder) this.dx = dyHolder;
     if (!wantInputGrad) return null;
-    if (!this.x) throw new Error(`${this.name}: backward before forward`);
-    this.dx = reuse(this.dx, this.x.shape);
-    reluBackward(this.x, dy, this.dx);
-    return this.dx;
+    // The holder may be a pool's gradient in its own shape ([R, C, 1, L] for [R, C, L]).
+    const dx = dyHolder ? dyHolder.reshape(dy.shape) : (this.dx = reuse(this.dx, dy.shape));
+    if (this.mask) selectByBits(this.mask, dy, dx);
+    else reluBackward(this.x!, dy, dx);
+    return dx;
+  }
+
+  /** Backward reads x only outside training (no mask). */
+  keepsInput(): boolean {
+    return this.x !== null;
+  }
+
+  /** In training the output is written over the input when the layer before hands its memory over. */
+  adopts(_x: Tensor, ctx: ForwardContext): boolean {
+    return ctx.training && (ctx.backward ?? true);
+  }
+
+  /** Each dL/dx is written where its dL/dy was read. */
+  adoptsGrad(): boolean {
+    return true;
+  }
+
+  giveGrad(): Tensor | null {
+    const dx = this.dx;
+    this.dx = null;
+    return dx;
   }
 
   releaseOutput(): void {
@@ -44,7 +88,8 @@ export class ReLU extends StatelessLayer {
   }
 
   releaseSaved(): void {
-    this.x = null;
+    freeAll(this.mask);
+    this.x = this.mask = null;
   }
 
   releaseGrad(keep: Tensor | null): boolean {
@@ -56,7 +101,7 @@ export class ReLU extends StatelessLayer {
   }
 
   dispose(): void {
-    freeAll(this.y, this.dx);
-    this.x = this.y = this.dx = null;
+    freeAll(this.y, this.dx, this.mask);
+    this.x = this.y = this.dx = this.mask = null;
   }
 }
