@@ -11,9 +11,10 @@ import { gemm, gemmScratchBytes, KC } from './gemm';
 // package ships and the figures in the README were trained with 4 MiB, and reproduce only with it).
 // The lowered matrix is built a piece at a time, pieces of whole KC-long blocks of the GEMM's
 // reduction counted from the chunk's first column, each added into dw: the GEMM sums those blocks in
-// that same order within one call, so dw is the chunk's sum to the bit with a quarter of the scratch
-// (TC-ResNet8 SNN's peak 12.7 -> 9.7 MB). Forward and the input gradient sum over channels and taps,
-// never across columns, so they take chunks of PIECE_BYTES directly.
+// that same order within one call, so dw is the chunk's sum to the bit in an eighth of the scratch
+// (TC-ResNet8 SNN's peak 12.7 -> 9.3 MB with the spike counts of layers/conv2d.ts; 1 MiB pieces ran
+// no faster). Forward and the input gradient sum over channels and taps, never across columns, so
+// they take chunks of PIECE_BYTES directly.
 const SUM_CHUNK_BYTES: usize = 4 << 20;
 const PIECE_BYTES: usize = 512 << 10;
 
