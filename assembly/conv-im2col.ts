@@ -12,7 +12,7 @@ import { gemm, gemmScratchBytes, KC } from './gemm';
 // The lowered matrix is built a piece at a time, pieces of whole KC-long blocks of the GEMM's
 // reduction counted from the chunk's first column, each added into dw: the GEMM sums those blocks in
 // that same order within one call, so dw is the chunk's sum to the bit in an eighth of the scratch
-// (TC-ResNet8 SNN's peak 12.7 -> 9.3 MB with the spike counts of layers/conv2d.ts; 1 MiB pieces ran
+// (with the spike counts of layers/conv2d.ts, TC-ResNet8 SNN's peak 12.7 -> 9.1 MB; 1 MiB pieces ran
 // no faster). Forward and the input gradient sum over channels and taps, never across columns, so
 // they take chunks of PIECE_BYTES directly.
 const SUM_CHUNK_BYTES: usize = 4 << 20;
