@@ -1,9 +1,36 @@
 // ReLU over n contiguous f32 values.
 
-export function reluForward(x: usize, y: usize, n: i32): void {
+/**
+ * y = max(x, 0); with mask != 0 also the bits (x > 0), 32 to a word as assembly/spike-bits.ts lays
+ * them: where a ReLU's gradient passes, kept for backward at 1/32 of y. y may be x.
+ */
+export function reluForward(x: usize, y: usize, n: i32, mask: usize): void {
   assert(n >= 0, 'reluForward: n must be >= 0');
   const zero = f32x4.splat(0);
   let i = 0;
+  if (mask != 0) {
+    for (; i + 32 <= n; i += 32) {
+      let word: u32 = 0;
+      for (let j = 0; j < 8; j++) {
+        const o = <usize>(i + 4 * j) << 2;
+        const v = v128.load(x + o);
+        v128.store(y + o, f32x4.max(v, zero));
+        word |= <u32>i32x4.bitmask(f32x4.gt(v, zero)) << (<u32>j << 2);
+      }
+      store<u32>(mask + (<usize>i >> 3), word);
+    }
+    if (i < n) {
+      let word: u32 = 0;
+      for (let j = 0; i + j < n; j++) {
+        const o = <usize>(i + j) << 2;
+        const v = load<f32>(x + o);
+        store<f32>(y + o, v > 0 ? v : 0);
+        if (v > 0) word |= (<u32>1) << <u32>j;
+      }
+      store<u32>(mask + (<usize>i >> 3), word);
+    }
+    return;
+  }
   for (; i + 4 <= n; i += 4) {
     const o = <usize>i << 2;
     v128.store(y + o, f32x4.max(v128.load(x + o), zero));

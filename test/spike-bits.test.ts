@@ -3,7 +3,8 @@
 // its input that way in training, against one that keeps f32.
 import { expect, it } from 'vitest';
 import { Tensor } from '../src/engine/tensor.js';
-import { POSITIVE, packSpikes, selectByBits, spikeWords, unpackSpikes } from '../src/kernels/spike-bits.js';
+import { reluForward } from '../src/kernels/activation.js';
+import { packSpikes, selectByBits, spikeWords, unpackSpikes } from '../src/kernels/spike-bits.js';
 import type { ForwardContext } from '../src/layers/layer.js';
 import { Conv2d } from '../src/layers/conv2d.js';
 import { describeEachBuild, randArray } from './helpers.js';
@@ -68,15 +69,17 @@ describeEachBuild('spike bits', () => {
     for (const t of [x, three, bits]) t.free();
   });
 
-  it('selectByBits passes dy where the bit is set and +0 elsewhere, into dx or over dy itself', () => {
+  it('reluForward writes the mask (x > 0) as bits, and selectByBits passes dy where a bit is set and +0 elsewhere, into dx or over dy itself', () => {
     for (const n of [5, 64, 100]) {
-      const ys = randArray(n, n + 3).map((v) => Math.max(v, 0));
+      const xs = randArray(n, n + 3);
+      xs[1] = 0;
       const dys = randArray(n, n + 4);
-      const y = Tensor.from(ys, [n]);
-      const bits = Tensor.empty([spikeWords(n)], 'i32');
-      packSpikes(y, bits, POSITIVE);
-      expect(Array.from(bits.data), `n=${n}`).toEqual(Array.from(referenceWords(ys, Number.MIN_VALUE)));
-      const want = Array.from(dys, (d, i) => (ys[i] > 0 ? d : 0));
+      const x = Tensor.from(xs, [n]);
+      const bits = Tensor.empty([spikeWords(n)], 'i32').fill(-1);
+      reluForward(x, x, bits);
+      expect(Array.from(x.f32), `n=${n}`).toEqual(Array.from(xs, (v) => Math.max(v, 0)));
+      expect(Array.from(bits.data), `n=${n}`).toEqual(Array.from(referenceWords(xs, Number.MIN_VALUE)));
+      const want = Array.from(dys, (d, i) => (xs[i] > 0 ? d : 0));
       const dy = Tensor.from(dys, [n]);
       const dx = Tensor.empty([n]).fill(7);
       selectByBits(bits, dy, dx);
@@ -84,11 +87,12 @@ describeEachBuild('spike bits', () => {
       expect(Array.from(dx.f32).every((v) => !Object.is(v, -0))).toBe(true);
       selectByBits(bits, dy, dy);
       expect(Array.from(dy.f32), `n=${n}, in place`).toEqual(want);
-      for (const t of [y, bits, dy, dx]) t.free();
+      for (const t of [x, bits, dy, dx]) t.free();
     }
     const dy = Tensor.zeros([40]);
     const bits = Tensor.empty([2], 'i32');
     expect(() => selectByBits(bits, dy, dy.reshape([4, 10]))).toThrow(/selectByBits: dx has shape \[4,10\], expected \[40\]/);
+    expect(() => reluForward(dy, dy, Tensor.empty([1], 'i32'))).toThrow(/reluForward: mask has shape \[1\], expected \[2\]/);
     for (const t of [dy, bits]) t.free();
   });
 

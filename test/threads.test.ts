@@ -264,7 +264,7 @@ describe('two threads match one', () => {
     expectBitwise(a, b);
   });
 
-  it('spike trains packed to bits and back, and a gradient selected by them, over 1M values: bit for bit, the words as one thread lays them', () => {
+  it('spike trains packed to bits and back, a ReLU mask, and a gradient selected by it, over 1M values: bit for bit, the words as one thread lays them', () => {
     const n = 1_000_003;
     const [a, b] = onBoth(() => {
       const x = Tensor.from(randArray(n, 33, 0, 1).map((u) => (u < 0.2 ? 1 : 0)), [n]);
@@ -272,11 +272,15 @@ describe('two threads match one', () => {
       expect(packSpikes(x, bits)).toBe(1);
       const back = Tensor.empty([n]);
       unpackSpikes(bits, back);
-      // A ReLU's gradient through such a mask, written over dy.
+      // A ReLU's mask of positive inputs, and a gradient through it written over dy.
+      const h = Tensor.from(randArray(n, 35), [n]);
+      const mask = Tensor.empty([spikeWords(n)], 'i32');
+      reluForward(h, h, mask);
       const dy = Tensor.from(randArray(n, 34), [n]);
-      selectByBits(bits, dy, dy);
+      selectByBits(mask, dy, dy);
       // The words as floats of their bit patterns, for the comparison.
-      return [back, dy, Tensor.from(new Float32Array(bits.data.buffer, bits.data.byteOffset, bits.size).slice(), [bits.size])];
+      const asFloats = (t: Tensor) => Tensor.from(new Float32Array(t.data.buffer, t.data.byteOffset, t.size).slice(), [t.size]);
+      return [back, h, dy, asFloats(bits), asFloats(mask)];
     });
     expectBitwise(a, b);
   });

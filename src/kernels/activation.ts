@@ -2,14 +2,25 @@ import { getEngine } from '../engine/engine.js';
 import { expectShape } from '../engine/errors.js';
 import { streamShares } from '../engine/split.js';
 import type { Tensor } from '../engine/tensor.js';
+import { spikeWords } from './spike-bits.js';
 
 // Elementwise: each thread takes a slice (whole cache lines of 16 floats) and computes what one thread would.
 
-/** y = max(x, 0), elementwise; x and y may be the same tensor. */
-export function reluForward(x: Tensor, y: Tensor): void {
+/**
+ * y = max(x, 0), elementwise; x and y may be the same tensor. With `mask` ([ceil(size / 32)] i32), also
+ * the bits (x > 0) as kernels/spike-bits.ts lays them: what a ReLU's backward reads (selectByBits).
+ */
+export function reluForward(x: Tensor, y: Tensor, mask: Tensor | null = null): void {
   expectShape('reluForward', 'y', y.shape, x.shape);
+  if (mask) {
+    if (mask.dtype !== 'i32') throw new TypeError(`reluForward: mask must be an i32 tensor, got ${mask.dtype}`);
+    expectShape('reluForward', 'mask', mask.shape, [spikeWords(x.size)]);
+  }
   const engine = getEngine();
-  engine.parallel(streamShares(engine.threads, x.size, 8, (lo, hi) => ['reluForward', x.ptr + 4 * lo, y.ptr + 4 * lo, hi - lo], 16));
+  // With a mask, each thread writes whole words of it.
+  engine.parallel(
+    streamShares(engine.threads, x.size, 8, (lo, hi) => ['reluForward', x.ptr + 4 * lo, y.ptr + 4 * lo, hi - lo, mask ? mask.ptr + lo / 8 : 0], mask ? 32 : 16),
+  );
 }
 
 /** dx = dy where x > 0, else 0; dx may alias dy. */

@@ -35,11 +35,8 @@ export function unpackSpikes(bits: Tensor, x: Tensor, add = false): void {
   engine.parallel(streamShares(engine.threads, x.size, 4, (lo, hi) => ['unpackSpikes', bits.ptr + lo / 8, x.ptr + 4 * lo, hi - lo, add ? 1 : 0], 32));
 }
 
-/** The level at which packSpikes packs (x > 0) of values x >= 0: the smallest positive f32. */
-export const POSITIVE = 2 ** -149;
-
-/** dx = dy where the bit in bits is set, else 0 (a ReLU's gradient through its mask of positive
- *  outputs, packed by packSpikes at level POSITIVE). dx may be dy itself, or disjoint from it. */
+/** dx = dy where the bit in bits is set, else 0 (a ReLU's gradient through the mask of its positive
+ *  inputs that reluForward writes). dx may be dy itself, or disjoint from it. */
 export function selectByBits(bits: Tensor, dy: Tensor, dx: Tensor): void {
   const op = 'selectByBits';
   check(op, dy, bits);

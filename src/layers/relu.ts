@@ -1,7 +1,7 @@
 // ReLU: the CNN's activation, which toSpiking() replaces by a Leaky in the convolutional trunk.
 import type { Tensor } from '../engine/tensor.js';
 import { reluBackward, reluForward } from '../kernels/activation.js';
-import { POSITIVE, packSpikes, selectByBits, spikeWords } from '../kernels/spike-bits.js';
+import { selectByBits, spikeWords } from '../kernels/spike-bits.js';
 import { type ForwardContext, StatelessLayer, freeAll, releaseUnlessKept, reuse } from './layer.js';
 
 export class ReLU extends StatelessLayer {
@@ -34,17 +34,15 @@ export class ReLU extends StatelessLayer {
     const adopted = ctx?.adopted ?? null;
     if (adopted && adopted !== this.y) freeAll(this.y);
     this.y = adopted ?? reuse(this.y, x.shape);
-    reluForward(x, this.y);
-    this.probe?.(this.y);
-    if (ctx?.training && (ctx.backward ?? true)) {
-      this.mask = reuse(this.mask, [spikeWords(x.size)], 'i32');
-      packSpikes(this.y, this.mask, POSITIVE);
-      this.x = null;
-    } else {
+    const training = ctx?.training === true && (ctx.backward ?? true);
+    if (training) this.mask = reuse(this.mask, [spikeWords(x.size)], 'i32');
+    else {
       freeAll(this.mask);
       this.mask = null;
-      this.x = x;
     }
+    reluForward(x, this.y, this.mask);
+    this.x = training ? null : x;
+    this.probe?.(this.y);
     return this.y;
   }
 
