@@ -39,9 +39,8 @@ export function dct2(
   }
 }
 
-/** [coefficients, frames] from a standardised log-mel spectrogram [melBands, frames]. */
-export function mfccFromLogMel(logMel: Float32Array, s: MfccSettings): Float32Array {
-  const out = new Float32Array(s.coefficients * s.frames);
+/** [coefficients, frames] from a standardised log-mel spectrogram [melBands, frames], in `out` (a new array when not given). */
+export function mfccFromLogMel(logMel: Float32Array, s: MfccSettings, out: Float32Array = new Float32Array(s.coefficients * s.frames)): Float32Array {
   const scale = 1 / Math.sqrt(2 * s.melBands);
   for (let t = 0; t < s.frames; t++) dct2(logMel, t, s.melBands, s.coefficients, out, t, s.frames, scale);
   return out;

@@ -29,6 +29,8 @@ export class FeatureStream {
   private received = 0;
   private nextEnd: number;
   private readonly mel: MelState | null;
+  /** MFCC only: the window's log-mel, from which the coefficients are taken. */
+  private readonly logMel: Float32Array | null;
 
   constructor(
     readonly settings: FeatureSettings,
@@ -45,9 +47,11 @@ export class FeatureStream {
     if (settings.kind !== 'waveform') {
       this.hop = Math.max(1, Math.round(hopSamples / settings.hop)) * settings.hop;
       this.mel = melState(settings);
+      this.logMel = settings.kind === 'mfcc' ? new Float32Array(settings.melBands * settings.frames) : null;
     } else {
       this.hop = Math.max(1, Math.round(hopSamples));
       this.mel = null;
+      this.logMel = null;
     }
     this.hop = Math.min(this.hop, this.window);
     this.nextEnd = this.window;
@@ -88,10 +92,7 @@ export class FeatureStream {
       this.out.set(extractFeatures(clip, this.settings.sampleRate, this.settings));
       return this.out;
     }
-    if (this.settings.kind === 'mfcc') {
-      this.out.set(mfccFromLogMel(windowLogMel(this.mel, clip, start), this.settings));
-      return this.out;
-    }
+    if (this.settings.kind === 'mfcc') return mfccFromLogMel(windowLogMel(this.mel, clip, start, this.logMel!), this.settings, this.out);
     return windowLogMel(this.mel, clip, start, this.out);
   }
 }
