@@ -12,7 +12,7 @@ import { rms } from '../src/audio/noise.js';
 import { LOGMEL_60x134, WAVEFORM_4K } from '../src/audio/settings.js';
 import { arrayDataset, type Dataset } from '../src/data/dataset.js';
 import { loadSpeechCommands } from '../src/data/speech-commands-node.js';
-import { WAVE_AUGMENT_DEFAULTS, augmentWave, changeSpeed, convolve, roomImpulse } from '../src/data/wave-augment.js';
+import { WAVE_AUGMENT_DEFAULTS, augmentWave, changeSpeed, checkWaveAugment, colour, colouringDb, convolve, drawColouring, roomImpulse } from '../src/data/wave-augment.js';
 import { createModel } from '../src/models/zoo.js';
 import { featuresFor } from '../src/models/zoo.js';
 import { augmentInto, copyFor, specAugmentFor, specRng, type SpecAugmentSettings } from '../src/train/augment.js';
@@ -208,6 +208,38 @@ describe('waveform augmentation', () => {
       const ratio = rms(augmentWave(x, RATE, RATE, noises, gainOnly, rngFor(s))) / rms(Float32Array.from({ length: RATE }, (_, i) => x[i] ?? 0));
       expect(Math.abs(20 * Math.log10(ratio))).toBeLessThanOrEqual(6.0001);
     }
+  });
+
+  it("colours like a microphone: each tone by the filter's gain at its frequency, the draws within their ranges", () => {
+    const rms = (x: Float32Array) => Math.sqrt(x.subarray(2000, 14000).reduce((a, v) => a + v * v, 0) / 12000);
+    for (let seed = 0; seed < 8; seed++) {
+      const k = drawColouring(10, rngFor(seed, 'colour'));
+      expect(Math.abs(k.tilt)).toBeLessThanOrEqual(3);
+      expect(k.fHigh).toBeGreaterThanOrEqual(50);
+      expect(k.fHigh).toBeLessThanOrEqual(300);
+      expect(k.fLow).toBeGreaterThanOrEqual(3500);
+      expect(k.fLow).toBeLessThanOrEqual(8000);
+      for (const p of k.peaks) expect(Math.abs(p.g)).toBeLessThanOrEqual(10);
+      // Away from the clip's edges a tone comes out scaled by the gain at its frequency (a smooth curve).
+      for (const hz of [40, 150, 700, 2500, 6000, 7600]) {
+        const db = 20 * Math.log10(rms(colour(tone(hz), RATE, k)) / rms(tone(hz)));
+        expect(db).toBeCloseTo(colouringDb(k, hz), 1);
+      }
+    }
+    // The corners: 12 dB per octave below fHigh, 24 above fLow, besides the tilt and the peaks.
+    const flat = { tilt: 0, fHigh: 200, fLow: 4000, peaks: [] };
+    expect(colouringDb(flat, 100)).toBeCloseTo(-12, 9);
+    expect(colouringDb(flat, 1000)).toBe(0);
+    expect(colouringDb(flat, 8000)).toBeCloseTo(-24, 9);
+    expect(colouringDb(flat, 1)).toBe(-40);
+    // In a copy only when asked for, seeded like every other draw.
+    const noises = [Float32Array.from({ length: 3 * RATE }, (_, i) => Math.sin(i * 1.3) * 0.2)];
+    const coloured = { ...WAVE_AUGMENT_DEFAULTS, colourProbability: 1 };
+    const a = augmentWave(tone(300), RATE, RATE, noises, coloured, rngFor(3));
+    expect(augmentWave(tone(300), RATE, RATE, noises, coloured, rngFor(3))).toEqual(a);
+    expect(augmentWave(tone(300), RATE, RATE, noises, WAVE_AUGMENT_DEFAULTS, rngFor(3))).not.toEqual(a);
+    expect(() => checkWaveAugment({ ...coloured, colourDb: 50 })).toThrow(/colourDb must be in \[0, 40\], got 50/);
+    expect(() => checkWaveAugment({ ...coloured, colourProbability: 2 })).toThrow(/colourProbability must be in \[0, 1\]/);
   });
 
   describe('copies in the feature cache', () => {

@@ -267,6 +267,20 @@ describe('the CLI', () => {
     expect(bad.err).toMatch(/--weight-decay must be a number from 0 to 1, got "-1"/);
   });
 
+  it('--augment-colour colours the waveform copies, kept apart in the cache, and is refused where there are none', async () => {
+    const cache = join(dir, 'colour-cache');
+    const copiesFiles = (): string[] => readdirSync(cache, { recursive: true, encoding: 'utf8' }).filter((f) => /train-copies-\w+\.f32$/.test(f));
+    for (const colour of [[], ['--augment-colour', '1']]) {
+      const t = await cli('train', '--model', 'tcy', '--words', 'yes,no', '--epochs', '1', '--batch-size', '16', '--data', root, '--cache-dir', cache,
+        '--augment', 'wave', '--augment-copies', '1', ...colour, '--out', join(dir, `run-colour${colour.length}`), '--overwrite');
+      expect(t.code, t.err).toBe(0);
+    }
+    expect(copiesFiles()).toHaveLength(2);
+    const none = await cli('train', '--model', 'tcy', '--words', 'yes,no', '--data', root, '--cache-dir', cache, '--augment', 'spec', '--augment-colour', '0.5', '--out', join(dir, 'run-colour-spec'));
+    expect(none.code).toBe(2);
+    expect(none.err).toMatch(/--augment-colour colours the waveform-augmented copies, and --augment spec makes none/);
+  });
+
   it('trains a gsc12 model with augmentation, and eval maps the other words of a folder to _unknown_', async () => {
     const out = join(dir, 'run-gsc12');
     const cache = join(dir, 'cli-cache');

@@ -40,6 +40,8 @@ export interface DataOptions {
   /** Default: the model's recipe on the built-in set (train and demo pass it), else full there; none on a --data folder. */
   augment?: AugmentMode;
   augmentCopies?: number;
+  /** Share of the waveform-augmented copies given a microphone's colouring (default 0). */
+  augmentColour?: number;
 }
 
 /** `--data <dir>`, repeatable: every folder given, in order. A comma is part of a folder's name. */
@@ -58,14 +60,15 @@ export function addDataOptions(cmd: Command, opts: { augment?: boolean } = { aug
   if (opts.augment)
     cmd
       .option('--augment <mode>', 'training augmentation: none, spec (time shift and SpecAugment masks), wave (waveform-augmented copies), full (both) (default on the built-in set: the model recipe: spec for tcresnet8 and full for the others; none with --data)', choice('--augment', AUGMENT_MODES))
-      .option('--augment-copies <k>', `waveform-augmented copies of each training clip under --augment wave or full (default ${DEFAULT_AUGMENT_COPIES})`, nonNegativeInt('--augment-copies'));
+      .option('--augment-copies <k>', `waveform-augmented copies of each training clip under --augment wave or full (default ${DEFAULT_AUGMENT_COPIES})`, nonNegativeInt('--augment-copies'))
+      .option('--augment-colour <share>', "share of the waveform-augmented copies heard through a random microphone (tilt, high- and low-pass corners, two peaks or notches of up to 10 dB), 0 to 1 (default 0)", numberIn('--augment-colour', 0, 1));
   return cmd;
 }
 
 /** The data options among a command's parsed flags. */
 export function dataOptions(flags: DataOptions): DataOptions {
-  const { data, limitPerClass, task, words, cacheDir, unknownShare, augment, augmentCopies } = flags;
-  return { data, limitPerClass, task, words, cacheDir, unknownShare, augment, augmentCopies };
+  const { data, limitPerClass, task, words, cacheDir, unknownShare, augment, augmentCopies, augmentColour } = flags;
+  return { data, limitPerClass, task, words, cacheDir, unknownShare, augment, augmentCopies, augmentColour };
 }
 
 /** The data folder could not be read as Speech Commands: printed as one line, like a bad option. */
@@ -138,7 +141,9 @@ export function loadData(io: CliIo, opts: DataOptions, features: FeatureSettings
   const augment: AugmentOptions | undefined =
     mode === 'none' ? undefined : { spec: mode === 'spec' || mode === 'full' ? specAugmentFor(features) : null, copies: copies > 0 };
   const classes = classesFor(opts);
-  const key = JSON.stringify([roots, featureKey(features), opts.limitPerClass ?? null, classes, opts.cacheDir ?? null, copies]);
+  const colour = opts.augmentColour ?? 0;
+  if (colour > 0 && copies === 0) throw new UsageError(`--augment-colour colours the waveform-augmented copies, and --augment ${mode}${mode === 'wave' || mode === 'full' ? ' --augment-copies 0' : ''} makes none: use --augment wave or full`);
+  const key = JSON.stringify([roots, featureKey(features), opts.limitPerClass ?? null, classes, opts.cacheDir ?? null, copies, colour]);
   let splits = loaded.get(key);
   if (!splits) {
     splits = loadSpeechCommands(roots, features, {
@@ -146,7 +151,7 @@ export function loadData(io: CliIo, opts: DataOptions, features: FeatureSettings
       limitPerClass: opts.limitPerClass,
       ...classes,
       cacheDir: opts.cacheDir,
-      ...(copies > 0 && { augment: { copies } }),
+      ...(copies > 0 && { augment: { copies, ...(colour > 0 && { settings: { colourProbability: colour } }) } }),
     }).then(
       (s): LoadedSplits => {
         if (s.skipped.length) note(io, `skipped ${s.skipped.length} unreadable files, e.g. ${s.skipped[0].file}: ${s.skipped[0].reason}`);
