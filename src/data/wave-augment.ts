@@ -153,6 +153,7 @@ export interface Colouring {
   peaks: { g: number; c: number; w: number }[];
 }
 
+/** A colouring drawn from `rng` over the ranges above (corners and peak centres log-uniform). */
 export function drawColouring(peakDb: number, rng: Rng): Colouring {
   const tilt = rng.uniform(-3, 3);
   const fHigh = 50 * Math.pow(6, rng.next());
