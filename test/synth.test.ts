@@ -1,7 +1,7 @@
 // The built-in data set synthesizer on a tiny run: the Speech Commands layout, identical bytes for the
 // same seed (in one process or two worker threads, and after an interrupted run), a split by voice across
-// both synthesizers (eSpeak NG and Flite), and the reuse of a complete set. Skipped, with the reason,
-// when a synthesizer cannot load.
+// its synthesizers (eSpeak NG, Flite, and GnuSpeech when asked for), and the reuse of a complete set.
+// Skipped, with the reason, when a synthesizer cannot load.
 import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,9 +11,11 @@ import { featuresFor } from '../src/models/zoo.js';
 import { decodeWav } from '../src/audio/wav.js';
 import { Espeak } from '../src/data/espeak-node.js';
 import { Flite } from '../src/data/flite-node.js';
+import { GnuSpeech } from '../src/data/gnuspeech-node.js';
 import { loadSpeechCommands } from '../src/data/speech-commands-node.js';
 import { FLITE_POOLS, VARIANTS, speakersFor, splitSpeakers, variantPools, type SplitName } from '../src/data/speakers.js';
 import { synthesizeSpeechCommands, type SynthOptions } from '../src/data/synth-node.js';
+import { WORDS } from '../src/data/words.js';
 
 let unavailable = '';
 let flite: Flite | undefined;
@@ -23,6 +25,15 @@ try {
 } catch (e) {
   unavailable = (e as Error).message;
   console.warn(`synth tests skipped: ${unavailable}`);
+}
+
+let gnuspeech: GnuSpeech | undefined;
+let gnuspeechUnavailable = '';
+try {
+  gnuspeech = await GnuSpeech.load();
+} catch (e) {
+  gnuspeechUnavailable = (e as Error).message;
+  console.warn(`GnuSpeech tests skipped: ${gnuspeechUnavailable}`);
 }
 
 const WORDS_HERE = ['yes', 'no', 'sheila'];
@@ -60,7 +71,10 @@ describe.skipIf(unavailable !== '')('synthesizeSpeechCommands', () => {
     expect(s.voices).toEqual({ train: 3, validation: 1, test: 1 });
     expect(s.synthesizers).toEqual({ 'espeak-ng': 1, flite: 4 });
     expect(s.splits).toEqual({ train: 9, validation: 3, test: 3 });
-    expect(JSON.parse(readFileSync(join(out, 'synth.json'), 'utf8'))).toMatchObject({ version: 3, fliteShare: 0.5, synthesizers: ['espeak-ng', 'flite'] });
+    const manifest = JSON.parse(readFileSync(join(out, 'synth.json'), 'utf8'));
+    expect(manifest).toMatchObject({ version: 3, fliteShare: 0.5, synthesizers: ['espeak-ng', 'flite'] });
+    // No GnuSpeech share: the manifest is the one sets had before GnuSpeech joined, so they are reused.
+    expect(manifest).not.toHaveProperty('gnuspeechShare');
     expect(existsSync(join(out, 'up'))).toBe(false);
     const files = WORDS_HERE.flatMap((w) => readdirSync(join(out, w)).map((f) => `${w}/${f}`));
     expect(files).toHaveLength(15);
@@ -182,6 +196,45 @@ describe.skipIf(unavailable !== '')('Flite', () => {
   });
 });
 
+describe.skipIf(gnuspeechUnavailable !== '' || unavailable !== '')('GnuSpeech', () => {
+  const tube = { tractLength: 17.5, pulseRise: 40, pulseFall: 24, pitch: -12, breathiness: 0.5, radius: 1 };
+  const u = { text: 'sheila', voice: tube, tempo: 1, pitchOffset: 0 };
+
+  it('gives the same samples for an utterance whatever was spoken before, and follows tempo, pitch and tube', () => {
+    const first = gnuspeech!.speak(u);
+    expect(first.sampleRate).toBe(22050);
+    expect(first.samples.length).toBeGreaterThan(0.3 * 22050);
+    expect(first.samples.reduce((a, v) => a + v * v, 0)).toBeGreaterThan(1);
+    gnuspeech!.speak({ text: 'backward?', voice: { ...tube, tractLength: 14, pitch: 2 }, tempo: 1.3, pitchOffset: 3 });
+    expect(gnuspeech!.speak(u).samples).toEqual(first.samples);
+    const fast = gnuspeech!.speak({ ...u, tempo: 1.5 });
+    expect(fast.samples.length / first.samples.length).toBeLessThan(0.85);
+    for (const other of [{ ...u, pitchOffset: 4 }, { ...u, voice: { ...tube, tractLength: 15 } }, { ...u, voice: { ...tube, breathiness: 3 } }]) {
+      const spoken = gnuspeech!.speak(other).samples;
+      expect(spoken).not.toEqual(first.samples);
+    }
+  });
+
+  it('speaks every Speech Commands word', () => {
+    for (const w of WORDS) expect(gnuspeech!.speak({ ...u, text: w }).samples.length, w).toBeGreaterThan(0.2 * 22050);
+  });
+
+  it('renders its share of a data set, named in the manifest, byte-identical for a seed', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'snn-gnuspeech-'));
+    try {
+      const opts = (out: string): SynthOptions => ({ out, seed: 29, clipsPerWord: 5, words: ['yes', 'no'], workers: 1, fliteShare: 0, gnuspeechShare: 0.6 });
+      const s = await synthesizeSpeechCommands(opts(join(dir, 'a')));
+      expect(s.synthesizers).toEqual({ 'espeak-ng': 1, gnuspeech: 4 });
+      expect(JSON.parse(readFileSync(join(dir, 'a', 'synth.json'), 'utf8'))).toMatchObject({ gnuspeechShare: 0.6, synthesizers: ['espeak-ng', 'gnuspeech'] });
+      await synthesizeSpeechCommands(opts(join(dir, 'b')));
+      expect(snapshot(join(dir, 'b'))).toEqual(snapshot(join(dir, 'a')));
+      await expect(synthesizeSpeechCommands({ ...opts(join(dir, 'c')), fliteShare: 0.5 })).rejects.toThrow(/gnuspeechShare must be at least 0 and, with fliteShare \(0.5\), at most 1, got 0.6/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('splitSpeakers', () => {
   it('holds out about 10% of voices each for validation and test, disjointly', () => {
     for (const n of [1, 2, 3, 10, 57, 160]) {
@@ -229,5 +282,23 @@ describe('splitSpeakers', () => {
       expect(quarter[i]).toMatchObject({ id: none[i].id, split: none[i].split, pitch: none[i].pitch, rate: none[i].rate, tract: none[i].tract });
       if (quarter[i].synthesizer === 'espeak-ng') expect(quarter[i].voice).toBe(none[i].voice);
     }
+  });
+
+  it('adds GnuSpeech speakers without changing the others, each with a tube of its own', () => {
+    const before = speakersFor(5, 200), mixed = speakersFor(5, 200, 0.25, 0.25);
+    const tubes = mixed.filter((s) => s.synthesizer === 'gnuspeech');
+    expect(tubes.length).toBeGreaterThan(30);
+    expect(tubes.length).toBeLessThan(70);
+    for (let i = 0; i < 200; i++) {
+      if (mixed[i].synthesizer === 'gnuspeech') {
+        expect(before[i].synthesizer).toBe('espeak-ng');
+        expect(mixed[i].voice).toBe('tube');
+        expect(mixed[i].tube!.tractLength).toBeGreaterThanOrEqual(13.5);
+        expect(mixed[i].tube!.tractLength).toBeLessThanOrEqual(18.5);
+      } else expect(mixed[i]).toEqual(before[i]);
+    }
+    expect(new Set(tubes.map((s) => s.tube!.tractLength)).size).toBe(tubes.length);
+    expect(before.some((s) => 'tube' in s)).toBe(false);
+    expect(() => speakersFor(5, 10, 0.6, 0.6)).toThrow(/add up to at most 1, got 0.6 and 0.6/);
   });
 });

@@ -13,6 +13,7 @@ interface SynthFlags {
   clipsPerWord?: number;
   seed?: number;
   fliteShare?: number;
+  gnuspeechShare?: number;
   json?: boolean;
 }
 
@@ -26,7 +27,8 @@ export function synthCommand(ctx: CliContext): Command {
     }))
     .option('--clips-per-word <n>', 'clips per word', positiveInt('--clips-per-word'))
     .option('--seed <n>', 'seed of voices and variations', nonNegativeInt('--seed'))
-    .option('--flite-share <s>', 'share of the voices rendered by Flite instead of eSpeak NG, 0 to 1 (default 0.25)', numberIn('--flite-share', 0, 1));
+    .option('--flite-share <s>', 'share of the voices rendered by Flite instead of eSpeak NG, 0 to 1 (default 0.25)', numberIn('--flite-share', 0, 1))
+    .option('--gnuspeech-share <s>', 'share of the voices rendered by GnuSpeech (an articulatory synthesizer; each voice a tube model of its own), 0 to 1 with the Flite share (default 0)', numberIn('--gnuspeech-share', 0, 1));
   withJson(cmd);
   return cmd.action(async (flags: SynthFlags) => {
     const { io } = ctx;
@@ -37,6 +39,7 @@ export function synthCommand(ctx: CliContext): Command {
       clipsPerWord: flags.clipsPerWord,
       seed: flags.seed,
       fliteShare: flags.fliteShare,
+      gnuspeechShare: flags.gnuspeechShare,
       progress: io.progress,
     });
     emit(io, flags.json, { out, ...summary }, () =>

@@ -10,7 +10,8 @@ import { rngFor } from '../util/hash.js';
 import { writeFileAtomic } from '../util/atomic-node.js';
 import { Espeak, SESSION_LIMIT, type Session, type Utterance } from './espeak-node.js';
 import { Flite } from './flite-node.js';
-import { SAMPLE_RATE, clipPath, type Speaker, type SynthesizerName } from './speakers.js';
+import { GnuSpeech } from './gnuspeech-node.js';
+import { SAMPLE_RATE, clipPath, type Speaker, type SynthesizerName, type TubeVoice } from './speakers.js';
 
 /** One-pole high-pass then low-pass in place: a cheap, varied "microphone". */
 function colour(x: Float32Array, highpassHz: number, lowpassHz: number): void {
@@ -105,10 +106,22 @@ function fliteVoice(flite: Flite): Speak {
   };
 }
 
+/** GnuSpeech with eSpeak's units translated: rate as tempo, pitch 0..99 as ±3 semitones around the
+ *  speaker's tube, amplitude as a gain that clips when loud. */
+function gnuspeechVoice(gnuspeech: GnuSpeech, tube: TubeVoice): Speak {
+  return (u) => {
+    const spoken = gnuspeech.speak({ text: u.text, voice: tube, tempo: u.rate / ESPEAK_DEFAULT_RATE, pitchOffset: ((u.pitch - 50) / 99) * 6 });
+    const gain = u.amplitude / 100;
+    const samples = spoken.samples.map((v) => Math.max(-1, Math.min(1, gain * v)));
+    return { samples, sampleRate: spoken.sampleRate };
+  };
+}
+
 /** The synthesizers a run uses, loaded. */
 export interface Synthesizers {
   espeak?: Espeak;
   flite?: Flite;
+  gnuspeech?: GnuSpeech;
 }
 
 /** Loads the synthesizers named (each a development dependency, with a clear error when missing). */
@@ -116,6 +129,7 @@ export async function loadSynthesizers(names: readonly SynthesizerName[]): Promi
   return {
     espeak: names.includes('espeak-ng') ? await Espeak.load() : undefined,
     flite: names.includes('flite') ? await Flite.load() : undefined,
+    gnuspeech: names.includes('gnuspeech') ? await GnuSpeech.load() : undefined,
   };
 }
 
@@ -123,7 +137,9 @@ function voiceFor(synths: Synthesizers, speaker: Speaker): Speak {
   const missing = (): never => {
     throw new Error(`synthesizeSpeechCommands: speaker ${speaker.id} needs ${speaker.synthesizer}, which was not loaded`);
   };
-  return speaker.synthesizer === 'flite' ? fliteVoice(synths.flite ?? missing()) : espeakVoice(synths.espeak ?? missing());
+  if (speaker.synthesizer === 'flite') return fliteVoice(synths.flite ?? missing());
+  if (speaker.synthesizer === 'gnuspeech') return gnuspeechVoice(synths.gnuspeech ?? missing(), speaker.tube ?? missing());
+  return espeakVoice(synths.espeak ?? missing());
 }
 
 /** Renders one clip: speak, scale the vocal tract, place in one second, add the room and the microphone,

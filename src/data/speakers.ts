@@ -10,7 +10,11 @@ export const SAMPLE_RATE = 16000;
  *  variants keep the variety within each split. */
 export const DEFAULT_FLITE_SHARE = 0.25;
 
-export type SynthesizerName = 'espeak-ng' | 'flite';
+/** The share of speakers GnuSpeech renders: none unless asked for (`synth --gnuspeech-share`), so the
+ *  built-in set stays the one every measurement in the docs was made on. */
+export const DEFAULT_GNUSPEECH_SHARE = 0;
+
+export type SynthesizerName = 'espeak-ng' | 'flite' | 'gnuspeech';
 export type SplitName = 'train' | 'validation' | 'test';
 
 /** eSpeak NG's English accents (the build has no MBROLA voices). */
@@ -35,14 +39,48 @@ export const VARIANTS: readonly string[] = [
  *  left out. */
 export const FLITE_POOLS: Record<SplitName, readonly string[]> = { train: ['kal', 'kal16', 'slt'], validation: ['awb'], test: ['rms'] };
 
+/** A GnuSpeech speaker's tube model (the fields of gnuspeech_sa's voice files, see gnuspeech-node.ts). */
+export interface TubeVoice {
+  /** Vocal tract length, cm (gnuspeech_sa's stock voices: male 17.5, female 15, children 12.5 and 10). */
+  tractLength: number;
+  /** Glottal pulse rise and fall, % of the period. */
+  pulseRise: number;
+  pulseFall: number;
+  /** Semitones relative to middle C (stock male -12, female 0). */
+  pitch: number;
+  /** Breathiness, % (stock male 0.5, female 1.5). */
+  breathiness: number;
+  /** Scales the radius of every section of the tract. */
+  radius: number;
+}
+
+/**
+ * An adult's tube: a tract of 13.5-18.5 cm, the pitch following it (the stock male's -12 semitones at
+ * 17.5 cm, the female's 0 at 15, ±3 around that line), and a glottis and breathiness of its own.
+ */
+function drawTube(seed: number, index: number): TubeVoice {
+  const rng = rngFor(seed, 'tube', index);
+  const tractLength = rng.uniform(13.5, 18.5);
+  return {
+    tractLength,
+    pulseRise: rng.uniform(32, 48),
+    pulseFall: rng.uniform(18, 36),
+    pitch: ((17.5 - tractLength) / 2.5) * 12 - 12 + rng.uniform(-3, 3),
+    breathiness: rng.uniform(0.3, 3),
+    radius: rng.uniform(0.9, 1.1),
+  };
+}
+
 /** One synthetic speaker: fixed traits, and a split. */
 export interface Speaker {
   index: number;
   split: SplitName;
   id: string;
   synthesizer: SynthesizerName;
-  /** An eSpeak voice with its variant (`en-us+m3`) or a Flite voice (`slt`). */
+  /** An eSpeak voice with its variant (`en-us+m3`), a Flite voice (`slt`), or `tube` for GnuSpeech. */
   voice: string;
+  /** GnuSpeech's speakers: the tube model (drawn for each speaker, so no two share a timbre). */
+  tube?: TubeVoice;
   /** The voice's traits in eSpeak's units (see Utterance in espeak-node.ts); Flite's voices take them relative to their own. */
   pitch: number;
   rate: number;
@@ -75,8 +113,10 @@ export function variantPools(seed: number): Record<SplitName, string[]> {
 }
 
 /** Every speaker of a run: the synthesizer and traits drawn per speaker, the eSpeak variant or the Flite
- *  voice from its split's pool. */
-export function speakersFor(seed: number, count: number, fliteShare = DEFAULT_FLITE_SHARE): Speaker[] {
+ *  voice from its split's pool, GnuSpeech's tube drawn for the speaker. */
+export function speakersFor(seed: number, count: number, fliteShare = DEFAULT_FLITE_SHARE, gnuspeechShare = DEFAULT_GNUSPEECH_SHARE): Speaker[] {
+  if (!(fliteShare >= 0 && gnuspeechShare >= 0 && fliteShare + gnuspeechShare <= 1))
+    throw new RangeError(`speakersFor: the Flite and GnuSpeech shares must be at least 0 and add up to at most 1, got ${fliteShare} and ${gnuspeechShare}`);
   const splits = splitSpeakers(seed, count);
   const pools = variantPools(seed);
   const splitOf = new Map<number, SplitName>();
@@ -84,16 +124,19 @@ export function speakersFor(seed: number, count: number, fliteShare = DEFAULT_FL
   return Array.from({ length: count }, (_, index) => {
     const split = splitOf.get(index)!;
     const rng = rngFor(seed, 'speaker', index);
-    // The synthesizer and voice are drawn apart from the traits, so the share changes which speakers
-    // use Flite and nothing else.
+    // The synthesizer and voice are drawn apart from the traits, so the shares change which speakers
+    // use Flite or GnuSpeech and nothing else.
     const voiceRng = rngFor(seed, 'voice', index);
-    const synthesizer: SynthesizerName = voiceRng.next() < fliteShare ? 'flite' : 'espeak-ng';
+    const draw = voiceRng.next();
+    const synthesizer: SynthesizerName = draw < fliteShare ? 'flite' : draw < fliteShare + gnuspeechShare ? 'gnuspeech' : 'espeak-ng';
+    const voice = synthesizer === 'flite' ? voiceRng.pick(FLITE_POOLS[split]) : synthesizer === 'gnuspeech' ? 'tube' : `${voiceRng.pick(ACCENTS)}+${voiceRng.pick(pools[split])}`;
     return {
       index,
       split,
       id: hashSeed(seed, 'speaker-id', index).toString(16).padStart(8, '0'),
       synthesizer,
-      voice: synthesizer === 'flite' ? voiceRng.pick(FLITE_POOLS[split]) : `${voiceRng.pick(ACCENTS)}+${voiceRng.pick(pools[split])}`,
+      voice,
+      ...(synthesizer === 'gnuspeech' ? { tube: drawTube(seed, index) } : {}),
       pitch: rng.uniform(15, 85),
       rate: rng.uniform(125, 215),
       amplitude: rng.uniform(70, 150),

@@ -18,7 +18,7 @@ import type { ProgressFactory } from '../util/progress.js';
 import { silentProgress } from '../util/progress.js';
 import { writeFileAtomic } from '../util/atomic-node.js';
 import { backgroundNoises, loadSynthesizers, renderSpeaker, type RenderSetup } from './render-node.js';
-import { DEFAULT_FLITE_SHARE, SAMPLE_RATE, clipPath, speakersFor, splitSpeakers, type Speaker, type SynthesizerName } from './speakers.js';
+import { DEFAULT_FLITE_SHARE, DEFAULT_GNUSPEECH_SHARE, SAMPLE_RATE, clipPath, speakersFor, splitSpeakers, type Speaker, type SynthesizerName } from './speakers.js';
 import { NOISE_FOLDER, TESTING_LIST, VALIDATION_LIST } from './speech-commands-node.js';
 import { WorkerPool } from './worker-node.js';
 import { WORDS } from './words.js';
@@ -44,6 +44,8 @@ export interface SynthOptions {
   workers?: number;
   /** The share of speakers (0..1) rendered by Flite rather than eSpeak NG. Default DEFAULT_FLITE_SHARE. */
   fliteShare?: number;
+  /** The share of speakers (0..1, with Flite's at most 1) rendered by GnuSpeech. Default DEFAULT_GNUSPEECH_SHARE (none). */
+  gnuspeechShare?: number;
 }
 
 export interface SynthSummary {
@@ -70,6 +72,8 @@ interface Manifest {
   clipsPerWord: number;
   words: string[];
   fliteShare: number;
+  /** Present only when above 0, so a set made before GnuSpeech joined keeps its manifest. */
+  gnuspeechShare?: number;
   /** Those the speakers use, loaded before anything is written. */
   synthesizers: SynthesizerName[];
 }
@@ -80,13 +84,16 @@ function checkOptions(opts: SynthOptions): Manifest {
   const seed = opts.seed ?? 1;
   const clipsPerWord = opts.clipsPerWord ?? DEFAULT_CLIPS_PER_WORD;
   const fliteShare = opts.fliteShare ?? DEFAULT_FLITE_SHARE;
+  const gnuspeechShare = opts.gnuspeechShare ?? DEFAULT_GNUSPEECH_SHARE;
   if (!(fliteShare >= 0 && fliteShare <= 1)) throw new RangeError(`synthesizeSpeechCommands: fliteShare must be in [0, 1], got ${fliteShare}`);
+  if (!(gnuspeechShare >= 0 && fliteShare + gnuspeechShare <= 1))
+    throw new RangeError(`synthesizeSpeechCommands: gnuspeechShare must be at least 0 and, with fliteShare (${fliteShare}), at most 1, got ${gnuspeechShare}`);
   if (!Number.isInteger(seed) || seed < 0) throw new RangeError(`synthesizeSpeechCommands: seed must be a non-negative integer, got ${seed}`);
   if (!Number.isInteger(clipsPerWord) || clipsPerWord <= 0) throw new RangeError(`synthesizeSpeechCommands: clipsPerWord must be a positive integer, got ${clipsPerWord}`);
   const words = opts.words ? [...opts.words] : [...WORDS];
   if (words.length === 0) throw new RangeError('synthesizeSpeechCommands: words is empty');
   for (const w of words) if (!WORDS.includes(w)) throw new RangeError(`synthesizeSpeechCommands: "${w}" is not a Speech Commands word (${WORDS.join(', ')})`);
-  const used = new Set(speakersFor(seed, clipsPerWord, fliteShare).map((s) => s.synthesizer));
+  const used = new Set(speakersFor(seed, clipsPerWord, fliteShare, gnuspeechShare).map((s) => s.synthesizer));
   return {
     generator: 'snn-voice synth',
     version: SYNTH_VERSION,
@@ -95,7 +102,8 @@ function checkOptions(opts: SynthOptions): Manifest {
     // WORDS order, no duplicates: the same set of words always means the same run.
     words: WORDS.filter((w) => words.includes(w)),
     fliteShare,
-    synthesizers: (['espeak-ng', 'flite'] as const).filter((n) => used.has(n)),
+    ...(gnuspeechShare > 0 ? { gnuspeechShare } : {}),
+    synthesizers: (['espeak-ng', 'flite', 'gnuspeech'] as const).filter((n) => used.has(n)),
   };
 }
 
@@ -136,7 +144,7 @@ export async function synthesizeSpeechCommands(opts: SynthOptions): Promise<Synt
   const synths = await loadSynthesizers(manifest.synthesizers);
   await writeFileAtomic(join(out, MANIFEST), JSON.stringify(manifest, null, 2) + '\n');
 
-  const { seed, clipsPerWord, words, fliteShare } = manifest;
+  const { seed, clipsPerWord, words, fliteShare, gnuspeechShare } = manifest;
   const noises = backgroundNoises(seed);
   for (let c = 0; c < NOISE_COLORS.length; c++) {
     // Stored at 0.1 RMS so the white noise's peaks stay inside 16-bit range.
@@ -144,7 +152,7 @@ export async function synthesizeSpeechCommands(opts: SynthOptions): Promise<Synt
     await writeFileAtomic(join(out, NOISE_FOLDER, NOISE_FILES[NOISE_COLORS[c]]), encodeWav(scaled, SAMPLE_RATE, 16));
   }
 
-  const speakers = speakersFor(seed, clipsPerWord, fliteShare);
+  const speakers = speakersFor(seed, clipsPerWord, fliteShare, gnuspeechShare);
   const ids = new Set(speakers.map((s) => s.id));
   if (ids.size !== speakers.length) throw new Error(`synthesizeSpeechCommands: voice id collision for seed ${seed}; choose another seed`);
   // Resume: a speaker whose every file exists is done (files are written by rename, so they are whole).
