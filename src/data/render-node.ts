@@ -89,6 +89,12 @@ const FLITE_F0: Record<string, number | undefined> = { kal: 96, kal16: 96, slt: 
 /** eSpeak's default rate (words per minute), taken as each Flite voice's own speed. */
 const ESPEAK_DEFAULT_RATE = 175;
 
+/** eSpeak's amplitude (100 = as spoken) applied to another synthesizer's output: clipped when loud, as eSpeak's is. */
+function atAmplitude(spoken: DecodedAudio, amplitude: number): DecodedAudio {
+  const gain = amplitude / 100;
+  return { samples: spoken.samples.map((v) => Math.max(-1, Math.min(1, gain * v))), sampleRate: spoken.sampleRate };
+}
+
 /** Flite with eSpeak's units translated: rate as a duration stretch, pitch 0..99 as ±half an octave
  *  around the voice's own, amplitude as a gain that, like eSpeak's, clips when loud. */
 function fliteVoice(flite: Flite): Speak {
@@ -100,9 +106,7 @@ function fliteVoice(flite: Flite): Speak {
       stretch: ESPEAK_DEFAULT_RATE / u.rate,
       f0: own === undefined ? undefined : own * Math.pow(2, (u.pitch - 50) / 99),
     });
-    const gain = u.amplitude / 100;
-    const samples = spoken.samples.map((v) => Math.max(-1, Math.min(1, gain * v)));
-    return { samples, sampleRate: spoken.sampleRate };
+    return atAmplitude(spoken, u.amplitude);
   };
 }
 
@@ -111,9 +115,7 @@ function fliteVoice(flite: Flite): Speak {
 function gnuspeechVoice(gnuspeech: GnuSpeech, tube: TubeVoice): Speak {
   return (u) => {
     const spoken = gnuspeech.speak({ text: u.text, voice: tube, tempo: u.rate / ESPEAK_DEFAULT_RATE, pitchOffset: ((u.pitch - 50) / 99) * 6 });
-    const gain = u.amplitude / 100;
-    const samples = spoken.samples.map((v) => Math.max(-1, Math.min(1, gain * v)));
-    return { samples, sampleRate: spoken.sampleRate };
+    return atAmplitude(spoken, u.amplitude);
   };
 }
 
