@@ -193,14 +193,24 @@ describe('snn-voice', () => {
     expect(finished.err).toMatch(/run-cnn holds a finished run: choose another --out, or add --overwrite/);
   });
 
-  it('train --from-cnn converts the CNN to an SNN and fine-tunes it; the table is aligned', async () => {
+  it('train --from-cnn converts the CNN to an SNN and fine-tunes it (its architecture unless --model says otherwise); the table is aligned', async () => {
     const out = join(dir, 'run-snn');
-    const r = await cli('train', '--model', 'tcy', '--from-cnn', modelFile, '--steps', '2', '--epochs', '1', '--batch-size', '4', '--data', data, '--out', out);
+    const args = ['train', '--from-cnn', modelFile, '--steps', '2', '--epochs', '1', '--batch-size', '4', '--data', data];
+    const other = await cli(...args, '--model', 'hjh', '--out', join(dir, 'run-hjh'));
+    expect(other.code).not.toBe(0);
+    expect(other.err).toMatch(/is a tcy model, but --model is hjh/);
+    const r = await cli(...args, '--out', out);
     expect(r.code, r.err).toBe(0);
     expect(r.err).toMatch(/converted .* with T=2 \(ecc: batch norm folded/);
     expect(r.out).toContain('tcy SNN T=2');
     expect(r.out).toMatch(/run\s+kept epoch\s+val top-1\s+test top-1/);
     expect(existsSync(join(out, 'model.snn'))).toBe(true);
+    // The CNN's features come along too.
+    const mfcc = join(dir, 'run-mfcc');
+    expect((await cli('train', '--model', 'tcy', '--features', 'mfcc', '--epochs', '1', '--batch-size', '4', '--data', data, '--out', mfcc)).code).toBe(0);
+    const snn = await cli('train', '--from-cnn', join(mfcc, 'model.snn'), '--steps', '2', '--epochs', '1', '--batch-size', '4', '--data', data, '--out', join(dir, 'run-mfcc-snn'));
+    expect(snn.code, snn.err).toBe(0);
+    expect(JSON.parse(readFileSync(join(dir, 'run-mfcc-snn', 'result.json'), 'utf8')).spec).toMatchObject({ model: 'tcy', features: 'mfcc', spiking: true });
   });
 
   it('convert writes a converted SNN that eval scores; --sweep-steps writes the table and plots', async () => {

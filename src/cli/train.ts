@@ -3,6 +3,8 @@ import { Command, Option } from 'commander';
 import { initEngine } from '../engine/engine.js';
 import { featuresFor } from '../models/zoo.js';
 import { MODEL_SETTINGS } from '../models/config.js';
+import { loadModel } from '../models/file-node.js';
+import type { ModelConfig } from '../models/types.js';
 import type { ModelSettingKey } from '../models/settings.js';
 import { CONVERSION_METHODS, type ConversionMethod } from '../train/convert.js';
 import { runLabel } from '../train/report.js';
@@ -79,6 +81,13 @@ interface TrainFlags {
   json?: boolean;
 }
 
+/** The architecture and features of a CNN model file. */
+async function cnnChoices(path: string): Promise<Pick<ModelConfig, 'name' | 'features'>> {
+  const { model } = await loadModel(path);
+  model.dispose();
+  return { name: model.config.name, features: model.config.features };
+}
+
 export function trainCommand(ctx: CliContext): Command {
   const cmd = new Command('train').description(
     'train one model (CNN, or SNN with --spiking) and write model.snn, a checkpoint, log.jsonl and result.json',
@@ -90,7 +99,7 @@ export function trainCommand(ctx: CliContext): Command {
     .option('--patience <n>', `stop after n epochs without a better validation loss, or never (default: ${recipeHelp('patience')}; the best epoch is kept either way)`, patienceParser)
     .option('--resume', 'continue from the checkpoint in --out')
     .option('--overwrite', 'replace a run already in --out (finished or not) instead of refusing')
-    .option('--from-cnn <file>', "start the SNN from a trained CNN's model file, converted (docs/conversion.md), then fine-tune")
+    .option('--from-cnn <file>', "start the SNN from a trained CNN's model file, converted (docs/conversion.md), then fine-tune; implies --spiking, and the CNN's --model and --features unless given")
     .option('--conversion <method>', `how --from-cnn converts: ${CONVERSION_METHODS.join(', ')} (default: qcfs for a CNN trained with --quantize, else ecc)`, choice('--conversion', CONVERSION_METHODS))
     .option('--threads <n>', 'threads sharing the large kernel calls, over one shared memory (docs/threads.md)', positiveInt('--threads'), 1);
   withJson(cmd);
@@ -99,7 +108,13 @@ export function trainCommand(ctx: CliContext): Command {
     if (flags.fromCnn) existingFile('--from-cnn', flags.fromCnn);
     // Before anything makes tensors: they belong to the engine that made them.
     await initEngine({ threads: flags.threads });
-    const { name: model = MODEL_SETTINGS.name.default, ...settings } = settingsFromFlags(MODEL_SETTINGS, flags);
+    // The CNN of --from-cnn names its architecture and features: the run's, unless given.
+    const cnn = flags.fromCnn ? await cnnChoices(flags.fromCnn) : undefined;
+    const unset = (flag: string): boolean => [undefined, 'default'].includes(cmd.getOptionValueSource(new Option(flag).attributeName()));
+    const flagged = settingsFromFlags(MODEL_SETTINGS, flags);
+    if (cnn && unset(MODEL_SETTINGS.name.flag)) flagged.name = cnn.name;
+    if (cnn?.features && unset(MODEL_SETTINGS.features.flag)) flagged.features = cnn.features;
+    const { name: model = MODEL_SETTINGS.name.default, ...settings } = flagged;
     // A migrated CNN is an SNN: --from-cnn implies --spiking.
     const spiking = !!settings.spiking || !!flags.fromCnn;
     const learned = (['learnBeta', 'learnThreshold'] as const).find((key) => settings[key]);
