@@ -2,7 +2,8 @@
 // speakers.ts), each rendered by eSpeak NG (accent, voice variant), by Flite (base voice) or, when asked
 // for, by GnuSpeech (a tube model of its own), with its own pitch, rate, vocal-tract scaling, room and
 // microphone colouring, placed at random in a 1-second window over background noise (render-node.ts),
-// written in the Speech Commands v2 layout. This file builds the set: options, the manifest that tells one set from another, resumption, worker threads, split lists.
+// written in the Speech Commands v2 layout. This file builds the set: options, the manifest that tells
+// one set from another, resumption, worker threads, split lists.
 //
 // Determinism: every random choice comes from a generator seeded by (seed, speaker, word), and each
 // speaker is rendered on a fresh eSpeak session (whose output depends on what it spoke before; Flite
