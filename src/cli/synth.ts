@@ -2,6 +2,7 @@
 // Speech Commands v2 layout) so everything runs without downloading the real corpus.
 import { Command } from 'commander';
 import { WORDS } from '../data/words.js';
+import { DEFAULT_FLITE_SHARE } from '../data/speakers.js';
 import { builtinDataDir, synthesizeSpeechCommands } from '../data/synth-node.js';
 import { type CliContext, emit } from './io.js';
 import { UsageError, listOf, nonNegativeInt, numberIn, positiveInt, withJson } from './options.js';
@@ -32,6 +33,11 @@ export function synthCommand(ctx: CliContext): Command {
   withJson(cmd);
   return cmd.action(async (flags: SynthFlags) => {
     const { io } = ctx;
+    const flite = flags.fliteShare ?? DEFAULT_FLITE_SHARE;
+    if (flags.gnuspeechShare !== undefined && flite + flags.gnuspeechShare > 1)
+      throw new UsageError(
+        `--gnuspeech-share ${flags.gnuspeechShare} and --flite-share ${flite}${flags.fliteShare === undefined ? ' (its default)' : ''} add up to more than 1: lower --flite-share (e.g. --flite-share 0 for GnuSpeech and eSpeak NG alone)`,
+      );
     const out = flags.out ?? builtinDataDir();
     const summary = await synthesizeSpeechCommands({
       out,
