@@ -1,6 +1,6 @@
 // GnuSpeech (the `@echogarden/gnuspeech-wasm` package: gnuspeech_sa, an articulatory synthesizer,
 // compiled to WebAssembly with Emscripten, GPL-3.0) as a synchronous speak(utterance) -> samples
-// function. A development dependency, read only here and only when synthesizing.
+// function. An optional dependency, read only here and only when synthesizing.
 //
 // Why a third synthesizer: eSpeak NG and Flite make their vowels from formant tables and recorded
 // diphones of a few voices; GnuSpeech makes them with a tube model of the vocal tract driven by a
@@ -38,6 +38,7 @@ const CONFIG_DIR = '/data/en';
 const VOICE_NAME = 'speaker';
 const OUT_FILE = '/tmp/utterance.wav';
 const PARAMS_FILE = '/tmp/utterance-params.txt';
+const utf8 = new TextEncoder();
 
 /** The tube model's output: 22,050 Hz (its other rate, 44,100, costs twice the time for bands the data
  *  set's 16 kHz drops), and gnuspeech_sa's other settings as it ships them. */
@@ -118,7 +119,7 @@ export class GnuSpeech {
     m.FS.writeFile(`${CONFIG_DIR}/trm_control_model.txt`, controlModel(u));
     m.FS.writeFile(`${CONFIG_DIR}/voice_${VOICE_NAME}.txt`, voiceFile(u.voice));
     const strings = [u.text, OUT_FILE, CONFIG_DIR, PARAMS_FILE].map((s) => {
-      const bytes = new TextEncoder().encode(`${s}\0`);
+      const bytes = utf8.encode(`${s}\0`);
       const ptr = m._malloc(bytes.length);
       m.HEAPU8.set(bytes, ptr);
       return ptr;
