@@ -86,25 +86,79 @@ function lower(
           const ih = oh * SH + kh - PH;
           const lo = min(b, max(a, owLo)), hi = max(lo, min(b, owHi));
           if (ih < 0 || ih >= H || hi <= lo) {
-            if (!add) memory.fill(row + (<usize>(at + a) << 2), 0, <usize>(b - a) << 2);
+            if (!add) zeroRun(row + (<usize>(at + a) << 2), b - a);
             continue;
           }
           const src = x + ((<usize>(((n * C + c) * H + ih) * W + kw - PW)) << 2);
+          const from = src + (<usize>(lo * SW) << 2), to = row + (<usize>(at + lo) << 2);
           if (add) {
-            if (SW == 1) addTo(src + (<usize>lo << 2), row + (<usize>(at + lo) << 2), hi - lo);
+            if (SW == 1) addTo(from, to, hi - lo);
+            else if (SW == 2) addToStride2(from, to, hi - lo);
             else for (let ow = lo; ow < hi; ow++) {
               const s = src + (<usize>(ow * SW) << 2);
               store<f32>(s, load<f32>(s) + load<f32>(row + (<usize>(at + ow) << 2)));
             }
           } else {
-            memory.fill(row + (<usize>(at + a) << 2), 0, <usize>(lo - a) << 2);
-            if (SW == 1) memory.copy(row + (<usize>(at + lo) << 2), src + (<usize>lo << 2), <usize>(hi - lo) << 2);
+            zeroRun(row + (<usize>(at + a) << 2), lo - a);
+            if (SW == 1) copyRun(to, from, hi - lo);
+            else if (SW == 2) gatherStride2(to, from, hi - lo);
             else for (let ow = lo; ow < hi; ow++) store<f32>(row + (<usize>(at + ow) << 2), load<f32>(src + (<usize>(ow * SW) << 2)));
-            memory.fill(row + (<usize>(at + hi) << 2), 0, <usize>(b - hi) << 2);
+            zeroRun(row + (<usize>(at + hi) << 2), b - hi);
           }
         }
       }
     }
+  }
+}
+
+// The runs lower() and regroup() move are one row of one sample (17-134 values in TC-ResNet8), where
+// memory.copy and memory.fill, calls into the host, cost more than the move itself; these loops make
+// the same stores.
+
+// dst[i] = src[i], i < n.
+// @ts-ignore: decorator
+@inline function copyRun(dst: usize, src: usize, n: i32): void {
+  let i = 0;
+  for (; i + 4 <= n; i += 4) v128.store(dst + (<usize>i << 2), v128.load(src + (<usize>i << 2)));
+  for (; i < n; i++) store<f32>(dst + (<usize>i << 2), load<f32>(src + (<usize>i << 2)));
+}
+
+// dst[i] = 0, i < n.
+// @ts-ignore: decorator
+@inline function zeroRun(dst: usize, n: i32): void {
+  const z = f32x4.splat(0);
+  let i = 0;
+  for (; i + 4 <= n; i += 4) v128.store(dst + (<usize>i << 2), z);
+  for (; i < n; i++) store<f32>(dst + (<usize>i << 2), 0);
+}
+
+// dst[i] = src[2i], i < n: the even lanes of two loads. A vector reads src[2i .. 2i+7], so it runs only
+// while that stays within the n values' span (2i+7 <= 2n-2): never past the end of the input.
+function gatherStride2(dst: usize, src: usize, n: i32): void {
+  let i = 0;
+  for (; i + 5 <= n; i += 4) {
+    const s = src + (<usize>i << 3);
+    v128.store(dst + (<usize>i << 2), v128.shuffle<f32>(v128.load(s), v128.load(s, 16), 0, 2, 4, 6));
+  }
+  for (; i < n; i++) store<f32>(dst + (<usize>i << 2), load<f32>(src + (<usize>i << 3)));
+}
+
+// dst[2i] += src[i], i < n, the odd values of dst kept as they were (selected, not added to, so
+// every value is the scalar loop's to the bit). Reads and writes dst[2i .. 2i+7] within the span, as above.
+function addToStride2(dst: usize, src: usize, n: i32): void {
+  const zero = f32x4.splat(0);
+  const even = i32x4(-1, 0, -1, 0);
+  let i = 0;
+  for (; i + 5 <= n; i += 4) {
+    const d = dst + (<usize>i << 3);
+    const v = v128.load(src + (<usize>i << 2));
+    const d0 = v128.load(d), d1 = v128.load(d, 16);
+    v128.store(d, v128.bitselect(f32x4.add(d0, v128.shuffle<f32>(v, zero, 0, 4, 1, 4)), d0, even));
+    v128.store(d, v128.bitselect(f32x4.add(d1, v128.shuffle<f32>(v, zero, 2, 4, 3, 4)), d1, even), 16);
+  }
+  for (; i < n; i++) {
+    const d = dst + (<usize>i << 3);
+    store<f32>(d, load<f32>(d) + load<f32>(src + (<usize>i << 2)));
   }
 }
 
@@ -128,12 +182,11 @@ function regroup(y: usize, t: usize, j0: i32, j1: i32, CO: i32, OHW: i32, toChan
   const L = j1 - j0;
   for (let n = j0 / OHW; n * OHW < j1; n++) {
     const a = max(0, j0 - n * OHW), b = min(OHW, j1 - n * OHW);
-    const run = <usize>(b - a) << 2;
     for (let co = 0; co < CO; co++) {
       const ys = y + ((<usize>((n * CO + co) * OHW + a)) << 2);
       const ts = t + ((<usize>(co * L + n * OHW + a - j0)) << 2);
-      if (toChannelMajor) memory.copy(ts, ys, run);
-      else if (bias == 0) memory.copy(ys, ts, run);
+      if (toChannelMajor) copyRun(ts, ys, b - a);
+      else if (bias == 0) copyRun(ys, ts, b - a);
       else addBias(ys, ts, load<f32>(bias + (<usize>co << 2)), b - a);
     }
   }

@@ -38,6 +38,10 @@ const big: Case[] = [
   // The weight gradient's pieces (512 columns) end inside a sample and inside an output row.
   c2('2d im2col at stride 2, pieces cut mid-row', [5, 6, 20, 23], [20, 3, 3], [2, 2], [1, 1]),
   c1('1d im2col wide', [3, 130, 37], [100, 3], 1, 1),
+  // TC-ResNet8's strided block convolution: the even-lane gathers of lower() and col2im, each row's
+  // last four outputs left to the scalar tail so no vector reads past the input row.
+  c1('1d im2col stride 2, TC-ResNet8 block1.conv1', [3, 16, 67], [24, 9], 2, 4),
+  c1('1d im2col stride 2, 1x1 shortcut', [2, 16, 30], [24, 1], 2, 0),
   c2('2d direct, channel groups with a ragged tail', [3, 6, 20, 37], [10, 5, 5], [1, 1], [2, 2]),
   c2('2d direct, one input channel', [2, 1, 13, 70], [8, 5, 3], [1, 1], [2, 1]),
   // Two output channels: single-channel blocks over whole rows plus a ragged tail and an odd row count;
