@@ -36,6 +36,11 @@ const layers: Layer[] = [
   { name: 'M5 SNN conv1d [80,128,250]->128 k3, 40% spikes', x: [80, 128, 1, 250], co: 128, k: [1, 3], stride: [1, 1], padding: [0, 0], spikes: 0.4 },
   { name: 'Piczak conv2d [16,1,60,134]->80 57x6', x: [16, 1, 60, 134], co: 80, k: [57, 6], stride: [1, 1], padding: [0, 0] },
   { name: 'Piczak conv2d [16,80,4,43]->80 1x3', x: [16, 80, 4, 43], co: 80, k: [1, 3], stride: [1, 1], padding: [0, 0] },
+  // TC-ResNet8's blocks: a strided 9-tap convolution, then one at stride 1 (blocks 1 and 3).
+  { name: 'TC-ResNet8 conv1d [16,16,134]->24 k9 s2', x: [16, 16, 1, 134], co: 24, k: [1, 9], stride: [1, 2], padding: [0, 4] },
+  { name: 'TC-ResNet8 conv1d [16,24,67]->24 k9', x: [16, 24, 1, 67], co: 24, k: [1, 9], stride: [1, 1], padding: [0, 4] },
+  { name: 'TC-ResNet8 conv1d [16,32,34]->48 k9 s2', x: [16, 32, 1, 34], co: 48, k: [1, 9], stride: [1, 2], padding: [0, 4] },
+  { name: 'TC-ResNet8 conv1d [16,48,17]->48 k9', x: [16, 48, 1, 17], co: 48, k: [1, 9], stride: [1, 1], padding: [0, 4] },
 ];
 
 // Plain-JavaScript baseline: direct loops, NCHW.
