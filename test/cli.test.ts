@@ -1,5 +1,5 @@
 // The snn-voice command end to end, in process, on a tiny Speech Commands tree written to a temp dir.
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -293,6 +293,17 @@ describe('snn-voice', () => {
     expect(only.predictions).toHaveLength(3);
     const sum = only.predictions.reduce((a: number, p: { probability: number }) => a + p.probability, 0);
     expect(sum).toBeCloseTo(1, 5);
+  });
+
+  it('a model shipped in the package is named on the command line, and a wrong name says which exist', async () => {
+    const clip = join('samples', 'real-speech', 'yes', readdirSync(join('samples', 'real-speech', 'yes'))[0]);
+    const byName = await cli('infer', '--model', 'kws-cnn', '--json', clip);
+    expect(byName.code, byName.err).toBe(0);
+    const byPath = await cli('infer', '--model', join('pretrained', 'kws-cnn.snn'), '--json', clip);
+    expect(JSON.parse(byName.out)).toEqual(JSON.parse(byPath.out));
+    const wrong = await cli('eval', 'kws-nope', '--data', data);
+    expect(wrong.code).not.toBe(0);
+    expect(wrong.err).toContain('"kws-nope" does not exist, and it is not a model shipped in the package (kws-cnn, kws-snn)');
   });
 
   it('sweep runs a two-run grid, writes the report, and skips finished runs when run again', async () => {

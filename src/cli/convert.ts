@@ -14,7 +14,7 @@ import { writeFileAtomic } from '../util/atomic-node.js';
 import { loadData } from './data.js';
 import { type CliContext, emit, note } from './io.js';
 import { NEURON_SETTINGS } from '../layers/leaky.js';
-import { UsageError, choice, existingFile, listOf, numberIn, positiveInt, settingOption, withJson } from './options.js';
+import { UsageError, choice, listOf, modelFile, numberIn, positiveInt, settingOption, withJson } from './options.js';
 import { formatTable } from './table.js';
 
 type Split = 'train' | 'validation' | 'test';
@@ -40,7 +40,7 @@ export const DEFAULT_SWEEP_STEPS = [1, 2, 4, 8, 16, 32, 64, 128];
 export function convertCommand(ctx: CliContext): Command {
   const cmd = new Command('convert')
     .description('convert a trained CNN model file to an SNN that keeps its accuracy (docs/conversion.md); --sweep-steps scores every method at every T')
-    .requiredOption('--model <file>', 'a CNN model file written by train (model.snn)')
+    .requiredOption('--model <file>', 'a CNN model file written by train (model.snn), or the name of the CNN shipped in the package (kws-cnn)', modelFile('--model'))
     .option('--steps <n>', 'SNN time steps T', positiveInt('--steps'), 32)
     .option('--method <list>', `${CONVERSION_METHODS.join(', ')} (default: qcfs for a CNN trained with --quantize, else ecc; a list with --sweep-steps, default all that apply)`,
       listOf('--method', choice('--method', CONVERSION_METHODS)))
@@ -56,7 +56,6 @@ export function convertCommand(ctx: CliContext): Command {
   withJson(cmd);
   return cmd.action(async (flags: ConvertFlags) => {
     const { io } = ctx;
-    existingFile('--model', flags.model);
     await initEngine();
     const { model: cnn, meta } = await loadModel(flags.model);
     try {

@@ -8,7 +8,7 @@ import { pct, sci } from '../train/format.js';
 import { dataOption, loadData } from './data.js';
 import { type CliContext, emit } from './io.js';
 import { InterruptedError, interrupt } from './interrupt.js';
-import { UsageError, choice, existingFile, positiveInt, withJson } from './options.js';
+import { MODEL_HELP, UsageError, choice, modelFile, positiveInt, withJson } from './options.js';
 import { formatTable } from './table.js';
 
 type Split = 'train' | 'validation' | 'test';
@@ -27,7 +27,7 @@ interface EvalFlags {
 export function evalCommand(ctx: CliContext): Command {
   const cmd = new Command('eval')
     .description('score a model file on a data split: accuracy, spike rates, synaptic operations, energy')
-    .argument('<model>', 'a model file written by train (model.snn)')
+    .argument('<model>', MODEL_HELP, modelFile('model'))
     .option('--split <name>', 'train, validation or test', choice('--split', ['train', 'validation', 'test'] as const), 'test' as Split)
     .addOption(dataOption())
     .option('--limit-per-class <n>', 'use at most n clips per word', positiveInt('--limit-per-class'))
@@ -37,7 +37,6 @@ export function evalCommand(ctx: CliContext): Command {
   withJson(cmd);
   return cmd.action(async (file: string, flags: EvalFlags) => {
     const { io } = ctx;
-    existingFile('model', file);
     await initEngine();
     const { model, meta } = await loadModel(file);
     try {

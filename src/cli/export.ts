@@ -8,7 +8,7 @@ import { exportNir } from '../nir/export.js';
 import { NirError } from '../nir/format.js';
 import { writeFileAtomic } from '../util/atomic-node.js';
 import { type CliContext, emit } from './io.js';
-import { choice, existingFile, withJson } from './options.js';
+import { choice, modelFile, withJson } from './options.js';
 
 interface ExportFlags {
   format: 'nir';
@@ -21,11 +21,10 @@ export function exportCommand(ctx: CliContext): Command {
   const cmd = new Command('export')
     .description('write a spiking model file in another format: NIR (docs/nir.md)')
     .option('--format <name>', 'nir', choice('--format', ['nir'] as const), 'nir' as const)
-    .requiredOption('--model <file>', 'a spiking model file (model.snn)')
+    .requiredOption('--model <file>', 'a spiking model file (model.snn), or the name of the SNN shipped in the package (kws-snn)', modelFile('--model'))
     .requiredOption('--out <path>', 'the file to write (m.nir)');
   withJson(cmd);
   return cmd.action(async (flags: ExportFlags) => {
-    existingFile('--model', flags.model);
     await initEngine();
     const { model, meta } = await loadModel(flags.model);
     try {

@@ -8,7 +8,7 @@ import { initEngine } from '../engine/engine.js';
 import { Tensor } from '../engine/tensor.js';
 import { loadModel } from '../models/file-node.js';
 import { type CliContext, emit } from './io.js';
-import { existingFile, positiveInt, withJson } from './options.js';
+import { MODEL_HELP, modelFile, positiveInt, withJson } from './options.js';
 import { formatTable } from './table.js';
 import { readFileBounded } from '../util/read-file-node.js';
 
@@ -41,12 +41,11 @@ export function inferCommand(ctx: CliContext): Command {
   const cmd = new Command('infer')
     .description('classify WAV files with a trained model: the top-k words and their probabilities per file')
     .argument('<wav...>', 'WAV files (any sample rate; stereo is mixed down)')
-    .requiredOption('--model <file>', 'a model file written by train (model.snn)')
+    .requiredOption('--model <file>', MODEL_HELP, modelFile('--model'))
     .option('-k, --top <k>', 'how many words to show per file', positiveInt('--top'), 3);
   withJson(cmd);
   return cmd.action(async (files: string[], flags: InferFlags) => {
     const { io } = ctx;
-    existingFile('--model', flags.model);
     await initEngine();
     const { model, meta } = await loadModel(flags.model);
     const k = Math.min(flags.top, meta.classNames.length);

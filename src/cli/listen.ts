@@ -10,7 +10,7 @@ import { DETECTOR_DEFAULTS } from '../listen/detector.js';
 import { Recognizer, type WordEvent } from '../listen/recognizer.js';
 import { loadModel } from '../models/file-node.js';
 import { type CliContext, note } from './io.js';
-import { existingFile, numberIn, positiveInt, UsageError } from './options.js';
+import { MODEL_HELP, existingFile, modelFile, numberIn, positiveInt, UsageError } from './options.js';
 
 interface ListenFlags {
   model: string;
@@ -55,7 +55,7 @@ export function listenCommand(ctx: CliContext): Command {
   return new Command('listen')
     .description('spot keywords in a long recording (or raw 16-bit PCM on stdin) as a live microphone would: one line per detection')
     .argument('[recording]', 'a WAV file of any rate (stereo is mixed down), or - for raw signed 16-bit little-endian mono PCM on stdin', '-')
-    .requiredOption('--model <file>', 'a model file written by train (model.snn)')
+    .requiredOption('--model <file>', MODEL_HELP, modelFile('--model'))
     .option('--rate <hz>', 'sample rate of the PCM on stdin', positiveInt('--rate'), 16000)
     .option('--threshold <p>', 'a word fires when its averaged probability exceeds this', numberIn('--threshold', 0, 1), DETECTOR_DEFAULTS.probabilityThreshold)
     .option('--overlap <f>', 'overlap of successive 1 s windows: the hop is window * (1 - f)', numberIn('--overlap', 0, 0.999), 0.9)
@@ -65,7 +65,6 @@ export function listenCommand(ctx: CliContext): Command {
     .option('--json', 'one JSON object per detection on stdout (the summary stays on stderr)')
     .action(async (recording: string, flags: ListenFlags) => {
       const { io } = ctx;
-      existingFile('--model', flags.model);
       if (recording !== '-') existingFile('recording', recording);
       else if (process.stdin.isTTY) throw new UsageError('listen: give a WAV file, or pipe raw 16-bit PCM into stdin (e.g. from arecord -f S16_LE -r 16000 -c 1)');
       await initEngine();

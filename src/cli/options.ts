@@ -5,6 +5,7 @@ import { existsSync, statSync } from 'node:fs';
 import { type Command, Option } from 'commander';
 import { SPECIAL_CLASSES, TASK_NAMES, type TaskName } from '../data/tasks.js';
 import { COMMAND_WORDS, WORDS } from '../data/words.js';
+import { PRETRAINED, pretrainedPath } from '../models/pretrained-node.js';
 import type { Schema, Setting, SettingsOf, ValueOf } from '../util/schema.js';
 
 /** A mistake in how the command was called (bad option, missing file): printed as one line, no stack. */
@@ -127,6 +128,26 @@ export function existingFile(what: string, path: string): string {
   if (!existsSync(path)) throw new UsageError(`${what}: file "${path}" does not exist`);
   if (!statSync(path).isFile()) throw new UsageError(`${what}: "${path}" is not a file`);
   return path;
+}
+
+const PRETRAINED_NAMES = Object.keys(PRETRAINED);
+
+/** How a model argument is described in a command's help. */
+export const MODEL_HELP = `a model file written by train (model.snn), or a model shipped in the package: ${PRETRAINED_NAMES.join(', ')}`;
+
+/**
+ * A model file given on the command line, as a path: a file, or the name of a model shipped in the
+ * package (kws-cnn) when no file of that name exists here, so `listen --model kws-snn` works from any
+ * folder.
+ */
+export function modelFile(what: string): Parser<string> {
+  return (raw) => {
+    if (!existsSync(raw) && PRETRAINED_NAMES.includes(raw)) return pretrainedPath(raw);
+    // A bare word was likely meant as a shipped model's name: say which there are.
+    if (!existsSync(raw) && /^[\w-]+$/.test(raw))
+      throw new UsageError(`${what}: file "${raw}" does not exist, and it is not a model shipped in the package (${PRETRAINED_NAMES.join(', ')})`);
+    return existingFile(what, raw);
+  };
 }
 
 /** `--json` on a command: machine-readable result on stdout, progress and notes on stderr. */

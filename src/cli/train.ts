@@ -11,7 +11,7 @@ import { runLabel } from '../train/report.js';
 import { addDataOptions, dataOption, dataOptions, loadData } from './data.js';
 import { type CliContext, emit } from './io.js';
 import {
-  UsageError, choice, existingFile, flagName, numberIn, positiveInt, settingOption, settingsFromFlags, type WordChoice, withJson, wordList,
+  UsageError, choice, flagName, modelFile, numberIn, positiveInt, settingOption, settingsFromFlags, type WordChoice, withJson, wordList,
 } from './options.js';
 import { NEURON_PRESETS, RUN_DEFAULTS, RUN_MODEL_DEFAULTS, type NeuronPreset, type RunSpec, recipeFor, recipeHelp, trainRun } from './run.js';
 import { resultTable } from './summary.js';
@@ -99,13 +99,12 @@ export function trainCommand(ctx: CliContext): Command {
     .option('--patience <n>', `stop after n epochs without a better validation loss, or never (default: ${recipeHelp('patience')}; the best epoch is kept either way)`, patienceParser)
     .option('--resume', 'continue from the checkpoint in --out')
     .option('--overwrite', 'replace a run already in --out (finished or not) instead of refusing')
-    .option('--from-cnn <file>', "start the SNN from a trained CNN's model file, converted (docs/conversion.md), then fine-tune; implies --spiking, and the CNN's --model and --features unless given")
+    .option('--from-cnn <file>', "start the SNN from a trained CNN's model file (or kws-cnn, the CNN shipped in the package), converted (docs/conversion.md), then fine-tune; implies --spiking, and the CNN's --model and --features unless given", modelFile('--from-cnn'))
     .option('--conversion <method>', `how --from-cnn converts: ${CONVERSION_METHODS.join(', ')} (default: qcfs for a CNN trained with --quantize, else ecc)`, choice('--conversion', CONVERSION_METHODS))
     .option('--threads <n>', 'threads sharing the large kernel calls, over one shared memory (docs/threads.md)', positiveInt('--threads'), 1);
   withJson(cmd);
   return cmd.action(async (flags: TrainFlags) => {
     const { io } = ctx;
-    if (flags.fromCnn) existingFile('--from-cnn', flags.fromCnn);
     // Before anything makes tensors: they belong to the engine that made them.
     await initEngine({ threads: flags.threads });
     // The CNN of --from-cnn names its architecture and features: the run's, unless given.
