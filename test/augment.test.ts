@@ -35,6 +35,10 @@ describe('feature-level augmentation', () => {
     expect(specAugmentFor(WAVEFORM_4K)).toEqual({ shift: 400, freqMasks: 0, freqMaskBands: 0, timeMasks: 0, timeMaskFrames: 0 });
   });
 
+  it('masks the same share of 20 MFCC rows as of 60 mel bands: up to 3 rows, not 8', () => {
+    expect(specAugmentFor(featuresFor('tcresnet8', 'mfcc'))).toEqual({ shift: 13, freqMasks: 2, freqMaskBands: 3, timeMasks: 2, timeMaskFrames: 10 });
+  });
+
   it('shifts each band by the same whole number of frames, filling with the band minimum', () => {
     const src = ramp();
     const shifts = new Set<number>();
