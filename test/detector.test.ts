@@ -35,6 +35,18 @@ describe('Detector defaults', () => {
     expect(fire(new Detector(CLASSES), [...lead, ...run_(4, YES), ...run_(10, SILENCE)])).toEqual([]);
   });
 
+  it('hold the first hops of a stream to the same rule: a keyword at the very start fires at its fifth hop, not its first', () => {
+    // Averaged over the hops seen, one confident first hop scored 1.0 and fired alone (the demo page
+    // once fired "off" on its first window).
+    expect(fire(new Detector(CLASSES), [...run_(1, YES), ...run_(10, SILENCE)])).toEqual([]);
+    expect(fire(new Detector(CLASSES), [...run_(4, YES), ...run_(10, SILENCE)])).toEqual([]);
+    expect(fire(new Detector(CLASSES), [...run_(5, YES), ...run_(10, SILENCE)])).toEqual([['yes', 0.5]]);
+    const d = new Detector(CLASSES);
+    d.update(YES, 0.1);
+    d.update(SILENCE, 0.2);
+    expect(d.update(SILENCE, 0.3)).toBeNull();
+  });
+
   it('never fire on a three-hop flicker, which the former 3-hop average at 0.8 took', () => {
     const flicker = [...run_(10, SILENCE), ...run_(3, YES), ...run_(10, SILENCE)];
     expect(fire(new Detector(CLASSES), flicker)).toEqual([]);

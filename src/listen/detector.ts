@@ -80,7 +80,10 @@ export class Detector {
       this.averaged[c] = sum / count;
       if (this.keyword[c] && (best < 0 || this.averaged[c] > this.averaged[best])) best = c;
     }
-    if (best < 0 || !(this.averaged[best] > this.probabilityThreshold)) return null;
+    // Until the ring is full the hops not yet heard count as zeros for firing: dividing by the hops seen
+    // alone would let the first hop of a stream fire by itself, the one-hop flicker the averaging exists
+    // to ignore. The probabilities reported stay the mean over the hops seen.
+    if (best < 0 || !((this.averaged[best] * count) / this.smoothing > this.probabilityThreshold)) return null;
     if ((time - this.lastFired) * 1000 < this.suppressionTimeMillis) return null;
     this.lastFired = time;
     return { word: this.classNames[best], time, score: this.averaged[best], probabilities: Array.from(this.averaged) };
