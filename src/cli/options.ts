@@ -142,9 +142,10 @@ export const MODEL_HELP = `a model file written by train (model.snn), or a model
  */
 export function modelFile(what: string): Parser<string> {
   return (raw) => {
-    if (!existsSync(raw) && PRETRAINED_NAMES.includes(raw)) return pretrainedPath(raw);
+    if (existsSync(raw)) return existingFile(what, raw);
+    if (PRETRAINED_NAMES.includes(raw)) return pretrainedPath(raw);
     // A bare word was likely meant as a shipped model's name: say which there are.
-    if (!existsSync(raw) && /^[\w-]+$/.test(raw))
+    if (/^[\w-]+$/.test(raw))
       throw new UsageError(`${what}: file "${raw}" does not exist, and it is not a model shipped in the package (${PRETRAINED_NAMES.join(', ')})`);
     return existingFile(what, raw);
   };
