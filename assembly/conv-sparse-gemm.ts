@@ -258,23 +258,35 @@ const CALL_COST: f64 = 30;
 // The sparse path runs only when it is predicted at least 10% faster.
 const SPARSE_MARGIN: f64 = 0.9;
 
-// True when the sparse cost, from x's non-zeros, is predicted under the dense one (cells * CO).
-function pays(geom: ConvGeometry, x: usize, entryCost: f64, calls: f64): bool {
+/** The predicted cost of im2col + GEMM (either pass): its multiply-adds. */
+export function im2colCost(geom: ConvGeometry): f64 {
+  return <f64>geom.N * outHeight(geom) * outWidth(geom) * rows(geom) * geom.CO;
+}
+
+// The sparse cost from the count of x's non-zeros, in multiply-adds of im2col + GEMM.
+function cost(geom: ConvGeometry, count: i64, entryCost: f64, calls: f64): f64 {
   const n = geom.N * geom.C * geom.H * geom.W;
-  const density = <f64>nonZeros(x, n) / <f64>n;
   const B = <f64>blocks(geom.CO);
-  const cells = <f64>geom.N * outHeight(geom) * outWidth(geom) * rows(geom);
-  const sparse = <f64>n * INPUT_COST + entries(geom, density) * B * entryCost + calls * B * CALL_COST;
-  return sparse < SPARSE_MARGIN * cells * geom.CO;
+  return <f64>n * INPUT_COST + entries(geom, <f64>count / <f64>n) * B * entryCost + calls * B * CALL_COST;
+}
+
+/** The predicted cost of sparseGemmForward over `count` non-zero inputs. */
+export function sparseGemmForwardCost(geom: ConvGeometry, count: i64): f64 {
+  return cost(geom, count, FORWARD_ENTRY_COST, <f64>geom.N * outHeight(geom) * outWidth(geom));
 }
 
 /** True when sparseGemmForward is predicted to beat im2col + GEMM on this x. */
 export function sparseGemmForwardPays(geom: ConvGeometry, x: usize): bool {
-  return pays(geom, x, FORWARD_ENTRY_COST, <f64>geom.N * outHeight(geom) * outWidth(geom));
+  return sparseGemmForwardCost(geom, nonZeros(x, geom.N * geom.C * geom.H * geom.W)) < SPARSE_MARGIN * im2colCost(geom);
+}
+
+/** The predicted cost of sparseGemmWeightGrad over `count` non-zero inputs. */
+export function sparseGemmWeightGradCost(geom: ConvGeometry, count: i64): f64 {
+  const nb = weightGradChunk(geom.N, outHeight(geom) * outWidth(geom), geom.CO);
+  return cost(geom, count, GRAD_ENTRY_COST, <f64>((geom.N + nb - 1) / nb) * rows(geom));
 }
 
 /** True when sparseGemmWeightGrad is predicted to beat im2col + GEMM on this x. */
 export function sparseGemmWeightGradPays(geom: ConvGeometry, x: usize): bool {
-  const nb = weightGradChunk(geom.N, outHeight(geom) * outWidth(geom), geom.CO);
-  return pays(geom, x, GRAD_ENTRY_COST, <f64>((geom.N + nb - 1) / nb) * rows(geom));
+  return sparseGemmWeightGradCost(geom, nonZeros(x, geom.N * geom.C * geom.H * geom.W)) < SPARSE_MARGIN * im2colCost(geom);
 }

@@ -43,25 +43,30 @@ export function nonZeros(x: usize, n: i32): i64 {
   return count;
 }
 
-// True when few enough of x[0..n) are non-zero for the sparse path to win, given its cost per non-zero
-// input and the dense cost per input, CO * taps multiply-adds.
-function sparse(x: usize, n: i32, perNonZero: f64, CO: i32, taps: i32): bool {
-  return <f64>nonZeros(x, n) * perNonZero < SPARSE_MARGIN * DENSE_COST * <f64>n * CO * taps;
+/** The predicted cost of directForward, in its multiply-adds. */
+export function directForwardCost(geom: ConvGeometry): f64 {
+  return DENSE_COST * <f64>geom.N * geom.C * geom.H * geom.W * geom.CO * geom.KH * geom.KW;
+}
+
+/** The predicted cost of sparseForward over `count` non-zero inputs, in multiply-adds of directForward. */
+export function sparseForwardCost(geom: ConvGeometry, count: i64): f64 {
+  return <f64>count * (SCATTER_INPUT_COST + SCATTER_UPDATE_COST * <f64>(roundUp(geom.CO, 4) >> 2) * geom.KH * geom.KW);
 }
 
 /** True when sparseForward is predicted to beat directForward on this x. */
 export function sparseForwardPays(geom: ConvGeometry, x: usize): bool {
-  const CO = geom.CO, KH = geom.KH, KW = geom.KW;
-  const perNonZero = SCATTER_INPUT_COST + SCATTER_UPDATE_COST * <f64>(roundUp(CO, 4) >> 2) * KH * KW;
-  return sparse(x, geom.N * geom.C * geom.H * geom.W, perNonZero, CO, KH * KW);
+  return sparseForwardCost(geom, nonZeros(x, geom.N * geom.C * geom.H * geom.W)) < SPARSE_MARGIN * directForwardCost(geom);
 }
 
-/** True when sparseWeightGrad is predicted to beat directWeightGrad on this x. */
+/** The predicted cost of sparseWeightGrad over `count` non-zero inputs, in multiply-adds of directWeightGrad. */
+export function sparseWeightGradCost(geom: ConvGeometry, count: i64): f64 {
+  const G = 4 / gatherVectors(geom.CO);
+  return <f64>count * (GATHER_INPUT_COST + GATHER_SEGMENT_COST * <f64>(geom.KH * ((geom.KW + G - 1) / G)));
+}
+
+/** True when sparseWeightGrad is predicted to beat directWeightGrad on this x (which costs as directForward). */
 export function sparseWeightGradPays(geom: ConvGeometry, x: usize): bool {
-  const CO = geom.CO, KH = geom.KH, KW = geom.KW;
-  const G = 4 / gatherVectors(CO);
-  const perNonZero = GATHER_INPUT_COST + GATHER_SEGMENT_COST * <f64>(KH * ((KW + G - 1) / G));
-  return sparse(x, geom.N * geom.C * geom.H * geom.W, perNonZero, CO, KH * KW);
+  return sparseWeightGradCost(geom, nonZeros(x, geom.N * geom.C * geom.H * geom.W)) < SPARSE_MARGIN * directForwardCost(geom);
 }
 
 /** dst[j * dstStride + i] = src[i * srcStride + j] for i < rows, j < cols (strides in floats). */

@@ -6,6 +6,8 @@
 // - sparse (conv-sparse.ts): in the direct geometry, when most inputs are zero (spikes), forward and
 //   dw visit only the non-zero inputs.
 // - sparse GEMM (conv-sparse-gemm.ts): likewise in the im2col geometry.
+// - binary (conv-binary.ts): forward of inputs that are all 0 or 1, any geometry, through tables of
+//   weight sums.
 // A cost model picks the sparse paths per call from the count of non-zero inputs (sparse-policy.ts
 // can force either path: the results agree to float rounding).
 // Every export takes the offset of a geometry descriptor (conv-geometry.ts) and buffer offsets.
@@ -13,14 +15,15 @@ import { biasGradient, checkGeometry, ConvGeometry, geometryAt, outHeight, outWi
 import {
   directBackwardInput, directBackwardInputBytes, directForward, directForwardBytes, directWeightGrad, directWeightGradBytes,
 } from './conv-direct';
+import { binaryBytes, binaryForward, binaryForwardPays, binaryWeightGrad, binaryWeightGradPays, spikeCount } from './conv-binary';
 import { im2colBackwardInput, im2colBackwardWeight, im2colBytes, im2colForward } from './conv-im2col';
 import {
-  sparseForward, sparseForwardBytes, sparseForwardPays, sparseWeightGrad, sparseWeightGradBytes, sparseWeightGradPays,
+  directForwardCost, sparseForward, sparseForwardBytes, sparseForwardCost, sparseForwardPays, sparseWeightGrad, sparseWeightGradCost, sparseWeightGradBytes, sparseWeightGradPays,
 } from './conv-sparse';
 import {
-  sparseGemmForward, sparseGemmForwardBytes, sparseGemmForwardPays, sparseGemmWeightGrad, sparseGemmWeightGradBytes, sparseGemmWeightGradPays,
+  im2colCost, sparseGemmForward, sparseGemmForwardBytes, sparseGemmForwardCost, sparseGemmForwardPays, sparseGemmWeightGradCost, sparseGemmWeightGrad, sparseGemmWeightGradBytes, sparseGemmWeightGradPays,
 } from './conv-sparse-gemm';
-import { takeSparse } from './sparse-policy';
+import { takeBinary, takeSparse } from './sparse-policy';
 
 // Correlations with at most this many output channels run direct (when the geometry allows).
 const DIRECT_MAX_CHANNELS = 16;
@@ -46,7 +49,7 @@ export function conv2dScratchBytes(geometry: usize): usize {
   if (directIn) bytes = max(bytes, directBackwardInputBytes(geom));
   if (!directOut || !directIn) bytes = max(bytes, im2colBytes(geom));
   if (!directOut) bytes = max(bytes, max(sparseGemmForwardBytes(geom), sparseGemmWeightGradBytes(geom)));
-  return bytes;
+  return max(bytes, binaryBytes(geom));
 }
 
 function checked(name: string, geometry: usize, scratchBytes: usize): ConvGeometry {
@@ -59,7 +62,17 @@ function checked(name: string, geometry: usize, scratchBytes: usize): ConvGeomet
 /** y = conv(x, w) + b; b may be 0 (no bias). Scratch: conv2dScratchBytes of the same geometry. */
 export function conv2dForward(geometry: usize, x: usize, w: usize, b: usize, y: usize, scratch: usize, scratchBytes: usize): void {
   const geom = checked('conv2dForward', geometry, scratchBytes);
-  if (!directFits(geom.CO, geom)) {
+  const direct = directFits(geom.CO, geom);
+  const spikes = spikeCount(x, geom.N * geom.C * geom.H * geom.W);
+  if (spikes >= 0) {
+    // Binary x: the lookup tables against the cheaper of the other two paths.
+    const best = direct ? min(directForwardCost(geom), sparseForwardCost(geom, spikes)) : min(im2colCost(geom), sparseGemmForwardCost(geom, spikes));
+    if (takeBinary(binaryForwardPays(geom, best))) {
+      binaryForward(geom, x, w, b, y, scratch);
+      return;
+    }
+  }
+  if (!direct) {
     if (takeSparse(sparseGemmForwardPays(geom, x))) sparseGemmForward(geom, x, w, b, y, scratch);
     else im2colForward(geom, x, w, b, y, scratch, scratchBytes);
   } else if (takeSparse(sparseForwardPays(geom, x))) sparseForward(geom, x, w, b, y, scratch);
@@ -76,8 +89,18 @@ export function conv2dBackwardInput(geometry: usize, w: usize, dy: usize, dx: us
 /** dw (and db unless 0) = the gradients of sum(dy * (conv(x, w) + b)) (overwritten). */
 export function conv2dBackwardWeight(geometry: usize, x: usize, dy: usize, dw: usize, db: usize, scratch: usize, scratchBytes: usize): void {
   const geom = checked('conv2dBackwardWeight', geometry, scratchBytes);
+  const direct = directFits(geom.CO, geom);
+  const spikes = spikeCount(x, geom.N * geom.C * geom.H * geom.W);
+  if (spikes >= 0) {
+    const best = direct ? min(directForwardCost(geom), sparseWeightGradCost(geom, spikes)) : min(im2colCost(geom), sparseGemmWeightGradCost(geom, spikes));
+    if (takeBinary(binaryWeightGradPays(geom, best))) {
+      if (db != 0) biasGradient(dy, db, geom.N, geom.CO, outHeight(geom) * outWidth(geom));
+      binaryWeightGrad(geom, x, dy, dw, scratch);
+      return;
+    }
+  }
   // The direct kernel sums db while it copies dy, so dy is read once; the others leave db to biasGradient.
-  if (!directFits(geom.CO, geom)) {
+  if (!direct) {
     if (db != 0) biasGradient(dy, db, geom.N, geom.CO, outHeight(geom) * outWidth(geom));
     if (takeSparse(sparseGemmWeightGradPays(geom, x))) sparseGemmWeightGrad(geom, x, dy, dw, scratch);
     else im2colBackwardWeight(geom, x, dy, dw, scratch, scratchBytes);

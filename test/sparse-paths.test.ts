@@ -1,7 +1,9 @@
 // The spike-sparse paths of the convolutions (conv-sparse-gemm.ts in the im2col geometry, any stride;
-// conv-sparse.ts in the direct one) and of linear layers: forced sparse, forced dense and the cost model's choice (setSparsePolicy) must
-// each match an independent f64 reference on the same inputs, and agree with one another to float
-// rounding, at densities from none to all non-zero, and with NaN and infinity counted as non-zero.
+// conv-sparse.ts in the direct one; conv-binary.ts's lookup tables for inputs of zeros and ones, any
+// geometry) and of linear layers: forced sparse, forced dense, forced binary and the cost model's choice
+// (setSparsePolicy) must each match an independent f64 reference on the same inputs, and agree with one
+// another to float rounding, at densities from none to all non-zero, and with NaN and infinity counted
+// as non-zero.
 import { afterEach, expect, it } from 'vitest';
 import { getEngine } from '../src/engine/engine.js';
 import { Tensor } from '../src/engine/tensor.js';
@@ -10,7 +12,7 @@ import { linearBackward, linearForward } from '../src/kernels/linear.js';
 import { type Geo, outH, outW, refBackward, refForward } from './conv-reference.js';
 import { describeEachBuild, maxRelErr, randArray } from './helpers.js';
 
-const AUTO = 0, DENSE = 1, SPARSE = 2;
+const AUTO = 0, DENSE = 1, SPARSE = 2, BINARY = 3;
 const setPolicy = (p: number) => getEngine().kernels.setSparsePolicy(p);
 
 const geo = (N: number, C: number, H: number, W: number, CO: number, KH: number, KW: number, SH = 1, SW = 1, PH = 0, PW = 0): Geo =>
@@ -70,6 +72,7 @@ const densities: [string, number, boolean, boolean][] = [
   ['15% spikes', 0.15, true, false],
   ['15% random values', 0.15, false, false],
   ['all non-zero', 1, false, false],
+  ['all spikes', 1, true, false],
   ['15% spikes with NaN and infinity', 0.15, true, true],
 ];
 
@@ -86,7 +89,7 @@ describeEachBuild('sparse paths', () => {
       const bs = randArray(g.CO, 9);
       const gs = randArray(yShape.reduce((a, b) => a * b), 10);
       const x = Tensor.from(xs, xShape), w = Tensor.from(ws, wShape), b = Tensor.from(bs, [g.CO]), dy = Tensor.from(gs, yShape);
-      const runs = [DENSE, SPARSE, AUTO].map((policy) => {
+      const runs = [DENSE, SPARSE, BINARY, AUTO].map((policy) => {
         setPolicy(policy);
         const y = Tensor.empty(yShape).fill(NaN), dx = Tensor.empty(xShape).fill(NaN), dw = Tensor.empty(wShape).fill(NaN), db = Tensor.empty([g.CO]).fill(NaN);
         conv2dForward(x, w, b, y, opts);
@@ -105,15 +108,25 @@ describeEachBuild('sparse paths', () => {
         expect(maxRelErr(r.dx, ref.dx, 2e-5 * Math.sqrt(g.CO * g.KH * g.KW))).toBeLessThanOrEqual(1);
         expect(maxRelErr(r.db, ref.db, 2e-5 * Math.sqrt(positions))).toBeLessThanOrEqual(1);
       }
-      // The path changes only the order of the float sums: sparse against dense, to rounding.
-      const [dense, sparse] = runs;
+      // The path changes only the order of the float sums: sparse and binary against dense, to rounding.
+      const [dense, sparse, binary] = runs;
       expect(relErr(sparse.y, dense.y, 1e-6 * Math.sqrt(K))).toBeLessThanOrEqual(1);
+      expect(relErr(binary.y, dense.y, 1e-6 * Math.sqrt(K))).toBeLessThanOrEqual(1);
       expect(relErr(sparse.dw, dense.dw, 1e-6 * Math.sqrt(positions))).toBeLessThanOrEqual(1);
-      if (density === 0) {
-        // No input reaches y or dw: exactly the bias, exactly zero.
-        expect(Array.from(sparse.y)).toEqual(Array.from({ length: refY.length }, (_, i) => Math.fround(bs[Math.floor(i / (outH(g) * outW(g))) % g.CO])));
-        expect(sparse.dw.every((v) => v === 0)).toBe(true);
-      }
+      expect(relErr(binary.dw, dense.dw, 1e-6 * Math.sqrt(positions))).toBeLessThanOrEqual(1);
+      // Binary inputs really took the tables: their sums of table rows (and of bins, for dw) round
+      // differently from both other paths somewhere (with 8 or more channels there are enough terms).
+      if (spikes && !special && density > 0 && density < 1 && g.C >= 8)
+        for (const out of ['y', 'dw'] as const) {
+          expect(binary[out].some((v, i) => v !== dense[out][i])).toBe(true);
+          expect(binary[out].some((v, i) => v !== sparse[out][i])).toBe(true);
+        }
+      if (density === 0)
+        for (const r of [sparse, binary]) {
+          // No input reaches y or dw: exactly the bias, exactly zero.
+          expect(Array.from(r.y)).toEqual(Array.from({ length: refY.length }, (_, i) => Math.fround(bs[Math.floor(i / (outH(g) * outW(g))) % g.CO])));
+          expect(r.dw.every((v) => v === 0)).toBe(true);
+        }
     });
 
   for (const [N, In, Out] of linearCases)
@@ -149,6 +162,6 @@ describeEachBuild('sparse paths', () => {
     });
 
   it('setSparsePolicy refuses an unknown policy', () => {
-    expect(() => setPolicy(3)).toThrow();
+    expect(() => setPolicy(4)).toThrow();
   });
 });

@@ -1,0 +1,351 @@
+// Binary inputs through lookup tables: the forward pass of a convolution whose every input is 0 or 1
+// (a spiking layer's output), in any geometry.
+//
+// With x binary, y[o, p] = b[o] + sum over channels c and taps k of w[o, c, k] * x[c, p + k] is a sum of
+// weights selected by bits. Four channels' bits at one input position make a 4-bit code; for each group
+// of four channels g and tap k, a table holds the 16 possible sums of their weights for a block of 16
+// output channels:
+//
+//   T[g, k, code][o] = sum over j < 4 with bit j of code set of w[o, 4g + j, k]
+//
+// so y[:, p] = b + sum over g, k of T[g, k, code(g, p + k)]: one table row (four vectors) per four
+// input channels and tap, where the dense kernels do sixteen multiply-adds per channel and tap. It does
+// not depend on how many inputs are non-zero. The tables of one block take 4 KB per group and tap (50 KB
+// for Hjh's conv2: 8 channels, 5x5), so they stay in the first-level cache. Rounding differs from the
+// dense kernels only in the order of the sums.
+import { align64 } from './align';
+import { ConvGeometry, outHeight, outWidth } from './conv-geometry';
+import { transpose } from './conv-sparse';
+
+// Output channels per table: four vectors of accumulators per output position.
+const BLOCK = 16;
+const ROW_BYTES: usize = BLOCK * 4;
+// Channels per code: 8, so a code is one byte and a table 256 rows.
+const BITS = 8;
+const CODES = 1 << BITS;
+const TABLE_BYTES: usize = CODES * ROW_BYTES;
+// Tables of this many bytes at most are swept over the outputs at once: the first-level data cache is
+// 32 KB on the machines measured.
+const CACHED_TABLE_BYTES: usize = 512 << 10;
+
+// Costs in units of one multiply-add of the dense kernels, fitted to the times measured here (see
+// binaryForwardCost): per output position, group of four channels, tap and block of 16 output
+// channels (a code load and four vector adds from the table), and per output position and block (its
+// stores and the transpose to channels-first).
+const TAP_COST: f64 = 20;
+const BIN_COST: f64 = 40;
+const POSITION_COST: f64 = 40;
+// The lookup path runs only when it is predicted at least 10% faster than the best other path.
+const MARGIN: f64 = 0.9;
+
+// Both kernels' scratch: codes of every sample [N, G, Hp, Wp] (bytes, x padded with zeros), one block's
+// tables or bins [G, KH, KW, CODES, BLOCK], and one sample's output or dy block channels-last [OH * OW,
+// BLOCK] (or the block's weights as rows, [C, KH, KW, BLOCK], while the tables are built).
+export function binaryBytes(geom: ConvGeometry): usize {
+  const G = (geom.C + BITS - 1) / BITS;
+  const Hp = geom.H + 2 * geom.PH, Wp = geom.W + 2 * geom.PW;
+  return (
+    align64(<usize>geom.N * G * Hp * Wp) +
+    align64(<usize>G * geom.KH * geom.KW * TABLE_BYTES) +
+    align64(<usize>max(outHeight(geom) * outWidth(geom), geom.C * geom.KH * geom.KW) * ROW_BYTES)
+  );
+}
+
+/** The count of non-zero x[0..n), or -1 when some entry is neither 0 nor 1 (NaN included). */
+export function spikeCount(x: usize, n: i32): i64 {
+  let counts = i32x4.splat(0);
+  let other = v128.splat<i32>(0);
+  const zero = f32x4.splat(0), one = f32x4.splat(1);
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const v = v128.load(x + (<usize>i << 2));
+    const isOne = f32x4.eq(v, one);
+    counts = i32x4.sub(counts, isOne);
+    other = v128.or(other, v128.not(v128.or(isOne, f32x4.eq(v, zero))));
+    // Analog inputs (a CNN's) are told apart within the first kilobytes, not after a whole pass.
+    if ((i & 1023) == 0 && v128.any_true(other)) return -1;
+  }
+  if (v128.any_true(other)) return -1;
+  let count: i64 = <i64>i32x4.extract_lane(counts, 0) + i32x4.extract_lane(counts, 1) + i32x4.extract_lane(counts, 2) + i32x4.extract_lane(counts, 3);
+  for (; i < n; i++) {
+    const v = load<f32>(x + (<usize>i << 2));
+    if (v == 1) count++;
+    else if (v != 0) return -1;
+  }
+  return count;
+}
+
+/** The predicted cost of binaryForward, in multiply-adds of the dense kernels. */
+export function binaryForwardCost(geom: ConvGeometry): f64 {
+  const positions = <f64>geom.N * outHeight(geom) * outWidth(geom);
+  const blocks = <f64>((geom.CO + BLOCK - 1) / BLOCK);
+  const taps = <f64>(((geom.C + BITS - 1) / BITS) * geom.KH * geom.KW);
+  return positions * blocks * (taps * TAP_COST + POSITION_COST);
+}
+
+/** True when binaryForward is predicted to beat `best`, the cost of the path chosen otherwise. */
+export function binaryForwardPays(geom: ConvGeometry, best: f64): bool {
+  return binaryForwardCost(geom) < MARGIN * best;
+}
+
+/** The predicted cost of binaryWeightGrad, in multiply-adds of the dense kernels. */
+export function binaryWeightGradCost(geom: ConvGeometry): f64 {
+  const positions = <f64>geom.N * outHeight(geom) * outWidth(geom);
+  const blocks = <f64>((geom.CO + BLOCK - 1) / BLOCK);
+  const taps = <f64>(((geom.C + BITS - 1) / BITS) * geom.KH * geom.KW);
+  return positions * blocks * (taps * BIN_COST + POSITION_COST);
+}
+
+/** True when binaryWeightGrad is predicted to beat `best`, the cost of the path chosen otherwise. */
+export function binaryWeightGradPays(geom: ConvGeometry, best: f64): bool {
+  return binaryWeightGradCost(geom) < MARGIN * best;
+}
+
+/** y = conv(x, w) + b (b may be 0) for x of zeros and ones only (see spikeCount), any stride and padding. */
+export function binaryForward(geom: ConvGeometry, x: usize, w: usize, bias: usize, y: usize, scratch: usize): void {
+  const N = geom.N, C = geom.C, H = geom.H, W = geom.W, CO = geom.CO, KH = geom.KH, KW = geom.KW;
+  const SH = geom.SH, SW = geom.SW, PH = geom.PH, PW = geom.PW;
+  const OH = outHeight(geom), OW = outWidth(geom), OHW = OH * OW;
+  const G = (C + BITS - 1) / BITS, Hp = H + 2 * PH, Wp = W + 2 * PW;
+  const plane = <usize>Hp * Wp, sampleCodes = <usize>G * plane;
+  const codes = scratch;
+  const tables = codes + align64(<usize>N * sampleCodes);
+  const yc = tables + align64(<usize>G * KH * KW * TABLE_BYTES);
+  const groupTables = <usize>KH * KW * TABLE_BYTES;
+  const chunk = max(1, <i32>(CACHED_TABLE_BYTES / groupTables));
+  encode(x, N, C, H, W, PH, PW, codes);
+  for (let o0 = 0; o0 < CO; o0 += BLOCK) {
+    const width = min(BLOCK, CO - o0);
+    buildTables(w, C, KH * KW, o0, width, G, tables, yc);
+    const b0 = lanes(bias, o0, width, 0), b1 = lanes(bias, o0, width, 4), b2 = lanes(bias, o0, width, 8), b3 = lanes(bias, o0, width, 12);
+    for (let n = 0; n < N; n++) {
+      const cn = codes + <usize>n * sampleCodes;
+      // The groups in chunks whose tables fit the first-level cache, each chunk one sweep over the
+      // output positions; the first starts from the bias, the others from the sums so far.
+      for (let g0 = 0; g0 < G; g0 += chunk) {
+        const gn = min(chunk, G - g0);
+        const t = tables + <usize>g0 * groupTables;
+        for (let oh = 0; oh < OH; oh++) {
+          const crow = cn + <usize>g0 * plane + <usize>(oh * SH) * Wp;
+          const out = yc + <usize>oh * OW * ROW_BYTES;
+          let ow = 0;
+          for (; ow + 2 <= OW; ow += 2) lookupPair(crow + <usize>(ow * SW), <usize>SW, out + <usize>ow * ROW_BYTES, t, gn, KH, KW, plane, <usize>Wp, g0 == 0, b0, b1, b2, b3);
+          if (ow < OW) lookupOne(crow + <usize>(ow * SW), out + <usize>ow * ROW_BYTES, t, gn, KH, KW, plane, <usize>Wp, g0 == 0, b0, b1, b2, b3);
+        }
+      }
+      transpose(yc, BLOCK, y + ((<usize>(n * CO + o0) * OHW) << 2), OHW, OHW, width);
+    }
+  }
+}
+
+/**
+ * dw = the weight gradient (overwritten) for x of zeros and ones only, any stride and padding; the
+ * caller sums db. The forward's tables turned around: dy's vectors are summed into bins by the code
+ * each tap meets, B[g, k, code] = sum over positions p with code(g, p + k) = code of dy[:, p], then
+ * dw[:, BITS g + j, k] = the sum of the bins whose code has bit j. A tap costs one row of vector adds
+ * into a bin instead of BITS rows of multiply-adds.
+ */
+export function binaryWeightGrad(geom: ConvGeometry, x: usize, dy: usize, dw: usize, scratch: usize): void {
+  const N = geom.N, C = geom.C, H = geom.H, W = geom.W, CO = geom.CO, KH = geom.KH, KW = geom.KW;
+  const SH = geom.SH, SW = geom.SW, PH = geom.PH, PW = geom.PW;
+  const OH = outHeight(geom), OW = outWidth(geom), OHW = OH * OW, taps = KH * KW;
+  const G = (C + BITS - 1) / BITS, Hp = H + 2 * PH, Wp = W + 2 * PW;
+  const plane = <usize>Hp * Wp, sampleCodes = <usize>G * plane;
+  const codes = scratch;
+  const bins = codes + align64(<usize>N * sampleCodes);
+  const dyc = bins + align64(<usize>G * taps * TABLE_BYTES);
+  const groupBins = <usize>taps * TABLE_BYTES;
+  const chunk = max(1, <i32>(CACHED_TABLE_BYTES / groupBins));
+  encode(x, N, C, H, W, PH, PW, codes);
+  for (let o0 = 0; o0 < CO; o0 += BLOCK) {
+    const width = min(BLOCK, CO - o0);
+    memory.fill(bins, 0, <usize>G * groupBins);
+    // Lanes past the block's width stay zero: the transposition below writes only the first width.
+    memory.fill(dyc, 0, <usize>OHW * ROW_BYTES);
+    for (let n = 0; n < N; n++) {
+      transpose(dy + ((<usize>(n * CO + o0) * OHW) << 2), OHW, dyc, BLOCK, width, OHW);
+      const cn = codes + <usize>n * sampleCodes;
+      for (let g0 = 0; g0 < G; g0 += chunk) {
+        const gn = min(chunk, G - g0);
+        const b = bins + <usize>g0 * groupBins;
+        for (let oh = 0; oh < OH; oh++) {
+          const crow = cn + <usize>g0 * plane + <usize>(oh * SH) * Wp;
+          const d = dyc + <usize>oh * OW * ROW_BYTES;
+          for (let ow = 0; ow < OW; ow++) binOne(crow + <usize>(ow * SW), d + <usize>ow * ROW_BYTES, b, gn, KH, KW, plane, <usize>Wp);
+        }
+      }
+    }
+    for (let g = 0; g < G; g++) {
+      const bits = min(BITS, C - BITS * g);
+      for (let k = 0; k < taps; k++) {
+        const t = bins + <usize>(g * taps + k) * TABLE_BYTES;
+        for (let j = 0; j < bits; j++) {
+          let a0 = f32x4.splat(0), a1 = a0, a2 = a0, a3 = a0;
+          for (let code = 1 << j; code < (1 << bits); code = (code + 1) | (1 << j)) {
+            const r = t + (<usize>code << 6);
+            a0 = f32x4.add(a0, v128.load(r));
+            a1 = f32x4.add(a1, v128.load(r, 16));
+            a2 = f32x4.add(a2, v128.load(r, 32));
+            a3 = f32x4.add(a3, v128.load(r, 48));
+          }
+          const out = dyc; // the sums go out lane by lane; dyc is free once the bins are filled
+          v128.store(out, a0);
+          v128.store(out, a1, 16);
+          v128.store(out, a2, 32);
+          v128.store(out, a3, 48);
+          const c = BITS * g + j;
+          for (let l = 0; l < width; l++) store<f32>(dw + ((<usize>(((o0 + l) * C + c) * taps + k)) << 2), load<f32>(out + (<usize>l << 2)));
+        }
+      }
+    }
+  }
+}
+
+// bins[g, k, code(g, c + k)] += d (16 lanes) for every group and tap.
+function binOne(c: usize, d: usize, bins: usize, G: i32, KH: i32, KW: i32, plane: usize, Wp: usize): void {
+  const d0 = v128.load(d), d1 = v128.load(d, 16), d2 = v128.load(d, 32), d3 = v128.load(d, 48);
+  let t = bins;
+  for (let g = 0; g < G; g++) {
+    let row = c + <usize>g * plane;
+    for (let kh = 0; kh < KH; kh++, row += Wp)
+      for (let kw = 0; kw < KW; kw++, t += TABLE_BYTES) {
+        const r = t + (<usize>load<u8>(row + kw) << 6);
+        v128.store(r, f32x4.add(v128.load(r), d0));
+        v128.store(r, f32x4.add(v128.load(r, 16), d1), 16);
+        v128.store(r, f32x4.add(v128.load(r, 32), d2), 32);
+        v128.store(r, f32x4.add(v128.load(r, 48), d3), 48);
+      }
+  }
+}
+
+// bias[o0 + l .. o0 + l + 4) as a vector, zeros past the block's width (or without a bias).
+function lanes(bias: usize, o0: i32, width: i32, l: i32): v128 {
+  let v = f32x4.splat(0);
+  if (bias == 0) return v;
+  if (l < width) v = f32x4.replace_lane(v, 0, load<f32>(bias + (<usize>(o0 + l) << 2)));
+  if (l + 1 < width) v = f32x4.replace_lane(v, 1, load<f32>(bias + (<usize>(o0 + l + 1) << 2)));
+  if (l + 2 < width) v = f32x4.replace_lane(v, 2, load<f32>(bias + (<usize>(o0 + l + 2) << 2)));
+  if (l + 3 < width) v = f32x4.replace_lane(v, 3, load<f32>(bias + (<usize>(o0 + l + 3) << 2)));
+  return v;
+}
+
+// codes[n, g, ih + PH, iw + PW] = sum over j < 4 of x[n, 4g + j, ih, iw] << j (missing channels and the
+// padding are 0).
+function encode(x: usize, N: i32, C: i32, H: i32, W: i32, PH: i32, PW: i32, codes: usize): void {
+  const G = (C + BITS - 1) / BITS, Hp = H + 2 * PH, Wp = W + 2 * PW;
+  memory.fill(codes, 0, <usize>N * G * Hp * Wp);
+  for (let n = 0; n < N; n++)
+    for (let c = 0; c < C; c++) {
+      const bit = 1 << (c % BITS);
+      const g = c / BITS;
+      const src = x + ((<usize>(n * C + c) * H * W) << 2);
+      const dst = codes + <usize>((n * G + g) * Hp + PH) * Wp + PW;
+      for (let ih = 0; ih < H; ih++) {
+        const s = src + ((<usize>ih * W) << 2), d = dst + <usize>ih * Wp;
+        // Branch-free: the bits are unpredictable.
+        for (let iw = 0; iw < W; iw++) store<u8>(d + iw, <i32>load<u8>(d + iw) | (bit * <i32>(load<f32>(s + (<usize>iw << 2)) != 0)));
+      }
+    }
+}
+
+// tables[g, k, code, l] = sum over bits j of code of w[o0 + l, BITS g + j, k], for l < width (0 beyond).
+// The block's weights are first laid out as rows of 16 lanes [C, taps, BLOCK] (in yc, free until the
+// sweep), so that each code is one row of vector adds: the code without its lowest bit, plus the row
+// of that bit's channel. A last group of fewer than BITS channels fills only the codes it can have.
+function buildTables(w: usize, C: i32, taps: i32, o0: i32, width: i32, G: i32, tables: usize, rows: usize): void {
+  for (let c = 0; c < C; c++)
+    for (let k = 0; k < taps; k++) {
+      const row = rows + <usize>(c * taps + k) * ROW_BYTES;
+      for (let l = 0; l < BLOCK; l++)
+        store<f32>(row + (<usize>l << 2), l < width ? load<f32>(w + ((<usize>(((o0 + l) * C + c) * taps + k)) << 2)) : 0);
+    }
+  for (let g = 0; g < G; g++) {
+    const codes = 1 << min(BITS, C - BITS * g);
+    for (let k = 0; k < taps; k++) {
+      const t = tables + <usize>(g * taps + k) * TABLE_BYTES;
+      memory.fill(t, 0, ROW_BYTES);
+      for (let code = 1; code < codes; code++) {
+        const r = t + <usize>code * ROW_BYTES, prev = t + <usize>(code & (code - 1)) * ROW_BYTES;
+        const add = rows + <usize>((BITS * g + ctz(code)) * taps + k) * ROW_BYTES;
+        v128.store(r, f32x4.add(v128.load(prev), v128.load(add)));
+        v128.store(r, f32x4.add(v128.load(prev, 16), v128.load(add, 16)), 16);
+        v128.store(r, f32x4.add(v128.load(prev, 32), v128.load(add, 32)), 32);
+        v128.store(r, f32x4.add(v128.load(prev, 48), v128.load(add, 48)), 48);
+      }
+    }
+  }
+}
+
+// Two adjacent output positions (codes at c and c + step), so that eight independent sums hide the
+// latency of the adds; they start from the bias (first) or from out.
+function lookupPair(
+  c: usize, step: usize, out: usize, tables: usize, G: i32, KH: i32, KW: i32, plane: usize, Wp: usize, first: bool,
+  b0: v128, b1: v128, b2: v128, b3: v128,
+): void {
+  let a0 = b0, a1 = b1, a2 = b2, a3 = b3;
+  let e0 = b0, e1 = b1, e2 = b2, e3 = b3;
+  if (!first) {
+    a0 = v128.load(out);
+    a1 = v128.load(out, 16);
+    a2 = v128.load(out, 32);
+    a3 = v128.load(out, 48);
+    e0 = v128.load(out, 64);
+    e1 = v128.load(out, 80);
+    e2 = v128.load(out, 96);
+    e3 = v128.load(out, 112);
+  }
+  let t = tables;
+  for (let g = 0; g < G; g++) {
+    let row = c + <usize>g * plane;
+    for (let kh = 0; kh < KH; kh++, row += Wp)
+      for (let kw = 0; kw < KW; kw++, t += TABLE_BYTES) {
+        const p = t + (<usize>load<u8>(row + kw) << 6);
+        const q = t + (<usize>load<u8>(row + step + kw) << 6);
+        a0 = f32x4.add(a0, v128.load(p));
+        a1 = f32x4.add(a1, v128.load(p, 16));
+        a2 = f32x4.add(a2, v128.load(p, 32));
+        a3 = f32x4.add(a3, v128.load(p, 48));
+        e0 = f32x4.add(e0, v128.load(q));
+        e1 = f32x4.add(e1, v128.load(q, 16));
+        e2 = f32x4.add(e2, v128.load(q, 32));
+        e3 = f32x4.add(e3, v128.load(q, 48));
+      }
+  }
+  v128.store(out, a0);
+  v128.store(out, a1, 16);
+  v128.store(out, a2, 32);
+  v128.store(out, a3, 48);
+  v128.store(out, e0, 64);
+  v128.store(out, e1, 80);
+  v128.store(out, e2, 96);
+  v128.store(out, e3, 112);
+}
+
+function lookupOne(
+  c: usize, out: usize, tables: usize, G: i32, KH: i32, KW: i32, plane: usize, Wp: usize, first: bool,
+  b0: v128, b1: v128, b2: v128, b3: v128,
+): void {
+  let a0 = b0, a1 = b1, a2 = b2, a3 = b3;
+  if (!first) {
+    a0 = v128.load(out);
+    a1 = v128.load(out, 16);
+    a2 = v128.load(out, 32);
+    a3 = v128.load(out, 48);
+  }
+  let t = tables;
+  for (let g = 0; g < G; g++) {
+    let row = c + <usize>g * plane;
+    for (let kh = 0; kh < KH; kh++, row += Wp)
+      for (let kw = 0; kw < KW; kw++, t += TABLE_BYTES) {
+        const p = t + (<usize>load<u8>(row + kw) << 6);
+        a0 = f32x4.add(a0, v128.load(p));
+        a1 = f32x4.add(a1, v128.load(p, 16));
+        a2 = f32x4.add(a2, v128.load(p, 32));
+        a3 = f32x4.add(a3, v128.load(p, 48));
+      }
+  }
+  v128.store(out, a0);
+  v128.store(out, a1, 16);
+  v128.store(out, a2, 32);
+  v128.store(out, a3, 48);
+}
