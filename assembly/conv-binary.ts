@@ -28,13 +28,17 @@ const TABLE_BYTES: usize = CODES * ROW_BYTES;
 // 32 KB on the machines measured.
 const CACHED_TABLE_BYTES: usize = 512 << 10;
 
-// Costs in units of one multiply-add of the dense kernels, fitted to the times measured here (see
-// binaryForwardCost): per output position, group of four channels, tap and block of 16 output
-// channels (a code load and four vector adds from the table), and per output position and block (its
-// stores and the transpose to channels-first).
-const TAP_COST: f64 = 20;
-const BIN_COST: f64 = 40;
-const POSITION_COST: f64 = 40;
+// Costs in units of one multiply-add of the dense kernels, fitted to the times of each path forced by
+// setSparsePolicy on Hjh's conv2, M5's conv2-conv4 and two TC-ResNet8 convolutions at 80 and at 5 rows
+// (27% spikes, one thread, the quiet 2-core machine): per lookup (an output position, a block of 16
+// output channels, a group of 8 input channels and a tap: a code load and four vector adds from a
+// table; for dw four read-modify-writes of a bin), and per table row built (for dw, folded into the
+// weights). Over those twelve layers the model is within 15% of the measured time but for TC-ResNet8's
+// at 5 rows (the tables' cost, over-predicted by up to 35%).
+const LOOKUP_COST: f64 = 50;
+const ROW_COST: f64 = 45;
+const BIN_COST: f64 = 70;
+const FOLD_COST: f64 = 110;
 // The lookup path runs only when it is predicted at least 10% faster than the best other path.
 const MARGIN: f64 = 0.9;
 
@@ -75,30 +79,31 @@ export function spikeCount(x: usize, n: i32): i64 {
   return count;
 }
 
-/** The predicted cost of binaryForward, in multiply-adds of the dense kernels. */
-export function binaryForwardCost(geom: ConvGeometry): f64 {
-  const positions = <f64>geom.N * outHeight(geom) * outWidth(geom);
-  const blocks = <f64>((geom.CO + BLOCK - 1) / BLOCK);
-  const taps = <f64>(((geom.C + BITS - 1) / BITS) * geom.KH * geom.KW);
-  return positions * blocks * (taps * TAP_COST + POSITION_COST);
+// Lookups of one pass, and table rows per call: blocks of output channels x groups of 8 input channels
+// x taps, times the output positions (lookups) or the codes each group can have (rows).
+function lookups(geom: ConvGeometry): f64 {
+  return <f64>geom.N * outHeight(geom) * outWidth(geom) * tablesPerBlock(geom) * ((geom.CO + BLOCK - 1) / BLOCK);
+}
+
+function tableRows(geom: ConvGeometry): f64 {
+  let codes: f64 = 0;
+  for (let c = 0; c < geom.C; c += BITS) codes += <f64>(1 << min(BITS, geom.C - c));
+  return codes * geom.KH * geom.KW * ((geom.CO + BLOCK - 1) / BLOCK);
+}
+
+// @ts-ignore: decorator
+@inline function tablesPerBlock(geom: ConvGeometry): i32 {
+  return ((geom.C + BITS - 1) / BITS) * geom.KH * geom.KW;
 }
 
 /** True when binaryForward is predicted to beat `best`, the cost of the path chosen otherwise. */
 export function binaryForwardPays(geom: ConvGeometry, best: f64): bool {
-  return binaryForwardCost(geom) < MARGIN * best;
-}
-
-/** The predicted cost of binaryWeightGrad, in multiply-adds of the dense kernels. */
-export function binaryWeightGradCost(geom: ConvGeometry): f64 {
-  const positions = <f64>geom.N * outHeight(geom) * outWidth(geom);
-  const blocks = <f64>((geom.CO + BLOCK - 1) / BLOCK);
-  const taps = <f64>(((geom.C + BITS - 1) / BITS) * geom.KH * geom.KW);
-  return positions * blocks * (taps * BIN_COST + POSITION_COST);
+  return lookups(geom) * LOOKUP_COST + tableRows(geom) * ROW_COST < MARGIN * best;
 }
 
 /** True when binaryWeightGrad is predicted to beat `best`, the cost of the path chosen otherwise. */
 export function binaryWeightGradPays(geom: ConvGeometry, best: f64): bool {
-  return binaryWeightGradCost(geom) < MARGIN * best;
+  return lookups(geom) * BIN_COST + tableRows(geom) * FOLD_COST < MARGIN * best;
 }
 
 /** y = conv(x, w) + b (b may be 0) for x of zeros and ones only (see spikeCount), any stride and padding. */
