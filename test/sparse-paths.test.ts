@@ -161,6 +161,29 @@ describeEachBuild('sparse paths', () => {
       expect(relErr(sparse.dw, dense.dw, 1e-6 * Math.sqrt(N))).toBeLessThanOrEqual(1);
     });
 
+  it('the binary path without a bias, and with a ragged last block and group, matches the dense one', () => {
+    // 11 input channels (a group of 8 and one of 3), 20 output channels (a block of 16 and one of 4), stride 2.
+    const g = geo(3, 11, 7, 9, 20, 3, 3, 2, 1, 1, 1);
+    const xShape = [g.N, g.C, g.H, g.W], wShape = [g.CO, g.C, g.KH, g.KW];
+    const opts = { stride: [g.SH, g.SW] as [number, number], padding: [g.PH, g.PW] as [number, number] };
+    const yShape = conv2dOutputShape(xShape, wShape, opts);
+    const xs = inputs(g.N * g.C * g.H * g.W, 0.4, 21, true, false);
+    const ws = randArray(g.CO * g.C * g.KH * g.KW, 22);
+    const x = Tensor.from(xs, xShape), w = Tensor.from(ws, wShape);
+    const ys = [DENSE, BINARY].map((policy) => {
+      setPolicy(policy);
+      const y = Tensor.empty(yShape).fill(NaN);
+      conv2dForward(x, w, null, y, opts);
+      const out = y.toArray();
+      y.free();
+      return out;
+    });
+    for (const t of [x, w]) t.free();
+    const refY = refForward(g, xs, ws, new Float32Array(g.CO));
+    for (const y of ys) expect(relErr(y, refY, 2e-5 * Math.sqrt(g.C * g.KH * g.KW))).toBeLessThanOrEqual(1);
+    expect(ys[1].some((v, i) => v !== ys[0][i])).toBe(true);
+  });
+
   it('setSparsePolicy refuses an unknown policy', () => {
     expect(() => setPolicy(4)).toThrow();
   });
