@@ -1,17 +1,19 @@
-// Binary inputs through lookup tables: the forward pass of a convolution whose every input is 0 or 1
-// (a spiking layer's output), in any geometry.
+// Binary inputs through lookup tables: the forward pass and the weight gradient of a convolution whose
+// every input is 0 or 1 (a spiking layer's output), in any geometry.
 //
 // With x binary, y[o, p] = b[o] + sum over channels c and taps k of w[o, c, k] * x[c, p + k] is a sum of
-// weights selected by bits. Four channels' bits at one input position make a 4-bit code; for each group
-// of four channels g and tap k, a table holds the 16 possible sums of their weights for a block of 16
-// output channels:
+// weights selected by bits. Eight channels' bits at one input position make a byte, the code; for each
+// group of eight channels g and tap k, a table holds the 256 possible sums of their weights for a block
+// of 16 output channels:
 //
-//   T[g, k, code][o] = sum over j < 4 with bit j of code set of w[o, 4g + j, k]
+//   T[g, k, code][o] = sum over j < 8 with bit j of code set of w[o, 8g + j, k]
 //
-// so y[:, p] = b + sum over g, k of T[g, k, code(g, p + k)]: one table row (four vectors) per four
-// input channels and tap, where the dense kernels do sixteen multiply-adds per channel and tap. It does
-// not depend on how many inputs are non-zero. The tables of one block take 4 KB per group and tap (50 KB
-// for Hjh's conv2: 8 channels, 5x5), so they stay in the first-level cache. Rounding differs from the
+// so y[:, p] = b + sum over g, k of T[g, k, code(g, p + k)]: one table row (four vectors) per eight
+// input channels and tap, where the dense kernels do 8 x 16 multiply-adds. It does not depend on how
+// many inputs are non-zero. A table is 16 KB, so a block's tables sit in the second-level cache (400 KB
+// for Hjh's conv2: 8 channels, 5x5); with four input channels per code they would fit the first level,
+// but twice the lookups measured slower (11.2 ms against 8.6 ms there). Building the tables costs 256
+// rows per group, tap and block per call, which a batch of 80 rows amortizes. Rounding differs from the
 // dense kernels only in the order of the sums.
 import { align64 } from './align';
 import { ConvGeometry, outHeight, outWidth } from './conv-geometry';
@@ -24,8 +26,9 @@ const ROW_BYTES: usize = BLOCK * 4;
 const BITS = 8;
 const CODES = 1 << BITS;
 const TABLE_BYTES: usize = CODES * ROW_BYTES;
-// Tables of this many bytes at most are swept over the outputs at once: the first-level data cache is
-// 32 KB on the machines measured.
+// Tables of this many bytes at most are swept over the outputs at once, a quarter of the second-level
+// cache of the machines measured (2 MB per core), so that codes and outputs stay beside them; larger sets
+// (M5's conv3 and conv4) are swept in chunks of groups, the sums carried over in the output rows.
 const CACHED_TABLE_BYTES: usize = 512 << 10;
 
 // Costs in units of one multiply-add of the dense kernels, fitted to the times of each path forced by
