@@ -55,7 +55,7 @@ export function binaryBytes(geom: ConvGeometry): usize {
   return (
     align64(<usize>geom.N * G * Hp * Wp) +
     align64(<usize>G * geom.KH * geom.KW * TABLE_BYTES) +
-    align64(<usize>max(outHeight(geom) * outWidth(geom), geom.C * geom.KH * geom.KW) * ROW_BYTES)
+    align64(<usize>(max(outHeight(geom) * outWidth(geom), geom.C * geom.KH * geom.KW) + 2) * ROW_BYTES)
   );
 }
 
@@ -120,6 +120,7 @@ export function binaryForward(geom: ConvGeometry, x: usize, w: usize, bias: usiz
   const codes = scratch;
   const tables = codes + align64(<usize>N * sampleCodes);
   const yc = tables + align64(<usize>G * KH * KW * TABLE_BYTES);
+  const spare = yc + <usize>max(OHW, C * KH * KW) * ROW_BYTES;
   const groupTables = <usize>KH * KW * TABLE_BYTES;
   const chunk = max(1, <i32>(CACHED_TABLE_BYTES / groupTables));
   encode(x, N, C, H, W, PH, PW, codes);
@@ -138,8 +139,12 @@ export function binaryForward(geom: ConvGeometry, x: usize, w: usize, bias: usiz
           const crow = cn + <usize>g0 * plane + <usize>(oh * SH) * Wp;
           const out = yc + <usize>oh * OW * ROW_BYTES;
           let ow = 0;
-          for (; ow + 2 <= OW; ow += 2) lookupPair(crow + <usize>(ow * SW), <usize>SW, out + <usize>ow * ROW_BYTES, t, gn, KH, KW, plane, <usize>Wp, g0 == 0, b0, b1, b2, b3);
-          if (ow < OW) lookupOne(crow + <usize>(ow * SW), out + <usize>ow * ROW_BYTES, t, gn, KH, KW, plane, <usize>Wp, g0 == 0, b0, b1, b2, b3);
+          for (; ow + 2 <= OW; ow += 2) {
+            const o = out + <usize>ow * ROW_BYTES;
+            lookupPair(crow + <usize>(ow * SW), <usize>SW, o, o + ROW_BYTES, t, gn, KH, KW, plane, <usize>Wp, g0 == 0, b0, b1, b2, b3);
+          }
+          // An odd last position pairs with itself; the copy's sums go to a spare row past the outputs.
+          if (ow < OW) lookupPair(crow + <usize>(ow * SW), 0, out + <usize>ow * ROW_BYTES, spare, t, gn, KH, KW, plane, <usize>Wp, g0 == 0, b0, b1, b2, b3);
         }
       }
       transpose(yc, BLOCK, y + ((<usize>(n * CO + o0) * OHW) << 2), OHW, OHW, width);
@@ -285,10 +290,10 @@ function buildTables(w: usize, C: i32, taps: i32, o0: i32, width: i32, G: i32, t
   }
 }
 
-// Two adjacent output positions (codes at c and c + step), so that eight independent sums hide the
-// latency of the adds; they start from the bias (first) or from out.
+// Two output positions (codes at c and c + step, sums in out and out2), so that eight independent sums
+// hide the latency of the adds; they start from the bias (first) or from out and out2.
 function lookupPair(
-  c: usize, step: usize, out: usize, tables: usize, G: i32, KH: i32, KW: i32, plane: usize, Wp: usize, first: bool,
+  c: usize, step: usize, out: usize, out2: usize, tables: usize, G: i32, KH: i32, KW: i32, plane: usize, Wp: usize, first: bool,
   b0: v128, b1: v128, b2: v128, b3: v128,
 ): void {
   let a0 = b0, a1 = b1, a2 = b2, a3 = b3;
@@ -298,10 +303,10 @@ function lookupPair(
     a1 = v128.load(out, 16);
     a2 = v128.load(out, 32);
     a3 = v128.load(out, 48);
-    e0 = v128.load(out, 64);
-    e1 = v128.load(out, 80);
-    e2 = v128.load(out, 96);
-    e3 = v128.load(out, 112);
+    e0 = v128.load(out2);
+    e1 = v128.load(out2, 16);
+    e2 = v128.load(out2, 32);
+    e3 = v128.load(out2, 48);
   }
   let t = tables;
   for (let g = 0; g < G; g++) {
@@ -324,37 +329,8 @@ function lookupPair(
   v128.store(out, a1, 16);
   v128.store(out, a2, 32);
   v128.store(out, a3, 48);
-  v128.store(out, e0, 64);
-  v128.store(out, e1, 80);
-  v128.store(out, e2, 96);
-  v128.store(out, e3, 112);
-}
-
-function lookupOne(
-  c: usize, out: usize, tables: usize, G: i32, KH: i32, KW: i32, plane: usize, Wp: usize, first: bool,
-  b0: v128, b1: v128, b2: v128, b3: v128,
-): void {
-  let a0 = b0, a1 = b1, a2 = b2, a3 = b3;
-  if (!first) {
-    a0 = v128.load(out);
-    a1 = v128.load(out, 16);
-    a2 = v128.load(out, 32);
-    a3 = v128.load(out, 48);
-  }
-  let t = tables;
-  for (let g = 0; g < G; g++) {
-    let row = c + <usize>g * plane;
-    for (let kh = 0; kh < KH; kh++, row += Wp)
-      for (let kw = 0; kw < KW; kw++, t += TABLE_BYTES) {
-        const p = t + (<usize>load<u8>(row + kw) << 6);
-        a0 = f32x4.add(a0, v128.load(p));
-        a1 = f32x4.add(a1, v128.load(p, 16));
-        a2 = f32x4.add(a2, v128.load(p, 32));
-        a3 = f32x4.add(a3, v128.load(p, 48));
-      }
-  }
-  v128.store(out, a0);
-  v128.store(out, a1, 16);
-  v128.store(out, a2, 32);
-  v128.store(out, a3, 48);
+  v128.store(out2, e0);
+  v128.store(out2, e1, 16);
+  v128.store(out2, e2, 32);
+  v128.store(out2, e3, 48);
 }
