@@ -6,10 +6,10 @@
 // - sparse (conv-sparse.ts): in the direct geometry, when most inputs are zero (spikes), forward and
 //   dw visit only the non-zero inputs.
 // - sparse GEMM (conv-sparse-gemm.ts): likewise in the im2col geometry.
-// - binary (conv-binary.ts): forward of inputs that are all 0 or 1, any geometry, through tables of
-//   weight sums.
-// A cost model picks the sparse paths per call from the count of non-zero inputs (sparse-policy.ts
-// can force either path: the results agree to float rounding).
+// - binary (conv-binary.ts): forward and dw of inputs that are all 0 or 1, any geometry, through tables
+//   of weight sums (and bins of dy).
+// A cost model picks the sparse and binary paths per call from the count of non-zero inputs
+// (sparse-policy.ts can force any path: the results agree to float rounding).
 // Every export takes the offset of a geometry descriptor (conv-geometry.ts) and buffer offsets.
 import { biasGradient, checkGeometry, ConvGeometry, geometryAt, outHeight, outWidth } from './conv-geometry';
 import {
