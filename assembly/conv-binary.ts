@@ -25,7 +25,7 @@ const ROW_BYTES: usize = BLOCK * 4;
 // Channels per code: 8, so a code is one byte and a table 256 rows.
 const BITS = 8;
 const CODES = 1 << BITS;
-const TABLE_BYTES: usize = CODES * ROW_BYTES;
+const TABLE_BYTES: usize = <usize>CODES * ROW_BYTES;
 // Tables of this many bytes at most are swept over the outputs at once, a quarter of the second-level
 // cache of the machines measured (2 MB per core), so that codes and outputs stay beside them; larger sets
 // (M5's 128 and 256 input channels: 768 KB and 1.5 MB) are swept in chunks of groups, the sums carried
@@ -43,8 +43,6 @@ const LOOKUP_COST: f64 = 50;
 const ROW_COST: f64 = 45;
 const BIN_COST: f64 = 70;
 const FOLD_COST: f64 = 110;
-// The lookup path runs only when it is predicted at least 10% faster than the best other path.
-const MARGIN: f64 = 0.9;
 
 // Both kernels' scratch: codes of every sample [N, G, Hp, Wp] (bytes, x padded with zeros), one block's
 // tables or bins [G, KH, KW, CODES, BLOCK], and one sample's output or dy block channels-last [OH * OW,
@@ -100,14 +98,14 @@ function tableRows(geom: ConvGeometry): f64 {
   return ((geom.C + BITS - 1) / BITS) * geom.KH * geom.KW;
 }
 
-/** True when binaryForward is predicted to beat `best`, the cost of the path chosen otherwise. */
-export function binaryForwardPays(geom: ConvGeometry, best: f64): bool {
-  return lookups(geom) * LOOKUP_COST + tableRows(geom) * ROW_COST < MARGIN * best;
+/** The predicted cost of binaryForward, in multiply-adds of the dense kernels. */
+export function binaryForwardCost(geom: ConvGeometry): f64 {
+  return lookups(geom) * LOOKUP_COST + tableRows(geom) * ROW_COST;
 }
 
-/** True when binaryWeightGrad is predicted to beat `best`, the cost of the path chosen otherwise. */
-export function binaryWeightGradPays(geom: ConvGeometry, best: f64): bool {
-  return lookups(geom) * BIN_COST + tableRows(geom) * FOLD_COST < MARGIN * best;
+/** The predicted cost of binaryWeightGrad, in multiply-adds of the dense kernels. */
+export function binaryWeightGradCost(geom: ConvGeometry): f64 {
+  return lookups(geom) * BIN_COST + tableRows(geom) * FOLD_COST;
 }
 
 /** y = conv(x, w) + b (b may be 0) for x of zeros and ones only (see spikeCount), any stride and padding. */

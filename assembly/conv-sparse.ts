@@ -21,8 +21,6 @@ const SCATTER_UPDATE_COST: f64 = 7;
 const GATHER_INPUT_COST: f64 = 110;
 const GATHER_SEGMENT_COST: f64 = 24;
 const DENSE_COST: f64 = ASC_FEATURE_RELAXED_SIMD ? 1 : 1.4;
-// The sparse path runs only when it is predicted at least 10% faster.
-const SPARSE_MARGIN: f64 = 0.9;
 
 // The forward scatter's channels-last weights, one sample's channels-last y, and the column list of
 // one input row.
@@ -53,20 +51,10 @@ export function sparseForwardCost(geom: ConvGeometry, count: i64): f64 {
   return <f64>count * (SCATTER_INPUT_COST + SCATTER_UPDATE_COST * <f64>(roundUp(geom.CO, 4) >> 2) * geom.KH * geom.KW);
 }
 
-/** True when sparseForward is predicted to beat directForward on this x. */
-export function sparseForwardPays(geom: ConvGeometry, x: usize): bool {
-  return sparseForwardCost(geom, nonZeros(x, geom.N * geom.C * geom.H * geom.W)) < SPARSE_MARGIN * directForwardCost(geom);
-}
-
 /** The predicted cost of sparseWeightGrad over `count` non-zero inputs, in multiply-adds of directWeightGrad. */
 export function sparseWeightGradCost(geom: ConvGeometry, count: i64): f64 {
   const G = 4 / gatherVectors(geom.CO);
   return <f64>count * (GATHER_INPUT_COST + GATHER_SEGMENT_COST * <f64>(geom.KH * ((geom.KW + G - 1) / G)));
-}
-
-/** True when sparseWeightGrad is predicted to beat directWeightGrad on this x (which costs as directForward). */
-export function sparseWeightGradPays(geom: ConvGeometry, x: usize): bool {
-  return sparseWeightGradCost(geom, nonZeros(x, geom.N * geom.C * geom.H * geom.W)) < SPARSE_MARGIN * directForwardCost(geom);
 }
 
 /** dst[j * dstStride + i] = src[i * srcStride + j] for i < rows, j < cols (strides in floats). */

@@ -15,13 +15,13 @@ import { biasGradient, checkGeometry, ConvGeometry, geometryAt, outHeight, outWi
 import {
   directBackwardInput, directBackwardInputBytes, directForward, directForwardBytes, directWeightGrad, directWeightGradBytes,
 } from './conv-direct';
-import { binaryBytes, binaryForward, binaryForwardPays, binaryWeightGrad, binaryWeightGradPays, spikeCount } from './conv-binary';
+import { binaryBytes, binaryForward, binaryForwardCost, binaryWeightGrad, binaryWeightGradCost, spikeCount } from './conv-binary';
 import { im2colBackwardInput, im2colBackwardWeight, im2colBytes, im2colForward } from './conv-im2col';
 import {
-  directForwardCost, sparseForward, sparseForwardBytes, sparseForwardCost, sparseForwardPays, sparseWeightGrad, sparseWeightGradCost, sparseWeightGradBytes, sparseWeightGradPays,
+  directForwardCost, nonZeros, sparseForward, sparseForwardBytes, sparseForwardCost, sparseWeightGrad, sparseWeightGradBytes, sparseWeightGradCost,
 } from './conv-sparse';
 import {
-  im2colCost, sparseGemmForward, sparseGemmForwardBytes, sparseGemmForwardCost, sparseGemmForwardPays, sparseGemmWeightGradCost, sparseGemmWeightGrad, sparseGemmWeightGradBytes, sparseGemmWeightGradPays,
+  im2colCost, sparseGemmForward, sparseGemmForwardBytes, sparseGemmForwardCost, sparseGemmWeightGrad, sparseGemmWeightGradBytes, sparseGemmWeightGradCost,
 } from './conv-sparse-gemm';
 import { takeBinary, takeSparse } from './sparse-policy';
 
@@ -59,24 +59,53 @@ function checked(name: string, geometry: usize, scratchBytes: usize): ConvGeomet
   return geom;
 }
 
+// The paths a call can take, chosen by the cost model from one pass over x (is it binary, and how many
+// of it are non-zero), unless sparse-policy.ts forces one: tables only for binary x, and a path other
+// than the dense one only when predicted at least 10% faster than the cheaper of the others.
+const DENSE_PATH = 0;
+const SPARSE_PATH = 1;
+const BINARY_PATH = 2;
+const MARGIN: f64 = 0.9;
+
+function choose(binary: bool, dense: f64, sparse: f64, tables: f64): i32 {
+  if (binary && takeBinary(tables < MARGIN * min(dense, sparse))) return BINARY_PATH;
+  return takeSparse(sparse < MARGIN * dense) ? SPARSE_PATH : DENSE_PATH;
+}
+
+// The count of x's non-zeros, negated minus one when x is not binary (spikeCount's pass, then
+// nonZeros's only then).
+function survey(geom: ConvGeometry, x: usize): i64 {
+  const n = geom.N * geom.C * geom.H * geom.W;
+  const spikes = spikeCount(x, n);
+  return spikes >= 0 ? spikes : -1 - nonZeros(x, n);
+}
+
+function forwardPath(geom: ConvGeometry, x: usize, direct: bool): i32 {
+  const s = survey(geom, x), count = s >= 0 ? s : -1 - s;
+  const dense = direct ? directForwardCost(geom) : im2colCost(geom);
+  const sparse = direct ? sparseForwardCost(geom, count) : sparseGemmForwardCost(geom, count);
+  return choose(s >= 0, dense, sparse, binaryForwardCost(geom));
+}
+
+function weightGradPath(geom: ConvGeometry, x: usize, direct: bool): i32 {
+  const s = survey(geom, x), count = s >= 0 ? s : -1 - s;
+  // The direct weight gradient costs as the direct forward.
+  const dense = direct ? directForwardCost(geom) : im2colCost(geom);
+  const sparse = direct ? sparseWeightGradCost(geom, count) : sparseGemmWeightGradCost(geom, count);
+  return choose(s >= 0, dense, sparse, binaryWeightGradCost(geom));
+}
+
 /** y = conv(x, w) + b; b may be 0 (no bias). Scratch: conv2dScratchBytes of the same geometry. */
 export function conv2dForward(geometry: usize, x: usize, w: usize, b: usize, y: usize, scratch: usize, scratchBytes: usize): void {
   const geom = checked('conv2dForward', geometry, scratchBytes);
   const direct = directFits(geom.CO, geom);
-  const spikes = spikeCount(x, geom.N * geom.C * geom.H * geom.W);
-  if (spikes >= 0) {
-    // Binary x: the lookup tables against the cheaper of the other two paths.
-    const best = direct ? min(directForwardCost(geom), sparseForwardCost(geom, spikes)) : min(im2colCost(geom), sparseGemmForwardCost(geom, spikes));
-    if (takeBinary(binaryForwardPays(geom, best))) {
-      binaryForward(geom, x, w, b, y, scratch);
-      return;
-    }
-  }
-  if (!direct) {
-    if (takeSparse(sparseGemmForwardPays(geom, x))) sparseGemmForward(geom, x, w, b, y, scratch);
-    else im2colForward(geom, x, w, b, y, scratch, scratchBytes);
-  } else if (takeSparse(sparseForwardPays(geom, x))) sparseForward(geom, x, w, b, y, scratch);
-  else directForward(geom, x, w, b, y, scratch);
+  const path = forwardPath(geom, x, direct);
+  if (path == BINARY_PATH) binaryForward(geom, x, w, b, y, scratch);
+  else if (direct) {
+    if (path == SPARSE_PATH) sparseForward(geom, x, w, b, y, scratch);
+    else directForward(geom, x, w, b, y, scratch);
+  } else if (path == SPARSE_PATH) sparseGemmForward(geom, x, w, b, y, scratch);
+  else im2colForward(geom, x, w, b, y, scratch, scratchBytes);
 }
 
 /** dx = the gradient of sum(dy * conv(x, w)) with respect to x (overwritten). */
@@ -90,22 +119,15 @@ export function conv2dBackwardInput(geometry: usize, w: usize, dy: usize, dx: us
 export function conv2dBackwardWeight(geometry: usize, x: usize, dy: usize, dw: usize, db: usize, scratch: usize, scratchBytes: usize): void {
   const geom = checked('conv2dBackwardWeight', geometry, scratchBytes);
   const direct = directFits(geom.CO, geom);
-  const spikes = spikeCount(x, geom.N * geom.C * geom.H * geom.W);
-  if (spikes >= 0) {
-    const best = direct ? min(directForwardCost(geom), sparseWeightGradCost(geom, spikes)) : min(im2colCost(geom), sparseGemmWeightGradCost(geom, spikes));
-    if (takeBinary(binaryWeightGradPays(geom, best))) {
-      if (db != 0) biasGradient(dy, db, geom.N, geom.CO, outHeight(geom) * outWidth(geom));
-      binaryWeightGrad(geom, x, dy, dw, scratch);
-      return;
-    }
-  }
+  const path = weightGradPath(geom, x, direct);
   // The direct kernel sums db while it copies dy, so dy is read once; the others leave db to biasGradient.
-  if (!direct) {
-    if (db != 0) biasGradient(dy, db, geom.N, geom.CO, outHeight(geom) * outWidth(geom));
-    if (takeSparse(sparseGemmWeightGradPays(geom, x))) sparseGemmWeightGrad(geom, x, dy, dw, scratch);
-    else im2colBackwardWeight(geom, x, dy, dw, scratch, scratchBytes);
-  } else if (takeSparse(sparseWeightGradPays(geom, x))) {
-    if (db != 0) biasGradient(dy, db, geom.N, geom.CO, outHeight(geom) * outWidth(geom));
-    sparseWeightGrad(geom, x, dy, dw, scratch);
-  } else directWeightGrad(geom, x, dy, dw, db, scratch);
+  if (direct && path == DENSE_PATH) {
+    directWeightGrad(geom, x, dy, dw, db, scratch);
+    return;
+  }
+  if (db != 0) biasGradient(dy, db, geom.N, geom.CO, outHeight(geom) * outWidth(geom));
+  if (path == BINARY_PATH) binaryWeightGrad(geom, x, dy, dw, scratch);
+  else if (direct) sparseWeightGrad(geom, x, dy, dw, scratch);
+  else if (path == SPARSE_PATH) sparseGemmWeightGrad(geom, x, dy, dw, scratch);
+  else im2colBackwardWeight(geom, x, dy, dw, scratch, scratchBytes);
 }
