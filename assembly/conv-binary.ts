@@ -128,7 +128,7 @@ export function binaryForward(geom: ConvGeometry, x: usize, w: usize, bias: usiz
     const b0 = lanes(bias, o0, width, 0), b1 = lanes(bias, o0, width, 4), b2 = lanes(bias, o0, width, 8), b3 = lanes(bias, o0, width, 12);
     for (let n = 0; n < N; n++) {
       const cn = codes + <usize>n * sampleCodes;
-      // The groups in chunks whose tables fit the first-level cache, each chunk one sweep over the
+      // The groups in chunks of at most CACHED_TABLE_BYTES of tables, each chunk one sweep over the
       // output positions; the first starts from the bias, the others from the sums so far.
       for (let g0 = 0; g0 < G; g0 += chunk) {
         const gn = min(chunk, G - g0);
