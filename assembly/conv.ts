@@ -8,6 +8,8 @@
 // - sparse GEMM (conv-sparse-gemm.ts): likewise in the im2col geometry.
 // - binary (conv-binary.ts): forward and dw of inputs that are all 0 or 1, any geometry, through tables
 //   of weight sums (and bins of dy).
+// - Winograd (conv-winograd.ts): instead of im2col for 3 taps along the width at stride 1, half the
+//   multiply-adds, all three passes.
 // A cost model picks the sparse and binary paths per call from the count of non-zero inputs
 // (sparse-policy.ts can force any path: the results agree to float rounding).
 // Every export takes the offset of a geometry descriptor (conv-geometry.ts) and buffer offsets.
@@ -23,7 +25,10 @@ import {
 import {
   im2colCost, sparseGemmForward, sparseGemmForwardBytes, sparseGemmForwardCost, sparseGemmWeightGrad, sparseGemmWeightGradBytes, sparseGemmWeightGradCost,
 } from './conv-sparse-gemm';
-import { takeBinary, takeSparse } from './sparse-policy';
+import { takeBinary, takeSparse, takeWinograd } from './sparse-policy';
+import {
+  winogradBackwardInput, winogradBackwardWeight, winogradBytes, winogradCost, winogradFits, winogradForward,
+} from './conv-winograd';
 
 // Correlations with at most this many output channels run direct (when the geometry allows).
 const DIRECT_MAX_CHANNELS = 16;
@@ -39,6 +44,17 @@ function directInputGrad(geom: ConvGeometry): bool {
   return directFits(geom.C, geom) && 2 * outHeight(geom) * outWidth(geom) >= geom.H * geom.W;
 }
 
+// The dense path of a correlation the direct kernels do not take: Winograd where it fits and is
+// predicted faster than im2col, else im2col.
+function winogradPays(geom: ConvGeometry): bool {
+  return winogradFits(geom) && takeWinograd(winogradCost(geom) < MARGIN * im2colCost(geom));
+}
+
+function denseCost(geom: ConvGeometry, direct: bool): f64 {
+  if (direct) return directForwardCost(geom);
+  return winogradPays(geom) ? winogradCost(geom) : im2colCost(geom);
+}
+
 /** Scratch bytes the conv2d kernels (forward and both backwards) need for this geometry. */
 export function conv2dScratchBytes(geometry: usize): usize {
   const geom = geometryAt(geometry);
@@ -49,6 +65,8 @@ export function conv2dScratchBytes(geometry: usize): usize {
   if (directIn) bytes = max(bytes, directBackwardInputBytes(geom));
   if (!directOut || !directIn) bytes = max(bytes, im2colBytes(geom));
   if (!directOut) bytes = max(bytes, max(sparseGemmForwardBytes(geom), sparseGemmWeightGradBytes(geom)));
+  // Whether Winograd runs can change with the policy; its scratch is counted wherever it fits.
+  if ((!directOut || !directIn) && winogradFits(geom)) bytes = max(bytes, winogradBytes(geom));
   return max(bytes, binaryBytes(geom));
 }
 
@@ -82,15 +100,15 @@ function survey(geom: ConvGeometry, x: usize): i64 {
 
 function forwardPath(geom: ConvGeometry, x: usize, direct: bool): i32 {
   const s = survey(geom, x), count = s >= 0 ? s : -1 - s;
-  const dense = direct ? directForwardCost(geom) : im2colCost(geom);
+  const dense = denseCost(geom, direct);
   const sparse = direct ? sparseForwardCost(geom, count) : sparseGemmForwardCost(geom, count);
   return choose(s >= 0, dense, sparse, binaryForwardCost(geom));
 }
 
 function weightGradPath(geom: ConvGeometry, x: usize, direct: bool): i32 {
   const s = survey(geom, x), count = s >= 0 ? s : -1 - s;
-  // The direct weight gradient costs as the direct forward.
-  const dense = direct ? directForwardCost(geom) : im2colCost(geom);
+  // The direct weight gradient costs as the direct forward, the Winograd one as its forward.
+  const dense = denseCost(geom, direct);
   const sparse = direct ? sparseWeightGradCost(geom, count) : sparseGemmWeightGradCost(geom, count);
   return choose(s >= 0, dense, sparse, binaryWeightGradCost(geom));
 }
@@ -105,6 +123,7 @@ export function conv2dForward(geometry: usize, x: usize, w: usize, b: usize, y: 
     if (path == SPARSE_PATH) sparseForward(geom, x, w, b, y, scratch);
     else directForward(geom, x, w, b, y, scratch);
   } else if (path == SPARSE_PATH) sparseGemmForward(geom, x, w, b, y, scratch);
+  else if (winogradPays(geom)) winogradForward(geom, x, w, b, y, scratch, scratchBytes);
   else im2colForward(geom, x, w, b, y, scratch, scratchBytes);
 }
 
@@ -112,6 +131,7 @@ export function conv2dForward(geometry: usize, x: usize, w: usize, b: usize, y: 
 export function conv2dBackwardInput(geometry: usize, w: usize, dy: usize, dx: usize, scratch: usize, scratchBytes: usize): void {
   const geom = checked('conv2dBackwardInput', geometry, scratchBytes);
   if (directInputGrad(geom)) directBackwardInput(geom, w, dy, dx, scratch);
+  else if (winogradPays(geom)) winogradBackwardInput(geom, w, dy, dx, scratch, scratchBytes);
   else im2colBackwardInput(geom, w, dy, dx, scratch, scratchBytes);
 }
 
@@ -129,5 +149,6 @@ export function conv2dBackwardWeight(geometry: usize, x: usize, dy: usize, dw: u
   if (path == BINARY_PATH) binaryWeightGrad(geom, x, dy, dw, scratch);
   else if (direct) sparseWeightGrad(geom, x, dy, dw, scratch);
   else if (path == SPARSE_PATH) sparseGemmWeightGrad(geom, x, dy, dw, scratch);
+  else if (winogradPays(geom)) winogradBackwardWeight(geom, x, dy, dw, scratch, scratchBytes);
   else im2colBackwardWeight(geom, x, dy, dw, scratch, scratchBytes);
 }

@@ -5,22 +5,28 @@ const AUTO = 0;
 const DENSE = 1;
 const SPARSE = 2;
 const BINARY = 3;
+const PLAIN = 4;
 
 let policy = AUTO;
 
 /**
  * 0: the cost model chooses (default); 1: always the dense path; 2: always the sparse path where the
  * geometry has one; 3: the lookup-table path of binary inputs wherever the input is binary (else the
- * cost model).
+ * cost model); 4: the plain dense path, im2col or direct, never Winograd's (conv-winograd.ts).
  */
 export function setSparsePolicy(p: i32): void {
-  assert(p == AUTO || p == DENSE || p == SPARSE || p == BINARY, 'setSparsePolicy: policy must be 0 (auto), 1 (dense), 2 (sparse) or 3 (binary)');
+  assert(p >= AUTO && p <= PLAIN, 'setSparsePolicy: policy must be 0 (auto), 1 (dense), 2 (sparse), 3 (binary) or 4 (plain dense)');
   policy = p;
 }
 
 /** The cost model's prediction `pays`, unless a path is forced. */
 export function takeSparse(pays: bool): bool {
   return policy == AUTO || policy == BINARY ? pays : policy == SPARSE;
+}
+
+/** Whether a dense correlation takes Winograd's path: the cost model's `pays`, unless plain is forced. */
+export function takeWinograd(pays: bool): bool {
+  return policy == PLAIN ? false : pays;
 }
 
 /** Whether a binary input takes the lookup-table path: the cost model's `pays`, unless a path is forced. */

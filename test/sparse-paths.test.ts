@@ -12,7 +12,7 @@ import { linearBackward, linearForward } from '../src/kernels/linear.js';
 import { type Geo, outH, outW, refBackward, refForward } from './conv-reference.js';
 import { describeEachBuild, maxRelErr, randArray } from './helpers.js';
 
-const AUTO = 0, DENSE = 1, SPARSE = 2, BINARY = 3;
+const AUTO = 0, DENSE = 1, SPARSE = 2, BINARY = 3, PLAIN = 4;
 const setPolicy = (p: number) => getEngine().kernels.setSparsePolicy(p);
 
 const geo = (N: number, C: number, H: number, W: number, CO: number, KH: number, KW: number, SH = 1, SW = 1, PH = 0, PW = 0): Geo =>
@@ -89,7 +89,9 @@ describeEachBuild('sparse paths', () => {
       const bs = randArray(g.CO, 9);
       const gs = randArray(yShape.reduce((a, b) => a * b), 10);
       const x = Tensor.from(xs, xShape), w = Tensor.from(ws, wShape), b = Tensor.from(bs, [g.CO]), dy = Tensor.from(gs, yShape);
-      const runs = [DENSE, SPARSE, BINARY, AUTO].map((policy) => {
+      // PLAIN is the dense path without Winograd's transforms (test/conv-winograd.test.ts), whose
+      // rounding the sparse paths' sums share closely enough to be compared below.
+      const runs = [PLAIN, SPARSE, BINARY, AUTO, DENSE].map((policy) => {
         setPolicy(policy);
         const y = Tensor.empty(yShape).fill(NaN), dx = Tensor.empty(xShape).fill(NaN), dw = Tensor.empty(wShape).fill(NaN), db = Tensor.empty([g.CO]).fill(NaN);
         conv2dForward(x, w, b, y, opts);
@@ -108,12 +110,16 @@ describeEachBuild('sparse paths', () => {
         expect(maxRelErr(r.dx, ref.dx, 2e-5 * Math.sqrt(g.CO * g.KH * g.KW))).toBeLessThanOrEqual(1);
         expect(maxRelErr(r.db, ref.db, 2e-5 * Math.sqrt(positions))).toBeLessThanOrEqual(1);
       }
-      // The path changes only the order of the float sums: sparse and binary against dense, to rounding.
+      // The path changes only the order of the float sums: sparse and binary against plain dense, to rounding.
       const [dense, sparse, binary] = runs;
+      // (Forcing the tables on an input that is not binary leaves the choice to the cost model, which
+      // may take Winograd's path: the reference checks above hold that run.)
       expect(relErr(sparse.y, dense.y, 1e-6 * Math.sqrt(K))).toBeLessThanOrEqual(1);
-      expect(relErr(binary.y, dense.y, 1e-6 * Math.sqrt(K))).toBeLessThanOrEqual(1);
       expect(relErr(sparse.dw, dense.dw, 1e-6 * Math.sqrt(positions))).toBeLessThanOrEqual(1);
-      expect(relErr(binary.dw, dense.dw, 1e-6 * Math.sqrt(positions))).toBeLessThanOrEqual(1);
+      if (spikes) {
+        expect(relErr(binary.y, dense.y, 1e-6 * Math.sqrt(K))).toBeLessThanOrEqual(1);
+        expect(relErr(binary.dw, dense.dw, 1e-6 * Math.sqrt(positions))).toBeLessThanOrEqual(1);
+      }
       // Binary inputs really took the tables: their sums of table rows (and of bins, for dw) round
       // differently from both other paths somewhere (with 8 or more channels there are enough terms).
       if (spikes && !special && density > 0 && density < 1 && g.C >= 8)
@@ -185,6 +191,6 @@ describeEachBuild('sparse paths', () => {
   });
 
   it('setSparsePolicy refuses an unknown policy', () => {
-    expect(() => setPolicy(4)).toThrow();
+    expect(() => setPolicy(5)).toThrow();
   });
 });

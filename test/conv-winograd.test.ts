@@ -1,0 +1,89 @@
+// Winograd's F(4, 3) along the width (assembly/conv-winograd.ts), which conv.ts takes instead of
+// im2col for 3-tap kernels at stride 1 in the width when its cost model predicts it faster: forward,
+// input gradient and weight gradient against the f64 reference, the backward also against finite
+// differences, at ragged row ends (the tiles are rounded up to fours), each padding it takes, rows
+// lowered from a taller kernel at a vertical stride, and batches cut into several chunks. Each case
+// also runs with the plain dense path forced (setSparsePolicy(4)): the two must differ somewhere in
+// their rounding (so Winograd really ran) and agree within it.
+import { afterEach, expect, it } from 'vitest';
+import { getEngine } from '../src/engine/engine.js';
+import { Tensor } from '../src/engine/tensor.js';
+import { conv2dBackward, conv2dForward, conv2dOutputShape } from '../src/kernels/conv.js';
+import { type Geo, outH, outW, refBackward, refForward } from './conv-reference.js';
+import { describeEachBuild, finiteDiff, maxRelErr, randArray } from './helpers.js';
+
+const AUTO = 0, PLAIN = 4;
+const setPolicy = (p: number) => getEngine().kernels.setSparsePolicy(p);
+
+const geo = (N: number, C: number, H: number, W: number, CO: number, KH: number, SH = 1, PH = 0, PW = 0): Geo =>
+  ({ N, C, H, W, CO, KH, KW: 3, SH, SW: 1, PH, PW });
+
+// Channel counts at which the cost model takes Winograd (about two thirds of im2col's multiply-adds and
+// up, see winogradCost).
+const cases: [string, Geo, boolean][] = [
+  ['1d, rows a multiple of four tiles', geo(2, 40, 1, 34, 40, 1), true],
+  ['1d, padding 1, a ragged row end (45 outputs)', geo(3, 64, 1, 45, 48, 1, 1, 0, 1), true],
+  ['1d, padding 2, no bias', geo(2, 48, 1, 29, 48, 1, 1, 0, 2), false],
+  ['1d M5 conv4-like: 13 outputs, one vector of four tiles', geo(2, 64, 1, 15, 64, 1), true],
+  ['2d 3x3 at vertical stride 2, padding [1,1]', geo(2, 32, 9, 31, 48, 3, 2, 1, 1), true],
+  // About 160 KB of transformed values per sample: three chunks of whole samples (2 MB each).
+  ['1d in three chunks', geo(26, 64, 1, 200, 64, 1, 1, 0, 1), true],
+];
+
+interface Out { y: number[]; dx: number[]; dw: number[]; db: number[] }
+
+function run(g: Geo, bias: boolean, xs: Float32Array, ws: Float32Array, bs: Float32Array, gs: Float32Array): Out {
+  const xShape = [g.N, g.C, g.H, g.W], wShape = [g.CO, g.C, g.KH, g.KW];
+  const opts = { stride: [g.SH, g.SW] as [number, number], padding: [g.PH, g.PW] as [number, number] };
+  const yShape = conv2dOutputShape(xShape, wShape, opts);
+  const x = Tensor.from(xs, xShape), w = Tensor.from(ws, wShape), b = bias ? Tensor.from(bs, [g.CO]) : null, dy = Tensor.from(gs, yShape);
+  // Garbage in the outputs: every pass must overwrite them.
+  const y = Tensor.empty(yShape).fill(NaN), dx = Tensor.empty(xShape).fill(NaN), dw = Tensor.empty(wShape).fill(NaN), db = Tensor.empty([g.CO]).fill(NaN);
+  conv2dForward(x, w, b, y, opts);
+  conv2dBackward(x, w, dy, dx, dw, bias ? db : null, opts);
+  const out = { y: y.toArray(), dx: dx.toArray(), dw: dw.toArray(), db: db.toArray() };
+  for (const t of [x, w, dy, y, dx, dw, db]) t.free();
+  b?.free();
+  return out;
+}
+
+const tol = (k: number) => 2e-5 * Math.sqrt(k);
+
+describeEachBuild('conv through Winograd F(4, 3)', () => {
+  afterEach(() => setPolicy(AUTO));
+
+  it.each(cases)('%s: forward and backward match the reference, and differ from the plain path only by rounding', (_name, g, bias) => {
+    const yLen = g.N * g.CO * outH(g) * outW(g);
+    const xs = randArray(g.N * g.C * g.H * g.W, 1), ws = randArray(g.CO * g.C * g.KH * 3, 2), bs = randArray(g.CO, 3), gs = randArray(yLen, 4);
+    setPolicy(AUTO);
+    const wino = run(g, bias, xs, ws, bs, gs);
+    setPolicy(PLAIN);
+    const plain = run(g, bias, xs, ws, bs, gs);
+    const ref = refBackward(g, xs, ws, gs);
+    const refY = refForward(g, xs, ws, bias ? bs : null);
+    const positions = g.N * outH(g) * outW(g);
+    for (const r of [wino, plain]) {
+      expect(maxRelErr(r.y, refY, tol(g.C * g.KH * 3))).toBeLessThanOrEqual(1);
+      expect(maxRelErr(r.dx, ref.dx, tol(g.CO * g.KH * 3))).toBeLessThanOrEqual(1);
+      expect(maxRelErr(r.dw, ref.dw, tol(positions))).toBeLessThanOrEqual(1);
+      if (bias) expect(maxRelErr(r.db, ref.db, tol(positions))).toBeLessThanOrEqual(1);
+    }
+    for (const k of ['y', 'dx', 'dw'] as const) expect(wino[k].some((v, i) => v !== plain[k][i]), `${k} took the Winograd path`).toBe(true);
+  });
+
+  it('backward matches finite differences of the reference', () => {
+    const g = geo(1, 32, 2, 15, 32, 2, 1, 1, 1);
+    const yLen = g.N * g.CO * outH(g) * outW(g);
+    const xs = randArray(g.N * g.C * g.H * g.W, 5), ws = randArray(g.CO * g.C * g.KH * 3, 6), bs = randArray(g.CO, 7), gs = randArray(yLen, 8);
+    const r = run(g, true, xs, ws, bs, gs);
+    setPolicy(PLAIN);
+    const plain = run(g, true, xs, ws, bs, gs);
+    expect(r.dw.some((v, i) => v !== plain.dw[i])).toBe(true);
+    const xd = Array.from(xs), wd = Array.from(ws), bd = Array.from(bs);
+    const loss = () => refForward(g, xd, wd, bd).reduce((s, v, i) => s + v * gs[i], 0);
+    const every = (n: number, step: number) => [...Array(Math.ceil(n / step)).keys()].map((i) => i * step);
+    const xi = every(xd.length, 7), wi = every(wd.length, 23);
+    expect(maxRelErr(xi.map((i) => r.dx[i]), finiteDiff(xd, xi, loss), 1e-4, 1e-3)).toBeLessThanOrEqual(1);
+    expect(maxRelErr(wi.map((i) => r.dw[i]), finiteDiff(wd, wi, loss), 1e-4, 1e-3)).toBeLessThanOrEqual(1);
+  });
+});
