@@ -13,8 +13,9 @@
 //   ∂/∂d = B [(A dy) ⊙ (G g)]        ∂/∂g = Gᵀ [(A dy) ⊙ (Bᵀ d)]
 //
 // so dx is 6 GEMMs with U transposed and dw 6 GEMMs against V, over the same transforms. In exact
-// arithmetic all three equal the direct correlation; in f32 they round differently (the points 0, ±1,
-// ±2 keep the transforms' coefficients at most 8, and the error within a few ulps of the sums' size).
+// arithmetic all three equal the direct correlation. In f32 they round differently: the points 0, ±1,
+// ±2 keep the transforms' coefficients at most 8, and test/conv-winograd.test.ts holds all three to
+// the f64 reference within the tolerance im2col meets.
 //
 // Layout: the columns of a chunk are (sample, output row, tile), TW tiles per row (the tile count
 // rounded up to 4, so the transforms run four tiles to a vector; the extra tiles see zeros and are
@@ -22,6 +23,7 @@
 import { align64, roundUp } from './align';
 import { ConvGeometry, outHeight, outWidth } from './conv-geometry';
 import { gemm, gemmScratchBytes } from './gemm';
+import { transposeRow } from './simd';
 
 const POINTS: usize = 6;
 const TILE = 4;
@@ -45,21 +47,21 @@ function chunkSamples(geom: ConvGeometry): i32 {
   return <i32>max<usize>(1, min<usize>(<usize>geom.N, CHUNK_BYTES / perSample));
 }
 
-// Scratch, in order: the transformed weights (or their gradient) [6][CO][R]; a chunk's transformed
-// input (or its gradient) [6][R][cols]; its transformed output (or dy) [6][CO][cols]; one padded row;
-// the GEMM's scratch.
 // @ts-ignore: decorator
 @inline function chunkColumns(geom: ConvGeometry): i32 {
   return chunkSamples(geom) * outHeight(geom) * tilesPerRow(outWidth(geom));
 }
 
 // A padded row: every position the tiles read (4 per tile, and 2 more) and the 4 a vector reads past
-// the last group; at least the input row with its padding.
+// the last group. It holds the input row with its padding: OW = W + 2 PW - 2 <= 4 TW.
 // @ts-ignore: decorator
 @inline function rowFloats(geom: ConvGeometry): i32 {
   return TILE * tilesPerRow(outWidth(geom)) + 4;
 }
 
+// Scratch, in order: the transformed weights (or their gradient) [6][CO][R]; a chunk's transformed
+// input (or its gradient) [6][R][cols]; its transformed output (or dy) [6][CO][cols]; one padded row;
+// the GEMM's scratch.
 // @ts-ignore: decorator
 @inline function inputsAt(geom: ConvGeometry, scratch: usize): usize {
   return scratch + align64(<usize>POINTS * geom.CO * geom.C * geom.KH * 4);
@@ -94,24 +96,6 @@ export function winogradCost(geom: ConvGeometry): f64 {
   const R = <f64>(geom.C * geom.KH), CO = <f64>geom.CO;
   const tiles = <f64>geom.N * outHeight(geom) * tilesPerRow(outWidth(geom));
   return tiles * POINTS * (R * CO + 10 * (R + CO));
-}
-
-// The 4x4 transpose's results (globals: a function cannot return four vectors).
-let t0: v128 = f32x4.splat(0);
-let t1: v128 = f32x4.splat(0);
-let t2: v128 = f32x4.splat(0);
-let t3: v128 = f32x4.splat(0);
-
-// @ts-ignore: decorator
-@inline function transpose(a: v128, b: v128, c: v128, d: v128): void {
-  const ab0 = v128.shuffle<f32>(a, b, 0, 4, 1, 5);
-  const ab1 = v128.shuffle<f32>(a, b, 2, 6, 3, 7);
-  const cd0 = v128.shuffle<f32>(c, d, 0, 4, 1, 5);
-  const cd1 = v128.shuffle<f32>(c, d, 2, 6, 3, 7);
-  t0 = v128.shuffle<f32>(ab0, cd0, 0, 1, 4, 5);
-  t1 = v128.shuffle<f32>(ab0, cd0, 2, 3, 6, 7);
-  t2 = v128.shuffle<f32>(ab1, cd1, 0, 1, 4, 5);
-  t3 = v128.shuffle<f32>(ab1, cd1, 2, 3, 6, 7);
 }
 
 // a + s b
@@ -160,8 +144,9 @@ function transformInputRow(row: usize, TW: i32, v: usize, plane: usize, at: usiz
   let out = v + at;
   for (let t = 0; t < TW; t += 4) {
     const p = row + (<usize>(t * TILE) << 2);
-    transpose(v128.load(p), v128.load(p, 16), v128.load(p, 32), v128.load(p, 48));
-    const d0 = t0, d1 = t1, d2 = t2, d3 = t3;
+    const a = v128.load(p), b = v128.load(p, 16), c = v128.load(p, 32), d = v128.load(p, 48);
+    const d0 = transposeRow(a, b, c, d, 0), d1 = transposeRow(a, b, c, d, 1);
+    const d2 = transposeRow(a, b, c, d, 2), d3 = transposeRow(a, b, c, d, 3);
     // A tile's last two inputs are the next one's first two.
     const next = v128.load(p, 64);
     const d4 = v128.shuffle<f32>(d0, next, 1, 2, 3, 4);
@@ -217,8 +202,9 @@ function transformOutputGrads(geom: ConvGeometry, dy: usize, n0: i32, ns: i32, d
         let out = dd + ((<usize>co * cols + (n * OH + oh) * TW) << 2);
         for (let t = 0; t < TW; t += 4) {
           const p = row + (<usize>(t * TILE) << 2);
-          transpose(v128.load(p), v128.load(p, 16), v128.load(p, 32), v128.load(p, 48));
-          const g0 = t0, g1 = t1, g2 = t2, g3 = t3;
+          const r0 = v128.load(p), r1 = v128.load(p, 16), r2 = v128.load(p, 32), r3 = v128.load(p, 48);
+          const g0 = transposeRow(r0, r1, r2, r3, 0), g1 = transposeRow(r0, r1, r2, r3, 1);
+          const g2 = transposeRow(r0, r1, r2, r3, 2), g3 = transposeRow(r0, r1, r2, r3, 3);
           const a = f32x4.add(g0, g2), b = f32x4.add(g1, g3);
           const c = axpy(g0, 4, g2), e = axpy(f32x4.add(g1, g1), 8, g3);
           v128.store(out, g0);
@@ -264,14 +250,13 @@ export function winogradForward(geom: ConvGeometry, x: usize, w: usize, b: usize
             const m0 = v128.load(p), m1 = v128.load(p + plane), m2 = v128.load(p + 2 * plane);
             const m3 = v128.load(p + 3 * plane), m4 = v128.load(p + 4 * plane), m5 = v128.load(p + 5 * plane);
             const s12 = f32x4.add(m1, m2), d12 = f32x4.sub(m1, m2), s34 = f32x4.add(m3, m4), d34 = f32x4.sub(m3, m4);
-            transpose(
-              f32x4.add(f32x4.add(m0, s12), s34), axpy(d12, 2, d34), axpy(s12, 4, s34), f32x4.add(axpy(d12, 8, d34), m5),
-            );
+            const y0 = f32x4.add(f32x4.add(m0, s12), s34), y1 = axpy(d12, 2, d34);
+            const y2 = axpy(s12, 4, s34), y3 = f32x4.add(axpy(d12, 8, d34), m5);
             const q = row + (<usize>(t * TILE) << 2);
-            v128.store(q, t0);
-            v128.store(q, t1, 16);
-            v128.store(q, t2, 32);
-            v128.store(q, t3, 48);
+            v128.store(q, transposeRow(y0, y1, y2, y3, 0));
+            v128.store(q, transposeRow(y0, y1, y2, y3, 1), 16);
+            v128.store(q, transposeRow(y0, y1, y2, y3, 2), 32);
+            v128.store(q, transposeRow(y0, y1, y2, y3, 3), 48);
             p += 16;
           }
           const out = y + ((<usize>(((n0 + n) * CO + co) * OH + oh) * OW) << 2);
@@ -314,21 +299,20 @@ export function winogradBackwardInput(geom: ConvGeometry, w: usize, dy: usize, d
               const s12 = f32x4.add(v1, v2), d12 = f32x4.sub(v1, v2), s34 = f32x4.add(v3, v4), d34 = f32x4.sub(v3, v4);
               // B: the columns of Bᵀ above.
               const q = row + (<usize>(t * TILE) << 2);
-              transpose(
-                f32x4.mul(v0, f32x4.splat(4)),
-                axpy(f32x4.mul(f32x4.sub(v5, d12), f32x4.splat(4)), -2, d34),
-                f32x4.sub(axpy(f32x4.mul(s12, f32x4.splat(-4)), -5, v0), s34),
-                axpy(axpy(d12, 2, d34), -5, v5),
-              );
-              v128.store(q, f32x4.add(v128.load(q), t0));
-              v128.store(q, f32x4.add(v128.load(q, 16), t1), 16);
-              v128.store(q, f32x4.add(v128.load(q, 32), t2), 32);
-              v128.store(q, f32x4.add(v128.load(q, 48), t3), 48);
-              transpose(f32x4.add(f32x4.add(v0, s12), s34), v5, zero, zero);
-              v128.store(q, f32x4.add(v128.load(q, 16), t0), 16);
-              v128.store(q, f32x4.add(v128.load(q, 32), t1), 32);
-              v128.store(q, f32x4.add(v128.load(q, 48), t2), 48);
-              v128.store(q, f32x4.add(v128.load(q, 64), t3), 64);
+              const e0 = f32x4.mul(v0, f32x4.splat(4));
+              const e1 = axpy(f32x4.mul(f32x4.sub(v5, d12), f32x4.splat(4)), -2, d34);
+              const e2 = f32x4.sub(axpy(f32x4.mul(s12, f32x4.splat(-4)), -5, v0), s34);
+              const e3 = axpy(axpy(d12, 2, d34), -5, v5);
+              v128.store(q, f32x4.add(v128.load(q), transposeRow(e0, e1, e2, e3, 0)));
+              v128.store(q, f32x4.add(v128.load(q, 16), transposeRow(e0, e1, e2, e3, 1)), 16);
+              v128.store(q, f32x4.add(v128.load(q, 32), transposeRow(e0, e1, e2, e3, 2)), 32);
+              v128.store(q, f32x4.add(v128.load(q, 48), transposeRow(e0, e1, e2, e3, 3)), 48);
+              // A tile's last two positions are the next tile's first two: (e4, e5, 0, 0) per tile.
+              const e4 = f32x4.add(f32x4.add(v0, s12), s34);
+              v128.store(q, f32x4.add(v128.load(q, 16), transposeRow(e4, v5, zero, zero, 0)), 16);
+              v128.store(q, f32x4.add(v128.load(q, 32), transposeRow(e4, v5, zero, zero, 1)), 32);
+              v128.store(q, f32x4.add(v128.load(q, 48), transposeRow(e4, v5, zero, zero, 2)), 48);
+              v128.store(q, f32x4.add(v128.load(q, 64), transposeRow(e4, v5, zero, zero, 3)), 64);
               p += 16;
             }
             const out = dx + ((<usize>(((n0 + n) * C + c) * H + ih) * W) << 2);

@@ -1,4 +1,4 @@
-import { spanSum } from './simd';
+import { spanSum, transposeRow } from './simd';
 
 // Pooling over planes: P = N*C planes of H x W. 1d pooling is the same kernel with H = 1.
 
@@ -87,6 +87,50 @@ function maxPool2x2(x: usize, y: usize, argmax: usize, P: i32, H: i32, W: i32, O
   }
 }
 
+// Windows of four along a row at stride 4 (M5's pools): four loads hold four windows, and their
+// transpose holds each window's k-th candidate in lane k of one vector, so a window is decided by three
+// challenges in scan order, as the general kernel decides it.
+function maxPool1x4(x: usize, y: usize, argmax: usize, P: i32, H: i32, W: i32, OW: i32): void {
+  const lanes = i32x4(0, 4, 8, 12);
+  for (let r = 0; r < P * H; r++) {
+    const xr = x + (<usize>r * <usize>W << 2);
+    let o = <usize>r * <usize>OW << 2;
+    // argmax indexes the plane: row r is row r % H of its plane.
+    const start = (r % H) * W;
+    let ow = 0;
+    for (; ow + 4 <= OW; ow += 4) {
+      const q = xr + (<usize>ow << 4);
+      const a = v128.load(q), b = v128.load(q, 16), c = v128.load(q, 32), d = v128.load(q, 48);
+      const first = i32x4.add(lanes, i32x4.splat(start + 4 * ow));
+      let m = transposeRow(a, b, c, d, 0);
+      let best = first;
+      for (let k = 1; k < 4; k++) {
+        const v = k == 1 ? transposeRow(a, b, c, d, 1) : k == 2 ? transposeRow(a, b, c, d, 2) : transposeRow(a, b, c, d, 3);
+        const take = challenge(v, m);
+        m = select(v, m, take);
+        best = select(i32x4.add(first, i32x4.splat(k)), best, take);
+      }
+      v128.store(y + o, m);
+      v128.store(argmax + o, best);
+      o += 16;
+    }
+    for (; ow < OW; ow++) {
+      let best = 4 * ow;
+      let m = load<f32>(xr + (<usize>best << 2));
+      for (let k = 1; k < 4; k++) {
+        const v = load<f32>(xr + (<usize>(4 * ow + k) << 2));
+        if (v > m || v != v) {
+          m = v;
+          best = 4 * ow + k;
+        }
+      }
+      store<f32>(y + o, m);
+      store<i32>(argmax + o, start + best);
+      o += 4;
+    }
+  }
+}
+
 // Max over each KH x KW window (stride SH, SW; floor mode, no padding). argmax records the index of
 // the winner inside its plane (h * W + w): the FIRST maximum in row-major scan order (a later value
 // must be strictly greater), so ties (spike maps are full of them) send the gradient where PyTorch
@@ -99,6 +143,10 @@ export function maxPool2dForward(
   assert(OH == (H - KH) / SH + 1 && OW == (W - KW) / SW + 1 && H >= KH && W >= KW, 'maxPool2dForward: output size does not match the input');
   if (KH == 2 && KW == 2 && SH == 2 && SW == 2) {
     maxPool2x2(x, y, argmax, P, H, W, OH, OW);
+    return;
+  }
+  if (KH == 1 && SH == 1 && KW == 4 && SW == 4) {
+    maxPool1x4(x, y, argmax, P, H, W, OW);
     return;
   }
   const plane = <usize>H * <usize>W;
@@ -207,9 +255,45 @@ function spread2x2(dy: usize, argmax: usize, dx: usize, H: i32, W: i32, OH: i32,
   return !v128.any_true(stray);
 }
 
+// Writes a plane of dx (H rows of W) whose every window lies in its own block of four at 4*ow of its
+// row (pools of four at stride 4 along rows, and smaller ones at stride 4) in one pass, as spread2x2
+// does: false, leaving dx to be rewritten, when some winner lies outside its block.
+function spread1x4(dy: usize, argmax: usize, dx: usize, H: i32, W: i32, OW: i32): bool {
+  const zero = f32x4.splat(0);
+  const lanes = i32x4(0, 4, 8, 12);
+  let stray = i32x4.splat(0);
+  for (let h = 0; h < H; h++) {
+    const dyr = dy + (<usize>(h * OW) << 2), ar = argmax + (<usize>(h * OW) << 2), dxr = dx + (<usize>(h * W) << 2);
+    let ow = 0;
+    for (; ow + 4 <= OW; ow += 4) {
+      const o = <usize>ow << 2;
+      const g = f32x4.add(zero, v128.load(dyr + o));
+      const local = i32x4.sub(v128.load(ar + o), i32x4.add(lanes, i32x4.splat(h * W + 4 * ow)));
+      const k0 = i32x4.eq(local, i32x4.splat(0)), k1 = i32x4.eq(local, i32x4.splat(1));
+      const k2 = i32x4.eq(local, i32x4.splat(2)), k3 = i32x4.eq(local, i32x4.splat(3));
+      stray = v128.or(stray, v128.not(v128.or(v128.or(k0, k1), v128.or(k2, k3))));
+      const g0 = v128.and(g, k0), g1 = v128.and(g, k1), g2 = v128.and(g, k2), g3 = v128.and(g, k3);
+      const q = dxr + (<usize>ow << 4);
+      v128.store(q, transposeRow(g0, g1, g2, g3, 0));
+      v128.store(q, transposeRow(g0, g1, g2, g3, 1), 16);
+      v128.store(q, transposeRow(g0, g1, g2, g3, 2), 32);
+      v128.store(q, transposeRow(g0, g1, g2, g3, 3), 48);
+    }
+    for (; ow < OW; ow++) {
+      const g: f32 = 0 + load<f32>(dyr + (<usize>ow << 2));
+      const local = load<i32>(ar + (<usize>ow << 2)) - h * W - 4 * ow;
+      if (local < 0 || local > 3) return false;
+      const q = dxr + (<usize>ow << 4);
+      for (let k = 0; k < 4; k++) store<f32>(q + (<usize>k << 2), local == k ? g : 0);
+    }
+    memory.fill(dxr + (<usize>(4 * OW) << 2), 0, <usize>(W - 4 * OW) << 2);
+  }
+  return !v128.any_true(stray);
+}
+
 // dx = 0, then each dy goes to its window's recorded winner; overlapping windows (stride < kernel)
 // may share a winner, so the contributions add. Planes whose winners all lie in 2x2 blocks at stride 2
-// (the common pool) are written in one pass instead.
+// (the common pool), or in blocks of four along a row at stride 4 (M5's), are written in one pass instead.
 export function maxPool2dBackward(dy: usize, argmax: usize, dx: usize, P: i32, H: i32, W: i32, OH: i32, OW: i32): void {
   assert(P > 0 && H > 0 && W > 0 && OH > 0 && OW > 0, 'maxPool2dBackward: sizes must be > 0');
   const plane = H * W;
@@ -219,6 +303,7 @@ export function maxPool2dBackward(dy: usize, argmax: usize, dx: usize, P: i32, H
     const xp = dx + (<usize>p * <usize>plane << 2);
     const yo = <usize>p * <usize>oplane << 2;
     if (blocks && spread2x2(dy + yo, argmax + yo, xp, H, W, OH, OW)) continue;
+    if (OH == H && 4 * OW <= W && spread1x4(dy + yo, argmax + yo, xp, H, W, OW)) continue;
     // Cleared plane by plane, so the scatter finds its lines still in cache.
     memory.fill(xp, 0, <usize>plane << 2);
     for (let i = 0; i < oplane; i++) {

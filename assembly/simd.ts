@@ -32,3 +32,13 @@
   for (; i < n; i++) s += load<f32>(p + (<usize>i << 2));
   return s;
 }
+
+// Row i (a constant) of the transpose of the 4x4 matrix whose rows are a, b, c, d: lane i of each.
+// The four rows share their first shuffles, which the engine computes once.
+// @ts-ignore: decorator
+@inline export function transposeRow(a: v128, b: v128, c: v128, d: v128, i: i32): v128 {
+  if (i == 0) return v128.shuffle<f32>(v128.shuffle<f32>(a, b, 0, 4, 1, 5), v128.shuffle<f32>(c, d, 0, 4, 1, 5), 0, 1, 4, 5);
+  if (i == 1) return v128.shuffle<f32>(v128.shuffle<f32>(a, b, 0, 4, 1, 5), v128.shuffle<f32>(c, d, 0, 4, 1, 5), 2, 3, 6, 7);
+  if (i == 2) return v128.shuffle<f32>(v128.shuffle<f32>(a, b, 2, 6, 3, 7), v128.shuffle<f32>(c, d, 2, 6, 3, 7), 0, 1, 4, 5);
+  return v128.shuffle<f32>(v128.shuffle<f32>(a, b, 2, 6, 3, 7), v128.shuffle<f32>(c, d, 2, 6, 3, 7), 2, 3, 6, 7);
+}

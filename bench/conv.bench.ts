@@ -13,7 +13,10 @@ import { tfjsWasm } from './tfjs-wasm.js';
 // `spikes`, that fraction of x is 1 and the rest 0 (conv.ts then looks weights up by the inputs' bits,
 // or visits only the non-zero inputs when they are few), and GFLOP/s counts the dense operations, so it
 // compares with the dense rows as time does. Spike rows also time the dense and the sparse path on the
-// same spikes ('relaxed dense', 'relaxed sparse': setSparsePolicy(1), (2)).
+// same spikes ('relaxed dense', 'relaxed sparse': setSparsePolicy(1), (2)). The 3-tap layers at stride 1
+// (M5's conv2-conv4, Piczak's conv2) run through Winograd's F(4, 3) (conv-winograd.ts), half the
+// multiply-adds; GFLOP/s still counts the direct correlation's, and 'relaxed plain' times the same
+// layer through im2col + GEMM (setSparsePolicy(4)), in the same run.
 interface Layer {
   name: string; x: [number, number, number, number]; co: number; k: [number, number]; stride: [number, number]; padding: [number, number];
   spikes?: number;
@@ -100,6 +103,13 @@ export const suite: BenchSuite = {
         fwd[flavor] = flop / (await secondsPerCall(() => conv2dForward(x, w, b, y, opts), options)) / 1e9;
         dx[flavor] = flop / (await secondsPerCall(() => conv2dBackwardInput(w, y, gx, opts), options)) / 1e9;
         dw[flavor] = flop / (await secondsPerCall(() => conv2dBackwardWeight(x, y, gw, b, opts), options)) / 1e9;
+        if (flavor === 'relaxed' && l.k[1] === 3 && l.stride[1] === 1) {
+          engine.kernels.setSparsePolicy(4);
+          fwd['relaxed plain'] = flop / (await secondsPerCall(() => conv2dForward(x, w, b, y, opts), options)) / 1e9;
+          dx['relaxed plain'] = flop / (await secondsPerCall(() => conv2dBackwardInput(w, y, gx, opts), options)) / 1e9;
+          dw['relaxed plain'] = flop / (await secondsPerCall(() => conv2dBackwardWeight(x, y, gw, b, opts), options)) / 1e9;
+          engine.kernels.setSparsePolicy(0);
+        }
         if (l.spikes !== undefined && flavor === 'relaxed') {
           for (const [policy, path] of [[1, 'dense'], [2, 'sparse']] as const) {
             engine.kernels.setSparsePolicy(policy);
