@@ -159,7 +159,7 @@ export function lifBackwardBytes(steps: i32): usize {
 // @ts-ignore: decorator
 @inline function backwardStep(
   dspikes: usize, membrane: usize, mstride: i32, dinput: usize, stride: i32, t: i32, steps: i32,
-  tileStart: i32, from: i32, to: i32, repeated: bool, surrogate: i32, lanes: i32,
+  tileStart: i32, from: i32, to: i32, repeated: bool, surrogate: i32, lanes: i32, paramGrads: bool,
 ): void {
   const beta = gBeta;
   const thr = gThr;
@@ -197,15 +197,19 @@ export function lifBackwardBytes(steps: i32): usize {
       storeF32(d, last ? dcurrent : f32x4.add(loadF32(d, lanes), dcurrent), lanes);
     }
     const gated = v128.and(r, zeroPrev);
-    dbeta = madd(dmem, f32x4.sub(v128.andnot(prev, gated), v128.and(r, betaThr)), dbeta);
-    dthr = f32x4.sub(dthr, madd(dmem, v128.and(r, thrCoef), viaSpike));
     const carry = f32x4.mul(dmem, v128.andnot(beta, gated));
     storeF32(c, carry, lanes);
-    if (t == 0) dinit = f32x4.add(dinit, carry);
+    if (paramGrads) {
+      dbeta = madd(dmem, f32x4.sub(v128.andnot(prev, gated), v128.and(r, betaThr)), dbeta);
+      dthr = f32x4.sub(dthr, madd(dmem, v128.and(r, thrCoef), viaSpike));
+      if (t == 0) dinit = f32x4.add(dinit, carry);
+    }
   }
-  gDbeta = lanesToF64(gDbeta, dbeta);
-  gDthreshold = lanesToF64(gDthreshold, dthr);
-  gDinitial = lanesToF64(gDinitial, dinit);
+  if (paramGrads) {
+    gDbeta = lanesToF64(gDbeta, dbeta);
+    gDthreshold = lanesToF64(gDthreshold, dthr);
+    gDinitial = lanesToF64(gDinitial, dinit);
+  }
 }
 
 // All steps of one tile, newest first; the bulk four lanes at a time, the rest one at a time. The
@@ -213,12 +217,29 @@ export function lifBackwardBytes(steps: i32): usize {
 // @ts-ignore: decorator
 @inline function backwardTile(
   dspikes: usize, membrane: usize, mstride: i32, dinput: usize, stride: i32, steps: i32, start: i32, end: i32, repeated: bool, surrogate: i32,
+  paramGrads: bool,
 ): void {
   const bulk = start + ((end - start) & ~3);
   for (let t = steps - 1; t >= 0; t--) {
-    backwardStep(dspikes, membrane, mstride, dinput, stride, t, steps, start, start, bulk, repeated, surrogate, 4);
-    backwardStep(dspikes, membrane, mstride, dinput, stride, t, steps, start, bulk, end, repeated, surrogate, 1);
+    backwardStep(dspikes, membrane, mstride, dinput, stride, t, steps, start, start, bulk, repeated, surrogate, 4, paramGrads);
+    backwardStep(dspikes, membrane, mstride, dinput, stride, t, steps, start, bulk, end, repeated, surrogate, 1, paramGrads);
   }
+}
+
+// One tile's BPTT with the surrogate and whether the parameters' gradients are summed as constants,
+// so each combination compiles to its own loop with nothing decided inside it.
+// @ts-ignore: decorator
+@inline function backwardTileFor(
+  dspikes: usize, membrane: usize, mstride: i32, dinput: usize, stride: i32, steps: i32, start: i32, end: i32, repeated: bool, surrogate: i32,
+  paramGrads: bool,
+): void {
+  if (paramGrads) {
+    if (surrogate == SURROGATE_ATAN) backwardTile(dspikes, membrane, mstride, dinput, stride, steps, start, end, repeated, SURROGATE_ATAN, true);
+    else if (surrogate == SURROGATE_FAST_SIGMOID) backwardTile(dspikes, membrane, mstride, dinput, stride, steps, start, end, repeated, SURROGATE_FAST_SIGMOID, true);
+    else backwardTile(dspikes, membrane, mstride, dinput, stride, steps, start, end, repeated, SURROGATE_STRAIGHT_THROUGH, true);
+  } else if (surrogate == SURROGATE_ATAN) backwardTile(dspikes, membrane, mstride, dinput, stride, steps, start, end, repeated, SURROGATE_ATAN, false);
+  else if (surrogate == SURROGATE_FAST_SIGMOID) backwardTile(dspikes, membrane, mstride, dinput, stride, steps, start, end, repeated, SURROGATE_FAST_SIGMOID, false);
+  else backwardTile(dspikes, membrane, mstride, dinput, stride, steps, start, end, repeated, SURROGATE_STRAIGHT_THROUGH, false);
 }
 
 /**
@@ -251,10 +272,12 @@ export function lifBackwardBytes(steps: i32): usize {
  * into the work area (lifBackwardBytes(steps)): an input given once is 1/steps of the membrane's size,
  * and the tile's membrane never leaves the cache.
  * surrogate: 0 ATan (param = alpha), 1 fast sigmoid (param = slope), 2 straight-through.
+ * paramGrads 0 skips the three sums (they read 0) for a layer that learns neither beta nor the
+ * threshold: a fifth of the update's vector operations.
  */
 export function lifBackward(
   dspikes: usize, membrane: usize, current: usize, dinput: usize, dinputStride: i32, n: i32, steps: i32,
-  beta: f32, threshold: f32, form: i32, reset: i32, surrogate: i32, param: f32, initial: f32, result: usize, stride: i32,
+  beta: f32, threshold: f32, form: i32, reset: i32, surrogate: i32, param: f32, initial: f32, result: usize, stride: i32, paramGrads: i32,
 ): void {
   assert(n >= 0 && steps > 0 && stride >= n, 'lifBackward: n must be >= 0, steps positive and stride >= n');
   assert(<i64>stride * <i64>steps < 0x7fffffff, 'lifBackward: steps * stride must fit in i32');
@@ -290,9 +313,7 @@ export function lifBackward(
       mem = area - (<usize>start << 2);
       mstride = end - start;
     }
-    if (surrogate == SURROGATE_ATAN) backwardTile(dspikes, mem, mstride, dinput, stride, steps, start, end, repeated, SURROGATE_ATAN);
-    else if (surrogate == SURROGATE_FAST_SIGMOID) backwardTile(dspikes, mem, mstride, dinput, stride, steps, start, end, repeated, SURROGATE_FAST_SIGMOID);
-    else backwardTile(dspikes, mem, mstride, dinput, stride, steps, start, end, repeated, SURROGATE_STRAIGHT_THROUGH);
+    backwardTileFor(dspikes, mem, mstride, dinput, stride, steps, start, end, repeated, surrogate, paramGrads != 0);
   }
   store<f64>(result, betaInRange ? gDbeta : 0);
   store<f64>(result, gDthreshold, 8);

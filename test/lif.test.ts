@@ -187,6 +187,24 @@ describeEachBuild('lif', () => {
     for (const t of [x, ds, dx]) t.free();
   });
 
+  it('backward without the parameters\' gradients (paramGrads false) gives the same dinput to the bit and zero sums', () => {
+    const [steps, n] = [5, 8192 + 4099];
+    for (const neuron of [DEFAULT_NEURON, STUDY_NEURON, { form: 'current', reset: 'zero', surrogate: 'straight-through' } as const])
+      for (const once of [true, false]) {
+        const p: LifParams = { steps, beta: 0.8, threshold: 0.6, initial: 0.1, ...neuron };
+        const current = Tensor.from(randArray(once ? n : steps * n, 61, -0.3, 1.2), once ? [n] : [steps, n]);
+        const rec = { ...record(steps, n), spikes: null };
+        lifForward(current, rec, p);
+        const ds = Tensor.from(randArray(steps * n, 62), [steps, n]);
+        const [d1, d2] = [Tensor.empty(current.shape), Tensor.empty(current.shape)];
+        const all = lifBackward(ds, { current }, p, d1);
+        expect(all.dbeta !== 0 && all.dthreshold !== 0).toBe(true);
+        expect(lifBackward(ds, { current }, p, d2, false)).toEqual({ dbeta: 0, dthreshold: 0, dinitial: 0 });
+        expect(Array.from(d2.f32)).toEqual(Array.from(d1.f32));
+        for (const t of [current, ds, d1, d2, rec.membrane, rec.out]) t.free();
+      }
+  });
+
   it('backward written over dspikes (in place) gives what a separate dinput gets', () => {
     const [steps, n] = [4, 8192 + 777];
     for (const neuron of [DEFAULT_NEURON, STUDY_NEURON, { form: 'legacy', reset: 'zero', surrogate: 'fast-sigmoid' } as const]) {

@@ -179,9 +179,12 @@ function neuronBands(engine: Engine, n: number, bytes: number): Array<[number, n
  * [steps, N]; dinput is [steps, N], or [N] (the sum over steps) for an input given once. `saved` is
  * the forward's record, or its input current to recompute the membrane from (LifCurrent). Returns
  * the gradients of the summed loss for beta (zero outside [0, 1], the clamp), threshold and the
- * initial membrane (summed over the neurons, which share it).
+ * initial membrane (summed over the neurons, which share it); all three 0 without `paramGrads`, which
+ * a layer that learns neither beta nor the threshold leaves false (the sums are a fifth of the work).
  */
-export function lifBackward(dspikes: Tensor, saved: LifRecord | LifCurrent, params: LifParams, dinput: Tensor): { dbeta: number; dthreshold: number; dinitial: number } {
+export function lifBackward(
+  dspikes: Tensor, saved: LifRecord | LifCurrent, params: LifParams, dinput: Tensor, paramGrads = true,
+): { dbeta: number; dthreshold: number; dinitial: number } {
   const op = 'lifBackward';
   const current = 'current' in saved ? saved.current : null;
   if (current && params.signed) throw new TypeError(`${op}: signed neurons read their stored record; got an input current to recompute from`);
@@ -209,7 +212,7 @@ export function lifBackward(dspikes: Tensor, saved: LifRecord | LifCurrent, para
     engine.kernels.signedIfBackward(
       dspikes.ptr, record.membrane.ptr, record.out.ptr, dinput.ptr, once ? 0 : n, n, params.steps, params.beta, params.threshold, surrogate, k, params.initial ?? 0, grads,
     );
-    const [dbeta, dthreshold, dinitial] = new Float64Array(engine.memory.buffer, grads, 3);
+    const [dbeta, dthreshold, dinitial] = paramGrads ? new Float64Array(engine.memory.buffer, grads, 3) : [0, 0, 0];
     return { dbeta, dthreshold, dinitial };
   }
   // Reads dspikes and the membrane (stored, or recomputed in cache), writes dinput: 12-16 bytes a neuron-step.
@@ -220,7 +223,7 @@ export function lifBackward(dspikes: Tensor, saved: LifRecord | LifCurrent, para
     bands.map(([lo, hi], t) => [
       ['lifBackward', dspikes.ptr + 4 * lo, record ? record.membrane.ptr + 4 * lo : 0, current ? current.ptr + 4 * lo : 0,
         dinput.ptr + 4 * lo, once ? 0 : n,
-        hi - lo, params.steps, params.beta, params.threshold, form, reset, surrogate, k, params.initial ?? 0, areas[t], n],
+        hi - lo, params.steps, params.beta, params.threshold, form, reset, surrogate, k, params.initial ?? 0, areas[t], n, paramGrads ? 1 : 0],
     ]),
   );
   const sums = [0, 0, 0];

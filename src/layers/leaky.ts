@@ -182,7 +182,10 @@ export class Leaky implements Layer {
     if (dyHolder && dyHolder !== this.dinput) freeAll(this.dinput);
     this.dinput = dyHolder ?? reuse(this.dinput, this.inputShape);
     const saved = this.current ? { current: this.current } : record;
-    const { dbeta, dthreshold, dinitial } = lifBackward(dy.reshape(record.out.shape), saved, this.lifParams(), this.dinput.reshape(this.inputShape));
+    const { learnBeta, learnThreshold } = this.settings;
+    const { dbeta, dthreshold, dinitial } = lifBackward(
+      dy.reshape(record.out.shape), saved, this.lifParams(), this.dinput.reshape(this.inputShape), learnBeta || learnThreshold,
+    );
     this.beta.grad.f32[0] = dbeta;
     // U[-1] = initial * threshold: the initial membrane follows the threshold.
     this.threshold.grad.f32[0] = dthreshold + this.settings.initial * dinitial;
