@@ -286,7 +286,8 @@ function spread1x4(dy: usize, argmax: usize, dx: usize, H: i32, W: i32, OW: i32)
       const q = dxr + (<usize>ow << 4);
       for (let k = 0; k < 4; k++) store<f32>(q + (<usize>k << 2), local == k ? g : 0);
     }
-    memory.fill(dxr + (<usize>(4 * OW) << 2), 0, <usize>(W - 4 * OW) << 2);
+    // The few values past the last window (memory.fill is a call into the host).
+    for (let i = 4 * OW; i < W; i++) store<f32>(dxr + (<usize>i << 2), 0);
   }
   return !v128.any_true(stray);
 }
