@@ -17,6 +17,12 @@
 // ±2 keep the transforms' coefficients at most 8, and test/conv-winograd.test.ts holds all three to
 // the f64 reference within the tolerance im2col meets.
 //
+// Non-finite values: in exact arithmetic an infinity reaches only the outputs whose taps cover it, but
+// the transforms mix a tile's six inputs with coefficients that cancel, so here it would turn its
+// tile's other outputs into NaN (inf - inf). The transforms watch for NaN and infinity as they read,
+// and a kernel that meets one returns false having written nothing valid: conv.ts then runs im2col,
+// whose NaN and infinities are the direct sum's.
+//
 // Layout: the columns of a chunk are (sample, output row, tile), TW tiles per row (the tile count
 // rounded up to 4, so the transforms run four tiles to a vector; the extra tiles see zeros and are
 // never written). Transformed arrays are [6][rows][columns].
@@ -98,6 +104,12 @@ export function winogradCost(geom: ConvGeometry): f64 {
   return tiles * POINTS * (R * CO + 10 * (R + CO));
 }
 
+// Lanes that are NaN or infinite (v - v is then NaN), as a mask.
+// @ts-ignore: decorator
+@inline function nonFinite(v: v128): v128 {
+  return f32x4.ne(f32x4.sub(v, v), f32x4.splat(0));
+}
+
 // a + s b
 // @ts-ignore: decorator
 @inline function axpy(a: v128, s: f32, b: v128): v128 {
@@ -106,12 +118,15 @@ export function winogradCost(geom: ConvGeometry): f64 {
 
 // U = G g for every (co, c, kh): w [CO, C, KH, 3] -> [6][CO][R] with R = C * KH. G has the rows
 // (1/4, 0, 0), (-1/6, -1/6, -1/6), (-1/6, 1/6, -1/6), (1/24, 1/12, 1/6), (1/24, -1/12, 1/6), (0, 0, 1).
-function transformWeights(geom: ConvGeometry, w: usize, u: usize): void {
+// False when a weight is NaN or infinite.
+function transformWeights(geom: ConvGeometry, w: usize, u: usize): bool {
   const rows = geom.CO * geom.C * geom.KH;
   const plane = <usize>rows << 2;
+  let finite = true;
   for (let i = 0; i < rows; i++) {
     const g = w + (<usize>(i * 3) << 2);
     const g0 = load<f32>(g), g1 = load<f32>(g, 4), g2 = load<f32>(g, 8);
+    finite = finite && g0 - g0 == 0 && g1 - g1 == 0 && g2 - g2 == 0;
     const p = u + (<usize>i << 2);
     store<f32>(p, g0 * 0.25);
     store<f32>(p + plane, (g0 + g1 + g2) * (-1.0 / 6.0));
@@ -120,6 +135,7 @@ function transformWeights(geom: ConvGeometry, w: usize, u: usize): void {
     store<f32>(p + 4 * plane, g0 * (1.0 / 24.0) - g1 * (1.0 / 12.0) + g2 * (1.0 / 6.0));
     store<f32>(p + 5 * plane, g2);
   }
+  return finite;
 }
 
 // dw = Gᵀ M for every (co, c, kh): [6][CO][R] -> dw [CO, C, KH, 3].
@@ -140,8 +156,10 @@ function foldWeightGrad(geom: ConvGeometry, m: usize, dw: usize): void {
 // V = Bᵀ d for the TW tiles of one padded input row, into columns col.. of row r of [6][R][cols].
 // Bᵀ has the rows (4, 0, -5, 0, 1, 0), (0, -4, -4, 1, 1, 0), (0, 4, -4, -1, 1, 0), (0, -2, -1, 2, 1, 0),
 // (0, 2, -1, -2, 1, 0), (0, 4, 0, -5, 0, 1).
-function transformInputRow(row: usize, TW: i32, v: usize, plane: usize, at: usize): void {
+// Returns the lanes that met a NaN or an infinity.
+function transformInputRow(row: usize, TW: i32, v: usize, plane: usize, at: usize): v128 {
   let out = v + at;
+  let bad = f32x4.splat(0);
   for (let t = 0; t < TW; t += 4) {
     const p = row + (<usize>(t * TILE) << 2);
     const a = v128.load(p), b = v128.load(p, 16), c = v128.load(p, 32), d = v128.load(p, 48);
@@ -149,6 +167,7 @@ function transformInputRow(row: usize, TW: i32, v: usize, plane: usize, at: usiz
     const d2 = transposeRow(a, b, c, d, 2), d3 = transposeRow(a, b, c, d, 3);
     // A tile's last two inputs are the next one's first two.
     const next = v128.load(p, 64);
+    bad = v128.or(bad, v128.or(v128.or(nonFinite(a), nonFinite(b)), v128.or(v128.or(nonFinite(c), nonFinite(d)), nonFinite(next))));
     const d4 = v128.shuffle<f32>(d0, next, 1, 2, 3, 4);
     const d5 = v128.shuffle<f32>(d1, next, 1, 2, 3, 5);
     const e = axpy(d4, -4, d2), f = f32x4.sub(d4, d2), g = f32x4.sub(d3, d1);
@@ -160,17 +179,19 @@ function transformInputRow(row: usize, TW: i32, v: usize, plane: usize, at: usiz
     v128.store(out + 5 * plane, axpy(axpy(d5, -5, d3), 4, d1));
     out += 16;
   }
+  return bad;
 }
 
 // The input rows of samples n0..n0+ns, transformed into [6][R][cols]. A row the kernel reads
-// outside the input (vertical padding) transforms to zeros.
-function transformInputs(geom: ConvGeometry, x: usize, n0: i32, ns: i32, v: usize, row: usize): void {
+// outside the input (vertical padding) transforms to zeros. False when an input is NaN or infinite.
+function transformInputs(geom: ConvGeometry, x: usize, n0: i32, ns: i32, v: usize, row: usize): bool {
   const C = geom.C, H = geom.H, W = geom.W, KH = geom.KH, SH = geom.SH, PH = geom.PH, PW = geom.PW;
   const OH = outHeight(geom), TW = tilesPerRow(outWidth(geom)), R = C * KH;
   const cols = ns * OH * TW;
   const plane = (<usize>R * cols) << 2;
   // The padding around the copied row stays zero: every row is copied to the same place.
   memory.fill(row, 0, <usize>rowFloats(geom) << 2);
+  let bad = f32x4.splat(0);
   for (let n = 0; n < ns; n++)
     for (let c = 0; c < C; c++)
       for (let kh = 0; kh < KH; kh++) {
@@ -183,18 +204,21 @@ function transformInputs(geom: ConvGeometry, x: usize, n0: i32, ns: i32, v: usiz
             continue;
           }
           memory.copy(row + (<usize>PW << 2), x + ((<usize>(((n0 + n) * C + c) * H + ih) * W) << 2), <usize>W << 2);
-          transformInputRow(row, TW, v, plane, at);
+          bad = v128.or(bad, transformInputRow(row, TW, v, plane, at));
         }
       }
+  return !v128.any_true(bad);
 }
 
 // D = A dy for dy of samples n0..n0+ns, into [6][CO][cols]; the tiles past the row's end see zeros.
+// False when a value of dy is NaN or infinite.
 // Aᵀ has the rows (1, 1, 1, 1, 1, 0), (0, 1, -1, 2, -2, 0), (0, 1, 1, 4, 4, 0), (0, 1, -1, 8, -8, 1).
-function transformOutputGrads(geom: ConvGeometry, dy: usize, n0: i32, ns: i32, dd: usize, row: usize): void {
+function transformOutputGrads(geom: ConvGeometry, dy: usize, n0: i32, ns: i32, dd: usize, row: usize): bool {
   const CO = geom.CO, OH = outHeight(geom), OW = outWidth(geom), TW = tilesPerRow(OW);
   const cols = ns * OH * TW;
   const plane = (<usize>CO * cols) << 2;
   memory.fill(row, 0, <usize>rowFloats(geom) << 2);
+  let bad = f32x4.splat(0);
   for (let n = 0; n < ns; n++)
     for (let co = 0; co < CO; co++)
       for (let oh = 0; oh < OH; oh++) {
@@ -203,6 +227,7 @@ function transformOutputGrads(geom: ConvGeometry, dy: usize, n0: i32, ns: i32, d
         for (let t = 0; t < TW; t += 4) {
           const p = row + (<usize>(t * TILE) << 2);
           const r0 = v128.load(p), r1 = v128.load(p, 16), r2 = v128.load(p, 32), r3 = v128.load(p, 48);
+          bad = v128.or(bad, v128.or(v128.or(nonFinite(r0), nonFinite(r1)), v128.or(nonFinite(r2), nonFinite(r3))));
           const g0 = transposeRow(r0, r1, r2, r3, 0), g1 = transposeRow(r0, r1, r2, r3, 1);
           const g2 = transposeRow(r0, r1, r2, r3, 2), g3 = transposeRow(r0, r1, r2, r3, 3);
           const a = f32x4.add(g0, g2), b = f32x4.add(g1, g3);
@@ -216,6 +241,7 @@ function transformOutputGrads(geom: ConvGeometry, dy: usize, n0: i32, ns: i32, d
           out += 16;
         }
       }
+  return !v128.any_true(bad);
 }
 
 // The six GEMMs of one chunk, one per transformed point.
@@ -227,17 +253,18 @@ function forEachPoint(
     gemm(transA, transB, M, N, K, a + xi * aPlane, lda, b + xi * bPlane, ldb, c + xi * cPlane, ldc, accumulate, gs, gsBytes);
 }
 
-/** y = conv(x, w) + b (b may be 0: no bias), through F(4, 3). Scratch: winogradBytes. */
-export function winogradForward(geom: ConvGeometry, x: usize, w: usize, b: usize, y: usize, scratch: usize, scratchBytes: usize): void {
+/** y = conv(x, w) + b (b may be 0: no bias), through F(4, 3). Scratch: winogradBytes. False, with y
+ *  not valid, when x or w holds a NaN or an infinity. */
+export function winogradForward(geom: ConvGeometry, x: usize, w: usize, b: usize, y: usize, scratch: usize, scratchBytes: usize): bool {
   const N = geom.N, CO = geom.CO, R = geom.C * geom.KH;
   const OH = outHeight(geom), OW = outWidth(geom), TW = tilesPerRow(OW);
   const u = scratch, v = inputsAt(geom, scratch), m = outputsAt(geom, scratch), row = rowAt(geom, scratch);
   const gs = gemmAt(geom, scratch), gsBytes = scratchBytes - (gs - scratch);
-  transformWeights(geom, w, u);
+  if (!transformWeights(geom, w, u)) return false;
   const per = chunkSamples(geom);
   for (let n0 = 0; n0 < N; n0 += per) {
     const ns = min(per, N - n0), cols = ns * OH * TW;
-    transformInputs(geom, x, n0, ns, v, row);
+    if (!transformInputs(geom, x, n0, ns, v, row)) return false;
     forEachPoint(0, 0, CO, cols, R, u, R, <usize>CO * R * 4, v, cols, <usize>R * cols * 4, m, cols, <usize>CO * cols * 4, 0, gs, gsBytes);
     // y = Aᵀ M, four tiles at a time, transposed back to positions in the row buffer, then biased.
     const plane = (<usize>CO * cols) << 2;
@@ -266,21 +293,23 @@ export function winogradForward(geom: ConvGeometry, x: usize, w: usize, b: usize
         }
       }
   }
+  return true;
 }
 
-/** dx = the gradient of sum(dy * conv(x, w)) with respect to x (overwritten), through F(4, 3). */
-export function winogradBackwardInput(geom: ConvGeometry, w: usize, dy: usize, dx: usize, scratch: usize, scratchBytes: usize): void {
+/** dx = the gradient of sum(dy * conv(x, w)) with respect to x (overwritten), through F(4, 3). False,
+ *  with dx not valid, when dy or w holds a NaN or an infinity. */
+export function winogradBackwardInput(geom: ConvGeometry, w: usize, dy: usize, dx: usize, scratch: usize, scratchBytes: usize): bool {
   const N = geom.N, C = geom.C, H = geom.H, W = geom.W, CO = geom.CO, KH = geom.KH, SH = geom.SH, PH = geom.PH, PW = geom.PW;
   const R = C * KH, OH = outHeight(geom), TW = tilesPerRow(outWidth(geom));
   const u = scratch, dv = inputsAt(geom, scratch), d = outputsAt(geom, scratch), row = rowAt(geom, scratch);
   const gs = gemmAt(geom, scratch), gsBytes = scratchBytes - (gs - scratch);
-  transformWeights(geom, w, u);
+  if (!transformWeights(geom, w, u)) return false;
   memory.fill(dx, 0, (<usize>N * C * H * W) << 2);
   const per = chunkSamples(geom);
   const zero = f32x4.splat(0);
   for (let n0 = 0; n0 < N; n0 += per) {
     const ns = min(per, N - n0), cols = ns * OH * TW;
-    transformOutputGrads(geom, dy, n0, ns, d, row);
+    if (!transformOutputGrads(geom, dy, n0, ns, d, row)) return false;
     forEachPoint(1, 0, R, cols, CO, u, R, <usize>CO * R * 4, d, cols, <usize>CO * cols * 4, dv, cols, <usize>R * cols * 4, 0, gs, gsBytes);
     // dd = B dV per tile, summed where neighbouring tiles overlap, into the padded row, then added
     // into dx's row.
@@ -328,20 +357,21 @@ export function winogradBackwardInput(geom: ConvGeometry, w: usize, dy: usize, d
             }
           }
   }
+  return true;
 }
 
 /** dw = the gradient of sum(dy * conv(x, w)) with respect to w (overwritten), through F(4, 3); the
- *  caller sums db. */
-export function winogradBackwardWeight(geom: ConvGeometry, x: usize, dy: usize, dw: usize, scratch: usize, scratchBytes: usize): void {
+ *  caller sums db. False, with dw not valid, when x or dy holds a NaN or an infinity. */
+export function winogradBackwardWeight(geom: ConvGeometry, x: usize, dy: usize, dw: usize, scratch: usize, scratchBytes: usize): bool {
   const N = geom.N, CO = geom.CO, R = geom.C * geom.KH, OH = outHeight(geom), TW = tilesPerRow(outWidth(geom));
   const m = scratch, v = inputsAt(geom, scratch), d = outputsAt(geom, scratch), row = rowAt(geom, scratch);
   const gs = gemmAt(geom, scratch), gsBytes = scratchBytes - (gs - scratch);
   const per = chunkSamples(geom);
   for (let n0 = 0; n0 < N; n0 += per) {
     const ns = min(per, N - n0), cols = ns * OH * TW;
-    transformInputs(geom, x, n0, ns, v, row);
-    transformOutputGrads(geom, dy, n0, ns, d, row);
+    if (!transformInputs(geom, x, n0, ns, v, row) || !transformOutputGrads(geom, dy, n0, ns, d, row)) return false;
     forEachPoint(0, 1, CO, R, cols, d, cols, <usize>CO * cols * 4, v, cols, <usize>R * cols * 4, m, R, <usize>CO * R * 4, n0 > 0 ? 1 : 0, gs, gsBytes);
   }
   foldWeightGrad(geom, m, dw);
+  return true;
 }

@@ -9,7 +9,7 @@
 // - binary (conv-binary.ts): forward and dw of inputs that are all 0 or 1, any geometry, through tables
 //   of weight sums (and bins of dy).
 // - Winograd (conv-winograd.ts): instead of im2col for 3 taps along the width at stride 1, half the
-//   multiply-adds, all three passes.
+//   multiply-adds, all three passes; im2col after all when an operand holds a NaN or an infinity.
 // A cost model picks the sparse and binary paths per call from the count of non-zero inputs
 // (sparse-policy.ts can force any path: the results agree to float rounding).
 // Every export takes the offset of a geometry descriptor (conv-geometry.ts) and buffer offsets.
@@ -123,16 +123,14 @@ export function conv2dForward(geometry: usize, x: usize, w: usize, b: usize, y: 
     if (path == SPARSE_PATH) sparseForward(geom, x, w, b, y, scratch);
     else directForward(geom, x, w, b, y, scratch);
   } else if (path == SPARSE_PATH) sparseGemmForward(geom, x, w, b, y, scratch);
-  else if (winogradPays(geom)) winogradForward(geom, x, w, b, y, scratch, scratchBytes);
-  else im2colForward(geom, x, w, b, y, scratch, scratchBytes);
+  else if (!(winogradPays(geom) && winogradForward(geom, x, w, b, y, scratch, scratchBytes))) im2colForward(geom, x, w, b, y, scratch, scratchBytes);
 }
 
 /** dx = the gradient of sum(dy * conv(x, w)) with respect to x (overwritten). */
 export function conv2dBackwardInput(geometry: usize, w: usize, dy: usize, dx: usize, scratch: usize, scratchBytes: usize): void {
   const geom = checked('conv2dBackwardInput', geometry, scratchBytes);
   if (directInputGrad(geom)) directBackwardInput(geom, w, dy, dx, scratch);
-  else if (winogradPays(geom)) winogradBackwardInput(geom, w, dy, dx, scratch, scratchBytes);
-  else im2colBackwardInput(geom, w, dy, dx, scratch, scratchBytes);
+  else if (!(winogradPays(geom) && winogradBackwardInput(geom, w, dy, dx, scratch, scratchBytes))) im2colBackwardInput(geom, w, dy, dx, scratch, scratchBytes);
 }
 
 /** dw (and db unless 0) = the gradients of sum(dy * (conv(x, w) + b)) (overwritten). */
@@ -149,6 +147,5 @@ export function conv2dBackwardWeight(geometry: usize, x: usize, dy: usize, dw: u
   if (path == BINARY_PATH) binaryWeightGrad(geom, x, dy, dw, scratch);
   else if (direct) sparseWeightGrad(geom, x, dy, dw, scratch);
   else if (path == SPARSE_PATH) sparseGemmWeightGrad(geom, x, dy, dw, scratch);
-  else if (winogradPays(geom)) winogradBackwardWeight(geom, x, dy, dw, scratch, scratchBytes);
-  else im2colBackwardWeight(geom, x, dy, dw, scratch, scratchBytes);
+  else if (!(winogradPays(geom) && winogradBackwardWeight(geom, x, dy, dw, scratch, scratchBytes))) im2colBackwardWeight(geom, x, dy, dw, scratch, scratchBytes);
 }

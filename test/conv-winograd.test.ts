@@ -48,6 +48,7 @@ function run(g: Geo, bias: boolean, xs: Float32Array, ws: Float32Array, bs: Floa
 }
 
 const tol = (k: number) => 2e-5 * Math.sqrt(k);
+const bad0 = (r: Out) => [r.y, r.dx, r.dw].some((a) => a.some((x) => !Number.isFinite(x)));
 
 describeEachBuild('conv through Winograd F(4, 3)', () => {
   afterEach(() => setPolicy(AUTO));
@@ -69,6 +70,38 @@ describeEachBuild('conv through Winograd F(4, 3)', () => {
       if (bias) expect(maxRelErr(r.db, ref.db, tol(positions))).toBeLessThanOrEqual(1);
     }
     for (const k of ['y', 'dx', 'dw'] as const) expect(wino[k].some((v, i) => v !== plain[k][i]), `${k} took the Winograd path`).toBe(true);
+  });
+
+  it('a NaN or an infinity in x, dy or w gives what the plain path gives (im2col runs instead), never NaN spread over its tile', () => {
+    const g = geo(2, 64, 1, 45, 48, 1, 1, 0, 1);
+    const yLen = g.N * g.CO * outH(g) * outW(g);
+    const clean = () => ({ xs: randArray(g.N * g.C * g.W, 11), ws: randArray(g.CO * g.C * 3, 12), gs: randArray(yLen, 13) });
+    const cases: [string, (v: ReturnType<typeof clean>) => void][] = [
+      // Mid-row, where a tile's transform would mix it into its neighbours.
+      ['x', (v) => { v.xs[3 * g.W + 13] = Infinity; v.xs[g.C * g.W + 7 * g.W + 22] = NaN; }],
+      ['dy', (v) => { v.gs[5 * outW(g) + 9] = -Infinity; }],
+      ['w', (v) => { v.ws[4 * 3 + 1] = Infinity; }],
+    ];
+    // Clean, this geometry takes Winograd's path (its rounding differs from the plain path's).
+    const c = clean();
+    setPolicy(AUTO);
+    const y0 = run(g, true, c.xs, c.ws, randArray(g.CO, 14), c.gs).y;
+    setPolicy(PLAIN);
+    expect(run(g, true, c.xs, c.ws, randArray(g.CO, 14), c.gs).y.some((x, i) => x !== y0[i])).toBe(true);
+    for (const [where, poison] of cases) {
+      const v = clean();
+      poison(v);
+      setPolicy(AUTO);
+      const wino = run(g, true, v.xs, v.ws, randArray(g.CO, 14), v.gs);
+      setPolicy(PLAIN);
+      const plain = run(g, true, v.xs, v.ws, randArray(g.CO, 14), v.gs);
+      for (const k of ['y', 'dx', 'dw'] as const) {
+        const bad = (a: number[]) => a.map((x, i) => (Number.isFinite(x) ? -1 : i)).filter((i) => i >= 0);
+        expect(bad(wino[k]), `${k} with a non-finite ${where}`).toEqual(bad(plain[k]));
+        for (const i of bad(plain[k])) expect(Object.is(wino[k][i], plain[k][i]) || (Number.isNaN(wino[k][i]) && Number.isNaN(plain[k][i]))).toBe(true);
+      }
+      expect(bad0(plain), `a non-finite ${where} reaches some output`).toBe(true);
+    }
   });
 
   it('backward matches finite differences of the reference', () => {
