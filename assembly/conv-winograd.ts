@@ -36,9 +36,14 @@ const TILE = 4;
 // Transformed input and output of a chunk of whole samples (the GEMMs' B and C) stay under this.
 const CHUNK_BYTES: usize = 2 << 20;
 
-/** Whether the geometry fits F(4, 3) along the width: 3 taps at stride 1, padding below 3. */
+// A chunk holds whole samples, so one sample's transformed input and output must fit in scratch; a
+// longer one (a 1-d input of hundreds of thousands of positions) takes im2col, whose pieces are bounded.
+const MAX_SAMPLE_BYTES: usize = 8 << 20;
+
+/** Whether the geometry fits F(4, 3) along the width: 3 taps at stride 1, padding below 3, and one
+ *  sample's transformed values within MAX_SAMPLE_BYTES. */
 export function winogradFits(geom: ConvGeometry): bool {
-  return geom.KW == 3 && geom.SW == 1 && geom.PW < 3;
+  return geom.KW == 3 && geom.SW == 1 && geom.PW < 3 && sampleBytes(geom) <= MAX_SAMPLE_BYTES;
 }
 
 // Tiles per output row, rounded up to whole vectors of four.
@@ -47,10 +52,14 @@ export function winogradFits(geom: ConvGeometry): bool {
   return roundUp((OW + TILE - 1) / TILE, 4);
 }
 
-// Samples per chunk: the transformed input [6][R][cols] and output [6][CO][cols] within CHUNK_BYTES.
+// One sample's transformed input [6][R][cols] and output [6][CO][cols].
+function sampleBytes(geom: ConvGeometry): usize {
+  return <usize>POINTS * <usize>(geom.C * geom.KH + geom.CO) * <usize>outHeight(geom) * <usize>tilesPerRow(outWidth(geom)) * 4;
+}
+
+// Samples per chunk: their transformed input and output within CHUNK_BYTES.
 function chunkSamples(geom: ConvGeometry): i32 {
-  const perSample = <usize>POINTS * (geom.C * geom.KH + geom.CO) * outHeight(geom) * tilesPerRow(outWidth(geom)) * 4;
-  return <i32>max<usize>(1, min<usize>(<usize>geom.N, CHUNK_BYTES / perSample));
+  return <i32>max<usize>(1, min<usize>(<usize>geom.N, CHUNK_BYTES / sampleBytes(geom)));
 }
 
 // @ts-ignore: decorator

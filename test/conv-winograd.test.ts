@@ -104,6 +104,15 @@ describeEachBuild('conv through Winograd F(4, 3)', () => {
     }
   });
 
+  it('a sample too long for a chunk (over 8 MB transformed) takes im2col: the same bits as the plain path', () => {
+    const g = geo(1, 64, 1, 12000, 64, 1, 1, 0, 1);
+    const xs = randArray(g.C * g.W, 21), ws = randArray(g.CO * g.C * 3, 22), bs = randArray(g.CO, 23), gs = randArray(g.CO * outW(g), 24);
+    const auto = run(g, true, xs, ws, bs, gs);
+    setPolicy(PLAIN);
+    const plain = run(g, true, xs, ws, bs, gs);
+    for (const k of ['y', 'dx', 'dw', 'db'] as const) expect(auto[k].every((v, i) => Object.is(v, plain[k][i])), k).toBe(true);
+  });
+
   it('backward matches finite differences of the reference', () => {
     const g = geo(1, 32, 2, 15, 32, 2, 1, 1, 1);
     const yLen = g.N * g.CO * outH(g) * outW(g);
