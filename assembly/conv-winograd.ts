@@ -29,7 +29,8 @@
 import { align64, roundUp } from './align';
 import { ConvGeometry, outHeight, outWidth } from './conv-geometry';
 import { gemm, gemmScratchBytes } from './gemm';
-import { transposeRow } from './simd';
+import { addForward } from './elementwise';
+import { nonFinite, nonFiniteScalar, transposeRow } from './simd';
 
 const POINTS: usize = 6;
 const TILE = 4;
@@ -113,12 +114,6 @@ export function winogradCost(geom: ConvGeometry): f64 {
   return tiles * POINTS * (R * CO + 10 * (R + CO));
 }
 
-// Lanes that are NaN or infinite (v - v is then NaN), as a mask.
-// @ts-ignore: decorator
-@inline function nonFinite(v: v128): v128 {
-  return f32x4.ne(f32x4.sub(v, v), f32x4.splat(0));
-}
-
 // a + s b
 // @ts-ignore: decorator
 @inline function axpy(a: v128, s: f32, b: v128): v128 {
@@ -135,7 +130,7 @@ function transformWeights(geom: ConvGeometry, w: usize, u: usize): bool {
   for (let i = 0; i < rows; i++) {
     const g = w + (<usize>(i * 3) << 2);
     const g0 = load<f32>(g), g1 = load<f32>(g, 4), g2 = load<f32>(g, 8);
-    finite = finite && g0 - g0 == 0 && g1 - g1 == 0 && g2 - g2 == 0;
+    finite = finite && !nonFiniteScalar(g0) && !nonFiniteScalar(g1) && !nonFiniteScalar(g2);
     const p = u + (<usize>i << 2);
     store<f32>(p, g0 * 0.25);
     store<f32>(p + plane, (g0 + g1 + g2) * (-1.0 / 6.0));
@@ -354,16 +349,7 @@ export function winogradBackwardInput(geom: ConvGeometry, w: usize, dy: usize, d
               p += 16;
             }
             const out = dx + ((<usize>(((n0 + n) * C + c) * H + ih) * W) << 2);
-            const src = row + (<usize>PW << 2);
-            let i = 0;
-            for (; i + 4 <= W; i += 4) {
-              const o = <usize>i << 2;
-              v128.store(out + o, f32x4.add(v128.load(out + o), v128.load(src + o)));
-            }
-            for (; i < W; i++) {
-              const o = <usize>i << 2;
-              store<f32>(out + o, load<f32>(out + o) + load<f32>(src + o));
-            }
+            addForward(out, row + (<usize>PW << 2), out, W);
           }
   }
   return true;

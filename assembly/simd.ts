@@ -42,3 +42,19 @@
   if (i == 2) return v128.shuffle<f32>(v128.shuffle<f32>(a, b, 2, 6, 3, 7), v128.shuffle<f32>(c, d, 2, 6, 3, 7), 0, 1, 4, 5);
   return v128.shuffle<f32>(v128.shuffle<f32>(a, b, 2, 6, 3, 7), v128.shuffle<f32>(c, d, 2, 6, 3, 7), 2, 3, 6, 7);
 }
+
+// A float is NaN or infinite exactly when its exponent bits are all ones: tested on the bits, since an
+// optimiser may fold v - v to 0.
+const EXPONENT = 0x7f800000;
+
+/** The lanes of v that are NaN or infinite, as a mask. */
+// @ts-ignore: decorator
+@inline export function nonFinite(v: v128): v128 {
+  return i32x4.eq(v128.and(v, i32x4.splat(EXPONENT)), i32x4.splat(EXPONENT));
+}
+
+/** Whether v is NaN or infinite. */
+// @ts-ignore: decorator
+@inline export function nonFiniteScalar(v: f32): bool {
+  return (reinterpret<i32>(v) & EXPONENT) == EXPONENT;
+}
