@@ -38,7 +38,7 @@ const TILE = 4;
 const CHUNK_BYTES: usize = 2 << 20;
 
 // A chunk holds whole samples, so one sample's transformed input and output must fit in scratch; a
-// longer one (a 1-d input of hundreds of thousands of positions) takes im2col, whose pieces are bounded.
+// longer one (a 1-d row of tens of thousands of positions at 64 channels) takes im2col, whose pieces are bounded.
 const MAX_SAMPLE_BYTES: usize = 8 << 20;
 
 /** Whether the geometry fits F(4, 3) along the width: 3 taps at stride 1, padding below 3, and one
