@@ -45,9 +45,14 @@ function directInputGrad(geom: ConvGeometry): bool {
 }
 
 // The dense path of a correlation the direct kernels do not take: Winograd where it fits and is
-// predicted faster than im2col, else im2col.
+// predicted faster than im2col, else im2col. The prediction alone sizes the scratch: a policy can
+// only turn Winograd off.
+function winogradPredicted(geom: ConvGeometry): bool {
+  return winogradFits(geom) && winogradCost(geom) < MARGIN * im2colCost(geom);
+}
+
 function winogradPays(geom: ConvGeometry): bool {
-  return winogradFits(geom) && takeWinograd(winogradCost(geom) < MARGIN * im2colCost(geom));
+  return takeWinograd(winogradPredicted(geom));
 }
 
 function denseCost(geom: ConvGeometry, direct: bool): f64 {
@@ -65,8 +70,7 @@ export function conv2dScratchBytes(geometry: usize): usize {
   if (directIn) bytes = max(bytes, directBackwardInputBytes(geom));
   if (!directOut || !directIn) bytes = max(bytes, im2colBytes(geom));
   if (!directOut) bytes = max(bytes, max(sparseGemmForwardBytes(geom), sparseGemmWeightGradBytes(geom)));
-  // Whether Winograd runs can change with the policy; its scratch is counted wherever it fits.
-  if ((!directOut || !directIn) && winogradFits(geom)) bytes = max(bytes, winogradBytes(geom));
+  if ((!directOut || !directIn) && winogradPredicted(geom)) bytes = max(bytes, winogradBytes(geom));
   return max(bytes, binaryBytes(geom));
 }
 
