@@ -12,7 +12,7 @@ import { rms } from '../src/audio/noise.js';
 import { LOGMEL_60x134, WAVEFORM_4K } from '../src/audio/settings.js';
 import { arrayDataset, type Dataset } from '../src/data/dataset.js';
 import { loadSpeechCommands } from '../src/data/speech-commands-node.js';
-import { WAVE_AUGMENT_DEFAULTS, augmentWave, changeSpeed, checkWaveAugment, colour, colouringDb, convolve, drawColouring, roomImpulse } from '../src/data/wave-augment.js';
+import { WAVE_AUGMENT_DEFAULTS, augmentWave, changeSpeed, checkWaveAugment, colour, colouringDb, convolve, drawColouring, drawWarp, roomImpulse } from '../src/data/wave-augment.js';
 import { createModel } from '../src/models/zoo.js';
 import { featuresFor } from '../src/models/zoo.js';
 import { augmentInto, copyFor, specAugmentFor, specRng, type SpecAugmentSettings } from '../src/train/augment.js';
@@ -244,6 +244,22 @@ describe('waveform augmentation', () => {
     expect(augmentWave(tone(300), RATE, RATE, noises, WAVE_AUGMENT_DEFAULTS, rngFor(3))).not.toEqual(a);
     expect(() => checkWaveAugment({ ...coloured, colourDb: 50 })).toThrow(/colourDb must be in \[0, 40\], got 50/);
     expect(() => checkWaveAugment({ ...coloured, colourProbability: 2 })).toThrow(/colourProbability must be in \[0, 1\]/);
+  });
+
+  it('draws a copy\'s vocal-tract warp in steps of 0.01 within its range, and none by default', () => {
+    const warped = { ...WAVE_AUGMENT_DEFAULTS, warp: [0.9, 1.1] as [number, number] };
+    const draws = Array.from({ length: 400 }, (_, k) => drawWarp(warped, rngFor(5, 'warp', k)));
+    for (const a of draws) {
+      expect(a).toBeGreaterThanOrEqual(0.9 - 1e-9);
+      expect(a).toBeLessThanOrEqual(1.1 + 1e-9);
+      expect(Math.abs(a * 100 - Math.round(a * 100))).toBeLessThan(1e-6);
+    }
+    expect(new Set(draws.map((a) => a.toFixed(2))).size).toBeGreaterThan(15);
+    expect(drawWarp(warped, rngFor(5, 'warp', 7))).toBe(draws[7]);
+    expect(drawWarp(WAVE_AUGMENT_DEFAULTS, rngFor(5, 'warp', 7))).toBe(1);
+    expect(() => checkWaveAugment({ ...warped, warp: [0.3, 1] })).toThrow(/warp must be \[low, high\] with low >= 0.5/);
+    expect(() => checkWaveAugment({ ...warped, warp: [1.1, 0.9] })).toThrow(/warp must be \[low, high\]/);
+    expect(() => checkWaveAugment({ ...warped, warp: [1, 2.5] })).toThrow(/warp must be at most 2/);
   });
 
   describe('copies in the feature cache', () => {

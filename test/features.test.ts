@@ -1,6 +1,6 @@
 // Features: shapes, where a tone lands, settings as a value, and meyda's spectrum under the mel bank.
 import { describe, expect, it } from 'vitest';
-import { logMelSpectrogram } from '../src/audio/logmel.js';
+import { logMelSpectrogram, warpFrequency } from '../src/audio/logmel.js';
 import { randArray } from './helpers.js';
 import { extractFeatures } from '../src/audio/features.js';
 import { featureKey, featureShape, validateFeatureSettings, LOGMEL_60x134, type LogMelSettings } from '../src/audio/settings.js';
@@ -57,6 +57,31 @@ describe('features', () => {
     // Shorter and longer clips, other rates: padded or trimmed to one second.
     expect(extractFeatures(tone(7000, 8000, 440), 8000, featuresFor('tcy')).length).toBe(60 * 134);
     expect(extractFeatures(tone(30000, 16000, 440), 16000, featuresFor('m5')).length).toBe(4000);
+  });
+
+  it('warps the mel bank (VTLP): a tone at f heard with warp α lands where a tone at α·f does', () => {
+    const s = LOGMEL_60x134;
+    const peak = (hz: number, warp = 1): number => {
+      const f = extractFeatures(tone(16000, 16000, hz), 16000, s, undefined, warp);
+      const energy = new Float64Array(60);
+      for (let b = 0; b < 60; b++) for (let t = 10; t < 124; t++) energy[b] += f[b * 134 + t];
+      return energy.indexOf(Math.max(...energy));
+    };
+    for (const [hz, alpha] of [[1800, 1.12], [3000, 0.88], [4000, 1.1]]) {
+      expect(peak(hz, alpha)).toBe(peak(hz * alpha));
+      expect(Math.abs(peak(hz, alpha) - peak(hz))).toBeGreaterThanOrEqual(2);
+    }
+    // g is continuous at its knee, ends at fmax, rises everywhere, and is the identity at α = 1.
+    for (const alpha of [0.8, 0.95, 1.05, 1.2]) {
+      const knee = 0.85 * s.fmax * Math.min(1, alpha);
+      expect(warpFrequency(knee + 1e-6, alpha, s.fmax)).toBeCloseTo(warpFrequency(knee, alpha, s.fmax), 4);
+      expect(warpFrequency(s.fmax, alpha, s.fmax)).toBeCloseTo(s.fmax, 9);
+      for (let f = 100; f < s.fmax; f += 100) expect(warpFrequency(f + 100, alpha, s.fmax)).toBeGreaterThan(warpFrequency(f, alpha, s.fmax));
+    }
+    expect(warpFrequency(1234, 1, s.fmax)).toBe(1234);
+    expect(extractFeatures(tone(16000, 16000, 440), 16000, s, undefined, 1)).toEqual(extractFeatures(tone(16000, 16000, 440), 16000, s));
+    expect(() => extractFeatures(tone(16000, 16000, 440), 16000, s, undefined, 3)).toThrow(/warp factor must be in \[0.5, 2\], got 3/);
+    expect(() => extractFeatures(tone(16000, 16000, 440), 16000, featuresFor('m5'), undefined, 1.1)).toThrow(/the waveform has no mel bank to warp/);
   });
 
   it('puts a pure tone in the mel band that contains it', () => {

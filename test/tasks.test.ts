@@ -281,6 +281,34 @@ describe('the CLI', () => {
     expect(none.err).toMatch(/--augment-colour colours the waveform-augmented copies, and --augment spec makes none/);
   });
 
+  it('--augment-warp warps the copies\' mel banks, kept apart in the cache, and is refused without copies or a mel bank', async () => {
+    const cache = join(dir, 'warp-cache');
+    const copiesFiles = (): string[] => readdirSync(cache, { recursive: true, encoding: 'utf8' }).filter((f) => /train-copies-\w+\.f32$/.test(f));
+    const copies = (file: string): Float32Array => new Float32Array(readFileSync(join(cache, file)).buffer.slice(0));
+    for (const warp of [[], ['--augment-warp', '0.2']]) {
+      const t = await cli('train', '--model', 'tcy', '--words', 'yes,no', '--epochs', '1', '--batch-size', '16', '--data', root, '--cache-dir', cache,
+        '--augment', 'wave', '--augment-copies', '1', ...warp, '--out', join(dir, `run-warp${warp.length}`), '--overwrite');
+      expect(t.code, t.err).toBe(0);
+    }
+    const files = copiesFiles();
+    expect(files).toHaveLength(2);
+    // The same waveform copies (the warp has its own draws), through other banks.
+    const [a, b] = files.map(copies);
+    expect(a.length).toBe(b.length);
+    let differ = 0;
+    for (let i = 0; i < a.length; i++) if (Math.abs(a[i] - b[i]) > 1e-3) differ++;
+    expect(differ).toBeGreaterThan(a.length / 4);
+    const spec = await cli('train', '--model', 'tcy', '--words', 'yes,no', '--data', root, '--cache-dir', cache, '--augment', 'spec', '--augment-warp', '0.1', '--out', join(dir, 'run-warp-spec'));
+    expect(spec.code).toBe(2);
+    expect(spec.err).toMatch(/--augment-warp warps the waveform-augmented copies' mel banks, and --augment spec makes none/);
+    const m5 = await cli('train', '--model', 'm5', '--words', 'yes,no', '--data', root, '--cache-dir', cache, '--augment', 'wave', '--augment-warp', '0.1', '--out', join(dir, 'run-warp-m5'));
+    expect(m5.code).toBe(2);
+    expect(m5.err).toMatch(/--augment-warp warps a mel bank, and this model takes the waveform/);
+    const far = await cli('train', '--model', 'tcy', '--words', 'yes,no', '--data', root, '--augment-warp', '0.5', '--out', join(dir, 'run-warp-far'));
+    expect(far.code).toBe(2);
+    expect(far.err).toMatch(/--augment-warp must be a number from 0 to 0.3/);
+  });
+
   it('trains a gsc12 model with augmentation, and eval maps the other words of a folder to _unknown_', async () => {
     const out = join(dir, 'run-gsc12');
     const cache = join(dir, 'cli-cache');

@@ -23,19 +23,21 @@ export function fitClip(samples: Float32Array, sampleRate: number, rate: number,
  * spectrogram the clip is scaled to peak 1 (so the log floor sits at the same level below every clip's
  * loudest sound) and the result is standardised by its own statistics; MFCC take that spectrogram on.
  * Spectra come from `spectra` when given (tests and benchmarks compare backends), else from the one
- * dispatch of audio/spectrum.ts.
+ * dispatch of audio/spectrum.ts. `warp` scales the voice's formants for training (audio/logmel.ts
+ * warpFrequency; 1 for none); a waveform has no mel bank to warp and takes only 1.
  */
-export function extractFeatures(samples: Float32Array, sampleRate: number, settings: FeatureSettings, spectra?: PowerSpectra): Float32Array {
+export function extractFeatures(samples: Float32Array, sampleRate: number, settings: FeatureSettings, spectra?: PowerSpectra, warp = 1): Float32Array {
   validateFeatureSettings(settings);
   if (!Number.isInteger(sampleRate) || sampleRate < 1) throw new RangeError(`extractFeatures: sample rate must be a positive integer, got ${sampleRate}`);
   for (let i = 0; i < samples.length; i++)
     if (!Number.isFinite(samples[i])) throw new RangeError(`extractFeatures: sample ${i} is ${samples[i]}`);
+  if (settings.kind === 'waveform' && warp !== 1) throw new RangeError(`extractFeatures: the waveform has no mel bank to warp (warp ${warp})`);
   const clip = fitClip(samples, sampleRate, settings.sampleRate, settings.length);
   if (settings.kind !== 'waveform') {
     let peak = 0;
     for (const x of clip) peak = Math.max(peak, Math.abs(x));
     if (peak > 0) for (let i = 0; i < clip.length; i++) clip[i] /= peak;
-    const logMel = logMelSpectrogram(clip, settings, spectra);
+    const logMel = logMelSpectrogram(clip, settings, spectra, warp);
     return settings.kind === 'mfcc' ? mfccFromLogMel(logMel, settings) : logMel;
   }
   let mean = 0;

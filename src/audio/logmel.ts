@@ -15,14 +15,35 @@ interface Plan extends MelBank {
 }
 
 const plans = new Map<string, Plan>();
+// Banks warped by factors other than 1 are kept up to this many (training draws few distinct factors).
+const MAX_PLANS = 64;
 
-function planFor(s: SpectralSettings): Plan {
-  const key = `${s.sampleRate}:${s.frameSize}:${s.melBands}:${s.fmin}:${s.fmax}`;
+/** Warp factors a bank takes: beyond these, a voice is no longer a voice. */
+export const WARP_RANGE: readonly [number, number] = [0.5, 2];
+
+/**
+ * Vocal-tract length perturbation (Jaitly & Hinton 2013): the bank reads the spectrum at g(f) instead
+ * of f, as if the speaker's formants sat at α times their frequency. g is piecewise linear so that the
+ * bank still ends at fmax:
+ *
+ *   g(f) = f / α                                  for f <= B, B = 0.85 · fmax · min(1, α)
+ *   g(f) = B / α + (f - B) · (fmax - B / α) / (fmax - B)   above
+ */
+export function warpFrequency(f: number, alpha: number, fmax: number): number {
+  if (alpha === 1) return f;
+  const b = 0.85 * fmax * Math.min(1, alpha);
+  return f <= b ? f / alpha : b / alpha + ((f - b) * (fmax - b / alpha)) / (fmax - b);
+}
+
+function planFor(s: SpectralSettings, warp: number): Plan {
+  const key = `${s.sampleRate}:${s.frameSize}:${s.melBands}:${s.fmin}:${s.fmax}:${warp}`;
   let plan = plans.get(key);
   if (plan) return plan;
+  if (!(warp >= WARP_RANGE[0] && warp <= WARP_RANGE[1])) throw new RangeError(`log-mel: warp factor must be in [${WARP_RANGE.join(', ')}], got ${warp}`);
+  if (plans.size >= MAX_PLANS) for (const k of plans.keys()) if (!k.endsWith(':1')) plans.delete(k);
   const bins = s.frameSize / 2; // meyda returns bins 0 .. frameSize/2 - 1
   const binHz = s.sampleRate / s.frameSize;
-  const edges = Array.from({ length: s.melBands + 2 }, (_, i) => hz(mel(s.fmin) + (i * (mel(s.fmax) - mel(s.fmin))) / (s.melBands + 1)));
+  const edges = Array.from({ length: s.melBands + 2 }, (_, i) => warpFrequency(hz(mel(s.fmin) + (i * (mel(s.fmax) - mel(s.fmin))) / (s.melBands + 1)), warp, s.fmax));
   const firstBin = new Int32Array(s.melBands);
   const bandStart = new Int32Array(s.melBands + 1);
   const weights: number[] = [];
@@ -65,9 +86,9 @@ function reflect(i: number, n: number): number {
 export function melEnergies(
   signal: Float32Array, s: SpectralSettings, first: number, count: number,
   out: Float32Array | Float64Array, at: number, bandStride: number, frameStride: number,
-  spectra: PowerSpectra = spectraFor(s.frameSize),
+  spectra: PowerSpectra = spectraFor(s.frameSize), warp = 1,
 ): void {
-  const plan = planFor(s);
+  const plan = planFor(s, warp);
   const { window, firstBin, bandStart, weights } = plan;
   const n = signal.length, size = s.frameSize, half = size / 2, bands = s.melBands;
   if (spectra.size !== size) throw new RangeError(`melEnergies: a ${spectra.size}-point spectrum for ${size}-sample frames`);
@@ -120,10 +141,11 @@ export function standardiseLogMel(values: Float32Array, s: SpectralSettings): Fl
  * [melBands, frames] row-major. Frames are centred (the clip is reflect-padded by frameSize/2 at both
  * ends), so a clip of `length` samples gives 1 + floor(length / hop) frames. Values: log of the mel
  * energy floored at logFloor, standardised by the mean and standard deviation of the values above the
- * floor, clamped to +-clamp.
+ * floor, clamped to +-clamp. With `warp` other than 1 the bank is warped (warpFrequency): training's
+ * vocal-tract length perturbation.
  */
-export function logMelSpectrogram(clip: Float32Array, s: SpectralSettings, spectra?: PowerSpectra): Float32Array {
+export function logMelSpectrogram(clip: Float32Array, s: SpectralSettings, spectra?: PowerSpectra, warp = 1): Float32Array {
   const out = new Float32Array(s.melBands * s.frames);
-  melEnergies(clip, s, 0, s.frames, out, 0, s.frames, 1, spectra);
+  melEnergies(clip, s, 0, s.frames, out, 0, s.frames, 1, spectra, warp);
   return standardiseLogMel(out, s);
 }

@@ -42,6 +42,8 @@ export interface DataOptions {
   augmentCopies?: number;
   /** Share of the waveform-augmented copies given a microphone's colouring (default 0). */
   augmentColour?: number;
+  /** Largest vocal-tract warp of the copies' mel banks: factors 1 ± this (default 0). */
+  augmentWarp?: number;
 }
 
 /** `--data <dir>`, repeatable: every folder given, in order. A comma is part of a folder's name. */
@@ -61,14 +63,15 @@ export function addDataOptions(cmd: Command, opts: { augment?: boolean } = { aug
     cmd
       .option('--augment <mode>', 'training augmentation: none, spec (time shift and SpecAugment masks), wave (waveform-augmented copies), full (both) (default on the built-in set: the model recipe: spec for tcresnet8 and full for the others; none with --data)', choice('--augment', AUGMENT_MODES))
       .option('--augment-copies <k>', `waveform-augmented copies of each training clip under --augment wave or full (default ${DEFAULT_AUGMENT_COPIES})`, nonNegativeInt('--augment-copies'))
-      .option('--augment-colour <share>', "share of the waveform-augmented copies heard through a random microphone (tilt, high- and low-pass corners, two peaks or notches of up to 10 dB), 0 to 1 (default 0)", numberIn('--augment-colour', 0, 1));
+      .option('--augment-colour <share>', "share of the waveform-augmented copies heard through a random microphone (tilt, high- and low-pass corners, two peaks or notches of up to 10 dB), 0 to 1 (default 0)", numberIn('--augment-colour', 0, 1))
+      .option('--augment-warp <max>', 'vocal-tract length perturbation of the waveform-augmented copies: each one\'s mel bank warped by a factor drawn from 1 - max to 1 + max (formants move, pitch and tempo stay), 0 to 0.3 (default 0)', numberIn('--augment-warp', 0, 0.3));
   return cmd;
 }
 
 /** The data options among a command's parsed flags. */
 export function dataOptions(flags: DataOptions): DataOptions {
-  const { data, limitPerClass, task, words, cacheDir, unknownShare, augment, augmentCopies, augmentColour } = flags;
-  return { data, limitPerClass, task, words, cacheDir, unknownShare, augment, augmentCopies, augmentColour };
+  const { data, limitPerClass, task, words, cacheDir, unknownShare, augment, augmentCopies, augmentColour, augmentWarp } = flags;
+  return { data, limitPerClass, task, words, cacheDir, unknownShare, augment, augmentCopies, augmentColour, augmentWarp };
 }
 
 /** The data folder could not be read as Speech Commands: printed as one line, like a bad option. */
@@ -142,8 +145,12 @@ export function loadData(io: CliIo, opts: DataOptions, features: FeatureSettings
     mode === 'none' ? undefined : { spec: mode === 'spec' || mode === 'full' ? specAugmentFor(features) : null, copies: copies > 0 };
   const classes = classesFor(opts);
   const colour = opts.augmentColour ?? 0;
-  if (colour > 0 && copies === 0) throw new UsageError(`--augment-colour colours the waveform-augmented copies, and --augment ${mode}${mode === 'wave' || mode === 'full' ? ' --augment-copies 0' : ''} makes none: use --augment wave or full`);
-  const key = JSON.stringify([roots, featureKey(features), opts.limitPerClass ?? null, classes, opts.cacheDir ?? null, copies, colour]);
+  const warp = opts.augmentWarp ?? 0;
+  const none = `--augment ${mode}${mode === 'wave' || mode === 'full' ? ' --augment-copies 0' : ''} makes none: use --augment wave or full`;
+  if (colour > 0 && copies === 0) throw new UsageError(`--augment-colour colours the waveform-augmented copies, and ${none}`);
+  if (warp > 0 && copies === 0) throw new UsageError(`--augment-warp warps the waveform-augmented copies' mel banks, and ${none}`);
+  if (warp > 0 && features.kind === 'waveform') throw new UsageError('--augment-warp warps a mel bank, and this model takes the waveform');
+  const key = JSON.stringify([roots, featureKey(features), opts.limitPerClass ?? null, classes, opts.cacheDir ?? null, copies, colour, warp]);
   let splits = loaded.get(key);
   if (!splits) {
     splits = loadSpeechCommands(roots, features, {
@@ -151,7 +158,9 @@ export function loadData(io: CliIo, opts: DataOptions, features: FeatureSettings
       limitPerClass: opts.limitPerClass,
       ...classes,
       cacheDir: opts.cacheDir,
-      ...(copies > 0 && { augment: { copies, ...(colour > 0 && { settings: { colourProbability: colour } }) } }),
+      ...(copies > 0 && {
+        augment: { copies, settings: { ...(colour > 0 && { colourProbability: colour }), ...(warp > 0 && { warp: [1 - warp, 1 + warp] as [number, number] }) } },
+      }),
     }).then(
       (s): LoadedSplits => {
         if (s.skipped.length) note(io, `skipped ${s.skipped.length} unreadable files, e.g. ${s.skipped[0].file}: ${s.skipped[0].reason}`);

@@ -13,7 +13,7 @@ import { loadBackgroundNoise } from './noise-node.js';
 import { NOISE_COLORS, synthNoise } from '../audio/noise.js';
 import { rngFor } from '../util/hash.js';
 import { parseSilence } from './tasks.js';
-import { augmentWave, renderSilence, type WaveAugmentSettings } from './wave-augment.js';
+import { augmentWave, drawWarp, renderSilence, type WaveAugmentSettings } from './wave-augment.js';
 import { WorkerPool } from './worker-node.js';
 
 export interface NoiseAugmentation {
@@ -111,7 +111,7 @@ export async function featurizeFile(task: FeaturizeTask, file: string, train: bo
     if (!task.wave) throw new Error('featurizeFile: a copy needs the task\'s wave augmentation settings');
     const rate = clip.sampleRate;
     samples = augmentWave(samples, rate, rate, await noises.forAugment(rate), task.wave, rngFor(task.wave.seed, 'wave', file, copy));
-    return cacheFeatures(samples, rate, task.settings);
+    return cacheFeatures(samples, rate, task.settings, drawWarp(task.wave, rngFor(task.wave.seed, 'warp', file, copy)));
   }
   const noise = task.noise;
   if (train && noise && noise.probability > 0 && !silence) {
@@ -129,8 +129,8 @@ export async function featurizeFile(task: FeaturizeTask, file: string, train: bo
  * A clip's features for the cache: spectra by the TypeScript FFT in every thread, as worker threads have
  * no engine, so the cache does not depend on the number of workers (audio/spectrum.ts).
  */
-function cacheFeatures(samples: Float32Array, rate: number, settings: FeatureSettings): Float32Array {
-  return extractFeatures(samples, rate, settings, settings.kind === 'waveform' ? undefined : typescriptSpectra(settings.frameSize));
+function cacheFeatures(samples: Float32Array, rate: number, settings: FeatureSettings, warp = 1): Float32Array {
+  return extractFeatures(samples, rate, settings, settings.kind === 'waveform' ? undefined : typescriptSpectra(settings.frameSize), warp);
 }
 
 /** Features of the files of one split, asked for in order: `get(k)` for increasing k, skipping any. */

@@ -4,11 +4,14 @@
 //   perturbation; there is no separate pitch shift), room reverb (an exponentially decaying noise
 //   impulse response, RT60 0.1-0.6 s), background noise at 0-20 dB SNR from the data set's
 //   `_background_noise_` recordings (synthesized noise colours and hum where it has none), a
-//   microphone's colouring (a random smooth filter, see colour()), gain ±6 dB.
+//   microphone's colouring (a random smooth filter, see colour()), gain ±6 dB. On request, a vocal-tract
+//   warp of the copy's mel bank (Jaitly & Hinton 2013's VTLP: formants moved, pitch and tempo kept),
+//   which the featurizer applies (drawWarp).
 //   Features are normalised per clip (audio/features.ts), so the gain leaves them unchanged up to
 //   rounding; it matters only to features that are not normalised.
 // Also the `_silence_` clips a task makes (data/tasks.ts). Core file (no node: imports).
 import { padOrTrim } from '../audio/features.js';
+import { WARP_RANGE } from '../audio/logmel.js';
 import { addBackgroundNoise } from '../audio/noise.js';
 import { resample } from '../audio/resample.js';
 import { rngFor } from '../util/hash.js';
@@ -28,6 +31,9 @@ export interface WaveAugmentSettings {
   /** Chance of a microphone's colouring, and the largest gain of its peaks and notches in dB. */
   colourProbability: number;
   colourDb: number;
+  /** Vocal-tract warp factors of the copies' mel banks (audio/logmel.ts warpFrequency), drawn in steps of
+   *  0.01; [1, 1] for none. A feature of the copy rather than of its waveform: the featurizer applies it. */
+  warp: [number, number];
 }
 
 /**
@@ -45,6 +51,7 @@ export const WAVE_AUGMENT_DEFAULTS: WaveAugmentSettings = {
   gainDb: [-6, 6],
   colourProbability: 0,
   colourDb: 10,
+  warp: [1, 1],
 };
 
 export function checkWaveAugment(s: WaveAugmentSettings): void {
@@ -56,6 +63,8 @@ export function checkWaveAugment(s: WaveAugmentSettings): void {
   range('rt60', s.rt60, 0.01);
   range('snrDb', s.snrDb, -Infinity);
   range('gainDb', s.gainDb, -Infinity);
+  range('warp', s.warp, WARP_RANGE[0]);
+  if (s.warp[1] > WARP_RANGE[1]) throw new RangeError(`wave augmentation: warp must be at most ${WARP_RANGE[1]}, got ${JSON.stringify(s.warp)}`);
   if (!(s.colourDb >= 0 && s.colourDb <= 40)) throw new RangeError(`wave augmentation: colourDb must be in [0, 40], got ${s.colourDb}`);
   for (const p of ['reverbProbability', 'noiseProbability', 'colourProbability'] as const)
     if (!(s[p] >= 0 && s[p] <= 1)) throw new RangeError(`wave augmentation: ${p} must be in [0, 1], got ${s[p]}`);
@@ -235,6 +244,12 @@ export function augmentWave(x: Float32Array, sampleRate: number, length: number,
   if (s.colourProbability > 0 && rng.next() < s.colourProbability) y = colour(y, sampleRate, drawColouring(s.colourDb, rng));
   for (let i = 0; i < y.length; i++) y[i] *= gain;
   return y;
+}
+
+/** A copy's warp factor, from its own generator so that the copy's other draws do not depend on it. */
+export function drawWarp(s: WaveAugmentSettings, rng: Rng): number {
+  const [lo, hi] = s.warp;
+  return lo === 1 && hi === 1 ? 1 : Math.round(rng.uniform(lo, hi) / 0.01) * 0.01;
 }
 
 /** A one-second `_silence_` clip by its recipe: a window of `recording` (null for digital silence). */
