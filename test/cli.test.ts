@@ -214,6 +214,24 @@ describe('snn-voice', () => {
     expect(JSON.parse(readFileSync(join(dir, 'run-mfcc-snn', 'result.json'), 'utf8')).spec).toMatchObject({ model: 'tcy', features: 'mfcc', spiking: true });
   });
 
+  it('train --init-from starts from a model file of the same architecture (its architecture unless --model says otherwise)', async () => {
+    const args = ['train', '--init-from', modelFile, '--epochs', '1', '--batch-size', '4', '--data', data];
+    const r = await cli(...args, '--out', join(dir, 'run-init'));
+    expect(r.code, r.err).toBe(0);
+    expect(r.err).toContain(`started from ${modelFile}: 2 of 2 tensors`);
+    expect(JSON.parse(readFileSync(join(dir, 'run-init', 'result.json'), 'utf8')).spec).toMatchObject({ model: 'tcy', initFrom: modelFile });
+    // Fewer words: tcy's only layer is the classifier, so nothing fits, and the run says so.
+    const fewer = await cli(...args, '--words', 'no,up', '--out', join(dir, 'run-init-words'));
+    expect(fewer.code).not.toBe(0);
+    expect(fewer.err).toMatch(/has no tensor of the model's names and sizes/);
+    const other = await cli(...args, '--model', 'hjh', '--out', join(dir, 'run-init-hjh'));
+    expect(other.err).toMatch(/--init-from: ".*" is a tcy model, but --model is hjh/);
+    const both = await cli(...args, '--from-cnn', modelFile, '--out', join(dir, 'run-init-both'));
+    expect(both.err).toMatch(/--from-cnn and --init-from both give the weights to start from: give one/);
+    const features = await cli(...args, '--features', 'mfcc', '--out', join(dir, 'run-init-mfcc'));
+    expect(features.err).toMatch(/--init-from: ".*" was trained on other features than tcy uses here/);
+  });
+
   it('convert writes a converted SNN that eval scores; --sweep-steps writes the table and plots', async () => {
     const out = join(dir, 'converted.snn');
     const r = await cli('convert', '--model', modelFile, '--steps', '3', '--method', 'channel', '--samples', '4', '--data', data, '--out', out);

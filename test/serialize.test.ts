@@ -8,7 +8,7 @@ import { Tensor } from '../src/engine/tensor.js';
 import { featuresFor } from '../src/models/zoo.js';
 import { createModel } from '../src/models/zoo.js';
 // Saving and loading come from the package entries: these names are public API.
-import { deserializeModel, exportState, importState, serializeModel, type ModelMeta } from '../src/index.js';
+import { deserializeModel, exportState, importMatching, importState, serializeModel, type ModelMeta } from '../src/index.js';
 import { loadModel, saveModel } from '../src/node.js';
 import { crc32 } from '../src/util/crc32.js';
 import { logits, randArray } from './helpers.js';
@@ -97,6 +97,22 @@ describe('model files', () => {
     const other = createModel('hjh', { classes: 4 });
     expect(() => importState(other, exportState(a), 'snapshot')).toThrow(/snapshot: has no tensor/);
     [a, b, other].forEach((m) => m.dispose());
+  });
+
+  it('warm-starts from the tensors that match, keeping the rest (a classifier over other words)', () => {
+    const from = createModel('tcresnet8', { classes: 35, seed: 1 });
+    const model = createModel('tcresnet8', { classes: 12, seed: 2 });
+    const fresh = exportState(model);
+    const { copied, kept } = importMatching(model, exportState(from), 'pretrained.snn');
+    expect(kept).toEqual(['fc.weight', 'fc.bias']);
+    expect(copied).toHaveLength(exportState(model).size - 2);
+    const now = exportState(model);
+    for (const name of copied) expect(Array.from(now.get(name)!), name).toEqual(Array.from(exportState(from).get(name)!));
+    for (const name of kept) expect(Array.from(now.get(name)!), name).toEqual(Array.from(fresh.get(name)!));
+    expect(Array.from(now.get('conv0.weight')!)).not.toEqual(Array.from(fresh.get('conv0.weight')!));
+    const other = createModel('tcy', { classes: 35 });
+    expect(() => importMatching(model, exportState(other), 'tcy.snn')).toThrow(/tcy\.snn: has no tensor of the model's names and sizes/);
+    [from, model, other].forEach((m) => m.dispose());
   });
 
   it('keeps the written bytes stable for the same model', async () => {

@@ -9,6 +9,7 @@ import { initEngine } from '../engine/engine.js';
 import { type ConversionMethod, convert, defaultMethod } from '../train/convert.js';
 import { DEFAULT_CONFIG, MODEL_SETTINGS } from '../models/config.js';
 import { loadModel, saveModel } from '../models/file-node.js';
+import { exportState, importMatching } from '../models/serialize.js';
 import type { Model, ModelConfig, ModelName } from '../models/types.js';
 import { DEFAULT_NEURON, STUDY_NEURON } from '../kernels/lif.js';
 import { createModel } from '../models/zoo.js';
@@ -52,6 +53,8 @@ export interface RunSpec extends RunModelSettings {
   patience?: number;
   /** A trained CNN model file to convert (train/convert.ts) and fine-tune. */
   fromCnn?: string;
+  /** A model file of the same architecture and features whose matching tensors start the run (a warm start). */
+  initFrom?: string;
   /** How --from-cnn converts: default qcfs for a QCFS-trained CNN, else ecc. */
   conversion?: ConversionMethod;
 }
@@ -130,10 +133,36 @@ function snnOptions(spec: RunSpec): Partial<ModelConfig> {
   return { ...snn, ...neuronConfig(spec) };
 }
 
+/**
+ * Starts `model` from the tensors of a model file of the same architecture and features (say, a CNN
+ * trained on the built-in set's 35 words, before training on real speech): every tensor whose name and
+ * size match; the rest, such as a classifier over other words, keep their fresh values.
+ */
+async function warmStart(io: CliIo, model: Model, file: string, features: FeatureSettings): Promise<void> {
+  const { model: from, meta } = await loadModel(file);
+  try {
+    if (from.name !== model.name) throw new UsageError(`--init-from: "${file}" is a ${from.name} model, but --model is ${model.name}`);
+    if (JSON.stringify(meta.features) !== JSON.stringify(features))
+      throw new UsageError(`--init-from: "${file}" was trained on other features than ${model.name} uses here (give the same --features)`);
+    const { copied, kept } = importMatching(model, exportState(from), file);
+    note(io, `started from ${file}: ${copied.length} of ${copied.length + kept.length} tensors${kept.length ? `; fresh: ${kept.join(', ')}` : ''}`);
+  } finally {
+    from.dispose();
+  }
+}
+
 async function buildModel(io: CliIo, spec: RunSpec, data: LoadedSplits, features: FeatureSettings): Promise<Model> {
   const classes = data.train.classes.length;
   if (!spec.fromCnn) {
-    return createModel(spec.model, { classes, spiking: spec.spiking, seed: spec.seed, quantize: spec.quantize, features: spec.features, ...(spec.spiking ? snnOptions(spec) : {}) });
+    const model = createModel(spec.model, { classes, spiking: spec.spiking, seed: spec.seed, quantize: spec.quantize, features: spec.features, ...(spec.spiking ? snnOptions(spec) : {}) });
+    if (!spec.initFrom) return model;
+    try {
+      await warmStart(io, model, spec.initFrom, features);
+    } catch (e) {
+      model.dispose();
+      throw e;
+    }
+    return model;
   }
   if (!spec.spiking) throw new UsageError('--from-cnn turns a CNN into an SNN: add --spiking');
   const { model: cnn, meta } = await loadModel(spec.fromCnn);

@@ -76,13 +76,14 @@ interface TrainFlags {
   resume?: boolean;
   overwrite?: boolean;
   fromCnn?: string;
+  initFrom?: string;
   conversion?: ConversionMethod;
   threads: number;
   json?: boolean;
 }
 
-/** The architecture and features of a CNN model file. */
-async function cnnChoices(path: string): Promise<Pick<ModelConfig, 'name' | 'features'>> {
+/** The architecture and features of a model file. */
+async function fileChoices(path: string): Promise<Pick<ModelConfig, 'name' | 'features'>> {
   const { model } = await loadModel(path);
   model.dispose();
   return { name: model.config.name, features: model.config.features };
@@ -100,6 +101,7 @@ export function trainCommand(ctx: CliContext): Command {
     .option('--resume', 'continue from the checkpoint in --out')
     .option('--overwrite', 'replace a run already in --out (finished or not) instead of refusing')
     .option('--from-cnn <file>', "start the SNN from a trained CNN's model file (or kws-cnn, the CNN shipped in the package), converted (docs/conversion.md), then fine-tune; implies --spiking, and the CNN's --model and --features unless given", modelFile('--from-cnn'))
+    .option('--init-from <file>', 'start from the weights of a trained model file of the same architecture and features (or kws-cnn): every tensor whose name and size match; the rest (a classifier over other words) start fresh. E.g. a CNN trained on the built-in set, before real speech', modelFile('--init-from'))
     .option('--conversion <method>', `how --from-cnn converts: ${CONVERSION_METHODS.join(', ')} (default: qcfs for a CNN trained with --quantize, else ecc)`, choice('--conversion', CONVERSION_METHODS))
     .option('--threads <n>', 'threads sharing the large kernel calls, over one shared memory (docs/threads.md)', positiveInt('--threads'), 1);
   withJson(cmd);
@@ -107,12 +109,14 @@ export function trainCommand(ctx: CliContext): Command {
     const { io } = ctx;
     // Before anything makes tensors: they belong to the engine that made them.
     await initEngine({ threads: flags.threads });
-    // The CNN of --from-cnn names its architecture and features: the run's, unless given.
-    const cnn = flags.fromCnn ? await cnnChoices(flags.fromCnn) : undefined;
+    if (flags.fromCnn && flags.initFrom) throw new UsageError('--from-cnn and --init-from both give the weights to start from: give one');
+    // The model file of --from-cnn or --init-from names its architecture and features: the run's, unless given.
+    const origin = flags.fromCnn ?? flags.initFrom;
+    const chosen = origin ? await fileChoices(origin) : undefined;
     const unset = (flag: string): boolean => [undefined, 'default'].includes(cmd.getOptionValueSource(new Option(flag).attributeName()));
     const flagged = settingsFromFlags(MODEL_SETTINGS, flags);
-    if (cnn && unset(MODEL_SETTINGS.name.flag)) flagged.name = cnn.name;
-    if (cnn?.features && unset(MODEL_SETTINGS.features.flag)) flagged.features = cnn.features;
+    if (chosen && unset(MODEL_SETTINGS.name.flag)) flagged.name = chosen.name;
+    if (chosen?.features && unset(MODEL_SETTINGS.features.flag)) flagged.features = chosen.features;
     const { name: model = MODEL_SETTINGS.name.default, ...settings } = flagged;
     // A migrated CNN is an SNN: --from-cnn implies --spiking.
     const spiking = !!settings.spiking || !!flags.fromCnn;
@@ -131,6 +135,7 @@ export function trainCommand(ctx: CliContext): Command {
       weightDecay: flags.weightDecay,
       patience: flags.patience,
       fromCnn: flags.fromCnn,
+      initFrom: flags.initFrom,
       conversion: flags.conversion,
     };
     const id = spiking ? `${model}-snn-t${spec.steps}${spec.learnBeta ? '-learned-beta' : ''}` : `${model}-cnn${spec.quantize ? `-q${spec.quantize}` : ''}`;

@@ -54,6 +54,31 @@ export function importState(model: Model, state: ModelState, source = 'model sta
   }
 }
 
+/** What a warm start took: the model's tensors copied from the state, and those left as they were. */
+export interface WarmStart {
+  copied: string[];
+  kept: string[];
+}
+
+/**
+ * A warm start: copies into `model` every tensor of `state` with the same name and size, and leaves
+ * the others as they are (a classifier over other words, a neuron parameter the state lacks). Throws
+ * when nothing matches, so a state of another architecture is not taken for a start.
+ */
+export function importMatching(model: Model, state: ModelState, source = 'model state'): WarmStart {
+  const copied: string[] = [];
+  const kept: string[] = [];
+  for (const { name, value } of namedTensors(model)) {
+    const values = state.get(name);
+    if (values && values.length === value.size) {
+      value.f32.set(values);
+      copied.push(name);
+    } else kept.push(name);
+  }
+  if (copied.length === 0) throw new ModelFileError(source, `has no tensor of the model's names and sizes (${kept.slice(0, 3).join(', ')}, ...)`);
+  return { copied, kept };
+}
+
 const KIND: ContainerKind = {
   magic: 0x564e4e53, // "SNNV"
   version: MODEL_FORMAT_VERSION,
