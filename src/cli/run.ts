@@ -9,7 +9,7 @@ import { initEngine } from '../engine/engine.js';
 import { type ConversionMethod, convert, defaultMethod } from '../train/convert.js';
 import { DEFAULT_CONFIG, MODEL_SETTINGS } from '../models/config.js';
 import { loadModel, saveModel } from '../models/file-node.js';
-import { exportState, importMatching } from '../models/serialize.js';
+import { type ModelMeta, exportState, importMatching } from '../models/serialize.js';
 import type { Model, ModelConfig, ModelName } from '../models/types.js';
 import { DEFAULT_NEURON, STUDY_NEURON } from '../kernels/lif.js';
 import { createModel } from '../models/zoo.js';
@@ -133,6 +133,13 @@ function snnOptions(spec: RunSpec): Partial<ModelConfig> {
   return { ...snn, ...neuronConfig(spec) };
 }
 
+/** A model file a run starts from must be of the run's architecture and features. */
+function expectSameInput(flag: string, file: string, from: Model, meta: ModelMeta, model: ModelName, features: FeatureSettings): void {
+  if (from.name !== model) throw new UsageError(`${flag}: "${file}" is a ${from.name} model, but --model is ${model}`);
+  if (JSON.stringify(meta.features) !== JSON.stringify(features))
+    throw new UsageError(`${flag}: "${file}" was trained on other features than ${model} uses here (give the same --features)`);
+}
+
 /**
  * Starts `model` from the tensors of a model file of the same architecture and features (say, a CNN
  * trained on the built-in set's 35 words, before training on real speech): every tensor whose name and
@@ -141,9 +148,7 @@ function snnOptions(spec: RunSpec): Partial<ModelConfig> {
 async function warmStart(io: CliIo, model: Model, file: string, features: FeatureSettings): Promise<void> {
   const { model: from, meta } = await loadModel(file);
   try {
-    if (from.name !== model.name) throw new UsageError(`--init-from: "${file}" is a ${from.name} model, but --model is ${model.name}`);
-    if (JSON.stringify(meta.features) !== JSON.stringify(features))
-      throw new UsageError(`--init-from: "${file}" was trained on other features than ${model.name} uses here (give the same --features)`);
+    expectSameInput('--init-from', file, from, meta, model.name, features);
     const { copied, kept } = importMatching(model, exportState(from), file);
     note(io, `started from ${file}: ${copied.length} of ${copied.length + kept.length} tensors${kept.length ? `; fresh: ${kept.join(', ')}` : ''}`);
   } finally {
@@ -168,9 +173,7 @@ async function buildModel(io: CliIo, spec: RunSpec, data: LoadedSplits, features
   const { model: cnn, meta } = await loadModel(spec.fromCnn);
   try {
     if (cnn.spiking) throw new UsageError(`--from-cnn: "${spec.fromCnn}" is already a spiking model`);
-    if (cnn.name !== spec.model) throw new UsageError(`--from-cnn: "${spec.fromCnn}" is a ${cnn.name} model, but --model is ${spec.model}`);
-    if (JSON.stringify(meta.features) !== JSON.stringify(features))
-      throw new UsageError(`--from-cnn: "${spec.fromCnn}" was trained on other features than ${spec.model} uses here`);
+    expectSameInput('--from-cnn', spec.fromCnn, cnn, meta, spec.model, features);
     if (meta.classNames.join(',') !== data.train.classes.join(','))
       throw new UsageError(`--from-cnn: "${spec.fromCnn}" has classes ${meta.classNames.join(',')}, the data has ${data.train.classes.join(',')}`);
     // The converted SNN (train/convert.ts) keeps the CNN's accuracy where T allows; fine-tuning by
