@@ -7,6 +7,8 @@ export * from './spike-bits';
 export * from './steps';
 export * from './gemm';
 export * from './conv';
+export * from './conv-depthwise';
+export * from './broadcast';
 export * from './sparse-policy';
 export * from './linear';
 export * from './batchnorm';

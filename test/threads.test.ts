@@ -16,6 +16,8 @@ import { linearBackward, linearForward } from '../src/kernels/linear.js';
 import { adamStep } from '../src/kernels/optim.js';
 import { reluBackward, reluForward } from '../src/kernels/activation.js';
 import { add } from '../src/kernels/elementwise.js';
+import { depthwiseBackwardInput, depthwiseBackwardWeight, depthwiseForward } from '../src/kernels/depthwise.js';
+import { broadcastRowsBackward, broadcastRowsForward } from '../src/kernels/broadcast.js';
 import { packSpikes, selectByBits, spikeWords, unpackSpikes } from '../src/kernels/spike-bits.js';
 import { adaptiveAvgPool2dBackward, adaptiveAvgPool2dForward, maxPool2dBackward, maxPool2dForward } from '../src/kernels/pool.js';
 import { batchNormBackward, batchNormForward } from '../src/kernels/batchnorm.js';
@@ -220,6 +222,29 @@ describe('two threads match one', () => {
       for (const key of ['dbeta', 'dthreshold', 'dinitial'] as const) expect(grads[2][key]).toBeCloseTo(grads[0][key], 6);
       expect(grads[3]).toEqual(grads[2]);
     });
+
+  it('depthwise 3x3 (stride [2, 1], dilation [1, 2]) and the row broadcast over [16, 32, 30, 134]: bit for bit', () => {
+    // Planes split in forward and input gradient, channels in the weight gradient: no sum crosses threads.
+    const opts = { stride: [2, 1] as [number, number], padding: [1, 2] as [number, number], dilation: [1, 2] as [number, number] };
+    const [a, b] = onBoth(() => {
+      const x = Tensor.from(randArray(16 * 32 * 30 * 134, 21), [16, 32, 30, 134]);
+      const w = Tensor.from(randArray(32 * 9, 22), [32, 1, 3, 3]);
+      const bias = Tensor.from(randArray(32, 23), [32]);
+      const y = Tensor.empty([16, 32, 15, 134]);
+      depthwiseForward(x, w, bias, y, opts);
+      const dy = Tensor.from(randArray(y.size, 24), y.shape);
+      const [dx, dw, db] = [Tensor.empty(x.shape), Tensor.empty(w.shape), Tensor.empty([32])];
+      depthwiseBackwardInput(w, dy, dx, opts);
+      depthwiseBackwardWeight(x, dy, dw, db, opts);
+      const row = Tensor.from(randArray(16 * 32 * 134, 25), [16, 32, 1, 134]);
+      const spread = Tensor.empty(y.shape);
+      broadcastRowsForward(row, spread);
+      const summed = Tensor.empty(row.shape);
+      broadcastRowsBackward(dy, summed);
+      return [y, dx, dw, db, spread, summed];
+    });
+    expectBitwise(a, b);
+  });
 
   it('max pool 2x2 forward and backward over [16, 32, 60, 100]: bit for bit', () => {
     const [N, C, H, W] = [16, 32, 60, 100];
