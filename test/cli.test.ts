@@ -115,13 +115,13 @@ describe('snn-voice', () => {
   it('refuses bad options and paths with one line and a non-zero exit', async () => {
     const cases: Array<[string[], RegExp]> = [
       [['train', '--steps', 'abc'], /^error: --steps must be a positive integer, got "abc"$/m],
-      [['bench', '--filter', 'models', '--models', 'tcy,vgg'], /^error: --models: no model vgg; the zoo has m5, piczak, hjh, hjh-scnn, tcy, tcresnet8$/m],
-      [['train', '--model', 'vgg'], /^error: --model must be one of m5, piczak, hjh, hjh-scnn, tcy, tcresnet8, got "vgg"$/m],
+      [['bench', '--filter', 'models', '--models', 'tcy,vgg'], /^error: --models: no model vgg; the zoo has m5, piczak, hjh, hjh-scnn, tcy, tcresnet8, bcresnet$/m],
+      [['train', '--model', 'vgg'], /^error: --model must be one of m5, piczak, hjh, hjh-scnn, tcy, tcresnet8, bcresnet, got "vgg"$/m],
       [['train', '--beta', '2'], /^error: --beta must be a number from 0 to 1, got "2"$/m],
       [['train', '--threshold', '0'], /^error: --threshold must be a number greater than 0, got "0"$/m],
       [['train', '--encoder', 'morse'], /^error: --encoder must be one of repeat, rate, latency, got "morse"$/m],
       [['train', '--learn-threshold', '--data', data], /^error: --learn-threshold applies to SNNs: add --spiking$/m],
-      [['demo', '--model', 'hjh-scnn'], /^error: --model must be one of m5, piczak, hjh, tcy, tcresnet8, got "hjh-scnn"$/m],
+      [['demo', '--model', 'hjh-scnn'], /^error: --model must be one of m5, piczak, hjh, tcy, tcresnet8, bcresnet, got "hjh-scnn"$/m],
       [['sweep', '--steps', '1,0'], /^error: --steps must be a positive integer, got "0"$/m],
       [['train', '--pct-start', '0.6'], /^error: --pct-start must be a number above 0 to 0.5, got "0.6"$/m],
       [['train', '--data', join(dir, 'nowhere')], /^error: --data: folder ".*nowhere" does not exist$/m],

@@ -2,7 +2,7 @@
 // against finite differences of those loops.
 import { expect, it } from 'vitest';
 import { Tensor } from '../src/engine/tensor.js';
-import { broadcastRowsBackward, broadcastRowsForward } from '../src/kernels/broadcast.js';
+import { spreadRows, sumRows } from '../src/kernels/broadcast.js';
 import { type DepthwiseOptions, depthwiseBackwardInput, depthwiseBackwardWeight, depthwiseForward, depthwiseOutputShape } from '../src/kernels/depthwise.js';
 import { conv2dForward } from '../src/kernels/conv.js';
 import { describeEachBuild, finiteDiff, maxRelErr, randArray } from './helpers.js';
@@ -107,20 +107,22 @@ describeEachBuild('depthwise conv2d', () => {
   });
 });
 
-describeEachBuild('broadcast rows', () => {
-  it('repeats a row down the plane, and its backward sums the rows (finite differences)', () => {
-    const [N, C, H, W] = [2, 3, 5, 13];
-    const xs = randArray(N * C * W, 1), gs = randArray(N * C * H * W, 2);
-    const x = Tensor.from(xs, [N, C, 1, W]), y = Tensor.empty([N, C, H, W]).fill(NaN);
-    const dy = Tensor.from(gs, [N, C, H, W]), dx = Tensor.empty([N, C, 1, W]).fill(NaN);
-    broadcastRowsForward(x, y);
-    broadcastRowsBackward(dy, dx);
-    const ref = (v: ArrayLike<number>) => Float64Array.from({ length: N * C * H * W }, (_, i) => v[Math.floor(i / (H * W)) * W + (i % W)]);
-    expect(Array.from(y.toArray())).toEqual(Array.from(ref(xs), Math.fround));
-    const xd = Array.from(xs);
-    const grad = finiteDiff(xd, [...xd.keys()], () => ref(xd).reduce((s, v, i) => s + v * gs[i], 0));
-    expect(maxRelErr(dx.toArray(), grad, 1e-4, 1e-3)).toBeLessThanOrEqual(1);
-    expect(() => broadcastRowsForward(y, x)).toThrow('[2,3,5,13] does not broadcast to [2,3,1,13]');
-    for (const t of [x, y, dy, dx]) t.free();
+describeEachBuild('rows summed and spread', () => {
+  it('spreadRows repeats a scaled row down the plane, sumRows sums the scaled rows; each is the other\'s gradient (finite differences)', () => {
+    const [N, C, H, W, scale] = [2, 3, 5, 13, 0.37];
+    const rs = randArray(N * C * W, 1), ps = randArray(N * C * H * W, 2);
+    const row = Tensor.from(rs, [N, C, 1, W]), plane = Tensor.from(ps, [N, C, H, W]);
+    const spread = Tensor.empty([N, C, H, W]).fill(NaN), summed = Tensor.empty([N, C, 1, W]).fill(NaN);
+    spreadRows(row, spread, scale);
+    sumRows(plane, summed, scale);
+    // Plain loops: spread(r)[i] = scale · r[plane, w]; the loss Σ spread(r)·p has gradient sumRows(p) in r.
+    const spreadRef = (r: ArrayLike<number>) => Float64Array.from({ length: N * C * H * W }, (_, i) => scale * r[Math.floor(i / (H * W)) * W + (i % W)]);
+    expect(maxRelErr(spread.toArray(), spreadRef(rs), 1e-6, 1e-6)).toBeLessThanOrEqual(1);
+    const rd = Array.from(rs);
+    const grad = finiteDiff(rd, [...rd.keys()], () => spreadRef(rd).reduce((s, v, i) => s + v * ps[i], 0));
+    expect(maxRelErr(summed.toArray(), grad, 1e-4, 1e-3)).toBeLessThanOrEqual(1);
+    expect(() => spreadRows(plane, row)).toThrow('spreadRows: [2,3,5,13] and [2,3,1,13] are not a row and its plane');
+    expect(() => sumRows(plane, row, NaN)).toThrow('sumRows: scale must be finite, got NaN');
+    for (const t of [row, plane, spread, summed]) t.free();
   });
 });

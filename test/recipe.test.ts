@@ -28,13 +28,13 @@ describe('training recipe per model', () => {
   });
 
   it('states the defaults in the help: the common value, then the models that differ', async () => {
-    expect(recipeHelp('epochs')).toBe('10; 40 for tcresnet8');
+    expect(recipeHelp('epochs')).toBe('10; 40 for tcresnet8, bcresnet');
     expect(recipeHelp('lr')).toBe('0.01; 0.001 for piczak');
-    expect(recipeHelp('pctStart')).toBe('0.2; 0.4 for piczak, tcresnet8');
-    expect(recipeHelp('patience')).toBe('5; never for tcresnet8');
+    expect(recipeHelp('pctStart')).toBe('0.2; 0.4 for piczak, tcresnet8, bcresnet');
+    expect(recipeHelp('patience')).toBe('5; never for tcresnet8, bcresnet');
     const help = (await cli('train', '--help')).out.replace(/\s+/g, ' ');
-    expect(help).toContain('--epochs <n> training epochs (default: 10; 40 for tcresnet8)');
-    expect(help).toContain('(default: 0.2; 0.4 for piczak, tcresnet8)');
+    expect(help).toContain('--epochs <n> training epochs (default: 10; 40 for tcresnet8, bcresnet)');
+    expect(help).toContain('(default: 0.2; 0.4 for piczak, tcresnet8, bcresnet)');
   });
 
   describe('train without schedule flags', () => {

@@ -17,7 +17,7 @@ import { adamStep } from '../src/kernels/optim.js';
 import { reluBackward, reluForward } from '../src/kernels/activation.js';
 import { add } from '../src/kernels/elementwise.js';
 import { depthwiseBackwardInput, depthwiseBackwardWeight, depthwiseForward } from '../src/kernels/depthwise.js';
-import { broadcastRowsBackward, broadcastRowsForward } from '../src/kernels/broadcast.js';
+import { spreadRows, sumRows } from '../src/kernels/broadcast.js';
 import { packSpikes, selectByBits, spikeWords, unpackSpikes } from '../src/kernels/spike-bits.js';
 import { adaptiveAvgPool2dBackward, adaptiveAvgPool2dForward, maxPool2dBackward, maxPool2dForward } from '../src/kernels/pool.js';
 import { batchNormBackward, batchNormForward } from '../src/kernels/batchnorm.js';
@@ -223,7 +223,7 @@ describe('two threads match one', () => {
       expect(grads[3]).toEqual(grads[2]);
     });
 
-  it('depthwise 3x3 (stride [2, 1], dilation [1, 2]) and the row broadcast over [16, 32, 30, 134]: bit for bit', () => {
+  it('depthwise 3x3 (stride [2, 1], dilation [1, 2]) and the rows spread and summed over [16, 32, 30, 134]: bit for bit', () => {
     // Planes split in forward and input gradient, channels in the weight gradient: no sum crosses threads.
     const opts = { stride: [2, 1] as [number, number], padding: [1, 2] as [number, number], dilation: [1, 2] as [number, number] };
     const [a, b] = onBoth(() => {
@@ -238,9 +238,9 @@ describe('two threads match one', () => {
       depthwiseBackwardWeight(x, dy, dw, db, opts);
       const row = Tensor.from(randArray(16 * 32 * 134, 25), [16, 32, 1, 134]);
       const spread = Tensor.empty(y.shape);
-      broadcastRowsForward(row, spread);
+      spreadRows(row, spread, 0.5);
       const summed = Tensor.empty(row.shape);
-      broadcastRowsBackward(dy, summed);
+      sumRows(dy, summed, 1 / 15);
       return [y, dx, dw, db, spread, summed];
     });
     expectBitwise(a, b);

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The model zoo of src/models/zoo.ts in plain PyTorch, the live baseline of bench/models.bench.ts.
 
-Same layers and sizes as the zoo (m5, piczak, hjh, hjh-scnn, tcy, tcresnet8) and SNN twins built the
+Same layers and sizes as the zoo (m5, piczak, hjh, hjh-scnn, tcy, tcresnet8, bcresnet) and SNN twins built the
 way src/models/spiking.ts builds ours: repeat encoding over T steps, the trunk's ReLUs (everything
 before the first Linear) replaced by LIF neurons of the same form as src/kernels/lif.ts (current form,
 subtract reset, ATan surrogate with alpha 2, beta 0.5, threshold 1, written as snntorch's Leaky per
@@ -207,8 +207,81 @@ def tcresnet8(classes, bands=60, frames=134):
     ]
 
 
-ARCHITECTURES = {"m5": m5, "piczak": piczak, "hjh": hjh, "tcy": tcy, "tcresnet8": tcresnet8}
-INPUT_SHAPES = {"m5": (1, 4000), "piczak": (1, 60, 134), "hjh": (1, 60, 134), "hjh-scnn": (1, 60, 134), "tcy": (1, 60, 134), "tcresnet8": (1, 60, 134)}
+class MeanRows(nn.Module):
+    """[B, C, H, W] -> [B, C, 1, W]: the mean over frequency (src/layers/rows.ts)."""
+
+    def forward(self, x):
+        return x.mean(2, keepdim=True)
+
+
+class BroadcastRows(nn.Module):
+    """[B, C, 1, W] -> [B, C, H, W]: the row repeated down H rows (src/layers/rows.ts)."""
+
+    def __init__(self, height):
+        super().__init__()
+        self.height = height
+
+    def forward(self, x):
+        return x.expand(-1, -1, self.height, -1)
+
+
+def bcresnet(classes, bands=40, frames=101, width=3, sub_bands=5):
+    """BC-ResNet-3 as src/models/zoo.ts builds it: depthwise convolutions are Conv2d with groups = channels."""
+    ch = lambda base: base * width
+    freq = (bands - 1) // 2 + 1
+    dotted = lambda items: [(k.replace(".", "_"), m) for k, m in items]
+
+    def block(i, cin, cout, stride, dilation):
+        nonlocal freq
+        n = lambda layer: f"block{i}.{layer}"
+        head = [] if cin == cout else [
+            (n("conv1x1"), nn.Conv2d(cin, cout, 1)),
+            (n("bn0"), nn.BatchNorm2d(cout)),
+            (n("relu0"), nn.ReLU()),
+        ]
+        freq = (freq - 1) // stride + 1
+        f1 = [
+            (n("freq"), nn.Conv2d(cout, cout, (3, 1), stride=(stride, 1), padding=(1, 0), groups=cout)),
+            (n("ssn.split"), Reshape((cout * sub_bands, freq // sub_bands, frames))),
+            (n("ssn.bn"), nn.BatchNorm2d(cout * sub_bands)),
+            (n("ssn.join"), Reshape((cout, freq, frames))),
+        ]
+        f2 = (n("broadcast"), Residual(dotted([
+            (n("avgfreq"), MeanRows()),
+            (n("time"), nn.Conv2d(cout, cout, (1, 3), padding=(0, dilation), dilation=(1, dilation), groups=cout)),
+            (n("bn1"), nn.BatchNorm2d(cout)),
+            (n("relu1"), nn.ReLU()),
+            (n("pointwise"), nn.Conv2d(cout, cout, 1)),
+            (n("spread"), BroadcastRows(freq)),
+        ]), []))
+        body = [*f1, f2]
+        if cin == cout:
+            return [(f"block{i}", Residual(dotted(body), [])), (n("relu"), nn.ReLU())]
+        return [*head, *body, (n("relu"), nn.ReLU())]
+
+    layers = [
+        ("conv0", nn.Conv2d(1, ch(16), 5, stride=(2, 1), padding=2)),
+        ("bn0", nn.BatchNorm2d(ch(16))),
+        ("relu0", nn.ReLU()),
+    ]
+    cin, i = ch(16), 1
+    for count, cout, stride, dilation in [(2, ch(8), 1, 1), (2, ch(12), 2, 2), (4, ch(16), 2, 4), (4, ch(20), 1, 8)]:
+        for k in range(count):
+            layers += block(i, cin, cout, stride if k == 0 else 1, dilation)
+            cin, i = cout, i + 1
+    return dotted(layers + [
+        ("head.freq", nn.Conv2d(cin, cin, (freq, 5), padding=(0, 2), groups=cin)),
+        ("head.conv1x1", nn.Conv2d(cin, ch(32), 1)),
+        ("head.bn", nn.BatchNorm2d(ch(32))),
+        ("head.relu", nn.ReLU()),
+        ("avgpool", nn.AdaptiveAvgPool2d((1, 1))),
+        ("flatten", nn.Flatten()),
+        ("fc", nn.Linear(ch(32), classes)),
+    ])
+
+
+ARCHITECTURES = {"m5": m5, "piczak": piczak, "hjh": hjh, "tcy": tcy, "tcresnet8": tcresnet8, "bcresnet": bcresnet}
+INPUT_SHAPES = {"m5": (1, 4000), "piczak": (1, 60, 134), "hjh": (1, 60, 134), "hjh-scnn": (1, 60, 134), "tcy": (1, 60, 134), "tcresnet8": (1, 60, 134), "bcresnet": (1, 40, 101)}
 # src/models/spiking.ts: a LIF on the (encoded) input; replace the trunk's ReLUs.
 MIGRATIONS = {
     "m5": (False, True),
@@ -217,6 +290,7 @@ MIGRATIONS = {
     "hjh-scnn": (True, False),
     "tcy": (True, True),
     "tcresnet8": (False, True),
+    "bcresnet": (False, True),
 }
 
 

@@ -53,6 +53,9 @@ export const LOGMEL_60x134: LogMelSettings = {
   fmin: 20, fmax: 7800, logFloor: 1e-10, clamp: 5,
 };
 
+/** BC-ResNet's input (Kim et al. 2021): 40 log-mel bands at a 10-ms hop, 101 frames a second. */
+export const LOGMEL_40x101: LogMelSettings = { ...LOGMEL_60x134, hop: 160, melBands: 40, frames: 101 };
+
 /** MFCC of the 60-band log-mel above: 20 coefficients, so a 10x10 pooling (tcy) halves them evenly. */
 export const MFCC_20x134: MfccSettings = { ...LOGMEL_60x134, kind: 'mfcc', coefficients: 20 };
 

@@ -98,6 +98,7 @@ const RECIPES: Record<ModelName, Recipe> = {
   'hjh-scnn': { epochs: RUN_DEFAULTS.epochs, lr: 0.01, pctStart: 0.2, patience: 5 },
   tcy: { epochs: RUN_DEFAULTS.epochs, lr: 0.01, pctStart: 0.2, patience: 5 },
   tcresnet8: { epochs: 40, lr: 0.01, pctStart: 0.4, patience: Infinity, builtinAugment: 'spec' },
+  bcresnet: { epochs: 40, lr: 0.01, pctStart: 0.4, patience: Infinity, builtinAugment: 'spec' },
 };
 
 export function recipeFor(model: ModelName): Recipe {

@@ -1,34 +1,34 @@
-// A plane's single row repeated down its height (kernels in assembly/broadcast.ts):
-//   forward  y [N, C, H, W] = x [N, C, 1, W] at every h
-//   backward dx[n, c, 0, w] = Σ_h dy[n, c, h, w]
+// Rows summed and spread, an adjoint pair (kernels in assembly/broadcast.ts):
+//   sumRows    y [N, C, 1, W] = scale · Σ_h x[N, C, h, W]
+//   spreadRows y [N, C, H, W] = scale · x [N, C, 1, W] at every h
 import { getEngine } from '../engine/engine.js';
 import { ShapeError, expectPositive, fmtShape } from '../engine/errors.js';
 import type { Tensor } from '../engine/tensor.js';
 import { expectDisjoint, expectF32 } from '../engine/checks.js';
 import { streamShares } from '../engine/split.js';
 
-function sizes(op: string, row: Tensor, full: Tensor): [number, number, number] {
-  expectF32(op, 'the row tensor', row, 4);
-  expectF32(op, 'the full tensor', full, 4);
+function run(op: 'sumRows' | 'spreadRows', x: Tensor, y: Tensor, scale: number): void {
+  expectF32(op, 'x', x, 4);
+  expectF32(op, 'y', y, 4);
+  const [row, full] = op === 'sumRows' ? [y, x] : [x, y];
   const [N, C, one, W] = row.shape;
   const [N2, C2, H, W2] = full.shape;
   if (one !== 1 || N2 !== N || C2 !== C || W2 !== W)
-    throw new ShapeError(`${op}: ${fmtShape(row.shape)} does not broadcast to ${fmtShape(full.shape)}; expected [N, C, 1, W] and [N, C, H, W]`);
+    throw new ShapeError(`${op}: ${fmtShape(row.shape)} and ${fmtShape(full.shape)} are not a row and its plane; expected [N, C, 1, W] and [N, C, H, W]`);
   expectPositive(op, { H });
-  expectDisjoint(op, ['row', row], ['full', full]);
-  return [N * C, H, W];
+  if (!Number.isFinite(scale)) throw new RangeError(`${op}: scale must be finite, got ${scale}`);
+  expectDisjoint(op, ['x', x], ['y', y]);
+  const engine = getEngine();
+  const [xStep, yStep] = op === 'sumRows' ? [H * W, W] : [W, H * W];
+  engine.parallel(streamShares(engine.threads, N * C, 4 * W * (H + 1), (lo, hi) => [op, x.ptr + 4 * lo * xStep, y.ptr + 4 * lo * yStep, hi - lo, H, W, scale]));
 }
 
-/** y [N, C, H, W] = x [N, C, 1, W] repeated down H rows. */
-export function broadcastRowsForward(x: Tensor, y: Tensor): void {
-  const [P, H, W] = sizes('broadcastRowsForward', x, y);
-  const engine = getEngine();
-  engine.parallel(streamShares(engine.threads, P, 4 * W * (H + 1), (lo, hi) => ['broadcastRowsForward', x.ptr + 4 * lo * W, y.ptr + 4 * lo * H * W, hi - lo, H, W]));
+/** y [N, C, 1, W] = scale · (x [N, C, H, W] summed over its H rows); scale 1/H gives the mean. */
+export function sumRows(x: Tensor, y: Tensor, scale = 1): void {
+  run('sumRows', x, y, scale);
 }
 
-/** dx [N, C, 1, W] (overwritten) = dy [N, C, H, W] summed over its H rows. */
-export function broadcastRowsBackward(dy: Tensor, dx: Tensor): void {
-  const [P, H, W] = sizes('broadcastRowsBackward', dx, dy);
-  const engine = getEngine();
-  engine.parallel(streamShares(engine.threads, P, 4 * W * (H + 1), (lo, hi) => ['broadcastRowsBackward', dy.ptr + 4 * lo * H * W, dx.ptr + 4 * lo * W, hi - lo, H, W]));
+/** y [N, C, H, W] = scale · x [N, C, 1, W] repeated down H rows. */
+export function spreadRows(x: Tensor, y: Tensor, scale = 1): void {
+  run('spreadRows', x, y, scale);
 }

@@ -5,7 +5,7 @@ import type { EncoderName } from '../layers/encoder.js';
 import { NEURON_SETTINGS } from '../layers/leaky.js';
 import type { Schema } from '../util/schema.js';
 
-export const MODEL_NAMES = ['m5', 'piczak', 'hjh', 'hjh-scnn', 'tcy', 'tcresnet8'] as const;
+export const MODEL_NAMES = ['m5', 'piczak', 'hjh', 'hjh-scnn', 'tcy', 'tcresnet8', 'bcresnet'] as const;
 export type ModelName = (typeof MODEL_NAMES)[number];
 
 export const ENCODERS = ['repeat', 'rate', 'latency'] as const satisfies readonly EncoderName[];

@@ -31,6 +31,7 @@ const MIGRATIONS: Record<ModelName, Migration> = {
   'hjh-scnn': { inputLeaky: true, convertTrunk: false },
   tcy: { inputLeaky: true, convertTrunk: true },
   tcresnet8: { inputLeaky: false, convertTrunk: true },
+  bcresnet: { inputLeaky: false, convertTrunk: true },
 };
 
 /**

@@ -1,12 +1,14 @@
 // The four architectures of the study, as CNNs; their SNN twins come from toSpiking(), so no model is
 // written twice. Layer names follow PyTorch's so weights map one to one.
-import { LOGMEL_60x134, MFCC_20x134, WAVEFORM_4K, featureShape, type FeatureSettings } from '../audio/settings.js';
+import { LOGMEL_40x101, LOGMEL_60x134, MFCC_20x134, WAVEFORM_4K, featureShape, type FeatureSettings } from '../audio/settings.js';
 // Installs the engine's FFT as the spectra of every feature extraction once an engine runs (audio/spectrum.ts).
 import '../kernels/fft.js';
 import { AdaptiveAvgPool1d, AdaptiveAvgPool2d } from '../layers/adaptive-avg-pool.js';
 import { BatchNorm1d, BatchNorm2d } from '../layers/batchnorm.js';
 import { Conv1d } from '../layers/conv1d.js';
 import { Conv2d } from '../layers/conv2d.js';
+import { BroadcastRows, MeanRows } from '../layers/rows.js';
+import { DepthwiseConv2d } from '../layers/depthwise-conv2d.js';
 import { Dropout } from '../layers/dropout.js';
 import { Flatten } from '../layers/flatten.js';
 import { fmtShape } from '../engine/errors.js';
@@ -38,6 +40,7 @@ const INPUTS: Readonly<Record<ModelName, FeatureSettings>> = {
   'hjh-scnn': LOGMEL_60x134,
   tcy: LOGMEL_60x134,
   tcresnet8: LOGMEL_60x134,
+  bcresnet: LOGMEL_40x101,
 };
 
 /** The feature settings a model of this architecture is trained and run on (a fresh copy); with 'mfcc', MFCC of its log-mel. */
@@ -149,9 +152,85 @@ function tcresnet8(classes: number, seed: (layer: string) => number, input: read
   ];
 }
 
+/** BC-ResNet's width multiplier τ: channels 16τ, 8τ, 12τ, 16τ, 20τ, 32τ (BC-ResNet-3 of the paper). */
+const BC_WIDTH = 3;
+/** Sub-bands of the sub-spectral norm: 20, 10 and 5 bands split evenly into 5. */
+const SUB_BANDS = 5;
+
+/**
+ * BC-ResNet (Kim et al. 2021, "Broadcasted Residual Learning for Efficient Keyword Spotting"): 2-d
+ * convolutions over the log-mel image, factored into a frequency part and a time part. Each block
+ * filters along frequency with a 3x1 depthwise convolution and a sub-spectral norm (f1), averages f1
+ * over frequency, filters that one row along time with a dilated 1x3 depthwise convolution and a 1x1
+ * convolution (f2), and broadcasts f2 back to every band:
+ *   y = ReLU(x + f1 + broadcast(f2))        (a transition block, which changes the channels: no x)
+ * Frequency-equivariant filters see a voice's formants shifted by a longer or shorter vocal tract as
+ * the same pattern one band over. The paper's Swish in f2 is a ReLU here, so toSpiking() turns every
+ * activation into a Leaky and the sums into membrane inputs.
+ */
+function bcresnet(classes: number, seed: (layer: string) => number, input: readonly number[]): Layer[] {
+  const [, bands, frames] = input;
+  const ch = (base: number) => base * BC_WIDTH;
+  // Sub-spectral norm (Chang et al. 2021): batch norm of each of S sub-bands of each channel on its own,
+  // i.e. BatchNorm2d over C·S channels of the [C·S, F/S, T] view of [C, F, T].
+  const subSpectralNorm = (name: string, c: number, f: number): Layer[] => [
+    new Reshape(`${name}.split`, [c * SUB_BANDS, f / SUB_BANDS, frames]),
+    new BatchNorm2d(`${name}.bn`, c * SUB_BANDS),
+    new Reshape(`${name}.join`, [c, f, frames]),
+  ];
+  let freq = Math.floor((bands - 1) / 2) + 1;
+  const block = (i: number, cin: number, cout: number, stride: number, dilation: number): Layer[] => {
+    const n = (layer: string) => `block${i}.${layer}`;
+    const head: Layer[] = cin === cout ? [] : [
+      new Conv2d(n('conv1x1'), { inChannels: cin, outChannels: cout, kernel: [1, 1] }, seed(n('conv1x1'))),
+      new BatchNorm2d(n('bn0'), cout),
+      new ReLU(n('relu0')),
+    ];
+    freq = Math.floor((freq - 1) / stride) + 1;
+    const f1: Layer[] = [
+      new DepthwiseConv2d(n('freq'), { channels: cout, kernel: [3, 1], stride: [stride, 1], padding: [1, 0] }, seed(n('freq'))),
+      ...subSpectralNorm(n('ssn'), cout, freq),
+    ];
+    const f2 = new Residual(n('broadcast'), [
+      new MeanRows(n('avgfreq')),
+      new DepthwiseConv2d(n('time'), { channels: cout, kernel: [1, 3], padding: [0, dilation], dilation: [1, dilation] }, seed(n('time'))),
+      new BatchNorm2d(n('bn1'), cout),
+      new ReLU(n('relu1')),
+      new Conv2d(n('pointwise'), { inChannels: cout, outChannels: cout, kernel: [1, 1] }, seed(n('pointwise'))),
+      new BroadcastRows(n('spread'), freq),
+    ]);
+    const body = [...f1, f2];
+    return cin === cout ? [new Residual(`block${i}`, body), new ReLU(n('relu'))] : [...head, ...body, new ReLU(n('relu'))];
+  };
+  // Stages of [blocks, channels, frequency stride of the first, time dilation], as the paper's.
+  const stages: Array<[number, number, number, number]> = [[2, ch(8), 1, 1], [2, ch(12), 2, 2], [4, ch(16), 2, 4], [4, ch(20), 1, 8]];
+  const layers: Layer[] = [
+    new Conv2d('conv0', { inChannels: 1, outChannels: ch(16), kernel: [5, 5], stride: [2, 1], padding: [2, 2] }, seed('conv0')),
+    new BatchNorm2d('bn0', ch(16)),
+    new ReLU('relu0'),
+  ];
+  let cin = ch(16);
+  let i = 1;
+  for (const [count, cout, stride, dilation] of stages)
+    for (let k = 0; k < count; k++, i++) {
+      layers.push(...block(i, cin, cout, k === 0 ? stride : 1, dilation));
+      cin = cout;
+    }
+  return [
+    ...layers,
+    new DepthwiseConv2d('head.freq', { channels: cin, kernel: [freq, 5], padding: [0, 2] }, seed('head.freq')),
+    new Conv2d('head.conv1x1', { inChannels: cin, outChannels: ch(32), kernel: [1, 1] }, seed('head.conv1x1')),
+    new BatchNorm2d('head.bn', ch(32)),
+    new ReLU('head.relu'),
+    new AdaptiveAvgPool2d('avgpool', [1, 1]),
+    new Flatten('flatten'),
+    new Linear('fc', ch(32), classes, seed('fc')),
+  ];
+}
+
 /** An architecture's layers for `classes` outputs over inputs of shape `input` per sample. */
 type Architecture = (classes: number, seed: (layer: string) => number, input: readonly number[]) => Layer[];
-const ARCHITECTURES: Record<CnnName, Architecture> = { m5, piczak, hjh, tcy, tcresnet8 };
+const ARCHITECTURES: Record<CnnName, Architecture> = { m5, piczak, hjh, tcy, tcresnet8, bcresnet };
 
 /** The last layer of a path when it is a QCFS. */
 const lastQcfs = (path: readonly Layer[]): QCFS | null => {

@@ -1,0 +1,148 @@
+// A depthwise 2d convolution layer (PyTorch's Conv2d with groups = in = out channels): owns weight
+// [C, 1, KH, KW] and bias [C]; channel c is filtered by its own kernel alone,
+//   y[c] = b[c] + w[c, 0] ⋆ x[c]
+// so a layer costs K multiply-adds per output instead of C·K: BC-ResNet's frequency and time filters.
+import { ShapeError, fmtShape } from '../engine/errors.js';
+import { Tensor } from '../engine/tensor.js';
+import { type DepthwiseOptions, depthwiseBackwardInput, depthwiseBackwardWeight, depthwiseForward, depthwiseOutputShape } from '../kernels/depthwise.js';
+import type { LayerActivity, NamedTensor, Param } from './layer.js';
+import { initSynapses } from './init.js';
+import { type ForwardContext, type Layer, copyTensor, freeAll, param, releaseUnlessKept, reuse } from './layer.js';
+import { SynapticCounter } from './synaptic-counter.js';
+
+export interface DepthwiseConv2dSettings {
+  channels: number;
+  kernel: [number, number];
+  /** Default [1, 1]. */
+  stride?: [number, number];
+  /** Zeros on each side, or 'same' (keeps the size at stride 1); default [0, 0]. */
+  padding?: [number, number] | 'same';
+  /** Spacing of the taps; default [1, 1]. */
+  dilation?: [number, number];
+}
+
+export class DepthwiseConv2d implements Layer {
+  emitsSpikes(): boolean {
+    return false;
+  }
+
+  readonly weight: Param;
+  readonly bias: Param;
+  readonly options: Required<DepthwiseOptions>;
+  private x: Tensor | null = null;
+  private y: Tensor | null = null;
+  private dx: Tensor | null = null;
+  private readonly counter = new SynapticCounter();
+
+  /** `init`: a seed for PyTorch's default initialisation (fan-in KH·KW), or a layer whose weights to copy. */
+  constructor(
+    readonly name: string,
+    readonly settings: DepthwiseConv2dSettings,
+    init: number | DepthwiseConv2d,
+  ) {
+    const { channels: C, kernel: [KH, KW] } = settings;
+    const dilation = settings.dilation ?? [1, 1];
+    const same = (k: number, d: number): number => {
+      if (k % 2 === 0) throw new ShapeError(`${name}: padding 'same' needs an odd kernel, got ${KH}x${KW}`);
+      return ((k - 1) * d) / 2;
+    };
+    const padding = settings.padding === 'same' ? ([same(KH, dilation[0]), same(KW, dilation[1])] as [number, number]) : (settings.padding ?? [0, 0]);
+    this.options = { stride: settings.stride ?? [1, 1], padding, dilation };
+    // Validates the sizes once, with the layer's name in the message.
+    depthwiseOutputShape([1, C, (KH - 1) * dilation[0] + 1, (KW - 1) * dilation[1] + 1], [C, 1, KH, KW], { dilation });
+    if (init instanceof DepthwiseConv2d) {
+      this.weight = param(`${name}.weight`, copyTensor(init.weight.value), true);
+      this.bias = param(`${name}.bias`, copyTensor(init.bias.value), false);
+    } else {
+      this.weight = param(`${name}.weight`, Tensor.empty([C, 1, KH, KW]), true);
+      this.bias = param(`${name}.bias`, Tensor.empty([C]), false);
+      initSynapses(this.weight.value, this.bias.value, KH * KW, init);
+    }
+  }
+
+  outputShape(input: readonly number[]): number[] {
+    if (input.length !== 3) throw new ShapeError(`${this.name}: input has shape ${fmtShape(input)} per row, expected [C, H, W]`);
+    return depthwiseOutputShape([1, ...input], this.weight.value.shape, this.options).slice(1);
+  }
+
+  forward(x: Tensor, ctx: ForwardContext): Tensor {
+    const out = [x.shape[0], ...this.outputShape(x.shape.slice(1))];
+    this.x = x;
+    this.y = reuse(this.y, out);
+    depthwiseForward(x, this.weight.value, this.bias.value, this.y, this.options);
+    if (ctx.count) {
+      const [, , KH, KW] = this.weight.value.shape;
+      this.counter.add(x, ctx, out[1] * out[2] * out[3] * KH * KW, () => this.fanOut(x.shape));
+    }
+    return this.y;
+  }
+
+  backward(dy: Tensor, wantInputGrad: boolean): Tensor | null {
+    if (!this.x) throw new Error(`${this.name}: backward before forward`);
+    depthwiseBackwardWeight(this.x, dy, this.weight.grad, this.bias.grad, this.options);
+    if (!wantInputGrad) return null;
+    this.dx = reuse(this.dx, this.x.shape);
+    depthwiseBackwardInput(this.weight.value, dy, this.dx, this.options);
+    return this.dx;
+  }
+
+  /** How many taps each input position of a channel reaches, per (h, w). */
+  private fanOut(xShape: readonly number[]): Int32Array {
+    const [, , H, W] = xShape;
+    const [, , KH, KW] = this.weight.value.shape;
+    const { stride: [SH, SW], padding: [PH, PW], dilation: [DH, DW] } = this.options;
+    const reach = (n: number, k: number, s: number, p: number, d: number): Int32Array => {
+      const outN = Math.floor((n + 2 * p - (k - 1) * d - 1) / s) + 1;
+      const r = new Int32Array(n);
+      for (let o = 0; o < outN; o++) for (let j = 0; j < k; j++) {
+        const i = o * s - p + j * d;
+        if (i >= 0 && i < n) r[i]++;
+      }
+      return r;
+    };
+    const rh = reach(H, KH, SH, PH, DH);
+    const rw = reach(W, KW, SW, PW, DW);
+    const fan = new Int32Array(H * W);
+    for (let h = 0; h < H; h++) for (let w = 0; w < W; w++) fan[h * W + w] = rh[h] * rw[w];
+    return fan;
+  }
+
+  parameters(): Param[] {
+    return [this.weight, this.bias];
+  }
+
+  buffers(): NamedTensor[] {
+    return [];
+  }
+
+  releaseOutput(): void {
+    freeAll(this.y);
+    this.y = null;
+  }
+
+  releaseSaved(): void {
+    this.x = null;
+  }
+
+  releaseGrad(keep: Tensor | null): boolean {
+    this.dx = releaseUnlessKept(this.dx, keep);
+    return this.dx === null;
+  }
+
+  clone(): DepthwiseConv2d {
+    return new DepthwiseConv2d(this.name, this.settings, this);
+  }
+
+  resetActivity(): void {
+    this.counter.reset();
+  }
+
+  activity(samples: number): LayerActivity {
+    return this.counter.report(this.name, samples);
+  }
+
+  dispose(): void {
+    freeAll(this.weight.value, this.weight.grad, this.bias.value, this.bias.grad, this.y, this.dx);
+    this.x = this.y = this.dx = null;
+  }
+}
