@@ -2,19 +2,13 @@
 // KH x KW filter and reads only its own plane,
 //   y[n,c,oh,ow] = b[c] + Σ_kh Σ_kw w[c,kh,kw] · x[n,c, oh·SH + kh·DH − PH, ow·SW + kw·DW − PW]
 // with dilations DH, DW (zeros outside x). A plane does K = KH·KW multiply-adds per output, so the
-// kernels are bound by memory, not arithmetic: each plane is copied once into a zero-padded scratch
-// plane so the inner loops need no bounds checks and, at SW = 1, four neighbouring outputs read their
-// tap with one unaligned vector load.
+// kernels are bound by memory, not arithmetic: rows are read in place, taps that fall above or below
+// the plane are skipped per output row, and only a plane padded along W is copied once into scratch
+// with zero columns either side, so at SW = 1 four neighbouring outputs read a tap with one vector load.
 //
 // Planes (n, c) are independent in forward and input gradient, so a call takes a band of P planes
 // starting at channel c0; the weight gradient sums over samples, so a call takes a band of channels.
 import { hsum, madd } from './simd';
-
-// Padded plane: Hp rows of Wp floats, x's plane at row PH, column PW, zeros around it.
-// @ts-ignore: decorator
-@inline function padPlane(src: usize, dst: usize, H: i32, W: i32, Wp: i32, PH: i32, PW: i32): void {
-  for (let h = 0; h < H; h++) memory.copy(dst + (<usize>((h + PH) * Wp + PW) << 2), src + (<usize>(h * W) << 2), <usize>W << 2);
-}
 
 function checkSizes(name: string, H: i32, W: i32, KH: i32, KW: i32, SH: i32, SW: i32, PH: i32, PW: i32, DH: i32, DW: i32): void {
   assert(H > 0 && W > 0 && KH > 0 && KW > 0 && SH > 0 && SW > 0 && DH > 0 && DW > 0, name + ': sizes, strides and dilations must be positive');
@@ -27,9 +21,85 @@ function checkSizes(name: string, H: i32, W: i32, KH: i32, KW: i32, SH: i32, SW:
   return (n + 2 * p - (k - 1) * d - 1) / s + 1;
 }
 
-/** Scratch of forward and input gradient: one padded plane. */
-export function depthwiseScratchBytes(H: i32, W: i32, PH: i32, PW: i32): usize {
-  return <usize>(H + 2 * PH) * <usize>(W + 2 * PW) << 2;
+// The first tap kh with 0 <= row + kh·D < H, and one past the last.
+// @ts-ignore: decorator
+@inline function firstTap(row: i32, D: i32): i32 {
+  return row >= 0 ? 0 : (-row + D - 1) / D;
+}
+// @ts-ignore: decorator
+@inline function endTap(row: i32, D: i32, K: i32, H: i32): i32 {
+  const end = row < H ? (H - 1 - row) / D + 1 : 0;
+  return end < K ? end : K;
+}
+
+/**
+ * Scratch of every call: the largest of a plane padded along W (forward, weight gradient), dy padded
+ * by (KW−1)·DW − PW (input gradient at stride 1) and a plane padded on all sides (input gradient
+ * scattered), plus the K taps of a flipped filter.
+ */
+export function depthwiseScratchBytes(H: i32, W: i32, OH: i32, OW: i32, KH: i32, KW: i32, PH: i32, PW: i32, DW: i32): usize {
+  const back = (KW - 1) * DW - PW;
+  const gathered = <usize>OH * (OW + 2 * (back > 0 ? back : 0));
+  const scattered = <usize>(H + 2 * PH) * (W + 2 * PW);
+  return ((gathered > scattered ? gathered : scattered) + <usize>KH * KW) << 2;
+}
+
+/**
+ * One plane's correlation: y[oh, ow] = bias + Σ t[kh, kw] · src[oh·SH + kh·DH − PH, ow·SW + kw·DW − PW]
+ * over src [H, W] (zero outside), y [OH, OW]. With PW > 0 the plane is copied into `pad` first.
+ */
+function correlatePlane(
+  src: usize, H: i32, W: i32, t: usize, KH: i32, KW: i32, SH: i32, SW: i32, PH: i32, PW: i32, DH: i32, DW: i32,
+  bias: f32, y: usize, OH: i32, OW: i32, pad: usize,
+): void {
+  let rows = src, Wp = W;
+  if (PW > 0) {
+    Wp = W + 2 * PW;
+    for (let h = 0; h < H; h++) memory.copy(pad + (<usize>(h * Wp + PW) << 2), src + (<usize>(h * W) << 2), <usize>W << 2);
+    rows = pad;
+  }
+  for (let oh = 0; oh < OH; oh++) {
+    const top = oh * SH - PH;
+    const k0 = firstTap(top, DH), k1 = endTap(top, DH, KH, H);
+    const yr = y + (<usize>(oh * OW) << 2);
+    let ow = 0;
+    if (SW == 1 && OW >= 4) {
+      for (; ow + 8 <= OW; ow += 8) {
+        let a0 = f32x4.splat(bias), a1 = a0;
+        for (let kh = k0; kh < k1; kh++) {
+          const row = rows + (<usize>((top + kh * DH) * Wp + ow) << 2);
+          for (let kw = 0; kw < KW; kw++) {
+            const tap = f32x4.splat(load<f32>(t + (<usize>(kh * KW + kw) << 2)));
+            const q = row + (<usize>(kw * DW) << 2);
+            a0 = madd(v128.load(q), tap, a0);
+            a1 = madd(v128.load(q, 16), tap, a1);
+          }
+        }
+        v128.store(yr + (<usize>ow << 2), a0);
+        v128.store(yr + (<usize>ow << 2), a1, 16);
+      }
+      // The last 1-7 outputs as one or two blocks of 4, the last ending at OW (it may redo a few).
+      while (ow < OW) {
+        if (ow + 4 > OW) ow = OW - 4;
+        let a = f32x4.splat(bias);
+        for (let kh = k0; kh < k1; kh++) {
+          const row = rows + (<usize>((top + kh * DH) * Wp + ow) << 2);
+          for (let kw = 0; kw < KW; kw++) a = madd(v128.load(row + (<usize>(kw * DW) << 2)), f32x4.splat(load<f32>(t + (<usize>(kh * KW + kw) << 2))), a);
+        }
+        v128.store(yr + (<usize>ow << 2), a);
+        ow += 4;
+      }
+      continue;
+    }
+    for (; ow < OW; ow++) {
+      let s = bias;
+      for (let kh = k0; kh < k1; kh++) {
+        const row = rows + (<usize>((top + kh * DH) * Wp + ow * SW) << 2);
+        for (let kw = 0; kw < KW; kw++) s += load<f32>(t + (<usize>(kh * KW + kw) << 2)) * load<f32>(row + (<usize>(kw * DW) << 2));
+      }
+      store<f32>(yr + (<usize>ow << 2), s);
+    }
+  }
 }
 
 /** y = the depthwise correlation of P planes of x (channels c0, c0+1, ... modulo C) with w [C, KH, KW], + b (0: none). */
@@ -39,50 +109,21 @@ export function depthwiseForward(
 ): void {
   checkSizes('depthwiseForward', H, W, KH, KW, SH, SW, PH, PW, DH, DW);
   const OH = outSize(H, KH, SH, PH, DH), OW = outSize(W, KW, SW, PW, DW);
-  const Hp = H + 2 * PH, Wp = W + 2 * PW, K = KH * KW;
-  memory.fill(scratch, 0, <usize>Hp * Wp << 2);
+  const K = KH * KW;
+  // Zero columns either side of a padded plane: written once, never overwritten.
+  if (PW > 0) memory.fill(scratch, 0, <usize>H * (W + 2 * PW) << 2);
   for (let p = 0; p < P; p++) {
     const c = (c0 + p) % C;
-    const wc = w + (<usize>(c * K) << 2);
     const bias: f32 = b ? load<f32>(b + (<usize>c << 2)) : 0;
-    padPlane(x + (<usize>p * H * W << 2), scratch, H, W, Wp, PH, PW);
-    const yp = y + (<usize>p * OH * OW << 2);
-    for (let oh = 0; oh < OH; oh++) {
-      const top = scratch + (<usize>(oh * SH * Wp) << 2);
-      const yr = yp + (<usize>(oh * OW) << 2);
-      let ow = 0;
-      if (SW == 1) {
-        for (; ow + 8 <= OW; ow += 8) {
-          let a0 = f32x4.splat(bias), a1 = a0;
-          for (let kh = 0; kh < KH; kh++) {
-            const row = top + (<usize>(kh * DH * Wp + ow) << 2);
-            for (let kw = 0; kw < KW; kw++) {
-              const t = f32x4.splat(load<f32>(wc + (<usize>(kh * KW + kw) << 2)));
-              const q = row + (<usize>(kw * DW) << 2);
-              a0 = madd(v128.load(q), t, a0);
-              a1 = madd(v128.load(q, 16), t, a1);
-            }
-          }
-          v128.store(yr + (<usize>ow << 2), a0);
-          v128.store(yr + (<usize>ow << 2), a1, 16);
-        }
-      }
-      for (; ow < OW; ow++) {
-        let s = bias;
-        for (let kh = 0; kh < KH; kh++) {
-          const row = top + (<usize>(kh * DH * Wp + ow * SW) << 2);
-          for (let kw = 0; kw < KW; kw++) s += load<f32>(wc + (<usize>(kh * KW + kw) << 2)) * load<f32>(row + (<usize>(kw * DW) << 2));
-        }
-        store<f32>(yr + (<usize>ow << 2), s);
-      }
-    }
+    correlatePlane(x + (<usize>p * H * W << 2), H, W, w + (<usize>(c * K) << 2), KH, KW, SH, SW, PH, PW, DH, DW, bias,
+      y + (<usize>p * OH * OW << 2), OH, OW, scratch);
   }
 }
 
 /**
- * dx (overwritten) = ∂ sum(dy·y) / ∂x for P planes: each dy scattered back through its taps into a
- * padded plane, whose interior is then dx. Scattering rather than correlating with the flipped filter
- * serves every stride and dilation with one loop.
+ * dx (overwritten) = ∂ sum(dy·y) / ∂x for P planes. At stride 1 it is dy correlated with the filter
+ * turned by 180 degrees, padded by (K−1)·D − P; at other strides (or a padding wider than the kernel)
+ * each dy is scattered back through its taps into a padded plane whose interior is then dx.
  */
 export function depthwiseBackwardInput(
   w: usize, dy: usize, dx: usize, P: i32, C: i32, c0: i32,
@@ -90,10 +131,22 @@ export function depthwiseBackwardInput(
 ): void {
   checkSizes('depthwiseBackwardInput', H, W, KH, KW, SH, SW, PH, PW, DH, DW);
   const OH = outSize(H, KH, SH, PH, DH), OW = outSize(W, KW, SW, PW, DW);
-  const Hp = H + 2 * PH, Wp = W + 2 * PW, K = KH * KW;
+  const K = KH * KW;
+  const QH = (KH - 1) * DH - PH, QW = (KW - 1) * DW - PW;
+  if (SH == 1 && SW == 1 && QH >= 0 && QW >= 0) {
+    const flipped = scratch + (<usize>OH * (OW + 2 * QW) << 2);
+    if (QW > 0) memory.fill(scratch, 0, <usize>OH * (OW + 2 * QW) << 2);
+    for (let p = 0; p < P; p++) {
+      const wc = w + (<usize>(((c0 + p) % C) * K) << 2);
+      for (let i = 0; i < K; i++) store<f32>(flipped + (<usize>i << 2), load<f32>(wc + (<usize>(K - 1 - i) << 2)));
+      correlatePlane(dy + (<usize>p * OH * OW << 2), OH, OW, flipped, KH, KW, 1, 1, QH, QW, DH, DW, 0,
+        dx + (<usize>p * H * W << 2), H, W, scratch);
+    }
+    return;
+  }
+  const Hp = H + 2 * PH, Wp = W + 2 * PW;
   for (let p = 0; p < P; p++) {
-    const c = (c0 + p) % C;
-    const wc = w + (<usize>(c * K) << 2);
+    const wc = w + (<usize>(((c0 + p) % C) * K) << 2);
     memory.fill(scratch, 0, <usize>Hp * Wp << 2);
     const dyp = dy + (<usize>p * OH * OW << 2);
     for (let oh = 0; oh < OH; oh++) {
@@ -140,30 +193,45 @@ export function depthwiseBackwardWeight(
   checkSizes('depthwiseBackwardWeight', H, W, KH, KW, SH, SW, PH, PW, DH, DW);
   assert(N > 0 && 0 <= c0 && c0 <= c1 && c1 <= C, 'depthwiseBackwardWeight: the channel band must lie in [0, C)');
   const OH = outSize(H, KH, SH, PH, DH), OW = outSize(W, KW, SW, PW, DW);
-  const Hp = H + 2 * PH, Wp = W + 2 * PW, K = KH * KW;
-  memory.fill(scratch, 0, <usize>Hp * Wp << 2);
+  const K = KH * KW;
+  const Wp = W + 2 * PW;
+  if (PW > 0) memory.fill(scratch, 0, <usize>H * Wp << 2);
   for (let c = c0; c < c1; c++) {
     const dwc = dw + (<usize>(c * K) << 2);
     memory.fill(dwc, 0, <usize>K << 2);
     let bias: f32 = 0;
     for (let n = 0; n < N; n++) {
       const plane = <usize>(n * C + c);
-      padPlane(x + (plane * H * W << 2), scratch, H, W, Wp, PH, PW);
+      let rows = x + (plane * H * W << 2);
+      if (PW > 0) {
+        for (let h = 0; h < H; h++) memory.copy(scratch + (<usize>(h * Wp + PW) << 2), rows + (<usize>(h * W) << 2), <usize>W << 2);
+        rows = scratch;
+      }
       const dyp = dy + (plane * OH * OW << 2);
       if (db) for (let i = 0; i < OH * OW; i++) bias += load<f32>(dyp + (<usize>i << 2));
       for (let kh = 0; kh < KH; kh++) {
+        // The output rows whose tap kh lands inside the plane.
+        const lo = PH - kh * DH > 0 ? (PH - kh * DH + SH - 1) / SH : 0;
+        const last = (H - 1 + PH - kh * DH) >= 0 ? (H - 1 + PH - kh * DH) / SH : -1;
+        const hi = last + 1 < OH ? last + 1 : OH;
         for (let kw = 0; kw < KW; kw++) {
-          let acc = f32x4.splat(0);
+          let a0 = f32x4.splat(0), a1 = a0;
           let s: f32 = 0;
-          for (let oh = 0; oh < OH; oh++) {
-            const row = scratch + (<usize>((oh * SH + kh * DH) * Wp + kw * DW) << 2);
+          for (let oh = lo; oh < hi; oh++) {
+            const row = rows + (<usize>((oh * SH + kh * DH - PH) * Wp + kw * DW) << 2);
             const dr = dyp + (<usize>(oh * OW) << 2);
             let ow = 0;
-            if (SW == 1) for (; ow + 4 <= OW; ow += 4) acc = madd(v128.load(row + (<usize>ow << 2)), v128.load(dr + (<usize>ow << 2)), acc);
+            if (SW == 1) {
+              for (; ow + 8 <= OW; ow += 8) {
+                a0 = madd(v128.load(row + (<usize>ow << 2)), v128.load(dr + (<usize>ow << 2)), a0);
+                a1 = madd(v128.load(row + (<usize>ow << 2), 16), v128.load(dr + (<usize>ow << 2), 16), a1);
+              }
+              for (; ow + 4 <= OW; ow += 4) a0 = madd(v128.load(row + (<usize>ow << 2)), v128.load(dr + (<usize>ow << 2)), a0);
+            }
             for (; ow < OW; ow++) s += load<f32>(row + (<usize>(ow * SW) << 2)) * load<f32>(dr + (<usize>ow << 2));
           }
           const at = dwc + (<usize>(kh * KW + kw) << 2);
-          store<f32>(at, load<f32>(at) + hsum(acc) + s);
+          store<f32>(at, load<f32>(at) + hsum(f32x4.add(a0, a1)) + s);
         }
       }
     }

@@ -58,8 +58,10 @@ function bands(items: number, bytes: number, planeBytes: number): Array<[number,
   return out.map(([lo, hi], t) => [lo, hi, at[t]]);
 }
 
-const scratchBytes = (g: Geometry, opts: DepthwiseOptions): number =>
-  getEngine().kernels.depthwiseScratchBytes(g.H, g.W, (opts.padding ?? [0, 0])[0], (opts.padding ?? [0, 0])[1]);
+const scratchBytes = (g: Geometry): number => {
+  const [H, W, KH, KW, , , PH, PW, , DW] = g.sizes;
+  return getEngine().kernels.depthwiseScratchBytes(H, W, g.out[2], g.out[3], KH, KW, PH, PW, DW);
+};
 
 /** [N, C, OH, OW] for x [N, C, H, W] and w [C, 1, KH, KW]. */
 export function depthwiseOutputShape(xShape: readonly number[], wShape: readonly number[], opts: DepthwiseOptions = {}): number[] {
@@ -76,7 +78,7 @@ export function depthwiseForward(x: Tensor, w: Tensor, b: Tensor | null, y: Tens
   expectShape(op, 'y', y.shape, g.out);
   expectDisjoint(op, ['y', y], ['x', x], ['w', w], ['b', b]);
   const inPlane = g.H * g.W, outPlane = g.out[2] * g.out[3];
-  getEngine().parallel(bands(g.N * g.C, 4 * (x.size + y.size), scratchBytes(g, opts)).map(([p0, p1, scratch]) => [
+  getEngine().parallel(bands(g.N * g.C, 4 * (x.size + y.size), scratchBytes(g)).map(([p0, p1, scratch]) => [
     ['depthwiseForward', x.ptr + 4 * p0 * inPlane, w.ptr, b ? b.ptr : 0, y.ptr + 4 * p0 * outPlane, p1 - p0, g.C, p0 % g.C, ...g.sizes, scratch],
   ]));
 }
@@ -91,7 +93,7 @@ export function depthwiseBackwardInput(w: Tensor, dy: Tensor, dx: Tensor, opts: 
   expectShape(op, 'dy', dy.shape, g.out);
   expectDisjoint(op, ['dx', dx], ['w', w], ['dy', dy]);
   const inPlane = g.H * g.W, outPlane = g.out[2] * g.out[3];
-  getEngine().parallel(bands(g.N * g.C, 4 * (dx.size + dy.size), scratchBytes(g, opts)).map(([p0, p1, scratch]) => [
+  getEngine().parallel(bands(g.N * g.C, 4 * (dx.size + dy.size), scratchBytes(g)).map(([p0, p1, scratch]) => [
     ['depthwiseBackwardInput', w.ptr, dy.ptr + 4 * p0 * outPlane, dx.ptr + 4 * p0 * inPlane, p1 - p0, g.C, p0 % g.C, ...g.sizes, scratch],
   ]));
 }
@@ -107,7 +109,7 @@ export function depthwiseBackwardWeight(x: Tensor, dy: Tensor, dw: Tensor, db: T
   if (db) expectShape(op, 'db', db.shape, [g.C]);
   expectDisjoint(op, ['dw', dw], ['x', x], ['dy', dy], ['db', db]);
   // Channels split among threads: each sums its own filters over every sample, so no partial sums.
-  getEngine().parallel(bands(g.C, 4 * (x.size + dy.size * g.KH * g.KW), scratchBytes(g, opts)).map(([c0, c1, scratch]) => [
+  getEngine().parallel(bands(g.C, 4 * (x.size + dy.size * g.KH * g.KW), scratchBytes(g)).map(([c0, c1, scratch]) => [
     ['depthwiseBackwardWeight', x.ptr, dy.ptr, dw.ptr, db ? db.ptr : 0, g.N, g.C, c0, c1, ...g.sizes, scratch],
   ]));
 }

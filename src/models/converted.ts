@@ -3,9 +3,13 @@
 //   - the input stays analog (repeat encoding, computed once): the first layers see the CNN's input;
 //   - every batch norm is folded into the convolution before it (its eval-mode affine map):
 //         W' = W·γ/√(σ² + ε)        b' = (b − μ)·γ/√(σ² + ε) + β
-//     so the SNN has no batch statistics to disagree with the CNN's, in eval or in fine-tuning;
+//     so the SNN has no batch statistics to disagree with the CNN's, in eval or in fine-tuning; a 2d
+//     batch norm with no convolution right before it (BC-ResNet's sub-spectral norm, behind a reshape)
+//     becomes that affine map as a 1x1 depthwise convolution of the same name;
 //   - every ReLU (or QCFS) becomes integrate-and-fire neurons (β = 1, reset by subtraction), signed ones
 //     (layers/leaky.ts) with the config's `signed`: they take back a spike fired too early with a −1;
+//   - an identity shortcut of spikes into a sum that an activation follows (BC-ResNet's x + f1 + f2)
+//     gets a 1x1 depthwise synapse of weight 1, `<block>.identity`, so the sum can change unit;
 //   - a max pool over spikes becomes a spiking max pool (layers/spike-maxpool.ts) whose count is the
 //     max of the window's counts; a max pool over currents that change from step to step, followed by
 //     its activation (Piczak's pool2), is moved after the neurons: max and ReLU commute in the CNN;
@@ -18,6 +22,7 @@ import { AdaptiveAvgPool2d } from '../layers/adaptive-avg-pool.js';
 import { BN_EPS, BatchNorm } from '../layers/batchnorm.js';
 import { Conv1d } from '../layers/conv1d.js';
 import { Conv2d } from '../layers/conv2d.js';
+import { DepthwiseConv2d } from '../layers/depthwise-conv2d.js';
 import { Dropout } from '../layers/dropout.js';
 import { Encoder } from '../layers/encoder.js';
 import { Flatten } from '../layers/flatten.js';
@@ -29,19 +34,21 @@ import { QCFS } from '../layers/qcfs.js';
 import { ReLU } from '../layers/relu.js';
 import { Reshape } from '../layers/reshape.js';
 import { Residual } from '../layers/residual.js';
+import { BroadcastRows, MeanRows } from '../layers/rows.js';
 import { SpikeMaxPool1d, SpikeMaxPool2d } from '../layers/spike-maxpool.js';
 import { deriveSeed } from '../util/hash.js';
 import { pickSettings } from '../util/schema.js';
 import { Network } from './network.js';
 import type { ModelConfig } from './types.js';
 
-/** A layer with a weight [Out, In, ...kernel] and a bias [Out]. */
-export type Synapse = Conv1d | Conv2d | Linear;
+/** A layer with a weight [Out, In, ...kernel] (a depthwise one: [C, 1, ...kernel], input c to output c) and a bias [Out]. */
+export type Synapse = Conv1d | Conv2d | Linear | DepthwiseConv2d;
 
-export const isSynapse = (l: Layer): l is Synapse => l instanceof Conv1d || l instanceof Conv2d || l instanceof Linear;
+export const isSynapse = (l: Layer): l is Synapse => l instanceof Conv1d || l instanceof Conv2d || l instanceof Linear || l instanceof DepthwiseConv2d;
 const isActivation = (l: Layer): boolean => l instanceof ReLU || l instanceof QCFS;
 /** Layers that keep each channel's values (or pass them through unchanged in eval). */
-const isPassThrough = (l: Layer): boolean => l instanceof Dropout || l instanceof Flatten || l instanceof Reshape || l instanceof AdaptiveAvgPool2d;
+const isPassThrough = (l: Layer): boolean =>
+  l instanceof Dropout || l instanceof Flatten || l instanceof Reshape || l instanceof AdaptiveAvgPool2d || l instanceof MeanRows || l instanceof BroadcastRows;
 
 /** The neuron layer an activation of the CNN becomes: relu3 -> lif3, block1.qcfs2 -> block1.lif2. */
 export function neuronName(activation: string): string {
@@ -80,6 +87,17 @@ interface Walk {
   spikes: boolean;
 }
 
+/** A 1x1 depthwise convolution of weight 1 over the channels a block's main path reads. */
+function identitySynapse(block: Residual, main: readonly Layer[]): DepthwiseConv2d {
+  const first = main.find(isSynapse);
+  const channels = first instanceof DepthwiseConv2d ? first.settings.channels : first instanceof Conv2d ? first.settings.inChannels : 0;
+  if (!channels) throw new ConversionError(`${block.name}: an identity shortcut into a sum of currents needs a 2d convolution first on its main path`);
+  const synapse = new DepthwiseConv2d(`${block.name}.identity`, { channels, kernel: [1, 1] }, 0);
+  synapse.weight.value.fill(1);
+  synapse.bias.value.fill(0);
+  return synapse;
+}
+
 /** Converts one path of layers (the network's, or a residual block's) from `at`; see the file's comment. */
 function convertPath(layers: readonly Layer[], neuron: LeakySettings, at: Walk): Layer[] {
   const out: Layer[] = [];
@@ -92,7 +110,13 @@ function convertPath(layers: readonly Layer[], neuron: LeakySettings, at: Walk):
       at.spikes = false;
       if (layers[i + 1] instanceof BatchNorm) foldBatchNorm(copy, layers[++i] as BatchNorm);
     } else if (layer instanceof BatchNorm) {
-      throw new ConversionError(`${layer.name}: batch norm must follow a convolution or linear layer to be folded into it`);
+      if (layer.rank !== 3) throw new ConversionError(`${layer.name}: batch norm must follow a convolution or linear layer to be folded into it`);
+      const affine = new DepthwiseConv2d(layer.name, { channels: layer.channels, kernel: [1, 1] }, 0);
+      affine.weight.value.fill(1);
+      affine.bias.value.fill(0);
+      foldBatchNorm(affine, layer);
+      out.push(affine);
+      at.spikes = false;
     } else if (isActivation(layer)) {
       out.push(leaky(layer));
       at.timed = at.spikes = true;
@@ -114,12 +138,13 @@ function convertPath(layers: readonly Layer[], neuron: LeakySettings, at: Walk):
     } else if (layer instanceof Residual) {
       const main = convertPath(layer.main, neuron, { ...at });
       const shortcut = convertPath(layer.shortcut, neuron, { ...at });
+      if (shortcut.length === 0 && at.spikes && !(main[main.length - 1] instanceof Leaky)) shortcut.push(identitySynapse(layer, main));
       out.push(new Residual(layer.name, main, shortcut));
       at.timed = at.timed || main.some((l) => l instanceof Leaky) || shortcut.some((l) => l instanceof Leaky);
       at.spikes = false;
     } else if (isPassThrough(layer)) {
       out.push(layer.clone());
-      if (layer instanceof AdaptiveAvgPool2d) at.spikes = false;
+      if (layer instanceof AdaptiveAvgPool2d || layer instanceof MeanRows) at.spikes = false;
     } else {
       throw new ConversionError(`${layer.name}: no spiking form of a ${layer.constructor.name} layer`);
     }

@@ -16,7 +16,10 @@
 //            half the threshold: at T = L steps the first spiking layer reproduces QCFS exactly
 // A residual block adds its two paths' spikes: their last neurons get one λ (the larger of the two,
 // per channel; for QCFS the tied λ), so the sum stays in one unit; an identity shortcut passes the
-// block's input, whose unit the main path's last neuron then takes.
+// block's input, whose unit the main path's last neuron then takes. A block whose main path ends in a
+// synapse rather than a neuron (BC-ResNet's x + f1 + broadcast(f2), the activation after the sum) adds
+// currents: that synapse is scaled to the unit of the sum, which is the input's for an identity
+// shortcut, and the neuron after the block takes that unit as its λ.
 import type { Dataset } from '../data/dataset.js';
 import { AdaptiveAvgPool2d } from '../layers/adaptive-avg-pool.js';
 import { Dropout } from '../layers/dropout.js';
@@ -27,6 +30,8 @@ import { Leaky } from '../layers/leaky.js';
 import { MaxPool2d } from '../layers/maxpool.js';
 import { Reshape } from '../layers/reshape.js';
 import { Residual } from '../layers/residual.js';
+import { BroadcastRows, MeanRows } from '../layers/rows.js';
+import { DepthwiseConv2d } from '../layers/depthwise-conv2d.js';
 import { SpikeMaxPool2d } from '../layers/spike-maxpool.js';
 import { resolveConfig } from '../models/config.js';
 import { ConversionError, convertNetwork, isSynapse, neuronName, type Synapse } from '../models/converted.js';
@@ -74,16 +79,23 @@ type Units = Float32Array;
 const at = (u: Units, i: number): number => (u.length === 1 ? u[0] : u[i]);
 const ONE: Units = Float32Array.of(1);
 
-/** W'[o, i, ...] = W·uIn[i]/uOut[o], b' = b/uOut[o]. */
+/**
+ * W'[o, i, ...] = W·uIn[i]/uOut[o], b' = b/uOut[o]; for a depthwise synapse input o feeds output o.
+ * Units of fewer channels than the outputs stand for channel groups: a reshape after the synapse splits
+ * each channel into equal sub-bands (BC-ResNet's sub-spectral norm), output o belongs to channel
+ * floor(o·channels/out).
+ */
 function scaleSynapse(s: Synapse, uIn: Units, uOut: Units): void {
   const w = s.weight.value.f32;
   const b = s.bias.value.f32;
   const [out, inputs] = s.weight.value.shape;
   const per = w.length / (out * inputs);
+  const depthwise = s instanceof DepthwiseConv2d;
+  const unitOut = (o: number) => (uOut.length === 1 || uOut.length === out ? at(uOut, o) : uOut[Math.floor((o * uOut.length) / out)]);
   for (let o = 0; o < out; o++) {
-    const down = at(uOut, o);
+    const down = unitOut(o);
     for (let i = 0; i < inputs; i++) {
-      const k = at(uIn, i) / down;
+      const k = at(uIn, depthwise ? o : i) / down;
       for (let j = (o * inputs + i) * per; j < (o * inputs + i + 1) * per; j++) w[j] *= k;
     }
     b[o] /= down;
@@ -105,37 +117,51 @@ const elementMax = (a: Units, b: Units): Units =>
 
 /**
  * Walks a path with the units of its input, scaling each synaptic layer once the units of its output
- * are known (the neuron after it, or 1); returns the units of its output. `shape`: per row.
+ * are known (the neuron after it, or `target`, 1 unless a residual sum asks for its own); returns the
+ * units of its output. `shape`: per row.
  */
-function normalisePath(path: readonly Layer[], units: Units, shape: number[], scales: Map<string, Units>): { units: Units; shape: number[] } {
+function normalisePath(path: readonly Layer[], units: Units, shape: number[], scales: Map<string, Units>, target: Units = ONE): { units: Units; shape: number[] } {
   let pending: { layer: Synapse; units: Units } | null = null;
   const settle = (uOut: Units) => {
     if (pending) scaleSynapse(pending.layer, pending.units, uOut);
     pending = null;
   };
+  const scaleOf = (l: Leaky): Units => {
+    const lambda = scales.get(l.name);
+    if (!lambda) throw new ConversionError(`${l.name}: no scale for this neuron layer`);
+    return lambda;
+  };
   let u = units;
-  for (const layer of path) {
+  path.forEach((layer, index) => {
     const inShape = shape;
     shape = layer.outputShape(shape);
+    const next = path[index + 1];
     if (isSynapse(layer)) {
       settle(ONE);
       pending = { layer, units: u };
       u = ONE;
     } else if (layer instanceof Leaky) {
-      const lambda = scales.get(layer.name);
-      if (!lambda) throw new ConversionError(`${layer.name}: no scale for this neuron layer`);
-      if (!pending) throw new ConversionError(`${layer.name}: a converted neuron layer needs a synaptic layer before it`);
+      const lambda = scaleOf(layer);
+      // After a sum of currents (see the file's comment) the inputs are in this neuron's unit already.
+      if (!pending && lambda !== u) throw new ConversionError(`${layer.name}: a converted neuron layer needs a synaptic layer before it`);
       settle(lambda);
       layer.threshold.value.f32[0] = 1;
       u = lambda;
+    } else if (layer instanceof Residual && !lastNeuron(layer.main) && !lastNeuron(layer.shortcut)) {
+      // A sum of currents, the activation (if any) after it: both paths end in the sum's unit, the next
+      // neuron's λ (or the unit this path must end in). An identity shortcut passes x as it is: then the
+      // synapse that makes x takes the sum's unit, or, with none, the sum takes x's.
+      let join = next instanceof Leaky ? scaleOf(next) : index === path.length - 1 ? target : ONE;
+      if (layer.shortcut.length > 0 || pending) settle(layer.shortcut.length > 0 ? ONE : join);
+      else join = u;
+      if (layer.shortcut.length === 0) u = join;
+      normalisePath(layer.main, u, inShape, scales, join);
+      normalisePath(layer.shortcut, u, inShape, scales, join);
+      if (next instanceof Leaky) scales.set(next.name, join);
+      u = join;
     } else if (layer instanceof Residual) {
       settle(ONE);
       const [a, b] = [lastNeuron(layer.main), lastNeuron(layer.shortcut)];
-      const scaleOf = (l: Leaky): Units => {
-        const lambda = scales.get(l.name);
-        if (!lambda) throw new ConversionError(`${l.name}: no scale for this neuron layer`);
-        return lambda;
-      };
       if (a && b) {
         const joined = elementMax(scaleOf(a), scaleOf(b));
         scales.set(a.name, joined);
@@ -155,11 +181,12 @@ function normalisePath(path: readonly Layer[], units: Units, shape: number[], sc
     } else if (layer instanceof Reshape) {
       if (u.some((x) => x !== u[0])) throw new ConversionError(`${layer.name}: cannot reshape channels of different scales`);
       u = u.length > 1 ? Float32Array.of(u[0]) : u;
-    } else if (!(layer instanceof Encoder || layer instanceof MaxPool2d || layer instanceof SpikeMaxPool2d || layer instanceof Dropout || layer instanceof AdaptiveAvgPool2d)) {
+    } else if (!(layer instanceof Encoder || layer instanceof MaxPool2d || layer instanceof SpikeMaxPool2d || layer instanceof Dropout || layer instanceof AdaptiveAvgPool2d
+      || layer instanceof MeanRows || layer instanceof BroadcastRows)) {
       throw new ConversionError(`${layer.name}: no rule to carry scales through a ${layer.constructor.name}`);
     }
-  }
-  settle(ONE);
+  });
+  settle(target);
   return { units: u, shape };
 }
 
