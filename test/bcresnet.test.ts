@@ -17,6 +17,7 @@ import { BatchNorm } from '../src/layers/batchnorm.js';
 import type { Network } from '../src/models/network.js';
 import { deserializeModel, serializeModel } from '../src/models/serialize.js';
 import { convert } from '../src/train/convert.js';
+import { evalBatch } from '../src/train/evaluate.js';
 import { createModel, featuresFor } from '../src/models/zoo.js';
 import { describeEachBuild, finiteDiff, maxRelErr, randArray } from './helpers.js';
 
@@ -115,6 +116,14 @@ describeEachBuild('bcresnet', () => {
     expect(grad.every(Number.isFinite)).toBe(true);
     for (const m of [cnn, snn]) m.dispose();
     x.free();
+  });
+
+  it('an evaluation bounds its batch by what the activations hold: one clip of a BC-ResNet SNN at T = 64', () => {
+    const models = [createModel('bcresnet', { classes: 3, spiking: true, steps: 64 }), createModel('bcresnet', { classes: 3 }), createModel('tcresnet8', { classes: 3, spiking: true, steps: 64 })];
+    // 16.7 MB of outputs a step: 64 steps take 1 GiB; TC-ResNet8's 0.18 MB leave the batch as asked.
+    expect((models[1] as Network).activationFloats() * 4).toBeCloseTo(16.67e6, -4);
+    expect(models.map((m) => evalBatch(m, 64))).toEqual([1, 64, 64]);
+    for (const m of models) m.dispose();
   });
 
   it('refuses shapes that do not fit, naming the layer', () => {

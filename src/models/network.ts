@@ -5,6 +5,8 @@ import type { Tensor } from '../engine/tensor.js';
 import { firstNonFinite } from '../kernels/elementwise.js';
 import { sumOverSteps, sumOverStepsBackward } from '../kernels/loss.js';
 import { type ForwardContext, type Layer, allLayers, backwardThrough, forwardThrough, freeAll, releaseAll, reuse } from '../layers/layer.js';
+import { Residual } from '../layers/residual.js';
+import { sizeOf } from '../engine/tensor.js';
 import type { ActivityReport, Model, ModelConfig, ModelName } from './types.js';
 import type { NamedTensor, Param } from '../layers/layer.js';
 
@@ -41,6 +43,24 @@ export class Network implements Model {
     const names = [...this.parameters(), ...this.buffers()].map((t) => t.name);
     const twice = names.find((n, i) => names.indexOf(n) !== i);
     if (twice) throw new Error(`${config.name}: two tensors are named "${twice}"`);
+  }
+
+  /**
+   * Floats of the outputs one row (a sample at one step) leaves in the layers, residual paths included:
+   * what a forward in eval mode keeps for the next call, so a caller can bound its batch.
+   */
+  activationFloats(): number {
+    const walk = (layers: readonly Layer[], input: readonly number[]): { floats: number; shape: readonly number[] } => {
+      let floats = 0;
+      let shape = input;
+      for (const l of layers) {
+        if (l instanceof Residual) floats += walk(l.main, shape).floats + walk(l.shortcut, shape).floats;
+        shape = l.outputShape(shape);
+        floats += sizeOf(shape);
+      }
+      return { floats, shape };
+    };
+    return walk(this.layers, this.inputShape).floats;
   }
 
   get name(): ModelName {

@@ -5,6 +5,7 @@ import { ShapeError, expectFinite, fmtShape } from '../engine/errors.js';
 import type { Tensor } from '../engine/tensor.js';
 import { crossEntropyForward } from '../kernels/loss.js';
 import type { Dataset } from '../data/dataset.js';
+import { Network } from '../models/network.js';
 import type { ActivityReport, Model } from '../models/types.js';
 import { BatchLoader, batchCount } from './batches.js';
 import { ScoreAccumulator, addToConfusion, emptyConfusion, energyEstimate, type EnergyEstimate, type Scores } from './metrics.js';
@@ -69,11 +70,23 @@ export async function evaluateAsync(model: Model, data: Dataset, opts: EvalOptio
   }
 }
 
+/** What an evaluation's activations may take: the layers keep their outputs between batches. */
+const EVAL_ACTIVATION_BYTES = 1 << 30;
+
+/**
+ * The batch an evaluation runs: `asked`, fewer when a sample's activations over its steps would pass
+ * EVAL_ACTIVATION_BYTES (BC-ResNet keeps 14 MB a step, so a converted one at T = 64 scores one clip at a time).
+ */
+export function evalBatch(model: Model, asked: number): number {
+  if (!(model instanceof Network)) return asked;
+  return Math.max(1, Math.min(asked, Math.floor(EVAL_ACTIVATION_BYTES / (4 * model.activationFloats() * model.steps))));
+}
+
 /** The evaluation, one batch per step. */
 function* evaluation(model: Model, data: Dataset, opts: EvalOptions): Generator<void, EvalResult, void> {
   const label = opts.label ?? 'evaluate';
   checkDataFits(model, data, label);
-  const loader = new BatchLoader(data, opts.batchSize ?? 64);
+  const loader = new BatchLoader(data, evalBatch(model, opts.batchSize ?? 64));
   const order = Int32Array.from({ length: data.size }, (_, i) => i);
   const batches = batchCount(data.size, loader.batchSize);
   const scores = new ScoreAccumulator();
