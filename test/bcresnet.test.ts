@@ -74,9 +74,9 @@ describeEachBuild('bcresnet', () => {
     x.free();
   });
 
-  it('the zoo model: BC-ResNet-3 of 56,196 parameters (12 words) on 40 log-mel bands x 101 frames, bands 20-10-5 by stage', () => {
+  it('the zoo model: BC-ResNet-3 of 54,720 parameters (12 words) on 40 log-mel bands x 101 frames, bands 20-10-5 by stage', () => {
     const m = createModel('bcresnet', { classes: 12 }) as Network;
-    expect(m.parameterCount()).toBe(56196);
+    expect(m.parameterCount()).toBe(54720);
     expect(m.inputShape).toEqual([1, 40, 101]);
     let shape: number[] = [...m.inputShape];
     const bands: Record<string, number> = {};
@@ -90,6 +90,9 @@ describeEachBuild('bcresnet', () => {
     // The stages' widths 24, 36, 48, 60 (8τ ... 20τ at τ = 3): the frequency filters' weights.
     const widths = allLayers(m.layers).filter((l) => l instanceof DepthwiseConv2d && /^block\d+\.freq$/.test(l.name)).map((l) => (l as DepthwiseConv2d).weight.value.shape[0]);
     expect(widths).toEqual([24, 24, 36, 36, 48, 48, 48, 48, 60, 60, 60, 60]);
+    // Convolutions before a batch norm have no bias (a dead channel stays 0); the branch's last 1x1 has one.
+    const names = m.parameters().map((p) => p.name);
+    expect(names.filter((n) => n.endsWith('.bias') && !/bn\.bias$|bn\d\.bias$/.test(n))).toEqual([...Array(12).keys()].map((k) => `block${k + 1}.pointwise.bias`).concat('fc.bias'));
     const x = Tensor.from(randArray(3 * 40 * 101, 3), [3, 1, 40, 101]);
     m.eval();
     expect(m.forward(x).shape).toEqual([3, 12]);
@@ -158,6 +161,8 @@ describe('bcresnet conversion', () => {
       if (steps === 64) {
         expect(allLayers(snn.layers).filter((l) => /\.identity$/.test(l.name))).toHaveLength(8);
         expect(allLayers(snn.layers).some((l) => l instanceof BatchNorm)).toBe(false);
+        // A bias-less convolution gains the bias its batch norm folds into, saved with the model.
+        expect(snn.parameters().map((p) => p.name)).toContain('block3.freq.bias');
         const { model: again } = deserializeModel(serializeModel(snn, { classNames: ['a', 'b', 'c', 'd', 'e'], features: featuresFor('bcresnet') }));
         again.eval();
         expect(again.forward(x).toArray()).toEqual(y);

@@ -235,20 +235,20 @@ def bcresnet(classes, bands=40, frames=101, width=3, sub_bands=5):
         nonlocal freq
         n = lambda layer: f"block{i}.{layer}"
         head = [] if cin == cout else [
-            (n("conv1x1"), nn.Conv2d(cin, cout, 1)),
+            (n("conv1x1"), nn.Conv2d(cin, cout, 1, bias=False)),
             (n("bn0"), nn.BatchNorm2d(cout)),
             (n("relu0"), nn.ReLU()),
         ]
         freq = (freq - 1) // stride + 1
         f1 = [
-            (n("freq"), nn.Conv2d(cout, cout, (3, 1), stride=(stride, 1), padding=(1, 0), groups=cout)),
+            (n("freq"), nn.Conv2d(cout, cout, (3, 1), stride=(stride, 1), padding=(1, 0), groups=cout, bias=False)),
             (n("ssn.split"), Reshape((cout * sub_bands, freq // sub_bands, frames))),
             (n("ssn.bn"), nn.BatchNorm2d(cout * sub_bands)),
             (n("ssn.join"), Reshape((cout, freq, frames))),
         ]
         f2 = (n("broadcast"), Residual(dotted([
             (n("avgfreq"), MeanRows()),
-            (n("time"), nn.Conv2d(cout, cout, (1, 3), padding=(0, dilation), dilation=(1, dilation), groups=cout)),
+            (n("time"), nn.Conv2d(cout, cout, (1, 3), padding=(0, dilation), dilation=(1, dilation), groups=cout, bias=False)),
             (n("bn1"), nn.BatchNorm2d(cout)),
             (n("relu1"), nn.ReLU()),
             (n("pointwise"), nn.Conv2d(cout, cout, 1)),
@@ -260,7 +260,7 @@ def bcresnet(classes, bands=40, frames=101, width=3, sub_bands=5):
         return [*head, *body, (n("relu"), nn.ReLU())]
 
     layers = [
-        ("conv0", nn.Conv2d(1, ch(16), 5, stride=(2, 1), padding=2)),
+        ("conv0", nn.Conv2d(1, ch(16), 5, stride=(2, 1), padding=2, bias=False)),
         ("bn0", nn.BatchNorm2d(ch(16))),
         ("relu0", nn.ReLU()),
     ]
@@ -270,8 +270,8 @@ def bcresnet(classes, bands=40, frames=101, width=3, sub_bands=5):
             layers += block(i, cin, cout, stride if k == 0 else 1, dilation)
             cin, i = cout, i + 1
     return dotted(layers + [
-        ("head.freq", nn.Conv2d(cin, cin, (freq, 5), padding=(0, 2), groups=cin)),
-        ("head.conv1x1", nn.Conv2d(cin, ch(32), 1)),
+        ("head.freq", nn.Conv2d(cin, cin, (freq, 5), padding=(0, 2), groups=cin, bias=False)),
+        ("head.conv1x1", nn.Conv2d(cin, ch(32), 1, bias=False)),
         ("head.bn", nn.BatchNorm2d(ch(32))),
         ("head.relu", nn.ReLU()),
         ("avgpool", nn.AdaptiveAvgPool2d((1, 1))),

@@ -19,6 +19,13 @@ export interface Conv2dSettings {
   stride?: [number, number];
   /** Zeros on each side, or 'same' (stride 1, odd kernels); default [0, 0]. */
   padding?: [number, number] | 'same';
+  /**
+   * Default true. False before a batch norm, which cancels a bias anyway (PyTorch's bias=False): a
+   * channel that never receives input then stays exactly 0, where a trained bias would sit on it and a
+   * running mean that lags it would be blown up by a near-zero running variance in eval. The bias
+   * tensor stays, at zero, so a conversion can fold a batch norm into it.
+   */
+  bias?: boolean;
 }
 
 export class Conv2d implements Layer {
@@ -53,8 +60,8 @@ export class Conv2d implements Layer {
       this.bias = param(`${name}.bias`, copyTensor(init.bias.value), false);
     } else {
       this.weight = param(`${name}.weight`, Tensor.empty([CO, C, KH, KW]), true);
-      this.bias = param(`${name}.bias`, Tensor.empty([CO]), false);
-      initSynapses(this.weight.value, this.bias.value, C * KH * KW, init);
+      this.bias = param(`${name}.bias`, Tensor.zeros([CO]), false);
+      initSynapses(this.weight.value, this.hasBias ? this.bias.value : null, C * KH * KW, init);
     }
   }
 
@@ -68,7 +75,7 @@ export class Conv2d implements Layer {
     this.x = x;
     this.xShape = x.shape;
     this.y = reuse(this.y, out);
-    conv2dForward(x, this.weight.value, this.bias.value, this.y, this.options);
+    conv2dForward(x, this.weight.value, this.hasBias ? this.bias.value : null, this.y, this.options);
     if (ctx.count) {
       const [, C, KH, KW] = this.weight.value.shape;
       this.counter.add(x, ctx, out[1] * out[2] * out[3] * C * KH * KW, () => this.fanOut(x.shape));
@@ -108,7 +115,7 @@ export class Conv2d implements Layer {
     const x = this.x ?? Tensor.empty(this.xShape);
     try {
       if (!this.x) this.xBits.forEach((bits, k) => unpackSpikes(bits, x, k > 0));
-      conv2dBackward(x, this.weight.value, dy, wantInputGrad ? this.dx : null, this.weight.grad, this.bias.grad, this.options);
+      conv2dBackward(x, this.weight.value, dy, wantInputGrad ? this.dx : null, this.weight.grad, this.hasBias ? this.bias.grad : null, this.options);
     } finally {
       if (x !== this.x) x.free();
     }
@@ -137,8 +144,12 @@ export class Conv2d implements Layer {
     return fan;
   }
 
+  get hasBias(): boolean {
+    return this.settings.bias !== false;
+  }
+
   parameters(): Param[] {
-    return [this.weight, this.bias];
+    return this.hasBias ? [this.weight, this.bias] : [this.weight];
   }
 
   buffers(): NamedTensor[] {

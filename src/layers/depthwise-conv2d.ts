@@ -19,6 +19,8 @@ export interface DepthwiseConv2dSettings {
   padding?: [number, number] | 'same';
   /** Spacing of the taps; default [1, 1]. */
   dilation?: [number, number];
+  /** Default true; false before a batch norm (see Conv2dSettings.bias). */
+  bias?: boolean;
 }
 
 export class DepthwiseConv2d implements Layer {
@@ -55,8 +57,8 @@ export class DepthwiseConv2d implements Layer {
       this.bias = param(`${name}.bias`, copyTensor(init.bias.value), false);
     } else {
       this.weight = param(`${name}.weight`, Tensor.empty([C, 1, KH, KW]), true);
-      this.bias = param(`${name}.bias`, Tensor.empty([C]), false);
-      initSynapses(this.weight.value, this.bias.value, KH * KW, init);
+      this.bias = param(`${name}.bias`, Tensor.zeros([C]), false);
+      initSynapses(this.weight.value, this.hasBias ? this.bias.value : null, KH * KW, init);
     }
   }
 
@@ -69,7 +71,7 @@ export class DepthwiseConv2d implements Layer {
     const out = [x.shape[0], ...this.outputShape(x.shape.slice(1))];
     this.x = x;
     this.y = reuse(this.y, out);
-    depthwiseForward(x, this.weight.value, this.bias.value, this.y, this.options);
+    depthwiseForward(x, this.weight.value, this.hasBias ? this.bias.value : null, this.y, this.options);
     if (ctx.count) {
       const [, , KH, KW] = this.weight.value.shape;
       this.counter.add(x, ctx, out[1] * out[2] * out[3] * KH * KW, () => this.fanOut(x.shape));
@@ -79,7 +81,7 @@ export class DepthwiseConv2d implements Layer {
 
   backward(dy: Tensor, wantInputGrad: boolean): Tensor | null {
     if (!this.x) throw new Error(`${this.name}: backward before forward`);
-    depthwiseBackwardWeight(this.x, dy, this.weight.grad, this.bias.grad, this.options);
+    depthwiseBackwardWeight(this.x, dy, this.weight.grad, this.hasBias ? this.bias.grad : null, this.options);
     if (!wantInputGrad) return null;
     this.dx = reuse(this.dx, this.x.shape);
     depthwiseBackwardInput(this.weight.value, dy, this.dx, this.options);
@@ -107,8 +109,12 @@ export class DepthwiseConv2d implements Layer {
     return fan;
   }
 
+  get hasBias(): boolean {
+    return this.settings.bias !== false;
+  }
+
   parameters(): Param[] {
-    return [this.weight, this.bias];
+    return this.hasBias ? [this.weight, this.bias] : [this.weight];
   }
 
   buffers(): NamedTensor[] {

@@ -87,6 +87,13 @@ interface Walk {
   spikes: boolean;
 }
 
+/** A copy of a synapse with a trainable bias, where a batch norm folds (a bias-less one's is zero). */
+function withBias(s: Synapse): Synapse {
+  if (s instanceof Conv2d && s.settings.bias === false) return new Conv2d(s.name, { ...s.settings, bias: true }, s);
+  if (s instanceof DepthwiseConv2d && s.settings.bias === false) return new DepthwiseConv2d(s.name, { ...s.settings, bias: true }, s);
+  return s.clone();
+}
+
 /** A 1x1 depthwise convolution of weight 1 over the channels a block's main path reads. */
 function identitySynapse(block: Residual, main: readonly Layer[]): DepthwiseConv2d {
   const first = main.find(isSynapse);
@@ -105,7 +112,7 @@ function convertPath(layers: readonly Layer[], neuron: LeakySettings, at: Walk):
   for (let i = 0; i < layers.length; i++) {
     const layer = layers[i];
     if (isSynapse(layer)) {
-      const copy = layer.clone();
+      const copy = withBias(layer);
       out.push(copy);
       at.spikes = false;
       if (layers[i + 1] instanceof BatchNorm) foldBatchNorm(copy, layers[++i] as BatchNorm);

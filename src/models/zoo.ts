@@ -165,7 +165,9 @@ const SUB_BANDS = 5;
  * convolution (f2), and broadcasts f2 back to every band:
  *   y = ReLU(x + f1 + broadcast(f2))        (a transition block, which changes the channels: no x)
  * Frequency-equivariant filters see a voice's formants shifted by a longer or shorter vocal tract as
- * the same pattern one band over. The paper's Swish in f2 is a ReLU here, so toSpiking() turns every
+ * the same pattern one band over. Convolutions before a batch norm have no bias, as the paper's: a
+ * dead channel then stays 0 rather than a drifting bias that the eval-mode statistics lag (with biases,
+ * validation loss jumped to 13-300 at the peak rate in some epochs). The paper's Swish in f2 is a ReLU here, so toSpiking() turns every
  * activation into a Leaky and the sums into membrane inputs.
  */
 function bcresnet(classes: number, seed: (layer: string) => number, input: readonly number[]): Layer[] {
@@ -182,18 +184,18 @@ function bcresnet(classes: number, seed: (layer: string) => number, input: reado
   const block = (i: number, cin: number, cout: number, stride: number, dilation: number): Layer[] => {
     const n = (layer: string) => `block${i}.${layer}`;
     const head: Layer[] = cin === cout ? [] : [
-      new Conv2d(n('conv1x1'), { inChannels: cin, outChannels: cout, kernel: [1, 1] }, seed(n('conv1x1'))),
+      new Conv2d(n('conv1x1'), { inChannels: cin, outChannels: cout, kernel: [1, 1], bias: false }, seed(n('conv1x1'))),
       new BatchNorm2d(n('bn0'), cout),
       new ReLU(n('relu0')),
     ];
     freq = Math.floor((freq - 1) / stride) + 1;
     const f1: Layer[] = [
-      new DepthwiseConv2d(n('freq'), { channels: cout, kernel: [3, 1], stride: [stride, 1], padding: [1, 0] }, seed(n('freq'))),
+      new DepthwiseConv2d(n('freq'), { channels: cout, kernel: [3, 1], stride: [stride, 1], padding: [1, 0], bias: false }, seed(n('freq'))),
       ...subSpectralNorm(n('ssn'), cout, freq),
     ];
     const f2 = new Residual(n('broadcast'), [
       new MeanRows(n('avgfreq')),
-      new DepthwiseConv2d(n('time'), { channels: cout, kernel: [1, 3], padding: [0, dilation], dilation: [1, dilation] }, seed(n('time'))),
+      new DepthwiseConv2d(n('time'), { channels: cout, kernel: [1, 3], padding: [0, dilation], dilation: [1, dilation], bias: false }, seed(n('time'))),
       new BatchNorm2d(n('bn1'), cout),
       new ReLU(n('relu1')),
       new Conv2d(n('pointwise'), { inChannels: cout, outChannels: cout, kernel: [1, 1] }, seed(n('pointwise'))),
@@ -205,7 +207,7 @@ function bcresnet(classes: number, seed: (layer: string) => number, input: reado
   // Stages of [blocks, channels, frequency stride of the first, time dilation], as the paper's.
   const stages: Array<[number, number, number, number]> = [[2, ch(8), 1, 1], [2, ch(12), 2, 2], [4, ch(16), 2, 4], [4, ch(20), 1, 8]];
   const layers: Layer[] = [
-    new Conv2d('conv0', { inChannels: 1, outChannels: ch(16), kernel: [5, 5], stride: [2, 1], padding: [2, 2] }, seed('conv0')),
+    new Conv2d('conv0', { inChannels: 1, outChannels: ch(16), kernel: [5, 5], stride: [2, 1], padding: [2, 2], bias: false }, seed('conv0')),
     new BatchNorm2d('bn0', ch(16)),
     new ReLU('relu0'),
   ];
@@ -218,8 +220,8 @@ function bcresnet(classes: number, seed: (layer: string) => number, input: reado
     }
   return [
     ...layers,
-    new DepthwiseConv2d('head.freq', { channels: cin, kernel: [freq, 5], padding: [0, 2] }, seed('head.freq')),
-    new Conv2d('head.conv1x1', { inChannels: cin, outChannels: ch(32), kernel: [1, 1] }, seed('head.conv1x1')),
+    new DepthwiseConv2d('head.freq', { channels: cin, kernel: [freq, 5], padding: [0, 2], bias: false }, seed('head.freq')),
+    new Conv2d('head.conv1x1', { inChannels: cin, outChannels: ch(32), kernel: [1, 1], bias: false }, seed('head.conv1x1')),
     new BatchNorm2d('head.bn', ch(32)),
     new ReLU('head.relu'),
     new AdaptiveAvgPool2d('avgpool', [1, 1]),
