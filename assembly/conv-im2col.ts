@@ -55,12 +55,22 @@ function weightChunkColumns(geom: ConvGeometry): i32 {
   return chunkSamples(geom.N, geom.C * geom.KH * geom.KW, geom.CO, OHW, SUM_CHUNK_BYTES) * OHW;
 }
 
+// A 1x1 convolution at stride 1 without padding (BC-ResNet's pointwise layers) reads x as it lies:
+// each sample's [C, H·W] is already the lowered matrix, so its GEMMs run on x, y and dy in place, a
+// sample at a time, with no copy in or out. (No shipped model has such a layer: TC-ResNet8's 1x1
+// shortcuts are strided, so their rounding, and the weight gradient's chunks, are untouched.)
+// @ts-ignore: decorator
+@inline function pointwise(geom: ConvGeometry): bool {
+  return geom.KH == 1 && geom.KW == 1 && geom.SH == 1 && geom.SW == 1 && geom.PH == 0 && geom.PW == 0;
+}
+
 export function im2colBytes(geom: ConvGeometry): usize {
   const CO = geom.CO, ckk = geom.C * geom.KH * geom.KW;
   const OHW = outHeight(geom) * outWidth(geom);
   const forward = piecesBytes(ckk, CO, chunkSamples(geom.N, ckk, CO, OHW, PIECE_BYTES) * OHW);
   const weight = piecesBytes(ckk, CO, pieceColumns(ckk, CO, weightChunkColumns(geom), PIECE_BYTES));
-  return max(forward, weight);
+  const inPlace = pointwise(geom) ? gemmScratchBytes(max(CO, ckk), max(OHW, ckk), max(max(CO, ckk), OHW)) : 0;
+  return max(max(forward, weight), inPlace);
 }
 
 // Lowers columns [j0, j1) of x, a column being j = (n*OH + oh)*OW + ow:
@@ -210,6 +220,14 @@ export function im2colForward(geom: ConvGeometry, x: usize, w: usize, b: usize, 
   const N = geom.N, C = geom.C, H = geom.H, W = geom.W, CO = geom.CO, KH = geom.KH, KW = geom.KW, SH = geom.SH, SW = geom.SW, PH = geom.PH, PW = geom.PW;
   const OH = outHeight(geom), OW = outWidth(geom), OHW = OH * OW;
   const ckk = C * KH * KW;
+  if (pointwise(geom)) {
+    for (let n = 0; n < N; n++) {
+      const yn = y + (<usize>n * CO * OHW << 2);
+      gemm(0, 0, CO, OHW, C, w, C, x + (<usize>n * C * OHW << 2), OHW, yn, OHW, 0, scratch, scratchBytes);
+      if (b != 0) for (let co = 0; co < CO; co++) addBias(yn + (<usize>co * OHW << 2), yn + (<usize>co * OHW << 2), load<f32>(b + (<usize>co << 2)), OHW);
+    }
+    return;
+  }
   const Lmax = chunkSamples(N, ckk, CO, OHW, PIECE_BYTES) * OHW;
   const cols = scratch;
   const out = channelMajorAt(scratch, ckk, Lmax);
@@ -228,6 +246,11 @@ export function im2colBackwardInput(geom: ConvGeometry, w: usize, dy: usize, dx:
   const N = geom.N, C = geom.C, H = geom.H, W = geom.W, CO = geom.CO, KH = geom.KH, KW = geom.KW, SH = geom.SH, SW = geom.SW, PH = geom.PH, PW = geom.PW;
   const OH = outHeight(geom), OW = outWidth(geom), OHW = OH * OW;
   const ckk = C * KH * KW;
+  if (pointwise(geom)) {
+    for (let n = 0; n < N; n++)
+      gemm(1, 0, C, OHW, CO, w, C, dy + (<usize>n * CO * OHW << 2), OHW, dx + (<usize>n * C * OHW << 2), OHW, 0, scratch, scratchBytes);
+    return;
+  }
   const Lmax = chunkSamples(N, ckk, CO, OHW, PIECE_BYTES) * OHW;
   const cols = scratch;
   const dyT = channelMajorAt(scratch, ckk, Lmax);
@@ -249,6 +272,11 @@ export function im2colBackwardWeight(geom: ConvGeometry, x: usize, dy: usize, dw
   const N = geom.N, C = geom.C, H = geom.H, W = geom.W, CO = geom.CO, KH = geom.KH, KW = geom.KW, SH = geom.SH, SW = geom.SW, PH = geom.PH, PW = geom.PW;
   const OH = outHeight(geom), OW = outWidth(geom), OHW = OH * OW;
   const ckk = C * KH * KW;
+  if (pointwise(geom)) {
+    for (let n = 0; n < N; n++)
+      gemm(0, 1, CO, C, OHW, dy + (<usize>n * CO * OHW << 2), OHW, x + (<usize>n * C * OHW << 2), OHW, dw, C, n > 0 ? 1 : 0, scratch, scratchBytes);
+    return;
+  }
   const Lc = weightChunkColumns(geom);
   const P = pieceColumns(ckk, CO, Lc, scratchBytes);
   const cols = scratch;

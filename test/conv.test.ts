@@ -42,6 +42,9 @@ const big: Case[] = [
   // last four outputs left to the scalar tail so no vector reads past the input row.
   c1('1d im2col stride 2, TC-ResNet8 block1.conv1', [3, 16, 67], [24, 9], 2, 4),
   c1('1d im2col stride 2, 1x1 shortcut', [2, 16, 30], [24, 1], 2, 0),
+  // 1x1 at stride 1 without padding: GEMMs over x, y and dy in place (BC-ResNet's pointwise layers).
+  c2('2d 1x1 pointwise in place', [3, 40, 5, 21], [24, 1, 1], [1, 1], [0, 0]),
+  c1('1d 1x1 pointwise in place', [2, 20, 30], [36, 1], 1, 0),
   c2('2d direct, channel groups with a ragged tail', [3, 6, 20, 37], [10, 5, 5], [1, 1], [2, 2]),
   c2('2d direct, one input channel', [2, 1, 13, 70], [8, 5, 3], [1, 1], [2, 1]),
   // Two output channels: single-channel blocks over whole rows plus a ragged tail and an odd row count;
