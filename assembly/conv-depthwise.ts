@@ -63,6 +63,29 @@ function correlatePlane(
     const k0 = firstTap(top, DH), k1 = endTap(top, DH, KH, H);
     const yr = y + (<usize>(oh * OW) << 2);
     let ow = 0;
+    // Three taps in reach (BC-ResNet's 3x1 and 1x3 filters away from the plane's edge): three row
+    // pointers and three broadcast weights held in registers for the whole row.
+    if (SW == 1 && OW >= 4 && (k1 - k0) * KW == 3) {
+      const first = (k0 * KW) << 2;
+      const o1 = KW == 3 ? DW : Wp * DH, o2 = 2 * o1;
+      const r0 = rows + (<usize>(top + k0 * DH) * Wp << 2);
+      const t0 = f32x4.splat(load<f32>(t + first)), t1 = f32x4.splat(load<f32>(t + first, 4)), t2 = f32x4.splat(load<f32>(t + first, 8));
+      const b4 = f32x4.splat(bias);
+      for (; ow + 8 <= OW; ow += 8) {
+        const q = r0 + (<usize>ow << 2);
+        const a0 = madd(v128.load(q + (<usize>o2 << 2)), t2, madd(v128.load(q + (<usize>o1 << 2)), t1, madd(v128.load(q), t0, b4)));
+        const a1 = madd(v128.load(q + (<usize>o2 << 2), 16), t2, madd(v128.load(q + (<usize>o1 << 2), 16), t1, madd(v128.load(q, 16), t0, b4)));
+        v128.store(yr + (<usize>ow << 2), a0);
+        v128.store(yr + (<usize>ow << 2), a1, 16);
+      }
+      while (ow < OW) {
+        if (ow + 4 > OW) ow = OW - 4;
+        const q = r0 + (<usize>ow << 2);
+        v128.store(yr + (<usize>ow << 2), madd(v128.load(q + (<usize>o2 << 2)), t2, madd(v128.load(q + (<usize>o1 << 2)), t1, madd(v128.load(q), t0, b4))));
+        ow += 4;
+      }
+      continue;
+    }
     if (SW == 1 && OW >= 4) {
       for (; ow + 8 <= OW; ow += 8) {
         let a0 = f32x4.splat(bias), a1 = a0;
