@@ -8,7 +8,7 @@
 //
 // Planes (n, c) are independent in forward and input gradient, so a call takes a band of P planes
 // starting at channel c0; the weight gradient sums over samples, so a call takes a band of channels.
-import { hsum, madd } from './simd';
+import { hsum, madd, spanSum } from './simd';
 
 function checkSizes(name: string, H: i32, W: i32, KH: i32, KW: i32, SH: i32, SW: i32, PH: i32, PW: i32, DH: i32, DW: i32): void {
   assert(H > 0 && W > 0 && KH > 0 && KW > 0 && SH > 0 && SW > 0 && DH > 0 && DW > 0, name + ': sizes, strides and dilations must be positive');
@@ -205,6 +205,62 @@ export function depthwiseBackwardInput(
 }
 
 /**
+ * One plane's share of a three-tap filter's gradient (3x1 when `vertical`, else 1x3), added into
+ * dwc[0..2]: dy is read once for the three taps, each tap's row in place; a tap whose row falls outside
+ * the plane (the first and last output rows of a 3x1) is left out of that row.
+ */
+function threeTapWeightGrad(rows: usize, dyp: usize, dwc: usize, H: i32, Wp: i32, OH: i32, OW: i32, vertical: i32, SH: i32, PH: i32, DH: i32, DW: i32): void {
+  let a0 = f32x4.splat(0), a1 = a0, a2 = a0;
+  let s0: f32 = 0, s1: f32 = 0, s2: f32 = 0;
+  for (let oh = 0; oh < OH; oh++) {
+    const top = oh * SH - PH;
+    const dr = dyp + (<usize>(oh * OW) << 2);
+    // Tap i's first input: row top + i·DH (vertical) or column i·DW of row top.
+    const in0 = top >= 0 && top < H;
+    const in1 = vertical ? top + DH >= 0 && top + DH < H : in0;
+    const in2 = vertical ? top + 2 * DH >= 0 && top + 2 * DH < H : in0;
+    const step = vertical ? Wp * DH : DW;
+    const q0 = rows + (<usize>(top * Wp) << 2);
+    const q1 = q0 + (<usize>step << 2), q2 = q1 + (<usize>step << 2);
+    let ow = 0;
+    if (in0 && in1 && in2) {
+      for (; ow + 4 <= OW; ow += 4) {
+        const g = v128.load(dr + (<usize>ow << 2));
+        const o = <usize>ow << 2;
+        a0 = madd(v128.load(q0 + o), g, a0);
+        a1 = madd(v128.load(q1 + o), g, a1);
+        a2 = madd(v128.load(q2 + o), g, a2);
+      }
+      for (; ow < OW; ow++) {
+        const g = load<f32>(dr + (<usize>ow << 2));
+        const o = <usize>ow << 2;
+        s0 += load<f32>(q0 + o) * g;
+        s1 += load<f32>(q1 + o) * g;
+        s2 += load<f32>(q2 + o) * g;
+      }
+      continue;
+    }
+    for (; ow + 4 <= OW; ow += 4) {
+      const g = v128.load(dr + (<usize>ow << 2));
+      const o = <usize>ow << 2;
+      if (in0) a0 = madd(v128.load(q0 + o), g, a0);
+      if (in1) a1 = madd(v128.load(q1 + o), g, a1);
+      if (in2) a2 = madd(v128.load(q2 + o), g, a2);
+    }
+    for (; ow < OW; ow++) {
+      const g = load<f32>(dr + (<usize>ow << 2));
+      const o = <usize>ow << 2;
+      if (in0) s0 += load<f32>(q0 + o) * g;
+      if (in1) s1 += load<f32>(q1 + o) * g;
+      if (in2) s2 += load<f32>(q2 + o) * g;
+    }
+  }
+  store<f32>(dwc, load<f32>(dwc) + hsum(a0) + s0);
+  store<f32>(dwc, load<f32>(dwc, 4) + hsum(a1) + s1, 4);
+  store<f32>(dwc, load<f32>(dwc, 8) + hsum(a2) + s2, 8);
+}
+
+/**
  * dw [C, KH, KW] and db [C] (0: skipped), overwritten for channels c0 <= c < c1, summed over the N
  * samples of x [N, C, H, W] and dy [N, C, OH, OW]:
  *   dw[c,kh,kw] = Σ_n Σ_oh Σ_ow dy[n,c,oh,ow] · x[n,c, oh·SH + kh·DH − PH, ow·SW + kw·DW − PW]
@@ -231,7 +287,11 @@ export function depthwiseBackwardWeight(
         rows = scratch;
       }
       const dyp = dy + (plane * OH * OW << 2);
-      if (db) for (let i = 0; i < OH * OW; i++) bias += load<f32>(dyp + (<usize>i << 2));
+      if (db) bias += spanSum(dyp, OH * OW);
+      if (K == 3 && SW == 1) {
+        threeTapWeightGrad(rows, dyp, dwc, H, Wp, OH, OW, KW == 3 ? 0 : 1, SH, PH, DH, DW);
+        continue;
+      }
       for (let kh = 0; kh < KH; kh++) {
         // The output rows whose tap kh lands inside the plane.
         const lo = PH - kh * DH > 0 ? (PH - kh * DH + SH - 1) / SH : 0;
