@@ -17,6 +17,7 @@ import { BatchNorm } from '../src/layers/batchnorm.js';
 import type { Network } from '../src/models/network.js';
 import { deserializeModel, serializeModel } from '../src/models/serialize.js';
 import { convert } from '../src/train/convert.js';
+import { exportNir } from '../src/nir/export.js';
 import { evalBatch } from '../src/train/evaluate.js';
 import { createModel, featuresFor } from '../src/models/zoo.js';
 import { describeEachBuild, finiteDiff, maxRelErr, randArray } from './helpers.js';
@@ -127,6 +128,12 @@ describeEachBuild('bcresnet', () => {
     expect((models[1] as Network).activationFloats() * 4).toBeCloseTo(16.67e6, -4);
     expect(models.map((m) => evalBatch(m, 64))).toEqual([1, 64, 64]);
     for (const m of models) m.dispose();
+  });
+
+  it('NIR export refuses it by the layer NIR cannot express: the sub-spectral norm\'s reshape', async () => {
+    const snn = createModel('bcresnet', { classes: 3, spiking: true, steps: 2 });
+    await expect(exportNir(snn)).rejects.toThrow('block1.ssn.split: a reshape of [24,20,101] to [120,4,101] is not a flatten of leading dimensions, and NIR has no reshape node');
+    snn.dispose();
   });
 
   it('refuses shapes that do not fit, naming the layer', () => {
