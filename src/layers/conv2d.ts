@@ -6,7 +6,7 @@ import { packSpikes, spikeWords, unpackSpikes } from '../kernels/spike-bits.js';
 import type { LayerActivity, NamedTensor, Param } from './layer.js';
 import { initSynapses } from './init.js';
 import { type ForwardContext, type Layer, copyTensor, freeAll, param, releaseUnlessKept, reuse } from './layer.js';
-import { SynapticCounter } from './synaptic-counter.js';
+import { SynapticCounter, tapsReaching } from './synaptic-counter.js';
 
 /** The largest spike count a convolution keeps as bits (a residual join of two spike maps gives 2). */
 const MAX_COUNT = 2;
@@ -128,17 +128,8 @@ export class Conv2d implements Layer {
     const [CO, , KH, KW] = this.weight.value.shape;
     const [SH, SW] = this.options.stride;
     const [PH, PW] = this.options.padding;
-    const reach = (n: number, k: number, s: number, p: number): Int32Array => {
-      const outN = Math.floor((n + 2 * p - k) / s) + 1;
-      const r = new Int32Array(n);
-      for (let o = 0; o < outN; o++) for (let j = 0; j < k; j++) {
-        const i = o * s - p + j;
-        if (i >= 0 && i < n) r[i]++;
-      }
-      return r;
-    };
-    const rh = reach(H, KH, SH, PH);
-    const rw = reach(W, KW, SW, PW);
+    const rh = tapsReaching(H, KH, SH, PH);
+    const rw = tapsReaching(W, KW, SW, PW);
     const fan = new Int32Array(H * W);
     for (let h = 0; h < H; h++) for (let w = 0; w < W; w++) fan[h * W + w] = rh[h] * rw[w] * CO;
     return fan;

@@ -8,7 +8,7 @@ import { type DepthwiseOptions, depthwiseBackwardInput, depthwiseBackwardWeight,
 import type { LayerActivity, NamedTensor, Param } from './layer.js';
 import { initSynapses } from './init.js';
 import { type ForwardContext, type Layer, copyTensor, freeAll, param, releaseUnlessKept, reuse } from './layer.js';
-import { SynapticCounter } from './synaptic-counter.js';
+import { SynapticCounter, tapsReaching } from './synaptic-counter.js';
 
 export interface DepthwiseConv2dSettings {
   channels: number;
@@ -93,17 +93,8 @@ export class DepthwiseConv2d implements Layer {
     const [, , H, W] = xShape;
     const [, , KH, KW] = this.weight.value.shape;
     const { stride: [SH, SW], padding: [PH, PW], dilation: [DH, DW] } = this.options;
-    const reach = (n: number, k: number, s: number, p: number, d: number): Int32Array => {
-      const outN = Math.floor((n + 2 * p - (k - 1) * d - 1) / s) + 1;
-      const r = new Int32Array(n);
-      for (let o = 0; o < outN; o++) for (let j = 0; j < k; j++) {
-        const i = o * s - p + j * d;
-        if (i >= 0 && i < n) r[i]++;
-      }
-      return r;
-    };
-    const rh = reach(H, KH, SH, PH, DH);
-    const rw = reach(W, KW, SW, PW, DW);
+    const rh = tapsReaching(H, KH, SH, PH, DH);
+    const rw = tapsReaching(W, KW, SW, PW, DW);
     const fan = new Int32Array(H * W);
     for (let h = 0; h < H; h++) for (let w = 0; w < W; w++) fan[h * W + w] = rh[h] * rw[w];
     return fan;

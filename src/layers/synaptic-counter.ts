@@ -50,3 +50,19 @@ export class SynapticCounter {
     return { name, denseMacs: this.denseMacs * per, macs: this.macs * per, acs: this.acs * per };
   }
 }
+
+/**
+ * For each of n input positions along one axis, how many of a convolution's k taps (stride s, padding
+ * p, dilation d) reach it: the per-axis factor of a convolution's fan-out, which SynapticCounter.add
+ * takes for spike inputs.
+ */
+export function tapsReaching(n: number, k: number, s: number, p: number, d = 1): Int32Array {
+  const outN = Math.floor((n + 2 * p - (k - 1) * d - 1) / s) + 1;
+  const r = new Int32Array(n);
+  for (let o = 0; o < outN; o++)
+    for (let j = 0; j < k; j++) {
+      const i = o * s - p + j * d;
+      if (i >= 0 && i < n) r[i]++;
+    }
+  return r;
+}
