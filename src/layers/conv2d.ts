@@ -3,10 +3,11 @@ import { ShapeError, fmtShape } from '../engine/errors.js';
 import { Tensor } from '../engine/tensor.js';
 import { type Conv2dOptions, conv2dBackward, conv2dForward, conv2dOutputShape, samePadding } from '../kernels/conv.js';
 import { packSpikes, spikeWords, unpackSpikes } from '../kernels/spike-bits.js';
-import type { LayerActivity, NamedTensor, Param } from './layer.js';
+import type { Param } from './layer.js';
 import { initSynapses } from './init.js';
-import { type ForwardContext, type Layer, copyTensor, freeAll, param, releaseUnlessKept, reuse } from './layer.js';
-import { SynapticCounter, tapsReaching } from './synaptic-counter.js';
+import { type ForwardContext, copyTensor, freeAll, param, reuse } from './layer.js';
+import { tapsReaching } from './synaptic-counter.js';
+import { SynapticLayer } from './synaptic.js';
 
 /** The largest spike count a convolution keeps as bits (a residual join of two spike maps gives 2). */
 const MAX_COUNT = 2;
@@ -28,21 +29,13 @@ export interface Conv2dSettings {
   bias?: boolean;
 }
 
-export class Conv2d implements Layer {
-  emitsSpikes(): boolean {
-    return false;
-  }
-
+export class Conv2d extends SynapticLayer {
   readonly weight: Param;
   readonly bias: Param;
   readonly options: Required<Conv2dOptions>;
-  /** The input backward reads: x itself, or (spikes in training) its planes of bits. */
-  private x: Tensor | null = null;
+  /** What backward reads of the input when it is spikes in training: its planes of bits (x is then null). */
   private xBits: Tensor[] = [];
   private xShape: readonly number[] = [];
-  private y: Tensor | null = null;
-  private dx: Tensor | null = null;
-  private readonly counter = new SynapticCounter();
 
   /** `init`: a seed for PyTorch's default initialisation, or a layer whose weights to copy. */
   constructor(
@@ -50,6 +43,7 @@ export class Conv2d implements Layer {
     readonly settings: Conv2dSettings,
     init: number | Conv2d,
   ) {
+    super();
     const { inChannels: C, outChannels: CO, kernel: [KH, KW] } = settings;
     const padding = settings.padding === 'same' ? ([samePadding(KH), samePadding(KW)] as [number, number]) : (settings.padding ?? [0, 0]);
     this.options = { stride: settings.stride ?? [1, 1], padding };
@@ -135,48 +129,25 @@ export class Conv2d implements Layer {
     return fan;
   }
 
-  get hasBias(): boolean {
+  override get hasBias(): boolean {
     return this.settings.bias !== false;
   }
 
-  parameters(): Param[] {
-    return this.hasBias ? [this.weight, this.bias] : [this.weight];
-  }
-
-  buffers(): NamedTensor[] {
-    return [];
-  }
-
-  releaseOutput(): void {
-    freeAll(this.y);
-    this.y = null;
-  }
-
-  releaseSaved(): void {
+  override releaseSaved(): void {
     freeAll(...this.xBits);
-    this.x = null;
     this.xBits = [];
+    super.releaseSaved();
   }
 
-  releaseGrad(keep: Tensor | null): boolean {
-    this.dx = releaseUnlessKept(this.dx, keep);
-    return this.dx === null;
-  }
+
   clone(): Conv2d {
     return new Conv2d(this.name, this.settings, this);
   }
 
-  resetActivity(): void {
-    this.counter.reset();
-  }
-
-  activity(samples: number): LayerActivity {
-    return this.counter.report(this.name, samples);
-  }
-
-  dispose(): void {
-    freeAll(this.weight.value, this.weight.grad, this.bias.value, this.bias.grad, this.y, this.dx, ...this.xBits);
-    this.x = this.y = this.dx = null;
+  override dispose(): void {
+    freeAll(...this.xBits);
     this.xBits = [];
+    super.dispose();
   }
+
 }

@@ -5,10 +5,11 @@
 import { ShapeError, fmtShape } from '../engine/errors.js';
 import { Tensor } from '../engine/tensor.js';
 import { type DepthwiseOptions, depthwiseBackwardInput, depthwiseBackwardWeight, depthwiseForward, depthwiseOutputShape } from '../kernels/depthwise.js';
-import type { LayerActivity, NamedTensor, Param } from './layer.js';
+import type { Param } from './layer.js';
 import { initSynapses } from './init.js';
-import { type ForwardContext, type Layer, copyTensor, freeAll, param, releaseUnlessKept, reuse } from './layer.js';
-import { SynapticCounter, tapsReaching } from './synaptic-counter.js';
+import { type ForwardContext, copyTensor, param, reuse } from './layer.js';
+import { tapsReaching } from './synaptic-counter.js';
+import { SynapticLayer } from './synaptic.js';
 
 export interface DepthwiseConv2dSettings {
   channels: number;
@@ -23,18 +24,10 @@ export interface DepthwiseConv2dSettings {
   bias?: boolean;
 }
 
-export class DepthwiseConv2d implements Layer {
-  emitsSpikes(): boolean {
-    return false;
-  }
-
+export class DepthwiseConv2d extends SynapticLayer {
   readonly weight: Param;
   readonly bias: Param;
   readonly options: Required<DepthwiseOptions>;
-  private x: Tensor | null = null;
-  private y: Tensor | null = null;
-  private dx: Tensor | null = null;
-  private readonly counter = new SynapticCounter();
 
   /** `init`: a seed for PyTorch's default initialisation (fan-in KH·KW), or a layer whose weights to copy. */
   constructor(
@@ -42,6 +35,7 @@ export class DepthwiseConv2d implements Layer {
     readonly settings: DepthwiseConv2dSettings,
     init: number | DepthwiseConv2d,
   ) {
+    super();
     const { channels: C, kernel: [KH, KW] } = settings;
     const dilation = settings.dilation ?? [1, 1];
     const same = (k: number, d: number): number => {
@@ -100,46 +94,12 @@ export class DepthwiseConv2d implements Layer {
     return fan;
   }
 
-  get hasBias(): boolean {
+  override get hasBias(): boolean {
     return this.settings.bias !== false;
-  }
-
-  parameters(): Param[] {
-    return this.hasBias ? [this.weight, this.bias] : [this.weight];
-  }
-
-  buffers(): NamedTensor[] {
-    return [];
-  }
-
-  releaseOutput(): void {
-    freeAll(this.y);
-    this.y = null;
-  }
-
-  releaseSaved(): void {
-    this.x = null;
-  }
-
-  releaseGrad(keep: Tensor | null): boolean {
-    this.dx = releaseUnlessKept(this.dx, keep);
-    return this.dx === null;
   }
 
   clone(): DepthwiseConv2d {
     return new DepthwiseConv2d(this.name, this.settings, this);
   }
 
-  resetActivity(): void {
-    this.counter.reset();
-  }
-
-  activity(samples: number): LayerActivity {
-    return this.counter.report(this.name, samples);
-  }
-
-  dispose(): void {
-    freeAll(this.weight.value, this.weight.grad, this.bias.value, this.bias.grad, this.y, this.dx);
-    this.x = this.y = this.dx = null;
-  }
 }

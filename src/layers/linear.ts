@@ -2,22 +2,14 @@
 import { ShapeError, expectPositive, fmtShape } from '../engine/errors.js';
 import { Tensor } from '../engine/tensor.js';
 import { linearBackward, linearForward } from '../kernels/linear.js';
-import type { LayerActivity, NamedTensor, Param } from './layer.js';
+import type { Param } from './layer.js';
 import { initSynapses } from './init.js';
-import { type ForwardContext, type Layer, copyTensor, freeAll, param, releaseUnlessKept, reuse } from './layer.js';
-import { SynapticCounter } from './synaptic-counter.js';
+import { type ForwardContext, copyTensor, param, reuse } from './layer.js';
+import { SynapticLayer } from './synaptic.js';
 
-export class Linear implements Layer {
-  emitsSpikes(): boolean {
-    return false;
-  }
-
+export class Linear extends SynapticLayer {
   readonly weight: Param;
   readonly bias: Param;
-  private x: Tensor | null = null;
-  private y: Tensor | null = null;
-  private dx: Tensor | null = null;
-  private readonly counter = new SynapticCounter();
 
   /** `init`: a seed for PyTorch's default initialisation, or a layer whose weights to copy. */
   constructor(
@@ -26,6 +18,7 @@ export class Linear implements Layer {
     readonly outFeatures: number,
     init: number | Linear,
   ) {
+    super();
     expectPositive(name, { inFeatures, outFeatures });
     if (init instanceof Linear) {
       this.weight = param(`${name}.weight`, copyTensor(init.weight.value), true);
@@ -59,42 +52,8 @@ export class Linear implements Layer {
     return wantInputGrad ? this.dx : null;
   }
 
-  parameters(): Param[] {
-    return [this.weight, this.bias];
-  }
-
-  buffers(): NamedTensor[] {
-    return [];
-  }
-
-
-  releaseOutput(): void {
-    freeAll(this.y);
-    this.y = null;
-  }
-
-  releaseSaved(): void {
-    this.x = null;
-  }
-
-  releaseGrad(keep: Tensor | null): boolean {
-    this.dx = releaseUnlessKept(this.dx, keep);
-    return this.dx === null;
-  }
   clone(): Linear {
     return new Linear(this.name, this.inFeatures, this.outFeatures, this);
   }
 
-  resetActivity(): void {
-    this.counter.reset();
-  }
-
-  activity(samples: number): LayerActivity {
-    return this.counter.report(this.name, samples);
-  }
-
-  dispose(): void {
-    freeAll(this.weight.value, this.weight.grad, this.bias.value, this.bias.grad, this.y, this.dx);
-    this.x = this.y = this.dx = null;
-  }
 }

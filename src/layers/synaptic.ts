@@ -1,0 +1,66 @@
+// What every synaptic layer (Linear, Conv2d, DepthwiseConv2d) shares: a weight and a bias under
+// PyTorch's names, the input its weight gradient reads, its output and input gradient (freed as
+// layers/layer.ts's contract says), and the count of its synaptic work for activity().
+import type { Tensor } from '../engine/tensor.js';
+import type { ForwardContext, Layer, LayerActivity, NamedTensor, Param } from './layer.js';
+import { freeAll, releaseUnlessKept } from './layer.js';
+import { SynapticCounter } from './synaptic-counter.js';
+
+export abstract class SynapticLayer implements Layer {
+  abstract readonly name: string;
+  abstract readonly weight: Param;
+  abstract readonly bias: Param;
+  protected x: Tensor | null = null;
+  protected y: Tensor | null = null;
+  protected dx: Tensor | null = null;
+  protected readonly counter = new SynapticCounter();
+
+  abstract outputShape(input: readonly number[]): number[];
+  abstract forward(x: Tensor, ctx: ForwardContext): Tensor;
+  abstract backward(dy: Tensor, wantInputGrad: boolean): Tensor | null;
+  abstract clone(): Layer;
+
+  emitsSpikes(): boolean {
+    return false;
+  }
+
+  /** Whether the bias is trained and saved; without, it stays at zero (a layer before a batch norm). */
+  get hasBias(): boolean {
+    return true;
+  }
+
+  parameters(): Param[] {
+    return this.hasBias ? [this.weight, this.bias] : [this.weight];
+  }
+
+  buffers(): NamedTensor[] {
+    return [];
+  }
+
+  releaseOutput(): void {
+    freeAll(this.y);
+    this.y = null;
+  }
+
+  releaseSaved(): void {
+    this.x = null;
+  }
+
+  releaseGrad(keep: Tensor | null): boolean {
+    this.dx = releaseUnlessKept(this.dx, keep);
+    return this.dx === null;
+  }
+
+  resetActivity(): void {
+    this.counter.reset();
+  }
+
+  activity(samples: number): LayerActivity {
+    return this.counter.report(this.name, samples);
+  }
+
+  dispose(): void {
+    freeAll(this.weight.value, this.weight.grad, this.bias.value, this.bias.grad, this.y, this.dx);
+    this.x = this.y = this.dx = null;
+  }
+}
