@@ -4,10 +4,9 @@ import { Tensor } from '../engine/tensor.js';
 import { type Conv2dOptions, conv2dBackward, conv2dForward, conv2dOutputShape, samePadding } from '../kernels/conv.js';
 import { packSpikes, spikeWords, unpackSpikes } from '../kernels/spike-bits.js';
 import type { Param } from './layer.js';
-import { initSynapses } from './init.js';
-import { type ForwardContext, copyTensor, freeAll, param, reuse } from './layer.js';
+import { type ForwardContext, freeAll, reuse } from './layer.js';
 import { tapsReaching } from './synaptic-counter.js';
-import { SynapticLayer } from './synaptic.js';
+import { SynapticLayer, synapses } from './synaptic.js';
 
 /** The largest spike count a convolution keeps as bits (a residual join of two spike maps gives 2). */
 const MAX_COUNT = 2;
@@ -49,14 +48,7 @@ export class Conv2d extends SynapticLayer {
     this.options = { stride: settings.stride ?? [1, 1], padding };
     // Validates the sizes once, with the layer's name in the message.
     conv2dOutputShape([1, C, KH + 2 * padding[0], KW + 2 * padding[1]], [CO, C, KH, KW], this.options);
-    if (init instanceof Conv2d) {
-      this.weight = param(`${name}.weight`, copyTensor(init.weight.value), true);
-      this.bias = param(`${name}.bias`, copyTensor(init.bias.value), false);
-    } else {
-      this.weight = param(`${name}.weight`, Tensor.empty([CO, C, KH, KW]), true);
-      this.bias = param(`${name}.bias`, Tensor.zeros([CO]), false);
-      initSynapses(this.weight.value, this.hasBias ? this.bias.value : null, C * KH * KW, init);
-    }
+    ({ weight: this.weight, bias: this.bias } = synapses(name, [CO, C, KH, KW], C * KH * KW, this.hasBias, init));
   }
 
   outputShape(input: readonly number[]): number[] {

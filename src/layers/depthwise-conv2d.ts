@@ -3,13 +3,12 @@
 //   y[c] = b[c] + w[c, 0] ⋆ x[c]
 // so a layer costs K multiply-adds per output instead of C·K: BC-ResNet's frequency and time filters.
 import { ShapeError, fmtShape } from '../engine/errors.js';
-import { Tensor } from '../engine/tensor.js';
+import type { Tensor } from '../engine/tensor.js';
 import { type DepthwiseOptions, depthwiseBackwardInput, depthwiseBackwardWeight, depthwiseForward, depthwiseOutputShape } from '../kernels/depthwise.js';
 import type { Param } from './layer.js';
-import { initSynapses } from './init.js';
-import { type ForwardContext, copyTensor, param, reuse } from './layer.js';
+import { type ForwardContext, reuse } from './layer.js';
 import { tapsReaching } from './synaptic-counter.js';
-import { SynapticLayer } from './synaptic.js';
+import { SynapticLayer, synapses } from './synaptic.js';
 
 export interface DepthwiseConv2dSettings {
   channels: number;
@@ -46,14 +45,7 @@ export class DepthwiseConv2d extends SynapticLayer {
     this.options = { stride: settings.stride ?? [1, 1], padding, dilation };
     // Validates the sizes once, with the layer's name in the message.
     depthwiseOutputShape([1, C, (KH - 1) * dilation[0] + 1, (KW - 1) * dilation[1] + 1], [C, 1, KH, KW], { dilation });
-    if (init instanceof DepthwiseConv2d) {
-      this.weight = param(`${name}.weight`, copyTensor(init.weight.value), true);
-      this.bias = param(`${name}.bias`, copyTensor(init.bias.value), false);
-    } else {
-      this.weight = param(`${name}.weight`, Tensor.empty([C, 1, KH, KW]), true);
-      this.bias = param(`${name}.bias`, Tensor.zeros([C]), false);
-      initSynapses(this.weight.value, this.hasBias ? this.bias.value : null, KH * KW, init);
-    }
+    ({ weight: this.weight, bias: this.bias } = synapses(name, [C, 1, KH, KW], KH * KW, this.hasBias, init));
   }
 
   outputShape(input: readonly number[]): number[] {

@@ -1,11 +1,10 @@
 // A fully connected layer (PyTorch's Linear): owns weight [Out, In] and bias [Out].
 import { ShapeError, expectPositive, fmtShape } from '../engine/errors.js';
-import { Tensor } from '../engine/tensor.js';
+import type { Tensor } from '../engine/tensor.js';
 import { linearBackward, linearForward } from '../kernels/linear.js';
 import type { Param } from './layer.js';
-import { initSynapses } from './init.js';
-import { type ForwardContext, copyTensor, param, reuse } from './layer.js';
-import { SynapticLayer } from './synaptic.js';
+import { type ForwardContext, reuse } from './layer.js';
+import { SynapticLayer, synapses } from './synaptic.js';
 
 export class Linear extends SynapticLayer {
   readonly weight: Param;
@@ -20,14 +19,7 @@ export class Linear extends SynapticLayer {
   ) {
     super();
     expectPositive(name, { inFeatures, outFeatures });
-    if (init instanceof Linear) {
-      this.weight = param(`${name}.weight`, copyTensor(init.weight.value), true);
-      this.bias = param(`${name}.bias`, copyTensor(init.bias.value), false);
-    } else {
-      this.weight = param(`${name}.weight`, Tensor.empty([outFeatures, inFeatures]), true);
-      this.bias = param(`${name}.bias`, Tensor.empty([outFeatures]), false);
-      initSynapses(this.weight.value, this.bias.value, inFeatures, init);
-    }
+    ({ weight: this.weight, bias: this.bias } = synapses(name, [outFeatures, inFeatures], inFeatures, true, init));
   }
 
   outputShape(input: readonly number[]): number[] {

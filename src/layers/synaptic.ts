@@ -1,10 +1,25 @@
 // What every synaptic layer (Linear, Conv2d, DepthwiseConv2d) shares: a weight and a bias under
 // PyTorch's names, the input its weight gradient reads, its output and input gradient (freed as
 // layers/layer.ts's contract says), and the count of its synaptic work for activity().
-import type { Tensor } from '../engine/tensor.js';
+import { Tensor } from '../engine/tensor.js';
+import { initSynapses } from './init.js';
 import type { ForwardContext, Layer, LayerActivity, NamedTensor, Param } from './layer.js';
-import { freeAll, releaseUnlessKept } from './layer.js';
+import { copyTensor, freeAll, param, releaseUnlessKept } from './layer.js';
 import { SynapticCounter } from './synaptic-counter.js';
+
+/**
+ * A synaptic layer's weight and bias (`<name>.weight`, `<name>.bias`): copies of `init`'s, or drawn from
+ * the seed `init` as PyTorch's default does over `fanIn` inputs. A layer without a trained bias keeps
+ * it at zero (see SynapticLayer.hasBias).
+ */
+export function synapses(name: string, weightShape: readonly number[], fanIn: number, hasBias: boolean, init: number | SynapticLayer): { weight: Param; bias: Param } {
+  if (typeof init !== 'number')
+    return { weight: param(`${name}.weight`, copyTensor(init.weight.value), true), bias: param(`${name}.bias`, copyTensor(init.bias.value), false) };
+  const weight = param(`${name}.weight`, Tensor.empty(weightShape), true);
+  const bias = param(`${name}.bias`, Tensor.zeros([weightShape[0]]), false);
+  initSynapses(weight.value, hasBias ? bias.value : null, fanIn, init);
+  return { weight, bias };
+}
 
 export abstract class SynapticLayer implements Layer {
   abstract readonly name: string;
