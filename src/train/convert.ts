@@ -149,12 +149,14 @@ function normalisePath(path: readonly Layer[], units: Units, shape: number[], sc
       u = lambda;
     } else if (layer instanceof Residual && !lastNeuron(layer.main) && !lastNeuron(layer.shortcut)) {
       // A sum of currents, the activation (if any) after it: both paths end in the sum's unit, the next
-      // neuron's λ (or the unit this path must end in). An identity shortcut passes x as it is: then the
-      // synapse that makes x takes the sum's unit, or, with none, the sum takes x's.
+      // neuron's λ (or the unit this path must end in).
       let join = next instanceof Leaky ? scaleOf(next) : index === path.length - 1 ? target : ONE;
-      if (layer.shortcut.length > 0 || pending) settle(layer.shortcut.length > 0 ? ONE : join);
-      else join = u;
-      if (layer.shortcut.length === 0) u = join;
+      if (layer.shortcut.length > 0) settle(ONE);
+      else if (pending) {
+        // An identity shortcut passes x as it is: the synapse that makes x takes the sum's unit.
+        settle(join);
+        u = join;
+      } else join = u; // nothing before can rescale x: the sum keeps x's unit
       normalisePath(layer.main, u, inShape, scales, join);
       normalisePath(layer.shortcut, u, inShape, scales, join);
       if (next instanceof Leaky) scales.set(next.name, join);
