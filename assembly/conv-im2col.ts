@@ -60,7 +60,7 @@ function weightChunkColumns(geom: ConvGeometry): i32 {
 // sample at a time, with no copy in or out. (No shipped model has such a layer: TC-ResNet8's 1x1
 // shortcuts are strided, so their rounding, and the weight gradient's chunks, are untouched.)
 // @ts-ignore: decorator
-@inline function pointwise(geom: ConvGeometry): bool {
+@inline export function pointwise(geom: ConvGeometry): bool {
   return geom.KH == 1 && geom.KW == 1 && geom.SH == 1 && geom.SW == 1 && geom.PH == 0 && geom.PW == 0;
 }
 

@@ -18,7 +18,7 @@ import {
   directBackwardInput, directBackwardInputBytes, directForward, directForwardBytes, directWeightGrad, directWeightGradBytes,
 } from './conv-direct';
 import { binaryBytes, binaryForward, binaryForwardCost, binaryWeightGrad, binaryWeightGradCost, spikeCount } from './conv-binary';
-import { im2colBackwardInput, im2colBackwardWeight, im2colBytes, im2colForward } from './conv-im2col';
+import { im2colBackwardInput, im2colBackwardWeight, im2colBytes, im2colForward, pointwise } from './conv-im2col';
 import {
   directForwardCost, nonZeros, sparseForward, sparseForwardBytes, sparseForwardCost, sparseWeightGrad, sparseWeightGradBytes, sparseWeightGradCost,
 } from './conv-sparse';
@@ -55,8 +55,16 @@ function winogradPays(geom: ConvGeometry): bool {
   return takeWinograd(winogradPredicted(geom));
 }
 
+// A pointwise correlation's GEMMs run on x, y and dy in place (conv-im2col.ts), without the lowering
+// that im2colCost's unit includes: about half the time per multiply-add. Fitted on BC-ResNet-3's SNN
+// layers (80 rows, 24-60 channels, 101-2020 positions), each path forced by setSparsePolicy: the
+// binary forward loses at 0.52 of im2colCost (24-48 channels over 2020 positions) and wins at
+// 0.42-0.46 (36-60 channels, 101-1010 positions); the dense weight gradient wins at 0.58-0.73.
+const POINTWISE_COST: f64 = 0.55;
+
 function denseCost(geom: ConvGeometry, direct: bool): f64 {
   if (direct) return directForwardCost(geom);
+  if (pointwise(geom)) return POINTWISE_COST * im2colCost(geom);
   return winogradPays(geom) ? winogradCost(geom) : im2colCost(geom);
 }
 
