@@ -143,10 +143,83 @@ export function depthwiseForward(
   }
 }
 
+// dst[i] += a · src[i] for i < n.
+// @ts-ignore: decorator
+@inline function axpy(dst: usize, src: usize, n: i32, a: f32): void {
+  const va = f32x4.splat(a);
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const o = <usize>i << 2;
+    v128.store(dst + o, madd(v128.load(src + o), va, v128.load(dst + o)));
+  }
+  for (; i < n; i++) {
+    const o = <usize>i << 2;
+    store<f32>(dst + o, load<f32>(dst + o) + a * load<f32>(src + o));
+  }
+}
+
+/**
+ * One plane's dx at SW = 1, a row at a time: row h of dx gathers the dy rows oh = (h + PH − kh·DH) / SH
+ * that are whole, dx[h, w] = Σ wc[kh, kw] · dy[oh, w + PW − kw·DW], so each row is written once. A
+ * frequency filter (KW = 1, no padding along W: BC-ResNet's at SH = 2) reads its one or two dy rows
+ * in registers; any other filter adds each tap's run into the zeroed row.
+ */
+function gatherPlane(
+  wc: usize, dyp: usize, dxp: usize, H: i32, W: i32, OH: i32, OW: i32, KH: i32, KW: i32, SH: i32, PH: i32, PW: i32, DH: i32, DW: i32,
+): void {
+  for (let h = 0; h < H; h++) {
+    const dst = dxp + (<usize>(h * W) << 2);
+    if (KW == 1 && PW == 0) {
+      let n = 0;
+      let r0: usize = 0, r1: usize = 0;
+      let w0: f32 = 0, w1: f32 = 0;
+      for (let kh = 0; kh < KH; kh++) {
+        const t = h + PH - kh * DH;
+        if (t < 0) break;
+        if (t % SH != 0 || t / SH >= OH) continue;
+        const row = dyp + (<usize>(t / SH * W) << 2);
+        if (n == 0) { r0 = row; w0 = load<f32>(wc + (<usize>kh << 2)); }
+        else if (n == 1) { r1 = row; w1 = load<f32>(wc + (<usize>kh << 2)); }
+        n++;
+      }
+      if (n <= 2) {
+        const a = f32x4.splat(w0), b = f32x4.splat(w1);
+        let i = 0;
+        if (n == 0) memory.fill(dst, 0, <usize>W << 2);
+        else if (n == 1) {
+          for (; i + 4 <= W; i += 4) v128.store(dst + (<usize>i << 2), f32x4.mul(v128.load(r0 + (<usize>i << 2)), a));
+          for (; i < W; i++) store<f32>(dst + (<usize>i << 2), load<f32>(r0 + (<usize>i << 2)) * w0);
+        } else {
+          for (; i + 4 <= W; i += 4) {
+            const o = <usize>i << 2;
+            v128.store(dst + o, madd(v128.load(r1 + o), b, f32x4.mul(v128.load(r0 + o), a)));
+          }
+          for (; i < W; i++) store<f32>(dst + (<usize>i << 2), load<f32>(r0 + (<usize>i << 2)) * w0 + load<f32>(r1 + (<usize>i << 2)) * w1);
+        }
+        continue;
+      }
+    }
+    memory.fill(dst, 0, <usize>W << 2);
+    for (let kh = 0; kh < KH; kh++) {
+      const t = h + PH - kh * DH;
+      if (t < 0) break;
+      if (t % SH != 0 || t / SH >= OH) continue;
+      const row = dyp + (<usize>(t / SH * OW) << 2);
+      for (let kw = 0; kw < KW; kw++) {
+        // Columns w whose ow = w + PW − kw·DW falls inside [0, OW).
+        const shift = PW - kw * DW;
+        const lo = max(0, -shift), hi = min(W, OW - shift);
+        if (hi > lo) axpy(dst + (<usize>lo << 2), row + (<usize>(lo + shift) << 2), hi - lo, load<f32>(wc + (<usize>(kh * KW + kw) << 2)));
+      }
+    }
+  }
+}
+
 /**
  * dx (overwritten) = ∂ sum(dy·y) / ∂x for P planes. At stride 1 it is dy correlated with the filter
- * turned by 180 degrees, padded by (K−1)·D − P; at other strides (or a padding wider than the kernel)
- * each dy is scattered back through its taps into a padded plane whose interior is then dx.
+ * turned by 180 degrees, padded by (K−1)·D − P; at other strides along H (or a padding wider than the
+ * kernel) each row of dx gathers the rows of dy that read it; at strides along W each dy is scattered
+ * back through its taps into a padded plane whose interior is then dx.
  */
 export function depthwiseBackwardInput(
   w: usize, dy: usize, dx: usize, P: i32, C: i32, c0: i32,
@@ -165,6 +238,11 @@ export function depthwiseBackwardInput(
       correlatePlane(dy + (<usize>p * OH * OW << 2), OH, OW, flipped, KH, KW, 1, 1, QH, QW, DH, DW, 0,
         dx + (<usize>p * H * W << 2), H, W, scratch);
     }
+    return;
+  }
+  if (SW == 1) {
+    for (let p = 0; p < P; p++)
+      gatherPlane(w + (<usize>(((c0 + p) % C) * K) << 2), dy + (<usize>p * OH * OW << 2), dx + (<usize>p * H * W << 2), H, W, OH, OW, KH, KW, SH, PH, PW, DH, DW);
     return;
   }
   const Hp = H + 2 * PH, Wp = W + 2 * PW;

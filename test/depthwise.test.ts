@@ -27,8 +27,11 @@ const cases: Case[] = [
   c('5x5 no bias, wider than 8 columns', [1, 4, 7, 21], [5, 5], [1, 1], [2, 2], [1, 1], false),
   c('3x3 at stride [2, 2], padding [1, 0]', [2, 2, 7, 9], [3, 3], [2, 2], [1, 0]),
   c('2x4 dilation [2, 3], no padding', [1, 3, 6, 17], [2, 4], [1, 1], [0, 0], [2, 3]),
-  // Padding wider than the kernel at stride 1: the input gradient scatters instead of correlating.
+  // Padding wider than the kernel at stride 1: the input gradient gathers rows instead of correlating.
   c('1x1 padded by [1, 2]', [2, 2, 5, 3], [1, 1], [1, 1], [1, 2]),
+  // Strides along H: each row of dx gathers up to three rows of dy (5x1), or runs of taps (5x3).
+  c('5x1 at stride [2, 1], padding [2, 0]', [1, 3, 9, 7], [5, 1], [2, 1], [2, 0]),
+  c('5x3 at stride [3, 1], padding [2, 1], dilation [1, 2]', [2, 2, 11, 9], [5, 3], [3, 1], [2, 1], [1, 2]),
   c('rows of 2 outputs (no vector block)', [1, 2, 6, 2], [3, 1], [1, 1], [1, 0]),
   c('rows of 5 and 13 outputs (an overlapping last block)', [2, 2, 3, 5], [3, 3], [1, 1], [1, 1]),
   c('rows of 13 outputs', [1, 2, 4, 13], [3, 3], [1, 1], [1, 1]),
