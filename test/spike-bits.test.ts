@@ -1,12 +1,13 @@
 // Spike trains kept as bits for backward: packSpikes / unpackSpikes against a plain JS reference (spike
-// trains, and a residual join's counts as planes of bits), and a convolution over spikes, which keeps
-// its input that way in training, against one that keeps f32.
+// trains, and a residual join's counts as planes of bits), and the convolutions over spikes (dense and
+// depthwise), which keep their input that way in training, against ones that keep f32.
 import { expect, it } from 'vitest';
 import { Tensor } from '../src/engine/tensor.js';
 import { reluForward } from '../src/kernels/activation.js';
 import { packSpikes, selectByBits, spikeWords, unpackSpikes } from '../src/kernels/spike-bits.js';
 import type { ForwardContext } from '../src/layers/layer.js';
 import { Conv2d } from '../src/layers/conv2d.js';
+import { DepthwiseConv2d } from '../src/layers/depthwise-conv2d.js';
 import { describeEachBuild, randArray } from './helpers.js';
 
 /** Bit j of word w is (value 32w + j >= level), written independently of the kernel. */
@@ -33,6 +34,13 @@ describeEachBuild('spike bits', () => {
       expect(Array.from(back.f32), `n=${n}`).toEqual(Array.from(xs));
       for (const t of [x, bits, back]) t.free();
     }
+    // -0 is a silent neuron too: the same bits (through the general test, which the +0/1 pass leaves it to).
+    const xs = spikeTrain(70, 3);
+    const signed = Tensor.from(xs.map((v, i) => (v === 0 && i % 5 === 0 ? -0 : v)), [70]);
+    const bits = Tensor.empty([spikeWords(70)], 'i32');
+    expect(packSpikes(signed, bits)).toBe(1);
+    expect(Array.from(bits.data)).toEqual(Array.from(referenceWords(xs)));
+    for (const t of [signed, bits]) t.free();
   });
 
   it('packs counts of 0 to 2 as two planes of bits whose sum is the count, bulk and tail', () => {
@@ -96,34 +104,32 @@ describeEachBuild('spike bits', () => {
     for (const t of [dy, bits]) t.free();
   });
 
-  it('a convolution over spikes keeps them as bits in training and gives the gradients of one that keeps f32', () => {
-    const settings = { inChannels: 3, outChannels: 4, kernel: [3, 3] as [number, number], padding: 'same' as const };
+  const layers = {
+    Conv2d: () => new Conv2d('conv', { inChannels: 3, outChannels: 4, kernel: [3, 3], padding: 'same' }, 5),
+    DepthwiseConv2d: () => new DepthwiseConv2d('dw', { channels: 3, kernel: [3, 1], stride: [2, 1], padding: [1, 0] }, 5),
+  };
+  it.each(Object.keys(layers) as (keyof typeof layers)[])('%s over spikes keeps them as bits in training and gives the gradients of one that keeps f32', (kind) => {
+    const make = layers[kind];
     const ctx = (spikesIn: boolean): ForwardContext => ({ batch: 2, steps: 3, training: true, count: false, spikesIn, backward: true });
     const x = Tensor.from(spikeTrain(6 * 3 * 5 * 7, 11), [6, 3, 5, 7]);
-    const dy = Tensor.from(randArray(6 * 4 * 5 * 7, 12), [6, 4, 5, 7]);
-    const grads = (spikesIn: boolean) => {
-      const conv = new Conv2d('conv', settings, 5);
-      const y = conv.forward(x, ctx(spikesIn)).toArray();
-      expect(conv.keepsInput(), `spikesIn ${spikesIn}`).toBe(!spikesIn);
-      const dx = conv.backward(dy, true)!.toArray();
-      const out = { y, dx, dw: conv.weight.grad.toArray(), db: conv.bias.grad.toArray() };
-      conv.dispose();
+    const probe = make();
+    const outShape = [6, ...probe.outputShape([3, 5, 7])];
+    probe.dispose();
+    const dy = Tensor.from(randArray(outShape.reduce((a, b) => a * b, 1), 12), outShape);
+    const grads = (input: Tensor, spikesIn: boolean, kept: boolean) => {
+      const layer = make();
+      const y = layer.forward(input, ctx(spikesIn)).toArray();
+      expect(layer.keepsInput(), `spikesIn ${spikesIn}`).toBe(kept);
+      const dx = layer.backward(dy, true)!.toArray();
+      const out = { y, dx, dw: layer.weight.grad.toArray(), db: layer.bias.grad.toArray() };
+      layer.dispose();
       return out;
     };
-    expect(grads(true)).toEqual(grads(false));
+    expect(grads(x, true, false)).toEqual(grads(x, false, true));
     // A residual join's counts of 2 are kept as two planes, with the same gradients; a count of 3 stays f32.
     for (const [top, kept] of [[2, false], [3, true]] as const) {
       const counts = Tensor.from(Array.from(x.f32, (v, i) => (i % 7 === 3 ? top : v)), x.shape);
-      const run = (spikesIn: boolean) => {
-        const conv = new Conv2d('conv', settings, 5);
-        conv.forward(counts, ctx(spikesIn));
-        expect(conv.keepsInput(), `counts to ${top}, spikesIn ${spikesIn}`).toBe(spikesIn ? kept : true);
-        const dx = conv.backward(dy, true)!.toArray();
-        const out = { dx, dw: conv.weight.grad.toArray(), db: conv.bias.grad.toArray() };
-        conv.dispose();
-        return out;
-      };
-      expect(run(true), `counts to ${top}`).toEqual(run(false));
+      expect(grads(counts, true, kept), `counts to ${top}`).toEqual(grads(counts, false, true));
       counts.free();
     }
     for (const t of [x, dy]) t.free();

@@ -2,14 +2,10 @@
 import { ShapeError, fmtShape } from '../engine/errors.js';
 import { Tensor } from '../engine/tensor.js';
 import { type Conv2dOptions, conv2dBackward, conv2dForward, conv2dOutputShape, samePadding } from '../kernels/conv.js';
-import { packSpikes, spikeWords, unpackSpikes } from '../kernels/spike-bits.js';
 import type { Param } from './layer.js';
-import { type ForwardContext, freeAll, reuse } from './layer.js';
+import { type ForwardContext, reuse } from './layer.js';
 import { tapsReaching } from './synaptic-counter.js';
 import { SynapticLayer, synapses } from './synaptic.js';
-
-/** The largest spike count a convolution keeps as bits (a residual join of two spike maps gives 2). */
-const MAX_COUNT = 2;
 
 export interface Conv2dSettings {
   inChannels: number;
@@ -32,9 +28,6 @@ export class Conv2d extends SynapticLayer {
   readonly weight: Param;
   readonly bias: Param;
   readonly options: Required<Conv2dOptions>;
-  /** What backward reads of the input when it is spikes in training: its planes of bits (x is then null). */
-  private xBits: Tensor[] = [];
-  private xShape: readonly number[] = [];
 
   /** `init`: a seed for PyTorch's default initialisation, or a layer whose weights to copy. */
   constructor(
@@ -58,52 +51,23 @@ export class Conv2d extends SynapticLayer {
 
   forward(x: Tensor, ctx: ForwardContext): Tensor {
     const out = [x.shape[0], ...this.outputShape(x.shape.slice(1))];
-    this.x = x;
-    this.xShape = x.shape;
     this.y = reuse(this.y, out);
     conv2dForward(x, this.weight.value, this.hasBias ? this.bias.value : null, this.y, this.options);
     if (ctx.count) {
       const [, C, KH, KW] = this.weight.value.shape;
       this.counter.add(x, ctx, out[1] * out[2] * out[3] * C * KH * KW, () => this.fanOut(x.shape));
     }
-    this.keepAsBits(x, ctx);
+    this.keepInput(x, ctx);
     return this.y;
   }
 
-  /**
-   * Spikes for the weight gradient are kept 32 to a word, and x is left to its owner to free (see
-   * keepsInput): a spiking network's convolutions read spike trains, or a residual join's counts of up
-   * to MAX_COUNT (a plane of bits per count).
-   */
-  private keepAsBits(x: Tensor, ctx: ForwardContext): void {
-    if (ctx.spikesIn && ctx.training && (ctx.backward ?? true)) {
-      const words = [spikeWords(x.size)];
-      this.xBits[0] = reuse(this.xBits[0] ?? null, words, 'i32');
-      const top = packSpikes(x, this.xBits[0]);
-      if (top >= 0 && top <= MAX_COUNT) {
-        for (let level = 2; level <= top; level++) packSpikes(x, (this.xBits[level - 1] = reuse(this.xBits[level - 1] ?? null, words, 'i32')), level);
-        freeAll(...this.xBits.splice(Math.max(1, top)));
-        this.x = null;
-        return;
-      }
-    }
-    freeAll(...this.xBits);
-    this.xBits = [];
-  }
-
-  keepsInput(): boolean {
-    return this.x !== null;
-  }
-
   backward(dy: Tensor, wantInputGrad: boolean): Tensor | null {
-    if (!this.x && this.xBits.length === 0) throw new Error(`${this.name}: backward before forward`);
+    const x = this.savedInput();
     if (wantInputGrad) this.dx = reuse(this.dx, this.xShape);
-    const x = this.x ?? Tensor.empty(this.xShape);
     try {
-      if (!this.x) this.xBits.forEach((bits, k) => unpackSpikes(bits, x, k > 0));
       conv2dBackward(x, this.weight.value, dy, wantInputGrad ? this.dx : null, this.weight.grad, this.hasBias ? this.bias.grad : null, this.options);
     } finally {
-      if (x !== this.x) x.free();
+      this.doneWith(x);
     }
     return wantInputGrad ? this.dx : null;
   }
@@ -125,21 +89,7 @@ export class Conv2d extends SynapticLayer {
     return this.settings.bias !== false;
   }
 
-  override releaseSaved(): void {
-    freeAll(...this.xBits);
-    this.xBits = [];
-    super.releaseSaved();
-  }
-
-
   clone(): Conv2d {
     return new Conv2d(this.name, this.settings, this);
   }
-
-  override dispose(): void {
-    freeAll(...this.xBits);
-    this.xBits = [];
-    super.dispose();
-  }
-
 }

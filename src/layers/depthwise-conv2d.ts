@@ -55,21 +55,25 @@ export class DepthwiseConv2d extends SynapticLayer {
 
   forward(x: Tensor, ctx: ForwardContext): Tensor {
     const out = [x.shape[0], ...this.outputShape(x.shape.slice(1))];
-    this.x = x;
     this.y = reuse(this.y, out);
     depthwiseForward(x, this.weight.value, this.hasBias ? this.bias.value : null, this.y, this.options);
     if (ctx.count) {
       const [, , KH, KW] = this.weight.value.shape;
       this.counter.add(x, ctx, out[1] * out[2] * out[3] * KH * KW, () => this.fanOut(x.shape));
     }
+    this.keepInput(x, ctx);
     return this.y;
   }
 
   backward(dy: Tensor, wantInputGrad: boolean): Tensor | null {
-    if (!this.x) throw new Error(`${this.name}: backward before forward`);
-    depthwiseBackwardWeight(this.x, dy, this.weight.grad, this.hasBias ? this.bias.grad : null, this.options);
+    const x = this.savedInput();
+    try {
+      depthwiseBackwardWeight(x, dy, this.weight.grad, this.hasBias ? this.bias.grad : null, this.options);
+    } finally {
+      this.doneWith(x);
+    }
     if (!wantInputGrad) return null;
-    this.dx = reuse(this.dx, this.x.shape);
+    this.dx = reuse(this.dx, this.xShape);
     depthwiseBackwardInput(this.weight.value, dy, this.dx, this.options);
     return this.dx;
   }

@@ -1,11 +1,15 @@
 // What every synaptic layer (Linear, Conv2d, DepthwiseConv2d) shares: a weight and a bias under
-// PyTorch's names, the input its weight gradient reads, its output and input gradient (freed as
-// layers/layer.ts's contract says), and the count of its synaptic work for activity().
+// PyTorch's names, the input its weight gradient reads (spikes as bits), its output and input gradient
+// (freed as layers/layer.ts's contract says), and the count of its synaptic work for activity().
 import { Tensor } from '../engine/tensor.js';
+import { packSpikes, spikeWords, unpackSpikes } from '../kernels/spike-bits.js';
 import { initSynapses } from './init.js';
 import type { ForwardContext, Layer, LayerActivity, NamedTensor, Param } from './layer.js';
-import { copyTensor, freeAll, param, releaseUnlessKept } from './layer.js';
+import { copyTensor, freeAll, param, releaseUnlessKept, reuse } from './layer.js';
 import { SynapticCounter } from './synaptic-counter.js';
+
+/** The largest spike count kept as bits (a residual join of two spike maps gives 2). */
+const MAX_COUNT = 2;
 
 /**
  * A synaptic layer's weight and bias (`<name>.weight`, `<name>.bias`): copies of `init`'s, or drawn from
@@ -29,6 +33,10 @@ export abstract class SynapticLayer implements Layer {
   protected y: Tensor | null = null;
   protected dx: Tensor | null = null;
   protected readonly counter = new SynapticCounter();
+  /** What backward reads of the input when it is spikes in training: its planes of bits (x is then null). */
+  private xBits: Tensor[] = [];
+  /** The shape of the input that forward saw. */
+  protected xShape: readonly number[] = [];
 
   abstract outputShape(input: readonly number[]): number[];
   abstract forward(x: Tensor, ctx: ForwardContext): Tensor;
@@ -57,7 +65,49 @@ export abstract class SynapticLayer implements Layer {
     this.y = null;
   }
 
+  /**
+   * Saves x for the weight gradient. Spikes in training (a spiking network's trains, or a residual
+   * join's counts of up to MAX_COUNT) are kept 32 to a word, a plane of bits per count, and x is left
+   * to its owner to free (see keepsInput): 1/32 of the memory until backward.
+   */
+  protected keepInput(x: Tensor, ctx: ForwardContext): void {
+    this.x = x;
+    this.xShape = x.shape;
+    if (ctx.spikesIn && ctx.training && (ctx.backward ?? true)) {
+      const words = [spikeWords(x.size)];
+      this.xBits[0] = reuse(this.xBits[0] ?? null, words, 'i32');
+      const top = packSpikes(x, this.xBits[0]);
+      if (top >= 0 && top <= MAX_COUNT) {
+        for (let level = 2; level <= top; level++) packSpikes(x, (this.xBits[level - 1] = reuse(this.xBits[level - 1] ?? null, words, 'i32')), level);
+        freeAll(...this.xBits.splice(Math.max(1, top)));
+        this.x = null;
+        return;
+      }
+    }
+    freeAll(...this.xBits);
+    this.xBits = [];
+  }
+
+  /** The input forward saved: x itself, or a fresh tensor unpacked from its bits (give it to doneWith). */
+  protected savedInput(): Tensor {
+    if (this.x) return this.x;
+    if (this.xBits.length === 0) throw new Error(`${this.name}: backward before forward`);
+    const x = Tensor.empty(this.xShape);
+    this.xBits.forEach((bits, k) => unpackSpikes(bits, x, k > 0));
+    return x;
+  }
+
+  protected doneWith(x: Tensor): void {
+    if (x !== this.x) x.free();
+  }
+
+  keepsInput(): boolean {
+    return this.x !== null;
+  }
+
   releaseSaved(): void {
+    freeAll(...this.xBits);
+    this.xBits = [];
     this.x = null;
   }
 
@@ -75,7 +125,8 @@ export abstract class SynapticLayer implements Layer {
   }
 
   dispose(): void {
-    freeAll(this.weight.value, this.weight.grad, this.bias.value, this.bias.grad, this.y, this.dx);
+    freeAll(this.weight.value, this.weight.grad, this.bias.value, this.bias.grad, this.y, this.dx, ...this.xBits);
+    this.xBits = [];
     this.x = this.y = this.dx = null;
   }
 }
