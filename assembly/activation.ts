@@ -1,4 +1,5 @@
 // ReLU over n contiguous f32 values.
+import { maskBits16 } from './simd';
 
 /**
  * y = max(x, 0); with mask != 0 also the bits (x > 0), 32 to a word as assembly/spike-bits.ts lays
@@ -10,14 +11,21 @@ export function reluForward(x: usize, y: usize, n: i32, mask: usize): void {
   let i = 0;
   if (mask != 0) {
     for (; i + 32 <= n; i += 32) {
-      let word: u32 = 0;
-      for (let j = 0; j < 8; j++) {
-        const o = <usize>(i + 4 * j) << 2;
-        const v = v128.load(x + o);
-        v128.store(y + o, f32x4.max(v, zero));
-        word |= <u32>i32x4.bitmask(f32x4.gt(v, zero)) << (<u32>j << 2);
-      }
-      store<u32>(mask + (<usize>i >> 3), word);
+      // All eight vectors are read before any is written: y may be x.
+      const p = x + (<usize>i << 2), q = y + (<usize>i << 2);
+      const v0 = v128.load(p), v1 = v128.load(p, 16), v2 = v128.load(p, 32), v3 = v128.load(p, 48);
+      const v4 = v128.load(p, 64), v5 = v128.load(p, 80), v6 = v128.load(p, 96), v7 = v128.load(p, 112);
+      v128.store(q, f32x4.max(v0, zero));
+      v128.store(q, f32x4.max(v1, zero), 16);
+      v128.store(q, f32x4.max(v2, zero), 32);
+      v128.store(q, f32x4.max(v3, zero), 48);
+      v128.store(q, f32x4.max(v4, zero), 64);
+      v128.store(q, f32x4.max(v5, zero), 80);
+      v128.store(q, f32x4.max(v6, zero), 96);
+      v128.store(q, f32x4.max(v7, zero), 112);
+      const lo = maskBits16(f32x4.gt(v0, zero), f32x4.gt(v1, zero), f32x4.gt(v2, zero), f32x4.gt(v3, zero));
+      const hi = maskBits16(f32x4.gt(v4, zero), f32x4.gt(v5, zero), f32x4.gt(v6, zero), f32x4.gt(v7, zero));
+      store<u32>(mask + (<usize>i >> 3), lo | (hi << 16));
     }
     if (i < n) {
       let word: u32 = 0;

@@ -58,3 +58,9 @@ const EXPONENT = 0x7f800000;
 @inline export function nonFiniteScalar(v: f32): bool {
   return (reinterpret<i32>(v) & EXPONENT) == EXPONENT;
 }
+
+/** The 16 bits of four vectors of lane masks (all ones or zeros), in lane order: narrowed to bytes, one bitmask. */
+// @ts-ignore: decorator
+@inline export function maskBits16(a: v128, b: v128, c: v128, d: v128): u32 {
+  return <u32>i8x16.bitmask(i8x16.narrow_i16x8_s(i16x8.narrow_i32x4_s(a, b), i16x8.narrow_i32x4_s(c, d)));
+}

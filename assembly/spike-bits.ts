@@ -5,9 +5,29 @@
 // Bit j of word w is value 32w + j; four values make a nibble, so a vector's compare mask is the
 // nibble itself (i32x4.bitmask) and a nibble's four bits are a vector's lanes again.
 
+import { maskBits16 } from './simd';
+
 const ZERO = f32x4.splat(0);
 const ONE = f32x4.splat(1);
-const LANE_BITS = i32x4(1, 2, 4, 8);
+
+// The bits of a word that vector j of its 32 values holds, one per lane (bit 4j + i in lane i). The
+// loops below spell out their eight vectors: V8 does not unroll, and a loop over j pays a shift, a
+// splat and its own count for every four values, as much as the work.
+const BITS0 = i32x4(1, 2, 4, 8);
+const BITS1 = i32x4(1 << 4, 2 << 4, 4 << 4, 8 << 4);
+const BITS2 = i32x4(1 << 8, 2 << 8, 4 << 8, 8 << 8);
+const BITS3 = i32x4(1 << 12, 2 << 12, 4 << 12, 8 << 12);
+const BITS4 = i32x4(1 << 16, 2 << 16, 4 << 16, 8 << 16);
+const BITS5 = i32x4(1 << 20, 2 << 20, 4 << 20, 8 << 20);
+const BITS6 = i32x4(1 << 24, 2 << 24, 4 << 24, 8 << 24);
+const BITS7 = i32x4(1 << 28, 2 << 28, 4 << 28, 8 << 28);
+
+/** Lanes all ones where the word (splat) has the lane's bit of `bits` set. */
+// @ts-ignore: decorator
+@inline function lanesOf(word: v128, bits: v128): v128 {
+  return i32x4.eq(v128.and(word, bits), bits);
+}
+
 
 /**
  * Packs (x >= level) for x[0 .. n) (f32) into ceil(n / 32) u32 words at `bits`, spare bits of the last
@@ -62,13 +82,16 @@ function packBinary(x: usize, bits: usize, n: i32): f32 {
   let i = 0;
   for (; i + 32 <= n; i += 32) {
     const p = x + (<usize>i << 2);
-    let word: u32 = 0;
-    for (let j = 0; j < 8; j++) {
-      const v = v128.load(p + (<usize>j << 4));
-      const isOne = i32x4.eq(v, one);
-      ok = v128.and(ok, v128.or(isOne, i32x4.eq(v, zero)));
-      word |= <u32>i32x4.bitmask(isOne) << (<u32>j << 2);
-    }
+    const v0 = v128.load(p), v1 = v128.load(p, 16), v2 = v128.load(p, 32), v3 = v128.load(p, 48);
+    const v4 = v128.load(p, 64), v5 = v128.load(p, 80), v6 = v128.load(p, 96), v7 = v128.load(p, 112);
+    const o0 = i32x4.eq(v0, one), o1 = i32x4.eq(v1, one), o2 = i32x4.eq(v2, one), o3 = i32x4.eq(v3, one);
+    const o4 = i32x4.eq(v4, one), o5 = i32x4.eq(v5, one), o6 = i32x4.eq(v6, one), o7 = i32x4.eq(v7, one);
+    const k0 = v128.and(v128.or(o0, i32x4.eq(v0, zero)), v128.or(o1, i32x4.eq(v1, zero)));
+    const k1 = v128.and(v128.or(o2, i32x4.eq(v2, zero)), v128.or(o3, i32x4.eq(v3, zero)));
+    const k2 = v128.and(v128.or(o4, i32x4.eq(v4, zero)), v128.or(o5, i32x4.eq(v5, zero)));
+    const k3 = v128.and(v128.or(o6, i32x4.eq(v6, zero)), v128.or(o7, i32x4.eq(v7, zero)));
+    ok = v128.and(ok, v128.and(v128.and(k0, k1), v128.and(k2, k3)));
+    const word = maskBits16(o0, o1, o2, o3) | (maskBits16(o4, o5, o6, o7) << 16);
     any |= word;
     store<u32>(bits + (<usize>i >> 3), word);
   }
@@ -90,14 +113,31 @@ function packBinary(x: usize, bits: usize, n: i32): f32 {
 export function unpackSpikes(bits: usize, x: usize, n: i32, add: i32): void {
   assert(n >= 0, 'unpackSpikes: n must be >= 0');
   let i = 0;
-  for (; i + 32 <= n; i += 32) {
-    const word = load<u32>(bits + (<usize>i >> 3));
-    const p = x + (<usize>i << 2);
-    for (let j = 0; j < 8; j++) {
-      const lanes = v128.and(i32x4.splat(<i32>(word >>> (<u32>j << 2))), LANE_BITS);
-      const v = v128.and(i32x4.ne(lanes, i32x4.splat(0)), ONE);
-      const at = p + (<usize>j << 4);
-      v128.store(at, add ? f32x4.add(v128.load(at), v) : v);
+  if (add) {
+    for (; i + 32 <= n; i += 32) {
+      const w = v128.load32_splat(bits + (<usize>i >> 3));
+      const p = x + (<usize>i << 2);
+      v128.store(p, f32x4.add(v128.load(p), v128.and(lanesOf(w, BITS0), ONE)));
+      v128.store(p, f32x4.add(v128.load(p, 16), v128.and(lanesOf(w, BITS1), ONE)), 16);
+      v128.store(p, f32x4.add(v128.load(p, 32), v128.and(lanesOf(w, BITS2), ONE)), 32);
+      v128.store(p, f32x4.add(v128.load(p, 48), v128.and(lanesOf(w, BITS3), ONE)), 48);
+      v128.store(p, f32x4.add(v128.load(p, 64), v128.and(lanesOf(w, BITS4), ONE)), 64);
+      v128.store(p, f32x4.add(v128.load(p, 80), v128.and(lanesOf(w, BITS5), ONE)), 80);
+      v128.store(p, f32x4.add(v128.load(p, 96), v128.and(lanesOf(w, BITS6), ONE)), 96);
+      v128.store(p, f32x4.add(v128.load(p, 112), v128.and(lanesOf(w, BITS7), ONE)), 112);
+    }
+  } else {
+    for (; i + 32 <= n; i += 32) {
+      const w = v128.load32_splat(bits + (<usize>i >> 3));
+      const p = x + (<usize>i << 2);
+      v128.store(p, v128.and(lanesOf(w, BITS0), ONE));
+      v128.store(p, v128.and(lanesOf(w, BITS1), ONE), 16);
+      v128.store(p, v128.and(lanesOf(w, BITS2), ONE), 32);
+      v128.store(p, v128.and(lanesOf(w, BITS3), ONE), 48);
+      v128.store(p, v128.and(lanesOf(w, BITS4), ONE), 64);
+      v128.store(p, v128.and(lanesOf(w, BITS5), ONE), 80);
+      v128.store(p, v128.and(lanesOf(w, BITS6), ONE), 96);
+      v128.store(p, v128.and(lanesOf(w, BITS7), ONE), 112);
     }
   }
   if (i < n) {
@@ -118,13 +158,16 @@ export function selectByBits(bits: usize, dy: usize, dx: usize, n: i32): void {
   assert(n >= 0, 'selectByBits: n must be >= 0');
   let i = 0;
   for (; i + 32 <= n; i += 32) {
-    const word = load<u32>(bits + (<usize>i >> 3));
-    const o = <usize>i << 2;
-    for (let j = 0; j < 8; j++) {
-      const keep = i32x4.ne(v128.and(i32x4.splat(<i32>(word >>> (<u32>j << 2))), LANE_BITS), i32x4.splat(0));
-      const p = o + (<usize>j << 4);
-      v128.store(dx + p, v128.and(v128.load(dy + p), keep));
-    }
+    const w = v128.load32_splat(bits + (<usize>i >> 3));
+    const g = dy + (<usize>i << 2), d = dx + (<usize>i << 2);
+    v128.store(d, v128.and(v128.load(g), lanesOf(w, BITS0)));
+    v128.store(d, v128.and(v128.load(g, 16), lanesOf(w, BITS1)), 16);
+    v128.store(d, v128.and(v128.load(g, 32), lanesOf(w, BITS2)), 32);
+    v128.store(d, v128.and(v128.load(g, 48), lanesOf(w, BITS3)), 48);
+    v128.store(d, v128.and(v128.load(g, 64), lanesOf(w, BITS4)), 64);
+    v128.store(d, v128.and(v128.load(g, 80), lanesOf(w, BITS5)), 80);
+    v128.store(d, v128.and(v128.load(g, 96), lanesOf(w, BITS6)), 96);
+    v128.store(d, v128.and(v128.load(g, 112), lanesOf(w, BITS7)), 112);
   }
   if (i < n) {
     const word = load<u32>(bits + (<usize>i >> 3));
