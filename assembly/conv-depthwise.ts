@@ -353,11 +353,13 @@ export function depthwiseBackwardWeight(
   const K = KH * KW;
   const Wp = W + 2 * PW;
   if (PW > 0) memory.fill(scratch, 0, <usize>H * Wp << 2);
-  for (let c = c0; c < c1; c++) {
-    const dwc = dw + (<usize>(c * K) << 2);
-    memory.fill(dwc, 0, <usize>K << 2);
-    let bias: f32 = 0;
-    for (let n = 0; n < N; n++) {
+  memory.fill(dw + (<usize>(c0 * K) << 2), 0, <usize>((c1 - c0) * K) << 2);
+  if (db) memory.fill(db + (<usize>c0 << 2), 0, <usize>(c1 - c0) << 2);
+  // Planes in memory order, sample by sample (a channel at a time would jump C planes between its
+  // samples); each channel still adds its samples in order, so the sums are the same to the bit.
+  for (let n = 0; n < N; n++) {
+    for (let c = c0; c < c1; c++) {
+      const dwc = dw + (<usize>(c * K) << 2);
       const plane = <usize>(n * C + c);
       let rows = x + (plane * H * W << 2);
       if (PW > 0) {
@@ -365,7 +367,7 @@ export function depthwiseBackwardWeight(
         rows = scratch;
       }
       const dyp = dy + (plane * OH * OW << 2);
-      if (db) bias += spanSum(dyp, OH * OW);
+      if (db) store<f32>(db + (<usize>c << 2), load<f32>(db + (<usize>c << 2)) + spanSum(dyp, OH * OW));
       if (K == 3 && SW == 1) {
         threeTapWeightGrad(rows, dyp, dwc, H, Wp, OH, OW, KW == 3 ? 0 : 1, SH, PH, DH, DW);
         continue;
@@ -396,6 +398,5 @@ export function depthwiseBackwardWeight(
         }
       }
     }
-    if (db) store<f32>(db + (<usize>c << 2), bias);
   }
 }

@@ -7,11 +7,15 @@ import { engineFor } from './setup.js';
 
 // GB/s counts the bytes a kernel must move at least once: forward reads x and writes y (8 bytes a
 // value), backward reads x and dy and writes dx (12).
-// Hjh normalises each of its 5 steps of 16 samples on its own: one call per step.
+// Hjh normalises each of its 5 steps of 16 samples on its own: one call per step. BC-ResNet-3's
+// sub-spectral norm sees [C·5, F/5, T] (its first stage's 24 channels over 20 bands), its stem's norm
+// the whole [48, 20, 101] map.
 const shapes: { name: string; shape: number[] }[] = [
   { name: 'Hjh bn1 training, one step', shape: [16, 8, 60, 134] },
   { name: 'Hjh bn2 training, one step', shape: [16, 16, 30, 67] },
   { name: 'M5 bn training', shape: [16, 128, 1000] },
+  { name: 'BC-ResNet-3 block1.ssn training, one step', shape: [16, 120, 4, 101] },
+  { name: 'BC-ResNet-3 bn0 training', shape: [16, 48, 20, 101] },
 ];
 
 // Plain-JavaScript baselines: the same loops a careful JS author would write.
