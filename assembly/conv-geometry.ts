@@ -52,17 +52,29 @@ export function checkGeometry(name: string, geom: ConvGeometry): void {
 }
 
 // The direct weight gradient sums db while it copies dy; the im2col and sparse paths call this.
-// db[co] = sum over n and positions of dy[n, co, :].
-export function biasGradient(dy: usize, db: usize, N: i32, CO: i32, len: i32): void {
-  for (let co = 0; co < CO; co++) {
-    let acc = f32x4.splat(0);
-    let tail: f32 = 0;
-    for (let n = 0; n < N; n++) {
+// db[co] = sum over n and positions of dy[n, co, :]: per channel a vector sum and a sum of row tails,
+// kept in scratch (biasGradientBytes) so dy is read in memory order, sample by sample, where a channel
+// at a time would jump CO rows between its samples. Each channel adds its rows in sample order either way.
+export function biasGradient(dy: usize, db: usize, N: i32, CO: i32, len: i32, scratch: usize): void {
+  const tails = scratch + (<usize>CO << 4);
+  memory.fill(scratch, 0, biasGradientBytes(CO));
+  for (let n = 0; n < N; n++) {
+    for (let co = 0; co < CO; co++) {
       const p = dy + ((<usize>(n * CO + co) * len) << 2);
+      const a = scratch + (<usize>co << 4), t = tails + (<usize>co << 2);
+      let acc = v128.load(a);
+      let tail = load<f32>(t);
       let i = 0;
       for (; i + 4 <= len; i += 4) acc = f32x4.add(acc, v128.load(p + (<usize>i << 2)));
       for (; i < len; i++) tail += load<f32>(p + (<usize>i << 2));
+      v128.store(a, acc);
+      store<f32>(t, tail);
     }
-    store<f32>(db + (<usize>co << 2), hsum(acc) + tail);
   }
+  for (let co = 0; co < CO; co++) store<f32>(db + (<usize>co << 2), hsum(v128.load(scratch + (<usize>co << 4))) + load<f32>(tails + (<usize>co << 2)));
+}
+
+/** Scratch bytes of biasGradient. */
+export function biasGradientBytes(CO: i32): usize {
+  return <usize>CO * 20;
 }

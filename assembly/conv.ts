@@ -13,7 +13,7 @@
 // A cost model picks the sparse and binary paths per call from the count of non-zero inputs
 // (sparse-policy.ts can force any path: the results agree to float rounding).
 // Every export takes the offset of a geometry descriptor (conv-geometry.ts) and buffer offsets.
-import { biasGradient, checkGeometry, ConvGeometry, geometryAt, outHeight, outWidth } from './conv-geometry';
+import { biasGradient, biasGradientBytes, checkGeometry, ConvGeometry, geometryAt, outHeight, outWidth } from './conv-geometry';
 import {
   directBackwardInput, directBackwardInputBytes, directForward, directForwardBytes, directWeightGrad, directWeightGradBytes,
 } from './conv-direct';
@@ -79,7 +79,7 @@ export function conv2dScratchBytes(geometry: usize): usize {
   if (!directOut || !directIn) bytes = max(bytes, im2colBytes(geom));
   if (!directOut) bytes = max(bytes, max(sparseGemmForwardBytes(geom), sparseGemmWeightGradBytes(geom)));
   if ((!directOut || !directIn) && winogradPredicted(geom)) bytes = max(bytes, winogradBytes(geom));
-  return max(bytes, binaryBytes(geom));
+  return max(max(bytes, binaryBytes(geom)), biasGradientBytes(geom.CO));
 }
 
 function checked(name: string, geometry: usize, scratchBytes: usize): ConvGeometry {
@@ -155,7 +155,7 @@ export function conv2dBackwardWeight(geometry: usize, x: usize, dy: usize, dw: u
     directWeightGrad(geom, x, dy, dw, db, scratch);
     return;
   }
-  if (db != 0) biasGradient(dy, db, geom.N, geom.CO, outHeight(geom) * outWidth(geom));
+  if (db != 0) biasGradient(dy, db, geom.N, geom.CO, outHeight(geom) * outWidth(geom), scratch);
   if (path == BINARY_PATH) binaryWeightGrad(geom, x, dy, dw, scratch);
   else if (direct) sparseWeightGrad(geom, x, dy, dw, scratch);
   else if (path == SPARSE_PATH) sparseGemmWeightGrad(geom, x, dy, dw, scratch);
