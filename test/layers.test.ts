@@ -364,6 +364,14 @@ describeEachBuild('backward memory', () => {
     const currents = Tensor.from(randArray(8, 9), [2, 4]);
     expect(once.adopts(currents, ctx)).toBe(false);
     once.dispose();
+    // At one step a batch of currents is both per-step and given once: kept, so never written over (an
+    // SNN at T=1 once wrote its spikes over the currents its backward recomputes the membrane from).
+    const single = new Leaky('single', { ...settings, steps: 1 });
+    const oneStep: ForwardContext = { ...ctx, steps: 1 };
+    expect(single.adopts(currents, oneStep)).toBe(false);
+    single.forward(currents, oneStep);
+    expect(single.keepsInput()).toBe(true);
+    single.dispose();
     for (const t of [x, dy, currents]) t.free();
   });
 

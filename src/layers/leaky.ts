@@ -204,10 +204,12 @@ export class Leaky implements Layer {
 
   /**
    * Per-step currents (training, unsigned) are read once, step by step, just before the output is
-   * written in their place; kept currents (given once) and signed neurons' are not given up.
+   * written in their place; kept currents (given once) and signed neurons' are not given up. At one
+   * step a batch of rows is both: forward keeps it as the current backward recomputes from, so the
+   * spikes must not be written over it.
    */
   adopts(x: Tensor, ctx: ForwardContext): boolean {
-    return ctx.training && (ctx.backward ?? true) && !this.settings.signed && x.shape[0] === this.steps * ctx.batch;
+    return ctx.training && (ctx.backward ?? true) && !this.settings.signed && this.steps > 1 && x.shape[0] === this.steps * ctx.batch;
   }
 
   /** A signed neuron's backward reads its output. */
