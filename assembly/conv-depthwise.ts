@@ -8,7 +8,7 @@
 //
 // Planes (n, c) are independent in forward and input gradient, so a call takes a band of P planes
 // starting at channel c0; the weight gradient sums over samples, so a call takes a band of channels.
-import { hsum, madd, spanSum } from './simd';
+import { axpy, hsum, madd, spanSum } from './simd';
 
 function checkSizes(name: string, H: i32, W: i32, KH: i32, KW: i32, SH: i32, SW: i32, PH: i32, PW: i32, DH: i32, DW: i32): void {
   assert(H > 0 && W > 0 && KH > 0 && KW > 0 && SH > 0 && SW > 0 && DH > 0 && DW > 0, name + ': sizes, strides and dilations must be positive');
@@ -140,21 +140,6 @@ export function depthwiseForward(
     const bias: f32 = b ? load<f32>(b + (<usize>c << 2)) : 0;
     correlatePlane(x + (<usize>p * H * W << 2), H, W, w + (<usize>(c * K) << 2), KH, KW, SH, SW, PH, PW, DH, DW, bias,
       y + (<usize>p * OH * OW << 2), OH, OW, scratch);
-  }
-}
-
-// dst[i] += a · src[i] for i < n.
-// @ts-ignore: decorator
-@inline function axpy(dst: usize, src: usize, n: i32, a: f32): void {
-  const va = f32x4.splat(a);
-  let i = 0;
-  for (; i + 4 <= n; i += 4) {
-    const o = <usize>i << 2;
-    v128.store(dst + o, madd(v128.load(src + o), va, v128.load(dst + o)));
-  }
-  for (; i < n; i++) {
-    const o = <usize>i << 2;
-    store<f32>(dst + o, load<f32>(dst + o) + a * load<f32>(src + o));
   }
 }
 

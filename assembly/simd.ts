@@ -64,3 +64,18 @@ const EXPONENT = 0x7f800000;
 @inline export function maskBits16(a: v128, b: v128, c: v128, d: v128): u32 {
   return <u32>i8x16.bitmask(i8x16.narrow_i16x8_s(i16x8.narrow_i32x4_s(a, b), i16x8.narrow_i32x4_s(c, d)));
 }
+
+// dst[i] += a · src[i] for i < n.
+// @ts-ignore: decorator
+@inline export function axpy(dst: usize, src: usize, n: i32, a: f32): void {
+  const va = f32x4.splat(a);
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const o = <usize>i << 2;
+    v128.store(dst + o, madd(v128.load(src + o), va, v128.load(dst + o)));
+  }
+  for (; i < n; i++) {
+    const o = <usize>i << 2;
+    store<f32>(dst + o, load<f32>(dst + o) + a * load<f32>(src + o));
+  }
+}
