@@ -18,7 +18,7 @@
 import { align64 } from './align';
 import { ConvGeometry, outHeight, outWidth } from './conv-geometry';
 import { transpose } from './conv-sparse';
-import { maskBits16 } from './simd';
+import { spikeWord } from './simd';
 
 // Output channels per table: four vectors of accumulators per output position.
 const BLOCK = 16;
@@ -58,31 +58,16 @@ export function binaryBytes(geom: ConvGeometry): usize {
   );
 }
 
-/**
- * The count of non-zero x[0..n), or -1 when some entry is neither 0 nor 1 (NaN included). Eight vectors
- * at a time, their ones counted off the bits of their masks, as spike-bits.ts packs them.
- */
+/** The count of non-zero x[0..n), or -1 when some entry is neither 0 nor 1 (NaN included). */
 export function spikeCount(x: usize, n: i32): i64 {
-  const zero = f32x4.splat(0), one = f32x4.splat(1);
-  let ok = i32x4.splat(-1);
   let count: i64 = 0;
   let i = 0;
+  // Analog inputs (a CNN's) are told apart at their first vectors, not after a whole pass.
   for (; i + 32 <= n; i += 32) {
-    const p = x + (<usize>i << 2);
-    const v0 = v128.load(p), v1 = v128.load(p, 16), v2 = v128.load(p, 32), v3 = v128.load(p, 48);
-    const v4 = v128.load(p, 64), v5 = v128.load(p, 80), v6 = v128.load(p, 96), v7 = v128.load(p, 112);
-    const o0 = f32x4.eq(v0, one), o1 = f32x4.eq(v1, one), o2 = f32x4.eq(v2, one), o3 = f32x4.eq(v3, one);
-    const o4 = f32x4.eq(v4, one), o5 = f32x4.eq(v5, one), o6 = f32x4.eq(v6, one), o7 = f32x4.eq(v7, one);
-    const k0 = v128.and(v128.or(o0, f32x4.eq(v0, zero)), v128.or(o1, f32x4.eq(v1, zero)));
-    const k1 = v128.and(v128.or(o2, f32x4.eq(v2, zero)), v128.or(o3, f32x4.eq(v3, zero)));
-    const k2 = v128.and(v128.or(o4, f32x4.eq(v4, zero)), v128.or(o5, f32x4.eq(v5, zero)));
-    const k3 = v128.and(v128.or(o6, f32x4.eq(v6, zero)), v128.or(o7, f32x4.eq(v7, zero)));
-    ok = v128.and(ok, v128.and(v128.and(k0, k1), v128.and(k2, k3)));
-    count += <i64>popcnt<u32>(maskBits16(o0, o1, o2, o3) | (maskBits16(o4, o5, o6, o7) << 16));
-    // Analog inputs (a CNN's) are told apart within the first kilobytes, not after a whole pass.
-    if ((i & 1023) == 0 && !i32x4.all_true(ok)) return -1;
+    const r = spikeWord(x + (<usize>i << 2));
+    if (!(r >> 32)) return -1;
+    count += <i64>popcnt<u32>(<u32>r);
   }
-  if (!i32x4.all_true(ok)) return -1;
   for (; i < n; i++) {
     const v = load<f32>(x + (<usize>i << 2));
     if (v == 1) count++;

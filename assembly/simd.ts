@@ -79,3 +79,24 @@ const EXPONENT = 0x7f800000;
     store<f32>(dst + o, load<f32>(dst + o) + a * load<f32>(src + o));
   }
 }
+
+/**
+ * The 32 values at p as a spike train: bit i of the low word set where value i is 1, and bit 32 set
+ * when every value is 0 or 1 (either zero; NaN is neither). Eight vectors a call, their masks
+ * narrowed to one bitmask each four (maskBits16).
+ */
+// @ts-ignore: decorator
+@inline export function spikeWord(p: usize): u64 {
+  const one = f32x4.splat(1), zero = f32x4.splat(0);
+  const v0 = v128.load(p), v1 = v128.load(p, 16), v2 = v128.load(p, 32), v3 = v128.load(p, 48);
+  const v4 = v128.load(p, 64), v5 = v128.load(p, 80), v6 = v128.load(p, 96), v7 = v128.load(p, 112);
+  const o0 = f32x4.eq(v0, one), o1 = f32x4.eq(v1, one), o2 = f32x4.eq(v2, one), o3 = f32x4.eq(v3, one);
+  const o4 = f32x4.eq(v4, one), o5 = f32x4.eq(v5, one), o6 = f32x4.eq(v6, one), o7 = f32x4.eq(v7, one);
+  const k0 = v128.and(v128.or(o0, f32x4.eq(v0, zero)), v128.or(o1, f32x4.eq(v1, zero)));
+  const k1 = v128.and(v128.or(o2, f32x4.eq(v2, zero)), v128.or(o3, f32x4.eq(v3, zero)));
+  const k2 = v128.and(v128.or(o4, f32x4.eq(v4, zero)), v128.or(o5, f32x4.eq(v5, zero)));
+  const k3 = v128.and(v128.or(o6, f32x4.eq(v6, zero)), v128.or(o7, f32x4.eq(v7, zero)));
+  const binary = i32x4.all_true(v128.and(v128.and(k0, k1), v128.and(k2, k3)));
+  const word = maskBits16(o0, o1, o2, o3) | (maskBits16(o4, o5, o6, o7) << 16);
+  return <u64>word | (<u64>binary << 32);
+}

@@ -5,7 +5,7 @@
 // Bit j of word w is value 32w + j; four values make a nibble, so a vector's compare mask is the
 // nibble itself (i32x4.bitmask) and a nibble's four bits are a vector's lanes again.
 
-import { maskBits16 } from './simd';
+import { spikeWord } from './simd';
 
 const ZERO = f32x4.splat(0);
 const ONE = f32x4.splat(1);
@@ -71,36 +71,24 @@ export function packSpikes(x: usize, bits: usize, n: i32, level: f32): f32 {
   return ok ? largest : -1;
 }
 
-// packSpikes of a spike train, every value +0 or 1 as a LIF writes them: two integer compares a vector
-// where the general test takes five operations (NaN, fractions and signs), so packing the spikes a
-// layer keeps for backward costs about half. Returns -1 at any other value (a count of 2, -0 or no
-// spike at all), after which packSpikes packs the general way.
+// packSpikes of a spike train, every value 0 or 1 as a LIF writes them: spikeWord's two compares a
+// vector where the general test takes five operations (fractions, signs and the largest count), so
+// packing the spikes a layer keeps for backward costs about half. Returns -1 at any other value (a
+// count of 2, or no spike train), after which packSpikes packs the general way.
 function packBinary(x: usize, bits: usize, n: i32): f32 {
-  const one = i32x4.splat(0x3f800000), zero = i32x4.splat(0);
-  let ok = i32x4.splat(-1);
   let any: u32 = 0;
   let i = 0;
   for (; i + 32 <= n; i += 32) {
-    const p = x + (<usize>i << 2);
-    const v0 = v128.load(p), v1 = v128.load(p, 16), v2 = v128.load(p, 32), v3 = v128.load(p, 48);
-    const v4 = v128.load(p, 64), v5 = v128.load(p, 80), v6 = v128.load(p, 96), v7 = v128.load(p, 112);
-    const o0 = i32x4.eq(v0, one), o1 = i32x4.eq(v1, one), o2 = i32x4.eq(v2, one), o3 = i32x4.eq(v3, one);
-    const o4 = i32x4.eq(v4, one), o5 = i32x4.eq(v5, one), o6 = i32x4.eq(v6, one), o7 = i32x4.eq(v7, one);
-    const k0 = v128.and(v128.or(o0, i32x4.eq(v0, zero)), v128.or(o1, i32x4.eq(v1, zero)));
-    const k1 = v128.and(v128.or(o2, i32x4.eq(v2, zero)), v128.or(o3, i32x4.eq(v3, zero)));
-    const k2 = v128.and(v128.or(o4, i32x4.eq(v4, zero)), v128.or(o5, i32x4.eq(v5, zero)));
-    const k3 = v128.and(v128.or(o6, i32x4.eq(v6, zero)), v128.or(o7, i32x4.eq(v7, zero)));
-    ok = v128.and(ok, v128.and(v128.and(k0, k1), v128.and(k2, k3)));
-    const word = maskBits16(o0, o1, o2, o3) | (maskBits16(o4, o5, o6, o7) << 16);
-    any |= word;
-    store<u32>(bits + (<usize>i >> 3), word);
+    const r = spikeWord(x + (<usize>i << 2));
+    if (!(r >> 32)) return -1;
+    any |= <u32>r;
+    store<u32>(bits + (<usize>i >> 3), <u32>r);
   }
-  if (!i32x4.all_true(ok)) return -1;
   if (i < n) {
     let word: u32 = 0;
     for (let j = 0; i + j < n; j++) {
-      const v = load<u32>(x + (<usize>(i + j) << 2));
-      if (v == 0x3f800000) word |= (<u32>1) << <u32>j;
+      const v = load<f32>(x + (<usize>(i + j) << 2));
+      if (v == 1) word |= (<u32>1) << <u32>j;
       else if (v != 0) return -1;
     }
     any |= word;

@@ -34,7 +34,7 @@ describeEachBuild('spike bits', () => {
       expect(Array.from(back.f32), `n=${n}`).toEqual(Array.from(xs));
       for (const t of [x, bits, back]) t.free();
     }
-    // -0 is a silent neuron too: the same bits (through the general test, which the +0/1 pass leaves it to).
+    // -0 is a silent neuron too: the same bits.
     const xs = spikeTrain(70, 3);
     const signed = Tensor.from(xs.map((v, i) => (v === 0 && i % 5 === 0 ? -0 : v)), [70]);
     const bits = Tensor.empty([spikeWords(70)], 'i32');
