@@ -115,9 +115,9 @@ let gRowDyX: f64 = 0;
 
 // In training the passes go sample by sample over a block of BLOCK neighbouring channels, whose rows lie
 // side by side in a sample: x streams in runs of BLOCK·L values, where a channel at a time jumps
-// sampleC·L values after every L (BC-ResNet-3's sub-spectral norms, [16, 120, 404]: forward 3.0 -> 2.0 ms,
-// backward 4.3 -> 2.6 ms), and the block's rows stay in cache from the first pass to the last. Each
-// channel still adds its rows in sample order, so every sum is the same to the bit.
+// sampleC·L values after every L (docs/bench.md has BC-ResNet-3's sub-spectral norms before and after),
+// and the block's rows stay in cache from the first pass to the last. Each channel still adds its rows
+// in sample order, so every sum is the same to the bit.
 const BLOCK = 4;
 
 // Training: normalise with the batch statistics (biased variance), save mean and 1/std for backward,
@@ -236,7 +236,8 @@ export function batchNormBackward(
         b3 += gRowDyX;
       }
     }
-    // dx = k * dy + kx * (x - mean) + k0, the per-channel constants folded once.
+    // dx = k * dy + kx * (x - mean) + k0, the per-channel constants folded once: lane j of k0, kx and kc
+    // holds channel c0 + j's, so the dx pass can go sample by sample too.
     let k0 = f32x4.splat(0), kx = f32x4.splat(0), kc = f32x4.splat(0);
     for (let j = 0; j < cb; j++) {
       const cOff = <usize>(c0 + j) << 2;
