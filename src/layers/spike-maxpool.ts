@@ -46,12 +46,17 @@ export class SpikeMaxPool2d extends StatelessLayer {
     cumsumSteps(x, this.counts, this.steps);
     const y = this.pool.forward(this.counts, ctx);
     diffSteps(y, y, this.steps);
+    // Backward routes through the pool's argmax, not the counts: a training pass lets them go now
+    // rather than hold a copy of the input's size until backward (eval passes keep the buffer).
+    if (ctx.training && (ctx.backward ?? true)) {
+      freeAll(this.counts);
+      this.counts = null;
+    }
     return y;
   }
 
   backward(dy: Tensor, wantInputGrad: boolean): Tensor | null {
     if (!wantInputGrad) return null;
-    if (!this.counts) throw new Error(`${this.name}: backward before forward`);
     this.dpooled = reuse(this.dpooled, dy.shape);
     diffStepsBackward(dy, this.dpooled, this.steps);
     const dx = this.pool.backward(this.dpooled, true)!;
