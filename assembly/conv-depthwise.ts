@@ -147,7 +147,8 @@ export function depthwiseForward(
  * One plane's dx at SW = 1, a row at a time: row h of dx gathers the dy rows oh = (h + PH − kh·DH) / SH
  * that are whole, dx[h, w] = Σ wc[kh, kw] · dy[oh, w + PW − kw·DW], so each row is written once. A
  * frequency filter (KW = 1, no padding along W: BC-ResNet's at SH = 2) reads its one or two dy rows
- * in registers; any other filter adds each tap's run into the zeroed row.
+ * in registers; any other filter adds each tap's run into the zeroed row. Taps go from the last to the
+ * first, dy's rows in ascending order, as a scatter over dy would add them.
  */
 function gatherPlane(
   wc: usize, dyp: usize, dxp: usize, H: i32, W: i32, OH: i32, OW: i32, KH: i32, KW: i32, SH: i32, PH: i32, PW: i32, DH: i32, DW: i32,
@@ -158,10 +159,10 @@ function gatherPlane(
       let n = 0;
       let r0: usize = 0, r1: usize = 0;
       let w0: f32 = 0, w1: f32 = 0;
-      for (let kh = 0; kh < KH; kh++) {
+      for (let kh = KH - 1; kh >= 0; kh--) {
         const t = h + PH - kh * DH;
-        if (t < 0) break;
-        if (t % SH != 0 || t / SH >= OH) continue;
+        if (t < 0 || t % SH != 0) continue;
+        if (t / SH >= OH) break;
         const row = dyp + (<usize>(t / SH * W) << 2);
         if (n == 0) { r0 = row; w0 = load<f32>(wc + (<usize>kh << 2)); }
         else if (n == 1) { r1 = row; w1 = load<f32>(wc + (<usize>kh << 2)); }
@@ -185,12 +186,12 @@ function gatherPlane(
       }
     }
     memory.fill(dst, 0, <usize>W << 2);
-    for (let kh = 0; kh < KH; kh++) {
+    for (let kh = KH - 1; kh >= 0; kh--) {
       const t = h + PH - kh * DH;
-      if (t < 0) break;
-      if (t % SH != 0 || t / SH >= OH) continue;
+      if (t < 0 || t % SH != 0) continue;
+      if (t / SH >= OH) break;
       const row = dyp + (<usize>(t / SH * OW) << 2);
-      for (let kw = 0; kw < KW; kw++) {
+      for (let kw = KW - 1; kw >= 0; kw--) {
         // Columns w whose ow = w + PW − kw·DW falls inside [0, OW).
         const shift = PW - kw * DW;
         const lo = max(0, -shift), hi = min(W, OW - shift);
