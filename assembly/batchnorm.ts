@@ -1,6 +1,6 @@
 // Batch normalisation over [N, C, L] (L = the product of the trailing dimensions, 1 for [N, C]):
 // statistics per channel over N and L. One kernel serves BatchNorm1d and BatchNorm2d.
-import { hsum, madd, spanSum } from './simd';
+import { affineSpan, hsum, madd, spanSum } from './simd';
 
 // The reductions below keep four independent accumulators (16 values an iteration): one would make
 // every add wait for the previous one, and the channel's second and third passes, served from cache,
@@ -97,22 +97,6 @@ let gRowDyX: f64 = 0;
   }
 }
 
-// dst = src * scale + shift over n values.
-// @ts-ignore: decorator
-@inline function rowAffine(src: usize, dst: usize, n: i32, scale: f32, shift: f32): void {
-  const a = f32x4.splat(scale);
-  const b = f32x4.splat(shift);
-  let i = 0;
-  for (; i + 4 <= n; i += 4) {
-    const o = <usize>i << 2;
-    v128.store(dst + o, f32x4.add(f32x4.mul(v128.load(src + o), a), b));
-  }
-  for (; i < n; i++) {
-    const o = <usize>i << 2;
-    store<f32>(dst + o, load<f32>(src + o) * scale + shift);
-  }
-}
-
 // In training the passes go sample by sample over a block of BLOCK neighbouring channels, whose rows lie
 // side by side in a sample: x streams in runs of BLOCK·L values, where a channel at a time jumps
 // sampleC·L values after every L (docs/bench.md has BC-ResNet-3's sub-spectral norms before and after),
@@ -145,7 +129,7 @@ export function batchNormForward(
       const shift = load<f32>(bias + cOff) - mean * scale;
       for (let n = 0; n < N; n++) {
         const o = <usize>c * R + <usize>n * rowStride;
-        rowAffine(x + o, y + o, L, scale, shift);
+        affineSpan(x + o, y + o, L, scale, shift);
       }
     }
     return;
@@ -186,7 +170,7 @@ export function batchNormForward(
         const cOff = <usize>(c0 + j) << 2;
         const scale = load<f32>(weight + cOff) * load<f32>(saveInvStd + cOff);
         const shift = load<f32>(bias + cOff) - load<f32>(saveMean + cOff) * scale;
-        rowAffine(x + o + <usize>j * R, y + o + <usize>j * R, L, scale, shift);
+        affineSpan(x + o + <usize>j * R, y + o + <usize>j * R, L, scale, shift);
       }
     }
   }

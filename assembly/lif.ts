@@ -14,7 +14,7 @@
 
 import { loadLanes as loadF32, storeLanes as storeF32 } from './lanes';
 import { SURROGATE_ATAN, SURROGATE_FAST_SIGMOID, SURROGATE_STRAIGHT_THROUGH, TILE, lanesToF64, storeSpikes, surrogateGrad } from './lif-common';
-import { madd } from './simd';
+import { affineSpan, madd } from './simd';
 
 // The signed (bipolar) integrate-and-fire neurons of converted SNNs.
 export { signedIfBackward, signedIfForward } from './lif-signed';
@@ -143,10 +143,11 @@ let gCarries: usize = 0;
 
 /**
  * Bytes of lifBackward's `result` area: three f64 results, the tile's carries, then room for a tile's
- * membrane over `steps` steps when backward recomputes it (steps 0 when it reads a stored one).
+ * membrane over `steps` steps and one step of its currents when backward recomputes it (steps 0 when
+ * it reads a stored one).
  */
 export function lifBackwardBytes(steps: i32): usize {
-  return 64 + (<usize>TILE << 2) + ((<usize>TILE * <usize>steps) << 2);
+  return 64 + (<usize>TILE << 2) + (steps > 0 ? (<usize>TILE * <usize>(steps + 1)) << 2 : 0);
 }
 
 
@@ -245,19 +246,48 @@ export function lifBackwardBytes(steps: i32): usize {
 /**
  * Writes the membrane of neurons [start, end) at every step into `area`, [steps, end - start], from the
  * input current (currentStride 0: one [n] row for every step; else rows `stride` apart): lifForward's
- * update, so the same values to the bit, with no spikes or output written.
+ * update, so the same values to the bit, with no spikes or output written. With `affine`, `current`
+ * holds x and each step's currents are its affine map (affineCurrents), written into `row` first.
  */
 // @ts-ignore: decorator
-@inline function recomputeTile(current: usize, currentStride: i32, area: usize, stride: i32, steps: i32, start: i32, end: i32): void {
+@inline function recomputeTile(
+  current: usize, currentStride: i32, area: usize, stride: i32, steps: i32, start: i32, end: i32,
+  affine: usize, channels: i32, plane: i32, first: i32, row: usize,
+): void {
   const width = <usize>(end - start);
   for (let t = 0; t < steps; t++) {
-    const row: usize = currentStride == 0 ? 0 : <usize>t * <usize>stride;
+    let from = current;
+    let at: usize = currentStride == 0 ? 0 : <usize>t * <usize>stride;
+    if (affine) {
+      affineCurrents(current + (at << 2), affine + ((<usize>t * <usize>(2 * channels)) << 2), channels, plane, first, start, end, row);
+      from = row - (<usize>start << 2);
+      at = 0;
+    }
     const mrow = <usize>t * width;
     let i = start;
     for (; i + 4 <= end; i += 4)
-      forwardStep(current, area, 0, 0, 0, row + <usize>i, mrow + <usize>(i - start), width, t == 0, fB, fThr, fZeroPrev, fZeroInput, fThrReset, fInit, 4);
+      forwardStep(from, area, 0, 0, 0, at + <usize>i, mrow + <usize>(i - start), width, t == 0, fB, fThr, fZeroPrev, fZeroInput, fThrReset, fInit, 4);
     for (; i < end; i++)
-      forwardStep(current, area, 0, 0, 0, row + <usize>i, mrow + <usize>(i - start), width, t == 0, fB, fThr, fZeroPrev, fZeroInput, fThrReset, fInit, 1);
+      forwardStep(from, area, 0, 0, 0, at + <usize>i, mrow + <usize>(i - start), width, t == 0, fB, fThr, fZeroPrev, fZeroInput, fThrReset, fInit, 1);
+  }
+}
+
+/**
+ * One step's currents of neurons [start, end) into `row`, as a batch norm wrote them: I = x·scale[c] +
+ * shift[c] (affineSpan, the batch norm's own arithmetic), where neuron first + i of the step lies in
+ * channel ((first + i) / plane) mod channels and `affine` holds the step's scales, then its shifts.
+ */
+// @ts-ignore: decorator
+@inline function affineCurrents(x: usize, affine: usize, channels: i32, plane: i32, first: i32, start: i32, end: i32, row: usize): void {
+  let i = start;
+  while (i < end) {
+    const j = first + i;
+    const c = (j / plane) % channels;
+    const to = min(end, i + plane - j % plane);
+    const scale = load<f32>(affine + (<usize>c << 2));
+    const shift = load<f32>(affine + (<usize>(channels + c) << 2));
+    affineSpan(x + (<usize>i << 2), row + (<usize>(i - start) << 2), to - i, scale, shift);
+    i = to;
   }
 }
 
@@ -270,7 +300,11 @@ export function lifBackwardBytes(steps: i32): usize {
  * The membrane is read from `membrane` ([steps, n], rows `stride` apart), or, when `current` is not 0,
  * recomputed tile by tile from the forward's input current (laid out as dinput, the gradient it gets)
  * into the work area (lifBackwardBytes(steps)): an input given once is 1/steps of the membrane's size,
- * and the tile's membrane never leaves the cache.
+ * and the tile's membrane never leaves the cache. With `affine` (per-step currents only), `current`
+ * is the tensor x the currents were an affine map of, per step t and channel c: I = x·scale[t][c] +
+ * shift[t][c], `affine` [steps][2][channels] (scales, then shifts), `plane` neurons a channel, and
+ * `first` the index in its step of the band's first neuron (a batch norm's output, which then need
+ * not be kept: x is its input, kept for its own backward).
  * surrogate: 0 ATan (param = alpha), 1 fast sigmoid (param = slope), 2 straight-through.
  * paramGrads 0 skips the three sums (they read 0) for a layer that learns neither beta nor the
  * threshold: a fifth of the update's vector operations.
@@ -278,8 +312,10 @@ export function lifBackwardBytes(steps: i32): usize {
 export function lifBackward(
   dspikes: usize, membrane: usize, current: usize, dinput: usize, dinputStride: i32, n: i32, steps: i32,
   beta: f32, threshold: f32, form: i32, reset: i32, surrogate: i32, param: f32, initial: f32, result: usize, stride: i32, paramGrads: i32,
+  affine: usize, channels: i32, plane: i32, first: i32,
 ): void {
   assert(n >= 0 && steps > 0 && stride >= n, 'lifBackward: n must be >= 0, steps positive and stride >= n');
+  assert(!affine || (current && dinputStride != 0 && channels > 0 && plane > 0 && first >= 0), 'lifBackward: affine currents need x per step, channels, plane and first');
   assert(<i64>stride * <i64>steps < 0x7fffffff, 'lifBackward: steps * stride must fit in i32');
   assert(dinputStride == 0 || dinputStride == stride, 'lifBackward: dinputStride must be 0 (repeated) or stride');
   gCarries = result + 64;
@@ -309,7 +345,7 @@ export function lifBackward(
     let mem = membrane;
     let mstride = stride;
     if (current) {
-      recomputeTile(current, dinputStride, area, stride, steps, start, end);
+      recomputeTile(current, dinputStride, area, stride, steps, start, end, affine, channels, plane, first, area + ((<usize>TILE * <usize>steps) << 2));
       mem = area - (<usize>start << 2);
       mstride = end - start;
     }

@@ -65,6 +65,24 @@ const EXPONENT = 0x7f800000;
   return <u32>i8x16.bitmask(i8x16.narrow_i16x8_s(i16x8.narrow_i32x4_s(a, b), i16x8.narrow_i32x4_s(c, d)));
 }
 
+// dst[i] = src[i] · scale + shift for i < n: a multiply, then an add (no fused multiply-add), in the
+// vectors and the tail alike, so a value rounds the same wherever it falls (a batch norm's output,
+// and the same output recomputed from its input by the LIF backward).
+// @ts-ignore: decorator
+@inline export function affineSpan(src: usize, dst: usize, n: i32, scale: f32, shift: f32): void {
+  const a = f32x4.splat(scale);
+  const b = f32x4.splat(shift);
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const o = <usize>i << 2;
+    v128.store(dst + o, f32x4.add(f32x4.mul(v128.load(src + o), a), b));
+  }
+  for (; i < n; i++) {
+    const o = <usize>i << 2;
+    store<f32>(dst + o, load<f32>(src + o) * scale + shift);
+  }
+}
+
 // dst[i] += a · src[i] for i < n.
 // @ts-ignore: decorator
 @inline export function axpy(dst: usize, src: usize, n: i32, a: f32): void {

@@ -375,6 +375,44 @@ describeEachBuild('backward memory', () => {
     for (const t of [x, dy, currents]) t.free();
   });
 
+  it('a Leaky after a batch norm keeps no membrane: backward recomputes its currents from the batch norm\'s input and statistics, with the same results to the bit', () => {
+    const settings: LeakySettings = { steps: 3, beta: 0.8, threshold: 0.6, learnBeta: true, learnThreshold: true, surrogate: 'atan', form: 'current', reset: 'subtract', initial: 0 };
+    const ctx: ForwardContext = { batch: 2, steps: 3, training: true, count: false, spikesIn: false, backward: true };
+    // 2 samples of 4 channels of 5 x 7 positions per step: planes of 35, not whole vectors.
+    const x = Tensor.from(randArray(6 * 4 * 5 * 7, 27), [6, 4, 5, 7]);
+    const dy = Tensor.from(randArray(6 * 4 * 5 * 7, 28), [6, 4, 5, 7]);
+    const engine = x.engine;
+    const run = (recompute: boolean) => {
+      const bn = new BatchNorm2d('bn', 4);
+      bn.weight.value.f32.set([1.5, -0.5, 0.7, 2]);
+      bn.bias.value.f32.set([0.1, 0.3, -0.2, 0.6]);
+      const lif = new Leaky('lif', settings);
+      const h = bn.forward(x, ctx);
+      const affineInput = recompute ? bn.affineOutput() : null;
+      if (recompute) expect(affineInput!.x.ptr, 'the map reads the batch norm\'s input').toBe(x.ptr);
+      const before = engine.bytesInUse;
+      const y = lif.forward(h, { ...ctx, adopted: bn.giveOutput(), affineInput });
+      const held = engine.bytesInUse - before;
+      const yv = y.toArray();
+      const handed = Tensor.from(dy.toArray(), dy.shape);
+      const dlif = lif.backward(handed, true, handed)!;
+      const out = { y: yv, dx: bn.backward(dlif, true, lif.giveGrad())!.toArray(), dbeta: lif.beta.grad.f32[0], dthreshold: lif.threshold.grad.f32[0], dw: bn.weight.grad.toArray() };
+      bn.dispose();
+      lif.dispose();
+      return { out, held };
+    };
+    const [kept, recomputed] = [run(false), run(true)];
+    expect(recomputed.out).toEqual(kept.out);
+    // The membrane of every step ([3, 280] f32) against only the last step's.
+    expect(kept.held - recomputed.held).toBe(2 * 280 * 4);
+    // An eval pass has no batch statistics to recompute from.
+    const bn = new BatchNorm2d('bn', 4);
+    bn.forward(x, { ...ctx, training: false });
+    expect(bn.affineOutput()).toBeNull();
+    bn.dispose();
+    for (const t of [x, dy]) t.free();
+  });
+
   it('batch norm -> ReLU in training: the ReLU writes over the batch norm output, keeps a mask of bits, and both write their gradients over dy, with the results of eval-style copies', () => {
     const ctx: ForwardContext = { batch: 6, steps: 1, training: true, count: false, spikesIn: false, backward: true };
     // Some currents exactly 0 after batch norm would be luck; ReLU's own zeros test the mask's edge.

@@ -187,6 +187,39 @@ describeEachBuild('lif', () => {
     for (const t of [x, ds, dx]) t.free();
   });
 
+  it('backward recomputing per-step currents from their affine map (a batch norm\'s) gives the stored membrane\'s gradients to the bit', () => {
+    // 5 samples of 3 channels of 1,003 positions: channels change mid-vector and mid-tile (8,192).
+    const [steps, samples, channels, plane] = [4, 5, 3, 1003];
+    const n = samples * channels * plane;
+    const x = Tensor.from(randArray(steps * n, 71, -2, 2), [steps, n]);
+    const scaleShift = Tensor.from(randArray(steps * 2 * channels, 72, -1.5, 1.5), [steps, 2, channels]);
+    // The currents as a batch norm writes them: one f32 multiply, then one f32 add.
+    const ss = scaleShift.f32;
+    const current = Tensor.from(Array.from(x.f32, (v, k) => {
+      const t = Math.floor(k / n);
+      const c = Math.floor((k % n) / plane) % channels;
+      return Math.fround(Math.fround(v * ss[t * 2 * channels + c]) + ss[t * 2 * channels + channels + c]);
+    }), [steps, n]);
+    for (const neuron of [DEFAULT_NEURON, STUDY_NEURON, { form: 'current', reset: 'zero', surrogate: 'fast-sigmoid' } as const]) {
+      const p: LifParams = { steps, beta: 0.8, threshold: 0.6, initial: 0.1, ...neuron };
+      const rec = { ...record(steps, n), spikes: null };
+      lifForward(current, rec, p);
+      const ds = Tensor.from(randArray(steps * n, 73), [steps, n]);
+      const [d1, d2] = [Tensor.empty([steps, n]), Tensor.empty([steps, n])];
+      const stored = lifBackward(ds, rec, p, d1);
+      rec.membrane.fill(Number.NaN);
+      expect(lifBackward(ds, { current: x, affine: { scaleShift, plane } }, p, d2), `${neuron.form} ${neuron.reset} ${neuron.surrogate}`).toEqual(stored);
+      expect(Buffer.from(d2.f32.buffer, d2.f32.byteOffset, d2.size * 4).equals(Buffer.from(d1.f32.buffer, d1.f32.byteOffset, d1.size * 4))).toBe(true);
+      for (const t of [ds, d1, d2, rec.membrane, rec.out]) t.free();
+    }
+    const p: LifParams = { steps, beta: 0.5, threshold: 1, ...DEFAULT_NEURON };
+    const [ds, dx, once, wrong] = [Tensor.zeros([steps, n]), Tensor.zeros([steps, n]), Tensor.zeros([n]), Tensor.zeros([steps, 3, channels])];
+    expect(() => lifBackward(ds, { current: x, affine: { scaleShift: wrong, plane } }, p, dx)).toThrow(/lifBackward: affine scaleShift has shape \[4,3,3\], expected \[4, 2, C\]/);
+    expect(() => lifBackward(ds, { current: x, affine: { scaleShift, plane: 1000 } }, p, dx)).toThrow(/affine plane 1000 with 3 channels does not divide the 15045 neurons/);
+    expect(() => lifBackward(ds, { current: once, affine: { scaleShift, plane } }, p, once)).toThrow(/affine currents are per step/);
+    for (const t of [x, scaleShift, current, ds, dx, once, wrong]) t.free();
+  });
+
   it('backward without the parameters\' gradients (paramGrads false) gives the same dinput to the bit and zero sums', () => {
     const [steps, n] = [5, 8192 + 4099];
     for (const neuron of [DEFAULT_NEURON, STUDY_NEURON, { form: 'current', reset: 'zero', surrogate: 'straight-through' } as const])

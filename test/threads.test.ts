@@ -199,7 +199,7 @@ describe('two threads match one', () => {
 
   for (const [name, neuron, once] of [['current', DEFAULT_NEURON, false], ['study, input once', STUDY_NEURON, true]] as const)
     it(`LIF ${name} forward and backward (membrane stored and recomputed) over 5 steps of 300k neurons: bit for bit, gradients of beta and threshold within f64 rounding`, () => {
-      const [steps, n] = [5, 300_001];
+      const [steps, n] = [5, 300_006]; // 14,286 samples of 3 channels of 7 positions
       const params: LifParams = { steps, beta: 0.9, threshold: 0.5, ...neuron };
       const grads: Array<{ dbeta: number; dthreshold: number; dinitial: number }> = [];
       const counts: number[] = [];
@@ -213,14 +213,23 @@ describe('two threads match one', () => {
         // The same gradient from the membrane recomputed out of the input current, band by band.
         const recomputed = Tensor.empty(input.shape);
         grads.push(lifBackward(dspikes, { current: input }, params, recomputed));
-        return [record.membrane, record.out, dinput, recomputed];
+        if (once) return [record.membrane, record.out, dinput, recomputed];
+        // And from the currents as the identity map of themselves (scale 1, shift 0) over planes of
+        // 7 positions and 3 channels: each band finds its channels from its first neuron.
+        const scaleShift = Tensor.from(Array.from({ length: steps * 6 }, (_, i) => (i % 6 < 3 ? 1 : 0)), [steps, 2, 3]);
+        const viaAffine = Tensor.empty(input.shape);
+        grads.push(lifBackward(dspikes, { current: input, affine: { scaleShift, plane: 7 } }, params, viaAffine));
+        return [record.membrane, record.out, dinput, recomputed, viaAffine];
       });
       expectBitwise(a, b);
       expect(counts[1]).toBe(counts[0]);
       expect(counts[0]).toBeGreaterThan(0);
-      expect(grads[1]).toEqual(grads[0]);
-      for (const key of ['dbeta', 'dthreshold', 'dinitial'] as const) expect(grads[2][key]).toBeCloseTo(grads[0][key], 6);
-      expect(grads[3]).toEqual(grads[2]);
+      // Per engine: stored, recomputed (and via the map): the same sums on each; across engines the
+      // threads' sums are added in another grouping.
+      const per = grads.length / 2;
+      for (const run of [0, per]) for (let k = 1; k < per; k++) expect(grads[run + k]).toEqual(grads[run]);
+      for (const key of ['dbeta', 'dthreshold', 'dinitial'] as const) expect(grads[per][key]).toBeCloseTo(grads[0][key], 6);
+      if (!once) expect(b[4]).toEqual(b[3]);
     });
 
   it('depthwise 3x3 (stride [2, 1], dilation [1, 2]) and the rows spread and summed over [16, 32, 30, 134]: bit for bit', () => {

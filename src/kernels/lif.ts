@@ -65,6 +65,20 @@ export interface LifRecord {
  */
 export interface LifCurrent {
   current: Tensor;
+  /** The currents as an affine map of `current`, which then holds the map's input ([steps, N] only). */
+  affine?: AffineCurrents;
+}
+
+/**
+ * Per-step currents that a batch norm wrote, I[t] = x[t]·scale[t][c] + shift[t][c] per channel c, given
+ * as its input x (kept for its own backward) and these: backward recomputes them with the batch norm's
+ * own arithmetic, so nothing the size of the membrane is kept or allocated.
+ */
+export interface AffineCurrents {
+  /** f32 [steps, 2, C]: each step's scales, then its shifts. */
+  scaleShift: Tensor;
+  /** Neurons of one channel in a sample (H·W); a step's N neurons run through the channels plane by plane. */
+  plane: number;
 }
 
 export type NeuronPreset = Pick<LifParams, 'form' | 'reset' | 'surrogate'>;
@@ -120,6 +134,17 @@ function checkParams(op: string, p: LifParams): void {
   if (!Number.isFinite(p.initial ?? 0)) throw new RangeError(`${op}: initial must be finite, got ${p.initial}`);
   if (p.signed && (p.form !== 'current' || p.reset !== 'subtract' || !(threshold > 0)))
     throw new RangeError(`${op}: signed neurons need form current, reset subtract and a positive threshold, got ${p.form}, ${p.reset}, ${threshold}`);
+}
+
+function checkAffine(op: string, affine: AffineCurrents, steps: number, n: number, once: boolean): void {
+  const { scaleShift, plane } = affine;
+  if (once) throw new ShapeError(`${op}: affine currents are per step; dinput is [${n}], an input given once`);
+  if (scaleShift.dtype !== 'f32') throw new TypeError(`${op}: affine scaleShift must be f32, got ${scaleShift.dtype}`);
+  const channels = scaleShift.shape[2];
+  if (scaleShift.shape.length !== 3 || scaleShift.shape[0] !== steps || scaleShift.shape[1] !== 2 || !(channels > 0))
+    throw new ShapeError(`${op}: affine scaleShift has shape ${fmtShape(scaleShift.shape)}, expected [${steps}, 2, C]`);
+  if (!Number.isInteger(plane) || plane < 1 || n % (channels * plane) !== 0)
+    throw new ShapeError(`${op}: affine plane ${plane} with ${channels} channels does not divide the ${n} neurons of a step into samples`);
 }
 
 /** Whether a current tensor of this shape is given once ([N]) rather than per step ([steps, N]). */
@@ -201,11 +226,13 @@ export function lifBackward(
   const k = params.surrogate === 'atan' ? (params.alpha ?? 2) : params.surrogate === 'fast-sigmoid' ? (params.slope ?? 25) : 0;
   if (!(k >= 0 && Number.isFinite(k)))
     throw new RangeError(`${op}: ${params.surrogate === 'atan' ? 'alpha' : 'slope'} must be finite and >= 0, got ${k}`);
+  const affine = current ? (saved as LifCurrent).affine ?? null : null;
+  if (affine) checkAffine(op, affine, params.steps, n, once);
   const record = current ? null : (saved as LifRecord);
   // dinput may be dspikes itself (a Leaky that adopted its gradient's memory): a LIF reads each
   // neuron-step's dL/dout just before writing its dL/dcurrent there.
   const inPlace = !params.signed && dinput.ptr === dspikes.ptr && dinput.size === dspikes.size;
-  expectDisjoint(op, ['dinput', dinput], ['dspikes', inPlace ? null : dspikes], ['current', current], ['membrane', record?.membrane ?? null], ['out', params.signed ? record!.out : null]);
+  expectDisjoint(op, ['dinput', dinput], ['dspikes', inPlace ? null : dspikes], ['current', current], ['membrane', record?.membrane ?? null], ['out', params.signed ? record!.out : null], ['affine', affine?.scaleShift ?? null]);
   const engine = getEngine();
   if (record && params.signed) {
     const grads = engine.scratch(24);
@@ -223,7 +250,8 @@ export function lifBackward(
     bands.map(([lo, hi], t) => [
       ['lifBackward', dspikes.ptr + 4 * lo, record ? record.membrane.ptr + 4 * lo : 0, current ? current.ptr + 4 * lo : 0,
         dinput.ptr + 4 * lo, once ? 0 : n,
-        hi - lo, params.steps, params.beta, params.threshold, form, reset, surrogate, k, params.initial ?? 0, areas[t], n, paramGrads ? 1 : 0],
+        hi - lo, params.steps, params.beta, params.threshold, form, reset, surrogate, k, params.initial ?? 0, areas[t], n, paramGrads ? 1 : 0,
+        affine ? affine.scaleShift.ptr : 0, affine ? affine.scaleShift.shape[2] : 0, affine?.plane ?? 0, lo],
     ]),
   );
   const sums = [0, 0, 0];

@@ -2,9 +2,9 @@
 // In training, each group of rows (one time step of a spiking activation) is normalised with its own
 // batch statistics and updates the running statistics once, as a per-step loop in PyTorch would.
 import { ShapeError, expectPositive, fmtShape } from '../engine/errors.js';
-import { Tensor } from '../engine/tensor.js';
+import { Tensor, sizeOf } from '../engine/tensor.js';
 import { type BatchNormState, batchNormBackward, batchNormForward } from '../kernels/batchnorm.js';
-import type { LayerActivity, NamedTensor, Param } from './layer.js';
+import type { AffineOutput, LayerActivity, NamedTensor, Param } from './layer.js';
 import { type ForwardContext, type Layer, copyTensor, freeAll, param, releaseUnlessKept, reuse, rowsView } from './layer.js';
 
 export const BN_MOMENTUM = 0.1;
@@ -27,6 +27,8 @@ export class BatchNorm implements Layer {
   private groups = 1;
   /** Whether the last forward used batch statistics (the only ones backward can differentiate). */
   private trained = false;
+  /** Per group, the scales and then the shifts that the last training forward applied (affineOutput). */
+  private scaleShift: Tensor | null = null;
   /** Per-group gradients of weight and bias, summed into the params' grads. */
   private dweight: Tensor | null = null;
   private dbias: Tensor | null = null;
@@ -144,6 +146,29 @@ export class BatchNorm implements Layer {
     return y;
   }
 
+  /**
+   * The last training forward's y = x·scale + shift, per group and channel, with scale = weight·invStd
+   * and shift = bias − mean·scale in f32 as the kernel computes them (Math.fround rounds each product
+   * and difference as f32 arithmetic does), so a recomputation gives y to the bit.
+   */
+  affineOutput(): AffineOutput | null {
+    const x = this.x;
+    if (!x || !this.trained) return null;
+    const C = this.channels;
+    this.scaleShift = reuse(this.scaleShift, [this.groups, 2, C]);
+    const out = this.scaleShift.f32;
+    for (let g = 0; g < this.groups; g++) {
+      const { saveMean, saveInvStd } = this.state(g);
+      const [mean, invStd, w, b] = [saveMean, saveInvStd, this.weight.value, this.bias.value].map((t) => t.f32);
+      for (let c = 0; c < C; c++) {
+        const scale = Math.fround(w[c] * invStd[c]);
+        out[g * 2 * C + c] = scale;
+        out[g * 2 * C + C + c] = Math.fround(b[c] - Math.fround(mean[c] * scale));
+      }
+    }
+    return { x, scaleShift: this.scaleShift, plane: sizeOf(x.shape.slice(2)) };
+  }
+
   releaseSaved(): void {
     this.x = null;
   }
@@ -163,10 +188,10 @@ export class BatchNorm implements Layer {
   }
 
   dispose(): void {
-    freeAll(this.weight.value, this.weight.grad, this.bias.value, this.bias.grad, this.runningMean, this.runningVar, this.y, this.dx, this.dweight, this.dbias);
+    freeAll(this.weight.value, this.weight.grad, this.bias.value, this.bias.grad, this.runningMean, this.runningVar, this.y, this.dx, this.dweight, this.dbias, this.scaleShift);
     for (const s of this.states) freeAll(s.saveMean, s.saveInvStd);
     this.states = [];
-    this.x = this.y = this.dx = this.dweight = this.dbias = null;
+    this.x = this.y = this.dx = this.dweight = this.dbias = this.scaleShift = null;
   }
 }
 

@@ -5,6 +5,7 @@
 import { fmtShape } from '../engine/errors.js';
 import { Tensor, type DType, sizeOf } from '../engine/tensor.js';
 import type { Engine } from '../engine/engine.js';
+import type { AffineCurrents } from '../kernels/lif.js';
 
 export interface Param {
   name: string;
@@ -55,6 +56,16 @@ export interface ForwardContext {
    * writes its output over it and owns it from then on.
    */
   adopted?: Tensor | null;
+  /**
+   * In training, the layer before's affineOutput(): x as an affine map of a tensor kept until that
+   * layer's backward, from which this layer may recompute x in its own backward.
+   */
+  affineInput?: AffineOutput | null;
+}
+
+/** y = x·scale + shift per group of rows (a time step) and channel: AffineCurrents over the tensor x. */
+export interface AffineOutput extends AffineCurrents {
+  x: Tensor;
 }
 
 export interface Layer {
@@ -91,6 +102,13 @@ export interface Layer {
   adopts?(x: Tensor, ctx: ForwardContext): boolean;
   /** Hands the output of the last forward to the layer after it, which then owns it; null if it cannot. */
   giveOutput?(): Tensor | null;
+  /**
+   * After a training forward: its output as an affine map, per group of rows and channel, of a tensor
+   * this layer keeps for its own backward anyway (valid until then); null if it has none. A batch
+   * norm's is its normalisation of x, so the Leaky after it recomputes its currents rather than keep
+   * its membrane.
+   */
+  affineOutput?(): AffineOutput | null;
   /**
    * Whether backward would write its input gradient over dy, reading each value first, if the layer
    * after handed dy's memory over (backward's `dyHolder`, then owned by this layer as its gradient).
@@ -180,8 +198,9 @@ export function forwardThrough(layers: readonly Layer[], x: Tensor, ctx: Forward
   layers.forEach((layer, i) => {
     before(i);
     ctx.adopted = i > 0 && training(i) && layer.adopts?.(h, ctx) ? (layers[i - 1].giveOutput?.() ?? null) : null;
+    ctx.affineInput = i > 0 && training(i) ? (layers[i - 1].affineOutput?.() ?? null) : null;
     h = layer.forward(h, ctx);
-    ctx.adopted = null;
+    ctx.adopted = ctx.affineInput = null;
     if (i > 0 && training(i) && layer.keepsInput?.() === false) layers[i - 1].releaseOutput?.();
   });
   return h;

@@ -7,7 +7,7 @@ import { ShapeError } from '../engine/errors.js';
 import { Tensor, sizeOf } from '../engine/tensor.js';
 import { DEFAULT_NEURON, LIF_FORMS, type LifParams, type LifRecord, RESET_MODES, SURROGATE_NAMES, lifBackward, lifForward } from '../kernels/lif.js';
 import { type Schema, type SettingsOf, checkSetting } from '../util/schema.js';
-import type { LayerActivity, NamedTensor, Param } from './layer.js';
+import type { AffineOutput, LayerActivity, NamedTensor, Param } from './layer.js';
 import { type ForwardContext, type Layer, freeAll, param, releaseUnlessKept, reuse } from './layer.js';
 
 /**
@@ -87,6 +87,8 @@ export class Leaky implements Layer {
   private inputShape: readonly number[] = [];
   /** The input current given once, kept for backward to recompute the membrane from. */
   private current: Tensor | null = null;
+  /** Per-step currents as the batch norm before wrote them, which backward recomputes them from. */
+  private affine: AffineOutput | null = null;
   /** The tensor that holds record.out: the layer's own, or the input's memory it adopted. */
   private outHolder: Tensor | null = null;
   private xShape: readonly number[] = [];
@@ -154,16 +156,20 @@ export class Leaky implements Layer {
     // Backward reads every step's membrane (and a LIF's spikes off it); a pass without one keeps the
     // last step's membrane alone, and the u8 spikes for displays. An input given once ([n], repeat
     // encoding) is 1/steps of the membrane: backward keeps it instead and recomputes the membrane.
+    // So does a batch norm's output, from what that batch norm keeps (see affine below).
     const signed = this.settings.signed ?? false;
     const backward = ctx.backward ?? true;
     this.current = backward && groups === 1 && !signed ? input : null;
+    // Per-step currents that are an affine map of what the layer before keeps (a batch norm's input and
+    // statistics) are recomputed from it in backward, as the membrane is: neither is kept.
+    this.affine = backward && groups === steps && steps > 1 && !signed ? (ctx.affineInput ?? null) : null;
     const spikes = !backward || signed ? reuse(r?.spikes ?? null, [steps, n], 'u8') : null;
     if (!spikes) freeAll(r?.spikes);
     const adopted = ctx.adopted ?? null;
     if (adopted && adopted !== this.outHolder) freeAll(this.outHolder);
     this.outHolder = adopted ?? reuse(this.outHolder, [steps, n]);
     this.record = {
-      membrane: reuse(r?.membrane ?? null, (backward && !this.current) || signed ? [steps, n] : [n]),
+      membrane: reuse(r?.membrane ?? null, (backward && !this.current && !this.affine) || signed ? [steps, n] : [n]),
       spikes,
       out: this.outHolder.reshape([steps, n]),
     };
@@ -181,7 +187,8 @@ export class Leaky implements Layer {
     if (!record) throw new Error(`${this.name}: backward before forward`);
     if (dyHolder && dyHolder !== this.dinput) freeAll(this.dinput);
     this.dinput = dyHolder ?? reuse(this.dinput, this.inputShape);
-    const saved = this.current ? { current: this.current } : record;
+    const { affine } = this;
+    const saved = this.current ? { current: this.current } : affine ? { current: affine.x.reshape(this.inputShape), affine } : record;
     const { learnBeta, learnThreshold } = this.settings;
     const { dbeta, dthreshold, dinitial } = lifBackward(
       dy.reshape(record.out.shape), saved, this.lifParams(), this.dinput.reshape(this.inputShape), learnBeta || learnThreshold,
@@ -195,6 +202,12 @@ export class Leaky implements Layer {
   /** Per-step currents' gradients have dy's size, and each is written where its dL/dout was read. */
   adoptsGrad(dy: Tensor): boolean {
     return !this.settings.signed && this.inputShape.length === 2 && dy.size === sizeOf(this.inputShape);
+  }
+
+  giveGrad(): Tensor | null {
+    const d = this.dinput;
+    this.dinput = null;
+    return d;
   }
 
   /** Backward reads the membrane, or the input current given once that it recomputes it from. */
@@ -223,6 +236,7 @@ export class Leaky implements Layer {
     const r = this.record;
     freeAll(r?.membrane, r?.spikes, this.outHolder);
     this.record = this.current = this.outHolder = null;
+    this.affine = null;
   }
 
   releaseGrad(keep: Tensor | null): boolean {
@@ -260,6 +274,7 @@ export class Leaky implements Layer {
     const r = this.record;
     freeAll(this.beta.value, this.beta.grad, this.threshold.value, this.threshold.grad, r?.membrane, r?.spikes, this.outHolder, this.dinput);
     this.record = this.current = this.outHolder = null;
+    this.affine = null;
     this.dinput = null;
   }
 }
