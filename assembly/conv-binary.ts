@@ -18,7 +18,7 @@
 import { align64 } from './align';
 import { ConvGeometry, outHeight, outWidth } from './conv-geometry';
 import { transpose } from './conv-sparse';
-import { spikeWord } from './simd';
+import { countWord, countWordOk } from './simd';
 
 // Output channels per table: four vectors of accumulators per output position.
 const BLOCK = 16;
@@ -64,8 +64,8 @@ export function spikeCount(x: usize, n: i32): i64 {
   let i = 0;
   // Analog inputs (a CNN's) are told apart at their first vectors, not after a whole pass.
   for (; i + 32 <= n; i += 32) {
-    const r = spikeWord(x + (<usize>i << 2));
-    if (!(r >> 32)) return -1;
+    const r = countWord(x + (<usize>i << 2), f32x4.splat(1));
+    if (!countWordOk) return -1;
     count += <i64>popcnt<u32>(<u32>r);
   }
   for (; i < n; i++) {

@@ -98,23 +98,32 @@ const EXPONENT = 0x7f800000;
   }
 }
 
+/** Whether every value the last countWord() read was an allowed count (see there). */
+export let countWordOk = false;
+
 /**
- * The 32 values at p as a spike train: bit i of the low word set where value i is 1, and bit 32 set
- * when every value is 0 or 1 (either zero; NaN is neither). Eight vectors a call, their masks
- * narrowed to one bitmask each four (maskBits16).
+ * The 32 values at p as spike counts: the low word's bit i set where value i is 1 or `two`, the high
+ * word's where it is `two` (all lanes 2, or 1 for spike trains: then the high word repeats the ones),
+ * and countWordOk set when every value is 0 (either zero), 1 or `two` (NaN is none). Eight vectors a
+ * call, their masks narrowed to one bitmask each four (maskBits16).
  */
 // @ts-ignore: decorator
-@inline export function spikeWord(p: usize): u64 {
+@inline export function countWord(p: usize, two: v128): u64 {
   const one = f32x4.splat(1), zero = f32x4.splat(0);
   const v0 = v128.load(p), v1 = v128.load(p, 16), v2 = v128.load(p, 32), v3 = v128.load(p, 48);
   const v4 = v128.load(p, 64), v5 = v128.load(p, 80), v6 = v128.load(p, 96), v7 = v128.load(p, 112);
-  const o0 = f32x4.eq(v0, one), o1 = f32x4.eq(v1, one), o2 = f32x4.eq(v2, one), o3 = f32x4.eq(v3, one);
-  const o4 = f32x4.eq(v4, one), o5 = f32x4.eq(v5, one), o6 = f32x4.eq(v6, one), o7 = f32x4.eq(v7, one);
+  const t0 = f32x4.eq(v0, two), t1 = f32x4.eq(v1, two), t2 = f32x4.eq(v2, two), t3 = f32x4.eq(v3, two);
+  const t4 = f32x4.eq(v4, two), t5 = f32x4.eq(v5, two), t6 = f32x4.eq(v6, two), t7 = f32x4.eq(v7, two);
+  const o0 = v128.or(f32x4.eq(v0, one), t0), o1 = v128.or(f32x4.eq(v1, one), t1);
+  const o2 = v128.or(f32x4.eq(v2, one), t2), o3 = v128.or(f32x4.eq(v3, one), t3);
+  const o4 = v128.or(f32x4.eq(v4, one), t4), o5 = v128.or(f32x4.eq(v5, one), t5);
+  const o6 = v128.or(f32x4.eq(v6, one), t6), o7 = v128.or(f32x4.eq(v7, one), t7);
   const k0 = v128.and(v128.or(o0, f32x4.eq(v0, zero)), v128.or(o1, f32x4.eq(v1, zero)));
   const k1 = v128.and(v128.or(o2, f32x4.eq(v2, zero)), v128.or(o3, f32x4.eq(v3, zero)));
   const k2 = v128.and(v128.or(o4, f32x4.eq(v4, zero)), v128.or(o5, f32x4.eq(v5, zero)));
   const k3 = v128.and(v128.or(o6, f32x4.eq(v6, zero)), v128.or(o7, f32x4.eq(v7, zero)));
-  const binary = i32x4.all_true(v128.and(v128.and(k0, k1), v128.and(k2, k3)));
-  const word = maskBits16(o0, o1, o2, o3) | (maskBits16(o4, o5, o6, o7) << 16);
-  return <u64>word | (<u64>binary << 32);
+  countWordOk = i32x4.all_true(v128.and(v128.and(k0, k1), v128.and(k2, k3)));
+  const ones = maskBits16(o0, o1, o2, o3) | (maskBits16(o4, o5, o6, o7) << 16);
+  const twos = maskBits16(t0, t1, t2, t3) | (maskBits16(t4, t5, t6, t7) << 16);
+  return <u64>ones | (<u64>twos << 32);
 }

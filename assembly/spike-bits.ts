@@ -5,7 +5,7 @@
 // Bit j of word w is value 32w + j; four values make a nibble, so a vector's compare mask is the
 // nibble itself (i32x4.bitmask) and a nibble's four bits are a vector's lanes again.
 
-import { spikeWord } from './simd';
+import { countWord, countWordOk } from './simd';
 
 const ZERO = f32x4.splat(0);
 const ONE = f32x4.splat(1);
@@ -30,71 +30,42 @@ const BITS7 = i32x4(1 << 28, 2 << 28, 4 << 28, 8 << 28);
 
 
 /**
- * Packs (x >= level) for x[0 .. n) (f32) into ceil(n / 32) u32 words at `bits`, spare bits of the last
- * word 0. Returns the largest value of x when every value is a whole number >= 0 (a spike count; 0 for
- * n = 0), else -1: then x is no spike train and the words mean nothing.
+ * Packs spike counts x[0 .. n) (f32) as planes of bits, ceil(n / 32) u32 words each, spare bits of the
+ * last word 0: (x >= 1) at `ones` and, unless `twos` is 0, (x >= 2) at `twos`. Returns the largest
+ * value when every value is 0 or 1, or 2 where `twos` is given (-0 counts as 0), else -1: then x is
+ * no such count and the words mean nothing. One pass of three compares a vector, both planes at once.
  */
-export function packSpikes(x: usize, bits: usize, n: i32, level: f32): f32 {
+export function packSpikes(x: usize, ones: usize, twos: usize, n: i32): f32 {
   assert(n >= 0, 'packSpikes: n must be >= 0');
-  if (level == 1) {
-    const top = packBinary(x, bits, n);
-    if (top >= 0) return top;
-  }
-  const lv = f32x4.splat(level);
-  let counts = i32x4.splat(-1);
-  let top = ZERO;
+  // Without a second plane, 2 is no allowed value.
+  const two = f32x4.splat(twos ? 2 : 1);
+  let any1: u32 = 0, any2: u32 = 0;
   let i = 0;
   for (; i + 32 <= n; i += 32) {
-    const p = x + (<usize>i << 2);
-    let word: u32 = 0;
-    for (let j = 0; j < 8; j++) {
-      const v = v128.load(p + (<usize>j << 4));
-      // NaN fails both tests; so does any fraction or negative value.
-      counts = v128.and(counts, v128.and(f32x4.eq(v, f32x4.nearest(v)), f32x4.ge(v, ZERO)));
-      top = f32x4.max(top, v);
-      word |= <u32>i32x4.bitmask(f32x4.ge(v, lv)) << (<u32>j << 2);
+    const w = countWord(x + (<usize>i << 2), two);
+    if (!countWordOk) return -1;
+    any1 |= <u32>w;
+    store<u32>(ones + (<usize>i >> 3), <u32>w);
+    if (twos) {
+      any2 |= <u32>(w >> 32);
+      store<u32>(twos + (<usize>i >> 3), <u32>(w >> 32));
     }
-    store<u32>(bits + (<usize>i >> 3), word);
-  }
-  let ok = i32x4.all_true(counts);
-  let largest = max(max(f32x4.extract_lane(top, 0), f32x4.extract_lane(top, 1)), max(f32x4.extract_lane(top, 2), f32x4.extract_lane(top, 3)));
-  if (i < n) {
-    let word: u32 = 0;
-    for (let j = 0; i + j < n; j++) {
-      const v = load<f32>(x + (<usize>(i + j) << 2));
-      if (v >= level) word |= (<u32>1) << <u32>j;
-      if (!(v >= 0 && v == nearest(v))) ok = false;
-      largest = max(largest, v);
-    }
-    store<u32>(bits + (<usize>i >> 3), word);
-  }
-  return ok ? largest : -1;
-}
-
-// packSpikes of a spike train, every value 0 or 1 as a LIF writes them: spikeWord's two compares a
-// vector where the general test takes five operations (fractions, signs and the largest count), so
-// packing the spikes a layer keeps for backward costs about half. Returns -1 at any other value (a
-// count of 2, or no spike train), after which packSpikes packs the general way.
-function packBinary(x: usize, bits: usize, n: i32): f32 {
-  let any: u32 = 0;
-  let i = 0;
-  for (; i + 32 <= n; i += 32) {
-    const r = spikeWord(x + (<usize>i << 2));
-    if (!(r >> 32)) return -1;
-    any |= <u32>r;
-    store<u32>(bits + (<usize>i >> 3), <u32>r);
   }
   if (i < n) {
-    let word: u32 = 0;
+    let w1: u32 = 0, w2: u32 = 0;
+    const top: f32 = twos ? 2 : 1;
     for (let j = 0; i + j < n; j++) {
       const v = load<f32>(x + (<usize>(i + j) << 2));
-      if (v == 1) word |= (<u32>1) << <u32>j;
-      else if (v != 0) return -1;
+      if (!(v == 0 || v == 1 || v == top)) return -1;
+      if (v >= 1) w1 |= (<u32>1) << <u32>j;
+      if (v == 2) w2 |= (<u32>1) << <u32>j;
     }
-    any |= word;
-    store<u32>(bits + (<usize>i >> 3), word);
+    any1 |= w1;
+    any2 |= w2;
+    store<u32>(ones + (<usize>i >> 3), w1);
+    if (twos) store<u32>(twos + (<usize>i >> 3), w2);
   }
-  return any ? 1 : 0;
+  return any2 ? 2 : any1 ? 1 : 0;
 }
 
 /** x[0 .. n) = the bits packed at `bits` by packSpikes, as f32 0 and 1; with add, x += them. */

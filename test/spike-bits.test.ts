@@ -27,7 +27,7 @@ describeEachBuild('spike bits', () => {
       const xs = spikeTrain(n, n + 1);
       const x = Tensor.from(xs, [n]);
       const bits = Tensor.empty([spikeWords(n)], 'i32');
-      expect(packSpikes(x, bits), `n=${n}`).toBe(n > 1 ? 1 : Math.max(0, ...xs));
+      expect(packSpikes(x, [bits]), `n=${n}`).toBe(n > 1 ? 1 : Math.max(0, ...xs));
       expect(Array.from(bits.data), `n=${n}`).toEqual(Array.from(referenceWords(xs)));
       const back = Tensor.empty([n]).fill(7);
       unpackSpikes(bits, back);
@@ -38,18 +38,25 @@ describeEachBuild('spike bits', () => {
     const xs = spikeTrain(70, 3);
     const signed = Tensor.from(xs.map((v, i) => (v === 0 && i % 5 === 0 ? -0 : v)), [70]);
     const bits = Tensor.empty([spikeWords(70)], 'i32');
-    expect(packSpikes(signed, bits)).toBe(1);
+    expect(packSpikes(signed, [bits])).toBe(1);
     expect(Array.from(bits.data)).toEqual(Array.from(referenceWords(xs)));
     for (const t of [signed, bits]) t.free();
   });
 
   it('packs counts of 0 to 2 as two planes of bits whose sum is the count, bulk and tail', () => {
+    // A spike train in two planes leaves the second empty.
+    const train = Tensor.from(spikeTrain(100, 5), [100]);
+    const pair = [1, 2].map(() => Tensor.empty([spikeWords(100)], 'i32').fill(-1));
+    expect(packSpikes(train, pair)).toBe(1);
+    expect(Array.from(pair[0].data)).toEqual(Array.from(referenceWords(train.f32)));
+    expect(Array.from(pair[1].data)).toEqual([0, 0, 0, 0]);
+    for (const t of [train, ...pair]) t.free();
     for (const n of [7, 64, 100]) {
       const xs = randArray(n, n, 0, 1).map((u) => (u < 0.5 ? 0 : u < 0.8 ? 1 : 2));
       xs[n - 1] = 2;
       const x = Tensor.from(xs, [n]);
       const planes = [1, 2].map(() => Tensor.empty([spikeWords(n)], 'i32'));
-      expect(planes.map((p, k) => packSpikes(x, p, k + 1))).toEqual([2, 2]);
+      expect(packSpikes(x, planes)).toBe(2);
       planes.forEach((p, k) => expect(Array.from(p.data), `n=${n} level ${k + 1}`).toEqual(Array.from(referenceWords(xs, k + 1))));
       const back = Tensor.empty([n]).fill(7);
       planes.forEach((p, k) => unpackSpikes(p, back, k > 0));
@@ -64,17 +71,25 @@ describeEachBuild('spike bits', () => {
       xs[at] = v;
       const x = Tensor.from(xs, [68]);
       const bits = Tensor.empty([spikeWords(68)], 'i32');
-      expect(packSpikes(x, bits), `${v} at ${at}`).toBe(-1);
+      expect(packSpikes(x, [bits]), `${v} at ${at}`).toBe(-1);
       for (const t of [x, bits]) t.free();
     }
-    // A count of 3 is a count: the caller decides how many planes it keeps.
-    const three = Tensor.from(Array.from(spikeTrain(68, 9), (v, i) => (i === 50 ? 3 : v)), [68]);
+    // Counts beyond the planes given, in the bulk or the tail: 2 without a second plane, 3 with one.
     const bits = Tensor.empty([spikeWords(68)], 'i32');
-    expect(packSpikes(three, bits)).toBe(3);
+    const twos = Tensor.empty([spikeWords(68)], 'i32');
+    for (const at of [50, 66]) {
+      const two = Tensor.from(Array.from(spikeTrain(68, 9), (v, i) => (i === at ? 2 : v)), [68]);
+      const three = Tensor.from(Array.from(spikeTrain(68, 9), (v, i) => (i === at ? 3 : v)), [68]);
+      expect(packSpikes(two, [bits]), `2 at ${at}`).toBe(-1);
+      expect(packSpikes(two, [bits, twos]), `2 at ${at}`).toBe(2);
+      expect(packSpikes(three, [bits, twos]), `3 at ${at}`).toBe(-1);
+      for (const t of [two, three]) t.free();
+    }
     const x = Tensor.zeros([10]);
-    expect(() => packSpikes(x, Tensor.empty([2], 'i32'))).toThrow(/packSpikes: bits has shape \[2\], expected \[1\]/);
+    expect(() => packSpikes(x, [Tensor.empty([2], 'i32')])).toThrow(/packSpikes: bits has shape \[2\], expected \[1\]/);
+    expect(() => packSpikes(x, [])).toThrow(/packSpikes: 1 or 2 planes, got 0/);
     expect(() => unpackSpikes(Tensor.empty([1], 'f32'), x)).toThrow(/unpackSpikes: bits must be an i32 tensor, got f32/);
-    for (const t of [x, three, bits]) t.free();
+    for (const t of [x, bits, twos]) t.free();
   });
 
   it('reluForward writes the mask (x > 0) as bits, and selectByBits passes dy where a bit is set and +0 elsewhere, into dx or over dy itself', () => {

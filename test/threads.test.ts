@@ -303,7 +303,7 @@ describe('two threads match one', () => {
     const [a, b] = onBoth(() => {
       const x = Tensor.from(randArray(n, 33, 0, 1).map((u) => (u < 0.2 ? 1 : 0)), [n]);
       const bits = Tensor.empty([spikeWords(n)], 'i32');
-      expect(packSpikes(x, bits)).toBe(1);
+      expect(packSpikes(x, [bits])).toBe(1);
       const back = Tensor.empty([n]);
       unpackSpikes(bits, back);
       // A ReLU's mask of positive inputs, and a gradient through it written over dy.

@@ -16,15 +16,18 @@ function check(op: string, values: Tensor, bits: Tensor): void {
 }
 
 /**
- * Packs (x >= level) into bits ([ceil(size / 32)] i32). Returns the largest value of x when every value
- * is a whole spike count (0, 1, 2, ...), else -1 and the bits hold nothing of use. Level 1 packs a spike
- * train; counts up to k (a residual join sums spike maps) take k planes, levels 1 to k, whose sum is x.
+ * Packs spike counts into planes of bits ([ceil(size / 32)] i32 each): plane k holds (x >= k + 1), so
+ * x is the sum of its planes. One plane takes a spike train (0 or 1), two a residual join's counts (0,
+ * 1 or 2). Returns the largest value of x when every value is such a count, else -1 and the planes hold
+ * nothing of use.
  */
-export function packSpikes(x: Tensor, bits: Tensor, level = 1): number {
-  check('packSpikes', x, bits);
+export function packSpikes(x: Tensor, planes: readonly Tensor[]): number {
+  if (planes.length !== 1 && planes.length !== 2) throw new RangeError(`packSpikes: 1 or 2 planes, got ${planes.length}`);
+  for (const p of planes) check('packSpikes', x, p);
   const engine = getEngine();
+  const [ones, twos] = planes;
   // Ranges of whole words: each thread packs its own.
-  const tops = engine.parallel(streamShares(engine.threads, x.size, 4, (lo, hi) => ['packSpikes', x.ptr + 4 * lo, bits.ptr + lo / 8, hi - lo, level], 32));
+  const tops = engine.parallel(streamShares(engine.threads, x.size, 4, (lo, hi) => ['packSpikes', x.ptr + 4 * lo, ones.ptr + lo / 8, twos ? twos.ptr + lo / 8 : 0, hi - lo], 32));
   return tops.some((t) => t < 0) ? -1 : Math.max(0, ...tops);
 }
 

@@ -75,10 +75,9 @@ export abstract class SynapticLayer implements Layer {
     this.xShape = x.shape;
     if (ctx.spikesIn && ctx.training && (ctx.backward ?? true)) {
       const words = [spikeWords(x.size)];
-      this.xBits[0] = reuse(this.xBits[0] ?? null, words, 'i32');
-      const top = packSpikes(x, this.xBits[0]);
-      if (top >= 0 && top <= MAX_COUNT) {
-        for (let level = 2; level <= top; level++) packSpikes(x, (this.xBits[level - 1] = reuse(this.xBits[level - 1] ?? null, words, 'i32')), level);
+      for (let k = 0; k < MAX_COUNT; k++) this.xBits[k] = reuse(this.xBits[k] ?? null, words, 'i32');
+      const top = packSpikes(x, this.xBits);
+      if (top >= 0) {
         freeAll(...this.xBits.splice(Math.max(1, top)));
         this.x = null;
         return;
