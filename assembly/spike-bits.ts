@@ -7,7 +7,6 @@
 
 import { countWord, countWordOk } from './simd';
 
-const ZERO = f32x4.splat(0);
 const ONE = f32x4.splat(1);
 
 // The bits of a word that vector j of its 32 values holds, one per lane (bit 4j + i in lane i). The
