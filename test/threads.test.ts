@@ -214,22 +214,35 @@ describe('two threads match one', () => {
         const recomputed = Tensor.empty(input.shape);
         grads.push(lifBackward(dspikes, { current: input }, params, recomputed));
         if (once) return [record.membrane, record.out, dinput, recomputed];
-        // And from the currents as the identity map of themselves (scale 1, shift 0) over planes of
-        // 7 positions and 3 channels: each band finds its channels from its first neuron.
-        const scaleShift = Tensor.from(Array.from({ length: steps * 6 }, (_, i) => (i % 6 < 3 ? 1 : 0)), [steps, 2, 3]);
-        const viaAffine = Tensor.empty(input.shape);
-        grads.push(lifBackward(dspikes, { current: input, affine: { scaleShift, plane: 7 } }, params, viaAffine));
-        return [record.membrane, record.out, dinput, recomputed, viaAffine];
+        // Currents that a batch norm made of the input (planes of 7 positions, 3 channels, a scale and a
+        // shift per step and channel): recomputed from the input, band by band, each band finding its
+        // channels from its first neuron, they give what the stored membrane of those currents gives.
+        const ss = Array.from({ length: steps * 6 }, (_, i) => 0.5 + (i % 7) * 0.25);
+        const scaleShift = Tensor.from(ss, [steps, 2, 3]);
+        const mapped = Tensor.from(Array.from(input.f32, (v, k) => {
+          const t = Math.floor(k / n), c = Math.floor((k % n) / 7) % 3;
+          return Math.fround(Math.fround(v * ss[t * 6 + c]) + ss[t * 6 + 3 + c]);
+        }), [steps, n]);
+        const mappedRecord = { membrane: Tensor.empty([steps, n]), spikes: null, out: Tensor.empty([steps, n]) };
+        lifForward(mapped, mappedRecord, params);
+        const [fromStored, fromInput] = [Tensor.empty(input.shape), Tensor.empty(input.shape)];
+        grads.push(lifBackward(dspikes, mappedRecord, params, fromStored));
+        grads.push(lifBackward(dspikes, { current: input, affine: { scaleShift, plane: 7 } }, params, fromInput));
+        return [record.membrane, record.out, dinput, recomputed, fromStored, fromInput];
       });
       expectBitwise(a, b);
       expect(counts[1]).toBe(counts[0]);
       expect(counts[0]).toBeGreaterThan(0);
-      // Per engine: stored, recomputed (and via the map): the same sums on each; across engines the
-      // threads' sums are added in another grouping.
+      // Per engine: stored and recomputed give the same sums (and so do the mapped currents' stored
+      // membrane and their recomputation from the input); across engines the threads' sums are added
+      // in another grouping.
       const per = grads.length / 2;
-      for (const run of [0, per]) for (let k = 1; k < per; k++) expect(grads[run + k]).toEqual(grads[run]);
+      for (const run of [0, per]) {
+        expect(grads[run + 1]).toEqual(grads[run]);
+        if (!once) expect(grads[run + 3]).toEqual(grads[run + 2]);
+      }
       for (const key of ['dbeta', 'dthreshold', 'dinitial'] as const) expect(grads[per][key]).toBeCloseTo(grads[0][key], 6);
-      if (!once) expect(b[4]).toEqual(b[3]);
+      if (!once) for (const run of [a, b]) expect(run[5]).toEqual(run[4]);
     });
 
   it('depthwise 3x3 (stride [2, 1], dilation [1, 2]) and the rows spread and summed over [16, 32, 30, 134]: bit for bit', () => {
