@@ -57,10 +57,11 @@ export interface ForwardContext {
    */
   adopted?: Tensor | null;
   /**
-   * In training, the layer before's affineOutput(): x as an affine map of a tensor kept until that
-   * layer's backward, from which this layer may recompute x in its own backward.
+   * In training, asks the layer before for its affineOutput(): x as an affine map of a tensor kept
+   * until that layer's backward, from which this layer may recompute x in its own backward. A function,
+   * so that only a layer that uses the map has it computed.
    */
-  affineInput?: AffineOutput | null;
+  affineInput?: (() => AffineOutput | null) | null;
 }
 
 /** y = x·scale + shift per group of rows (a time step) and channel: AffineCurrents over the tensor x. */
@@ -198,7 +199,8 @@ export function forwardThrough(layers: readonly Layer[], x: Tensor, ctx: Forward
   layers.forEach((layer, i) => {
     before(i);
     ctx.adopted = i > 0 && training(i) && layer.adopts?.(h, ctx) ? (layers[i - 1].giveOutput?.() ?? null) : null;
-    ctx.affineInput = i > 0 && training(i) ? (layers[i - 1].affineOutput?.() ?? null) : null;
+    const previous = layers[i - 1];
+    ctx.affineInput = i > 0 && training(i) && previous.affineOutput ? () => previous.affineOutput!() : null;
     h = layer.forward(h, ctx);
     ctx.adopted = ctx.affineInput = null;
     if (i > 0 && training(i) && layer.keepsInput?.() === false) layers[i - 1].releaseOutput?.();

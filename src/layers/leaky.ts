@@ -162,7 +162,7 @@ export class Leaky implements Layer {
     this.current = backward && groups === 1 && !signed ? input : null;
     // Per-step currents that are an affine map of what the layer before keeps (a batch norm's input and
     // statistics) are recomputed from it in backward, as the membrane is: neither is kept.
-    this.affine = backward && groups === steps && steps > 1 && !signed ? (ctx.affineInput ?? null) : null;
+    this.affine = backward && groups === steps && steps > 1 && !signed ? (ctx.affineInput?.() ?? null) : null;
     const spikes = !backward || signed ? reuse(r?.spikes ?? null, [steps, n], 'u8') : null;
     if (!spikes) freeAll(r?.spikes);
     const adopted = ctx.adopted ?? null;
