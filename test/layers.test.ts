@@ -6,15 +6,18 @@ import { AdaptiveAvgPool1d, AdaptiveAvgPool2d } from '../src/layers/adaptive-avg
 import { BatchNorm1d, BatchNorm2d } from '../src/layers/batchnorm.js';
 import { Conv1d } from '../src/layers/conv1d.js';
 import { Conv2d } from '../src/layers/conv2d.js';
+import { DepthwiseConv2d } from '../src/layers/depthwise-conv2d.js';
 import { Dropout } from '../src/layers/dropout.js';
 import { Encoder } from '../src/layers/encoder.js';
 import { Flatten } from '../src/layers/flatten.js';
-import { type ForwardContext, allLayers, backwardThrough, releaseAll } from '../src/layers/layer.js';
+import { type ForwardContext, type Layer, allLayers, backwardThrough, forwardThrough, releaseAll } from '../src/layers/layer.js';
 import { ReLU } from '../src/layers/relu.js';
 import { Leaky, type LeakySettings } from '../src/layers/leaky.js';
 import { Linear } from '../src/layers/linear.js';
 import { MaxPool1d, MaxPool2d } from '../src/layers/maxpool.js';
 import { Residual } from '../src/layers/residual.js';
+import { Reshape } from '../src/layers/reshape.js';
+import { MeanRows } from '../src/layers/rows.js';
 import { arrayDataset } from '../src/data/dataset.js';
 import { balanceThresholds, percentileOf } from '../src/train/balance.js';
 import type { Network } from '../src/models/network.js';
@@ -413,6 +416,44 @@ describeEachBuild('backward memory', () => {
     for (const t of [x, dy]) t.free();
   });
 
+  it('a batch norm after a depthwise convolution over spikes keeps no input: backward computes it again from the bits, through views, with the same results to the bit', () => {
+    // BC-ResNet's sub-spectral norm: depthwise conv -> reshape -> batch norm -> reshape -> frequency mean.
+    // 2 samples at 2 steps of 3 channels of 4 x 9 spikes; the norm sees 6 sub-band channels of 2 x 9.
+    const x = Tensor.from(randArray(4 * 3 * 4 * 9, 41).map((v) => (v > 0.2 ? 1 : 0)), [4, 3, 4, 9]);
+    const dy = Tensor.from(randArray(4 * 3 * 9, 42), [4, 3, 1, 9]);
+    const run = (spikes: boolean) => {
+      const dw = new DepthwiseConv2d('dw', { channels: 3, kernel: [3, 1], padding: [1, 0] }, 7);
+      const bn = new BatchNorm2d('bn', 6);
+      bn.weight.value.f32.set([1.5, -0.5, 0.7, 2, 0.9, 1.1]);
+      const layers: Layer[] = [dw, new Reshape('split', [6, 2, 9]), bn, new Reshape('join', [3, 4, 9]), new MeanRows('mean')];
+      const outputs: Tensor[] = [];
+      for (const l of layers) {
+        const forward = l.forward.bind(l);
+        l.forward = (h: Tensor, c: ForwardContext) => {
+          const y = forward(h, c);
+          outputs.push(y);
+          return y;
+        };
+      }
+      const c: ForwardContext = { batch: 2, steps: 2, training: true, count: false, spikesIn: spikes, backward: true };
+      const y = forwardThrough(layers, x, c, (i) => (c.spikesIn = spikes && i === 0), () => true).toArray();
+      // The mean keeps no input, so the norm's output it reads through the view goes at once; the
+      // convolution's goes too when the norm can have it computed again from the spikes' bits.
+      expect(outputs[2].isFreed, "the batch norm's output").toBe(true);
+      expect(outputs[0].isFreed, "the convolution's output").toBe(spikes);
+      expect(bn.keepsInput()).toBe(!spikes);
+      const { dx, held } = backwardThrough(layers, Tensor.from(dy.toArray(), dy.shape), () => true);
+      const out = { y, dx: dx!.toArray(), dw: dw.weight.grad.toArray(), dgamma: bn.weight.grad.toArray(), dbeta: bn.bias.grad.toArray() };
+      releaseAll(held);
+      for (const l of layers) l.dispose();
+      return out;
+    };
+    const recomputed = run(true);
+    expect(recomputed.dgamma.every((v) => v !== 0)).toBe(true);
+    expect(recomputed).toEqual(run(false));
+    for (const t of [x, dy]) t.free();
+  });
+
   it('batch norm -> ReLU in training: the ReLU writes over the batch norm output, keeps a mask of bits, and both write their gradients over dy, with the results of eval-style copies', () => {
     const ctx: ForwardContext = { batch: 6, steps: 1, training: true, count: false, spikesIn: false, backward: true };
     // Some currents exactly 0 after batch norm would be luck; ReLU's own zeros test the mask's edge.
@@ -450,7 +491,7 @@ describeEachBuild('backward memory', () => {
   });
 
   it('a training step holds an activation from its forward to its last reader only, as autograd does', () => {
-    for (const [name, spiking] of [['m5', true], ['hjh', false], ['tcresnet8', true]] as const) {
+    for (const [name, spiking] of [['m5', true], ['hjh', false], ['tcresnet8', true], ['bcresnet', true]] as const) {
       const net = createModel(name, { classes: 4, seed: 1, spiking, steps: 2 }) as Network;
       const x = Tensor.from(randArray(2 * net.inputShape.reduce((a, b) => a * b), 4), [2, ...net.inputShape]);
       const dlogits = Tensor.from(randArray(8, 5), [2, 4]);

@@ -22,6 +22,9 @@ export class BatchNorm implements Layer {
   /** Per group: the batch statistics its backward needs. */
   private states: BatchNormState[] = [];
   private x: Tensor | null = null;
+  /** In place of x when the layer before can compute it again (ForwardContext.inputRecompute). */
+  private recompute: (() => Tensor) | null = null;
+  private xShape: readonly number[] = [];
   private y: Tensor | null = null;
   private dx: Tensor | null = null;
   private groups = 1;
@@ -59,6 +62,8 @@ export class BatchNorm implements Layer {
     if (groups !== 1 && groups !== ctx.steps)
       throw new ShapeError(`${this.name}: ${x.shape[0]} rows are neither one batch of ${ctx.batch} nor ${ctx.steps} steps of it`);
     this.x = x;
+    this.xShape = x.shape;
+    this.recompute = null;
     this.y = reuse(this.y, x.shape);
     this.trained = ctx.training;
     if (!ctx.training) {
@@ -75,14 +80,31 @@ export class BatchNorm implements Layer {
       const ys = groups === 1 ? this.y : rowsView(this.y, g * rows, rows);
       batchNormForward(xs, this.weight.value, this.bias.value, ys, this.state(g), { training: true, momentum, eps: BN_EPS });
     }
+    if (ctx.inputRecompute) {
+      this.recompute = ctx.inputRecompute;
+      this.x = null;
+    }
     return this.y;
+  }
+
+  /** Backward reads x, unless the layer before computes it again (then its output may go at once). */
+  keepsInput(): boolean {
+    return this.recompute === null;
   }
 
   /** Differentiates the last training-mode forward (its batch statistics). */
   backward(dy: Tensor, wantInputGrad: boolean, dyHolder: Tensor | null = null): Tensor | null {
-    const x = this.x;
-    if (!x) throw new Error(`${this.name}: backward before forward`);
+    if (!this.x && !this.recompute) throw new Error(`${this.name}: backward before forward`);
     if (!this.trained) throw new Error(`${this.name}: backward needs a training-mode forward (call model.train() first)`);
+    const fresh = this.x ? null : this.recompute!();
+    try {
+      return this.backwardFrom(this.x ?? fresh!.reshape(this.xShape), dy, wantInputGrad, dyHolder);
+    } finally {
+      fresh?.free();
+    }
+  }
+
+  private backwardFrom(x: Tensor, dy: Tensor, wantInputGrad: boolean, dyHolder: Tensor | null): Tensor | null {
     // A handed-over gradient is ours to free (releaseGrad) even when no input gradient is wanted.
     if (dyHolder && dyHolder !== this.dx) freeAll(this.dx);
     if (dyHolder) this.dx = dyHolder;
@@ -128,7 +150,6 @@ export class BatchNorm implements Layer {
     ];
   }
 
-
   releaseOutput(): void {
     freeAll(this.y);
     this.y = null;
@@ -171,6 +192,7 @@ export class BatchNorm implements Layer {
 
   releaseSaved(): void {
     this.x = null;
+    this.recompute = null;
   }
 
   releaseGrad(keep: Tensor | null): boolean {
@@ -192,6 +214,7 @@ export class BatchNorm implements Layer {
     for (const s of this.states) freeAll(s.saveMean, s.saveInvStd);
     this.states = [];
     this.x = this.y = this.dx = this.dweight = this.dbias = this.scaleShift = null;
+    this.recompute = null;
   }
 }
 

@@ -3,7 +3,7 @@
 //   y[c] = b[c] + w[c, 0] ⋆ x[c]
 // so a layer costs K multiply-adds per output instead of C·K: BC-ResNet's frequency and time filters.
 import { ShapeError, fmtShape } from '../engine/errors.js';
-import type { Tensor } from '../engine/tensor.js';
+import { Tensor } from '../engine/tensor.js';
 import { type DepthwiseOptions, depthwiseBackwardInput, depthwiseBackwardWeight, depthwiseForward, depthwiseOutputShape } from '../kernels/depthwise.js';
 import type { Param } from './layer.js';
 import { type ForwardContext, reuse } from './layer.js';
@@ -65,6 +65,22 @@ export class DepthwiseConv2d extends SynapticLayer {
     return this.y;
   }
 
+  /** The output again from the spikes' bits: K multiply-adds a value, a small part of the backward. */
+  recomputeOutput(): (() => Tensor) | null {
+    if (!this.keptAsBits() || !this.y) return null;
+    const shape = this.y.shape;
+    return () => {
+      const x = this.savedInput();
+      try {
+        const y = Tensor.empty(shape);
+        depthwiseForward(x, this.weight.value, this.hasBias ? this.bias.value : null, y, this.options);
+        return y;
+      } finally {
+        this.doneWith(x);
+      }
+    };
+  }
+
   backward(dy: Tensor, wantInputGrad: boolean): Tensor | null {
     const x = this.savedInput();
     try {
@@ -97,5 +113,4 @@ export class DepthwiseConv2d extends SynapticLayer {
   clone(): DepthwiseConv2d {
     return new DepthwiseConv2d(this.name, this.settings, this);
   }
-
 }

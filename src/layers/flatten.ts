@@ -27,6 +27,10 @@ export class Flatten extends StatelessLayer {
     return wantInputGrad ? dy.reshape(this.xShape) : null;
   }
 
+  viewsInput(): boolean {
+    return true;
+  }
+
   clone(): Flatten {
     return new Flatten(this.name);
   }

@@ -62,6 +62,12 @@ export interface ForwardContext {
    * so that only a layer that uses the map has it computed.
    */
   affineInput?: (() => AffineOutput | null) | null;
+  /**
+   * In training, the recomputeOutput() of the layer before (or of the one a view before looks into),
+   * when it offers one: this layer may then keep no reference to x and compute it again, in x's shape,
+   * in its own backward.
+   */
+  inputRecompute?: (() => Tensor) | null;
 }
 
 /** y = x·scale + shift per group of rows (a time step) and channel: AffineCurrents over the tensor x. */
@@ -96,6 +102,11 @@ export interface Layer {
    */
   keepsInput?(): boolean;
   /**
+   * True when the output is a view of the input's memory (reshape, flatten): the layer owns nothing, so
+   * when the layer after it lets go of its input, the output to free is the one this view looks into.
+   */
+  viewsInput?(): boolean;
+  /**
    * Whether this pass would write its output over x, reading each value of x before writing the same
    * place, if the layer before handed x's memory over (ctx.adopted). A Leaky over per-step currents
    * does, in training: the currents are needed by nothing once it has run.
@@ -110,6 +121,13 @@ export interface Layer {
    * its membrane.
    */
   affineOutput?(): AffineOutput | null;
+  /**
+   * After a training forward: a function that computes that forward's output again, into a fresh tensor
+   * the caller frees, from what this layer keeps for its own backward anyway (valid until then); null
+   * when it keeps nothing that makes this cheap. A depthwise convolution over spikes keeps them as bits,
+   * and its output costs a few multiply-adds a value, so the batch norm after it keeps no input.
+   */
+  recomputeOutput?(): (() => Tensor) | null;
   /**
    * Whether backward would write its input gradient over dy, reading each value first, if the layer
    * after handed dy's memory over (backward's `dyHolder`, then owned by this layer as its gradient).
@@ -192,18 +210,23 @@ export function backwardThrough(layers: readonly Layer[], dy: Tensor, want: (i: 
  * Forward through `layers` from x. When `training(i)` (a backward through layer i may follow), the
  * output of the layer before it, whose only reader it is, is handed over to be written over if layer
  * i adopts it, and otherwise freed as soon as layer i has run unless it keeps it (eval passes keep
- * their buffers for the next call).
+ * their buffers for the next call). Through views (viewsInput) the output freed is the one they look
+ * into: a batch norm's output reshaped into the block after it goes when that block has run.
  */
 export function forwardThrough(layers: readonly Layer[], x: Tensor, ctx: ForwardContext, before: (i: number) => void, training: (i: number) => boolean): Tensor {
   let h = x;
+  // The layer whose output h is, or looks into; -1 for the caller's x, which is not ours to free.
+  let owner = -1;
   layers.forEach((layer, i) => {
     before(i);
     ctx.adopted = i > 0 && training(i) && layer.adopts?.(h, ctx) ? (layers[i - 1].giveOutput?.() ?? null) : null;
     const previous = layers[i - 1];
     ctx.affineInput = i > 0 && training(i) && previous.affineOutput ? () => previous.affineOutput!() : null;
+    ctx.inputRecompute = owner >= 0 && training(i) ? (layers[owner].recomputeOutput?.() ?? null) : null;
     h = layer.forward(h, ctx);
-    ctx.adopted = ctx.affineInput = null;
-    if (i > 0 && training(i) && layer.keepsInput?.() === false) layers[i - 1].releaseOutput?.();
+    ctx.adopted = ctx.affineInput = ctx.inputRecompute = null;
+    if (owner >= 0 && training(i) && layer.keepsInput?.() === false) layers[owner].releaseOutput?.();
+    if (!layer.viewsInput?.()) owner = i;
   });
   return h;
 }

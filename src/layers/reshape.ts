@@ -33,6 +33,10 @@ export class Reshape extends StatelessLayer {
     return wantInputGrad ? dy.reshape(this.xShape) : null;
   }
 
+  viewsInput(): boolean {
+    return true;
+  }
+
   clone(): Reshape {
     return new Reshape(this.name, this.shape);
   }

@@ -96,6 +96,11 @@ export abstract class SynapticLayer implements Layer {
     return x;
   }
 
+  /** Whether backward reads the input from its bits alone (spikes in training), not from x. */
+  protected keptAsBits(): boolean {
+    return this.x === null && this.xBits.length > 0;
+  }
+
   protected doneWith(x: Tensor): void {
     if (x !== this.x) x.free();
   }
