@@ -6,7 +6,28 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { MODEL_NAMES } from '../src/models/config.js';
 import { type BenchOptions, type BenchRow, type BenchSuite, formatTable } from './harness.js';
 
+const USAGE =
+  'usage: npm run bench -- [--filter NAME] [--quick] [--time MS] [--json FILE] [--pytorch [--python EXE]] [--threads N] [--models m5,tcy]';
+const VALUE_FLAGS = ['--filter', '--time', '--json', '--python', '--threads', '--models'];
+const SWITCHES = ['--quick', '--pytorch'];
+
+/** Every argument is a known flag (with its value where it takes one): a typo must not run the whole suite. */
+function checkArguments(argv: readonly string[]): void {
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (SWITCHES.includes(a)) continue;
+    if (!VALUE_FLAGS.includes(a)) throw new Error(`unknown argument ${JSON.stringify(a)}\n${USAGE}`);
+    const value = argv[++i];
+    if (value === undefined || value.startsWith('--')) throw new Error(`${a} needs a value\n${USAGE}`);
+  }
+}
+
 export async function runBenchmarks(argv: string[] = process.argv.slice(2)): Promise<Record<string, BenchRow[]>> {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    console.log(USAGE);
+    return {};
+  }
+  checkArguments(argv);
   const arg = (name: string): string | undefined => {
     const i = argv.indexOf(name);
     return i >= 0 ? argv[i + 1] : undefined;
@@ -21,7 +42,6 @@ export async function runBenchmarks(argv: string[] = process.argv.slice(2)): Pro
     models: arg('--models')?.split(',').map((m) => m.trim()),
   };
   if (!(Number.isInteger(options.threads) && options.threads! >= 1)) throw new Error(`--threads must be a positive integer, got ${arg('--threads')}`);
-  if (argv.includes('--python') && !options.python) throw new Error('--python needs the interpreter, e.g. --python python3');
   const unknown = options.models?.filter((m) => !(MODEL_NAMES as readonly string[]).includes(m)) ?? [];
   if (unknown.length) throw new Error(`--models: no model ${unknown.join(', ')}; the zoo has ${MODEL_NAMES.join(', ')}`);
   if (!(options.time > 0)) throw new Error(`--time must be a positive number of milliseconds, got ${arg('--time')}`);
