@@ -33,5 +33,13 @@ describe('demo', () => {
     expect(snn.epochs).toHaveLength(1);
     expect(snn.spec).toMatchObject({ spiking: true, steps: 2, lr: 0.001, fromCnn: join(out, 'tcy-cnn', 'model.snn') });
     expect(readFileSync(join(out, 'report.md'), 'utf8')).toContain('SNN: converted from the CNN, fine-tuned 1 at peak lr 0.001');
+    expect([cnn.spec.features, snn.spec.features]).toEqual(['default', 'default']);
+  });
+
+  it('trains both runs on the features --features names', async () => {
+    const out = join(dir, 'demo-mfcc');
+    const r = await cli('demo', '--model', 'tcy', '--features', 'mfcc', '--steps', '2', '--epochs', '1', '--fine-tune-epochs', '1', '--batch-size', '4', '--words', 'all', '--data', join(dir, 'speech'), '--out', out);
+    expect(r.code, r.err).toBe(0);
+    for (const id of ['tcy-cnn', 'tcy-snn-t2']) expect(JSON.parse(readFileSync(join(out, id, 'result.json'), 'utf8')).spec.features, id).toBe('mfcc');
   });
 });

@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
 import { featuresFor } from '../models/zoo.js';
 import { MODEL_NAMES, MODEL_SETTINGS } from '../models/config.js';
-import type { ModelName } from '../models/types.js';
+import type { ModelConfig, ModelName } from '../models/types.js';
 import { builtinDataDir, synthesizeSpeechCommands } from '../data/synth-node.js';
 import { COMMAND_WORDS } from '../data/words.js';
 import type { RunResult } from '../train/report.js';
@@ -53,6 +53,7 @@ function realSpeechDir(): string | null {
 
 interface DemoFlags extends DataOptions {
   model: ModelName;
+  features: ModelConfig['features'];
   steps: number;
   epochs: number;
   fineTuneEpochs: number;
@@ -69,7 +70,8 @@ export function demoCommand(ctx: CliContext): Command {
     .description('train TC-ResNet8 as a CNN on the built-in set, convert it to an SNN and fine-tune that, score both on real speech, compare them and write a report (npm start)')
     // hjh-scnn is Hjh's CNN behind one Leaky: it has no CNN of its own to compare with.
     .addOption(settingOption(MODEL_SETTINGS.name, { values: MODEL_NAMES.filter((m) => m !== 'hjh-scnn'), default: DEMO_DEFAULTS.model }))
-    .addOption(settingOption(MODEL_SETTINGS.steps, { default: DEMO_DEFAULTS.steps }));
+    .addOption(settingOption(MODEL_SETTINGS.steps, { default: DEMO_DEFAULTS.steps }))
+    .addOption(settingOption(MODEL_SETTINGS.features));
   addTrainingOptions(cmd, DEMO_DEFAULTS)
     .option('--fine-tune-epochs <n>', `epochs of the converted SNN's fine-tuning, at peak lr ${DEMO_DEFAULTS.fineTuneLr}`, positiveInt('--fine-tune-epochs'), DEMO_DEFAULTS.fineTuneEpochs)
     .option('--out <dir>', 'output folder', 'runs/demo');
@@ -84,7 +86,7 @@ export function demoCommand(ctx: CliContext): Command {
       const synth = await synthesizeSpeechCommands({ out: builtinDataDir(), progress: io.progress });
       if (!synth.cached) note(io, `built-in data set: ${synth.clips} clips in ${synth.seconds.toFixed(0)} s`);
     }
-    const features = featuresFor(flags.model);
+    const features = featuresFor(flags.model, flags.features);
     const data = await loadData(io, { ...dataOptions(flags), augment: flags.augment ?? (flags.data === undefined ? DEMO_DEFAULTS.augment : undefined) }, features);
     // Real people, scored beside the synthetic test split when the classes are the ten command words.
     const realDir = realSpeechDir();
@@ -95,6 +97,7 @@ export function demoCommand(ctx: CliContext): Command {
     const base = {
       model: flags.model,
       ...RUN_MODEL_DEFAULTS,
+      features: flags.features,
       neuron: RUN_DEFAULTS.neuron,
       epochs: flags.epochs,
       batchSize: flags.batchSize,
