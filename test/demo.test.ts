@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEMO_DEFAULTS } from '../src/cli/demo.js';
+import { DEMO_DEFAULTS, type DemoFlags, demoData } from '../src/cli/demo.js';
 import { recipeFor } from '../src/cli/run.js';
 import { cli, writeTree } from './cli-helpers.js';
 
@@ -18,6 +18,17 @@ describe('demo', () => {
 
   it("defaults to TC-ResNet8's recipe for the CNN and a short fine-tuning of the converted SNN", () => {
     expect(DEMO_DEFAULTS).toMatchObject({ model: 'tcresnet8', epochs: recipeFor('tcresnet8').epochs, lr: recipeFor('tcresnet8').lr, steps: 8, fineTuneEpochs: 8, fineTuneLr: 0.001 });
+    expect(DEMO_DEFAULTS).toMatchObject({ features: 'mfcc', augment: 'full', augmentColour: 0.8, augmentWarp: 0.1 });
+  });
+
+  it("takes its recipe's features and augmentation only for its own model on the built-in set, and a flag over each", () => {
+    const flags = (o: Partial<DemoFlags>) => ({ model: 'tcresnet8', ...o }) as DemoFlags;
+    expect(demoData(flags({}))).toEqual({ features: 'mfcc', augment: 'full', augmentColour: 0.8, augmentWarp: 0.1 });
+    expect(demoData(flags({ model: 'tcy' }))).toEqual({ features: 'default', augment: 'spec', augmentColour: undefined, augmentWarp: undefined });
+    // Colour and warp change the waveform copies, which --augment spec does not make.
+    expect(demoData(flags({ augment: 'spec' }))).toEqual({ features: 'mfcc', augment: 'spec', augmentColour: undefined, augmentWarp: undefined });
+    expect(demoData(flags({ features: 'default', augmentWarp: 0.2 }))).toEqual({ features: 'default', augment: 'full', augmentColour: 0.8, augmentWarp: 0.2 });
+    expect(demoData(flags({ data: 'speech' }))).toEqual({ features: 'default', augment: undefined, augmentColour: undefined, augmentWarp: undefined });
   });
 
   it('converts its CNN to the SNN and fine-tunes that for --fine-tune-epochs', async () => {
