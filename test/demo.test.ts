@@ -17,7 +17,7 @@ describe('demo', () => {
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it("defaults to TC-ResNet8's recipe for the CNN and a short fine-tuning of the converted SNN", () => {
-    expect(DEMO_DEFAULTS).toMatchObject({ model: 'tcresnet8', epochs: recipeFor('tcresnet8').epochs, lr: recipeFor('tcresnet8').lr, steps: 8, fineTuneEpochs: 8, fineTuneLr: 0.001 });
+    expect(DEMO_DEFAULTS).toMatchObject({ model: 'tcresnet8', epochs: recipeFor('tcresnet8').epochs, lr: recipeFor('tcresnet8').lr, steps: 8, fineTuneEpochs: 16, fineTuneLr: 0.001 });
     expect(DEMO_DEFAULTS).toMatchObject({ features: 'mfcc', augment: 'full', augmentColour: 0.8, augmentWarp: 0.1 });
   });
 
