@@ -5,7 +5,8 @@
 // other real words by 40%, docs/listen.md), on 20 MFCC (more words right on real people than 60 log-mel
 // bands, and fewer false detections, docs/listen.md) and full augmentation on two folders read as one data set,
 // each keeping its splits:
-//   - the built-in synthesized set (data/builtin, `snn-voice synth`), all 35 words;
+//   - the built-in synthesized set as it was when they were trained, before GnuSpeech voices joined it
+//     (`snn-voice synth --gnuspeech-share 0`, made here once in data/builtin-espeak-flite), all 35 words;
 //   - real speech: a Speech Commands copy. The models shipped were trained on ../shared/data/gsc-v1-subset,
 //     3,953 training clips of down, go, left, right, up (commands) and eight, five, one, zero (heard as
 //     `_unknown_`) from the Speech Commands data set (Warden 2018, CC BY 4.0); any Speech Commands v2
@@ -51,13 +52,15 @@ for (const p of positionals) if (!(p in RUNS)) fail(`no model "${p}"; there are 
 const names = (positionals.length ? positionals : Object.keys(RUNS)) as Name[];
 
 // The epochs, learning rate and warm-up are TC-ResNet8's recipe (cli/run.ts recipeFor).
-const COMMON = ['--model', 'tcresnet8', '--task', 'gsc12', '--unknown-share', '0.5', '--seed', '0', '--augment', 'full', '--features', 'mfcc', '--data', join('data', 'builtin'), '--data', speech];
+const builtin = join('data', 'builtin-espeak-flite');
+const COMMON = ['--model', 'tcresnet8', '--task', 'gsc12', '--unknown-share', '0.5', '--seed', '0', '--augment', 'full', '--features', 'mfcc', '--data', builtin, '--data', speech];
 
+if ((await run(['synth', '--out', builtin, '--gnuspeech-share', '0'])) !== 0) throw new Error(`synthesizing ${builtin} failed`);
 await mkdir('pretrained', { recursive: true });
 for (const name of names) {
   const out = join('runs', 'pretrained', name);
   if ((await run(['train', ...COMMON, ...RUNS[name], '--overwrite', '--out', out])) !== 0) throw new Error(`training ${name} failed`);
   await copyFile(join(out, 'model.snn'), join('pretrained', `${name}.snn`));
-  for (const data of [['--data', join('data', 'builtin')], ['--data', join('samples', 'real-speech')]])
+  for (const data of [['--data', builtin], ['--data', join('samples', 'real-speech')]])
     if ((await run(['eval', join('pretrained', `${name}.snn`), ...data])) !== 0) throw new Error(`scoring ${name} failed`);
 }

@@ -131,6 +131,7 @@ describe('snn-voice', () => {
       [['eval', join(dir, 'missing.snn')], /^error: model: file ".*missing.snn" does not exist$/m],
       [['sweep', '--models', 'tcy,vgg'], /^error: --models must be one of/m],
       [['synth', '--out', join(dir, 'unused'), '--gnuspeech-share', '0.8'], /^error: --gnuspeech-share 0.8 and --flite-share 0.25 \(its default\) add up to more than 1: lower --flite-share/m],
+      [['synth', '--out', join(dir, 'unused'), '--flite-share', '0.9'], /^error: --gnuspeech-share 0.25 \(its default\) and --flite-share 0.9 add up to more than 1: lower --flite-share or --gnuspeech-share/m],
       [['train', '--no-such-option'], /unknown option '--no-such-option'/],
       [['frobnicate'], /unknown command 'frobnicate'/],
     ];

@@ -13,7 +13,7 @@ import { Espeak } from '../src/data/espeak-node.js';
 import { Flite } from '../src/data/flite-node.js';
 import { GnuSpeech } from '../src/data/gnuspeech-node.js';
 import { loadSpeechCommands } from '../src/data/speech-commands-node.js';
-import { FLITE_POOLS, VARIANTS, speakersFor, splitSpeakers, variantPools, type SplitName } from '../src/data/speakers.js';
+import { DEFAULT_FLITE_SHARE, FLITE_POOLS, VARIANTS, speakersFor, splitSpeakers, variantPools, type SplitName } from '../src/data/speakers.js';
 import { synthesizeSpeechCommands, type SynthOptions } from '../src/data/synth-node.js';
 import { WORDS } from '../src/data/words.js';
 
@@ -56,8 +56,9 @@ const voiceOf = (rel: string): string => rel.split('/')[1].split('_nohash_')[0];
 
 describe.skipIf(unavailable !== '')('synthesizeSpeechCommands', () => {
   let dir: string;
-  // Half the speakers by Flite: for seed 29, four of the five (kal, slt, and awb and rms held out).
-  const opts = (out: string, extra: Partial<SynthOptions> = {}): SynthOptions => ({ out, seed: 29, clipsPerWord: 5, words: WORDS_HERE, workers: 1, fliteShare: 0.5, ...extra });
+  // Half the speakers by Flite: for seed 29, four of the five (kal, slt, and awb and rms held out). No
+  // GnuSpeech speaker: its tests are below.
+  const opts = (out: string, extra: Partial<SynthOptions> = {}): SynthOptions => ({ out, seed: 29, clipsPerWord: 5, words: WORDS_HERE, workers: 1, fliteShare: 0.5, gnuspeechShare: 0, ...extra });
 
   beforeAll(() => {
     dir = mkdtempSync(join(tmpdir(), 'snn-synth-'));
@@ -101,7 +102,7 @@ describe.skipIf(unavailable !== '')('synthesizeSpeechCommands', () => {
     // Each held-out voice says every word.
     expect(validation.map((f) => f.split('/')[0]).sort()).toEqual([...WORDS_HERE].sort());
     // The lists hold exactly the speakers drawn for those splits.
-    const drawn = speakersFor(29, 5, 0.5);
+    const drawn = speakersFor(29, 5, 0.5, 0);
     expect(drawn.filter((v) => v.split !== 'train').map((v) => v.synthesizer)).toEqual(['flite', 'flite']);
     expect([...voices[1]]).toEqual(drawn.filter((v) => v.split === 'validation').map((v) => v.id));
     expect([...voices[2]]).toEqual(drawn.filter((v) => v.split === 'test').map((v) => v.id));
@@ -256,26 +257,29 @@ describe('splitSpeakers', () => {
     expect(pools.validation.length).toBeGreaterThan(0);
     expect(pools.test.length).toBe(pools.validation.length);
     const speakers = speakersFor(5, 200);
-    // kal and kal16 are one speaker at two sampling rates.
-    const timbre = (s: (typeof speakers)[number]): string => (s.synthesizer === 'flite' ? `flite:${s.voice.replace('kal16', 'kal')}` : `espeak:${s.voice.split('+')[1]}`);
+    // kal and kal16 are one speaker at two sampling rates; a GnuSpeech speaker's tube is its own.
+    const timbre = (s: (typeof speakers)[number]): string =>
+      s.synthesizer === 'flite' ? `flite:${s.voice.replace('kal16', 'kal')}` : s.synthesizer === 'gnuspeech' ? `gnuspeech:${s.id}` : `espeak:${s.voice.split('+')[1]}`;
     const used: Record<SplitName, Set<string>> = { train: new Set(), validation: new Set(), test: new Set() };
     for (const s of speakers) {
-      expect(s.synthesizer === 'flite' ? FLITE_POOLS[s.split] : pools[s.split]).toContain(s.synthesizer === 'flite' ? s.voice : s.voice.split('+')[1]);
+      if (s.synthesizer !== 'gnuspeech') expect(s.synthesizer === 'flite' ? FLITE_POOLS[s.split] : pools[s.split]).toContain(s.synthesizer === 'flite' ? s.voice : s.voice.split('+')[1]);
       used[s.split].add(timbre(s));
     }
     for (const v of used.validation) expect(used.train.has(v) || used.test.has(v)).toBe(false);
     for (const v of used.test) expect(used.train.has(v)).toBe(false);
-    // Both synthesizers in every split, Flite for about a quarter of the speakers.
+    // All three synthesizers in every split, Flite and GnuSpeech for about a quarter of the speakers each.
     for (const split of ['train', 'validation', 'test'] as const)
-      expect(new Set([...used[split]].map((t) => t.split(':')[0]))).toEqual(new Set(['espeak', 'flite']));
-    const share = speakers.filter((s) => s.synthesizer === 'flite').length / speakers.length;
-    expect(share).toBeGreaterThan(0.15);
-    expect(share).toBeLessThan(0.35);
+      expect(new Set([...used[split]].map((t) => t.split(':')[0]))).toEqual(new Set(['espeak', 'flite', 'gnuspeech']));
+    for (const synthesizer of ['flite', 'gnuspeech'] as const) {
+      const share = speakers.filter((s) => s.synthesizer === synthesizer).length / speakers.length;
+      expect(share, synthesizer).toBeGreaterThan(0.15);
+      expect(share, synthesizer).toBeLessThan(0.35);
+    }
     expect(new Set(speakers.map((s) => s.id)).size).toBe(200);
   });
 
   it('draws the synthesizer apart from the traits: the share changes only who uses Flite', () => {
-    const none = speakersFor(5, 60, 0), quarter = speakersFor(5, 60), all = speakersFor(5, 60, 1);
+    const none = speakersFor(5, 60, 0, 0), quarter = speakersFor(5, 60, DEFAULT_FLITE_SHARE, 0), all = speakersFor(5, 60, 1, 0);
     expect(none.every((s) => s.synthesizer === 'espeak-ng')).toBe(true);
     expect(all.every((s) => s.synthesizer === 'flite')).toBe(true);
     for (let i = 0; i < 60; i++) {
@@ -285,7 +289,9 @@ describe('splitSpeakers', () => {
   });
 
   it('adds GnuSpeech speakers without changing the others, each with a tube of its own', () => {
-    const before = speakersFor(5, 200), mixed = speakersFor(5, 200, 0.25, 0.25);
+    const before = speakersFor(5, 200, 0.25, 0), mixed = speakersFor(5, 200, 0.25, 0.25);
+    // The built-in set's default.
+    expect(speakersFor(5, 200)).toEqual(mixed);
     const tubes = mixed.filter((s) => s.synthesizer === 'gnuspeech');
     expect(tubes.length).toBeGreaterThan(30);
     expect(tubes.length).toBeLessThan(70);

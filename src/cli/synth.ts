@@ -1,8 +1,8 @@
-// `snn-voice synth`: builds the built-in data set (spoken keywords synthesized with eSpeak NG and Flite, in the
-// Speech Commands v2 layout) so everything runs without downloading the real corpus.
+// `snn-voice synth`: builds the built-in data set (spoken keywords synthesized with eSpeak NG, Flite and
+// GnuSpeech, in the Speech Commands v2 layout) so everything runs without downloading the real corpus.
 import { Command } from 'commander';
 import { WORDS } from '../data/words.js';
-import { DEFAULT_FLITE_SHARE } from '../data/speakers.js';
+import { DEFAULT_FLITE_SHARE, DEFAULT_GNUSPEECH_SHARE } from '../data/speakers.js';
 import { builtinDataDir, synthesizeSpeechCommands } from '../data/synth-node.js';
 import { type CliContext, emit } from './io.js';
 import { UsageError, listOf, nonNegativeInt, numberIn, positiveInt, withJson } from './options.js';
@@ -28,15 +28,17 @@ export function synthCommand(ctx: CliContext): Command {
     }))
     .option('--clips-per-word <n>', 'clips per word', positiveInt('--clips-per-word'))
     .option('--seed <n>', 'seed of voices and variations', nonNegativeInt('--seed'))
-    .option('--flite-share <s>', 'share of the voices rendered by Flite instead of eSpeak NG, 0 to 1 (default 0.25)', numberIn('--flite-share', 0, 1))
-    .option('--gnuspeech-share <s>', 'share of the voices rendered by GnuSpeech (an articulatory synthesizer; each voice a tube model of its own), 0 to 1 with the Flite share (default 0)', numberIn('--gnuspeech-share', 0, 1));
+    .option('--flite-share <s>', `share of the voices rendered by Flite instead of eSpeak NG, 0 to 1 (default ${DEFAULT_FLITE_SHARE})`, numberIn('--flite-share', 0, 1))
+    .option('--gnuspeech-share <s>', `share of the voices rendered by GnuSpeech instead of eSpeak NG (an articulatory synthesizer; each voice a tube model of its own), 0 to 1 with the Flite share (default ${DEFAULT_GNUSPEECH_SHARE})`, numberIn('--gnuspeech-share', 0, 1));
   withJson(cmd);
   return cmd.action(async (flags: SynthFlags) => {
     const { io } = ctx;
     const flite = flags.fliteShare ?? DEFAULT_FLITE_SHARE;
-    if (flags.gnuspeechShare !== undefined && flite + flags.gnuspeechShare > 1)
+    const gnuspeech = flags.gnuspeechShare ?? DEFAULT_GNUSPEECH_SHARE;
+    const byDefault = (given: number | undefined) => (given === undefined ? ' (its default)' : '');
+    if (flite + gnuspeech > 1)
       throw new UsageError(
-        `--gnuspeech-share ${flags.gnuspeechShare} and --flite-share ${flite}${flags.fliteShare === undefined ? ' (its default)' : ''} add up to more than 1: lower --flite-share (e.g. --flite-share 0 for GnuSpeech and eSpeak NG alone)`,
+        `--gnuspeech-share ${gnuspeech}${byDefault(flags.gnuspeechShare)} and --flite-share ${flite}${byDefault(flags.fliteShare)} add up to more than 1: lower --flite-share or --gnuspeech-share (e.g. --flite-share 0 for GnuSpeech and eSpeak NG alone, --gnuspeech-share 0 for eSpeak NG and Flite alone)`,
       );
     const out = flags.out ?? builtinDataDir();
     const summary = await synthesizeSpeechCommands({

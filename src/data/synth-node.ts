@@ -45,7 +45,7 @@ export interface SynthOptions {
   workers?: number;
   /** The share of speakers (0..1) rendered by Flite rather than eSpeak NG. Default DEFAULT_FLITE_SHARE. */
   fliteShare?: number;
-  /** The share of speakers (0..1, with Flite's at most 1) rendered by GnuSpeech. Default DEFAULT_GNUSPEECH_SHARE (none). */
+  /** The share of speakers (0..1, with Flite's at most 1) rendered by GnuSpeech. Default DEFAULT_GNUSPEECH_SHARE. */
   gnuspeechShare?: number;
 }
 
@@ -145,7 +145,8 @@ export async function synthesizeSpeechCommands(opts: SynthOptions): Promise<Synt
   const synths = await loadSynthesizers(manifest.synthesizers);
   await writeFileAtomic(join(out, MANIFEST), JSON.stringify(manifest, null, 2) + '\n');
 
-  const { seed, clipsPerWord, words, fliteShare, gnuspeechShare } = manifest;
+  // A manifest without a GnuSpeech share is a set without GnuSpeech speakers, not one with the default share.
+  const { seed, clipsPerWord, words, fliteShare, gnuspeechShare = 0 } = manifest;
   const noises = backgroundNoises(seed);
   for (let c = 0; c < NOISE_COLORS.length; c++) {
     // Stored at 0.1 RMS so the white noise's peaks stay inside 16-bit range.
