@@ -32,7 +32,9 @@ import { addTrainingOptions } from './train.js';
  * copies are heard through random microphones with their formants moved: over three seeds that took
  * real people from 72.5% to 75.8% (CNN) and 69.0% to 71.8% (SNN) and the 2,789 real clips of
  * gsc-v1-subset from 72.9% to 74.2% and 70.1% to 72.1%, for 1 to 2.6 points less on the synthetic test
- * split (docs/accuracy.md). Other models keep their own features and SpecAugment.
+ * split (docs/accuracy.md). Other models keep their own features and SpecAugment. Since a quarter of the
+ * built-in set's speakers are GnuSpeech voices (data/speakers.ts), the same defaults give real people
+ * 81.7% (CNN) and 79.9% (SNN), the 2,789 clips 78.8% and 75.2% (docs/cli.md#the-demo).
  */
 export const DEMO_DEFAULTS = {
   model: 'tcresnet8',
