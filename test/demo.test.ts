@@ -1,6 +1,6 @@
 // The demo's two runs: the CNN with its model's recipe, then the SNN converted from that CNN and
 // fine-tuned at a tenth of the rate (cli/demo.ts), on a tiny Speech Commands tree.
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -17,7 +17,7 @@ describe('demo', () => {
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it("defaults to TC-ResNet8's recipe for the CNN and a short fine-tuning of the converted SNN", () => {
-    expect(DEMO_DEFAULTS).toMatchObject({ model: 'tcresnet8', epochs: recipeFor('tcresnet8').epochs, lr: recipeFor('tcresnet8').lr, steps: 8, fineTuneEpochs: 16, fineTuneLr: 0.001 });
+    expect(DEMO_DEFAULTS).toMatchObject({ model: 'tcresnet8', epochs: recipeFor('tcresnet8').epochs, lr: recipeFor('tcresnet8').lr, steps: 8, fineTuneEpochs: 16, fineTuneLr: 0.001, convertedSteps: 32 });
     expect(DEMO_DEFAULTS).toMatchObject({ features: 'mfcc', augment: 'full', augmentColour: 0.8, augmentWarp: 0.1 });
   });
 
@@ -45,12 +45,22 @@ describe('demo', () => {
     expect(snn.spec).toMatchObject({ spiking: true, steps: 2, lr: 0.001, fromCnn: join(out, 'tcy-cnn', 'model.snn') });
     expect(readFileSync(join(out, 'report.md'), 'utf8')).toContain('SNN: converted from the CNN, fine-tuned 1 at peak lr 0.001');
     expect([cnn.spec.features, snn.spec.features]).toEqual(['default', 'default']);
+    // Beside the runs, the CNN converted without training at T = 32 and scored on the test split.
+    expect(r.err).toContain('converting the CNN at T=32 without training');
+    expect(r.out).toMatch(/^tcy SNN T=32 converted without training \(ecc\), test: \d+\.\d% \(CNN \d+\.\d%\)$/m);
+    const [sweep] = JSON.parse(readFileSync(join(out, 'conversions.json'), 'utf8'));
+    expect(sweep).toMatchObject({ model: 'tcy', split: 'test', points: [{ method: 'ecc', steps: 32 }] });
+    // The CNN's top-1 there is the CNN run's own on the test split.
+    expect(sweep.cnn.top1).toBeCloseTo(cnn.test.top1, 6);
+    expect(readFileSync(join(out, 'report.md'), 'utf8')).toContain('## 5. Conversion of the trained CNN');
   });
 
   it('trains both runs on the features --features names', async () => {
     const out = join(dir, 'demo-mfcc');
-    const r = await cli('demo', '--model', 'tcy', '--features', 'mfcc', '--steps', '2', '--epochs', '1', '--fine-tune-epochs', '1', '--batch-size', '4', '--words', 'all', '--data', join(dir, 'speech'), '--out', out);
+    const r = await cli('demo', '--model', 'tcy', '--features', 'mfcc', '--steps', '2', '--epochs', '1', '--fine-tune-epochs', '1', '--converted-steps', '0', '--batch-size', '4', '--words', 'all', '--data', join(dir, 'speech'), '--out', out);
     expect(r.code, r.err).toBe(0);
+    expect(r.out).not.toContain('converted without training');
+    expect(existsSync(join(out, 'conversions.json'))).toBe(false);
     for (const id of ['tcy-cnn', 'tcy-snn-t2']) expect(JSON.parse(readFileSync(join(out, id, 'result.json'), 'utf8')).spec.features, id).toBe('mfcc');
   });
 });

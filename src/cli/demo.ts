@@ -10,10 +10,15 @@ import { MODEL_NAMES, MODEL_SETTINGS } from '../models/config.js';
 import type { ModelConfig, ModelName } from '../models/types.js';
 import { builtinDataDir, synthesizeSpeechCommands } from '../data/synth-node.js';
 import { COMMAND_WORDS } from '../data/words.js';
+import { loadModel } from '../models/file-node.js';
+import type { ConversionSweep } from '../train/conversion-report.js';
+import { conversionSweep } from '../train/conversion-sweep.js';
+import { pct } from '../train/format.js';
 import type { RunResult } from '../train/report.js';
+import type { Dataset } from '../data/dataset.js';
 import { type DataOptions, dataOptions, loadData } from './data.js';
 import { type CliContext, emit, note } from './io.js';
-import { positiveInt, settingOption, withJson } from './options.js';
+import { nonNegativeInt, positiveInt, settingOption, withJson } from './options.js';
 import { RUN_DEFAULTS, RUN_MODEL_DEFAULTS, type RunSpec, recipeFor, trainRun } from './run.js';
 import { resultTable } from './summary.js';
 import { writeReport } from './sweep.js';
@@ -44,6 +49,9 @@ export const DEMO_DEFAULTS = {
   steps: 8,
   fineTuneEpochs: 16,
   fineTuneLr: 0.001,
+  /** The CNN also converted without training at this T and scored beside: at T = 32 such SNNs keep
+   *  their CNN's accuracy, on real people too (docs/accuracy.md), where the T = 8 SNN loses a few points. */
+  convertedSteps: 32,
   words: COMMAND_WORDS,
   features: 'mfcc',
   augment: 'full',
@@ -81,6 +89,7 @@ export interface DemoFlags extends DataOptions {
   steps: number;
   epochs: number;
   fineTuneEpochs: number;
+  convertedSteps: number;
   batchSize: number;
   lr: number;
   pctStart?: number;
@@ -98,6 +107,7 @@ export function demoCommand(ctx: CliContext): Command {
     .addOption(settingOption(MODEL_SETTINGS.features, { default: undefined, defaultNote: `${DEMO_DEFAULTS.features} for ${DEMO_DEFAULTS.model} on the built-in set, else the architecture's own` }));
   addTrainingOptions(cmd, DEMO_DEFAULTS)
     .option('--fine-tune-epochs <n>', `epochs of the converted SNN's fine-tuning, at peak lr ${DEMO_DEFAULTS.fineTuneLr}`, positiveInt('--fine-tune-epochs'), DEMO_DEFAULTS.fineTuneEpochs)
+    .option('--converted-steps <n>', 'T of an SNN converted from the CNN without training (ECC), scored beside the runs; 0 for none', nonNegativeInt('--converted-steps'), DEMO_DEFAULTS.convertedSteps)
     .option('--out <dir>', 'output folder', 'runs/demo');
   withJson(cmd);
   return cmd.action(async (flags: DemoFlags) => {
@@ -143,6 +153,7 @@ export function demoCommand(ctx: CliContext): Command {
       note(io, `${spec.fromCnn ? `converting ${cnnId} and fine-tuning ${id}` : `training ${id}`} for ${spec.epochs} epochs`);
       results.push((await trainRun(io, id, spec, data, features, join(flags.out, id), 'overwrite', real)).result);
     }
+    const conversions = flags.convertedSteps > 0 ? await convertedBeside(io, join(flags.out, cnnId, 'model.snn'), flags, features, real) : [];
     const seconds = (performance.now() - started) / 1000;
     await writeReport(
       flags.out,
@@ -160,9 +171,33 @@ export function demoCommand(ctx: CliContext): Command {
         'wall time, s': seconds.toFixed(0),
       },
       results,
+      conversions,
     );
-    emit(io, flags.json, { out: flags.out, seconds, results }, () =>
-      [resultTable(results), '', `chance is ${(100 / data.train.classes.length).toFixed(1)}%; report in ${join(flags.out, 'report.md')} (${seconds.toFixed(0)} s in all)`].join('\n'),
+    emit(io, flags.json, { out: flags.out, seconds, results, conversions }, () =>
+      [resultTable(results), ...conversions.map(convertedLine), '', `chance is ${(100 / data.train.classes.length).toFixed(1)}%; report in ${join(flags.out, 'report.md')} (${seconds.toFixed(0)} s in all)`].join('\n'),
     );
   });
+}
+
+/**
+ * The CNN converted to an SNN by ECC at --converted-steps without training, scored on the test split and
+ * on real speech: calibration reads the training clips as they are, without augmentation.
+ */
+async function convertedBeside(io: CliContext['io'], cnnFile: string, flags: DemoFlags, features: ReturnType<typeof featuresFor>, real: Dataset | undefined): Promise<ConversionSweep[]> {
+  note(io, `converting the CNN at T=${flags.convertedSteps} without training and scoring it`);
+  const plain = await loadData(io, { ...dataOptions(flags), augment: 'none' }, features);
+  const { model: cnn } = await loadModel(cnnFile);
+  try {
+    const opts = { methods: ['ecc'] as const, steps: [flags.convertedSteps], calibration: { calibration: plain.train }, batchSize: flags.batchSize, progress: io.progress };
+    const splits: [string, Dataset][] = [['test', plain.test], ...(real ? [['real people', real] as [string, Dataset]] : [])];
+    return splits.map(([splitName, split]) => conversionSweep(cnn, split, { ...opts, splitName }));
+  } finally {
+    cnn.dispose();
+  }
+}
+
+/** One line per conversion: the SNN's top-1 against its CNN's on that split. */
+function convertedLine(sweep: ConversionSweep): string {
+  const p = sweep.points[0];
+  return `${sweep.model} SNN T=${p.steps} converted without training (${p.method}), ${sweep.split}: ${pct(p.top1)} (CNN ${pct(sweep.cnn.top1)})`;
 }

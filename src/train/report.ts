@@ -51,7 +51,7 @@ export interface ReportInput {
   /** Shown as a settings table at the top (data set, epochs, ...). */
   settings: Record<string, string | number | boolean>;
   results: RunResult[];
-  /** Each CNN of the grid converted to SNNs and scored at several T (sweep --convert), one per model. */
+  /** Each CNN converted to SNNs and scored at several T (sweep --convert; the demo's at one T), one per model and scored split. */
   conversions?: readonly ConversionSweep[];
 }
 
@@ -208,16 +208,19 @@ function conversion(sweeps: readonly ConversionSweep[], charts: ReportChart[]): 
   const out = [
     '## 5. Conversion of the trained CNN',
     '',
-    "Each CNN of the grid converted to an SNN (weights and biases scaled to the thresholds, no training) and scored at each T; 'vs CNN' is",
+    "Each trained CNN converted to an SNN (weights and biases scaled to the thresholds, no training) and scored at each T; 'vs CNN' is",
     'the difference in top-1 from the CNN it came from, in points (docs/conversion.md).',
     '',
   ];
   for (const sweep of sweeps) {
-    const file = `conversion-${sweep.model}.svg`;
+    // One model may be scored on several splits (the demo's test split and real people): a chart each.
+    const other = sweep.split === 'test' ? '' : sweep.split;
+    const file = `conversion-${sweep.model}${other && `-${other.replace(/[^A-Za-z0-9]+/g, '-')}`}.svg`;
+    const title = other ? `${sweep.model}, ${other}` : sweep.model;
     charts.push({ file, svg: conversionCharts(sweep).accuracy });
     const { header, rows } = conversionTable(sweep);
     const best = sweep.points.reduce<ConversionSweep['points'][number] | undefined>((a, p) => (!a || p.top1 > a.top1 ? p : a), undefined);
-    out.push(`### ${sweep.model}`, '', `![${sweep.model}: converted SNN accuracy against T](${file})`, '', ...mdTable(header, rows), '');
+    out.push(`### ${title}`, '', `![${title}: converted SNN accuracy against T](${file})`, '', ...mdTable(header, rows), '');
     if (best) out.push(`- Best conversion: ${best.method} at T=${best.steps} with ${pct(best.top1)} on the ${sweep.split} split, against the CNN's ${pct(sweep.cnn.top1)}.`, '');
   }
   return out;
