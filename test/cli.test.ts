@@ -295,6 +295,15 @@ describe('snn-voice', () => {
     const parsed = JSON.parse(j.out);
     expect(parsed.samples).toBe(3);
     expect(parsed.confusion.flat().reduce((a: number, b: number) => a + b, 0)).toBe(3);
+    // All three splits at once: every clip of the folder, each counted once.
+    const sizes: { samples: number; top1: number }[] = [];
+    for (const split of ['train', 'validation', 'test']) sizes.push(JSON.parse((await cli('eval', modelFile, '--data', data, '--split', split, '--json')).out));
+    const all = await cli('eval', modelFile, '--data', data, '--split', 'all');
+    expect(all.code, all.err).toBe(0);
+    const total = sizes.reduce((n, s) => n + s.samples, 0);
+    expect(all.out).toContain(`on all three splits (${total} samples, 3 words)`);
+    const right = sizes.reduce((n, s) => n + Math.round(s.top1 * s.samples), 0);
+    expect(JSON.parse((await cli('eval', modelFile, '--data', data, '--split', 'all', '--json')).out)).toMatchObject({ split: 'all', samples: total, top1: right / total });
   });
 
   it('infer ranks the words of each WAV, reports a bad file by name and still does the rest', async () => {

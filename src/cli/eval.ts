@@ -1,8 +1,10 @@
-// `snn-voice eval <model file>`: scores a saved model on one split: top-k accuracy, spike rates per
-// layer, synaptic operations and the energy estimate; the confusion matrix on request.
+// `snn-voice eval <model file>`: scores a saved model on one split (or on all three, for a folder the
+// model never heard): top-k accuracy, spike rates per layer, synaptic operations and the energy
+// estimate; the confusion matrix on request.
 import { Command } from 'commander';
 import { initEngine } from '../engine/engine.js';
 import { loadModel } from '../models/file-node.js';
+import { concat } from '../data/dataset.js';
 import { evaluateAsync } from '../train/evaluate.js';
 import { pct, sci } from '../train/format.js';
 import { dataOption, loadData } from './data.js';
@@ -11,7 +13,8 @@ import { InterruptedError, interrupt } from './interrupt.js';
 import { MODEL_HELP, UsageError, choice, modelFile, positiveInt, withJson } from './options.js';
 import { formatTable } from './table.js';
 
-type Split = 'train' | 'validation' | 'test';
+const SPLITS = ['train', 'validation', 'test', 'all'] as const;
+type Split = (typeof SPLITS)[number];
 
 interface EvalFlags {
   split: Split;
@@ -28,7 +31,7 @@ export function evalCommand(ctx: CliContext): Command {
   const cmd = new Command('eval')
     .description('score a model file on a data split: accuracy, spike rates, synaptic operations, energy')
     .argument('<model>', MODEL_HELP, modelFile('model'))
-    .option('--split <name>', 'train, validation or test', choice('--split', ['train', 'validation', 'test'] as const), 'test' as Split)
+    .option('--split <name>', 'train, validation, test, or all (the three together: a folder none of whose speakers the model heard)', choice('--split', SPLITS), 'test' as Split)
     .addOption(dataOption())
     .option('--limit-per-class <n>', 'use at most n clips per word', positiveInt('--limit-per-class'))
     .option('--cache-dir <dir>', 'where the feature cache goes (default: $SNN_VOICE_CACHE, else <data>/.snn-voice-cache, else, for a read-only data folder, the user cache folder)')
@@ -42,16 +45,18 @@ export function evalCommand(ctx: CliContext): Command {
     try {
       // The model's own classes, in its order: a model trained on a subset is scored on that subset, and
       // a gsc12 model sees the other words of a folder as _unknown_ (data/tasks.ts).
-      const data = (await loadData(io, { data: flags.data, limitPerClass: flags.limitPerClass, classes: meta.classNames, cacheDir: flags.cacheDir, augment: 'none' }, meta.features))[flags.split];
+      const splits = await loadData(io, { data: flags.data, limitPerClass: flags.limitPerClass, classes: meta.classNames, cacheDir: flags.cacheDir, augment: 'none' }, meta.features);
+      const data = flags.split === 'all' ? concat([splits.train, splits.validation, splits.test]) : splits[flags.split];
+      const where = flags.split === 'all' ? 'all three splits' : `the ${flags.split} split`;
       if (meta.classNames.join(',') !== data.classes.join(','))
         throw new UsageError(`${file} knows the words ${meta.classNames.join(', ')}, but the data has ${data.classes.join(', ')}`);
       // Ctrl-C stops the evaluation after its current batch.
       const r = await interrupt.during((signal) => evaluateAsync(model, data, { batchSize: flags.batchSize, progress: io.progress, label: `${flags.split}`, signal }), 'stopping the evaluation after this batch');
-      if (!r) throw new InterruptedError(`eval: stopped by Ctrl-C before the end of the ${flags.split} split; no result`);
+      if (!r) throw new InterruptedError(`eval: stopped by Ctrl-C before the end of ${where}; no result`);
       const kind = model.spiking ? `SNN T=${model.steps}` : 'CNN';
       emit(io, flags.json, { model: file, name: model.name, spiking: model.spiking, steps: model.steps, split: flags.split, classes: meta.classNames, ...r, skipped: data.skipped }, () => {
         const lines = [
-          `${model.name} ${kind} on the ${flags.split} split (${r.samples} samples, ${data.classes.length} words)`,
+          `${model.name} ${kind} on ${where} (${r.samples} samples, ${data.classes.length} words)`,
           '',
           formatTable(
             ['metric', 'value'],
