@@ -5,17 +5,18 @@ import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
+import type { FeatureSettings } from '../audio/settings.js';
 import { featuresFor } from '../models/zoo.js';
 import { MODEL_NAMES, MODEL_SETTINGS } from '../models/config.js';
 import type { ModelConfig, ModelName } from '../models/types.js';
 import { builtinDataDir, synthesizeSpeechCommands } from '../data/synth-node.js';
+import type { Dataset } from '../data/dataset.js';
 import { COMMAND_WORDS } from '../data/words.js';
 import { loadModel } from '../models/file-node.js';
 import type { ConversionSweep } from '../train/conversion-report.js';
 import { conversionSweep } from '../train/conversion-sweep.js';
 import { pct } from '../train/format.js';
 import type { RunResult } from '../train/report.js';
-import type { Dataset } from '../data/dataset.js';
 import { type DataOptions, dataOptions, loadData } from './data.js';
 import { type CliContext, emit, note } from './io.js';
 import { nonNegativeInt, positiveInt, settingOption, withJson } from './options.js';
@@ -183,7 +184,7 @@ export function demoCommand(ctx: CliContext): Command {
  * The CNN converted to an SNN by ECC at --converted-steps without training, scored on the test split and
  * on real speech: calibration reads the training clips as they are, without augmentation.
  */
-async function convertedBeside(io: CliContext['io'], cnnFile: string, flags: DemoFlags, features: ReturnType<typeof featuresFor>, real: Dataset | undefined): Promise<ConversionSweep[]> {
+async function convertedBeside(io: CliContext['io'], cnnFile: string, flags: DemoFlags, features: FeatureSettings, real: Dataset | undefined): Promise<ConversionSweep[]> {
   note(io, `converting the CNN at T=${flags.convertedSteps} without training and scoring it`);
   const plain = await loadData(io, { ...dataOptions(flags), augment: 'none' }, features);
   const { model: cnn } = await loadModel(cnnFile);
