@@ -1,11 +1,12 @@
-// The demo's two runs: the CNN with its model's recipe, then the SNN converted from that CNN and
-// fine-tuned at a tenth of the rate (cli/demo.ts), on a tiny Speech Commands tree.
+// The demo's runs (cli/demo.ts): the CNN with its model's recipe, the CNN fine-tuned with QCFS
+// activations, the SNN converted from that without training (or, with --quantize 0, converted from the
+// CNN by ECC and fine-tuned by BPTT), on a tiny Speech Commands tree.
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEMO_DEFAULTS, type DemoFlags, demoData } from '../src/cli/demo.js';
-import { recipeFor } from '../src/cli/run.js';
+import { DEMO_DEFAULTS, type DemoFlags, demoData, demoRuns } from '../src/cli/demo.js';
+import { RUN_DEFAULTS, RUN_MODEL_DEFAULTS, recipeFor } from '../src/cli/run.js';
 import { cli, writeTree } from './cli-helpers.js';
 
 describe('demo', () => {
@@ -16,8 +17,9 @@ describe('demo', () => {
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  it("defaults to TC-ResNet8's recipe for the CNN and a short fine-tuning of the converted SNN", () => {
-    expect(DEMO_DEFAULTS).toMatchObject({ model: 'tcresnet8', epochs: recipeFor('tcresnet8').epochs, lr: recipeFor('tcresnet8').lr, steps: 8, fineTuneEpochs: 16, fineTuneLr: 0.001, convertedSteps: 32 });
+  it("defaults to TC-ResNet8's recipe for the CNN and a short QCFS fine-tuning before conversion", () => {
+    expect(DEMO_DEFAULTS).toMatchObject({ model: 'tcresnet8', epochs: recipeFor('tcresnet8').epochs, lr: recipeFor('tcresnet8').lr, steps: 8, convertedSteps: 32 });
+    expect(DEMO_DEFAULTS).toMatchObject({ quantizeEpochs: 20, quantizeLr: 0.003, fineTuneEpochs: { qcfs: 0, ecc: 16 }, fineTuneLr: 0.001 });
     expect(DEMO_DEFAULTS).toMatchObject({ features: 'mfcc', augment: 'full', augmentColour: 0.8, augmentWarp: 0.1 });
   });
 
@@ -31,25 +33,49 @@ describe('demo', () => {
     expect(demoData(flags({ data: 'speech' }))).toEqual({ features: 'default', augment: undefined, augmentColour: undefined, augmentWarp: undefined });
   });
 
-  it('converts its CNN to the SNN and fine-tunes that for --fine-tune-epochs', async () => {
+  it('quantises at --steps levels and converts without training by default, or converts by ECC and fine-tunes with --quantize 0', () => {
+    const base = { model: 'hjh' as const, ...RUN_MODEL_DEFAULTS, neuron: RUN_DEFAULTS.neuron, epochs: 3, batchSize: 4, lr: 0.01, pctStart: 0.2, seed: 0 };
+    const flags = (o: Partial<DemoFlags>) => ({ model: 'hjh', steps: 4, epochs: 3, quantizeEpochs: 2, out: 'o', ...o }) as DemoFlags;
+    const [cnn, qcfs, snn, ...more] = demoRuns(flags({}), base);
+    expect(more).toEqual([]);
+    expect(cnn).toMatchObject({ id: 'hjh-cnn', spec: { spiking: false, quantize: 0, epochs: 3 } });
+    expect(qcfs).toMatchObject({ id: 'hjh-cnn-q4', spec: { spiking: false, quantize: 4, epochs: 2, lr: 0.003, initFrom: join('o', 'hjh-cnn', 'model.snn') } });
+    expect(snn).toMatchObject({ id: 'hjh-snn-t4', spec: { spiking: true, steps: 4, signed: true, epochs: 0, fromCnn: join('o', 'hjh-cnn-q4', 'model.snn') } });
+    expect(demoRuns(flags({ quantize: 8, fineTuneEpochs: 3 }), base)[2]).toMatchObject({ spec: { epochs: 3, fromCnn: join('o', 'hjh-cnn-q8', 'model.snn') } });
+    const ecc = demoRuns(flags({ quantize: 0 }), base);
+    expect(ecc.map((r) => r.id)).toEqual(['hjh-cnn', 'hjh-snn-t4']);
+    expect(ecc[1]).toMatchObject({ spec: { signed: false, epochs: 16, lr: 0.001, fromCnn: join('o', 'hjh-cnn', 'model.snn') } });
+    expect(ecc[1].doing).toBe('converting hjh-cnn to hjh-snn-t4 (ecc) and fine-tuning it for 16 epochs at peak lr 0.001');
+    // Tcy has no activations to quantise: ECC unless --quantize asks (and then its run refuses it).
+    expect(demoRuns(flags({ model: 'tcy' }), { ...base, model: 'tcy' }).map((r) => r.id)).toEqual(['tcy-cnn', 'tcy-snn-t4']);
+  });
+
+  it('fine-tunes its CNN with QCFS activations and converts that to the SNN without training', async () => {
     const out = join(dir, 'demo');
-    const r = await cli('demo', '--model', 'tcy', '--steps', '2', '--epochs', '2', '--fine-tune-epochs', '1', '--batch-size', '4', '--words', 'all', '--data', join(dir, 'speech'), '--out', out);
+    const r = await cli('demo', '--model', 'tcresnet8', '--steps', '2', '--epochs', '2', '--quantize-epochs', '1', '--batch-size', '4', '--words', 'all', '--data', join(dir, 'speech'), '--out', out);
     expect(r.code, r.err).toBe(0);
-    expect(r.err).toContain('converting tcy-cnn and fine-tuning tcy-snn-t2 for 1 epochs');
+    expect(r.err).toContain('fine-tuning tcresnet8-cnn with QCFS activations of 2 levels for 1 epochs');
+    expect(r.err).toContain('converting tcresnet8-cnn-q2 to tcresnet8-snn-t2 (qcfs, signed neurons) without training');
     const result = (id: string) => JSON.parse(readFileSync(join(out, id, 'result.json'), 'utf8'));
-    const cnn = result('tcy-cnn');
-    const snn = result('tcy-snn-t2');
+    const cnn = result('tcresnet8-cnn');
+    const qcfs = result('tcresnet8-cnn-q2');
+    const snn = result('tcresnet8-snn-t2');
     expect(cnn.epochs).toHaveLength(2);
-    expect(cnn.spec).toMatchObject({ spiking: false, lr: 0.01, pctStart: recipeFor('tcy').pctStart });
-    expect(snn.epochs).toHaveLength(1);
-    expect(snn.spec).toMatchObject({ spiking: true, steps: 2, lr: 0.001, fromCnn: join(out, 'tcy-cnn', 'model.snn') });
-    expect(readFileSync(join(out, 'report.md'), 'utf8')).toContain('SNN: converted from the CNN, fine-tuned 1 at peak lr 0.001');
+    expect(cnn.spec).toMatchObject({ spiking: false, lr: 0.01, pctStart: recipeFor('tcresnet8').pctStart });
+    expect(qcfs.epochs).toHaveLength(1);
+    expect(qcfs).toMatchObject({ quantize: 2, spec: { quantize: 2, lr: 0.003, initFrom: join(out, 'tcresnet8-cnn', 'model.snn') } });
+    // Scored as converted: no epochs, and the table says so rather than showing a time or memory of 0.
+    expect(snn.epochs).toEqual([]);
+    expect(snn.spec).toMatchObject({ spiking: true, steps: 2, signed: true, epochs: 0, fromCnn: join(out, 'tcresnet8-cnn-q2', 'model.snn') });
+    expect(r.out).toMatch(/^tcresnet8 CNN QCFS L=2 +1\/1 /m);
+    expect(r.out).toMatch(/^tcresnet8 SNN T=2 +-\/0 +- +\d+\.\d% +\d+\.\d% +- +- +- +\d+ /m);
+    expect(readFileSync(join(out, 'report.md'), 'utf8')).toContain('then converting tcresnet8-cnn-q2 to tcresnet8-snn-t2 (qcfs, signed neurons) without training');
     expect([cnn.spec.features, snn.spec.features]).toEqual(['default', 'default']);
     // Beside the runs, the CNN converted without training at T = 32 and scored on the test split.
     expect(r.err).toContain('converting the CNN at T=32 without training');
-    expect(r.out).toMatch(/^tcy SNN T=32 converted without training \(ecc\), test: \d+\.\d% \(CNN \d+\.\d%\)$/m);
+    expect(r.out).toMatch(/^tcresnet8 SNN T=32 converted without training \(ecc\), test: \d+\.\d% \(CNN \d+\.\d%\)$/m);
     const [sweep] = JSON.parse(readFileSync(join(out, 'conversions.json'), 'utf8'));
-    expect(sweep).toMatchObject({ model: 'tcy', split: 'test', points: [{ method: 'ecc', steps: 32 }] });
+    expect(sweep).toMatchObject({ model: 'tcresnet8', split: 'test', points: [{ method: 'ecc', steps: 32 }] });
     // The CNN's top-1 there is the CNN run's own on the test split.
     expect(sweep.cnn.top1).toBeCloseTo(cnn.test.top1, 6);
     expect(readFileSync(join(out, 'report.md'), 'utf8')).toContain('## 5. Conversion of the trained CNN');
@@ -59,6 +85,8 @@ describe('demo', () => {
     const out = join(dir, 'demo-mfcc');
     const r = await cli('demo', '--model', 'tcy', '--features', 'mfcc', '--steps', '2', '--epochs', '1', '--fine-tune-epochs', '1', '--converted-steps', '0', '--batch-size', '4', '--words', 'all', '--data', join(dir, 'speech'), '--out', out);
     expect(r.code, r.err).toBe(0);
+    expect(r.err).toContain('converting tcy-cnn to tcy-snn-t2 (ecc) and fine-tuning it for 1 epochs at peak lr 0.001');
+    expect(JSON.parse(readFileSync(join(out, 'tcy-snn-t2', 'result.json'), 'utf8')).epochs).toHaveLength(1);
     expect(r.out).not.toContain('converted without training');
     expect(existsSync(join(out, 'conversions.json'))).toBe(false);
     for (const id of ['tcy-cnn', 'tcy-snn-t2']) expect(JSON.parse(readFileSync(join(out, id, 'result.json'), 'utf8')).spec.features, id).toBe('mfcc');

@@ -8,7 +8,7 @@ import { ReLU } from '../src/layers/relu.js';
 import { Network } from '../src/models/network.js';
 import { toSpiking } from '../src/models/spiking.js';
 import type { Model, ModelName } from '../src/models/types.js';
-import { createModel } from '../src/models/zoo.js';
+import { LINEAR_ARCHITECTURES, createModel } from '../src/models/zoo.js';
 import { DEFAULT_CONFIG, MODEL_SETTINGS, resolveConfig } from '../src/models/config.js';
 import { checkSetting } from '../src/util/schema.js';
 import { randArray } from './helpers.js';
@@ -188,6 +188,17 @@ describe('zoo', () => {
     expect(resolveConfig('hjh', JSON.parse(JSON.stringify(m.config)))).toEqual(m.config);
     expect(resolveConfig('tcy', { steps: 7 }).steps).toBe(1);
     m.dispose();
+  });
+
+  it('quantises every architecture with activations and refuses the linear ones, naming them', () => {
+    expect(LINEAR_ARCHITECTURES).toEqual(['tcy']);
+    expect(() => createModel('tcy', { quantize: 4 })).toThrow(/tcy has no activations for QCFS to replace \(quantize 4\)/);
+    // Piczak's 25.6M weights are left out for time; it is built of the same ReLUs as Hjh.
+    for (const name of ['m5', 'hjh', 'tcresnet8', 'bcresnet'] as const) {
+      const m = createModel(name, { quantize: 4, classes: 10 });
+      expect(m.parameters().some((p) => p.name.endsWith('.lambda')), name).toBe(true);
+      m.dispose();
+    }
   });
 
   it('refuses unknown models, unknown options and bad values, naming them', () => {

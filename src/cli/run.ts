@@ -20,7 +20,7 @@ import { meanRate } from '../train/conversion-report.js';
 import { evaluate, type EvalResult } from '../train/evaluate.js';
 import { epochLogger } from '../train/log-node.js';
 import type { RunResult } from '../train/report.js';
-import { train } from '../train/trainer.js';
+import { type TrainResult, train } from '../train/trainer.js';
 import type { Dataset } from '../data/dataset.js';
 import { type AugmentMode, type LoadedSplits, checkTrainable } from './data.js';
 import { type CliIo, note } from './io.js';
@@ -195,6 +195,8 @@ export interface RunOutcome {
   test: EvalResult;
 }
 
+const UNTRAINED: TrainResult = { history: [], best: null, stoppedEarly: false, aborted: false, resumedFrom: 0 };
+
 /**
  * How a run treats its folder: 'fresh' needs one that holds no run, 'resume' one that holds an
  * unfinished run's checkpoint, 'overwrite' replaces whatever run is there. Nothing is deleted or left
@@ -235,7 +237,8 @@ export async function trainRun(
   const resume = start === 'resume';
   const model = await buildModel(io, spec, data, features);
   try {
-    const trained = await interrupt.during((signal) =>
+    // No epochs: the model is scored and saved as built, as a converted SNN that keeps its QCFS CNN's accuracy.
+    const trained: TrainResult = spec.epochs === 0 ? UNTRAINED : await interrupt.during((signal) =>
       train(
         model,
         { train: data.train, validation: data.validation },
@@ -268,6 +271,7 @@ export async function trainRun(
       spiking: spec.spiking,
       steps: spec.spiking ? spec.steps : 1,
       learnBeta: spec.spiking && spec.learnBeta,
+      ...(!spec.spiking && spec.quantize > 0 && { quantize: spec.quantize }),
       classes: data.train.classes.length,
       epochs: history.map((e) => ({
         epoch: e.epoch,

@@ -234,6 +234,9 @@ function bcresnet(classes: number, seed: (layer: string) => number, input: reado
 type Architecture = (classes: number, seed: (layer: string) => number, input: readonly number[]) => Layer[];
 const ARCHITECTURES: Record<CnnName, Architecture> = { m5, piczak, hjh, tcy, tcresnet8, bcresnet };
 
+/** Architectures without activations (Tcy is a linear classifier): nothing for QCFS or a neuron to replace. */
+export const LINEAR_ARCHITECTURES: readonly ModelName[] = ['tcy'];
+
 /** The last layer of a path when it is a QCFS. */
 const lastQcfs = (path: readonly Layer[]): QCFS | null => {
   const last = path[path.length - 1];
@@ -265,6 +268,10 @@ function quantized(layers: readonly Layer[], levels: number): Layer[] {
 function buildCnn(name: CnnName, config: ModelConfig): Network {
   const input = featureShape(featuresFor(name, config.features));
   const plain = ARCHITECTURES[name](config.classes, (layer) => deriveSeed(config.seed, layer), input);
+  if (config.quantize > 0 && LINEAR_ARCHITECTURES.includes(name)) {
+    for (const l of plain) l.dispose();
+    throw new RangeError(`${name} has no activations for QCFS to replace (quantize ${config.quantize}): it is a linear classifier`);
+  }
   const layers = config.quantize > 0 ? quantized(plain, config.quantize) : plain;
   try {
     return new Network({ ...config, name, spiking: false, steps: 1, converted: false }, input, layers);

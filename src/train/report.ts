@@ -22,6 +22,8 @@ export interface RunResult {
   spiking: boolean;
   steps: number;
   learnBeta: boolean;
+  /** A CNN's QCFS levels (absent: ReLU). */
+  quantize?: number;
   classes: number;
   epochs: EpochSummary[];
   /** The epoch whose weights were kept (lowest monitored loss) and scored on the test split. */
@@ -59,10 +61,12 @@ const fixed = (v: number | undefined, d = 2): string => (v === undefined || !Num
 const mib = (bytes: number): string => (bytes / (1 << 20)).toFixed(1);
 const pp = (d: number): string => `${d >= 0 ? '+' : ''}${(d * 100).toFixed(1)} points`;
 
-export function runLabel(r: Pick<RunResult, 'model' | 'spiking' | 'steps' | 'learnBeta'>): string {
-  return r.spiking ? `${r.model} SNN T=${r.steps}${r.learnBeta ? ' learned beta' : ''}` : `${r.model} CNN`;
+export function runLabel(r: Pick<RunResult, 'model' | 'spiking' | 'steps' | 'learnBeta' | 'quantize'>): string {
+  return r.spiking ? `${r.model} SNN T=${r.steps}${r.learnBeta ? ' learned beta' : ''}` : `${r.model} CNN${r.quantize ? ` QCFS L=${r.quantize}` : ''}`;
 }
 
+/** Runs of no epochs (a converted SNN scored as converted) have no curve and no training cost. */
+const trained = (r: RunResult): boolean => r.epochs.length > 0;
 const lastVal = (r: RunResult): number | undefined => r.epochs.at(-1)?.valTop1;
 const models = (results: RunResult[]): ModelName[] => [...new Set(results.map((r) => r.model))];
 const cnnOf = (results: RunResult[], model: ModelName) => results.find((r) => r.model === model && !r.spiking);
@@ -74,7 +78,7 @@ function trainingCurves(results: RunResult[], charts: ReportChart[]): string[] {
   const out: string[] = ['## 1. SNN against CNN during training', ''];
   let any = false;
   for (const model of models(results)) {
-    const runs = [cnnOf(results, model), ...snnsOf(results, model)].filter((r): r is RunResult => !!r);
+    const runs = [cnnOf(results, model), ...snnsOf(results, model)].filter((r): r is RunResult => !!r && trained(r));
     if (!runs.some((r) => r.epochs.some((e) => e.valTop1 !== undefined))) continue;
     any = true;
     const series: LineSeries[] = runs.map((r) => ({
@@ -135,12 +139,12 @@ function accuracyOverSteps(results: RunResult[], charts: ReportChart[]): string[
 
 /** Finding 3: seconds per epoch and memory, SNN against CNN. */
 function trainingCost(results: RunResult[], charts: ReportChart[]): string[] {
-  const ms = models(results).filter((m) => cnnOf(results, m) && snnsOf(results, m).length);
+  const ms = models(results).filter((m) => cnnOf(results, m) && snnsOf(results, m).some(trained));
   if (ms.length === 0) return [];
-  const steps = [...new Set(results.filter((r) => r.spiking).map((r) => r.steps))].sort((a, b) => a - b);
+  const steps = [...new Set(results.filter((r) => r.spiking && trained(r)).map((r) => r.steps))].sort((a, b) => a - b);
   // Fixed-beta runs stand for each T (learned beta costs about the same); fall back to learned.
   const pick = (m: ModelName, t: number) => {
-    const s = snnsOf(results, m).filter((r) => r.steps === t);
+    const s = snnsOf(results, m).filter((r) => r.steps === t && trained(r));
     return s.find((r) => !r.learnBeta) ?? s[0];
   };
   const seriesOf = (f: (r: RunResult) => number) => [
@@ -239,8 +243,9 @@ const RUN_COLUMNS: readonly [string, (r: RunResult) => string][] = [
   ['test top-1', (r) => pct(r.test.top1)],
   ['test top-5', (r) => pct(r.test.top5)],
   ['real top-1', (r) => (r.realSpeech ? pct(r.realSpeech.top1) : '-')],
-  ['s/epoch', (r) => fixed(r.secondsPerEpoch, 1)],
-  ['MiB', (r) => mib(r.memoryBytes)],
+  // A run of no epochs (a converted SNN scored as converted) has no epoch time or training memory.
+  ['s/epoch', (r) => (r.epochs.length ? fixed(r.secondsPerEpoch, 1) : '-')],
+  ['MiB', (r) => (r.epochs.length ? mib(r.memoryBytes) : '-')],
   ['params', (r) => String(r.parameters)],
   ['spike rate', (r) => fixed(r.spikeRate, 3)],
   ['MACs/sample', (r) => sci(r.synapticOps.macs)],
