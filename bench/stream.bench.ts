@@ -32,7 +32,7 @@ const zoo = (name: ModelName, spiking: boolean, steps: number) => async (): Prom
  */
 const CASES: ReadonlyArray<{ label: string; spiking: boolean; rate: number; make: () => Promise<Listener> }> = [
   { label: 'pretrained kws-cnn (MFCC)', spiking: false, rate: 16000, make: () => loadPretrained('kws-cnn') },
-  { label: 'pretrained kws-snn T=5 (MFCC)', spiking: true, rate: 16000, make: () => loadPretrained('kws-snn') },
+  { label: 'pretrained kws-snn T=8 (MFCC)', spiking: true, rate: 16000, make: () => loadPretrained('kws-snn') },
   { label: 'tcresnet8 CNN', spiking: false, rate: 16000, make: zoo('tcresnet8', false, 1) },
   { label: 'tcresnet8 SNN T=5', spiking: true, rate: 16000, make: zoo('tcresnet8', true, 5) },
   { label: 'tcresnet8 SNN T=5, 48 kHz input', spiking: true, rate: 48000, make: zoo('tcresnet8', true, 5) },

@@ -133,9 +133,9 @@ describe.skipIf(!haveBuiltin)('transfer to new words (data/builtin)', () => {
   const WORDS = ['bird', 'cat', 'house'];
   const SHOTS = 8;
 
-  // Measured (epochs 60, seed 1): 83.3% on the CNN, 82.5% on the SNN (its embedding summed over steps),
-  // of 120 clips; each floor is about eight clips under.
-  const FLOOR = { 'kws-cnn': 0.76, 'kws-snn': 0.75 };
+  // Measured (epochs 60, seed 1): 83.3% on the CNN, 77.5% on the SNN (its embedding summed over steps;
+  // 82.5% on the T = 5 SNN shipped before), of 120 clips; each floor is about eight clips under.
+  const FLOOR = { 'kws-cnn': 0.76, 'kws-snn': 0.7 };
   for (const name of ['kws-cnn', 'kws-snn'] as const)
     it(`learns ${WORDS.join(', ')} from ${SHOTS} examples each on ${name}, scored on other speakers`, async () => {
       const listed = (file: string) => new Set(readFileSync(join(builtin, file), 'utf8').split('\n').filter(Boolean));
