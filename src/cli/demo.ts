@@ -50,7 +50,8 @@ export const DEMO_DEFAULTS = {
   batchSize: 32,
   lr: recipeFor('tcresnet8').lr,
   steps: 8,
-  /** QCFS levels before conversion: --steps, so that the conversion keeps the QCFS CNN's accuracy. */
+  /** The QCFS fine-tuning before conversion, at --quantize levels (default --steps, so that the
+   *  conversion keeps the QCFS CNN's accuracy): its epochs and peak rate. */
   quantizeEpochs: 20,
   quantizeLr: 0.003,
   /** BPTT epochs after conversion: none after QCFS, this many after ECC (--quantize 0). */
