@@ -221,7 +221,8 @@ async function convertedBeside(io: CliContext['io'], cnnFile: string, flags: Dem
   const plain = await loadData(io, { ...dataOptions(flags), augment: 'none' }, features);
   const { model: cnn } = await loadModel(cnnFile);
   try {
-    const opts = { methods: ['ecc'] as const, steps: [flags.convertedSteps], calibration: { calibration: plain.train }, batchSize: flags.batchSize, progress: io.progress };
+    // One calibration for both splits: the scales are the CNN's, whatever split the SNN is scored on.
+    const opts = { methods: ['ecc'] as const, steps: [flags.convertedSteps], calibration: { calibration: plain.train }, scales: new Map(), batchSize: flags.batchSize, progress: io.progress };
     const splits: [string, Dataset][] = [['test', plain.test], ...(real ? [['real people', real] as [string, Dataset]] : [])];
     return splits.map(([splitName, split]) => conversionSweep(cnn, split, { ...opts, splitName }));
   } finally {

@@ -23,6 +23,8 @@ export interface ConversionSweepOptions {
   /** Samples per batch, at most ROWS_PER_BATCH / T. */
   batchSize: number;
   progress?: ProgressFactory;
+  /** Scales measured per method, filled as measured: sweeps of one CNN over several splits share them. */
+  scales?: Map<ConversionMethod, ReturnType<typeof conversionScales>>;
   /** Points scored before (a resumed sweep): those asked for again are kept, not scored again. */
   previous?: readonly ConversionPoint[];
   /** Sees each point as it is scored (progress notes). */
@@ -60,7 +62,7 @@ export function conversionSweep(cnn: Model, split: Dataset, opts: ConversionSwee
     ...(opts.command !== undefined && { command: opts.command }),
   };
   const pairs = conversionPairs(opts.methods, opts.steps);
-  const scales = new Map<ConversionMethod, ReturnType<typeof conversionScales>>();
+  const scales = opts.scales ?? new Map<ConversionMethod, ReturnType<typeof conversionScales>>();
   for (const { method, steps } of pairs) {
     const before = opts.previous?.find((p) => p.method === method && p.steps === steps);
     if (before) {

@@ -243,9 +243,8 @@ const RUN_COLUMNS: readonly [string, (r: RunResult) => string][] = [
   ['test top-1', (r) => pct(r.test.top1)],
   ['test top-5', (r) => pct(r.test.top5)],
   ['real top-1', (r) => (r.realSpeech ? pct(r.realSpeech.top1) : '-')],
-  // A run of no epochs (a converted SNN scored as converted) has no epoch time or training memory.
-  ['s/epoch', (r) => (r.epochs.length ? fixed(r.secondsPerEpoch, 1) : '-')],
-  ['MiB', (r) => (r.epochs.length ? mib(r.memoryBytes) : '-')],
+  ['s/epoch', (r) => (trained(r) ? fixed(r.secondsPerEpoch, 1) : '-')],
+  ['MiB', (r) => (trained(r) ? mib(r.memoryBytes) : '-')],
   ['params', (r) => String(r.parameters)],
   ['spike rate', (r) => fixed(r.spikeRate, 3)],
   ['MACs/sample', (r) => sci(r.synapticOps.macs)],
