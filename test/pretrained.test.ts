@@ -1,7 +1,7 @@
 // The keyword spotters shipped in pretrained/ load with one call and recognise real people: scored on
 // the recordings in samples/real-speech (never trained on), they must stay far above chance (1 in 12),
 // so a regression in the engine, the features or the files fails here.
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -26,15 +26,20 @@ describe('pretrained keyword spotters', () => {
       const { model, meta } = await loadPretrained(name);
       expect(meta.classNames).toEqual(['_silence_', '_unknown_', 'yes', 'no', 'up', 'down', 'left', 'right', 'on', 'off', 'stop', 'go']);
       expect(model.name).toBe('tcresnet8');
-      const data = await loadSpeechCommands(join(root, 'samples', 'real-speech'), meta.features, {
-        task: { classes: meta.classNames },
-        cacheDir: mkdtempSync(join(tmpdir(), 'snn-voice-pretrained-')),
-      });
-      const result = evaluate(model, data.test);
-      expect(result.samples).toBeGreaterThan(130);
-      expect(result.top1).toBeGreaterThan(REAL_SPEECH_FLOOR[name]);
-      data.test.close();
-      model.dispose();
+      const cacheDir = mkdtempSync(join(tmpdir(), 'snn-voice-pretrained-'));
+      try {
+        const data = await loadSpeechCommands(join(root, 'samples', 'real-speech'), meta.features, {
+          task: { classes: meta.classNames },
+          cacheDir,
+        });
+        const result = evaluate(model, data.test);
+        expect(result.samples).toBeGreaterThan(130);
+        expect(result.top1).toBeGreaterThan(REAL_SPEECH_FLOOR[name]);
+        data.test.close();
+      } finally {
+        model.dispose();
+        rmSync(cacheDir, { recursive: true, force: true });
+      }
     });
   }
 
