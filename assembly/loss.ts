@@ -88,3 +88,68 @@ export function topKCorrect(logits: usize, labels: usize, b: i32, c: i32, k: i32
   }
   return correct;
 }
+
+// Knowledge distillation (Hinton et al. 2015): the student's logits z against the teachers' soft targets
+// t (a probability row each, the mean of the teachers' softmax(z_k / τ)):
+//   loss = α · τ² · KL(t ‖ softmax(z / τ)) + (1 − α) · cross-entropy(z, label)
+// τ² keeps the soft term's gradient, α · τ · (softmax(z / τ) − t), on the scale of the hard one's.
+
+/** Writes softmax(row / temperature) of row r of logits [b, c] into out (f32), in f64 with the max shift;
+ *  false if the row holds a non-finite value. */
+function softmaxRow(logits: usize, out: usize, r: i32, c: i32, temperature: f64): bool {
+  const row = logits + ((<usize>r * <usize>c) << 2);
+  const dst = out + ((<usize>r * <usize>c) << 2);
+  let top = load<f32>(row);
+  for (let k = 1; k < c; k++) top = max(top, load<f32>(row + (<usize>k << 2)));
+  if (!isFinite(top)) return false;
+  let sum: f64 = 0;
+  for (let k = 0; k < c; k++) {
+    const v = load<f32>(row + (<usize>k << 2));
+    if (!isFinite(v)) return false;
+    sum += Math.exp((<f64>v - <f64>top) / temperature);
+  }
+  for (let k = 0; k < c; k++) store<f32>(dst + (<usize>k << 2), <f32>(Math.exp((<f64>load<f32>(row + (<usize>k << 2)) - <f64>top) / temperature) / sum));
+  return true;
+}
+
+/** targets [b, c] += weight · softmax(logits / temperature), row by row; scratch holds b·c floats.
+ *  Returns 0, or -1 if a logit is not finite (targets then unchanged). */
+export function softTargetsAccumulate(logits: usize, targets: usize, scratch: usize, b: i32, c: i32, temperature: f64, weight: f32): i32 {
+  assert(b >= 1 && c >= 1 && temperature > 0, 'softTargetsAccumulate: b, c and temperature must be positive');
+  for (let r = 0; r < b; r++) if (!softmaxRow(logits, scratch, r, c, temperature)) return -1;
+  const n = b * c;
+  for (let i = 0; i < n; i++) {
+    const p = targets + (<usize>i << 2);
+    store<f32>(p, load<f32>(p) + weight * load<f32>(scratch + (<usize>i << 2)));
+  }
+  return 0;
+}
+
+/** Writes probs = softmax(logits / temperature) and returns τ² · mean over rows of KL(targets ‖ probs);
+ *  NaN when a logit is not finite. Targets of 0 add nothing (0 · log 0 = 0). */
+export function distillForward(logits: usize, targets: usize, probs: usize, b: i32, c: i32, temperature: f64): f64 {
+  assert(b >= 1 && c >= 1 && temperature > 0, 'distillForward: b, c and temperature must be positive');
+  let total: f64 = 0;
+  for (let r = 0; r < b; r++) {
+    if (!softmaxRow(logits, probs, r, c, temperature)) return NaN;
+    for (let k = 0; k < c; k++) {
+      const i = (<usize>r * <usize>c + <usize>k) << 2;
+      const t = <f64>load<f32>(targets + i);
+      // The student's probability floored at the smallest normal f32: a log of 0 would make the loss infinite.
+      if (t > 0) total += t * (Math.log(t) - Math.log(max(<f64>load<f32>(probs + i), 1.1754943508222875e-38)));
+    }
+  }
+  return (total / <f64>b) * temperature * temperature;
+}
+
+/** dlogits = (1 − alpha) · dlogits + alpha · temperature · (probs − targets) / b: the hard loss's gradient
+ *  (crossEntropyBackward's, already in dlogits) blended with the soft one's. */
+export function distillBackward(probs: usize, targets: usize, dlogits: usize, b: i32, c: i32, temperature: f32, alpha: f32): void {
+  assert(b >= 1 && c >= 1 && temperature > 0, 'distillBackward: b, c and temperature must be positive');
+  const soft = alpha * temperature / <f32>b;
+  const n = b * c;
+  for (let i = 0; i < n; i++) {
+    const o = <usize>i << 2;
+    store<f32>(dlogits + o, (1 - alpha) * load<f32>(dlogits + o) + soft * (load<f32>(probs + o) - load<f32>(targets + o)));
+  }
+}

@@ -24,7 +24,9 @@ export { lifForward, lifBackward, STUDY_NEURON, DEFAULT_NEURON, SURROGATE_NAMES 
 export type { LifParams, LifRecord, NeuronPreset, LifForm, ResetMode, SurrogateName } from './kernels/lif.js';
 export { encodeRepeat, encodeRate, encodeLatency } from './kernels/encode.js';
 export type { LatencyOptions } from './kernels/encode.js';
-export { sumOverSteps, sumOverStepsBackward, crossEntropyForward, crossEntropyBackward, topKCorrect } from './kernels/loss.js';
+export {
+  sumOverSteps, sumOverStepsBackward, crossEntropyForward, crossEntropyBackward, topKCorrect, softTargetsAccumulate, distillForward, distillBackward,
+} from './kernels/loss.js';
 export { adamStep, sgdStep } from './kernels/optim.js';
 export type { AdamStepOptions, SgdStepOptions } from './kernels/optim.js';
 export { COMMAND_WORDS, WORDS } from './data/words.js';
@@ -89,6 +91,8 @@ export type { Param, NamedTensor, LayerActivity } from './layers/layer.js';
 export { train, TrainingError } from './train/trainer.js';
 export type { TrainResult } from './train/trainer.js';
 export type { TrainOptions, EpochRecord, BestEpoch, RunSettings, TrainCheckpointMeta } from './train/run.js';
+export { DISTILL_DEFAULTS } from './train/distill.js';
+export type { DistillOptions, DistillSettings } from './train/distill.js';
 export { evaluate } from './train/evaluate.js';
 export type { EvalOptions, EvalResult } from './train/evaluate.js';
 export { OneCycle } from './train/schedule.js';

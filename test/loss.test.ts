@@ -1,6 +1,8 @@
 import { expect, it } from 'vitest';
 import { Tensor } from '../src/engine/tensor.js';
-import { crossEntropyBackward, crossEntropyForward, sumOverSteps, sumOverStepsBackward, topKCorrect } from '../src/kernels/loss.js';
+import {
+  crossEntropyBackward, crossEntropyForward, distillBackward, distillForward, softTargetsAccumulate, sumOverSteps, sumOverStepsBackward, topKCorrect,
+} from '../src/kernels/loss.js';
 import { describeEachBuild, finiteDiff, maxRelErr, randArray, rng } from './helpers.js';
 
 /** Mean softmax cross-entropy in f64, straight from the definition (no max shift needed at these scales). */
@@ -15,6 +17,26 @@ function refLoss(logits: ArrayLike<number>, labels: ArrayLike<number>, c: number
     loss -= Math.log(Math.exp(row[labels[r]]) / z);
   }
   return { loss: loss / b, probs };
+}
+
+/** Softmax of each row of z / temperature, f64, from the definition. */
+function refSoftmax(z: ArrayLike<number>, c: number, temperature: number): number[] {
+  const out: number[] = [];
+  for (let r = 0; r < z.length / c; r++) {
+    const e = Array.from({ length: c }, (_, k) => Math.exp(z[r * c + k] / temperature));
+    const sum = e.reduce((a, v) => a + v, 0);
+    out.push(...e.map((v) => v / sum));
+  }
+  return out;
+}
+
+/** α · τ² · mean KL(t ‖ softmax(z / τ)) + (1 − α) · mean cross-entropy, f64, from the definition. */
+function refDistill(z: ArrayLike<number>, targets: ArrayLike<number>, labels: ArrayLike<number>, c: number, temperature: number, alpha: number): number {
+  const q = refSoftmax(z, c, temperature);
+  const b = labels.length;
+  let kl = 0;
+  for (let i = 0; i < b * c; i++) if (targets[i] > 0) kl += targets[i] * Math.log(targets[i] / q[i]);
+  return alpha * temperature * temperature * (kl / b) + (1 - alpha) * refLoss(z, labels, c).loss;
 }
 
 function refTopK(logits: ArrayLike<number>, labels: ArrayLike<number>, c: number, k: number): number {
@@ -125,6 +147,64 @@ describeEachBuild('loss', () => {
     expect(topKCorrect(tie, l1, 1)).toBe(1);
     tie.free();
     l1.free();
+  });
+
+  it.each([
+    [1, 3, 1],
+    [4, 9, 2],
+    [7, 35, 4],
+  ])('soft targets of two teachers and the distillation loss match the f64 reference (B=%i, C=%i, τ=%i)', (b, c, temperature) => {
+    const teachers = [randArray(b * c, 5 * c, -4, 4), randArray(b * c, 6 * c, -4, 4)];
+    const targets = Tensor.zeros([b, c]);
+    const scratch = Tensor.empty([b, c]);
+    for (const z of teachers) {
+      const logits = Tensor.from(z, [b, c]);
+      softTargetsAccumulate(logits, targets, scratch, temperature, 0.5);
+      logits.free();
+    }
+    const want = refSoftmax(teachers[0], c, temperature).map((p, i) => (p + refSoftmax(teachers[1], c, temperature)[i]) / 2);
+    expect(maxRelErr(targets.f32, want, 1e-7, 1e-5)).toBeLessThanOrEqual(1);
+    const zs = randArray(b * c, 7 * c, -4, 4);
+    const logits = Tensor.from(zs, [b, c]);
+    const probs = Tensor.empty([b, c]);
+    const loss = distillForward(logits, targets, probs, temperature);
+    expect(loss).toBeCloseTo(refDistill(zs, targets.f32, new Int32Array(b), c, temperature, 1), 5);
+    expect(maxRelErr(probs.f32, refSoftmax(zs, c, temperature), 1e-7, 1e-5)).toBeLessThanOrEqual(1);
+    for (const t of [targets, scratch, logits, probs]) t.free();
+  });
+
+  it.each([0, 0.5, 1])('distillation backward is the gradient of the blended loss (α=%s, finite differences)', (alpha) => {
+    const b = 3;
+    const c = 6;
+    const temperature = 3;
+    const xs = Array.from(randArray(b * c, 81, -2, 2));
+    const targets = refSoftmax(randArray(b * c, 82, -3, 3), c, 1);
+    const labels = labelsFor(b, c, 83);
+    const logits = Tensor.from(xs, [b, c]);
+    const lt = Tensor.from(labels, [b], 'i32');
+    const tt = Tensor.from(targets, [b, c]);
+    const probs = Tensor.empty([b, c]);
+    const soft = Tensor.empty([b, c]);
+    const dlogits = Tensor.empty([b, c]);
+    crossEntropyForward(logits, lt, probs);
+    crossEntropyBackward(probs, lt, dlogits);
+    distillForward(logits, tt, soft, temperature);
+    distillBackward(soft, tt, dlogits, temperature, alpha);
+    const fd = finiteDiff(xs, [...Array(b * c).keys()], () => refDistill(xs, targets, labels, c, temperature, alpha), 1e-4);
+    expect(maxRelErr(dlogits.f32, fd, 1e-6, 1e-4)).toBeLessThanOrEqual(1);
+    for (const t of [logits, lt, tt, probs, soft, dlogits]) t.free();
+  });
+
+  it('distillation: a non-finite logit gives NaN or an error naming it; bad temperatures and α are refused', () => {
+    const logits = Tensor.from([0, 1, NaN, 3, 4, 5], [2, 3]);
+    const targets = Tensor.from([0.2, 0.3, 0.5, 0.1, 0.1, 0.8], [2, 3]);
+    const scratch = Tensor.empty([2, 3]);
+    expect(distillForward(logits, targets, scratch, 2)).toBeNaN();
+    expect(() => softTargetsAccumulate(logits, Tensor.zeros([2, 3]), scratch, 2, 1)).toThrow(/softTargetsAccumulate: a teacher's logits\[0, 2\] is NaN/);
+    expect(() => distillForward(targets, targets, scratch, 0)).toThrow(/temperature must be a positive number, got 0/);
+    expect(() => distillBackward(targets, targets, scratch, 2, 1.5)).toThrow(/alpha must be in \[0, 1\], got 1.5/);
+    expect(() => distillForward(targets, Tensor.zeros([3, 2]), scratch, 2)).toThrow(/targets has shape \[3,2\], expected \[2,3\]/);
+    for (const t of [logits, targets, scratch]) t.free();
   });
 
   it('labels out of range and bad shapes are refused with clear errors', () => {

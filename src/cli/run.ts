@@ -57,6 +57,11 @@ export interface RunSpec extends RunModelSettings {
   initFrom?: string;
   /** How --from-cnn converts: default qcfs for a QCFS-trained CNN, else ecc. */
   conversion?: ConversionMethod;
+  /** Trained model files whose soft targets the run learns from as well (train/distill.ts). */
+  teachers?: string[];
+  /** Weight and temperature of the teachers' term (the trainer's defaults when absent). */
+  distillAlpha?: number;
+  distillTemperature?: number;
 }
 
 /** A run's model settings where no flag sets them: the declared defaults. */
@@ -190,6 +195,25 @@ async function buildModel(io: CliIo, spec: RunSpec, data: LoadedSplits, features
   }
 }
 
+/** The teachers of a distilled run: model files on the run's features and classes, any architecture. */
+async function loadTeachers(files: readonly string[], data: LoadedSplits, features: FeatureSettings): Promise<Model[]> {
+  const teachers: Model[] = [];
+  try {
+    for (const file of files) {
+      const { model, meta } = await loadModel(file);
+      teachers.push(model);
+      if (JSON.stringify(meta.features) !== JSON.stringify(features))
+        throw new UsageError(`--teacher: "${file}" was trained on other features than this run's (give the same --features)`);
+      if (meta.classNames.join(',') !== data.train.classes.join(','))
+        throw new UsageError(`--teacher: "${file}" has classes ${meta.classNames.join(',')}, the data has ${data.train.classes.join(',')}`);
+    }
+    return teachers;
+  } catch (e) {
+    for (const t of teachers) t.dispose();
+    throw e;
+  }
+}
+
 export interface RunOutcome {
   result: RunResult;
   test: EvalResult;
@@ -236,7 +260,9 @@ export async function trainRun(
   await claimRunFolder(out, start);
   const resume = start === 'resume';
   const model = await buildModel(io, spec, data, features);
+  let teachers: Model[] = [];
   try {
+    teachers = await loadTeachers(spec.teachers ?? [], data, features);
     // No epochs: the model is scored and saved as built, as a converted SNN that keeps its QCFS CNN's accuracy.
     const trained: TrainResult = spec.epochs === 0 ? UNTRAINED : await interrupt.during((signal) =>
       train(
@@ -256,6 +282,7 @@ export async function trainRun(
           onEpoch: epochLogger(logPath),
           signal,
           augment: data.augment,
+          ...(teachers.length > 0 && { distill: { teachers, alpha: spec.distillAlpha, temperature: spec.distillTemperature } }),
         },
       ),
     );
@@ -299,6 +326,7 @@ export async function trainRun(
     await writeFileAtomic(join(out, 'result.json'), JSON.stringify({ ...result, spec }, null, 2) + '\n');
     return { result, test };
   } finally {
+    for (const t of teachers) t.dispose();
     model.dispose();
   }
 }

@@ -7,6 +7,7 @@ import { loadModel } from '../models/file-node.js';
 import type { ModelConfig } from '../models/types.js';
 import type { ModelSettingKey } from '../models/settings.js';
 import { CONVERSION_METHODS, type ConversionMethod } from '../train/convert.js';
+import { DISTILL_DEFAULTS } from '../train/distill.js';
 import { runLabel } from '../train/report.js';
 import { addDataOptions, dataOption, dataOptions, loadData } from './data.js';
 import { type CliContext, emit } from './io.js';
@@ -78,6 +79,9 @@ interface TrainFlags {
   fromCnn?: string;
   initFrom?: string;
   conversion?: ConversionMethod;
+  teacher?: string[];
+  distillAlpha: number;
+  distillTemperature: number;
   threads: number;
   json?: boolean;
 }
@@ -103,6 +107,9 @@ export function trainCommand(ctx: CliContext): Command {
     .option('--from-cnn <file>', "start the SNN from a trained CNN's model file (or kws-cnn, the CNN shipped in the package), converted (docs/conversion.md), then fine-tune; implies --spiking, and the CNN's --model and --features unless given", modelFile('--from-cnn'))
     .option('--init-from <file>', 'start from the weights of a trained model file of the same architecture and features (or kws-cnn): every tensor whose name and size match; the rest (a classifier over other words) start fresh. E.g. a CNN trained on the built-in set, before real speech', modelFile('--init-from'))
     .option('--conversion <method>', `how --from-cnn converts: ${CONVERSION_METHODS.join(', ')} (default: qcfs for a CNN trained with --quantize, else ecc)`, choice('--conversion', CONVERSION_METHODS))
+    .option('--teacher <file>', "learn from a trained model's soft targets as well as from the labels (knowledge distillation): a model file on the run's features and words, any architecture, or kws-cnn; repeat it for several, whose softmax outputs are averaged", (raw: string, previous?: string[]) => [...(previous ?? []), modelFile('--teacher')(raw)])
+    .option('--distill-alpha <f>', "weight of the teachers' term in the loss (the labels' cross-entropy takes the rest)", numberIn('--distill-alpha', 0, 1), DISTILL_DEFAULTS.alpha)
+    .option('--distill-temperature <t>', "softmax temperature of teachers and student in the teachers' term", numberIn('--distill-temperature', 0, 100, true), DISTILL_DEFAULTS.temperature)
     .option('--threads <n>', 'threads sharing the large kernel calls, over one shared memory (docs/threads.md)', positiveInt('--threads'), 1);
   withJson(cmd);
   return cmd.action(async (flags: TrainFlags) => {
@@ -110,6 +117,9 @@ export function trainCommand(ctx: CliContext): Command {
     // Before anything makes tensors: they belong to the engine that made them.
     await initEngine({ threads: flags.threads });
     if (flags.fromCnn && flags.initFrom) throw new UsageError('--from-cnn and --init-from both give the weights to start from: give one');
+    const givenHere = (flag: string): boolean => cmd.getOptionValueSource(new Option(flag).attributeName()) === 'cli';
+    const weighing = ['--distill-alpha', '--distill-temperature'].find(givenHere);
+    if (weighing && !flags.teacher) throw new UsageError(`${weighing} weighs the teachers' soft targets: add --teacher`);
     // The model file of --from-cnn or --init-from names its architecture and features: the run's, unless given.
     const origin = flags.fromCnn ?? flags.initFrom;
     const chosen = origin ? await fileChoices(origin) : undefined;
@@ -137,6 +147,7 @@ export function trainCommand(ctx: CliContext): Command {
       fromCnn: flags.fromCnn,
       initFrom: flags.initFrom,
       conversion: flags.conversion,
+      ...(flags.teacher && { teachers: flags.teacher, distillAlpha: flags.distillAlpha, distillTemperature: flags.distillTemperature }),
     };
     const id = spiking ? `${model}-snn-t${spec.steps}${spec.learnBeta ? '-learned-beta' : ''}` : `${model}-cnn${spec.quantize ? `-q${spec.quantize}` : ''}`;
     const out = flags.out ?? `runs/${id}`;

@@ -80,3 +80,58 @@ export function topKCorrect(logits: Tensor, labels: Tensor, k: number): number {
   if (correct < 0) throw new RangeError(`topKCorrect: ${describeNonFinite(logits)}; the model diverged or the input holds non-finite values`);
   return correct;
 }
+
+function checkRows(op: string, name: string, t: Tensor, shape: readonly number[]): void {
+  expectF32(op, name, t, 2);
+  expectShape(op, name, t.shape, shape);
+}
+
+function checkTemperature(op: string, temperature: number): void {
+  if (!(temperature > 0 && Number.isFinite(temperature))) throw new RangeError(`${op}: temperature must be a positive number, got ${temperature}`);
+}
+
+/**
+ * targets [B, C] += weight · softmax(logits / temperature): a teacher's soft targets added to the
+ * running mean of several (weight 1 / teachers). scratch [B, C] is overwritten. Throws, naming the
+ * entry, on a non-finite logit.
+ */
+export function softTargetsAccumulate(logits: Tensor, targets: Tensor, scratch: Tensor, temperature: number, weight: number): void {
+  expectF32('softTargetsAccumulate', 'logits', logits, 2);
+  checkRows('softTargetsAccumulate', 'targets', targets, logits.shape);
+  checkRows('softTargetsAccumulate', 'scratch', scratch, logits.shape);
+  checkTemperature('softTargetsAccumulate', temperature);
+  expectDisjoint('softTargetsAccumulate', ['targets', targets], ['scratch', scratch], ['logits', logits]);
+  const [b, c] = logits.shape;
+  if (getEngine().kernels.softTargetsAccumulate(logits.ptr, targets.ptr, scratch.ptr, b, c, temperature, weight) < 0)
+    throw new RangeError(`softTargetsAccumulate: a teacher's ${describeNonFinite(logits)}`);
+}
+
+/**
+ * The soft half of knowledge distillation: writes probs = softmax(logits / temperature) [B, C] and
+ * returns τ² · the mean over rows of KL(targets ‖ probs). NaN when a logit is NaN or infinite.
+ */
+export function distillForward(logits: Tensor, targets: Tensor, probs: Tensor, temperature: number): number {
+  expectF32('distillForward', 'logits', logits, 2);
+  checkRows('distillForward', 'targets', targets, logits.shape);
+  checkRows('distillForward', 'probs', probs, logits.shape);
+  checkTemperature('distillForward', temperature);
+  expectDisjoint('distillForward', ['probs', probs], ['logits', logits], ['targets', targets]);
+  const [b, c] = logits.shape;
+  return getEngine().kernels.distillForward(logits.ptr, targets.ptr, probs.ptr, b, c, temperature);
+}
+
+/**
+ * dlogits = (1 − alpha) · dlogits + alpha · temperature · (probs − targets) / B, where dlogits holds the
+ * cross-entropy's gradient (crossEntropyBackward) and probs distillForward's: the gradient of
+ * alpha · distillForward + (1 − alpha) · crossEntropyForward.
+ */
+export function distillBackward(probs: Tensor, targets: Tensor, dlogits: Tensor, temperature: number, alpha: number): void {
+  expectF32('distillBackward', 'probs', probs, 2);
+  checkRows('distillBackward', 'targets', targets, probs.shape);
+  checkRows('distillBackward', 'dlogits', dlogits, probs.shape);
+  checkTemperature('distillBackward', temperature);
+  if (!(alpha >= 0 && alpha <= 1)) throw new RangeError(`distillBackward: alpha must be in [0, 1], got ${alpha}`);
+  expectDisjoint('distillBackward', ['dlogits', dlogits], ['probs', probs], ['targets', targets]);
+  const [b, c] = probs.shape;
+  getEngine().kernels.distillBackward(probs.ptr, targets.ptr, dlogits.ptr, b, c, temperature, alpha);
+}

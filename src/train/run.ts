@@ -5,6 +5,7 @@ import type { Model } from '../models/types.js';
 import { checkAugment, type AugmentOptions } from './augment.js';
 import { batchCount } from './batches.js';
 import type { CheckpointStore } from './checkpoint.js';
+import { resolveDistill, type DistillOptions, type DistillSettings } from './distill.js';
 import type { OptimizerName } from './optimizer.js';
 import type { Scores } from './metrics.js';
 import type { ProgressFactory } from '../util/progress.js';
@@ -26,6 +27,8 @@ export interface RunSettings {
   validationSize: number;
   /** Present when training batches are augmented (train/augment.ts). */
   augment?: AugmentOptions;
+  /** Present when the run learns from teachers' soft targets as well (train/distill.ts). */
+  distill?: DistillSettings;
 }
 
 export interface TrainOptions {
@@ -60,6 +63,8 @@ export interface TrainOptions {
   /** Augment training batches (feature-level shift and masks, waveform-augmented copies), drawn from
    *  the seed, the epoch and the sample's index; default none. */
   augment?: AugmentOptions;
+  /** Learn from trained teachers' soft targets as well as from the labels (train/distill.ts); default none. */
+  distill?: DistillOptions;
 }
 
 export interface EpochRecord {
@@ -139,5 +144,6 @@ export function resolveSettings(model: Model, data: { train: Dataset; validation
     trainSize: data.train.size,
     validationSize: data.validation?.size ?? 0,
     ...(augment && { augment }),
+    ...(opts.distill && { distill: resolveDistill(model, opts.distill) }),
   };
 }

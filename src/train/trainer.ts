@@ -1,4 +1,5 @@
-// The training loop: seeded shuffled batches, cross-entropy on the time-summed logits, Adam (or SGD)
+// The training loop: seeded shuffled batches, cross-entropy on the time-summed logits (blended with
+// teachers' soft targets when distilling, train/distill.ts), Adam (or SGD)
 // under a per-batch OneCycle schedule, validation after every epoch, early stopping on the monitored
 // loss, and a checkpoint at the end of every epoch from which a killed run resumes to the same result
 // as an uninterrupted one. It sees a model only through the Model interface.
@@ -12,6 +13,7 @@ import { Rng, shuffled } from '../util/rng.js';
 import { BatchLoader } from './batches.js';
 import { resolveSettings, type BestEpoch, type EpochRecord, type RunSettings, type TrainCheckpointMeta, type TrainOptions } from './run.js';
 import type { Checkpoint, CheckpointStore } from './checkpoint.js';
+import { Distiller } from './distill.js';
 import { checkDataFits, evaluate } from './evaluate.js';
 import { ScoreAccumulator } from './metrics.js';
 import { createOptimizer, type Optimizer } from './optimizer.js';
@@ -65,6 +67,8 @@ interface Run {
   schedule: OneCycle;
   optimizer: Optimizer;
   loader: BatchLoader;
+  /** Present when the run learns from teachers' soft targets as well. */
+  distiller: Distiller | null;
   bestWeights: ModelState | null;
 }
 
@@ -98,6 +102,7 @@ export async function train(model: Model, data: { train: Dataset; validation?: D
     schedule: new OneCycle({ maxLr: settings.lr, totalSteps: settings.epochs * settings.batchesPerEpoch, pctStart: settings.pctStart }),
     optimizer: createOptimizer(settings.optimizer, model.parameters(), { weightDecay: settings.weightDecay }),
     loader: new BatchLoader(data.train, settings.batchSize, settings.augment && { ...settings.augment, seed: settings.seed }),
+    distiller: settings.distill && opts.distill ? new Distiller(opts.distill.teachers, settings.distill) : null,
     bestWeights: null,
   };
   let resumedFrom = 0;
@@ -127,6 +132,7 @@ export async function train(model: Model, data: { train: Dataset; validation?: D
   } finally {
     run.optimizer.dispose();
     run.loader.dispose();
+    run.distiller?.free();
     if (run.bestWeights) importState(model, run.bestWeights, 'best weights');
   }
   const { history, best, stoppedEarly } = run.state;
@@ -150,7 +156,8 @@ async function resume(run: Run, store: CheckpointStore): Promise<number> {
   if (!saved) return 0;
   const meta = saved.meta as TrainCheckpointMeta;
   if (meta?.kind !== 'snn-voice-training') throw new Error('train: the checkpoint store holds something that is not a training checkpoint');
-  for (const key of Object.keys(run.settings) as Array<keyof RunSettings>) {
+  // Both runs' keys: an optional setting (augment, distill) that only one of them has is a difference too.
+  for (const key of new Set([...Object.keys(run.settings), ...Object.keys(meta.settings)]) as Set<keyof RunSettings>) {
     // A model setting added since the checkpoint was written takes its default, as loading a model file does.
     const was = JSON.stringify(key === 'model' ? fullConfig(meta.settings.model) : meta.settings[key]);
     const now = JSON.stringify(key === 'model' ? fullConfig(run.settings.model) : run.settings[key]);
@@ -175,7 +182,7 @@ interface EpochPass {
 
 /** One shuffled pass over the training set: forward, loss, backward and an optimizer step per batch. */
 async function trainEpoch(run: Run, epoch: number, bar: ProgressBar): Promise<EpochPass | null> {
-  const { model, loader, optimizer, schedule, opts } = run;
+  const { model, loader, optimizer, schedule, opts, distiller } = run;
   const { batchesPerEpoch } = run.settings;
   const started = performance.now();
   const order = shuffled(run.data.train.size, run.rng);
@@ -191,6 +198,7 @@ async function trainEpoch(run: Run, epoch: number, bar: ProgressBar): Promise<Ep
     }
     if (opts.signal?.aborted) return null;
     const { x, labels, probs, dlogits } = loader.load(order, b, epoch);
+    distiller?.teach(x);
     const logits = model.forward(x);
     const loss = crossEntropyForward(logits, labels, probs);
     if (!Number.isFinite(loss))
@@ -200,8 +208,8 @@ async function trainEpoch(run: Run, epoch: number, bar: ProgressBar): Promise<Ep
         epoch,
         b + 1,
       );
-    scores.add(loss, logits, labels);
     crossEntropyBackward(probs, labels, dlogits);
+    scores.add(distiller ? distiller.blend(logits, loss, dlogits) : loss, logits, labels);
     model.backward(dlogits);
     last = schedule.at(optimizer.steps);
     optimizer.step(last.lr, last.momentum);
