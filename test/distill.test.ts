@@ -72,6 +72,12 @@ describe('distillation', () => {
       /cannot resume, the checkpoint was made with distill .*"temperature":2.* and this run has .*"temperature":4/,
     );
     await expect(train(m, data, { epochs: 1, batchSize: 16, checkpoint: store, resume: true })).rejects.toThrow(/cannot resume, the checkpoint was made with distill/);
+    // The same architecture with other weights is another teacher.
+    const other = new SoftmaxRegression(6, 4, 9);
+    await expect(train(m, data, { epochs: 1, batchSize: 16, checkpoint: store, resume: true, distill: { teachers: [teachers[0], other], temperature: 2 } })).rejects.toThrow(
+      /cannot resume, the checkpoint was made with distill/,
+    );
+    other.dispose();
     m.dispose();
   });
 

@@ -39,7 +39,16 @@ export function resolveDistill(student: Model, opts: DistillOptions): DistillSet
     if (fmtShape(t.inputShape) !== fmtShape(student.inputShape))
       throw new ShapeError(`train: teacher ${i + 1} (${t.name}) takes inputs of ${fmtShape(t.inputShape)}, the student ${fmtShape(student.inputShape)}`);
   });
-  return { teachers: opts.teachers.map((t) => `${t.name}${t.spiking ? ` SNN T=${t.steps}` : ' CNN'}`), alpha, temperature };
+  return { teachers: opts.teachers.map((t) => `${t.name}${t.spiking ? ` SNN T=${t.steps}` : ' CNN'} ${fingerprint(t)}`), alpha, temperature };
+}
+
+/** FNV-1a over the bits of a model's parameters: two teachers of one architecture but other weights
+ *  differ here, so a checkpoint does not resume under other teachers. */
+function fingerprint(model: Model): string {
+  let h = 0x811c9dc5;
+  for (const p of model.parameters())
+    for (const word of new Uint32Array(p.value.toArray().buffer)) h = Math.imul(h ^ word, 0x01000193) >>> 0;
+  return h.toString(16).padStart(8, '0');
 }
 
 /** The teachers' soft targets for a batch, and the soft term's loss and gradient for the student. */
