@@ -24,6 +24,30 @@ export function sumOverStepsBackward(dy: usize, dx: usize, m: i32, steps: i32): 
 }
 
 /**
+ * Writes softmax(row / temperature) of row r of logits [b, c] into out (f32) and returns the row's
+ * log-partition, log Σ exp(z / temperature), in f64 with the maximum shifted out so exp stays finite;
+ * NaN if the row holds a non-finite value. The probabilities are exp(z / temperature − that).
+ */
+function softmaxRow(logits: usize, out: usize, r: i32, c: i32, temperature: f64): f64 {
+  const row = logits + ((<usize>r * <usize>c) << 2);
+  const dst = out + ((<usize>r * <usize>c) << 2);
+  let top = load<f32>(row);
+  for (let k = 1; k < c; k++) top = max(top, load<f32>(row + (<usize>k << 2)));
+  if (!isFinite(top)) return NaN;
+  let sum: f64 = 0;
+  for (let k = 0; k < c; k++) {
+    const v = load<f32>(row + (<usize>k << 2));
+    if (!isFinite(v)) return NaN;
+    const e = Math.exp((<f64>v - <f64>top) / temperature);
+    store<f32>(dst + (<usize>k << 2), <f32>e);
+    sum += e;
+  }
+  const inv = 1 / sum;
+  for (let k = 0; k < c; k++) store<f32>(dst + (<usize>k << 2), <f32>(<f64>load<f32>(dst + (<usize>k << 2)) * inv));
+  return <f64>top / temperature + Math.log(sum);
+}
+
+/**
  * Softmax cross-entropy over rows of logits [b, c] with i32 labels [b] (already checked to be in
  * range): writes probs [b, c] and returns the mean loss. Shifting by the row maximum keeps exp finite;
  * sums and logs are f64. Returns NaN when any logit is NaN or infinite, so a bad batch cannot pass as
@@ -33,23 +57,10 @@ export function crossEntropyForward(logits: usize, labels: usize, probs: usize, 
   assert(b >= 1 && c >= 1, 'crossEntropyForward: b and c must be positive');
   let total: f64 = 0;
   for (let r = 0; r < b; r++) {
-    const row = logits + ((<usize>r * <usize>c) << 2);
-    const out = probs + ((<usize>r * <usize>c) << 2);
-    let top = load<f32>(row);
-    for (let k = 1; k < c; k++) top = max(top, load<f32>(row + (<usize>k << 2)));
-    if (!isFinite(top)) return NaN;
-    let sum: f64 = 0;
-    for (let k = 0; k < c; k++) {
-      const v = load<f32>(row + (<usize>k << 2));
-      if (!isFinite(v)) return NaN;
-      const e = Math.exp(<f64>v - <f64>top);
-      store<f32>(out + (<usize>k << 2), <f32>e);
-      sum += e;
-    }
-    const inv = 1 / sum;
-    for (let k = 0; k < c; k++) store<f32>(out + (<usize>k << 2), <f32>(<f64>load<f32>(out + (<usize>k << 2)) * inv));
+    const logPartition = softmaxRow(logits, probs, r, c, 1);
+    if (isNaN(logPartition)) return NaN;
     const label = load<i32>(labels + (<usize>r << 2));
-    total += Math.log(sum) - (<f64>load<f32>(row + (<usize>label << 2)) - <f64>top);
+    total += logPartition - <f64>load<f32>(logits + ((<usize>r * <usize>c + <usize>label) << 2));
   }
   return total / <f64>b;
 }
@@ -94,29 +105,11 @@ export function topKCorrect(logits: usize, labels: usize, b: i32, c: i32, k: i32
 //   loss = α · τ² · KL(t ‖ softmax(z / τ)) + (1 − α) · cross-entropy(z, label)
 // τ² keeps the soft term's gradient, α · τ · (softmax(z / τ) − t), on the scale of the hard one's.
 
-/** Writes softmax(row / temperature) of row r of logits [b, c] into out (f32), in f64 with the max shift;
- *  false if the row holds a non-finite value. */
-function softmaxRow(logits: usize, out: usize, r: i32, c: i32, temperature: f64): bool {
-  const row = logits + ((<usize>r * <usize>c) << 2);
-  const dst = out + ((<usize>r * <usize>c) << 2);
-  let top = load<f32>(row);
-  for (let k = 1; k < c; k++) top = max(top, load<f32>(row + (<usize>k << 2)));
-  if (!isFinite(top)) return false;
-  let sum: f64 = 0;
-  for (let k = 0; k < c; k++) {
-    const v = load<f32>(row + (<usize>k << 2));
-    if (!isFinite(v)) return false;
-    sum += Math.exp((<f64>v - <f64>top) / temperature);
-  }
-  for (let k = 0; k < c; k++) store<f32>(dst + (<usize>k << 2), <f32>(Math.exp((<f64>load<f32>(row + (<usize>k << 2)) - <f64>top) / temperature) / sum));
-  return true;
-}
-
 /** targets [b, c] += weight · softmax(logits / temperature), row by row; scratch holds b·c floats.
  *  Returns 0, or -1 if a logit is not finite (targets then unchanged). */
 export function softTargetsAccumulate(logits: usize, targets: usize, scratch: usize, b: i32, c: i32, temperature: f64, weight: f32): i32 {
   assert(b >= 1 && c >= 1 && temperature > 0, 'softTargetsAccumulate: b, c and temperature must be positive');
-  for (let r = 0; r < b; r++) if (!softmaxRow(logits, scratch, r, c, temperature)) return -1;
+  for (let r = 0; r < b; r++) if (isNaN(softmaxRow(logits, scratch, r, c, temperature))) return -1;
   const n = b * c;
   for (let i = 0; i < n; i++) {
     const p = targets + (<usize>i << 2);
@@ -131,12 +124,13 @@ export function distillForward(logits: usize, targets: usize, probs: usize, b: i
   assert(b >= 1 && c >= 1 && temperature > 0, 'distillForward: b, c and temperature must be positive');
   let total: f64 = 0;
   for (let r = 0; r < b; r++) {
-    if (!softmaxRow(logits, probs, r, c, temperature)) return NaN;
+    const logPartition = softmaxRow(logits, probs, r, c, temperature);
+    if (isNaN(logPartition)) return NaN;
     for (let k = 0; k < c; k++) {
       const i = (<usize>r * <usize>c + <usize>k) << 2;
       const t = <f64>load<f32>(targets + i);
-      // The student's probability floored at the smallest normal f32: a log of 0 would make the loss infinite.
-      if (t > 0) total += t * (Math.log(t) - Math.log(max(<f64>load<f32>(probs + i), 1.1754943508222875e-38)));
+      // log q = z / τ − log-partition, exact where the f32 probability would underflow to 0.
+      if (t > 0) total += t * (Math.log(t) - (<f64>load<f32>(logits + i) / temperature - logPartition));
     }
   }
   return (total / <f64>b) * temperature * temperature;

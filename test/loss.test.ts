@@ -195,6 +195,18 @@ describeEachBuild('loss', () => {
     for (const t of [logits, lt, tt, probs, soft, dlogits]) t.free();
   });
 
+  it("distillation's loss stays exact where the student's probability underflows f32 (from the log-partition, not log q)", () => {
+    const zs = [0, -200, 3, -150];
+    const t = [0.5, 0.5, 0.25, 0.75];
+    const logits = Tensor.from(zs, [2, 2]);
+    const targets = Tensor.from(t, [2, 2]);
+    const probs = Tensor.empty([2, 2]);
+    const loss = distillForward(logits, targets, probs, 1);
+    expect(probs.f32[1]).toBe(0);
+    expect(loss).toBeCloseTo(refDistill(zs, t, new Int32Array(2), 2, 1, 1), 6);
+    for (const x of [logits, targets, probs]) x.free();
+  });
+
   it('distillation: a non-finite logit gives NaN or an error naming it; bad temperatures and α are refused', () => {
     const logits = Tensor.from([0, 1, NaN, 3, 4, 5], [2, 3]);
     const targets = Tensor.from([0.2, 0.3, 0.5, 0.1, 0.1, 0.8], [2, 3]);

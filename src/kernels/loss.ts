@@ -81,13 +81,18 @@ export function topKCorrect(logits: Tensor, labels: Tensor, k: number): number {
   return correct;
 }
 
-function checkRows(op: string, name: string, t: Tensor, shape: readonly number[]): void {
-  expectF32(op, name, t, 2);
-  expectShape(op, name, t.shape, shape);
-}
-
-function checkTemperature(op: string, temperature: number): void {
+/** Checks a kernel's input rows [B, C], the soft targets and its output (both [B, C], f32), and the
+ *  temperature; returns [B, C]. */
+function checkSoft(op: string, input: [string, Tensor], targets: Tensor, out: [string, Tensor], temperature: number): [number, number] {
+  const [name, x] = input;
+  expectF32(op, name, x, 2);
+  for (const [other, t] of [['targets', targets], out] as const) {
+    expectF32(op, other, t, 2);
+    expectShape(op, other, t.shape, x.shape);
+  }
   if (!(temperature > 0 && Number.isFinite(temperature))) throw new RangeError(`${op}: temperature must be a positive number, got ${temperature}`);
+  expectDisjoint(op, out, input, ['targets', targets]);
+  return [x.shape[0], x.shape[1]];
 }
 
 /**
@@ -96,12 +101,8 @@ function checkTemperature(op: string, temperature: number): void {
  * entry, on a non-finite logit.
  */
 export function softTargetsAccumulate(logits: Tensor, targets: Tensor, scratch: Tensor, temperature: number, weight: number): void {
-  expectF32('softTargetsAccumulate', 'logits', logits, 2);
-  checkRows('softTargetsAccumulate', 'targets', targets, logits.shape);
-  checkRows('softTargetsAccumulate', 'scratch', scratch, logits.shape);
-  checkTemperature('softTargetsAccumulate', temperature);
-  expectDisjoint('softTargetsAccumulate', ['targets', targets], ['scratch', scratch], ['logits', logits]);
-  const [b, c] = logits.shape;
+  const [b, c] = checkSoft('softTargetsAccumulate', ['logits', logits], targets, ['scratch', scratch], temperature);
+  expectDisjoint('softTargetsAccumulate', ['targets', targets], ['logits', logits]);
   if (getEngine().kernels.softTargetsAccumulate(logits.ptr, targets.ptr, scratch.ptr, b, c, temperature, weight) < 0)
     throw new RangeError(`softTargetsAccumulate: a teacher's ${describeNonFinite(logits)}`);
 }
@@ -111,12 +112,7 @@ export function softTargetsAccumulate(logits: Tensor, targets: Tensor, scratch: 
  * returns τ² · the mean over rows of KL(targets ‖ probs). NaN when a logit is NaN or infinite.
  */
 export function distillForward(logits: Tensor, targets: Tensor, probs: Tensor, temperature: number): number {
-  expectF32('distillForward', 'logits', logits, 2);
-  checkRows('distillForward', 'targets', targets, logits.shape);
-  checkRows('distillForward', 'probs', probs, logits.shape);
-  checkTemperature('distillForward', temperature);
-  expectDisjoint('distillForward', ['probs', probs], ['logits', logits], ['targets', targets]);
-  const [b, c] = logits.shape;
+  const [b, c] = checkSoft('distillForward', ['logits', logits], targets, ['probs', probs], temperature);
   return getEngine().kernels.distillForward(logits.ptr, targets.ptr, probs.ptr, b, c, temperature);
 }
 
@@ -126,12 +122,7 @@ export function distillForward(logits: Tensor, targets: Tensor, probs: Tensor, t
  * alpha · distillForward + (1 − alpha) · crossEntropyForward.
  */
 export function distillBackward(probs: Tensor, targets: Tensor, dlogits: Tensor, temperature: number, alpha: number): void {
-  expectF32('distillBackward', 'probs', probs, 2);
-  checkRows('distillBackward', 'targets', targets, probs.shape);
-  checkRows('distillBackward', 'dlogits', dlogits, probs.shape);
-  checkTemperature('distillBackward', temperature);
+  const [b, c] = checkSoft('distillBackward', ['probs', probs], targets, ['dlogits', dlogits], temperature);
   if (!(alpha >= 0 && alpha <= 1)) throw new RangeError(`distillBackward: alpha must be in [0, 1], got ${alpha}`);
-  expectDisjoint('distillBackward', ['dlogits', dlogits], ['probs', probs], ['targets', targets]);
-  const [b, c] = probs.shape;
   getEngine().kernels.distillBackward(probs.ptr, targets.ptr, dlogits.ptr, b, c, temperature, alpha);
 }
