@@ -53,9 +53,9 @@ function fingerprint(model: Model): string {
 
 /** The teachers' soft targets for a batch, and the soft term's loss and gradient for the student. */
 export class Distiller {
-  private targets: Tensor | null = null;
-  private scratch: Tensor | null = null;
-  private probs: Tensor | null = null;
+  /** Per batch size (the full one and the short last one), so an epoch allocates nothing after its first. */
+  private readonly buffers = new Map<number, { targets: Tensor; scratch: Tensor; probs: Tensor }>();
+  private current: { targets: Tensor; scratch: Tensor; probs: Tensor } | null = null;
 
   constructor(
     private readonly teachers: readonly Model[],
@@ -67,16 +67,16 @@ export class Distiller {
   /** Runs every teacher (in eval mode) on the batch x and keeps the mean of their softmax(z / τ). */
   teach(x: Tensor): void {
     const rows = x.shape[0];
-    const shape = [rows, this.teachers[0].classes];
-    if (this.targets?.shape[0] !== rows) {
-      this.free();
-      this.targets = Tensor.empty(shape);
-      this.scratch = Tensor.empty(shape);
-      this.probs = Tensor.empty(shape);
+    let b = this.buffers.get(rows);
+    if (!b) {
+      const shape = [rows, this.teachers[0].classes];
+      b = { targets: Tensor.empty(shape), scratch: Tensor.empty(shape), probs: Tensor.empty(shape) };
+      this.buffers.set(rows, b);
     }
-    this.targets!.f32.fill(0);
+    b.targets.f32.fill(0);
     for (const teacher of this.teachers)
-      softTargetsAccumulate(teacher.forward(x), this.targets!, this.scratch!, this.settings.temperature, 1 / this.teachers.length);
+      softTargetsAccumulate(teacher.forward(x), b.targets, b.scratch, this.settings.temperature, 1 / this.teachers.length);
+    this.current = b;
   }
 
   /**
@@ -85,14 +85,17 @@ export class Distiller {
    * (what the run minimises, so what it reports and, without a validation set, monitors).
    */
   blend(logits: Tensor, crossEntropy: number, dlogits: Tensor): number {
+    if (!this.current) throw new Error('Distiller: blend() before teach()');
+    const { targets, probs } = this.current;
     const { alpha, temperature } = this.settings;
-    const soft = distillForward(logits, this.targets!, this.probs!, temperature);
-    distillBackward(this.probs!, this.targets!, dlogits, temperature, alpha);
+    const soft = distillForward(logits, targets, probs, temperature);
+    distillBackward(probs, targets, dlogits, temperature, alpha);
     return alpha * soft + (1 - alpha) * crossEntropy;
   }
 
   free(): void {
-    for (const t of [this.targets, this.scratch, this.probs]) t?.free();
-    this.targets = this.scratch = this.probs = null;
+    for (const b of this.buffers.values()) for (const t of [b.targets, b.scratch, b.probs]) t.free();
+    this.buffers.clear();
+    this.current = null;
   }
 }
