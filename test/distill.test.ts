@@ -3,25 +3,15 @@
 // settings, and teachers that do not fit the student are refused by name.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initEngine } from '../src/engine/engine.js';
-import { arrayDataset, type Dataset } from '../src/data/dataset.js';
 import type { Model } from '../src/models/types.js';
 import { MemoryCheckpointStore } from '../src/train/checkpoint.js';
 import { evaluate } from '../src/train/evaluate.js';
 import { train } from '../src/train/trainer.js';
-import { SoftmaxRegression, blobs } from './train-fixtures.js';
+import { SoftmaxRegression, blobs, relabel, weights } from './train-fixtures.js';
 
 const trainSet = blobs(240, 6, 4, 1);
 const validation = blobs(80, 6, 4, 2);
 
-/** The same samples, every one labelled class 0: labels that teach nothing. */
-function labelledZero(d: Dataset): Dataset {
-  const per = d.featureShape.reduce((a, b) => a * b, 1);
-  const x = new Float32Array(d.size * per);
-  for (let i = 0; i < d.size; i++) x.set(d.features(i), i * per);
-  return arrayDataset(x, new Array(d.size).fill(0), d.classes, d.featureShape);
-}
-
-const weights = (m: Model): number[][] => m.parameters().map((p) => Array.from(new Uint32Array(p.value.toArray().buffer)));
 
 describe('distillation', () => {
   let teachers: Model[];
@@ -37,7 +27,7 @@ describe('distillation', () => {
   });
 
   it('a student whose labels are all wrong learns the task from the teachers alone (α = 1)', async () => {
-    const wrong = { train: labelledZero(trainSet), validation };
+    const wrong = { train: relabel(trainSet, () => 0), validation };
     const plain = new SoftmaxRegression(6, 4, 7);
     await train(plain, wrong, { epochs: 8, batchSize: 16, lr: 0.05, seed: 3 });
     const taught = new SoftmaxRegression(6, 4, 7);

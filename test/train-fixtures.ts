@@ -175,3 +175,14 @@ export function spectrograms(n: number, classes: number, seed: number): Dataset 
   }
   return arrayDataset(x, labels, Array.from({ length: classes }, (_, k) => `class${k}`), [1, 60, 134]);
 }
+
+/** The same samples with other labels. */
+export function relabel(d: Dataset, f: (label: number) => number): Dataset {
+  const per = d.featureShape.reduce((a, b) => a * b, 1);
+  const x = new Float32Array(d.size * per);
+  for (let i = 0; i < d.size; i++) x.set(d.features(i), i * per);
+  return arrayDataset(x, Array.from(d.labels, f), d.classes, d.featureShape);
+}
+
+/** The bits of every parameter, for bit-for-bit comparisons of runs. */
+export const weights = (m: Model): number[][] => m.parameters().map((p) => Array.from(new Uint32Array(p.value.toArray().buffer)));

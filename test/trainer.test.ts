@@ -7,8 +7,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getEngine, initEngine } from '../src/engine/engine.js';
 import { Tensor } from '../src/engine/tensor.js';
-import { arrayDataset, type Dataset } from '../src/data/dataset.js';
-import type { Model } from '../src/models/types.js';
+import type { Dataset } from '../src/data/dataset.js';
 import { MemoryCheckpointStore, type Checkpoint } from '../src/train/checkpoint.js';
 import { FileCheckpointStore } from '../src/train/checkpoint-node.js';
 import { evaluate } from '../src/train/evaluate.js';
@@ -17,21 +16,12 @@ import type { ProgressFactory } from '../src/util/progress.js';
 import { TrainingError, train } from '../src/train/trainer.js';
 import { type EpochRecord, type TrainCheckpointMeta } from '../src/train/run.js';
 import { createModel } from '../src/models/zoo.js';
-import { SoftmaxRegression, blobs, spectrograms } from './train-fixtures.js';
+import { SoftmaxRegression, blobs, relabel, spectrograms, weights } from './train-fixtures.js';
 
 const trainSet = blobs(240, 6, 4, 1);
 const validation = blobs(80, 6, 4, 2);
 const data = { train: trainSet, validation };
 
-/** The same samples with other labels. */
-function relabel(d: Dataset, f: (label: number) => number): Dataset {
-  const per = d.featureShape.reduce((a, b) => a * b, 1);
-  const x = new Float32Array(d.size * per);
-  for (let i = 0; i < d.size; i++) x.set(d.features(i), i * per);
-  return arrayDataset(x, Array.from(d.labels, f), d.classes, d.featureShape);
-}
-
-const weights = (m: Model): number[][] => m.parameters().map((p) => Array.from(new Uint32Array(p.value.toArray().buffer)));
 /** Epoch records without the wall-clock fields. */
 const scoresOf = (h: readonly EpochRecord[]) => h.map(({ seconds, samplesPerSecond, memoryBytes, ...rest }) => rest);
 const bits = (c: Checkpoint) => new Map([...c.arrays].map(([k, v]) => [k, Array.from(new Uint32Array(v.buffer, v.byteOffset, v.length))]));
