@@ -69,3 +69,21 @@ export function sgdStep(param: usize, grad: usize, velocity: usize, n: i32, lr: 
     for (; i < n; i++) sgdBlock(param, grad, velocity, <usize>i << 2, l, mo, wd, false, 1);
   }
 }
+
+// @ts-ignore: decorator
+@inline function averageBlock(avg: usize, value: usize, o: usize, weight: v128, lanes: i32): void {
+  const a = loadLanes(avg + o, lanes);
+  storeLanes(avg + o, madd(weight, f32x4.sub(loadLanes(value + o, lanes), a), a), lanes);
+}
+
+/**
+ * One step of an exponential moving average: avg += weight·(value − avg), i.e. avg = decay·avg +
+ * (1 − decay)·value with weight = 1 − decay, in the lerp form so that a constant value stays exact.
+ */
+export function averageStep(avg: usize, value: usize, n: i32, weight: f32): void {
+  assert(n >= 0, 'averageStep: n must be >= 0');
+  const w = f32x4.splat(weight);
+  let i = 0;
+  for (; i + 4 <= n; i += 4) averageBlock(avg, value, <usize>i << 2, w, 4);
+  for (; i < n; i++) averageBlock(avg, value, <usize>i << 2, w, 1);
+}

@@ -246,6 +246,16 @@ describe('snn-voice', () => {
     expect(alone.err).toMatch(/--distill-alpha weighs the teachers' soft targets: add --teacher/);
   });
 
+  it('train --average keeps the moving average of the weights; a decay of 1 is refused', async () => {
+    const args = ['train', '--model', 'tcy', '--epochs', '2', '--batch-size', '4', '--data', data];
+    const r = await cli(...args, '--average', '0.9', '--out', join(dir, 'run-averaged'));
+    expect(r.code, r.err).toBe(0);
+    expect(JSON.parse(readFileSync(join(dir, 'run-averaged', 'result.json'), 'utf8')).spec).toMatchObject({ average: 0.9 });
+    const one = await cli(...args, '--average', '1', '--out', join(dir, 'run-averaged-1'));
+    expect(one.code).not.toBe(0);
+    expect(one.err).toMatch(/--average must be a number from 0.5 to below 1, got "1"/);
+  });
+
   it('convert writes a converted SNN that eval scores; --sweep-steps writes the table and plots', async () => {
     const out = join(dir, 'converted.snn');
     const r = await cli('convert', '--model', modelFile, '--steps', '3', '--method', 'channel', '--samples', '4', '--data', data, '--out', out);

@@ -1,6 +1,6 @@
 import { expect, it } from 'vitest';
 import { Tensor } from '../src/engine/tensor.js';
-import { adamStep, sgdStep } from '../src/kernels/optim.js';
+import { adamStep, averageStep, sgdStep } from '../src/kernels/optim.js';
 import { describeEachBuild, maxRelErr, randArray } from './helpers.js';
 
 /** torch.optim.Adam's single-tensor loop, in f64. */
@@ -107,5 +107,27 @@ describeEachBuild('optimizers', () => {
     expect(() => sgdStep(p, g, Tensor.zeros([2, 2]), { lr: 0.1 })).toThrow(/sgdStep: velocity has shape \[2,2\], expected \[4\]/);
     expect(() => sgdStep(p, g, v, { lr: 0.1, momentum: -1 })).toThrow(/momentum must be finite and >= 0/);
     expect(() => sgdStep(p, g, v, { lr: 0.1, weightDecay: -0.1 })).toThrow(/weightDecay must be finite and >= 0/);
+  });
+
+  it.each([1, 7, 37, 130])('a moving average over 5 steps matches the f64 formula, and a constant stays exact (n=%i)', (n) => {
+    const decays = [0.1, 0.5, 0.9, 0.99, 0.999];
+    const start = randArray(n, 3 * n, -3, 3);
+    const values = decays.map((_, s) => randArray(n, 7 * n + s, -2, 2));
+    const avg = Tensor.from(start), value = Tensor.empty([n]);
+    const ref = Array.from(start);
+    decays.forEach((d, s) => {
+      value.f32.set(values[s]);
+      averageStep(avg, value, d);
+      for (let i = 0; i < n; i++) ref[i] = d * ref[i] + (1 - d) * values[s][i];
+    });
+    expect(maxRelErr(avg.f32, ref, 1e-6, 1e-5)).toBeLessThanOrEqual(1);
+    // avg += (1 - d)(v - avg): an average already at v does not drift by rounding.
+    avg.f32.set(values[0]);
+    value.f32.set(values[0]);
+    averageStep(avg, value, 0.999);
+    expect(Array.from(avg.f32)).toEqual(Array.from(values[0]));
+    expect(() => averageStep(avg, value, 1.5)).toThrow(/averageStep: decay must be in \[0, 1\], got 1.5/);
+    avg.free();
+    value.free();
   });
 });

@@ -46,14 +46,16 @@ export function integerFrom(option: string, min: number): Parser<number> {
   };
 }
 
-/** A finite number in [min, max] (either bound may be open-ended); `exclusiveMin` excludes min itself. */
-export function numberIn(option: string, min: number, max: number, exclusiveMin = false): Parser<number> {
+/** A finite number in [min, max] (either bound may be open-ended); `exclusiveMin` and `exclusiveMax` exclude the bound itself. */
+export function numberIn(option: string, min: number, max: number, exclusiveMin = false, exclusiveMax = false): Parser<number> {
   return (raw) => {
     const v = Number(raw);
-    const ok = raw.trim() !== '' && Number.isFinite(v) && (exclusiveMin ? v > min : v >= min) && v <= max;
+    const ok = raw.trim() !== '' && Number.isFinite(v) && (exclusiveMin ? v > min : v >= min) && (exclusiveMax ? v < max : v <= max);
     if (!ok) {
       const range =
-        max === Infinity ? (exclusiveMin ? `greater than ${min}` : `at least ${min}`) : `${exclusiveMin ? 'above' : 'from'} ${min} to ${max}`;
+        max === Infinity
+          ? exclusiveMin ? `greater than ${min}` : `at least ${min}`
+          : `${exclusiveMin ? 'above' : 'from'} ${min} to ${exclusiveMax ? 'below ' : ''}${max}`;
       throw new UsageError(`${option} must be a number ${range}, got "${raw}"`);
     }
     return v;

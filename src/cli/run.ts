@@ -62,6 +62,8 @@ export interface RunSpec extends RunModelSettings {
   /** Weight and temperature of the teachers' term (the trainer's defaults when absent). */
   distillAlpha?: number;
   distillTemperature?: number;
+  /** Validate and keep the weights' moving average with this decay (train/average.ts). */
+  average?: number;
 }
 
 /** A run's model settings where no flag sets them: the declared defaults. */
@@ -283,6 +285,7 @@ export async function trainRun(
           signal,
           augment: data.augment,
           ...(teachers.length > 0 && { distill: { teachers, alpha: spec.distillAlpha, temperature: spec.distillTemperature } }),
+          ...(spec.average !== undefined && { average: spec.average }),
         },
       ),
     );

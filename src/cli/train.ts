@@ -82,6 +82,7 @@ interface TrainFlags {
   teacher?: string[];
   distillAlpha: number;
   distillTemperature: number;
+  average?: number;
   threads: number;
   json?: boolean;
 }
@@ -110,6 +111,7 @@ export function trainCommand(ctx: CliContext): Command {
     .option('--teacher <file>', "learn from a trained model's soft targets as well as from the labels (knowledge distillation): a model file on the run's features and words, any architecture, or kws-cnn; repeat it for several, whose softmax outputs are averaged", (raw: string, previous?: string[]) => [...(previous ?? []), modelFile('--teacher')(raw)])
     .option('--distill-alpha <f>', "weight of the teachers' term in the loss (the labels' cross-entropy takes the rest)", numberIn('--distill-alpha', 0, 1), DISTILL_DEFAULTS.alpha)
     .option('--distill-temperature <t>', "softmax temperature of teachers and student in the teachers' term", numberIn('--distill-temperature', 0, 100, true), DISTILL_DEFAULTS.temperature)
+    .option('--average <decay>', "validate and keep a moving average of the weights (and batch norm's statistics) updated after every step with this decay, e.g. 0.999 (Polyak averaging)", numberIn('--average', 0.5, 1, false, true))
     .option('--threads <n>', 'threads sharing the large kernel calls, over one shared memory (docs/threads.md)', positiveInt('--threads'), 1);
   withJson(cmd);
   return cmd.action(async (flags: TrainFlags) => {
@@ -147,6 +149,7 @@ export function trainCommand(ctx: CliContext): Command {
       fromCnn: flags.fromCnn,
       initFrom: flags.initFrom,
       conversion: flags.conversion,
+      average: flags.average,
       ...(flags.teacher && { teachers: flags.teacher, distillAlpha: flags.distillAlpha, distillTemperature: flags.distillTemperature }),
     };
     const id = spiking ? `${model}-snn-t${spec.steps}${spec.learnBeta ? '-learned-beta' : ''}` : `${model}-cnn${spec.quantize ? `-q${spec.quantize}` : ''}`;

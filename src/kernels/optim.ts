@@ -82,3 +82,16 @@ export function sgdStep(param: Tensor, grad: Tensor, velocity: Tensor, opts: Sgd
   inRange(op, 'weightDecay', weightDecay, weightDecay >= 0 && Number.isFinite(weightDecay), 'finite and >= 0');
   getEngine().kernels.sgdStep(param.ptr, grad.ptr, velocity.ptr, param.size, lr, momentum, weightDecay);
 }
+
+/**
+ * One step of an exponential moving average in place: avg = decay·avg + (1 − decay)·value, computed as
+ * avg += (1 − decay)·(value − avg) (torch's lerp_). Polyak averaging of weights (train/average.ts).
+ */
+export function averageStep(avg: Tensor, value: Tensor, decay: number): void {
+  const op = 'averageStep';
+  checkTensors(op, avg, { value });
+  inRange(op, 'decay', decay, decay >= 0 && decay <= 1, 'in [0, 1]');
+  const engine = getEngine();
+  const parts = partsFor(engine.threads, streamMicros(12 * avg.size), avg.size);
+  engine.parallel(ranges(avg.size, parts, 16).map(([lo, hi]) => [['averageStep', avg.ptr + 4 * lo, value.ptr + 4 * lo, hi - lo, 1 - decay]]));
+}

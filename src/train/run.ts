@@ -5,6 +5,7 @@ import type { Model } from '../models/types.js';
 import { checkAugment, type AugmentOptions } from './augment.js';
 import { batchCount } from './batches.js';
 import type { CheckpointStore } from './checkpoint.js';
+import { checkDecay } from './average.js';
 import { resolveDistill, type DistillOptions, type DistillSettings } from './distill.js';
 import type { OptimizerName } from './optimizer.js';
 import type { Scores } from './metrics.js';
@@ -29,6 +30,8 @@ export interface RunSettings {
   augment?: AugmentOptions;
   /** Present when the run learns from teachers' soft targets as well (train/distill.ts). */
   distill?: DistillSettings;
+  /** Present when validation and the kept weights are the weights' moving average: its decay. */
+  average?: number;
 }
 
 export interface TrainOptions {
@@ -65,6 +68,9 @@ export interface TrainOptions {
   augment?: AugmentOptions;
   /** Learn from trained teachers' soft targets as well as from the labels (train/distill.ts); default none. */
   distill?: DistillOptions;
+  /** Validate and keep an exponential moving average of the weights with this decay (train/average.ts),
+   *  e.g. 0.999; default none. */
+  average?: number;
 }
 
 export interface EpochRecord {
@@ -145,5 +151,6 @@ export function resolveSettings(model: Model, data: { train: Dataset; validation
     validationSize: data.validation?.size ?? 0,
     ...(augment && { augment }),
     ...(opts.distill && { distill: resolveDistill(model, opts.distill) }),
+    ...(opts.average !== undefined && { average: checkDecay(opts.average) }),
   };
 }

@@ -1,8 +1,8 @@
 // The training loop: seeded shuffled batches, cross-entropy on the time-summed logits (blended with
 // teachers' soft targets when distilling, train/distill.ts), Adam (or SGD)
-// under a per-batch OneCycle schedule, validation after every epoch, early stopping on the monitored
-// loss, and a checkpoint at the end of every epoch from which a killed run resumes to the same result
-// as an uninterrupted one. It sees a model only through the Model interface.
+// under a per-batch OneCycle schedule, validation after every epoch (of the weights' moving average
+// when averaging, train/average.ts), early stopping on the monitored loss, and a checkpoint at the end
+// of every epoch from which a killed run resumes to the same result as an uninterrupted one. It sees a model only through the Model interface.
 import { getEngine } from '../engine/engine.js';
 import { crossEntropyBackward, crossEntropyForward } from '../kernels/loss.js';
 import type { Dataset } from '../data/dataset.js';
@@ -14,6 +14,7 @@ import { BatchLoader } from './batches.js';
 import { resolveSettings, type BestEpoch, type EpochRecord, type RunSettings, type TrainCheckpointMeta, type TrainOptions } from './run.js';
 import type { Checkpoint, CheckpointStore } from './checkpoint.js';
 import { Distiller } from './distill.js';
+import { WeightAverage } from './average.js';
 import { checkDataFits, evaluate } from './evaluate.js';
 import { ScoreAccumulator } from './metrics.js';
 import { createOptimizer, type Optimizer } from './optimizer.js';
@@ -70,6 +71,8 @@ interface Run {
   /** Present when the run learns from teachers' soft targets as well. */
   distiller: Distiller | null;
   bestWeights: ModelState | null;
+  /** Present when validation and the kept weights are a moving average of the weights. */
+  average: WeightAverage | null;
 }
 
 /**
@@ -104,6 +107,7 @@ export async function train(model: Model, data: { train: Dataset; validation?: D
     loader: new BatchLoader(data.train, settings.batchSize, settings.augment && { ...settings.augment, seed: settings.seed }),
     distiller: settings.distill && opts.distill ? new Distiller(opts.distill.teachers, settings.distill) : null,
     bestWeights: null,
+    average: settings.average ? new WeightAverage(model, settings.average) : null,
   };
   let resumedFrom = 0;
   let aborted = false;
@@ -118,8 +122,15 @@ export async function train(model: Model, data: { train: Dataset; validation?: D
           aborted = true;
           break;
         }
-        const record = validate(run, done, bar);
-        keepBest(run, record);
+        // Validation and the kept weights are the averaged ones; training goes on from the live ones.
+        run.average?.swap();
+        let record: EpochRecord;
+        try {
+          record = validate(run, done, bar);
+          keepBest(run, record);
+        } finally {
+          run.average?.swap();
+        }
         run.state.epochsDone = epoch;
         run.state.optimizerSteps = run.optimizer.steps;
         run.state.rngState = run.rng.state;
@@ -133,6 +144,7 @@ export async function train(model: Model, data: { train: Dataset; validation?: D
     run.optimizer.dispose();
     run.loader.dispose();
     run.distiller?.free();
+    run.average?.free();
     if (run.bestWeights) importState(model, run.bestWeights, 'best weights');
   }
   const { history, best, stoppedEarly } = run.state;
@@ -165,6 +177,7 @@ async function resume(run: Run, store: CheckpointStore): Promise<number> {
   }
   importState(run.model, unprefixed('model/', saved.arrays), 'checkpoint');
   run.optimizer.importState({ kind: run.settings.optimizer, steps: meta.optimizerSteps, slots: unprefixed('optimizer/', saved.arrays) }, 'checkpoint');
+  run.average?.importState(unprefixed('average/', saved.arrays), 'checkpoint');
   const best = unprefixed('best/', saved.arrays);
   run.bestWeights = best.size ? best : null;
   Object.assign(run.state, { ...meta, settings: run.settings });
@@ -213,6 +226,7 @@ async function trainEpoch(run: Run, epoch: number, bar: ProgressBar): Promise<Ep
     model.backward(dlogits);
     last = schedule.at(optimizer.steps);
     optimizer.step(last.lr, last.momentum);
+    run.average?.update(optimizer.steps);
     const seconds = (performance.now() - started) / 1000;
     bar.update(b + 1, { loss: scores.scores.loss, acc: scores.scores.top1, 'samples/s': Math.round(scores.samples / seconds) });
   }
@@ -267,5 +281,6 @@ function checkpointOf(run: Run): Checkpoint {
   prefixed('model/', exportState(run.model), arrays);
   prefixed('optimizer/', run.optimizer.exportState().slots, arrays);
   if (run.bestWeights) prefixed('best/', run.bestWeights, arrays);
+  if (run.average) prefixed('average/', run.average.exportState(), arrays);
   return { meta: structuredClone(run.state), arrays };
 }
