@@ -27,7 +27,7 @@ export type { LatencyOptions } from './kernels/encode.js';
 export {
   sumOverSteps, sumOverStepsBackward, crossEntropyForward, crossEntropyBackward, topKCorrect, softTargetsAccumulate, distillForward, distillBackward,
 } from './kernels/loss.js';
-export { adamStep, sgdStep } from './kernels/optim.js';
+export { adamStep, averageStep, sgdStep } from './kernels/optim.js';
 export type { AdamStepOptions, SgdStepOptions } from './kernels/optim.js';
 export { COMMAND_WORDS, WORDS } from './data/words.js';
 export { SILENCE, UNKNOWN, GSC12_CLASSES, TASK_NAMES, taskClasses } from './data/tasks.js';
@@ -98,6 +98,7 @@ export type { EvalOptions, EvalResult } from './train/evaluate.js';
 export { OneCycle } from './train/schedule.js';
 export type { OneCycleOptions, ScheduleValue } from './train/schedule.js';
 export { Optimizer, Adam, Sgd, createOptimizer } from './train/optimizer.js';
+export { WeightAverage } from './train/average.js';
 export type { OptimizerName, OptimizerOptions, AdamOptions, OptimizerState } from './train/optimizer.js';
 export { energyEstimate, argmaxRows, PICOJOULES_PER_MAC, PICOJOULES_PER_AC } from './train/metrics.js';
 export type { Scores, EnergyEstimate } from './train/metrics.js';
