@@ -30,7 +30,8 @@ export class WeightAverage {
   ) {
     checkDecay(decay);
     this.live = [...model.parameters().map((p) => ({ name: p.name, value: p.value })), ...model.buffers()];
-    this.shadow = this.live.map(({ value }) => Tensor.from(value.f32, value.shape));
+    // A copy first: allocating the shadow may grow the memory, which detaches views taken before.
+    this.shadow = this.live.map(({ value }) => Tensor.from(value.toArray(), value.shape));
   }
 
   /** After optimizer step number `steps` (from 1). */
