@@ -7,6 +7,7 @@ import { loadModel } from '../models/file-node.js';
 import type { ModelConfig } from '../models/types.js';
 import type { ModelSettingKey } from '../models/settings.js';
 import { CONVERSION_METHODS, type ConversionMethod } from '../train/convert.js';
+import { DECAY_RANGE } from '../train/average.js';
 import { DISTILL_DEFAULTS } from '../train/distill.js';
 import { runLabel } from '../train/report.js';
 import { addDataOptions, dataOption, dataOptions, loadData } from './data.js';
@@ -111,7 +112,7 @@ export function trainCommand(ctx: CliContext): Command {
     .option('--teacher <file>', "learn from a trained model's soft targets as well as from the labels (knowledge distillation): a model file on the run's features and words, any architecture, or kws-cnn; repeat it for several, whose softmax outputs are averaged", (raw: string, previous?: string[]) => [...(previous ?? []), modelFile('--teacher')(raw)])
     .option('--distill-alpha <f>', "weight of the teachers' term in the loss (the labels' cross-entropy takes the rest)", numberIn('--distill-alpha', 0, 1), DISTILL_DEFAULTS.alpha)
     .option('--distill-temperature <t>', "softmax temperature of teachers and student in the teachers' term", numberIn('--distill-temperature', 0, 100, true), DISTILL_DEFAULTS.temperature)
-    .option('--average <decay>', "validate and keep a moving average of the weights (and batch norm's statistics) updated after every step with this decay, e.g. 0.999 (Polyak averaging)", numberIn('--average', 0.5, 1, false, true))
+    .option('--average <decay>', "validate and keep a moving average of the weights (and batch norm's statistics) updated after every step with this decay, e.g. 0.999 (Polyak averaging)", numberIn('--average', ...DECAY_RANGE, false, true))
     .option('--threads <n>', 'threads sharing the large kernel calls, over one shared memory (docs/threads.md)', positiveInt('--threads'), 1);
   withJson(cmd);
   return cmd.action(async (flags: TrainFlags) => {

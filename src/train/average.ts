@@ -13,9 +13,13 @@ import { averageStep } from '../kernels/optim.js';
 import type { Model } from '../models/types.js';
 import type { NamedTensor } from '../layers/layer.js';
 
-/** `decay` in [0.5, 1): 0.999 averages over about the last thousand steps. */
+/** The decays taken, [low, high): below 0.5 the average is mostly the last step; 1 never moves. */
+export const DECAY_RANGE = [0.5, 1] as const;
+
+/** `decay` in DECAY_RANGE: 0.999 averages over about the last thousand steps. */
 export function checkDecay(decay: number): number {
-  if (!(decay >= 0.5 && decay < 1)) throw new RangeError(`train: average must be a decay in [0.5, 1), got ${decay}`);
+  const [low, high] = DECAY_RANGE;
+  if (!(decay >= low && decay < high)) throw new RangeError(`train: average must be a decay in [${low}, ${high}), got ${decay}`);
   return decay;
 }
 
