@@ -121,7 +121,8 @@ const times = (r: number) => `${r >= 10 ? r.toFixed(0) : r.toFixed(1)}x`;
 export function describeTorch(i: TorchInfo): string {
   return (
     `PyTorch ${i.torch} (Python ${i.python}), ${i.threads} thread${i.threads === 1 ? '' : 's'} (interop ${i.interop_threads}); ` +
-    `BLAS ${i.blas} (built with BLAS_INFO=${i.blas_info}); oneDNN: ${i.onednn}; CPU capability ${i.cpu_capability}`
+    `BLAS ${i.blas} (built with BLAS_INFO=${i.blas_info}); oneDNN: ${i.onednn}; CPU capability ${i.cpu_capability}; ` +
+    `glibc malloc ${Object.entries(i.malloc).map(([k, v]) => `${k}=${v}`).join(' ')}`
   );
 }
 

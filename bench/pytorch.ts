@@ -21,6 +21,8 @@ export interface TorchInfo {
   onednn: string;
   cpu_capability: string;
   python: string;
+  /** glibc malloc's thresholds in the process, by environment variable ('default' where unset). */
+  malloc: Record<string, string>;
 }
 
 /** The script next to this file (bench/) or, from the compiled suite (dist/bench), in the repository's bench/. */
@@ -32,10 +34,19 @@ function zooScript(): string {
   throw new Error('bench/pytorch/zoo.py is missing: run the benchmarks from a clone of the repository');
 }
 
+/**
+ * glibc's malloc set up as PyTorch is run for speed (jemalloc and tcmalloc behave so): every block from
+ * the heap (no mmap) and the heap never trimmed, so a training step reuses the pages of the one before,
+ * as our engine reuses its WebAssembly memory. With the defaults each step's large tensors were mmap'd, faulted in page by page
+ * and unmapped: Hjh's SNN T=5 step took 246-800 ms over three runs of the same script, 142-146 ms with
+ * these (docs/bench.md). A value the caller set is kept.
+ */
+const TORCH_MALLOC = { MALLOC_MMAP_THRESHOLD_: String(2 ** 32), MALLOC_TRIM_THRESHOLD_: String(2 ** 32) } as const;
+
 /** `threads` for every library torch may use; the script passes OMP_NUM_THREADS to torch.set_num_threads. */
 const env = (threads = 1) => {
   const n = String(threads);
-  return { ...process.env, OMP_NUM_THREADS: n, MKL_NUM_THREADS: n, OPENBLAS_NUM_THREADS: n, PYTHONUNBUFFERED: '1' };
+  return { ...TORCH_MALLOC, ...process.env, OMP_NUM_THREADS: n, MKL_NUM_THREADS: n, OPENBLAS_NUM_THREADS: n, PYTHONUNBUFFERED: '1' };
 };
 
 /**

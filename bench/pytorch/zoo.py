@@ -391,6 +391,8 @@ def info():
         "onednn": (onednn.group(0) if onednn else "none") + (" (available)" if torch.backends.mkldnn.is_available() else " (not available)"),
         "cpu_capability": (re.search(r"CPU capability usage: (\w+)", config) or [None, "?"])[1],
         "python": sys.version.split()[0],
+        # glibc reads these at start-up; bench/pytorch.ts sets both so that steps reuse the heap's pages.
+        "malloc": {k: os.environ.get(k, "default") for k in ("MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_")},
     }
 
 
