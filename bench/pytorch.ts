@@ -37,9 +37,9 @@ function zooScript(): string {
 /**
  * glibc's malloc set up as PyTorch is run for speed (jemalloc and tcmalloc behave so): every block from
  * the heap (no mmap) and the heap never trimmed, so a training step reuses the pages of the one before,
- * as our engine reuses its WebAssembly memory. With the defaults each step's large tensors were mmap'd, faulted in page by page
- * and unmapped: Hjh's SNN T=5 step took 246-800 ms over three runs of the same script, 142-146 ms with
- * these (docs/bench.md). A value the caller set is kept.
+ * as our engine reuses its WebAssembly memory. With the defaults each step's large tensors were mapped,
+ * faulted in page by page and unmapped: Hjh's SNN T=5 step took 246-800 ms over three runs of the same
+ * script, 142-146 ms with these (docs/bench.md). A value the caller set is kept.
  */
 const TORCH_MALLOC = { MALLOC_MMAP_THRESHOLD_: String(2 ** 32), MALLOC_TRIM_THRESHOLD_: String(2 ** 32) } as const;
 
