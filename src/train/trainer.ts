@@ -1,8 +1,9 @@
 // The training loop: seeded shuffled batches, cross-entropy on the time-summed logits (blended with
-// teachers' soft targets when distilling, train/distill.ts), Adam (or SGD)
-// under a per-batch OneCycle schedule, validation after every epoch (of the weights' moving average
-// when averaging, train/average.ts), early stopping on the monitored loss, and a checkpoint at the end
-// of every epoch from which a killed run resumes to the same result as an uninterrupted one. It sees a model only through the Model interface.
+// teachers' soft targets when distilling, train/distill.ts), Adam (or SGD) under a per-batch OneCycle
+// schedule, validation after every epoch (of the weights' moving average when averaging,
+// train/average.ts), early stopping on the monitored loss, and a checkpoint at the end of every epoch
+// from which a killed run resumes to the same result as an uninterrupted one. It sees a model only
+// through the Model interface.
 import { getEngine } from '../engine/engine.js';
 import { crossEntropyBackward, crossEntropyForward } from '../kernels/loss.js';
 import type { Dataset } from '../data/dataset.js';
