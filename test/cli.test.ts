@@ -246,6 +246,24 @@ describe('snn-voice', () => {
     expect(alone.err).toMatch(/--distill-alpha weighs the teachers' soft targets: add --teacher/);
   });
 
+  it('train --label-space folder scores each clip against its own folder\'s words; with --teacher it is refused', async () => {
+    // A second folder without "yes": its clips are scored against no and up alone.
+    const partial = join(dir, 'speech-no-yes');
+    writeTree(partial);
+    rmSync(join(partial, 'yes'), { recursive: true });
+    for (const list of ['validation_list.txt', 'testing_list.txt'])
+      writeFileSync(join(partial, list), readFileSync(join(partial, list), 'utf8').split('\n').filter((l) => !l.startsWith('yes/')).join('\n'));
+    const args = ['train', '--model', 'tcy', '--epochs', '1', '--batch-size', '4', '--data', data, '--data', partial];
+    const r = await cli(...args, '--label-space', 'folder', '--out', join(dir, 'run-label-space'));
+    expect(r.code, r.err).toBe(0);
+    expect(JSON.parse(readFileSync(join(dir, 'run-label-space', 'result.json'), 'utf8')).spec).toMatchObject({ labelSpace: 'folder' });
+    const taught = await cli(...args, '--label-space', 'folder', '--teacher', modelFile, '--out', join(dir, 'run-label-space-taught'));
+    expect(taught.err).toMatch(/--label-space folder and --teacher: .* give one/);
+    const bad = await cli(...args, '--label-space', 'word', '--out', join(dir, 'run-label-space-bad'));
+    expect(bad.code).not.toBe(0);
+    expect(bad.err).toMatch(/--label-space/);
+  });
+
   it('train --average keeps the moving average of the weights; a decay of 1 is refused', async () => {
     const args = ['train', '--model', 'tcy', '--epochs', '2', '--batch-size', '4', '--data', data];
     const r = await cli(...args, '--average', '0.9', '--out', join(dir, 'run-averaged'));

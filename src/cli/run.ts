@@ -20,6 +20,7 @@ import { meanRate } from '../train/conversion-report.js';
 import { evaluate, type EvalResult } from '../train/evaluate.js';
 import { epochLogger } from '../train/log-node.js';
 import type { RunResult } from '../train/report.js';
+import type { LabelSpace } from '../train/run.js';
 import { type TrainResult, train } from '../train/trainer.js';
 import type { Dataset } from '../data/dataset.js';
 import { type AugmentMode, type LoadedSplits, checkTrainable } from './data.js';
@@ -64,6 +65,8 @@ export interface RunSpec extends RunModelSettings {
   distillTemperature?: number;
   /** Validate and keep the weights' moving average with this decay (train/average.ts). */
   average?: number;
+  /** The classes each training sample's softmax runs over (train/run.ts LABEL_SPACES); default 'all'. */
+  labelSpace?: LabelSpace;
 }
 
 /** A run's model settings where no flag sets them: the declared defaults. */
@@ -286,6 +289,7 @@ export async function trainRun(
           augment: data.augment,
           ...(teachers.length > 0 && { distill: { teachers, alpha: spec.distillAlpha, temperature: spec.distillTemperature } }),
           ...(spec.average !== undefined && { average: spec.average }),
+          ...(spec.labelSpace && { labelSpace: spec.labelSpace }),
         },
       ),
     );

@@ -9,6 +9,7 @@ import type { ModelSettingKey } from '../models/settings.js';
 import { CONVERSION_METHODS, type ConversionMethod } from '../train/convert.js';
 import { DECAY_RANGE } from '../train/average.js';
 import { DISTILL_DEFAULTS } from '../train/distill.js';
+import { LABEL_SPACES, type LabelSpace } from '../train/run.js';
 import { runLabel } from '../train/report.js';
 import { addDataOptions, dataOption, dataOptions, loadData } from './data.js';
 import { type CliContext, emit } from './io.js';
@@ -84,6 +85,7 @@ interface TrainFlags {
   distillAlpha: number;
   distillTemperature: number;
   average?: number;
+  labelSpace: LabelSpace;
   threads: number;
   json?: boolean;
 }
@@ -113,6 +115,7 @@ export function trainCommand(ctx: CliContext): Command {
     .option('--distill-alpha <f>', "weight of the teachers' term in the loss (the labels' cross-entropy takes the rest)", numberIn('--distill-alpha', 0, 1), DISTILL_DEFAULTS.alpha)
     .option('--distill-temperature <t>', "softmax temperature of teachers and student in the teachers' term", numberIn('--distill-temperature', 0, 100, true), DISTILL_DEFAULTS.temperature)
     .option('--average <decay>', "validate and keep a moving average of the weights (and batch norm's statistics) updated after every step with this decay, e.g. 0.999 (Polyak averaging)", numberIn('--average', ...DECAY_RANGE, false, true))
+    .option('--label-space <classes>', "the classes each training clip's softmax runs over: all (every class of the task) or folder (those of the clip's own --data folder, so a folder that lacks some words does not teach that its voices never say them)", choice('--label-space', LABEL_SPACES), 'all')
     .option('--threads <n>', 'threads sharing the large kernel calls, over one shared memory (docs/threads.md)', positiveInt('--threads'), 1);
   withJson(cmd);
   return cmd.action(async (flags: TrainFlags) => {
@@ -123,6 +126,7 @@ export function trainCommand(ctx: CliContext): Command {
     const givenHere = (flag: string): boolean => cmd.getOptionValueSource(new Option(flag).attributeName()) === 'cli';
     const weighing = ['--distill-alpha', '--distill-temperature'].find(givenHere);
     if (weighing && !flags.teacher) throw new UsageError(`${weighing} weighs the teachers' soft targets: add --teacher`);
+    if (flags.labelSpace === 'folder' && flags.teacher) throw new UsageError("--label-space folder and --teacher: a teacher's soft targets cover every class, where a clip's softmax may not reach: give one");
     // The model file of --from-cnn or --init-from names its architecture and features: the run's, unless given.
     const origin = flags.fromCnn ?? flags.initFrom;
     const chosen = origin ? await fileChoices(origin) : undefined;
@@ -151,6 +155,7 @@ export function trainCommand(ctx: CliContext): Command {
       initFrom: flags.initFrom,
       conversion: flags.conversion,
       average: flags.average,
+      ...(flags.labelSpace !== 'all' && { labelSpace: flags.labelSpace }),
       ...(flags.teacher && { teachers: flags.teacher, distillAlpha: flags.distillAlpha, distillTemperature: flags.distillTemperature }),
     };
     const id = spiking ? `${model}-snn-t${spec.steps}${spec.learnBeta ? '-learned-beta' : ''}` : `${model}-cnn${spec.quantize ? `-q${spec.quantize}` : ''}`;

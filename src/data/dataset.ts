@@ -21,6 +21,12 @@ export interface Dataset {
   readonly copies?: number;
   /** Copy c of sample i, c in 0..copies; copy 0 is features(i). */
   copy?(i: number, c: number): Float32Array;
+  /**
+   * Per sample, 1 for each class that its source holds: the classes of its folder's samples, when
+   * several folders are read as one data set (concat). Absent when every sample comes from a source
+   * that holds every class.
+   */
+  classesHeld?(i: number): Uint8Array;
 }
 
 export interface Splits {
@@ -62,11 +68,13 @@ export function subset(data: Dataset, indices: ArrayLike<number>): Dataset {
     labels: idx.map((i) => data.labels[i]),
     features: (i) => data.features(idx[i]),
     skipped: data.skipped,
+    ...(data.classesHeld && { classesHeld: (i: number) => data.classesHeld!(idx[i]) }),
     ...(data.copies && data.copy && { copies: data.copies, copy: (i: number, c: number) => data.copy!(idx[i], c) }),
   };
 }
 
-/** The samples of several data sets with the same classes, feature shape and copies, one after another. */
+/** The samples of several data sets with the same classes, feature shape and copies, one after another;
+ *  each part is the source of its samples (classesHeld), holding the classes of its labels. */
 export function concat(parts: readonly Dataset[]): Dataset {
   if (parts.length === 0) throw new RangeError('concat: no data sets');
   const [first] = parts;
@@ -80,7 +88,7 @@ export function concat(parts: readonly Dataset[]): Dataset {
   const starts = [0];
   for (const p of parts) starts.push(starts[starts.length - 1] + p.size);
   const size = starts[parts.length];
-  const locate = (i: number): [Dataset, number] => {
+  const locate = (i: number): [number, number] => {
     if (!(Number.isInteger(i) && i >= 0 && i < size)) throw new RangeError(`sample ${i} outside 0..${size - 1}`);
     let lo = 0, hi = parts.length - 1;
     while (lo < hi) {
@@ -88,10 +96,16 @@ export function concat(parts: readonly Dataset[]): Dataset {
       if (starts[mid] <= i) lo = mid;
       else hi = mid - 1;
     }
-    return [parts[lo], i - starts[lo]];
+    return [lo, i - starts[lo]];
   };
   const labels = new Int32Array(size);
   parts.forEach((p, n) => labels.set(p.labels, starts[n]));
+  const held = parts.map((p) => {
+    const mask = new Uint8Array(first.classes.length);
+    for (const l of p.labels) mask[l] = 1;
+    return mask;
+  });
+  const partial = held.some((mask) => mask.includes(0));
   return {
     size,
     classes: first.classes,
@@ -99,14 +113,15 @@ export function concat(parts: readonly Dataset[]): Dataset {
     labels,
     features: (i) => {
       const [p, j] = locate(i);
-      return p.features(j);
+      return parts[p].features(j);
     },
     skipped: parts.flatMap((p) => p.skipped),
+    ...(partial && { classesHeld: (i: number) => held[locate(i)[0]] }),
     ...(k > 0 && {
       copies: k,
       copy: (i: number, c: number) => {
         const [p, j] = locate(i);
-        return p.copy!(j, c);
+        return parts[p].copy!(j, c);
       },
     }),
   };

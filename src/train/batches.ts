@@ -20,7 +20,19 @@ export interface Batch {
   /** [n, classes]: softmax of the logits, then the loss's gradient. */
   probs: Tensor;
   dlogits: Tensor;
+  /** [n, classes], when the loader keeps each sample to the classes its source holds: 0 for those,
+   *  ABSENT_CLASS for the others, added to the logits before the loss. */
+  offsets?: Tensor;
 }
+
+/**
+ * What a class a sample's source lacks adds to its logit: log 0 = -infinity in exact arithmetic, so the
+ * softmax of z + offset is the softmax over the held classes alone,
+ *   p_c = exp(z_c) / sum_(k held) exp(z_k),   loss = -log p_label,   dloss/dz_c = p_c - [c = label],
+ * and a lacking class's p_c and gradient are 0. Finite so the loss's finiteness check still means
+ * something: exp(-1e4) is 0 in f32 for any logit a trainable model reaches.
+ */
+export const ABSENT_CLASS = -1e4;
 
 /**
  * Copies samples of a data set into input and label tensors. Tensors are kept per batch size (a full
@@ -38,6 +50,8 @@ export class BatchLoader {
     readonly batchSize: number,
     /** Augmentation of training batches, seeded by the run's seed; none when absent. */
     readonly augment?: AugmentOptions & { seed: number },
+    /** Keep each sample's softmax to the classes its source holds (Dataset.classesHeld): batches carry offsets. */
+    readonly heldClassesOnly = false,
   ) {
     if (!Number.isInteger(batchSize) || batchSize <= 0) throw new RangeError(`batchSize must be a positive integer, got ${batchSize}`);
     if (augment) checkAugment(augment);
@@ -58,6 +72,7 @@ export class BatchLoader {
         labels: Tensor.empty([n], 'i32'),
         probs: Tensor.empty([n, classes]),
         dlogits: Tensor.empty([n, classes]),
+        ...(this.heldClassesOnly && this.data.classesHeld && { offsets: Tensor.empty([n, classes]) }),
       };
       this.cache.set(n, batch);
     }
@@ -80,6 +95,11 @@ export class BatchLoader {
         augmentInto(dst, features, this.data.featureShape, aug.spec, rngFor(specSeed, index), this.stats ?? undefined, at);
       } else x.set(features, i * this.per);
       labels[i] = this.data.labels[index];
+      if (batch.offsets) {
+        const held = this.data.classesHeld!(index);
+        const row = batch.offsets.f32.subarray(i * held.length, (i + 1) * held.length);
+        for (let c = 0; c < held.length; c++) row[c] = held[c] ? 0 : ABSENT_CLASS;
+      }
     }
     return batch;
   }

@@ -32,7 +32,19 @@ export interface RunSettings {
   distill?: DistillSettings;
   /** Present when validation and the kept weights are the weights' moving average: its decay. */
   average?: number;
+  /** Present when each training sample's softmax runs over the classes its source holds alone. */
+  labelSpace?: 'folder';
 }
+
+/**
+ * Which classes a training sample's softmax runs over: every class of the task, or only those its
+ * source holds (Dataset.classesHeld: the classes of its folder, when several folders are read as one
+ * data set). With 'all', a folder that lacks some words teaches that its voices never say them: real
+ * recordings of five of ten words beside synthesized recordings of all ten teach the model to hear a
+ * real voice as one of the five (docs/accuracy.md).
+ */
+export const LABEL_SPACES = ['all', 'folder'] as const;
+export type LabelSpace = (typeof LABEL_SPACES)[number];
 
 export interface TrainOptions {
   /** Default 20. */
@@ -71,6 +83,8 @@ export interface TrainOptions {
   /** Validate and keep an exponential moving average of the weights with this decay (train/average.ts),
    *  e.g. 0.999; default none. */
   average?: number;
+  /** The classes each training sample's softmax runs over (LABEL_SPACES); default 'all'. */
+  labelSpace?: LabelSpace;
 }
 
 export interface EpochRecord {
@@ -135,6 +149,10 @@ export function resolveSettings(model: Model, data: { train: Dataset; validation
   const a = opts.augment;
   const augment = a && (a.spec || a.copies) ? { spec: a.spec ?? null, copies: !!a.copies } : undefined;
   if (augment) checkAugment(augment);
+  const labelSpace = opts.labelSpace ?? 'all';
+  if (!LABEL_SPACES.includes(labelSpace)) throw new RangeError(`train: labelSpace must be ${LABEL_SPACES.join(' or ')}, got '${String(labelSpace)}'`);
+  // A teacher's soft targets spread over every class, where the student's softmax may not reach.
+  if (labelSpace === 'folder' && opts.distill) throw new RangeError("train: labelSpace 'folder' does not combine with distillation (the teachers' soft targets cover every class)");
   return {
     model: model.config,
     parameters: model.parameters().map((p) => `${p.name}[${p.value.shape.join(',')}]`),
@@ -152,5 +170,6 @@ export function resolveSettings(model: Model, data: { train: Dataset; validation
     ...(augment && { augment }),
     ...(opts.distill && { distill: resolveDistill(model, opts.distill) }),
     ...(opts.average !== undefined && { average: checkDecay(opts.average) }),
+    ...(labelSpace === 'folder' && { labelSpace }),
   };
 }

@@ -5,6 +5,7 @@
 // from which a killed run resumes to the same result as an uninterrupted one. It sees a model only
 // through the Model interface.
 import { getEngine } from '../engine/engine.js';
+import { add } from '../kernels/elementwise.js';
 import { crossEntropyBackward, crossEntropyForward } from '../kernels/loss.js';
 import type { Dataset } from '../data/dataset.js';
 import { exportState, importState, type ModelState } from '../models/serialize.js';
@@ -105,7 +106,7 @@ export async function train(model: Model, data: { train: Dataset; validation?: D
     rng,
     schedule: new OneCycle({ maxLr: settings.lr, totalSteps: settings.epochs * settings.batchesPerEpoch, pctStart: settings.pctStart }),
     optimizer: createOptimizer(settings.optimizer, model.parameters(), { weightDecay: settings.weightDecay }),
-    loader: new BatchLoader(data.train, settings.batchSize, settings.augment && { ...settings.augment, seed: settings.seed }),
+    loader: new BatchLoader(data.train, settings.batchSize, settings.augment && { ...settings.augment, seed: settings.seed }, settings.labelSpace === 'folder'),
     distiller: settings.distill && opts.distill ? new Distiller(opts.distill.teachers, settings.distill) : null,
     bestWeights: null,
     average: settings.average ? new WeightAverage(model, settings.average) : null,
@@ -211,9 +212,11 @@ async function trainEpoch(run: Run, epoch: number, bar: ProgressBar): Promise<Ep
       lastYield = performance.now();
     }
     if (opts.signal?.aborted) return null;
-    const { x, labels, probs, dlogits } = loader.load(order, b, epoch);
+    const { x, labels, probs, dlogits, offsets } = loader.load(order, b, epoch);
     distiller?.teach(x);
     const logits = model.forward(x);
+    // The model's backward reads dlogits alone, so the logits can take the offsets in place.
+    if (offsets) add(logits, offsets, logits);
     const loss = crossEntropyForward(logits, labels, probs);
     if (!Number.isFinite(loss))
       throw new TrainingError(
