@@ -1,7 +1,7 @@
 // `train --label-space folder`: each training clip's softmax runs over the classes its own folder holds.
 // Held here: which classes a folder holds (concat, subset), the offsets a batch carries, that the loss
-// on offset logits is the softmax over the held classes alone (value and gradient, against f64), and
-// the reason for it: a folder that lacks a class, and whose clips share a cue of their own (a real
+// on offset logits is the softmax over the held classes alone (value and gradient, against f64), that
+// validation scores each clip the same way, and the reason for it: a folder that lacks a class, and whose clips share a cue of their own (a real
 // voice), teaches a full softmax that the cue rules the class out; over its own classes it does not.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initEngine } from '../src/engine/engine.js';
@@ -12,6 +12,7 @@ import { crossEntropyBackward, crossEntropyForward } from '../src/kernels/loss.j
 import { ABSENT_CLASS, BatchLoader } from '../src/train/batches.js';
 import { resolveSettings } from '../src/train/run.js';
 import { train } from '../src/train/trainer.js';
+import { evaluate } from '../src/train/evaluate.js';
 import { SoftmaxRegression } from './train-fixtures.js';
 import { rng } from './helpers.js';
 
@@ -103,6 +104,11 @@ describe('label spaces: each clip scored against the classes of its own folder',
       const model = new SoftmaxRegression(4, 3, 5);
       const r = await train(model, data, { epochs: 30, batchSize: 16, lr: 0.05, seed: 6, labelSpace });
       expect(r.best!.top1).toBeGreaterThan(0.9);
+      // Validation scores each clip as training does; over every class the second folder's clips lose more.
+      const held = evaluate(model, data.validation, { heldClassesOnly: true }).loss;
+      const every = evaluate(model, data.validation).loss;
+      expect(r.history[r.best!.epoch - 1].validation!.loss).toBeCloseTo(labelSpace === 'folder' ? held : every, 5);
+      expect(held).toBeLessThan(every);
       model.eval();
       const z = model.forward(probe).toArray();
       const e = z.map((v) => Math.exp(v - Math.max(...z)));

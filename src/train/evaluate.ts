@@ -3,6 +3,7 @@
 // accumulates spikes trigger).
 import { ShapeError, expectFinite, fmtShape } from '../engine/errors.js';
 import type { Tensor } from '../engine/tensor.js';
+import { add } from '../kernels/elementwise.js';
 import { crossEntropyForward } from '../kernels/loss.js';
 import type { Dataset } from '../data/dataset.js';
 import { Network } from '../models/network.js';
@@ -19,6 +20,9 @@ export interface EvalOptions {
   label?: string;
   /** Sees each batch's logits [n, classes] (valid during the call) and the index of its first sample. */
   onBatch?: (logits: Tensor, first: number) => void;
+  /** Score each sample over the classes its source holds alone (Dataset.classesHeld), as a run under
+   *  `labelSpace: 'folder'` trains: its validation. Default false: every class. */
+  heldClassesOnly?: boolean;
 }
 
 export interface EvalResult extends Scores {
@@ -86,7 +90,7 @@ export function evalBatch(model: Model, asked: number): number {
 function* evaluation(model: Model, data: Dataset, opts: EvalOptions): Generator<void, EvalResult, void> {
   const label = opts.label ?? 'evaluate';
   checkDataFits(model, data, label);
-  const loader = new BatchLoader(data, evalBatch(model, opts.batchSize ?? 64));
+  const loader = new BatchLoader(data, evalBatch(model, opts.batchSize ?? 64), undefined, opts.heldClassesOnly);
   const order = Int32Array.from({ length: data.size }, (_, i) => i);
   const batches = batchCount(data.size, loader.batchSize);
   const scores = new ScoreAccumulator();
@@ -98,8 +102,9 @@ function* evaluation(model: Model, data: Dataset, opts: EvalOptions): Generator<
   model.resetActivity();
   try {
     for (let b = 0; b < batches; b++) {
-      const { x, labels, probs } = loader.load(order, b);
+      const { x, labels, probs, offsets } = loader.load(order, b);
       const logits = model.forward(x);
+      if (offsets) add(logits, offsets, logits);
       const loss = crossEntropyForward(logits, labels, probs);
       expectFinite(label, `loss of batch ${b + 1}`, loss);
       scores.add(loss, logits, labels);

@@ -242,7 +242,11 @@ function validate(run: Run, pass: EpochPass, bar: ProgressBar): EpochRecord {
   const { epoch, started, scores, last } = pass;
   const trainSeconds = (performance.now() - started) / 1000;
   const validation = run.data.validation
-    ? evaluate(run.model, run.data.validation, { batchSize: run.settings.batchSize, label: `validation after epoch ${epoch}` })
+    ? evaluate(run.model, run.data.validation, {
+        batchSize: run.settings.batchSize,
+        label: `validation after epoch ${epoch}`,
+        heldClassesOnly: run.settings.labelSpace === 'folder',
+      })
     : undefined;
   const record: EpochRecord = {
     epoch,
