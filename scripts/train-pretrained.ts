@@ -13,9 +13,6 @@
 //     3,953 training clips of down, go, left, right, up (commands) and eight, five, one, zero (heard as
 //     `_unknown_`) from the Speech Commands data set (Warden 2018, CC BY 4.0); any Speech Commands v2
 //     folder works, with other weights.
-// Each clip's softmax runs over the classes of its own folder (`--label-space folder`): the real folder
-// holds five of the ten commands, and scored against all twelve classes its clips taught the models
-// that a real voice never says yes, no, on, off or stop (4 points lower on real people; docs/accuracy.md).
 // Each model is then scored on the built-in test split and on samples/real-speech (never trained on;
 // its speakers are not in gsc-v1-subset).
 //
@@ -60,7 +57,7 @@ const names = (positionals.length ? positionals : Object.keys(RUNS)) as Name[];
 
 // The epochs, learning rate and warm-up are TC-ResNet8's recipe (cli/run.ts recipeFor).
 const builtin = join('data', 'builtin-espeak-flite');
-const COMMON = ['--model', 'tcresnet8', '--task', 'gsc12', '--unknown-share', '0.5', '--seed', '0', '--augment', 'full', '--features', 'mfcc', '--label-space', 'folder', '--data', builtin, '--data', speech];
+const COMMON = ['--model', 'tcresnet8', '--task', 'gsc12', '--unknown-share', '0.5', '--seed', '0', '--augment', 'full', '--features', 'mfcc', '--data', builtin, '--data', speech];
 
 if ((await run(['synth', '--out', builtin, '--gnuspeech-share', '0'])) !== 0) throw new Error(`synthesizing ${builtin} failed`);
 await mkdir('pretrained', { recursive: true });
