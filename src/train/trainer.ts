@@ -1,5 +1,6 @@
-// The training loop: seeded shuffled batches, cross-entropy on the time-summed logits (blended with
-// teachers' soft targets when distilling, train/distill.ts), Adam (or SGD) under a per-batch OneCycle
+// The training loop: seeded shuffled batches, cross-entropy on the time-summed logits (over the classes
+// of each clip's own folder under labelSpace 'folder', train/batches.ts; blended with teachers' soft
+// targets when distilling, train/distill.ts), Adam (or SGD) under a per-batch OneCycle
 // schedule, validation after every epoch (of the weights' moving average when averaging,
 // train/average.ts), early stopping on the monitored loss, and a checkpoint at the end of every epoch
 // from which a killed run resumes to the same result as an uninterrupted one. It sees a model only
