@@ -132,6 +132,7 @@ describe('snn-voice', () => {
       [['sweep', '--models', 'tcy,vgg'], /^error: --models must be one of/m],
       [['synth', '--out', join(dir, 'unused'), '--gnuspeech-share', '0.8'], /^error: --gnuspeech-share 0.8 and --flite-share 0.25 \(its default\) add up to more than 1: lower --flite-share/m],
       [['synth', '--out', join(dir, 'unused'), '--flite-share', '0.9'], /^error: --gnuspeech-share 0.25 \(its default\) and --flite-share 0.9 add up to more than 1: lower --flite-share or --gnuspeech-share/m],
+      [['synth', '--out', join(dir, 'unused'), '--pico-share', '0.6'], /^error: --pico-share 0.6 with --flite-share 0.25 \(its default\) and --gnuspeech-share 0.25 \(its default\) adds up to more than 1: lower one of them/m],
       [['train', '--no-such-option'], /unknown option '--no-such-option'/],
       [['frobnicate'], /unknown command 'frobnicate'/],
     ];

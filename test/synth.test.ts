@@ -1,6 +1,7 @@
 // The built-in data set synthesizer on a tiny run: the Speech Commands layout, identical bytes for the
 // same seed (in one process or two worker threads, and after an interrupted run), a split by voice across
-// its synthesizers (eSpeak NG, Flite, and GnuSpeech when asked for), and the reuse of a complete set.
+// its synthesizers (eSpeak NG, Flite, GnuSpeech, and SVOX Pico when asked for), and the reuse of a
+// complete set.
 // Skipped, with the reason, when a synthesizer cannot load.
 import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
@@ -12,8 +13,9 @@ import { decodeWav } from '../src/audio/wav.js';
 import { Espeak } from '../src/data/espeak-node.js';
 import { Flite } from '../src/data/flite-node.js';
 import { GnuSpeech } from '../src/data/gnuspeech-node.js';
+import { PICO_VOICES, Pico } from '../src/data/pico-node.js';
 import { loadSpeechCommands } from '../src/data/speech-commands-node.js';
-import { DEFAULT_FLITE_SHARE, FLITE_POOLS, VARIANTS, speakersFor, splitSpeakers, variantPools, type SplitName } from '../src/data/speakers.js';
+import { DEFAULT_FLITE_SHARE, FLITE_POOLS, PICO_POOLS, VARIANTS, speakersFor, splitSpeakers, variantPools, type SplitName } from '../src/data/speakers.js';
 import { synthesizeSpeechCommands, type SynthOptions } from '../src/data/synth-node.js';
 import { WORDS } from '../src/data/words.js';
 
@@ -34,6 +36,15 @@ try {
 } catch (e) {
   gnuspeechUnavailable = (e as Error).message;
   console.warn(`GnuSpeech tests skipped: ${gnuspeechUnavailable}`);
+}
+
+let pico: Pico | undefined;
+let picoUnavailable = '';
+try {
+  pico = await Pico.load();
+} catch (e) {
+  picoUnavailable = (e as Error).message;
+  console.warn(`SVOX Pico tests skipped: ${picoUnavailable}`);
 }
 
 const WORDS_HERE = ['yes', 'no', 'sheila'];
@@ -236,6 +247,47 @@ describe.skipIf(gnuspeechUnavailable !== '' || unavailable !== '')('GnuSpeech', 
   });
 });
 
+describe.skipIf(picoUnavailable !== '' || unavailable !== '')('SVOX Pico', () => {
+  const u = { text: 'sheila', voice: 'en-US' as const, pitch: 100, speed: 100 };
+  const energy = (x: Float32Array): number => x.reduce((a, v) => a + v * v, 0);
+
+  it('gives the same samples for an utterance whatever was spoken before, and follows pitch, speed and voice', () => {
+    const first = pico!.speak(u);
+    expect(first.sampleRate).toBe(16000);
+    expect(first.samples.length).toBeGreaterThan(0.3 * 16000);
+    expect(energy(first.samples)).toBeGreaterThan(1);
+    pico!.speak({ text: 'backward?', voice: 'en-US', pitch: 60, speed: 140 });
+    expect(pico!.speak(u).samples).toEqual(first.samples);
+    expect(pico!.speak({ ...u, speed: 150 }).samples.length / first.samples.length).toBeLessThan(0.8);
+    for (const other of [{ ...u, pitch: 70 }, { ...u, voice: 'en-GB' as const }]) expect(pico!.speak(other).samples).not.toEqual(first.samples);
+  });
+
+  it('speaks every Speech Commands word in both voices', () => {
+    for (const voice of PICO_VOICES) for (const w of WORDS) expect(energy(pico!.speak({ ...u, voice, text: w }).samples), `${voice} ${w}`).toBeGreaterThan(1);
+    expect(() => pico!.speak({ ...u, voice: 'fr-FR' as never })).toThrow(/no voice "fr-FR" \(en-US, en-GB\)/);
+  });
+
+  it('renders its share of a data set, training speakers only, named in the manifest, byte-identical for a seed', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'snn-pico-'));
+    try {
+      const opts = (out: string): SynthOptions => ({ out, seed: 29, clipsPerWord: 10, words: ['yes', 'no'], workers: 1, fliteShare: 0, gnuspeechShare: 0, picoShare: 0.7 });
+      const s = await synthesizeSpeechCommands(opts(join(dir, 'a')));
+      const picoSpeakers = speakersFor(29, 10, 0, 0, 0.7).filter((v) => v.synthesizer === 'pico');
+      expect(s.synthesizers).toEqual({ 'espeak-ng': 10 - picoSpeakers.length, pico: picoSpeakers.length });
+      expect(picoSpeakers.length).toBeGreaterThan(3);
+      expect(picoSpeakers.every((v) => v.split === 'train')).toBe(true);
+      expect(JSON.parse(readFileSync(join(dir, 'a', 'synth.json'), 'utf8'))).toMatchObject({ picoShare: 0.7, synthesizers: ['espeak-ng', 'pico'] });
+      await synthesizeSpeechCommands(opts(join(dir, 'b')));
+      expect(snapshot(join(dir, 'b'))).toEqual(snapshot(join(dir, 'a')));
+      await expect(synthesizeSpeechCommands({ ...opts(join(dir, 'c')), fliteShare: 0.5 })).rejects.toThrow(
+        /picoShare must be at least 0 and, with fliteShare \(0.5\) and gnuspeechShare \(0\), at most 1, got 0.7/,
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('splitSpeakers', () => {
   it('holds out about 10% of voices each for validation and test, disjointly', () => {
     for (const n of [1, 2, 3, 10, 57, 160]) {
@@ -305,6 +357,30 @@ describe('splitSpeakers', () => {
     }
     expect(new Set(tubes.map((s) => s.tube!.tractLength)).size).toBe(tubes.length);
     expect(before.some((s) => 'tube' in s)).toBe(false);
-    expect(() => speakersFor(5, 10, 0.6, 0.6)).toThrow(/add up to at most 1, got 0.6 and 0.6/);
+    expect(() => speakersFor(5, 10, 0.6, 0.6)).toThrow(/add up to at most 1, got 0.6, 0.6 and 0/);
+  });
+
+  it('adds Pico speakers in training only, the others unchanged, each a man or a woman by its own pitch and tract', () => {
+    const before = speakersFor(5, 400), mixed = speakersFor(5, 400, 0.25, 0.25, 0.25);
+    const voices = mixed.filter((s) => s.synthesizer === 'pico');
+    expect(voices.length).toBeGreaterThan(60);
+    expect(voices.length).toBeLessThan(100);
+    for (let i = 0; i < 400; i++) {
+      if (mixed[i].synthesizer === 'pico') {
+        expect(before[i].synthesizer).toBe('espeak-ng');
+        expect(mixed[i].split).toBe('train');
+        expect(PICO_POOLS.train).toContain(mixed[i].voice);
+        const { picoPitch, tract } = mixed[i];
+        expect(picoPitch).toBeGreaterThanOrEqual(50);
+        expect(picoPitch).toBeLessThanOrEqual(200);
+        // The pitch heard after the tract's resampling: a man's 90-150 Hz or a woman's 165-260 Hz.
+        const f0 = (2 * picoPitch!) / tract;
+        expect(tract > 1.1 ? f0 >= 89.9 && f0 <= 150.1 : f0 >= 164.9 && f0 <= 260.1, `f0 ${f0} at tract ${tract}`).toBe(true);
+      } else expect(mixed[i]).toEqual(before[i]);
+    }
+    const men = voices.filter((s) => s.tract > 1.1).length / voices.length;
+    expect(men).toBeGreaterThan(0.3);
+    expect(men).toBeLessThan(0.7);
+    expect(() => speakersFor(5, 10, 0.25, 0.25, 0.6)).toThrow(/add up to at most 1, got 0.25, 0.25 and 0.6/);
   });
 });

@@ -2,8 +2,7 @@
 // is missing, trains TC-ResNet8 as a CNN, fine-tunes it to quantised activations and converts that to an
 // SNN without loss, prints the comparison and writes a small report.
 import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { Command } from 'commander';
 import type { FeatureSettings } from '../audio/settings.js';
 import { LINEAR_ARCHITECTURES, featuresFor } from '../models/zoo.js';
@@ -16,6 +15,7 @@ import { loadModel } from '../models/file-node.js';
 import type { ConversionSweep } from '../train/conversion-report.js';
 import { conversionSweep } from '../train/conversion-sweep.js';
 import { pct } from '../train/format.js';
+import { packageFile } from '../util/package-root-node.js';
 import type { RunResult } from '../train/report.js';
 import { type DataOptions, dataOptions, loadData } from './data.js';
 import { type CliContext, emit, note } from './io.js';
@@ -84,11 +84,7 @@ export function demoData(flags: DemoFlags): { features: ModelConfig['features'];
 /** Real recordings shipped with the repository (samples/real-speech: the ten command words, CC BY 4.0),
  *  when this is a clone; an installed package has none. */
 function realSpeechDir(): string | null {
-  for (let dir = dirname(fileURLToPath(import.meta.url)), up = 0; up < 5; dir = dirname(dir), up++) {
-    const path = join(dir, 'samples', 'real-speech');
-    if (existsSync(join(path, 'testing_list.txt'))) return path;
-  }
-  return null;
+  return packageFile(join('samples', 'real-speech'), 'testing_list.txt');
 }
 
 export interface DemoFlags extends DataOptions {

@@ -3,14 +3,14 @@
 // process; this file calls it only when executed directly (as the installed bin or with tsx).
 import '../engine/relaxed-simd-node.js'; // first: lets V8 compile the relaxed-SIMD build before the engine is created
 import '../engine/threads-node.js'; // lets --threads start worker threads
-import { existsSync, readFileSync, realpathSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { readFileSync, realpathSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
 import { Command, CommanderError } from 'commander';
 import { type CliContext, type CliIo, processIo } from './io.js';
 import { InterruptedError, interrupt } from './interrupt.js';
 import { UsageError } from './options.js';
 import { commands } from './commands.js';
+import { packageFile } from '../util/package-root-node.js';
 
 /** Errors the user can fix (bad option, missing or malformed file): one line, no stack trace. */
 function isUserError(e: unknown): boolean {
@@ -22,14 +22,10 @@ function isUserError(e: unknown): boolean {
 
 /** This package's version, from its package.json (above src/cli/ in a clone, dist/src/cli/ when built). */
 function packageVersion(): string {
-  for (let dir = dirname(fileURLToPath(import.meta.url)), up = 0; up < 5; dir = dirname(dir), up++) {
-    const path = join(dir, 'package.json');
-    if (existsSync(path)) {
-      const pkg = JSON.parse(readFileSync(path, 'utf8')) as { name?: string; version?: string };
-      if (pkg.name === 'snn-voice' && pkg.version) return pkg.version;
-    }
-  }
-  return 'unknown';
+  const path = packageFile('package.json');
+  if (path === null) return 'unknown';
+  const pkg = JSON.parse(readFileSync(path, 'utf8')) as { name?: string; version?: string };
+  return pkg.name === 'snn-voice' && pkg.version ? pkg.version : 'unknown';
 }
 
 export function program(ctx: CliContext): Command {

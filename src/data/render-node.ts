@@ -11,6 +11,7 @@ import { writeFileAtomic } from '../util/atomic-node.js';
 import { Espeak, SESSION_LIMIT, type Session, type Utterance } from './espeak-node.js';
 import { Flite } from './flite-node.js';
 import { GnuSpeech } from './gnuspeech-node.js';
+import { Pico, type PicoVoice } from './pico-node.js';
 import { SAMPLE_RATE, clipPath, type Speaker, type SynthesizerName, type TubeVoice } from './speakers.js';
 
 /** One-pole high-pass then low-pass in place: a cheap, varied "microphone". */
@@ -119,11 +120,27 @@ function gnuspeechVoice(gnuspeech: GnuSpeech, tube: TubeVoice): Speak {
   };
 }
 
+/** Pico with eSpeak's units translated: pitch 0..99 as ±a quarter octave around the speaker's own (a
+ *  percentage of the voice's), rate as speed, sped up by the speaker's tract, which slows the speech as
+ *  it lowers the formants (renderClip); amplitude as a gain that clips when loud. */
+function picoVoice(pico: Pico, pitch: number, tract: number): Speak {
+  return (u) => {
+    const spoken = pico.speak({
+      text: u.text,
+      voice: u.voice as PicoVoice,
+      pitch: Math.min(200, Math.max(50, pitch * Math.pow(2, (u.pitch - 50) / 198))),
+      speed: (100 * tract * u.rate) / ESPEAK_DEFAULT_RATE,
+    });
+    return atAmplitude(spoken, u.amplitude);
+  };
+}
+
 /** The synthesizers a run uses, loaded. */
 export interface Synthesizers {
   espeak?: Espeak;
   flite?: Flite;
   gnuspeech?: GnuSpeech;
+  pico?: Pico;
 }
 
 /** Loads the synthesizers named (each a development dependency, with a clear error when missing). */
@@ -132,6 +149,7 @@ export async function loadSynthesizers(names: readonly SynthesizerName[]): Promi
     espeak: names.includes('espeak-ng') ? await Espeak.load() : undefined,
     flite: names.includes('flite') ? await Flite.load() : undefined,
     gnuspeech: names.includes('gnuspeech') ? await GnuSpeech.load() : undefined,
+    pico: names.includes('pico') ? await Pico.load() : undefined,
   };
 }
 
@@ -141,6 +159,7 @@ function voiceFor(synths: Synthesizers, speaker: Speaker): Speak {
   };
   if (speaker.synthesizer === 'flite') return fliteVoice(synths.flite ?? missing());
   if (speaker.synthesizer === 'gnuspeech') return gnuspeechVoice(synths.gnuspeech ?? missing(), speaker.tube ?? missing());
+  if (speaker.synthesizer === 'pico') return picoVoice(synths.pico ?? missing(), speaker.picoPitch ?? missing(), speaker.tract);
   return espeakVoice(synths.espeak ?? missing());
 }
 

@@ -21,7 +21,13 @@ export const DEFAULT_FLITE_SHARE = 0.25;
  */
 export const DEFAULT_GNUSPEECH_SHARE = 0.25;
 
-export type SynthesizerName = 'espeak-ng' | 'flite' | 'gnuspeech';
+/**
+ * The share of speakers SVOX Pico renders, all of them in training (its two voices are too few to hold
+ * one out). Off by default until it is shown to help on real people.
+ */
+export const DEFAULT_PICO_SHARE = 0;
+
+export type SynthesizerName = 'espeak-ng' | 'flite' | 'gnuspeech' | 'pico';
 export type SplitName = 'train' | 'validation' | 'test';
 
 /** eSpeak NG's English accents (the build has no MBROLA voices). */
@@ -45,6 +51,26 @@ export const VARIANTS: readonly string[] = [
  *  male). Training keeps the one female voice; `awb_time`, a cut-down awb that cannot say most words, is
  *  left out. */
 export const FLITE_POOLS: Record<SplitName, readonly string[]> = { train: ['kal', 'kal16', 'slt'], validation: ['awb'], test: ['rms'] };
+
+/** Pico's voices by split: both in training, none held out, so no held-out speaker shares their timbre. */
+export const PICO_POOLS: Record<SplitName, readonly string[]> = { train: ['en-US', 'en-GB'], validation: [], test: [] };
+
+/** The mean pitch (Hz) Pico's two voices speak at when left alone. */
+export const PICO_F0 = 200;
+
+/**
+ * A Pico speaker's pitch (% of the voice's own) and vocal tract. Both voices are women's; half the
+ * speakers become men by a longer tract (formants 11-22% lower, where men's are some 15-20% below
+ * women's) and a pitch of 90-150 Hz, the others keep a tract near the voice's own at 165-260 Hz. The
+ * tract resamples the speech (render-node.ts), lowering the pitch too, which the pitch asked of Pico
+ * makes up for.
+ */
+function drawPicoVoice(rng: Rng): { pitch: number; tract: number } {
+  const man = rng.next() < 0.5;
+  const tract = man ? rng.uniform(1.12, 1.28) : rng.uniform(0.94, 1.08);
+  const f0 = man ? rng.uniform(90, 150) : rng.uniform(165, 260);
+  return { pitch: Math.min(200, Math.max(50, (100 * f0 * tract) / PICO_F0)), tract };
+}
 
 /** A GnuSpeech speaker's tube model (the fields of gnuspeech_sa's voice files, see gnuspeech-node.ts). */
 export interface TubeVoice {
@@ -88,6 +114,8 @@ export interface Speaker {
   voice: string;
   /** GnuSpeech's speakers: the tube model (drawn for each speaker, so no two share a timbre). */
   tube?: TubeVoice;
+  /** Pico's speakers: the pitch (% of the voice's own) their utterances centre on. */
+  picoPitch?: number;
   /** The voice's traits in eSpeak's units (see Utterance in espeak-node.ts); Flite's voices take them relative to their own. */
   pitch: number;
   rate: number;
@@ -120,10 +148,16 @@ export function variantPools(seed: number): Record<SplitName, string[]> {
 }
 
 /** Every speaker of a run: the synthesizer and traits drawn per speaker, the eSpeak variant or the Flite
- *  voice from its split's pool, GnuSpeech's tube drawn for the speaker. */
-export function speakersFor(seed: number, count: number, fliteShare = DEFAULT_FLITE_SHARE, gnuspeechShare = DEFAULT_GNUSPEECH_SHARE): Speaker[] {
-  if (!(fliteShare >= 0 && gnuspeechShare >= 0 && fliteShare + gnuspeechShare <= 1))
-    throw new RangeError(`speakersFor: the Flite and GnuSpeech shares must be at least 0 and add up to at most 1, got ${fliteShare} and ${gnuspeechShare}`);
+ *  or Pico voice from its split's pool, GnuSpeech's tube and Pico's pitch and tract drawn for the speaker. */
+export function speakersFor(
+  seed: number,
+  count: number,
+  fliteShare = DEFAULT_FLITE_SHARE,
+  gnuspeechShare = DEFAULT_GNUSPEECH_SHARE,
+  picoShare = DEFAULT_PICO_SHARE,
+): Speaker[] {
+  if (!(fliteShare >= 0 && gnuspeechShare >= 0 && picoShare >= 0 && fliteShare + gnuspeechShare + picoShare <= 1))
+    throw new RangeError(`speakersFor: the Flite, GnuSpeech and Pico shares must be at least 0 and add up to at most 1, got ${fliteShare}, ${gnuspeechShare} and ${picoShare}`);
   const splits = splitSpeakers(seed, count);
   const pools = variantPools(seed);
   const splitOf = new Map<number, SplitName>();
@@ -135,8 +169,14 @@ export function speakersFor(seed: number, count: number, fliteShare = DEFAULT_FL
     // use Flite or GnuSpeech and nothing else.
     const voiceRng = rngFor(seed, 'voice', index);
     const draw = voiceRng.next();
-    const synthesizer: SynthesizerName = draw < fliteShare ? 'flite' : draw < fliteShare + gnuspeechShare ? 'gnuspeech' : 'espeak-ng';
-    const voice = synthesizer === 'flite' ? voiceRng.pick(FLITE_POOLS[split]) : synthesizer === 'gnuspeech' ? 'tube' : `${voiceRng.pick(ACCENTS)}+${voiceRng.pick(pools[split])}`;
+    const pico = draw >= fliteShare + gnuspeechShare && draw < fliteShare + gnuspeechShare + picoShare && PICO_POOLS[split].length > 0;
+    const synthesizer: SynthesizerName = draw < fliteShare ? 'flite' : draw < fliteShare + gnuspeechShare ? 'gnuspeech' : pico ? 'pico' : 'espeak-ng';
+    const voice =
+      synthesizer === 'flite' ? voiceRng.pick(FLITE_POOLS[split])
+      : synthesizer === 'gnuspeech' ? 'tube'
+      : synthesizer === 'pico' ? voiceRng.pick(PICO_POOLS[split])
+      : `${voiceRng.pick(ACCENTS)}+${voiceRng.pick(pools[split])}`;
+    const picoVoice = pico ? drawPicoVoice(voiceRng) : undefined;
     return {
       index,
       split,
@@ -151,6 +191,7 @@ export function speakersFor(seed: number, count: number, fliteShare = DEFAULT_FL
       highpassHz: rng.uniform(40, 300),
       lowpassHz: rng.next() < 0.3 ? SAMPLE_RATE / 2 : rng.uniform(3000, 7500),
       ...(rng.next() < 0.35 ? { rt60: rng.uniform(0.2, 0.9), wet: rng.uniform(0.1, 0.5) } : { rt60: 0, wet: 0 }),
+      ...(picoVoice ? { picoPitch: picoVoice.pitch, tract: picoVoice.tract } : {}),
     };
   });
 }

@@ -1,8 +1,7 @@
 // Pretrained models in Node: read from the package's own pretrained/ folder, wherever it is installed
 // (the folder sits at the package root, above both src/ and dist/src/).
-import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { packageFile } from '../util/package-root-node.js';
 import { loadModel } from './file-node.js';
 import { PRETRAINED, pretrainedFile, type PretrainedName } from './pretrained.js';
 import type { ModelMeta } from './serialize.js';
@@ -11,10 +10,8 @@ import type { Model } from './types.js';
 /** The path of a pretrained model's file in the installed package. */
 export function pretrainedPath(name: string): string {
   const file = pretrainedFile(name);
-  for (let dir = dirname(fileURLToPath(import.meta.url)), up = 0; up < 5; dir = dirname(dir), up++) {
-    const path = join(dir, 'pretrained', file);
-    if (existsSync(path)) return path;
-  }
+  const path = packageFile(join('pretrained', file));
+  if (path !== null) return path;
   throw new Error(`the pretrained model "${name}" (${file}) is missing from this installation of snn-voice`);
 }
 
