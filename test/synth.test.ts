@@ -68,8 +68,8 @@ const voiceOf = (rel: string): string => rel.split('/')[1].split('_nohash_')[0];
 describe.skipIf(unavailable !== '')('synthesizeSpeechCommands', () => {
   let dir: string;
   // Half the speakers by Flite: for seed 29, four of the five (kal, slt, and awb and rms held out). No
-  // GnuSpeech speaker: its tests are below.
-  const opts = (out: string, extra: Partial<SynthOptions> = {}): SynthOptions => ({ out, seed: 29, clipsPerWord: 5, words: WORDS_HERE, workers: 1, fliteShare: 0.5, gnuspeechShare: 0, ...extra });
+  // GnuSpeech or Pico speaker: their tests are below.
+  const opts = (out: string, extra: Partial<SynthOptions> = {}): SynthOptions => ({ out, seed: 29, clipsPerWord: 5, words: WORDS_HERE, workers: 1, fliteShare: 0.5, gnuspeechShare: 0, picoShare: 0, ...extra });
 
   beforeAll(() => {
     dir = mkdtempSync(join(tmpdir(), 'snn-synth-'));
@@ -234,7 +234,7 @@ describe.skipIf(gnuspeechUnavailable !== '' || unavailable !== '')('GnuSpeech', 
   it('renders its share of a data set, named in the manifest, byte-identical for a seed', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'snn-gnuspeech-'));
     try {
-      const opts = (out: string): SynthOptions => ({ out, seed: 29, clipsPerWord: 5, words: ['yes', 'no'], workers: 1, fliteShare: 0, gnuspeechShare: 0.6 });
+      const opts = (out: string): SynthOptions => ({ out, seed: 29, clipsPerWord: 5, words: ['yes', 'no'], workers: 1, fliteShare: 0, gnuspeechShare: 0.6, picoShare: 0 });
       const s = await synthesizeSpeechCommands(opts(join(dir, 'a')));
       expect(s.synthesizers).toEqual({ 'espeak-ng': 1, gnuspeech: 4 });
       expect(JSON.parse(readFileSync(join(dir, 'a', 'synth.json'), 'utf8'))).toMatchObject({ gnuspeechShare: 0.6, synthesizers: ['espeak-ng', 'gnuspeech'] });
@@ -311,15 +311,18 @@ describe('splitSpeakers', () => {
     const speakers = speakersFor(5, 200);
     // kal and kal16 are one speaker at two sampling rates; a GnuSpeech speaker's tube is its own.
     const timbre = (s: (typeof speakers)[number]): string =>
-      s.synthesizer === 'flite' ? `flite:${s.voice.replace('kal16', 'kal')}` : s.synthesizer === 'gnuspeech' ? `gnuspeech:${s.id}` : `espeak:${s.voice.split('+')[1]}`;
+      s.synthesizer === 'flite' ? `flite:${s.voice.replace('kal16', 'kal')}`
+      : s.synthesizer === 'gnuspeech' ? `gnuspeech:${s.id}`
+      : s.synthesizer === 'pico' ? `pico:${s.voice}`
+      : `espeak:${s.voice.split('+')[1]}`;
     const used: Record<SplitName, Set<string>> = { train: new Set(), validation: new Set(), test: new Set() };
     for (const s of speakers) {
-      if (s.synthesizer !== 'gnuspeech') expect(s.synthesizer === 'flite' ? FLITE_POOLS[s.split] : pools[s.split]).toContain(s.synthesizer === 'flite' ? s.voice : s.voice.split('+')[1]);
+      if (s.synthesizer === 'espeak-ng' || s.synthesizer === 'flite') expect(s.synthesizer === 'flite' ? FLITE_POOLS[s.split] : pools[s.split]).toContain(s.synthesizer === 'flite' ? s.voice : s.voice.split('+')[1]);
       used[s.split].add(timbre(s));
     }
     for (const v of used.validation) expect(used.train.has(v) || used.test.has(v)).toBe(false);
     for (const v of used.test) expect(used.train.has(v)).toBe(false);
-    // All three synthesizers in every split, Flite and GnuSpeech for about a quarter of the speakers each.
+    // All three default synthesizers in every split, Flite and GnuSpeech for about a quarter of the speakers each.
     for (const split of ['train', 'validation', 'test'] as const)
       expect(new Set([...used[split]].map((t) => t.split(':')[0]))).toEqual(new Set(['espeak', 'flite', 'gnuspeech']));
     for (const synthesizer of ['flite', 'gnuspeech'] as const) {
@@ -331,7 +334,7 @@ describe('splitSpeakers', () => {
   });
 
   it('draws the synthesizer apart from the traits: the share changes only who uses Flite', () => {
-    const none = speakersFor(5, 60, 0, 0), quarter = speakersFor(5, 60, DEFAULT_FLITE_SHARE, 0), all = speakersFor(5, 60, 1, 0);
+    const none = speakersFor(5, 60, 0, 0, 0), quarter = speakersFor(5, 60, DEFAULT_FLITE_SHARE, 0, 0), all = speakersFor(5, 60, 1, 0, 0);
     expect(none.every((s) => s.synthesizer === 'espeak-ng')).toBe(true);
     expect(all.every((s) => s.synthesizer === 'flite')).toBe(true);
     for (let i = 0; i < 60; i++) {
