@@ -91,4 +91,11 @@ describe('demo', () => {
     expect(existsSync(join(out, 'conversions.json'))).toBe(false);
     for (const id of ['tcy-cnn', 'tcy-snn-t2']) expect(JSON.parse(readFileSync(join(out, id, 'result.json'), 'utf8')).spec.features, id).toBe('mfcc');
   });
+
+  it('scores the CNN converted beside the runs without the copies the flags colour and warp', async () => {
+    const out = join(dir, 'demo-copies');
+    const r = await cli('demo', '--model', 'tcy', '--steps', '2', '--epochs', '1', '--fine-tune-epochs', '0', '--converted-steps', '2', '--augment', 'full', '--augment-colour', '0.5', '--augment-warp', '0.1', '--batch-size', '4', '--words', 'all', '--data', join(dir, 'speech'), '--out', out);
+    expect(r.code, r.err).toBe(0);
+    expect(r.out).toMatch(/^tcy SNN T=2 converted without training \(ecc\), test: \d+\.\d% \(CNN \d+\.\d%\)$/m);
+  });
 });

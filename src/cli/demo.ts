@@ -214,7 +214,8 @@ export function demoRuns(flags: DemoFlags, base: Omit<RunSpec, 'spiking' | 'step
  */
 async function convertedBeside(io: CliContext['io'], cnnFile: string, flags: DemoFlags, features: FeatureSettings, real: Dataset | undefined): Promise<ConversionSweep[]> {
   note(io, `converting the CNN at T=${flags.convertedSteps} without training and scoring it`);
-  const plain = await loadData(io, { ...dataOptions(flags), augment: 'none' }, features);
+  // Scoring needs no augmentation: the copies' colour and warp go with it (given alone they are refused).
+  const plain = await loadData(io, { ...dataOptions(flags), augment: 'none', augmentCopies: undefined, augmentColour: undefined, augmentWarp: undefined }, features);
   const { model: cnn } = await loadModel(cnnFile);
   try {
     // One calibration for both splits: the scales are the CNN's, whatever split the SNN is scored on.
