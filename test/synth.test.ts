@@ -13,9 +13,9 @@ import { decodeWav } from '../src/audio/wav.js';
 import { Espeak } from '../src/data/espeak-node.js';
 import { Flite } from '../src/data/flite-node.js';
 import { GnuSpeech } from '../src/data/gnuspeech-node.js';
-import { PICO_VOICES, Pico } from '../src/data/pico-node.js';
+import { Pico } from '../src/data/pico-node.js';
 import { loadSpeechCommands } from '../src/data/speech-commands-node.js';
-import { DEFAULT_FLITE_SHARE, FLITE_POOLS, PICO_POOLS, VARIANTS, speakersFor, splitSpeakers, variantPools, type SplitName } from '../src/data/speakers.js';
+import { DEFAULT_FLITE_SHARE, DEFAULT_PICO_VOICES, FLITE_POOLS, PICO_VOICES, VARIANTS, speakersFor, splitSpeakers, variantPools, type SplitName } from '../src/data/speakers.js';
 import { synthesizeSpeechCommands, type SynthOptions } from '../src/data/synth-node.js';
 import { WORDS } from '../src/data/words.js';
 
@@ -69,7 +69,7 @@ describe.skipIf(unavailable !== '')('synthesizeSpeechCommands', () => {
   let dir: string;
   // Half the speakers by Flite: for seed 29, four of the five (kal, slt, and awb and rms held out). No
   // GnuSpeech or Pico speaker: their tests are below.
-  const opts = (out: string, extra: Partial<SynthOptions> = {}): SynthOptions => ({ out, seed: 29, clipsPerWord: 5, words: WORDS_HERE, workers: 1, fliteShare: 0.5, gnuspeechShare: 0, picoShare: 0, ...extra });
+  const opts = (out: string, extra: Partial<SynthOptions> = {}): SynthOptions => ({ out, seed: 29, clipsPerWord: 5, words: WORDS_HERE, workers: 1, fliteShare: 0.5, gnuspeechShare: 0, picoVoices: 0, ...extra });
 
   beforeAll(() => {
     dir = mkdtempSync(join(tmpdir(), 'snn-synth-'));
@@ -234,7 +234,7 @@ describe.skipIf(gnuspeechUnavailable !== '' || unavailable !== '')('GnuSpeech', 
   it('renders its share of a data set, named in the manifest, byte-identical for a seed', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'snn-gnuspeech-'));
     try {
-      const opts = (out: string): SynthOptions => ({ out, seed: 29, clipsPerWord: 5, words: ['yes', 'no'], workers: 1, fliteShare: 0, gnuspeechShare: 0.6, picoShare: 0 });
+      const opts = (out: string): SynthOptions => ({ out, seed: 29, clipsPerWord: 5, words: ['yes', 'no'], workers: 1, fliteShare: 0, gnuspeechShare: 0.6, picoVoices: 0 });
       const s = await synthesizeSpeechCommands(opts(join(dir, 'a')));
       expect(s.synthesizers).toEqual({ 'espeak-ng': 1, gnuspeech: 4 });
       expect(JSON.parse(readFileSync(join(dir, 'a', 'synth.json'), 'utf8'))).toMatchObject({ gnuspeechShare: 0.6, synthesizers: ['espeak-ng', 'gnuspeech'] });
@@ -267,21 +267,23 @@ describe.skipIf(picoUnavailable !== '' || unavailable !== '')('SVOX Pico', () =>
     expect(() => pico!.speak({ ...u, voice: 'fr-FR' as never })).toThrow(/no voice "fr-FR" \(en-US, en-GB\)/);
   });
 
-  it('renders its share of a data set, training speakers only, named in the manifest, byte-identical for a seed', async () => {
+  it('adds its training voices to a set, leaving the other files as they were, named in the manifest, byte-identical for a seed', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'snn-pico-'));
     try {
-      const opts = (out: string): SynthOptions => ({ out, seed: 29, clipsPerWord: 10, words: ['yes', 'no'], workers: 1, fliteShare: 0, gnuspeechShare: 0, picoShare: 0.7 });
-      const s = await synthesizeSpeechCommands(opts(join(dir, 'a')));
-      const picoSpeakers = speakersFor(29, 10, 0, 0, 0.7).filter((v) => v.synthesizer === 'pico');
-      expect(s.synthesizers).toEqual({ 'espeak-ng': 10 - picoSpeakers.length, pico: picoSpeakers.length });
-      expect(picoSpeakers.length).toBeGreaterThan(3);
-      expect(picoSpeakers.every((v) => v.split === 'train')).toBe(true);
-      expect(JSON.parse(readFileSync(join(dir, 'a', 'synth.json'), 'utf8'))).toMatchObject({ picoShare: 0.7, synthesizers: ['espeak-ng', 'pico'] });
-      await synthesizeSpeechCommands(opts(join(dir, 'b')));
-      expect(snapshot(join(dir, 'b'))).toEqual(snapshot(join(dir, 'a')));
-      await expect(synthesizeSpeechCommands({ ...opts(join(dir, 'c')), fliteShare: 0.5 })).rejects.toThrow(
-        /picoShare must be at least 0 and, with fliteShare \(0.5\) and gnuspeechShare \(0\), at most 1, got 0.7/,
-      );
+      const opts = (out: string, picoVoices: number): SynthOptions => ({ out, seed: 29, clipsPerWord: 10, words: ['yes', 'no'], workers: 1, fliteShare: 0, gnuspeechShare: 0, picoVoices });
+      const s = await synthesizeSpeechCommands(opts(join(dir, 'a'), 4));
+      expect(s).toMatchObject({ clips: 28, clipsPerWord: 10, synthesizers: { 'espeak-ng': 10, pico: 4 }, voices: { train: 12, validation: 1, test: 1 }, splits: { train: 24, validation: 2, test: 2 } });
+      expect(JSON.parse(readFileSync(join(dir, 'a', 'synth.json'), 'utf8'))).toMatchObject({ picoVoices: 4, synthesizers: ['espeak-ng', 'pico'] });
+      await synthesizeSpeechCommands(opts(join(dir, 'b'), 4));
+      const withPico = snapshot(join(dir, 'a'));
+      expect(snapshot(join(dir, 'b'))).toEqual(withPico);
+      // Without them: the same files less Pico's, and the same split lists (Pico's voices are in training).
+      await synthesizeSpeechCommands(opts(join(dir, 'c'), 0));
+      const without = snapshot(join(dir, 'c'));
+      const picoIds = speakersFor(29, 10, 0, 0, 4).filter((v) => v.synthesizer === 'pico').map((v) => v.id);
+      expect(picoIds).toHaveLength(4);
+      expect(new Map([...withPico].filter(([rel]) => !picoIds.some((id) => rel.includes(id)) && rel !== 'synth.json'))).toEqual(new Map([...without].filter(([rel]) => rel !== 'synth.json')));
+      await expect(synthesizeSpeechCommands(opts(join(dir, 'd'), 1.5))).rejects.toThrow(/picoVoices must be a non-negative integer, got 1.5/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -322,15 +324,17 @@ describe('splitSpeakers', () => {
     }
     for (const v of used.validation) expect(used.train.has(v) || used.test.has(v)).toBe(false);
     for (const v of used.test) expect(used.train.has(v)).toBe(false);
-    // All three default synthesizers in every split, Flite and GnuSpeech for about a quarter of the speakers each.
+    // Three synthesizers in every split, Flite and GnuSpeech for about a quarter of the set's own
+    // speakers each, and Pico's voices in training.
     for (const split of ['train', 'validation', 'test'] as const)
-      expect(new Set([...used[split]].map((t) => t.split(':')[0]))).toEqual(new Set(['espeak', 'flite', 'gnuspeech']));
+      expect(new Set([...used[split]].map((t) => t.split(':')[0]))).toEqual(new Set(['espeak', 'flite', 'gnuspeech', ...(split === 'train' ? ['pico'] : [])]));
+    expect(speakers.filter((s) => s.synthesizer === 'pico')).toHaveLength(DEFAULT_PICO_VOICES);
     for (const synthesizer of ['flite', 'gnuspeech'] as const) {
-      const share = speakers.filter((s) => s.synthesizer === synthesizer).length / speakers.length;
+      const share = speakers.filter((s) => s.synthesizer === synthesizer).length / 200;
       expect(share, synthesizer).toBeGreaterThan(0.15);
       expect(share, synthesizer).toBeLessThan(0.35);
     }
-    expect(new Set(speakers.map((s) => s.id)).size).toBe(200);
+    expect(new Set(speakers.map((s) => s.id)).size).toBe(200 + DEFAULT_PICO_VOICES);
   });
 
   it('draws the synthesizer apart from the traits: the share changes only who uses Flite', () => {
@@ -344,9 +348,9 @@ describe('splitSpeakers', () => {
   });
 
   it('adds GnuSpeech speakers without changing the others, each with a tube of its own', () => {
-    const before = speakersFor(5, 200, 0.25, 0), mixed = speakersFor(5, 200, 0.25, 0.25);
-    // The built-in set's default.
-    expect(speakersFor(5, 200)).toEqual(mixed);
+    const before = speakersFor(5, 200, 0.25, 0, 0), mixed = speakersFor(5, 200, 0.25, 0.25, 0);
+    // The built-in set's default, which adds Pico's voices after them.
+    expect(speakersFor(5, 200).slice(0, 200)).toEqual(mixed);
     const tubes = mixed.filter((s) => s.synthesizer === 'gnuspeech');
     expect(tubes.length).toBeGreaterThan(30);
     expect(tubes.length).toBeLessThan(70);
@@ -360,30 +364,28 @@ describe('splitSpeakers', () => {
     }
     expect(new Set(tubes.map((s) => s.tube!.tractLength)).size).toBe(tubes.length);
     expect(before.some((s) => 'tube' in s)).toBe(false);
-    expect(() => speakersFor(5, 10, 0.6, 0.6)).toThrow(/add up to at most 1, got 0.6, 0.6 and 0/);
+    expect(() => speakersFor(5, 10, 0.6, 0.6)).toThrow(/add up to at most 1, got 0.6 and 0.6/);
   });
 
-  it('adds Pico speakers in training only, the others unchanged, each a man or a woman by its own pitch and tract', () => {
-    const before = speakersFor(5, 400), mixed = speakersFor(5, 400, 0.25, 0.25, 0.25);
-    const voices = mixed.filter((s) => s.synthesizer === 'pico');
-    expect(voices.length).toBeGreaterThan(60);
-    expect(voices.length).toBeLessThan(100);
-    for (let i = 0; i < 400; i++) {
-      if (mixed[i].synthesizer === 'pico') {
-        expect(before[i].synthesizer).toBe('espeak-ng');
-        expect(mixed[i].split).toBe('train');
-        expect(PICO_POOLS.train).toContain(mixed[i].voice);
-        const { picoPitch, tract } = mixed[i];
-        expect(picoPitch).toBeGreaterThanOrEqual(50);
-        expect(picoPitch).toBeLessThanOrEqual(200);
-        // The pitch heard after the tract's resampling: a man's 90-150 Hz or a woman's 165-260 Hz.
-        const f0 = (2 * picoPitch!) / tract;
-        expect(tract > 1.1 ? f0 >= 89.9 && f0 <= 150.1 : f0 >= 164.9 && f0 <= 260.1, `f0 ${f0} at tract ${tract}`).toBe(true);
-      } else expect(mixed[i]).toEqual(before[i]);
+  it('adds Pico voices after the others, all in training, each a man or a woman by its own pitch and tract', () => {
+    const before = speakersFor(5, 400, 0.25, 0.25, 0), mixed = speakersFor(5, 400, 0.25, 0.25, 200);
+    expect(mixed.slice(0, 400)).toEqual(before);
+    const voices = mixed.slice(400);
+    expect(voices).toHaveLength(200);
+    for (const [k, v] of voices.entries()) {
+      expect(v).toMatchObject({ index: 400 + k, split: 'train', synthesizer: 'pico' });
+      expect(PICO_VOICES).toContain(v.voice);
+      expect(v.picoPitch).toBeGreaterThanOrEqual(50);
+      expect(v.picoPitch).toBeLessThanOrEqual(200);
+      // The pitch heard after the tract's resampling: a man's 90-150 Hz or a woman's 165-260 Hz.
+      const f0 = (2 * v.picoPitch!) / v.tract;
+      expect(v.tract > 1.1 ? f0 >= 89.9 && f0 <= 150.1 : f0 >= 164.9 && f0 <= 260.1, `f0 ${f0} at tract ${v.tract}`).toBe(true);
     }
-    const men = voices.filter((s) => s.tract > 1.1).length / voices.length;
-    expect(men).toBeGreaterThan(0.3);
-    expect(men).toBeLessThan(0.7);
-    expect(() => speakersFor(5, 10, 0.25, 0.25, 0.6)).toThrow(/add up to at most 1, got 0.25, 0.25 and 0.6/);
+    for (const [share, of] of [[voices.filter((v) => v.tract > 1.1).length, 'men'], [voices.filter((v) => v.voice === 'en-US').length, 'US voices']] as const) {
+      expect(share, of).toBeGreaterThan(60);
+      expect(share, of).toBeLessThan(140);
+    }
+    expect(new Set(mixed.map((s) => s.id)).size).toBe(600);
+    expect(() => speakersFor(5, 10, 0.25, 0.25, -1)).toThrow(/picoVoices must be a non-negative integer, got -1/);
   });
 });

@@ -2,7 +2,7 @@
 // GnuSpeech, in the Speech Commands v2 layout) so everything runs without downloading the real corpus.
 import { Command } from 'commander';
 import { WORDS } from '../data/words.js';
-import { DEFAULT_FLITE_SHARE, DEFAULT_GNUSPEECH_SHARE, DEFAULT_PICO_SHARE } from '../data/speakers.js';
+import { DEFAULT_FLITE_SHARE, DEFAULT_GNUSPEECH_SHARE, DEFAULT_PICO_VOICES } from '../data/speakers.js';
 import { builtinDataDir, synthesizeSpeechCommands } from '../data/synth-node.js';
 import { type CliContext, emit } from './io.js';
 import { UsageError, listOf, nonNegativeInt, numberIn, positiveInt, withJson } from './options.js';
@@ -15,7 +15,7 @@ interface SynthFlags {
   seed?: number;
   fliteShare?: number;
   gnuspeechShare?: number;
-  picoShare?: number;
+  picoVoices?: number;
   json?: boolean;
 }
 
@@ -31,21 +31,16 @@ export function synthCommand(ctx: CliContext): Command {
     .option('--seed <n>', 'seed of voices and variations', nonNegativeInt('--seed'))
     .option('--flite-share <s>', `share of the voices rendered by Flite instead of eSpeak NG, 0 to 1 (default ${DEFAULT_FLITE_SHARE})`, numberIn('--flite-share', 0, 1))
     .option('--gnuspeech-share <s>', `share of the voices rendered by GnuSpeech instead of eSpeak NG (an articulatory synthesizer; each voice a tube model of its own), 0 to 1 with the Flite share (default ${DEFAULT_GNUSPEECH_SHARE})`, numberIn('--gnuspeech-share', 0, 1))
-    .option('--pico-share <s>', `share of the voices rendered by SVOX Pico instead of eSpeak NG (two recorded voices, each speaker given its own pitch and tract; training voices only), 0 to 1 with the Flite and GnuSpeech shares (default ${DEFAULT_PICO_SHARE})`, numberIn('--pico-share', 0, 1));
+    .option('--pico-voices <n>', `training voices rendered by SVOX Pico beyond the --clips-per-word voices, each speaking every word (its two recorded voices, each speaker given a pitch and a tract of its own) (default ${DEFAULT_PICO_VOICES})`, nonNegativeInt('--pico-voices'));
   withJson(cmd);
   return cmd.action(async (flags: SynthFlags) => {
     const { io } = ctx;
     const flite = flags.fliteShare ?? DEFAULT_FLITE_SHARE;
     const gnuspeech = flags.gnuspeechShare ?? DEFAULT_GNUSPEECH_SHARE;
-    const pico = flags.picoShare ?? DEFAULT_PICO_SHARE;
     const byDefault = (given: number | undefined) => (given === undefined ? ' (its default)' : '');
     if (flite + gnuspeech > 1)
       throw new UsageError(
         `--gnuspeech-share ${gnuspeech}${byDefault(flags.gnuspeechShare)} and --flite-share ${flite}${byDefault(flags.fliteShare)} add up to more than 1: lower --flite-share or --gnuspeech-share (e.g. --flite-share 0 for GnuSpeech and eSpeak NG alone, --gnuspeech-share 0 for eSpeak NG and Flite alone)`,
-      );
-    if (flite + gnuspeech + pico > 1)
-      throw new UsageError(
-        `--pico-share ${pico}${byDefault(flags.picoShare)} with --flite-share ${flite}${byDefault(flags.fliteShare)} and --gnuspeech-share ${gnuspeech}${byDefault(flags.gnuspeechShare)} adds up to more than 1: lower one of them`,
       );
     const out = flags.out ?? builtinDataDir();
     const summary = await synthesizeSpeechCommands({
@@ -55,7 +50,7 @@ export function synthCommand(ctx: CliContext): Command {
       seed: flags.seed,
       fliteShare: flags.fliteShare,
       gnuspeechShare: flags.gnuspeechShare,
-      picoShare: flags.picoShare,
+      picoVoices: flags.picoVoices,
       progress: io.progress,
     });
     emit(io, flags.json, { out, ...summary }, () =>

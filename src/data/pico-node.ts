@@ -19,10 +19,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DecodedAudio } from '../audio/wav.js';
 import { packageFile } from '../util/package-root-node.js';
-
-/** Pico's two English voices: a US and a British female speaker. */
-export const PICO_VOICES = ['en-US', 'en-GB'] as const;
-export type PicoVoice = (typeof PICO_VOICES)[number];
+import { PICO_VOICES, type PicoVoice } from './speakers.js';
 
 export interface PicoUtterance {
   text: string;

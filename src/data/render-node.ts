@@ -11,8 +11,8 @@ import { writeFileAtomic } from '../util/atomic-node.js';
 import { Espeak, SESSION_LIMIT, type Session, type Utterance } from './espeak-node.js';
 import { Flite } from './flite-node.js';
 import { GnuSpeech } from './gnuspeech-node.js';
-import { Pico, type PicoVoice } from './pico-node.js';
-import { SAMPLE_RATE, clipPath, type Speaker, type SynthesizerName, type TubeVoice } from './speakers.js';
+import { Pico } from './pico-node.js';
+import { SAMPLE_RATE, clipPath, type PicoVoice, type Speaker, type SynthesizerName, type TubeVoice } from './speakers.js';
 
 /** One-pole high-pass then low-pass in place: a cheap, varied "microphone". */
 function colour(x: Float32Array, highpassHz: number, lowpassHz: number): void {

@@ -19,7 +19,7 @@ import type { ProgressFactory } from '../util/progress.js';
 import { silentProgress } from '../util/progress.js';
 import { writeFileAtomic } from '../util/atomic-node.js';
 import { backgroundNoises, loadSynthesizers, renderSpeaker, type RenderSetup } from './render-node.js';
-import { DEFAULT_FLITE_SHARE, DEFAULT_GNUSPEECH_SHARE, DEFAULT_PICO_SHARE, SAMPLE_RATE, clipPath, speakersFor, splitSpeakers, type Speaker, type SynthesizerName } from './speakers.js';
+import { DEFAULT_FLITE_SHARE, DEFAULT_GNUSPEECH_SHARE, DEFAULT_PICO_VOICES, SAMPLE_RATE, clipPath, speakersFor, splitSpeakers, type Speaker, type SynthesizerName } from './speakers.js';
 import { NOISE_FOLDER, TESTING_LIST, VALIDATION_LIST } from './speech-commands-node.js';
 import { WorkerPool } from './worker-node.js';
 import { WORDS } from './words.js';
@@ -47,13 +47,14 @@ export interface SynthOptions {
   fliteShare?: number;
   /** The share of speakers (0..1, with Flite's at most 1) rendered by GnuSpeech. Default DEFAULT_GNUSPEECH_SHARE. */
   gnuspeechShare?: number;
-  /** The share of speakers (0..1, with Flite's and GnuSpeech's at most 1) rendered by SVOX Pico, training speakers only. Default DEFAULT_PICO_SHARE. */
-  picoShare?: number;
+  /** Training speakers rendered by SVOX Pico beyond the clipsPerWord speakers, each adding a clip of every word. Default DEFAULT_PICO_VOICES. */
+  picoVoices?: number;
 }
 
 export interface SynthSummary {
   clips: number;
   words: number;
+  /** Clips per word from the set's own speakers (Pico's add one each). */
   clipsPerWord: number;
   seed: number;
   /** Voices per split: validation and test voices are never heard in training. */
@@ -78,7 +79,7 @@ interface Manifest {
   /** Present only when above 0, so a set made before GnuSpeech joined keeps its manifest. */
   gnuspeechShare?: number;
   /** Present only when above 0, so a set made before Pico joined keeps its manifest. */
-  picoShare?: number;
+  picoVoices?: number;
   /** Those the speakers use, loaded before anything is written. */
   synthesizers: SynthesizerName[];
 }
@@ -90,18 +91,17 @@ function checkOptions(opts: SynthOptions): Manifest {
   const clipsPerWord = opts.clipsPerWord ?? DEFAULT_CLIPS_PER_WORD;
   const fliteShare = opts.fliteShare ?? DEFAULT_FLITE_SHARE;
   const gnuspeechShare = opts.gnuspeechShare ?? DEFAULT_GNUSPEECH_SHARE;
-  const picoShare = opts.picoShare ?? DEFAULT_PICO_SHARE;
+  const picoVoices = opts.picoVoices ?? DEFAULT_PICO_VOICES;
   if (!(fliteShare >= 0 && fliteShare <= 1)) throw new RangeError(`synthesizeSpeechCommands: fliteShare must be in [0, 1], got ${fliteShare}`);
   if (!(gnuspeechShare >= 0 && fliteShare + gnuspeechShare <= 1))
     throw new RangeError(`synthesizeSpeechCommands: gnuspeechShare must be at least 0 and, with fliteShare (${fliteShare}), at most 1, got ${gnuspeechShare}`);
-  if (!(picoShare >= 0 && fliteShare + gnuspeechShare + picoShare <= 1))
-    throw new RangeError(`synthesizeSpeechCommands: picoShare must be at least 0 and, with fliteShare (${fliteShare}) and gnuspeechShare (${gnuspeechShare}), at most 1, got ${picoShare}`);
+  if (!Number.isInteger(picoVoices) || picoVoices < 0) throw new RangeError(`synthesizeSpeechCommands: picoVoices must be a non-negative integer, got ${picoVoices}`);
   if (!Number.isInteger(seed) || seed < 0) throw new RangeError(`synthesizeSpeechCommands: seed must be a non-negative integer, got ${seed}`);
   if (!Number.isInteger(clipsPerWord) || clipsPerWord <= 0) throw new RangeError(`synthesizeSpeechCommands: clipsPerWord must be a positive integer, got ${clipsPerWord}`);
   const words = opts.words ? [...opts.words] : [...WORDS];
   if (words.length === 0) throw new RangeError('synthesizeSpeechCommands: words is empty');
   for (const w of words) if (!WORDS.includes(w)) throw new RangeError(`synthesizeSpeechCommands: "${w}" is not a Speech Commands word (${WORDS.join(', ')})`);
-  const used = new Set(speakersFor(seed, clipsPerWord, fliteShare, gnuspeechShare, picoShare).map((s) => s.synthesizer));
+  const used = new Set(speakersFor(seed, clipsPerWord, fliteShare, gnuspeechShare, picoVoices).map((s) => s.synthesizer));
   return {
     generator: 'snn-voice synth',
     version: SYNTH_VERSION,
@@ -111,7 +111,7 @@ function checkOptions(opts: SynthOptions): Manifest {
     words: WORDS.filter((w) => words.includes(w)),
     fliteShare,
     ...(gnuspeechShare > 0 ? { gnuspeechShare } : {}),
-    ...(picoShare > 0 ? { picoShare } : {}),
+    ...(picoVoices > 0 ? { picoVoices } : {}),
     synthesizers: (['espeak-ng', 'flite', 'gnuspeech', 'pico'] as const).filter((n) => used.has(n)),
   };
 }
@@ -153,8 +153,8 @@ export async function synthesizeSpeechCommands(opts: SynthOptions): Promise<Synt
   const synths = await loadSynthesizers(manifest.synthesizers);
   await writeFileAtomic(join(out, MANIFEST), JSON.stringify(manifest, null, 2) + '\n');
 
-  // A manifest without a GnuSpeech or Pico share is a set without their speakers, not one with the default share.
-  const { seed, clipsPerWord, words, fliteShare, gnuspeechShare = 0, picoShare = 0 } = manifest;
+  // A manifest without a GnuSpeech share or Pico voices is a set without their speakers, not one with the defaults.
+  const { seed, clipsPerWord, words, fliteShare, gnuspeechShare = 0, picoVoices = 0 } = manifest;
   const noises = backgroundNoises(seed);
   for (let c = 0; c < NOISE_COLORS.length; c++) {
     // Stored at 0.1 RMS so the white noise's peaks stay inside 16-bit range.
@@ -162,7 +162,7 @@ export async function synthesizeSpeechCommands(opts: SynthOptions): Promise<Synt
     await writeFileAtomic(join(out, NOISE_FOLDER, NOISE_FILES[NOISE_COLORS[c]]), encodeWav(scaled, SAMPLE_RATE, 16));
   }
 
-  const speakers = speakersFor(seed, clipsPerWord, fliteShare, gnuspeechShare, picoShare);
+  const speakers = speakersFor(seed, clipsPerWord, fliteShare, gnuspeechShare, picoVoices);
   const ids = new Set(speakers.map((s) => s.id));
   if (ids.size !== speakers.length) throw new Error(`synthesizeSpeechCommands: voice id collision for seed ${seed}; choose another seed`);
   // Resume: a speaker whose every file exists is done (files are written by rename, so they are whole).
@@ -175,7 +175,7 @@ export async function synthesizeSpeechCommands(opts: SynthOptions): Promise<Synt
   }
   const todo = speakers.filter((s) => !words.every((w) => present.get(w)!.has(clipPath(w, s).split('/')[1])));
 
-  const bar = (opts.progress ?? silentProgress)('synthesizing clips', clipsPerWord * words.length);
+  const bar = (opts.progress ?? silentProgress)('synthesizing clips', speakers.length * words.length);
   let finished = speakers.length - todo.length;
   bar.update(finished * words.length, { voices: finished });
   try {
@@ -205,13 +205,13 @@ export async function synthesizeSpeechCommands(opts: SynthOptions): Promise<Synt
   await writeFileAtomic(join(out, VALIDATION_LIST), list(split.validation));
   await writeFileAtomic(join(out, TESTING_LIST), list(split.test));
   const summary: SynthSummary = {
-    clips: clipsPerWord * words.length,
+    clips: speakers.length * words.length,
     words: words.length,
     clipsPerWord,
     seed,
-    voices: { train: split.train.length, validation: split.validation.length, test: split.test.length },
+    voices: { train: split.train.length + picoVoices, validation: split.validation.length, test: split.test.length },
     synthesizers: Object.fromEntries(manifest.synthesizers.map((n) => [n, speakers.filter((s) => s.synthesizer === n).length])),
-    splits: { train: split.train.length * words.length, validation: split.validation.length * words.length, test: split.test.length * words.length },
+    splits: { train: (split.train.length + picoVoices) * words.length, validation: split.validation.length * words.length, test: split.test.length * words.length },
     seconds: Math.round((Date.now() - started) / 100) / 10,
     cached: false,
   };
