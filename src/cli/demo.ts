@@ -32,7 +32,7 @@ import { addTrainingOptions } from './train.js';
  * the CNN fine-tuned 20 epochs with QCFS activations of 8 levels (Bu et al. 2022) at 0.3 of the rate,
  * then converted with signed neurons (train/convert.ts), which at T = L keeps the QCFS CNN's accuracy.
  * Over seeds 0-4 that SNN scored 96.4% on the built-in test split, 81.1% on real people and 78.1% on
- * gsc-v1-subset's 2,789 clips of five commands, where the CNN converted by ECC and fine-tuned 16 epochs
+ * gsc-v1-subset's 2,789 clips of five commands (before Pico's voices), where the CNN converted by ECC and fine-tuned 16 epochs
  * by BPTT (the demo before, a minute longer) scored 95.2%, 80.1% and 74.9%; BPTT after the QCFS
  * conversion lowered it (docs/accuracy.md). An SNN trained from scratch needs as many epochs as the CNN
  * at 3 times the cost per epoch.
@@ -40,9 +40,10 @@ import { addTrainingOptions } from './train.js';
  * copies are heard through random microphones with their formants moved: over three seeds that took
  * real people from 72.5% to 75.8% (CNN) and 69.0% to 71.8% (SNN) and the 2,789 real clips of
  * gsc-v1-subset from 72.9% to 74.2% and 70.1% to 72.1%, for 1 to 2.6 points less on the synthetic test
- * split (docs/accuracy.md). Other models keep their own features and SpecAugment. Since a quarter of the
- * built-in set's speakers are GnuSpeech voices (data/speakers.ts), the CNN gives real people 83.1% and
- * the 2,789 clips 78.9% over five seeds (docs/cli.md#the-demo).
+ * split (docs/accuracy.md). Other models keep their own features and SpecAugment. Since the built-in set
+ * has GnuSpeech and Pico voices (data/speakers.ts), over seeds 0-4 the CNN gives the synthetic test
+ * split 97.2%, real people 82.6% and the 2,789 clips 80.3%, the SNN 97.0%, 83.7% and 80.0%
+ * (docs/cli.md#the-demo).
  */
 export const DEMO_DEFAULTS = {
   model: 'tcresnet8',
