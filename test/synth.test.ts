@@ -19,33 +19,23 @@ import { DEFAULT_FLITE_SHARE, DEFAULT_PICO_VOICES, FLITE_POOLS, PICO_VOICES, VAR
 import { synthesizeSpeechCommands, type SynthOptions } from '../src/data/synth-node.js';
 import { WORDS } from '../src/data/words.js';
 
-let unavailable = '';
-let flite: Flite | undefined;
-try {
+/** A synthesizer loaded, or why it could not be (its tests are then skipped with that reason). */
+async function loadOrWhy<T>(tests: string, load: () => Promise<T>): Promise<[T | undefined, string]> {
+  try {
+    return [await load(), ''];
+  } catch (e) {
+    const why = (e as Error).message;
+    console.warn(`${tests} tests skipped: ${why}`);
+    return [undefined, why];
+  }
+}
+
+const [flite, unavailable] = await loadOrWhy('synth', async () => {
   await Espeak.load();
-  flite = await Flite.load();
-} catch (e) {
-  unavailable = (e as Error).message;
-  console.warn(`synth tests skipped: ${unavailable}`);
-}
-
-let gnuspeech: GnuSpeech | undefined;
-let gnuspeechUnavailable = '';
-try {
-  gnuspeech = await GnuSpeech.load();
-} catch (e) {
-  gnuspeechUnavailable = (e as Error).message;
-  console.warn(`GnuSpeech tests skipped: ${gnuspeechUnavailable}`);
-}
-
-let pico: Pico | undefined;
-let picoUnavailable = '';
-try {
-  pico = await Pico.load();
-} catch (e) {
-  picoUnavailable = (e as Error).message;
-  console.warn(`SVOX Pico tests skipped: ${picoUnavailable}`);
-}
+  return Flite.load();
+});
+const [gnuspeech, gnuspeechUnavailable] = await loadOrWhy('GnuSpeech', () => GnuSpeech.load());
+const [pico, picoUnavailable] = await loadOrWhy('SVOX Pico', () => Pico.load());
 
 const WORDS_HERE = ['yes', 'no', 'sheila'];
 
