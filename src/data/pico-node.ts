@@ -3,12 +3,12 @@
 // dependency, read only here and only when synthesizing.
 //
 // Why a fourth synthesizer: eSpeak NG builds vowels from formant tables, Flite joins diphones of a few
-// speakers and GnuSpeech models a tube; Pico is a statistical parametric (HMM) synthesizer trained on
-// hours of two real speakers (en-US and en-GB), so its spectra are smoother and closer to a recorded
-// voice than any of the three.
+// speakers and GnuSpeech models a tube; Pico is a statistical parametric (HMM) synthesizer whose models
+// were trained on recordings of two real speakers (en-US and en-GB), so its voices are learned from
+// people rather than made by rules.
 //
 // The package ships no voices: its lingware (a text-analysis file and a signal-generation file per
-// language) is in assets/svox-pico/, taken from Debian's libttspico-data (see the NOTICE there).
+// language) is in assets/svox-pico/, taken from Debian's libttspico-data (see the README there).
 //
 // How it is driven: Pico's C API (picoapi.h) through the module's exports: initialize a system in a
 // block of the module's memory, load the two resources of a voice, define the voice, open an engine,
