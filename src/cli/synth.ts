@@ -1,5 +1,5 @@
-// `snn-voice synth`: builds the built-in data set (spoken keywords synthesized with eSpeak NG, Flite and
-// GnuSpeech, in the Speech Commands v2 layout) so everything runs without downloading the real corpus.
+// `snn-voice synth`: builds the built-in data set (spoken keywords synthesized with eSpeak NG, Flite,
+// GnuSpeech and SVOX Pico, in the Speech Commands v2 layout) so everything runs without downloading the real corpus.
 import { Command } from 'commander';
 import { WORDS } from '../data/words.js';
 import { DEFAULT_FLITE_SHARE, DEFAULT_GNUSPEECH_SHARE, DEFAULT_PICO_VOICES } from '../data/speakers.js';

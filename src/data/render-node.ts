@@ -1,6 +1,6 @@
-// Rendering a speaker's clips: the speaker's voice (eSpeak NG or Flite, driven in eSpeak's units), then
-// for each word the utterance, its vocal tract, its place in a 1-second window, the room, the
-// microphone, the background noise and the level, every random choice of a clip from a generator
+// Rendering a speaker's clips: the speaker's voice (eSpeak NG, Flite, GnuSpeech or Pico, driven in
+// eSpeak's units), then for each word the utterance, its vocal tract, its place in a 1-second window,
+// the room, the microphone, the background noise and the level, every random choice of a clip from a generator
 // seeded by (seed, speaker, word).
 import { join } from 'node:path';
 import { encodeWav, type DecodedAudio } from '../audio/wav.js';
