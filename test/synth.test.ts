@@ -15,7 +15,7 @@ import { Flite } from '../src/data/flite-node.js';
 import { GnuSpeech } from '../src/data/gnuspeech-node.js';
 import { Pico } from '../src/data/pico-node.js';
 import { loadSpeechCommands } from '../src/data/speech-commands-node.js';
-import { DEFAULT_FLITE_SHARE, DEFAULT_PICO_VOICES, FLITE_POOLS, PICO_VOICES, VARIANTS, speakersFor, splitSpeakers, variantPools, type SplitName } from '../src/data/speakers.js';
+import { DEFAULT_FLITE_SHARE, DEFAULT_PICO_VOICES, FLITE_POOLS, PICO_F0, PICO_VOICES, VARIANTS, speakersFor, splitSpeakers, variantPools, type SplitName } from '../src/data/speakers.js';
 import { synthesizeSpeechCommands, type SynthOptions } from '../src/data/synth-node.js';
 import { WORDS } from '../src/data/words.js';
 
@@ -367,9 +367,9 @@ describe('splitSpeakers', () => {
       expect(PICO_VOICES).toContain(v.voice);
       expect(v.picoPitch).toBeGreaterThanOrEqual(50);
       expect(v.picoPitch).toBeLessThanOrEqual(200);
-      // The pitch heard after the tract's resampling: a man's 90-150 Hz or a woman's 165-260 Hz.
-      const f0 = (2 * v.picoPitch!) / v.tract;
-      expect(v.tract > 1.1 ? f0 >= 89.9 && f0 <= 150.1 : f0 >= 164.9 && f0 <= 260.1, `f0 ${f0} at tract ${v.tract}`).toBe(true);
+      // The pitch heard after the tract's resampling: a man's 67.5-112.5 Hz or a woman's 123.75-195 Hz.
+      const f0 = (PICO_F0 * v.picoPitch!) / 100 / v.tract;
+      expect(v.tract > 1.1 ? f0 >= 67.4 && f0 <= 112.6 : f0 >= 123.7 && f0 <= 195.1, `f0 ${f0} at tract ${v.tract}`).toBe(true);
     }
     for (const [share, of] of [[voices.filter((v) => v.tract > 1.1).length, 'men'], [voices.filter((v) => v.voice === 'en-US').length, 'US voices']] as const) {
       expect(share, of).toBeGreaterThan(60);

@@ -64,20 +64,21 @@ export const FLITE_POOLS: Record<SplitName, readonly string[]> = { train: ['kal'
 export const PICO_VOICES = ['en-US', 'en-GB'] as const;
 export type PicoVoice = (typeof PICO_VOICES)[number];
 
-/** The mean pitch (Hz) Pico's two voices speak at when left alone. */
-export const PICO_F0 = 200;
+/** The pitch (Hz) Pico's two voices speak at when left alone: the median of their voiced frames over ten
+ *  words is 145 Hz (en-US) and 162 Hz (en-GB). */
+export const PICO_F0 = 150;
 
 /**
  * A Pico speaker's pitch (% of the voice's own) and vocal tract. Both voices are women's; half the
  * speakers become men by a longer tract (formants 11-22% lower, where men's are some 15-20% below
- * women's) and a pitch of 90-150 Hz, the others keep a tract near the voice's own at 165-260 Hz. The
+ * women's) and a pitch of 67-113 Hz, the others keep a tract near the voice's own at 124-195 Hz. The
  * tract resamples the speech (render-node.ts), lowering the pitch too, which the pitch asked of Pico
  * makes up for.
  */
 function drawPicoVoice(rng: Rng): { pitch: number; tract: number } {
   const man = rng.next() < 0.5;
   const tract = man ? rng.uniform(1.12, 1.28) : rng.uniform(0.94, 1.08);
-  const f0 = man ? rng.uniform(90, 150) : rng.uniform(165, 260);
+  const f0 = man ? rng.uniform(67.5, 112.5) : rng.uniform(123.75, 195);
   return { pitch: Math.min(200, Math.max(50, (100 * f0 * tract) / PICO_F0)), tract };
 }
 
