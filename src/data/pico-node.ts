@@ -103,7 +103,10 @@ class VoiceEngine {
   }
 
   private cString(s: string): number {
-    const bytes = utf8.encode(`${s}\0`);
+    return this.copyIn(utf8.encode(`${s}\0`));
+  }
+
+  private copyIn(bytes: Uint8Array): number {
     const p = this.module._malloc(bytes.length);
     this.module.HEAPU8.set(bytes, p);
     return p;
@@ -117,7 +120,7 @@ class VoiceEngine {
     // then starts from the same bytes, wherever a run started or resumed.
     m.HEAPU8.set(this.fresh);
     const bytes = utf8.encode(`${markup}\0`);
-    const text = this.cString(markup);
+    const text = this.copyIn(bytes);
     const [put, got, type, chunk] = [this.scratch, this.scratch + 4, this.scratch + 8, this.scratch + 16];
     const pieces: Int16Array[] = [];
     try {
