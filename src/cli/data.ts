@@ -74,6 +74,12 @@ export function dataOptions(flags: DataOptions): DataOptions {
   return { data, limitPerClass, task, words, cacheDir, unknownShare, augment, augmentCopies, augmentColour, augmentWarp };
 }
 
+/** The same data options for scoring: no augmentation, and so none of the copies' colour and warp
+ *  (given without copies, loadData refuses them). */
+export function scoringOptions(flags: DataOptions): DataOptions {
+  return { ...dataOptions(flags), augment: 'none', augmentCopies: undefined, augmentColour: undefined, augmentWarp: undefined };
+}
+
 /** The data folder could not be read as Speech Commands: printed as one line, like a bad option. */
 export class DataError extends Error {
   constructor(message: string) {

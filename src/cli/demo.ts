@@ -17,7 +17,7 @@ import { conversionSweep } from '../train/conversion-sweep.js';
 import { pct } from '../train/format.js';
 import { packageFile } from '../util/package-root-node.js';
 import type { RunResult } from '../train/report.js';
-import { type DataOptions, dataOptions, loadData } from './data.js';
+import { type DataOptions, dataOptions, loadData, scoringOptions } from './data.js';
 import { type CliContext, emit, note } from './io.js';
 import { nonNegativeInt, positiveInt, settingOption, withJson } from './options.js';
 import { RUN_DEFAULTS, RUN_MODEL_DEFAULTS, type RunSpec, recipeFor, trainRun } from './run.js';
@@ -215,8 +215,7 @@ export function demoRuns(flags: DemoFlags, base: Omit<RunSpec, 'spiking' | 'step
  */
 async function convertedBeside(io: CliContext['io'], cnnFile: string, flags: DemoFlags, features: FeatureSettings, real: Dataset | undefined): Promise<ConversionSweep[]> {
   note(io, `converting the CNN at T=${flags.convertedSteps} without training and scoring it`);
-  // Scoring needs no augmentation: the copies' colour and warp go with it (given alone they are refused).
-  const plain = await loadData(io, { ...dataOptions(flags), augment: 'none', augmentCopies: undefined, augmentColour: undefined, augmentWarp: undefined }, features);
+  const plain = await loadData(io, scoringOptions(flags), features);
   const { model: cnn } = await loadModel(cnnFile);
   try {
     // One calibration for both splits: the scales are the CNN's, whatever split the SNN is scored on.

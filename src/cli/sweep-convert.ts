@@ -9,7 +9,7 @@ import { conversionPairs, conversionSweep } from '../train/conversion-sweep.js';
 import type { ConversionMethod } from '../train/convert.js';
 import { pct } from '../train/format.js';
 import { writeConversionFiles } from './convert.js';
-import { type DataOptions, dataOptions, loadData } from './data.js';
+import { type DataOptions, loadData, scoringOptions } from './data.js';
 import { type CliIo, note } from './io.js';
 import { conversionPart, storedConversion } from './sweep-output.js';
 
@@ -33,7 +33,7 @@ export async function convertRun(io: CliIo, id: string, dir: string, opts: RunCo
   const { model: cnn, meta } = await loadModel(join(dir, 'model.snn'));
   try {
     // Unaugmented: calibration reads the training clips as they are; the classes are the run's.
-    const data = await loadData(io, { ...dataOptions(opts.data), augment: 'none' }, meta.features);
+    const data = await loadData(io, scoringOptions(opts.data), meta.features);
     note(io, `${id}: converting to SNNs (${opts.methods.join(', ')}) at T=${[...opts.steps].sort((a, b) => a - b).join(', ')}`);
     const sweep = conversionSweep(cnn, data.test, {
       methods: opts.methods, steps: opts.steps, calibration: { calibration: data.train }, splitName: 'test', batchSize: opts.batchSize,
