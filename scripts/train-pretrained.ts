@@ -8,7 +8,7 @@
 // bands, and fewer false detections, docs/listen.md) and full augmentation on two folders read as one data set,
 // each keeping its splits:
 //   - the built-in synthesized set as it was when they were trained, before GnuSpeech voices joined it
-//     (`snn-voice synth --gnuspeech-share 0 --pico-voices 0`, made here once in data/builtin-espeak-flite), all 35 words;
+//     (`snn-voice synth --gnuspeech-share 0 --pico-voices 0 --accented-voices 0`, made here once in data/builtin-espeak-flite), all 35 words;
 //   - real speech: a Speech Commands copy. The models shipped were trained on ../shared/data/gsc-v1-subset,
 //     3,953 training clips of down, go, left, right, up (commands) and eight, five, one, zero (heard as
 //     `_unknown_`) from the Speech Commands data set (Warden 2018, CC BY 4.0); any Speech Commands v2
@@ -59,7 +59,7 @@ const names = (positionals.length ? positionals : Object.keys(RUNS)) as Name[];
 const builtin = join('data', 'builtin-espeak-flite');
 const COMMON = ['--model', 'tcresnet8', '--task', 'gsc12', '--unknown-share', '0.5', '--seed', '0', '--augment', 'full', '--features', 'mfcc', '--data', builtin, '--data', speech];
 
-if ((await run(['synth', '--out', builtin, '--gnuspeech-share', '0', '--pico-voices', '0'])) !== 0) throw new Error(`synthesizing ${builtin} failed`);
+if ((await run(['synth', '--out', builtin, '--gnuspeech-share', '0', '--pico-voices', '0', '--accented-voices', '0'])) !== 0) throw new Error(`synthesizing ${builtin} failed`);
 await mkdir('pretrained', { recursive: true });
 for (const name of names) {
   const out = join('runs', 'pretrained', name);

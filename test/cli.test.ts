@@ -133,6 +133,7 @@ describe('snn-voice', () => {
       [['synth', '--out', join(dir, 'unused'), '--gnuspeech-share', '0.8'], /^error: --gnuspeech-share 0.8 and --flite-share 0.25 \(its default\) add up to more than 1: lower --flite-share/m],
       [['synth', '--out', join(dir, 'unused'), '--flite-share', '0.9'], /^error: --gnuspeech-share 0.25 \(its default\) and --flite-share 0.9 add up to more than 1: lower --flite-share or --gnuspeech-share/m],
       [['synth', '--out', join(dir, 'unused'), '--pico-voices', '-3'], /^error: --pico-voices/m],
+      [['synth', '--out', join(dir, 'unused'), '--accented-voices', '2.5'], /^error: --accented-voices/m],
       [['train', '--no-such-option'], /unknown option '--no-such-option'/],
       [['frobnicate'], /unknown command 'frobnicate'/],
     ];
@@ -145,16 +146,17 @@ describe('snn-voice', () => {
     }
   });
 
-  it('synth writes a Speech Commands tree (2 words x 2 clips, and 1 Pico voice)', async () => {
+  it('synth writes a Speech Commands tree (2 words x 2 clips, 1 Pico voice, 1 accented voice)', async () => {
     const out = join(dir, 'synth');
-    const r = await cli('synth', '--out', out, '--words', 'yes,no', '--clips-per-word', '2', '--pico-voices', '1', '--json');
+    const r = await cli('synth', '--out', out, '--words', 'yes,no', '--clips-per-word', '2', '--pico-voices', '1', '--accented-voices', '1', '--json');
     // Only a missing synthesizer package (a production install without dev dependencies) skips.
     if (r.code !== 0 && /which is not installed/.test(r.err)) {
       console.warn(`skipped: a synthesizer is not installed (${r.err.trim()})`);
       return;
     }
     expect(r.code, r.err).toBe(0);
-    expect(JSON.parse(r.out)).toMatchObject({ out, clips: 6, clipsPerWord: 2, voices: { train: 2, validation: 1, test: 0 }, synthesizers: { pico: 1 } });
+    // The accented (German) voice says yes and no.
+    expect(JSON.parse(r.out)).toMatchObject({ out, clips: 8, clipsPerWord: 2, voices: { train: 3, validation: 1, test: 0 }, synthesizers: { pico: 2 } });
     for (const w of ['yes', 'no']) expect(existsSync(join(out, w))).toBe(true);
     expect(existsSync(join(out, 'up'))).toBe(false);
     expect(existsSync(join(out, 'validation_list.txt'))).toBe(true);

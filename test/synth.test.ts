@@ -15,7 +15,9 @@ import { Flite } from '../src/data/flite-node.js';
 import { GnuSpeech } from '../src/data/gnuspeech-node.js';
 import { Pico } from '../src/data/pico-node.js';
 import { loadSpeechCommands } from '../src/data/speech-commands-node.js';
-import { DEFAULT_FLITE_SHARE, DEFAULT_PICO_VOICES, FLITE_POOLS, PICO_F0, PICO_VOICES, VARIANTS, speakersFor, splitSpeakers, variantPools, type SplitName } from '../src/data/speakers.js';
+import { ACCENTED_VOICES, ACCENTED_WORDS } from '../src/data/accents.js';
+import { COMMAND_WORDS } from '../src/data/words.js';
+import { DEFAULT_ACCENTED_VOICES, DEFAULT_FLITE_SHARE, DEFAULT_PICO_VOICES, FLITE_POOLS, PICO_F0, PICO_VOICES, VARIANTS, speakersFor, splitSpeakers, variantPools, type SplitName } from '../src/data/speakers.js';
 import { synthesizeSpeechCommands, type SynthOptions } from '../src/data/synth-node.js';
 import { WORDS } from '../src/data/words.js';
 
@@ -35,7 +37,11 @@ const [flite, unavailable] = await loadOrWhy('synth', async () => {
   return Flite.load();
 });
 const [gnuspeech, gnuspeechUnavailable] = await loadOrWhy('GnuSpeech', () => GnuSpeech.load());
-const [pico, picoUnavailable] = await loadOrWhy('SVOX Pico', () => Pico.load());
+const [pico, picoUnavailable] = await loadOrWhy('SVOX Pico', async () => {
+  const p = await Pico.load();
+  await p.open([...PICO_VOICES, ...ACCENTED_VOICES]);
+  return p;
+});
 
 const WORDS_HERE = ['yes', 'no', 'sheila'];
 
@@ -59,7 +65,7 @@ describe.skipIf(unavailable !== '')('synthesizeSpeechCommands', () => {
   let dir: string;
   // Half the speakers by Flite: for seed 29, four of the five (kal, slt, and awb and rms held out). No
   // GnuSpeech or Pico speaker: their tests are below.
-  const opts = (out: string, extra: Partial<SynthOptions> = {}): SynthOptions => ({ out, seed: 29, clipsPerWord: 5, words: WORDS_HERE, workers: 1, fliteShare: 0.5, gnuspeechShare: 0, picoVoices: 0, ...extra });
+  const opts = (out: string, extra: Partial<SynthOptions> = {}): SynthOptions => ({ out, seed: 29, clipsPerWord: 5, words: WORDS_HERE, workers: 1, fliteShare: 0.5, gnuspeechShare: 0, picoVoices: 0, accentedVoices: 0, ...extra });
 
   beforeAll(() => {
     dir = mkdtempSync(join(tmpdir(), 'snn-synth-'));
@@ -140,6 +146,22 @@ describe.skipIf(unavailable !== '')('synthesizeSpeechCommands', () => {
     const redo = await synthesizeSpeechCommands(opts(other, { seed: 12, fliteShare: 0 }));
     expect(redo).toMatchObject({ cached: false, synthesizers: { 'espeak-ng': 5 } });
     expect(JSON.parse(readFileSync(join(other, 'synth.json'), 'utf8')).synthesizers).toEqual(['espeak-ng']);
+  });
+
+  it('grows a set of some words into one of more, the same bytes as the larger set made at once', async () => {
+    const grown = join(dir, 'grown'), whole = join(dir, 'whole');
+    // "sheila" after "no" and "yes" in eSpeak's session: a set of no and yes holds the clips the set of all three has.
+    const first = await synthesizeSpeechCommands(opts(grown, { words: ['no', 'yes'] }));
+    expect(first).toMatchObject({ cached: false, clips: 10, words: 2 });
+    expect(existsSync(join(grown, 'sheila'))).toBe(false);
+    const yesBefore = readFileSync(join(grown, 'yes', readdirSync(join(grown, 'yes'))[0]));
+    // Asking for fewer words than a set has reuses it.
+    expect(await synthesizeSpeechCommands(opts(grown, { words: ['yes'] }))).toMatchObject({ cached: true, words: 2 });
+    const more = await synthesizeSpeechCommands(opts(grown));
+    expect(more).toMatchObject({ cached: false, clips: 15, words: 3 });
+    expect(readFileSync(join(grown, 'yes', readdirSync(join(grown, 'yes'))[0]))).toEqual(yesBefore);
+    await synthesizeSpeechCommands(opts(whole));
+    expect(snapshot(grown)).toEqual(snapshot(whole));
   });
 
   it('reuses a complete set, redoes one made with other options, refuses a foreign folder', async () => {
@@ -224,7 +246,7 @@ describe.skipIf(gnuspeechUnavailable !== '' || unavailable !== '')('GnuSpeech', 
   it('renders its share of a data set, named in the manifest, byte-identical for a seed', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'snn-gnuspeech-'));
     try {
-      const opts = (out: string): SynthOptions => ({ out, seed: 29, clipsPerWord: 5, words: ['yes', 'no'], workers: 1, fliteShare: 0, gnuspeechShare: 0.6, picoVoices: 0 });
+      const opts = (out: string): SynthOptions => ({ out, seed: 29, clipsPerWord: 5, words: ['yes', 'no'], workers: 1, fliteShare: 0, gnuspeechShare: 0.6, picoVoices: 0, accentedVoices: 0 });
       const s = await synthesizeSpeechCommands(opts(join(dir, 'a')));
       expect(s.synthesizers).toEqual({ 'espeak-ng': 1, gnuspeech: 4 });
       expect(JSON.parse(readFileSync(join(dir, 'a', 'synth.json'), 'utf8'))).toMatchObject({ gnuspeechShare: 0.6, synthesizers: ['espeak-ng', 'gnuspeech'] });
@@ -254,13 +276,26 @@ describe.skipIf(picoUnavailable !== '' || unavailable !== '')('SVOX Pico', () =>
 
   it('speaks every Speech Commands word in both voices', () => {
     for (const voice of PICO_VOICES) for (const w of WORDS) expect(energy(pico!.speak({ ...u, voice, text: w }).samples), `${voice} ${w}`).toBeGreaterThan(1);
-    expect(() => pico!.speak({ ...u, voice: 'fr-FR' as never })).toThrow(/no voice "fr-FR" \(en-US, en-GB\)/);
+  });
+
+  it('says each command word its accented voices are given, and no voice it was not asked to open', async () => {
+    for (const voice of ACCENTED_VOICES)
+      for (const [word, text] of Object.entries(ACCENTED_WORDS[voice])) {
+        const spoken = pico!.speak({ ...u, voice, text }).samples;
+        // Markup Pico could not read comes out as silence or as its characters spelled: neither is a word's 0.2-1.2 s.
+        expect(energy(spoken), `${voice} ${word}`).toBeGreaterThan(1);
+        expect(spoken.length / 16000, `${voice} ${word}`).toBeGreaterThan(0.2);
+        expect(spoken.length / 16000, `${voice} ${word}`).toBeLessThan(1.2);
+      }
+    const fresh = await Pico.load();
+    expect(() => fresh.speak(u)).toThrow(/the voice "en-US" is not open \(open: none\)/);
+    await expect(fresh.open(['xx-XX' as never])).rejects.toThrow(/no voice "xx-XX" \(en-US, en-GB, de-DE, es-ES, fr-FR, it-IT\)/);
   });
 
   it('adds its training voices to a set, leaving the other files as they were, named in the manifest, byte-identical for a seed', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'snn-pico-'));
     try {
-      const opts = (out: string, picoVoices: number): SynthOptions => ({ out, seed: 29, clipsPerWord: 10, words: ['yes', 'no'], workers: 1, fliteShare: 0, gnuspeechShare: 0, picoVoices });
+      const opts = (out: string, picoVoices: number): SynthOptions => ({ out, seed: 29, clipsPerWord: 10, words: ['yes', 'no'], workers: 1, fliteShare: 0, gnuspeechShare: 0, picoVoices, accentedVoices: 0 });
       const s = await synthesizeSpeechCommands(opts(join(dir, 'a'), 4));
       expect(s).toMatchObject({ clips: 28, clipsPerWord: 10, synthesizers: { 'espeak-ng': 10, pico: 4 }, voices: { train: 12, validation: 1, test: 1 }, splits: { train: 24, validation: 2, test: 2 } });
       expect(JSON.parse(readFileSync(join(dir, 'a', 'synth.json'), 'utf8'))).toMatchObject({ picoVoices: 4, synthesizers: ['espeak-ng', 'pico'] });
@@ -270,10 +305,41 @@ describe.skipIf(picoUnavailable !== '' || unavailable !== '')('SVOX Pico', () =>
       // Without them: the same files less Pico's, and the same split lists (Pico's voices are in training).
       await synthesizeSpeechCommands(opts(join(dir, 'c'), 0));
       const without = snapshot(join(dir, 'c'));
-      const picoIds = speakersFor(29, 10, 0, 0, 4).filter((v) => v.synthesizer === 'pico').map((v) => v.id);
+      const picoIds = speakersFor(29, 10, 0, 0, 4, 0).filter((v) => v.synthesizer === 'pico').map((v) => v.id);
       expect(picoIds).toHaveLength(4);
       expect(new Map([...withPico].filter(([rel]) => !picoIds.some((id) => rel.includes(id)) && rel !== 'synth.json'))).toEqual(new Map([...without].filter(([rel]) => rel !== 'synth.json')));
       await expect(synthesizeSpeechCommands(opts(join(dir, 'd'), 1.5))).rejects.toThrow(/picoVoices must be a non-negative integer, got 1.5/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('adds accented voices after the English ones, each saying only the words it is given, the rest of the set unchanged', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'snn-accent-'));
+    try {
+      // "go" is no accented voice's word, "yes" is every one's.
+      const opts = (out: string, accentedVoices: number): SynthOptions => ({ out, seed: 29, clipsPerWord: 10, words: ['yes', 'go'], workers: 1, fliteShare: 0, gnuspeechShare: 0, picoVoices: 1, accentedVoices });
+      const s = await synthesizeSpeechCommands(opts(join(dir, 'a'), 4));
+      expect(s).toMatchObject({ clips: 26, synthesizers: { 'espeak-ng': 10, pico: 5 }, voices: { train: 13, validation: 1, test: 1 }, splits: { train: 22, validation: 2, test: 2 } });
+      expect(JSON.parse(readFileSync(join(dir, 'a', 'synth.json'), 'utf8'))).toMatchObject({ picoVoices: 1, accentedVoices: 4 });
+      const accented = speakersFor(29, 10, 0, 0, 1, 4).slice(11);
+      expect(accented.map((v) => v.voice)).toEqual([...ACCENTED_VOICES]);
+      for (const v of accented) {
+        expect(existsSync(join(dir, 'a', 'yes', `${v.id}_nohash_0.wav`))).toBe(true);
+        expect(existsSync(join(dir, 'a', 'go', `${v.id}_nohash_0.wav`))).toBe(false);
+      }
+      // Resumed (a file removed), the same bytes; without them, the same files less theirs.
+      unlinkSync(join(dir, 'a', 'yes', `${accented[2].id}_nohash_0.wav`));
+      unlinkSync(join(dir, 'a', 'synth-complete.json'));
+      const withAccents = snapshot(join(dir, 'a'));
+      await synthesizeSpeechCommands(opts(join(dir, 'a'), 4));
+      const resumed = snapshot(join(dir, 'a'));
+      expect(resumed.size).toBe(withAccents.size + 1);
+      await synthesizeSpeechCommands(opts(join(dir, 'b'), 0));
+      const ids = accented.map((v) => v.id);
+      const drop = (m: Map<string, string>) => new Map([...m].filter(([rel]) => !ids.some((id) => rel.includes(id)) && rel !== 'synth.json'));
+      expect(drop(snapshot(join(dir, 'b')))).toEqual(drop(resumed));
+      await expect(synthesizeSpeechCommands(opts(join(dir, 'd'), -2))).rejects.toThrow(/accentedVoices must be a non-negative integer, got -2/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -318,17 +384,17 @@ describe('splitSpeakers', () => {
     // speakers each, and Pico's voices in training.
     for (const split of ['train', 'validation', 'test'] as const)
       expect(new Set([...used[split]].map((t) => t.split(':')[0]))).toEqual(new Set(['espeak', 'flite', 'gnuspeech', ...(split === 'train' ? ['pico'] : [])]));
-    expect(speakers.filter((s) => s.synthesizer === 'pico')).toHaveLength(DEFAULT_PICO_VOICES);
+    expect(speakers.filter((s) => s.synthesizer === 'pico')).toHaveLength(DEFAULT_PICO_VOICES + DEFAULT_ACCENTED_VOICES);
     for (const synthesizer of ['flite', 'gnuspeech'] as const) {
       const share = speakers.filter((s) => s.synthesizer === synthesizer).length / 200;
       expect(share, synthesizer).toBeGreaterThan(0.15);
       expect(share, synthesizer).toBeLessThan(0.35);
     }
-    expect(new Set(speakers.map((s) => s.id)).size).toBe(200 + DEFAULT_PICO_VOICES);
+    expect(new Set(speakers.map((s) => s.id)).size).toBe(200 + DEFAULT_PICO_VOICES + DEFAULT_ACCENTED_VOICES);
   });
 
   it('draws the synthesizer apart from the traits: the share changes only who uses Flite', () => {
-    const none = speakersFor(5, 60, 0, 0, 0), quarter = speakersFor(5, 60, DEFAULT_FLITE_SHARE, 0, 0), all = speakersFor(5, 60, 1, 0, 0);
+    const none = speakersFor(5, 60, 0, 0, 0, 0), quarter = speakersFor(5, 60, DEFAULT_FLITE_SHARE, 0, 0, 0), all = speakersFor(5, 60, 1, 0, 0, 0);
     expect(none.every((s) => s.synthesizer === 'espeak-ng')).toBe(true);
     expect(all.every((s) => s.synthesizer === 'flite')).toBe(true);
     for (let i = 0; i < 60; i++) {
@@ -338,7 +404,7 @@ describe('splitSpeakers', () => {
   });
 
   it('adds GnuSpeech speakers without changing the others, each with a tube of its own', () => {
-    const before = speakersFor(5, 200, 0.25, 0, 0), mixed = speakersFor(5, 200, 0.25, 0.25, 0);
+    const before = speakersFor(5, 200, 0.25, 0, 0, 0), mixed = speakersFor(5, 200, 0.25, 0.25, 0, 0);
     // The built-in set's default, which adds Pico's voices after them.
     expect(speakersFor(5, 200).slice(0, 200)).toEqual(mixed);
     const tubes = mixed.filter((s) => s.synthesizer === 'gnuspeech');
@@ -358,7 +424,7 @@ describe('splitSpeakers', () => {
   });
 
   it('adds Pico voices after the others, all in training, each a man or a woman by its own pitch and tract', () => {
-    const before = speakersFor(5, 400, 0.25, 0.25, 0), mixed = speakersFor(5, 400, 0.25, 0.25, 200);
+    const before = speakersFor(5, 400, 0.25, 0.25, 0, 0), mixed = speakersFor(5, 400, 0.25, 0.25, 200, 0);
     expect(mixed.slice(0, 400)).toEqual(before);
     const voices = mixed.slice(400);
     expect(voices).toHaveLength(200);
@@ -368,7 +434,7 @@ describe('splitSpeakers', () => {
       expect(v.picoPitch).toBeGreaterThanOrEqual(50);
       expect(v.picoPitch).toBeLessThanOrEqual(200);
       // The pitch heard after the tract's resampling: a man's 67.5-112.5 Hz or a woman's 123.75-195 Hz.
-      const f0 = (PICO_F0 * v.picoPitch!) / 100 / v.tract;
+      const f0 = (PICO_F0[v.voice as keyof typeof PICO_F0] * v.picoPitch!) / 100 / v.tract;
       expect(v.tract > 1.1 ? f0 >= 67.4 && f0 <= 112.6 : f0 >= 123.7 && f0 <= 195.1, `f0 ${f0} at tract ${v.tract}`).toBe(true);
     }
     for (const [share, of] of [[voices.filter((v) => v.tract > 1.1).length, 'men'], [voices.filter((v) => v.voice === 'en-US').length, 'US voices']] as const) {
@@ -377,5 +443,19 @@ describe('splitSpeakers', () => {
     }
     expect(new Set(mixed.map((s) => s.id)).size).toBe(600);
     expect(() => speakersFor(5, 10, 0.25, 0.25, -1)).toThrow(/picoVoices must be a non-negative integer, got -1/);
+  });
+
+  it('adds accented voices after the English ones, in turn, in training, with pitches drawn around each voice\'s own', () => {
+    const english = speakersFor(5, 400, 0.25, 0.25, 80, 0), all = speakersFor(5, 400, 0.25, 0.25, 80, 8);
+    expect(all.slice(0, 480)).toEqual(english);
+    expect(all.slice(480).map((v) => v.voice)).toEqual([...ACCENTED_VOICES, ...ACCENTED_VOICES]);
+    for (const v of all.slice(480)) {
+      expect(v).toMatchObject({ split: 'train', synthesizer: 'pico' });
+      const f0 = (PICO_F0[v.voice as keyof typeof PICO_F0] * v.picoPitch!) / 100 / v.tract;
+      expect(v.tract > 1.1 ? f0 >= 67.4 && f0 <= 112.6 : f0 >= 123.7 && f0 <= 195.1, `f0 ${f0} at tract ${v.tract}`).toBe(true);
+    }
+    // Their words: command words, go left out (docs/accuracy.md).
+    for (const voice of ACCENTED_VOICES) expect(Object.keys(ACCENTED_WORDS[voice]).sort()).toEqual(COMMAND_WORDS.filter((w) => w !== 'go').sort());
+    expect(() => speakersFor(5, 10, 0.25, 0.25, 0, 0.5)).toThrow(/accentedVoices must be a non-negative integer, got 0.5/);
   });
 });

@@ -11,6 +11,8 @@ import type { FeatureSettings } from '../audio/settings.js';
 import { featureKey } from '../audio/settings.js';
 import type { Splits, SkippedFile } from '../data/dataset.js';
 import { builtinDataDir, loadSpeechCommands, type SpeechCommandsOptions } from '../data/speech-commands-node.js';
+import { synthesizedWords } from '../data/synth-node.js';
+import { WORDS } from '../data/words.js';
 import { DEFAULT_SHARE, SILENCE, SPECIAL_CLASSES, TASK_NAMES, UNKNOWN, taskClasses, type TaskName } from '../data/tasks.js';
 import { specAugmentFor, type AugmentOptions } from '../train/augment.js';
 import type { CliIo } from './io.js';
@@ -121,7 +123,21 @@ export function dataRoots(opts: DataOptions): string[] {
   const root = builtinDataDir();
   if (!existsSync(root))
     throw new UsageError(`the built-in data set is not built yet (expected in "${root}"): run \`snn-voice synth\` first, or pass --data <Speech Commands folder>`);
+  const made = synthesizedWords(root);
+  const lacking = made && wordsRead(opts).filter((w) => !made.includes(w));
+  if (lacking?.length)
+    throw new UsageError(
+      `the built-in data set in "${root}" holds ${made!.length} of the 35 words (npm start makes the ten commands it trains on), and this needs ${lacking.length} more (${lacking.join(', ')}): run \`snn-voice synth\` to add them`,
+    );
   return [root];
+}
+
+/** The Speech Commands words a load with these options reads: a task with _unknown_ draws on every word. */
+export function wordsRead(opts: DataOptions): readonly string[] {
+  const choice = opts.task ?? opts.words ?? 'all';
+  if (choice === 'all' || (TASK_NAMES as readonly string[]).includes(choice as string)) return WORDS;
+  const list = choice as readonly string[];
+  return list.includes(UNKNOWN) ? WORDS : list.filter((w) => WORDS.includes(w));
 }
 
 /** The loader's words or task for the options. */

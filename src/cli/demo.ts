@@ -17,7 +17,7 @@ import { conversionSweep } from '../train/conversion-sweep.js';
 import { pct } from '../train/format.js';
 import { packageFile } from '../util/package-root-node.js';
 import type { RunResult } from '../train/report.js';
-import { type DataOptions, dataOptions, loadData, scoringOptions } from './data.js';
+import { type DataOptions, dataOptions, loadData, scoringOptions, wordsRead } from './data.js';
 import { type CliContext, emit, note } from './io.js';
 import { nonNegativeInt, positiveInt, settingOption, withJson } from './options.js';
 import { RUN_DEFAULTS, RUN_MODEL_DEFAULTS, type RunSpec, recipeFor, trainRun } from './run.js';
@@ -126,7 +126,8 @@ export function demoCommand(ctx: CliContext): Command {
       // The default set, current version: instant when it is already there, rebuilt when it is older
       // or was made with other options.
       if (!existsSync(builtinDataDir())) note(io, `building the built-in data set in ${builtinDataDir()} (once)`);
-      const synth = await synthesizeSpeechCommands({ out: builtinDataDir(), progress: io.progress });
+      // Only the words this run reads (the ten commands by default): the others are made when asked for.
+      const synth = await synthesizeSpeechCommands({ out: builtinDataDir(), words: wordsRead(flags), progress: io.progress });
       if (!synth.cached) note(io, `built-in data set: ${synth.clips} clips in ${synth.seconds.toFixed(0)} s`);
     }
     const { features: featureChoice, ...augmentation } = demoData(flags);

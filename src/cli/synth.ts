@@ -2,7 +2,7 @@
 // GnuSpeech and SVOX Pico, in the Speech Commands v2 layout) so everything runs without downloading the real corpus.
 import { Command } from 'commander';
 import { WORDS } from '../data/words.js';
-import { DEFAULT_FLITE_SHARE, DEFAULT_GNUSPEECH_SHARE, DEFAULT_PICO_VOICES } from '../data/speakers.js';
+import { DEFAULT_ACCENTED_VOICES, DEFAULT_FLITE_SHARE, DEFAULT_GNUSPEECH_SHARE, DEFAULT_PICO_VOICES } from '../data/speakers.js';
 import { builtinDataDir, synthesizeSpeechCommands } from '../data/synth-node.js';
 import { type CliContext, emit } from './io.js';
 import { UsageError, listOf, nonNegativeInt, numberIn, positiveInt, withJson } from './options.js';
@@ -16,6 +16,7 @@ interface SynthFlags {
   fliteShare?: number;
   gnuspeechShare?: number;
   picoVoices?: number;
+  accentedVoices?: number;
   json?: boolean;
 }
 
@@ -31,7 +32,8 @@ export function synthCommand(ctx: CliContext): Command {
     .option('--seed <n>', 'seed of voices and variations', nonNegativeInt('--seed'))
     .option('--flite-share <s>', `share of the voices rendered by Flite instead of eSpeak NG, 0 to 1 (default ${DEFAULT_FLITE_SHARE})`, numberIn('--flite-share', 0, 1))
     .option('--gnuspeech-share <s>', `share of the voices rendered by GnuSpeech instead of eSpeak NG (an articulatory synthesizer; each voice a tube model of its own), 0 to 1 with the Flite share (default ${DEFAULT_GNUSPEECH_SHARE})`, numberIn('--gnuspeech-share', 0, 1))
-    .option('--pico-voices <n>', `training voices rendered by SVOX Pico beyond the --clips-per-word voices, each speaking every word (its two recorded voices, each speaker given a pitch and a tract of its own) (default ${DEFAULT_PICO_VOICES})`, nonNegativeInt('--pico-voices'));
+    .option('--pico-voices <n>', `training voices rendered by SVOX Pico beyond the --clips-per-word voices, each speaking every word (its two recorded voices, each speaker given a pitch and a tract of its own) (default ${DEFAULT_PICO_VOICES})`, nonNegativeInt('--pico-voices'))
+    .option('--accented-voices <n>', `training voices rendered by SVOX Pico's German, Spanish, French and Italian voices after those, each saying the nine command words they say well (all but go) with an accent; a lever for real people under trial, off by default (default ${DEFAULT_ACCENTED_VOICES})`, nonNegativeInt('--accented-voices'));
   withJson(cmd);
   return cmd.action(async (flags: SynthFlags) => {
     const { io } = ctx;
@@ -51,6 +53,7 @@ export function synthCommand(ctx: CliContext): Command {
       fliteShare: flags.fliteShare,
       gnuspeechShare: flags.gnuspeechShare,
       picoVoices: flags.picoVoices,
+      accentedVoices: flags.accentedVoices,
       progress: io.progress,
     });
     emit(io, flags.json, { out, ...summary }, () =>

@@ -19,7 +19,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DecodedAudio } from '../audio/wav.js';
 import { packageFile } from '../util/package-root-node.js';
-import { PICO_VOICES, type PicoVoice } from './speakers.js';
+import type { PicoVoice } from './speakers.js';
 
 export interface PicoUtterance {
   text: string;
@@ -31,7 +31,14 @@ export interface PicoUtterance {
 }
 
 /** The signal-generation file of each voice; the text-analysis file is `<voice>_ta.bin`. */
-const SIGNAL_FILES: Record<PicoVoice, string> = { 'en-US': 'en-US_lh0_sg.bin', 'en-GB': 'en-GB_kh0_sg.bin' };
+const SIGNAL_FILES: Record<PicoVoice, string> = {
+  'en-US': 'en-US_lh0_sg.bin',
+  'en-GB': 'en-GB_kh0_sg.bin',
+  'de-DE': 'de-DE_gl0_sg.bin',
+  'es-ES': 'es-ES_zl0_sg.bin',
+  'fr-FR': 'fr-FR_nk0_sg.bin',
+  'it-IT': 'it-IT_cm0_sg.bin',
+};
 const OUTPUT_RATE = 16000;
 /** What pico2wave gives a system: enough for one voice's resources and its engine. */
 const SYSTEM_BYTES = 2_500_000;
@@ -146,9 +153,11 @@ class VoiceEngine {
 }
 
 export class Pico {
-  private constructor(private readonly engines: ReadonlyMap<PicoVoice, VoiceEngine>) {}
+  private readonly engines = new Map<PicoVoice, VoiceEngine>();
 
-  /** Loads the `@echogarden/svoxpico-wasm` package and both voices; a clear error tells how to install it when it is missing. */
+  private constructor(private readonly factory: () => Promise<PicoModule>) {}
+
+  /** Loads the `@echogarden/svoxpico-wasm` package; a clear error tells how to install it when it is missing. */
   static async load(): Promise<Pico> {
     const specifier = '@echogarden/svoxpico-wasm';
     let factory: () => Promise<PicoModule>;
@@ -160,15 +169,21 @@ export class Pico {
           `(an optional dependency: \`npm install --omit=optional\` leaves it out) (${(err as Error).message})`,
       );
     }
-    const engines = new Map<PicoVoice, VoiceEngine>();
-    for (const voice of PICO_VOICES) engines.set(voice, new VoiceEngine(await factory(), voice));
-    return new Pico(engines);
+    return new Pico(factory);
   }
 
-  /** Speaks one utterance: mono samples at 16 kHz. */
+  /** Opens `voices` (each on a module instance of its own, some 10 MB), before speak() asks for them. */
+  async open(voices: readonly PicoVoice[]): Promise<void> {
+    for (const voice of voices) {
+      if (!(voice in SIGNAL_FILES)) throw new RangeError(`SVOX Pico: no voice "${voice}" (${Object.keys(SIGNAL_FILES).join(', ')})`);
+      if (!this.engines.has(voice)) this.engines.set(voice, new VoiceEngine(await this.factory(), voice));
+    }
+  }
+
+  /** Speaks one utterance in a voice open() opened: mono samples at 16 kHz. */
   speak(u: PicoUtterance): DecodedAudio {
     const engine = this.engines.get(u.voice);
-    if (!engine) throw new RangeError(`SVOX Pico: no voice "${u.voice}" (${PICO_VOICES.join(', ')})`);
+    if (!engine) throw new RangeError(`SVOX Pico: the voice "${u.voice}" is not open (open: ${[...this.engines.keys()].join(', ') || 'none'})`);
     const markup = `<pitch level="${Math.round(u.pitch)}"><speed level="${Math.round(u.speed)}">${u.text}</speed></pitch>`;
     return { samples: engine.speak(markup, u.text), sampleRate: OUTPUT_RATE };
   }

@@ -2,6 +2,7 @@
 // eSpeak's units), then for each word the utterance, its vocal tract, its place in a 1-second window,
 // the room, the microphone, the background noise and the level, every random choice of a clip from a generator
 // seeded by (seed, speaker, word).
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { encodeWav, type DecodedAudio } from '../audio/wav.js';
 import { resample } from '../audio/resample.js';
@@ -11,6 +12,8 @@ import { writeFileAtomic } from '../util/atomic-node.js';
 import { Espeak, SESSION_LIMIT, type Session, type Utterance } from './espeak-node.js';
 import { Flite } from './flite-node.js';
 import { GnuSpeech } from './gnuspeech-node.js';
+import { ACCENTED_WORDS, isAccentedVoice, wordsSaidBy } from './accents.js';
+import { WORDS } from './words.js';
 import { Pico } from './pico-node.js';
 import { SAMPLE_RATE, clipPath, type PicoVoice, type Speaker, type SynthesizerName, type TubeVoice } from './speakers.js';
 
@@ -167,8 +170,11 @@ function voiceFor(synths: Synthesizers, speaker: Speaker): Speak {
  *  add noise, set the level. */
 function renderClip(speak: Speak, seed: number, speaker: Speaker, word: string, noises: readonly Float32Array[]): Uint8Array {
   const rng = rngFor(seed, 'clip', speaker.index, word);
+  const intonation = rng.pick(INTONATIONS);
+  // An accented voice says the spelling its readers passed, as they heard it: without the punctuation,
+  // which made some of them a different word.
   const spoken = speak({
-    text: word + rng.pick(INTONATIONS),
+    text: isAccentedVoice(speaker.voice) ? ACCENTED_WORDS[speaker.voice][word] : word + intonation,
     voice: speaker.voice,
     rate: speaker.rate * rng.uniform(0.85, 1.15),
     pitch: Math.min(99, Math.max(0, speaker.pitch + rng.uniform(-10, 10))),
@@ -200,10 +206,22 @@ export function backgroundNoises(seed: number): Float32Array[] {
   return NOISE_COLORS.map((c) => synthNoise(c, NOISE_SECONDS * SAMPLE_RATE, SAMPLE_RATE, rngFor(seed, 'noise', c)));
 }
 
-/** Renders every word of one speaker, from a fresh start of its synthesizer, and writes the files. */
+/**
+ * Renders the words of `words` the speaker says (accents.ts), from a fresh start of its synthesizer, and
+ * writes those not yet there. An eSpeak speaker says all 35 words in order whatever `words` holds, as each of
+ * its clips depends on the words said before it (eSpeak keeps state): a set of some words then holds the
+ * clips a set of all 35 has, and can grow into it; the other synthesizers start afresh on every word.
+ */
 export async function renderSpeaker(synths: Synthesizers, out: string, seed: number, speaker: Speaker, words: readonly string[], noises: readonly Float32Array[]): Promise<void> {
+  // Pico opens a voice when its first speaker comes: a set of English voices alone never loads the others.
+  if (speaker.synthesizer === 'pico') await synths.pico?.open([speaker.voice as PicoVoice]);
   const speak = voiceFor(synths, speaker);
-  for (const word of words) await writeFileAtomic(join(out, clipPath(word, speaker)), renderClip(speak, seed, speaker, word, noises));
+  const said = wordsSaidBy(speaker.voice, speaker.synthesizer === 'espeak-ng' ? WORDS : words);
+  for (const word of said) {
+    const clip = renderClip(speak, seed, speaker, word, noises);
+    const file = join(out, clipPath(word, speaker));
+    if (words.includes(word) && !existsSync(file)) await writeFileAtomic(file, clip);
+  }
 }
 
 /** What a synthesis worker renders with, besides the speakers it is sent: plain data, so a worker can be given it. */

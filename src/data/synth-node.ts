@@ -1,7 +1,7 @@
 // The built-in data set: the 35 Speech Commands keywords spoken by many synthetic "speakers" (drawn in
 // speakers.ts), each rendered by eSpeak NG (accent, voice variant), by Flite (base voice), by GnuSpeech
 // (a tube model of its own) or, for the training speakers added to them, by SVOX Pico (one of its two
-// voices), with its own pitch, rate, vocal-tract scaling, room and microphone colouring, placed at
+// English voices, or one of four others saying the command words with an accent, accents.ts), with its own pitch, rate, vocal-tract scaling, room and microphone colouring, placed at
 // random in a 1-second window over background noise (render-node.ts), written in the Speech Commands v2
 // layout. This file builds the set: options, the manifest that tells
 // one set from another, resumption, worker threads, split lists.
@@ -11,6 +11,7 @@
 // starts afresh on every utterance), so the same options give byte-identical files, and a run resumed
 // after an interruption gives the same files as an uninterrupted one. A speaker is the unit of work and
 // of resumption.
+import { readFileSync } from 'node:fs';
 import { readFile, readdir, rm } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
@@ -20,7 +21,8 @@ import type { ProgressFactory } from '../util/progress.js';
 import { silentProgress } from '../util/progress.js';
 import { writeFileAtomic } from '../util/atomic-node.js';
 import { backgroundNoises, loadSynthesizers, renderSpeaker, type RenderSetup } from './render-node.js';
-import { DEFAULT_FLITE_SHARE, DEFAULT_GNUSPEECH_SHARE, DEFAULT_PICO_VOICES, SAMPLE_RATE, clipPath, speakersFor, splitSpeakers, type Speaker, type SynthesizerName } from './speakers.js';
+import { wordsSaidBy } from './accents.js';
+import { DEFAULT_ACCENTED_VOICES, DEFAULT_FLITE_SHARE, DEFAULT_GNUSPEECH_SHARE, DEFAULT_PICO_VOICES, SAMPLE_RATE, clipPath, speakersFor, splitSpeakers, type Speaker, type SynthesizerName } from './speakers.js';
 import { NOISE_FOLDER, TESTING_LIST, VALIDATION_LIST } from './speech-commands-node.js';
 import { WorkerPool } from './worker-node.js';
 import { WORDS } from './words.js';
@@ -50,6 +52,8 @@ export interface SynthOptions {
   gnuspeechShare?: number;
   /** Training speakers rendered by SVOX Pico beyond the clipsPerWord speakers, each adding a clip of every word. Default DEFAULT_PICO_VOICES. */
   picoVoices?: number;
+  /** Training speakers rendered by Pico's voices of other languages after those, each adding a clip of the words it says (accents.ts). Default DEFAULT_ACCENTED_VOICES. */
+  accentedVoices?: number;
 }
 
 export interface SynthSummary {
@@ -81,6 +85,8 @@ interface Manifest {
   gnuspeechShare?: number;
   /** Present only when above 0, so a set made before Pico joined keeps its manifest. */
   picoVoices?: number;
+  /** Present only when above 0, as picoVoices. */
+  accentedVoices?: number;
   /** Those the speakers use, loaded before anything is written. */
   synthesizers: SynthesizerName[];
 }
@@ -93,16 +99,18 @@ function checkOptions(opts: SynthOptions): Manifest {
   const fliteShare = opts.fliteShare ?? DEFAULT_FLITE_SHARE;
   const gnuspeechShare = opts.gnuspeechShare ?? DEFAULT_GNUSPEECH_SHARE;
   const picoVoices = opts.picoVoices ?? DEFAULT_PICO_VOICES;
+  const accentedVoices = opts.accentedVoices ?? DEFAULT_ACCENTED_VOICES;
   if (!(fliteShare >= 0 && fliteShare <= 1)) throw new RangeError(`synthesizeSpeechCommands: fliteShare must be in [0, 1], got ${fliteShare}`);
   if (!(gnuspeechShare >= 0 && fliteShare + gnuspeechShare <= 1))
     throw new RangeError(`synthesizeSpeechCommands: gnuspeechShare must be at least 0 and, with fliteShare (${fliteShare}), at most 1, got ${gnuspeechShare}`);
-  if (!Number.isInteger(picoVoices) || picoVoices < 0) throw new RangeError(`synthesizeSpeechCommands: picoVoices must be a non-negative integer, got ${picoVoices}`);
+  for (const [name, n] of [['picoVoices', picoVoices], ['accentedVoices', accentedVoices]] as const)
+    if (!Number.isInteger(n) || n < 0) throw new RangeError(`synthesizeSpeechCommands: ${name} must be a non-negative integer, got ${n}`);
   if (!Number.isInteger(seed) || seed < 0) throw new RangeError(`synthesizeSpeechCommands: seed must be a non-negative integer, got ${seed}`);
   if (!Number.isInteger(clipsPerWord) || clipsPerWord <= 0) throw new RangeError(`synthesizeSpeechCommands: clipsPerWord must be a positive integer, got ${clipsPerWord}`);
   const words = opts.words ? [...opts.words] : [...WORDS];
   if (words.length === 0) throw new RangeError('synthesizeSpeechCommands: words is empty');
   for (const w of words) if (!WORDS.includes(w)) throw new RangeError(`synthesizeSpeechCommands: "${w}" is not a Speech Commands word (${WORDS.join(', ')})`);
-  const used = new Set(speakersFor(seed, clipsPerWord, fliteShare, gnuspeechShare, picoVoices).map((s) => s.synthesizer));
+  const used = new Set(speakersFor(seed, clipsPerWord, fliteShare, gnuspeechShare, picoVoices, accentedVoices).map((s) => s.synthesizer));
   return {
     generator: 'snn-voice synth',
     version: SYNTH_VERSION,
@@ -113,6 +121,7 @@ function checkOptions(opts: SynthOptions): Manifest {
     fliteShare,
     ...(gnuspeechShare > 0 ? { gnuspeechShare } : {}),
     ...(picoVoices > 0 ? { picoVoices } : {}),
+    ...(accentedVoices > 0 ? { accentedVoices } : {}),
     synthesizers: (['espeak-ng', 'flite', 'gnuspeech', 'pico'] as const).filter((n) => used.has(n)),
   };
 }
@@ -120,6 +129,16 @@ function checkOptions(opts: SynthOptions): Manifest {
 async function readJson<T>(path: string): Promise<T | null> {
   try {
     return JSON.parse(await readFile(path, 'utf8')) as T;
+  } catch {
+    return null;
+  }
+}
+
+/** The words a set made by synthesizeSpeechCommands in `dir` holds (or is being made with), or null
+ *  for a folder it did not make. */
+export function synthesizedWords(dir: string): string[] | null {
+  try {
+    return (JSON.parse(readFileSync(join(dir, MANIFEST), 'utf8')) as Manifest).words;
   } catch {
     return null;
   }
@@ -139,10 +158,17 @@ export async function synthesizeSpeechCommands(opts: SynthOptions): Promise<Synt
   const { out } = opts;
   const started = Date.now();
   const existing = await readJson<Manifest>(join(out, MANIFEST));
-  const same = existing !== null && JSON.stringify(existing) === JSON.stringify(manifest);
-  if (same) {
+  // The same speakers, with the words asked for among those made or a set to grow by them.
+  const sameSpeakers = existing !== null && JSON.stringify({ ...existing, words: [] }) === JSON.stringify({ ...manifest, words: [] });
+  if (sameSpeakers && manifest.words.every((w) => existing.words.includes(w))) {
     const done = await readJson<SynthSummary>(join(out, COMPLETE));
     if (done) return { ...done, cached: true };
+    // Unfinished: finish the words it was making.
+    manifest.words = existing.words;
+  } else if (sameSpeakers) {
+    // A set of some words holds the clips a set of all has (renderSpeaker), so it grows by the new words.
+    manifest.words = WORDS.filter((w) => existing.words.includes(w) || manifest.words.includes(w));
+    await rm(join(out, COMPLETE), { force: true });
   } else if (existing !== null) {
     await clearPrevious(out);
   } else {
@@ -155,7 +181,7 @@ export async function synthesizeSpeechCommands(opts: SynthOptions): Promise<Synt
   await writeFileAtomic(join(out, MANIFEST), JSON.stringify(manifest, null, 2) + '\n');
 
   // A manifest without a GnuSpeech share or Pico voices is a set without their speakers, not one with the defaults.
-  const { seed, clipsPerWord, words, fliteShare, gnuspeechShare = 0, picoVoices = 0 } = manifest;
+  const { seed, clipsPerWord, words, fliteShare, gnuspeechShare = 0, picoVoices = 0, accentedVoices = 0 } = manifest;
   const noises = backgroundNoises(seed);
   for (let c = 0; c < NOISE_COLORS.length; c++) {
     // Stored at 0.1 RMS so the white noise's peaks stay inside 16-bit range.
@@ -163,7 +189,7 @@ export async function synthesizeSpeechCommands(opts: SynthOptions): Promise<Synt
     await writeFileAtomic(join(out, NOISE_FOLDER, NOISE_FILES[NOISE_COLORS[c]]), encodeWav(scaled, SAMPLE_RATE, 16));
   }
 
-  const speakers = speakersFor(seed, clipsPerWord, fliteShare, gnuspeechShare, picoVoices);
+  const speakers = speakersFor(seed, clipsPerWord, fliteShare, gnuspeechShare, picoVoices, accentedVoices);
   const ids = new Set(speakers.map((s) => s.id));
   if (ids.size !== speakers.length) throw new Error(`synthesizeSpeechCommands: voice id collision for seed ${seed}; choose another seed`);
   // Resume: a speaker whose every file exists is done (files are written by rename, so they are whole).
@@ -174,22 +200,27 @@ export async function synthesizeSpeechCommands(opts: SynthOptions): Promise<Synt
     for (const n of names) if (n.endsWith('.tmp')) await rm(join(out, w, n), { force: true });
     present.set(w, new Set(names));
   }
-  const todo = speakers.filter((s) => !words.every((w) => present.get(w)!.has(clipPath(w, s).split('/')[1])));
+  const said = new Map(speakers.map((s) => [s, wordsSaidBy(s.voice, words)]));
+  const todo = speakers.filter((s) => !said.get(s)!.every((w) => present.get(w)!.has(clipPath(w, s).split('/')[1])));
 
-  const bar = (opts.progress ?? silentProgress)('synthesizing clips', speakers.length * words.length);
-  let finished = speakers.length - todo.length;
-  bar.update(finished * words.length, { voices: finished });
+  const clips = (group: readonly Speaker[]): number => group.reduce((n, s) => n + said.get(s)!.length, 0);
+  const bar = (opts.progress ?? silentProgress)('synthesizing clips', clips(speakers));
+  const pending = new Set(todo);
+  const done = new Set(speakers.filter((s) => !pending.has(s)));
+  let finished = clips([...done]);
+  bar.update(finished, { voices: done.size });
   try {
     // A worker costs about a second to start: worth it only for more than a few voices.
     const workers = Math.min(opts.workers ?? (todo.length >= 16 ? Math.min(4, availableParallelism()) : 1), todo.length);
-    const onDone = (): void => {
-      finished++;
-      bar.update(finished * words.length, { voices: finished });
+    const onDone = (s: Speaker): void => {
+      done.add(s);
+      finished += said.get(s)!.length;
+      bar.update(finished, { voices: done.size });
     };
     if (workers <= 1) {
       for (const s of todo) {
         await renderSpeaker(synths, out, seed, s, words, noises);
-        onDone();
+        onDone(s);
       }
     } else {
       await renderInWorkers(workers, { out, seed, words, synthesizers: manifest.synthesizers }, todo, onDone);
@@ -205,14 +236,15 @@ export async function synthesizeSpeechCommands(opts: SynthOptions): Promise<Synt
   };
   await writeFileAtomic(join(out, VALIDATION_LIST), list(split.validation));
   await writeFileAtomic(join(out, TESTING_LIST), list(split.test));
+  const training = speakers.filter((s) => s.split === 'train');
   const summary: SynthSummary = {
-    clips: speakers.length * words.length,
+    clips: clips(speakers),
     words: words.length,
     clipsPerWord,
     seed,
-    voices: { train: split.train.length + picoVoices, validation: split.validation.length, test: split.test.length },
+    voices: { train: training.length, validation: split.validation.length, test: split.test.length },
     synthesizers: Object.fromEntries(manifest.synthesizers.map((n) => [n, speakers.filter((s) => s.synthesizer === n).length])),
-    splits: { train: (split.train.length + picoVoices) * words.length, validation: split.validation.length * words.length, test: split.test.length * words.length },
+    splits: { train: clips(training), validation: split.validation.length * words.length, test: split.test.length * words.length },
     seconds: Math.round((Date.now() - started) / 100) / 10,
     cached: false,
   };
@@ -222,10 +254,10 @@ export async function synthesizeSpeechCommands(opts: SynthOptions): Promise<Synt
 }
 
 /** Renders speakers on `count` worker threads, each taking the next speaker when it is free. */
-async function renderInWorkers(count: number, setup: RenderSetup, todo: readonly Speaker[], onDone: () => void): Promise<void> {
+async function renderInWorkers(count: number, setup: RenderSetup, todo: readonly Speaker[], onDone: (s: Speaker) => void): Promise<void> {
   const pool = new WorkerPool<Speaker, void>(import.meta.url, 'synth-worker-node', setup, count);
   try {
-    await Promise.all(todo.map((s) => pool.run(s).then(onDone)));
+    await Promise.all(todo.map((s) => pool.run(s).then(() => onDone(s))));
   } finally {
     // After a failure this also stops the other workers rather than let them run on for nothing.
     await pool.close();
