@@ -43,7 +43,9 @@ async function hjhTrainingData(quick: boolean): Promise<{ data: Dataset; label: 
   const root = builtinDataDir();
   if (existsSync(root)) {
     const splits = await loadSpeechCommands(root, settings, { limitPerClass: quick ? 4 : undefined });
-    return { data: splits.train, label: quick ? 'built-in set, 4 clips per word' : 'built-in set' };
+    // npm start makes a set of the ten commands; `snn-voice synth` adds the other 25 words.
+    const words = `${splits.train.classes.length} words`;
+    return { data: splits.train, label: quick ? `built-in set, ${words}, 4 clips per word` : `built-in set, ${words}` };
   }
   // Stand-in: as many samples as the default built-in training split would have. Timing does not
   // depend on the values, so every sample shares one deterministic row (11,200 distinct rows would be 1 GB).
