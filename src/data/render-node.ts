@@ -170,9 +170,9 @@ function voiceFor(synths: Synthesizers, speaker: Speaker): Speak {
  *  add noise, set the level. */
 function renderClip(speak: Speak, seed: number, speaker: Speaker, word: string, noises: readonly Float32Array[]): Uint8Array {
   const rng = rngFor(seed, 'clip', speaker.index, word);
+  // Drawn for every speaker so the clip's later draws stay where they were. An accented voice says the
+  // spelling its listeners passed, as they heard it: without the punctuation, which made some a different word.
   const intonation = rng.pick(INTONATIONS);
-  // An accented voice says the spelling its readers passed, as they heard it: without the punctuation,
-  // which made some of them a different word.
   const spoken = speak({
     text: isAccentedVoice(speaker.voice) ? ACCENTED_WORDS[speaker.voice][word] : word + intonation,
     voice: speaker.voice,

@@ -81,7 +81,7 @@ export type PicoVoice = (typeof PICO_VOICES)[number] | AccentedVoice;
 export const PICO_F0: Readonly<Record<PicoVoice, number>> = { 'en-US': 150, 'en-GB': 150, 'de-DE': 139, 'es-ES': 188, 'fr-FR': 163, 'it-IT': 186 };
 
 /**
- * A Pico speaker's pitch (% of the voice's own) and vocal tract. Both voices are women's; half the
+ * A Pico speaker's pitch (% of the voice's own) and vocal tract. Every Pico voice is a woman's; half the
  * speakers become men by a longer tract (formants 11-22% lower, where men's are some 15-20% below
  * women's) and a pitch of 67-113 Hz, the others keep a tract near the voice's own at 124-195 Hz. The
  * tract resamples the speech (render-node.ts), lowering the pitch too, which the pitch asked of Pico
