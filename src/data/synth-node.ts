@@ -1,10 +1,11 @@
 // The built-in data set: the 35 Speech Commands keywords spoken by many synthetic "speakers" (drawn in
 // speakers.ts), each rendered by eSpeak NG (accent, voice variant), by Flite (base voice), by GnuSpeech
 // (a tube model of its own) or, for the training speakers added to them, by SVOX Pico (one of its two
-// English voices, or one of four others saying the command words with an accent, accents.ts), with its own pitch, rate, vocal-tract scaling, room and microphone colouring, placed at
-// random in a 1-second window over background noise (render-node.ts), written in the Speech Commands v2
-// layout. This file builds the set: options, the manifest that tells
-// one set from another, resumption, worker threads, split lists.
+// English voices, or one of four others saying the command words with an accent, accents.ts), with its
+// own pitch, rate, vocal-tract scaling, room and microphone colouring, placed at random in a 1-second
+// window over background noise (render-node.ts), written in the Speech Commands v2 layout. This file
+// builds the set: options, the manifest that tells one set from another, resumption and growth by
+// words, worker threads, split lists.
 //
 // Determinism: every random choice comes from a generator seeded by (seed, speaker, word), and each
 // speaker is rendered on a fresh eSpeak session (whose output depends on what it spoke before; Flite
