@@ -341,7 +341,11 @@ export function maxPool2dBackward(dy: usize, argmax: usize, dx: usize, P: i32, H
   return <i32>(((<i64>(i + 1) * <i64>len) + <i64>out - 1) / <i64>out);
 }
 
-export function adaptiveAvgPool2dForward(x: usize, y: usize, P: i32, H: i32, W: i32, OH: i32, OW: i32): void {
+// A bin's rows are added into `rows` (W floats of scratch) once per row of bins, so each bin of
+// columns is one contiguous span of those sums: per plane H·W/4 vector adds and OH·OW short spans,
+// where summing every bin row by row would take OH·OW·(rows per bin) spans, each ending in a
+// horizontal add and a scalar tail (Tcy's 60x134 -> 10x10: 600 spans of 13-14 floats a plane).
+export function adaptiveAvgPool2dForward(x: usize, y: usize, P: i32, H: i32, W: i32, OH: i32, OW: i32, rows: usize): void {
   assert(P > 0 && H > 0 && W > 0 && OH > 0 && OW > 0, 'adaptiveAvgPool2dForward: sizes must be > 0');
   const plane = <usize>H * <usize>W;
   const oplane = <usize>OH * <usize>OW;
@@ -351,16 +355,36 @@ export function adaptiveAvgPool2dForward(x: usize, y: usize, P: i32, H: i32, W: 
     for (let oh = 0; oh < OH; oh++) {
       const h0 = binStart(oh, H, OH);
       const h1 = binEnd(oh, H, OH);
+      const first = xp + (<usize>(h0 * W) << 2);
+      // A bin as wide as the plane is one contiguous span (global pooling: the whole plane).
+      if (OW == 1) {
+        store<f32>(yp + (<usize>oh << 2), spanSum(first, (h1 - h0) * W) / <f32>((h1 - h0) * W));
+        continue;
+      }
+      spanAddInto(rows, first, W, true);
+      for (let h = h0 + 1; h < h1; h++) spanAddInto(rows, xp + (<usize>(h * W) << 2), W, false);
       for (let ow = 0; ow < OW; ow++) {
         const w0 = binStart(ow, W, OW);
         const w1 = binEnd(ow, W, OW);
-        let s: f32 = 0;
-        // A bin as wide as the plane is one contiguous span (global pooling: the whole plane).
-        if (w1 - w0 == W) s = spanSum(xp + (<usize>(h0 * W) << 2), (h1 - h0) * W);
-        else for (let h = h0; h < h1; h++) s += spanSum(xp + (<usize>(h * W + w0) << 2), w1 - w0);
-        store<f32>(yp + (<usize>(oh * OW + ow) << 2), s / <f32>((h1 - h0) * (w1 - w0)));
+        store<f32>(yp + (<usize>(oh * OW + ow) << 2), spanSum(rows + (<usize>w0 << 2), w1 - w0) / <f32>((h1 - h0) * (w1 - w0)));
       }
     }
+  }
+}
+
+// acc[i] += src[i] for i < n, or acc[i] = src[i] when `set` (a constant at each call).
+// @ts-ignore: decorator
+@inline function spanAddInto(acc: usize, src: usize, n: i32, set: bool): void {
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const o = <usize>i << 2;
+    const v = v128.load(src + o);
+    v128.store(acc + o, set ? v : f32x4.add(v128.load(acc + o), v));
+  }
+  for (; i < n; i++) {
+    const o = <usize>i << 2;
+    const v = load<f32>(src + o);
+    store<f32>(acc + o, set ? v : load<f32>(acc + o) + v);
   }
 }
 

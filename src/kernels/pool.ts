@@ -120,8 +120,13 @@ export function adaptiveAvgPool2dForward(x: Tensor, y: Tensor): void {
   const d = adaptiveDims(op, ['x', x], ['y', y]);
   expectDisjoint(op, ['y', y], ['x', x]);
   const [P, H, W, OH, OW] = d;
-  // Planes are independent: a band of them per thread computes what one thread would.
-  byPlanes(P, 4 * (H * W + OH * OW), (p0, p1) => ['adaptiveAvgPool2dForward', x.ptr + 4 * p0 * H * W, y.ptr + 4 * p0 * OH * OW, p1 - p0, H, W, OH, OW]);
+  // Planes are independent: a band of them per thread computes what one thread would, each thread
+  // with its own row of W sums in scratch. Scratch is taken while the calls are listed, before any runs.
+  const engine = getEngine();
+  let thread = 0;
+  byPlanes(P, 4 * (H * W + OH * OW), (p0, p1) => [
+    'adaptiveAvgPool2dForward', x.ptr + 4 * p0 * H * W, y.ptr + 4 * p0 * OH * OW, p1 - p0, H, W, OH, OW, engine.scratch(4 * W, thread++),
+  ]);
 }
 
 /** dx (overwritten) = each dy spread evenly over its bin; elements in two bins collect from both. */
