@@ -27,10 +27,10 @@ const ROW_BYTES: usize = BLOCK * 4;
 const BITS = 8;
 const CODES = 1 << BITS;
 const TABLE_BYTES: usize = <usize>CODES * ROW_BYTES;
-// Tables of this many bytes at most are swept over the outputs at once, a quarter of the second-level
-// cache of the machines measured (2 MB per core), so that codes and outputs stay beside them; larger sets
-// (M5's 128 and 256 input channels: 768 KB and 1.5 MB) are swept in chunks of groups, the sums carried
-// over in the output rows.
+// The forward pass sweeps tables of this many bytes at most over the outputs at once, a quarter of the
+// second-level cache of the machines measured (2 MB per core), so that codes and outputs stay beside
+// them; larger sets (M5's 128 and 256 input channels: 768 KB and 1.5 MB) are swept in chunks of groups,
+// the sums carried over in the output rows.
 const CACHED_TABLE_BYTES: usize = 512 << 10;
 
 // Costs in units of one multiply-add of the dense kernels, fitted to the times of each path forced by
@@ -39,10 +39,14 @@ const CACHED_TABLE_BYTES: usize = 512 << 10;
 // output channels, a group of 8 input channels and a tap: a code load and four vector adds from a
 // table; for dw four read-modify-writes of a bin), and per table row built (for dw, folded into the
 // weights). Over those twelve layers the model is within 15% of the measured time but for TC-ResNet8's
-// at 5 rows (the tables' cost, over-predicted by up to 35%).
-const LOOKUP_COST: f64 = 50;
+// at 5 rows (the tables' cost, over-predicted by up to 35%). The per-lookup costs were refitted (the rows'
+// kept) when the codes came to be made sixteen positions at a time and dw to fill one tap's bins at a
+// time, on the 34 forwards and weight gradients of binary input in the zoo's SNN training steps (Hjh's
+// at T = 5 and 15, M5's, TC-ResNet8's, BC-ResNet-3's), each path forced, best of four interleaved
+// rounds: the times of the model's choices then add up to the fastest paths' within 1%.
+const LOOKUP_COST: f64 = 37;
 const ROW_COST: f64 = 45;
-const BIN_COST: f64 = 70;
+const BIN_COST: f64 = 36;
 const FOLD_COST: f64 = 110;
 
 // Both kernels' scratch: codes of every sample [N, G, Hp, Wp] (bytes, x padded with zeros), one block's
@@ -150,7 +154,10 @@ export function binaryForward(geom: ConvGeometry, x: usize, w: usize, bias: usiz
  * caller sums db. The forward's tables turned around: dy's vectors are summed into bins by the code
  * each tap meets, B[g, k, code] = sum over positions p with code(g, p + k) = code of dy[:, p], then
  * dw[:, BITS g + j, k] = the sum of the bins whose code has bit j. A tap costs one row of vector adds
- * into a bin instead of BITS rows of multiply-adds.
+ * into a bin instead of BITS rows of multiply-adds. The bins are filled one tap's table at a time over
+ * a sample's outputs, so the 16 KB being written stays in the first-level cache while dy streams past;
+ * filling every tap's bins at each position wrote all of them at once (Hjh's conv2: 25 tables, 400 KB)
+ * and ran 1.1-1.6 times slower.
  */
 export function binaryWeightGrad(geom: ConvGeometry, x: usize, dy: usize, dw: usize, scratch: usize): void {
   const N = geom.N, C = geom.C, H = geom.H, W = geom.W, CO = geom.CO, KH = geom.KH, KW = geom.KW;
@@ -162,7 +169,6 @@ export function binaryWeightGrad(geom: ConvGeometry, x: usize, dy: usize, dw: us
   const bins = codes + align64(<usize>N * sampleCodes);
   const dyc = bins + align64(<usize>G * taps * TABLE_BYTES);
   const groupBins = <usize>taps * TABLE_BYTES;
-  const chunk = max(1, <i32>(CACHED_TABLE_BYTES / groupBins));
   encode(x, N, C, H, W, PH, PW, codes);
   for (let o0 = 0; o0 < CO; o0 += BLOCK) {
     const width = min(BLOCK, CO - o0);
@@ -172,15 +178,13 @@ export function binaryWeightGrad(geom: ConvGeometry, x: usize, dy: usize, dw: us
     for (let n = 0; n < N; n++) {
       transpose(dy + ((<usize>(n * CO + o0) * OHW) << 2), OHW, dyc, BLOCK, width, OHW);
       const cn = codes + <usize>n * sampleCodes;
-      for (let g0 = 0; g0 < G; g0 += chunk) {
-        const gn = min(chunk, G - g0);
-        const b = bins + <usize>g0 * groupBins;
-        for (let oh = 0; oh < OH; oh++) {
-          const crow = cn + <usize>g0 * plane + <usize>(oh * SH) * Wp;
-          const d = dyc + <usize>oh * OW * ROW_BYTES;
-          for (let ow = 0; ow < OW; ow++) binOne(crow + <usize>(ow * SW), d + <usize>ow * ROW_BYTES, b, gn, KH, KW, plane, <usize>Wp);
-        }
-      }
+      for (let g = 0; g < G; g++)
+        for (let kh = 0; kh < KH; kh++)
+          for (let kw = 0; kw < KW; kw++) {
+            const t = bins + <usize>((g * KH + kh) * KW + kw) * TABLE_BYTES;
+            for (let oh = 0; oh < OH; oh++)
+              binRow(cn + <usize>g * plane + <usize>(oh * SH + kh) * Wp + <usize>kw, <usize>SW, dyc + <usize>oh * OW * ROW_BYTES, OW, t);
+          }
     }
     for (let g = 0; g < G; g++) {
       const bits = min(BITS, C - BITS * g);
@@ -208,20 +212,14 @@ export function binaryWeightGrad(geom: ConvGeometry, x: usize, dy: usize, dw: us
   }
 }
 
-// bins[g, k, code(g, c + k)] += d (16 lanes) for every group and tap.
-function binOne(c: usize, d: usize, bins: usize, G: i32, KH: i32, KW: i32, plane: usize, Wp: usize): void {
-  const d0 = v128.load(d), d1 = v128.load(d, 16), d2 = v128.load(d, 32), d3 = v128.load(d, 48);
-  let t = bins;
-  for (let g = 0; g < G; g++) {
-    let row = c + <usize>g * plane;
-    for (let kh = 0; kh < KH; kh++, row += Wp)
-      for (let kw = 0; kw < KW; kw++, t += TABLE_BYTES) {
-        const r = t + (<usize>load<u8>(row + kw) << 6);
-        v128.store(r, f32x4.add(v128.load(r), d0));
-        v128.store(r, f32x4.add(v128.load(r, 16), d1), 16);
-        v128.store(r, f32x4.add(v128.load(r, 32), d2), 32);
-        v128.store(r, f32x4.add(v128.load(r, 48), d3), 48);
-      }
+// One tap's bin table over a row of outputs: t[code at c + i·step] += d[i] (16 lanes) for i < n.
+function binRow(c: usize, step: usize, d: usize, n: i32, t: usize): void {
+  for (let i = 0; i < n; i++, c += step, d += ROW_BYTES) {
+    const r = t + (<usize>load<u8>(c) << 6);
+    v128.store(r, f32x4.add(v128.load(r), v128.load(d)));
+    v128.store(r, f32x4.add(v128.load(r, 16), v128.load(d, 16)), 16);
+    v128.store(r, f32x4.add(v128.load(r, 32), v128.load(d, 32)), 32);
+    v128.store(r, f32x4.add(v128.load(r, 48), v128.load(d, 48)), 48);
   }
 }
 
@@ -236,23 +234,47 @@ function lanes(bias: usize, o0: i32, width: i32, l: i32): v128 {
   return v;
 }
 
-// codes[n, g, ih + PH, iw + PW] = sum over j < 4 of x[n, 4g + j, ih, iw] << j (missing channels and the
-// padding are 0).
+// codes[n, g, ih + PH, iw + PW] = sum over j < BITS of x[n, BITS g + j, ih, iw] << j (missing channels
+// and the padding are 0). Sixteen positions at a time: each channel's four vectors compared with zero
+// and narrowed to one byte mask, so a group's codes are written once rather than read and rewritten
+// per channel (the scalar loop cost as much as the lookups on a 1x1 convolution of few output channels).
+// Without horizontal padding a plane's rows are consecutive in both x and the codes: one long row.
 function encode(x: usize, N: i32, C: i32, H: i32, W: i32, PH: i32, PW: i32, codes: usize): void {
   const G = (C + BITS - 1) / BITS, Hp = H + 2 * PH, Wp = W + 2 * PW;
-  memory.fill(codes, 0, <usize>N * G * Hp * Wp);
+  const plane = <usize>H * W;
+  if (PH > 0 || PW > 0) memory.fill(codes, 0, <usize>N * G * Hp * Wp);
+  const rows = PW == 0 ? 1 : H, len = PW == 0 ? H * W : W;
   for (let n = 0; n < N; n++)
-    for (let c = 0; c < C; c++) {
-      const bit = 1 << (c % BITS);
-      const g = c / BITS;
-      const src = x + ((<usize>(n * C + c) * H * W) << 2);
+    for (let g = 0; g < G; g++) {
+      const channels = min(BITS, C - BITS * g);
+      const src = x + ((<usize>(n * C + BITS * g) * plane) << 2);
       const dst = codes + <usize>((n * G + g) * Hp + PH) * Wp + PW;
-      for (let ih = 0; ih < H; ih++) {
-        const s = src + ((<usize>ih * W) << 2), d = dst + <usize>ih * Wp;
-        // Branch-free: the bits are unpredictable.
-        for (let iw = 0; iw < W; iw++) store<u8>(d + iw, <i32>load<u8>(d + iw) | (bit * <i32>(load<f32>(s + (<usize>iw << 2)) != 0)));
-      }
+      for (let r = 0; r < rows; r++) encodeRow(src + ((<usize>r * len) << 2), plane << 2, channels, dst + <usize>r * Wp, len);
     }
+}
+
+// One row of `len` codes from `channels` channels, `stride` bytes apart, starting at s.
+// @ts-ignore: decorator
+@inline function encodeRow(s: usize, stride: usize, channels: i32, d: usize, len: i32): void {
+  const zero = f32x4.splat(0);
+  let i = 0;
+  for (; i + 16 <= len; i += 16) {
+    let code = i8x16.splat(0);
+    let p = s + (<usize>i << 2);
+    for (let j = 0; j < channels; j++, p += stride) {
+      const lo = i16x8.narrow_i32x4_s(f32x4.ne(v128.load(p), zero), f32x4.ne(v128.load(p, 16), zero));
+      const hi = i16x8.narrow_i32x4_s(f32x4.ne(v128.load(p, 32), zero), f32x4.ne(v128.load(p, 48), zero));
+      const bit: i32 = 1 << j;
+      code = v128.or(code, v128.and(i8x16.narrow_i16x8_s(lo, hi), i8x16.splat(<i8>bit)));
+    }
+    v128.store(d + <usize>i, code);
+  }
+  for (; i < len; i++) {
+    let code = 0;
+    let p = s + (<usize>i << 2);
+    for (let j = 0; j < channels; j++, p += stride) code |= <i32>(load<f32>(p) != 0) << j;
+    store<u8>(d + <usize>i, code);
+  }
 }
 
 // tables[g, k, code, l] = sum over bits j of code of w[o0 + l, BITS g + j, k], for l < width (0 beyond).

@@ -13,6 +13,7 @@ export * from './sparse-policy';
 export * from './linear';
 export * from './batchnorm';
 export * from './pool';
+export * from './pool-adaptive';
 export * from './dropout';
 export * from './lif';
 export * from './encode';

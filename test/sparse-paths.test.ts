@@ -24,6 +24,11 @@ const convCases: [string, Geo][] = [
   ['1d stride 2 padding 4 k9 (TC-ResNet-like), 24 channels', geo(2, 12, 1, 33, 24, 1, 9, 1, 2, 0, 4)],
   ['2d stride [2,3] padding [2,1], 33 channels', geo(2, 5, 9, 11, 33, 3, 2, 2, 3, 2, 1)],
   ['2d padding wider than the kernel, stride [1,2]', geo(2, 3, 9, 4, 20, 6, 1, 1, 2, 0, 2)],
+  // The tables' codes are made sixteen positions at a time, a plane's rows as one run where there is no
+  // padding along W: a 1x1 convolution over planes of 63 positions, and padding along H alone with a
+  // ragged group of three channels (11 = 8 + 3) over rows of 37.
+  ['2d 1x1 over 3 rows of 21 (BC-ResNet-like), 20 channels in, 24 out', geo(2, 20, 3, 21, 24, 1, 1)],
+  ['2d padding along H only, 11 channels over 5 rows of 37', geo(2, 11, 5, 37, 20, 3, 3, 1, 1, 1, 0)],
   // Four forward chunks (1 MB of lists each) and two of the weight gradient's.
   ['1d in chunks, 64 channels in, 32 out', geo(12, 64, 1, 200, 32, 1, 3)],
   // The direct kernels' geometry (conv-sparse.ts): its sparse path under the same checks, except
