@@ -12,8 +12,9 @@ import { tfjsWasm } from './tfjs-wasm.js';
 // spectrogram, about 6% non-zero in the model bench; its second, pooled spikes, about 27%): with
 // `spikes`, that fraction of x is 1 and the rest 0 (conv.ts then looks weights up by the inputs' bits,
 // or visits only the non-zero inputs when they are few), and GFLOP/s counts the dense operations, so it
-// compares with the dense rows as time does. Spike rows also time the dense and the sparse path on the
-// same spikes ('relaxed dense', 'relaxed sparse': setSparsePolicy(1), (2)). The 3-tap layers at stride 1
+// compares with the dense rows as time does. Spike rows also time the dense and the sparse path and the
+// lookup tables on the same spikes ('relaxed dense', 'relaxed sparse', 'relaxed tables':
+// setSparsePolicy(1), (2), (3)). The 3-tap layers at stride 1
 // (M5's conv2-conv4, Piczak's conv2) run through Winograd's F(4, 3) (conv-winograd.ts), half the
 // multiply-adds; GFLOP/s still counts the direct correlation's, and 'relaxed plain' times the same
 // layer through im2col + GEMM (setSparsePolicy(4)), in the same run.
@@ -38,6 +39,8 @@ const layers: Layer[] = [
   { name: 'M5 SNN conv1d [80,128,62]->256 k3, 15% spikes', x: [80, 128, 1, 62], co: 256, k: [1, 3], stride: [1, 1], padding: [0, 0], spikes: 0.15 },
   { name: 'M5 SNN conv1d [80,256,15]->512 k3, 15% spikes', x: [80, 256, 1, 15], co: 512, k: [1, 3], stride: [1, 1], padding: [0, 0], spikes: 0.15 },
   { name: 'M5 SNN conv1d [80,128,250]->128 k3, 40% spikes', x: [80, 128, 1, 250], co: 128, k: [1, 3], stride: [1, 1], padding: [0, 0], spikes: 0.4 },
+  // BC-ResNet-3's SNN: a transition block's 1x1 convolution over the spikes of the block before.
+  { name: 'BC-ResNet-3 SNN conv2d [80,48,20,101]->24 1x1, 20% spikes', x: [80, 48, 20, 101], co: 24, k: [1, 1], stride: [1, 1], padding: [0, 0], spikes: 0.2 },
   { name: 'Piczak conv2d [16,1,60,134]->80 57x6', x: [16, 1, 60, 134], co: 80, k: [57, 6], stride: [1, 1], padding: [0, 0] },
   { name: 'Piczak conv2d [16,80,4,43]->80 1x3', x: [16, 80, 4, 43], co: 80, k: [1, 3], stride: [1, 1], padding: [0, 0] },
   // TC-ResNet8's blocks: a strided 9-tap convolution, then one at stride 1 (blocks 1 and 3).
@@ -111,7 +114,7 @@ export const suite: BenchSuite = {
           engine.kernels.setSparsePolicy(0);
         }
         if (l.spikes !== undefined && flavor === 'relaxed') {
-          for (const [policy, path] of [[1, 'dense'], [2, 'sparse']] as const) {
+          for (const [policy, path] of [[1, 'dense'], [2, 'sparse'], [3, 'tables']] as const) {
             engine.kernels.setSparsePolicy(policy);
             fwd[`relaxed ${path}`] = flop / (await secondsPerCall(() => conv2dForward(x, w, b, y, opts), options)) / 1e9;
             dw[`relaxed ${path}`] = flop / (await secondsPerCall(() => conv2dBackwardWeight(x, y, gw, b, opts), options)) / 1e9;
