@@ -57,9 +57,8 @@ function winogradPays(geom: ConvGeometry): bool {
 
 // A pointwise correlation's GEMMs run on x, y and dy in place (conv-im2col.ts), without the lowering
 // that im2colCost's unit includes: about half the time per multiply-add. Fitted on BC-ResNet-3's SNN
-// layers (80 rows, 24-60 channels, 101-2020 positions), each path forced by setSparsePolicy: the
-// binary forward loses at 0.52 of im2colCost (24-48 channels over 2020 positions) and wins at
-// 0.42-0.46 (36-60 channels, 101-1010 positions); the dense weight gradient wins at 0.58-0.73.
+// layers (80 rows, 24-60 channels, 101-2020 positions), each path forced by setSparsePolicy; the
+// binary paths' costs (conv-binary.ts) were refitted against this price since.
 const POINTWISE_COST: f64 = 0.55;
 
 function denseCost(geom: ConvGeometry, direct: bool): f64 {
