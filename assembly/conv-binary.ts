@@ -157,7 +157,7 @@ export function binaryForward(geom: ConvGeometry, x: usize, w: usize, bias: usiz
  * into a bin instead of BITS rows of multiply-adds. The bins are filled one tap's table at a time over
  * a sample's outputs, so the 16 KB being written stays in the first-level cache while dy streams past;
  * filling every tap's bins at each position wrote all of them at once (Hjh's conv2: 25 tables, 400 KB)
- * and ran 1.1-1.6 times slower.
+ * and took 1.0-1.5 times as long on the zoo's layers.
  */
 export function binaryWeightGrad(geom: ConvGeometry, x: usize, dy: usize, dw: usize, scratch: usize): void {
   const N = geom.N, C = geom.C, H = geom.H, W = geom.W, CO = geom.CO, KH = geom.KH, KW = geom.KW;
