@@ -1,4 +1,5 @@
 // Adaptive average pooling over planes [P, H, W] -> [P, OH, OW] with PyTorch's bins, and its backward.
+import { addForward } from './elementwise';
 import { spanSum } from './simd';
 
 // Adds g to each of the n f32 values at p, or stores g there when `set` (a bin that owns its elements).
@@ -47,30 +48,19 @@ export function adaptiveAvgPool2dForward(x: usize, y: usize, P: i32, H: i32, W: 
         store<f32>(yp + (<usize>oh << 2), spanSum(first, (h1 - h0) * W) / <f32>((h1 - h0) * W));
         continue;
       }
-      spanAddInto(rows, first, W, true);
-      for (let h = h0 + 1; h < h1; h++) spanAddInto(rows, xp + (<usize>(h * W) << 2), W, false);
+      // A bin one row high reads its row in place.
+      let sums = first;
+      if (h1 - h0 > 1) {
+        sums = rows;
+        addForward(first, first + (<usize>W << 2), rows, W);
+        for (let h = h0 + 2; h < h1; h++) addForward(rows, xp + (<usize>(h * W) << 2), rows, W);
+      }
       for (let ow = 0; ow < OW; ow++) {
         const w0 = binStart(ow, W, OW);
         const w1 = binEnd(ow, W, OW);
-        store<f32>(yp + (<usize>(oh * OW + ow) << 2), spanSum(rows + (<usize>w0 << 2), w1 - w0) / <f32>((h1 - h0) * (w1 - w0)));
+        store<f32>(yp + (<usize>(oh * OW + ow) << 2), spanSum(sums + (<usize>w0 << 2), w1 - w0) / <f32>((h1 - h0) * (w1 - w0)));
       }
     }
-  }
-}
-
-// acc[i] += src[i] for i < n, or acc[i] = src[i] when `set` (a constant at each call).
-// @ts-ignore: decorator
-@inline function spanAddInto(acc: usize, src: usize, n: i32, set: bool): void {
-  let i = 0;
-  for (; i + 4 <= n; i += 4) {
-    const o = <usize>i << 2;
-    const v = v128.load(src + o);
-    v128.store(acc + o, set ? v : f32x4.add(v128.load(acc + o), v));
-  }
-  for (; i < n; i++) {
-    const o = <usize>i << 2;
-    const v = load<f32>(src + o);
-    store<f32>(acc + o, set ? v : load<f32>(acc + o) + v);
   }
 }
 
