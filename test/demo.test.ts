@@ -20,7 +20,7 @@ describe('demo', () => {
   it("defaults to TC-ResNet8's recipe for the CNN and a short QCFS fine-tuning before conversion", () => {
     expect(DEMO_DEFAULTS).toMatchObject({ model: 'tcresnet8', epochs: recipeFor('tcresnet8').epochs, lr: recipeFor('tcresnet8').lr, steps: 8, convertedSteps: 32 });
     expect(DEMO_DEFAULTS).toMatchObject({ quantizeEpochs: 20, quantizeLr: 0.003, fineTuneEpochs: { qcfs: 0, ecc: 16 }, fineTuneLr: 0.001 });
-    expect(DEMO_DEFAULTS).toMatchObject({ features: 'mfcc', augment: 'full', augmentColour: 0.8, augmentWarp: 0.1 });
+    expect(DEMO_DEFAULTS).toMatchObject({ features: 'mfcc', augment: 'full', augmentColour: 0.8, augmentWarp: 0.1, keep: 'last' });
   });
 
   it("takes its recipe's features and augmentation only for its own model on the built-in set, and a flag over each", () => {
@@ -61,7 +61,9 @@ describe('demo', () => {
     const qcfs = result('tcresnet8-cnn-q2');
     const snn = result('tcresnet8-snn-t2');
     expect(cnn.epochs).toHaveLength(2);
-    expect(cnn.spec).toMatchObject({ spiking: false, lr: 0.01, pctStart: recipeFor('tcresnet8').pctStart });
+    expect(cnn.spec).toMatchObject({ spiking: false, lr: 0.01, pctStart: recipeFor('tcresnet8').pctStart, keep: 'last' });
+    // Each run ends with its last epoch's weights, which the test split scored.
+    expect(cnn.bestEpoch).toBe(2);
     expect(qcfs.epochs).toHaveLength(1);
     expect(qcfs).toMatchObject({ quantize: 2, spec: { quantize: 2, lr: 0.003, initFrom: join(out, 'tcresnet8-cnn', 'model.snn') } });
     // Scored as converted: no epochs, and the table says so rather than showing a time or memory of 0.

@@ -17,9 +17,10 @@ import { conversionSweep } from '../train/conversion-sweep.js';
 import { pct } from '../train/format.js';
 import { packageFile } from '../util/package-root-node.js';
 import type { RunResult } from '../train/report.js';
+import { KEEP_EPOCHS, type KeepEpoch } from '../train/run.js';
 import { type DataOptions, dataOptions, loadData, scoringOptions, wordsRead } from './data.js';
 import { type CliContext, emit, note } from './io.js';
-import { nonNegativeInt, positiveInt, settingOption, withJson } from './options.js';
+import { choice, nonNegativeInt, positiveInt, settingOption, withJson } from './options.js';
 import { RUN_DEFAULTS, RUN_MODEL_DEFAULTS, type RunSpec, recipeFor, trainRun } from './run.js';
 import { resultTable } from './summary.js';
 import { writeReport } from './sweep.js';
@@ -66,6 +67,9 @@ export const DEMO_DEFAULTS = {
   augment: 'full',
   augmentColour: 0.8,
   augmentWarp: 0.1,
+  /** Every run ends with its last epoch's weights: its schedule has annealed there, where the lowest
+   *  validation loss fell on earlier epochs by noise (docs/accuracy.md). */
+  keep: 'last',
 } as const;
 
 /** What the demo trains on where no flag says: its recipe for its own model on the built-in set, else the model's own features and SpecAugment. */
@@ -101,6 +105,7 @@ export interface DemoFlags extends DataOptions {
   lr: number;
   pctStart?: number;
   seed: number;
+  keep: KeepEpoch;
   out: string;
   json?: boolean;
 }
@@ -117,6 +122,7 @@ export function demoCommand(ctx: CliContext): Command {
     .option('--quantize-epochs <n>', `epochs of that fine-tuning, at peak lr ${DEMO_DEFAULTS.quantizeLr}`, positiveInt('--quantize-epochs'), DEMO_DEFAULTS.quantizeEpochs)
     .option('--fine-tune-epochs <n>', `epochs of the converted SNN's fine-tuning by BPTT, at peak lr ${DEMO_DEFAULTS.fineTuneLr} (default: ${DEMO_DEFAULTS.fineTuneEpochs.qcfs} after QCFS, ${DEMO_DEFAULTS.fineTuneEpochs.ecc} after ECC)`, nonNegativeInt('--fine-tune-epochs'))
     .option('--converted-steps <n>', 'T of an SNN converted from the CNN without training (ECC), scored beside the runs; 0 for none', nonNegativeInt('--converted-steps'), DEMO_DEFAULTS.convertedSteps)
+    .option('--keep <epoch>', "which epoch's weights each run keeps: best (the lowest validation loss) or last", choice('--keep', KEEP_EPOCHS), DEMO_DEFAULTS.keep)
     .option('--out <dir>', 'output folder', 'runs/demo');
   withJson(cmd);
   return cmd.action(async (flags: DemoFlags) => {
@@ -149,6 +155,7 @@ export function demoCommand(ctx: CliContext): Command {
       lr: flags.lr,
       pctStart: flags.pctStart ?? recipeFor(flags.model).pctStart,
       seed: flags.seed,
+      ...(flags.keep !== 'best' && { keep: flags.keep }),
     };
     const runs = demoRuns(flags, base);
     const results: RunResult[] = [];

@@ -20,7 +20,7 @@ import { meanRate } from '../train/conversion-report.js';
 import { evaluate, type EvalResult } from '../train/evaluate.js';
 import { epochLogger } from '../train/log-node.js';
 import type { RunResult } from '../train/report.js';
-import type { LabelSpace } from '../train/run.js';
+import type { KeepEpoch, LabelSpace } from '../train/run.js';
 import { type TrainResult, train } from '../train/trainer.js';
 import type { Dataset } from '../data/dataset.js';
 import { type AugmentMode, type LoadedSplits, checkTrainable } from './data.js';
@@ -67,6 +67,8 @@ export interface RunSpec extends RunModelSettings {
   average?: number;
   /** The classes each training sample's softmax runs over (train/run.ts LABEL_SPACES); default 'all'. */
   labelSpace?: LabelSpace;
+  /** Which epoch's weights the run keeps (train/run.ts KEEP_EPOCHS); default 'best'. */
+  keep?: KeepEpoch;
 }
 
 /** A run's model settings where no flag sets them: the declared defaults. */
@@ -224,7 +226,7 @@ export interface RunOutcome {
   test: EvalResult;
 }
 
-const UNTRAINED: TrainResult = { history: [], best: null, stoppedEarly: false, aborted: false, resumedFrom: 0 };
+const UNTRAINED: TrainResult = { history: [], best: null, kept: null, stoppedEarly: false, aborted: false, resumedFrom: 0 };
 
 /**
  * How a run treats its folder: 'fresh' needs one that holds no run, 'resume' one that holds an
@@ -290,6 +292,7 @@ export async function trainRun(
           ...(teachers.length > 0 && { distill: { teachers, alpha: spec.distillAlpha, temperature: spec.distillTemperature } }),
           ...(spec.average !== undefined && { average: spec.average }),
           ...(spec.labelSpace && { labelSpace: spec.labelSpace }),
+          ...(spec.keep && { keep: spec.keep }),
         },
       ),
     );
@@ -315,7 +318,7 @@ export async function trainRun(
         valTop1: e.validation?.top1,
         seconds: e.seconds,
       })),
-      bestEpoch: trained.best?.epoch,
+      bestEpoch: trained.kept ?? undefined,
       test: { top1: test.top1, top5: test.top5, loss: test.loss, samples: test.samples },
       ...(real && { realSpeech: { top1: real.top1, samples: real.samples } }),
       secondsPerEpoch: history.reduce((s, e) => s + e.seconds, 0) / Math.max(1, history.length),

@@ -9,7 +9,7 @@ import type { ModelSettingKey } from '../models/settings.js';
 import { CONVERSION_METHODS, type ConversionMethod } from '../train/convert.js';
 import { DECAY_RANGE } from '../train/average.js';
 import { DISTILL_DEFAULTS } from '../train/distill.js';
-import { LABEL_SPACES, type LabelSpace } from '../train/run.js';
+import { KEEP_EPOCHS, LABEL_SPACES, type KeepEpoch, type LabelSpace } from '../train/run.js';
 import { runLabel } from '../train/report.js';
 import { addDataOptions, dataOption, dataOptions, loadData } from './data.js';
 import { type CliContext, emit } from './io.js';
@@ -86,6 +86,7 @@ interface TrainFlags {
   distillTemperature: number;
   average?: number;
   labelSpace: LabelSpace;
+  keep: KeepEpoch;
   threads: number;
   json?: boolean;
 }
@@ -105,7 +106,8 @@ export function trainCommand(ctx: CliContext): Command {
   addTrainingOptions(cmd, { batchSize: RUN_DEFAULTS.batchSize })
     .option('--out <dir>', 'output folder (default runs/<model>-<cnn|snn-tT>)')
     .option('--weight-decay <f>', 'L2 weight decay added to the gradient of every weight (not biases, batch-norm or neuron parameters)', numberIn('--weight-decay', 0, 1), 1e-4)
-    .option('--patience <n>', `stop after n epochs without a better validation loss, or never (default: ${recipeHelp('patience')}; the best epoch is kept either way)`, patienceParser)
+    .option('--patience <n>', `stop after n epochs without a better validation loss, or never (default: ${recipeHelp('patience')}; the best epoch is kept either way, unless --keep last)`, patienceParser)
+    .option('--keep <epoch>', "which epoch's weights the run writes and scores: best (the lowest validation loss) or last (the end of the schedule, where the rate has annealed)", choice('--keep', KEEP_EPOCHS), 'best')
     .option('--resume', 'continue from the checkpoint in --out')
     .option('--overwrite', 'replace a run already in --out (finished or not) instead of refusing')
     .option('--from-cnn <file>', "start the SNN from a trained CNN's model file (or kws-cnn, the CNN shipped in the package), converted (docs/conversion.md), then fine-tune; implies --spiking, and the CNN's --model and --features unless given", modelFile('--from-cnn'))
@@ -156,6 +158,7 @@ export function trainCommand(ctx: CliContext): Command {
       conversion: flags.conversion,
       average: flags.average,
       ...(flags.labelSpace !== 'all' && { labelSpace: flags.labelSpace }),
+      ...(flags.keep !== 'best' && { keep: flags.keep }),
       ...(flags.teacher && { teachers: flags.teacher, distillAlpha: flags.distillAlpha, distillTemperature: flags.distillTemperature }),
     };
     const id = spiking ? `${model}-snn-t${spec.steps}${spec.learnBeta ? '-learned-beta' : ''}` : `${model}-cnn${spec.quantize ? `-q${spec.quantize}` : ''}`;

@@ -26,7 +26,7 @@ export interface RunResult {
   quantize?: number;
   classes: number;
   epochs: EpochSummary[];
-  /** The epoch whose weights were kept (lowest monitored loss) and scored on the test split. */
+  /** The epoch whose weights were kept (lowest monitored loss, or the last one under keep 'last') and scored on the test split. */
   bestEpoch?: number;
   test: { top1: number; top5: number; loss: number; samples: number };
   /** Top-1 on recordings of real people (never trained on), when a real test set was given. */

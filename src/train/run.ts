@@ -34,6 +34,8 @@ export interface RunSettings {
   average?: number;
   /** Present when each training sample's softmax runs over the classes its source holds alone. */
   labelSpace?: 'folder';
+  /** Present when the run ends with its last epoch's weights rather than its best. */
+  keep?: 'last';
 }
 
 /**
@@ -45,6 +47,15 @@ export interface RunSettings {
  */
 export const LABEL_SPACES = ['all', 'folder'] as const;
 export type LabelSpace = (typeof LABEL_SPACES)[number];
+
+/**
+ * Which epoch's weights a run ends with: the best by the monitored loss, or the last. Under a one-cycle
+ * schedule that anneals the rate to nearly nothing the last epoch is the converged one, where the
+ * lowest loss on a few hundred validation clips can fall on an earlier epoch by noise
+ * (docs/accuracy.md).
+ */
+export const KEEP_EPOCHS = ['best', 'last'] as const;
+export type KeepEpoch = (typeof KEEP_EPOCHS)[number];
 
 export interface TrainOptions {
   /** Default 20. */
@@ -85,6 +96,8 @@ export interface TrainOptions {
   average?: number;
   /** The classes each training sample's softmax runs over (LABEL_SPACES); default 'all'. */
   labelSpace?: LabelSpace;
+  /** Which epoch's weights the model holds at the end (KEEP_EPOCHS); default 'best'. */
+  keep?: KeepEpoch;
 }
 
 export interface EpochRecord {
@@ -153,6 +166,8 @@ export function resolveSettings(model: Model, data: { train: Dataset; validation
   if (!LABEL_SPACES.includes(labelSpace)) throw new RangeError(`train: labelSpace must be ${LABEL_SPACES.join(' or ')}, got '${String(labelSpace)}'`);
   // A teacher's soft targets spread over every class, where the student's softmax may not reach.
   if (labelSpace === 'folder' && opts.distill) throw new RangeError("train: labelSpace 'folder' does not combine with distillation (the teachers' soft targets cover every class)");
+  const keep = opts.keep ?? 'best';
+  if (!KEEP_EPOCHS.includes(keep)) throw new RangeError(`train: keep must be ${KEEP_EPOCHS.join(' or ')}, got '${String(keep)}'`);
   return {
     model: model.config,
     parameters: model.parameters().map((p) => `${p.name}[${p.value.shape.join(',')}]`),
@@ -171,5 +186,6 @@ export function resolveSettings(model: Model, data: { train: Dataset; validation
     ...(opts.distill && { distill: resolveDistill(model, opts.distill) }),
     ...(opts.average !== undefined && { average: checkDecay(opts.average) }),
     ...(labelSpace === 'folder' && { labelSpace }),
+    ...(keep === 'last' && { keep }),
   };
 }

@@ -28,6 +28,8 @@ export interface TrainResult {
   history: EpochRecord[];
   /** Null only when no epoch finished. */
   best: BestEpoch | null;
+  /** The epoch whose weights the model holds: the best, or the last under keep 'last'; null when no epoch finished. */
+  kept: number | null;
   stoppedEarly: boolean;
   /** The signal stopped the run. */
   aborted: boolean;
@@ -79,8 +81,9 @@ interface Run {
 }
 
 /**
- * Trains `model` in place. On return (and when a TrainingError is thrown) the model holds the weights
- * of its best epoch by the monitored loss, not those of the last epoch.
+ * Trains `model` in place. On return the model holds the weights of its best epoch by the monitored
+ * loss, or of its last under keep 'last' (the moving average's, when averaging); a run that failed (a
+ * TrainingError) or was stopped by the signal ends with its best epoch's weights either way.
  */
 export async function train(model: Model, data: { train: Dataset; validation?: Dataset }, opts: TrainOptions = {}): Promise<TrainResult> {
   checkDataFits(model, data.train, 'training data');
@@ -114,6 +117,8 @@ export async function train(model: Model, data: { train: Dataset; validation?: D
   };
   let resumedFrom = 0;
   let aborted = false;
+  let finished = false;
+  let keptLast = false;
   try {
     if (opts.resume && opts.checkpoint) resumedFrom = await resume(run, opts.checkpoint);
     while (run.state.epochsDone < settings.epochs && !run.state.stoppedEarly && !aborted) {
@@ -143,15 +148,20 @@ export async function train(model: Model, data: { train: Dataset; validation?: D
         bar.stop();
       }
     }
+    finished = !aborted;
   } finally {
     run.optimizer.dispose();
     run.loader.dispose();
     run.distiller?.free();
+    keptLast = finished && settings.keep === 'last' && run.state.history.length > 0;
+    // The last epoch's weights are the live ones, or the average's, which validation scored.
+    if (keptLast) run.average?.swap();
+    else if (run.bestWeights) importState(model, run.bestWeights, 'best weights');
     run.average?.free();
-    if (run.bestWeights) importState(model, run.bestWeights, 'best weights');
   }
   const { history, best, stoppedEarly } = run.state;
-  return { history, best, stoppedEarly, aborted, resumedFrom };
+  const kept = keptLast ? history[history.length - 1].epoch : (best?.epoch ?? null);
+  return { history, best, kept, stoppedEarly, aborted, resumedFrom };
 }
 
 /** A model config with every setting this version has, in the schema's order. */
