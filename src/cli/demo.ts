@@ -42,9 +42,9 @@ import { addTrainingOptions } from './train.js';
  * real people from 72.5% to 75.8% (CNN) and 69.0% to 71.8% (SNN) and the 2,789 real clips of
  * gsc-v1-subset from 72.9% to 74.2% and 70.1% to 72.1%, for 1 to 2.6 points less on the synthetic test
  * split (docs/accuracy.md). Other models keep their own features and SpecAugment. Since the built-in set
- * has GnuSpeech and Pico voices (data/speakers.ts), over seeds 0-4 the CNN gives the synthetic test
- * split 97.2%, real people 82.6% and the 2,789 clips 80.3%, the SNN 97.0%, 83.7% and 80.0%
- * (docs/cli.md#the-demo).
+ * has GnuSpeech and Pico voices (data/speakers.ts), and each run keeps its last epoch, over seeds 0-9
+ * the CNN gives the synthetic test split 97.4%, real people 83.5% and the 2,789 clips 81.1%, the SNN
+ * 97.2%, 83.4% and 80.8% (docs/cli.md#the-demo).
  */
 export const DEMO_DEFAULTS = {
   model: 'tcresnet8',
