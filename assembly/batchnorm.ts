@@ -249,3 +249,64 @@ export function batchNormBackward(
     }
   }
 }
+
+// The same passes over a band of whole samples, for a thread that owns those samples: two threads
+// splitting by samples each read the rows their own convolution wrote, where bands of channels read
+// half of them from the other core. A sample holds all C channels here. The per-row sums go out as
+// f64, one per (sample, channel) at out + 8 * (n * C + c) (two for the gradient's), and the calling
+// thread adds them in sample order, the order batchNormForward and batchNormBackward add them in: the
+// statistics, and so every output, are the same to the bit as on one thread.
+
+// Each row's sum.
+export function batchNormRowSums(x: usize, out: usize, N: i32, C: i32, L: i32): void {
+  const R = <usize>L << 2;
+  const rows = N * C;
+  for (let r = 0; r < rows; r++) store<f64>(out + (<usize>r << 3), <f64>spanSum(x + <usize>r * R, L));
+}
+
+// Each row's sum of squared deviations from its channel's mean (f32 [C] at mean).
+export function batchNormRowSqDevs(x: usize, mean: usize, out: usize, N: i32, C: i32, L: i32): void {
+  const R = <usize>L << 2;
+  for (let n = 0; n < N; n++)
+    for (let c = 0; c < C; c++) {
+      const r = <usize>(n * C + c);
+      store<f64>(out + (r << 3), rowSqDev(x + r * R, L, load<f32>(mean + (<usize>c << 2))));
+    }
+}
+
+// y = (x - mean) * invStd * weight + bias with the statistics the calling thread saved.
+export function batchNormRowApply(x: usize, weight: usize, bias: usize, saveMean: usize, saveInvStd: usize, y: usize, N: i32, C: i32, L: i32): void {
+  const R = <usize>L << 2;
+  for (let n = 0; n < N; n++)
+    for (let c = 0; c < C; c++) {
+      const cOff = <usize>c << 2;
+      const scale = load<f32>(weight + cOff) * load<f32>(saveInvStd + cOff);
+      const shift = load<f32>(bias + cOff) - load<f32>(saveMean + cOff) * scale;
+      const o = <usize>(n * C + c) * R;
+      affineSpan(x + o, y + o, L, scale, shift);
+    }
+}
+
+// Each row's sums of dy and of dy * (x - mean), at out + 16 * (n * C + c).
+export function batchNormRowGradSums(x: usize, dy: usize, saveMean: usize, out: usize, N: i32, C: i32, L: i32): void {
+  const R = <usize>L << 2;
+  for (let n = 0; n < N; n++)
+    for (let c = 0; c < C; c++) {
+      const r = <usize>(n * C + c);
+      rowGradSums(dy + r * R, x + r * R, L, load<f32>(saveMean + (<usize>c << 2)));
+      store<f64>(out + (r << 4), gRowDy);
+      store<f64>(out + (r << 4), gRowDyX, 8);
+    }
+}
+
+// dx = k * dy + kx * (x - mean) + kc, with each channel's three constants (f32 [C][3] at consts) folded
+// by the calling thread as batchNormBackward folds them. dx may be dy itself.
+export function batchNormRowDx(x: usize, dy: usize, dx: usize, saveMean: usize, consts: usize, N: i32, C: i32, L: i32): void {
+  const R = <usize>L << 2;
+  for (let n = 0; n < N; n++)
+    for (let c = 0; c < C; c++) {
+      const k = consts + <usize>c * 12;
+      const o = <usize>(n * C + c) * R;
+      rowDx(dy + o, x + o, dx + o, L, load<f32>(saveMean + (<usize>c << 2)), load<f32>(k), load<f32>(k, 4), load<f32>(k, 8));
+    }
+}

@@ -175,27 +175,35 @@ describe('two threads match one', () => {
       expect(maxRelErr(db2, db1, 1e-2, 1e-4)).toBeLessThanOrEqual(1);
     });
 
-  for (const training of [true, false])
-    it(`batch norm ${training ? 'training' : 'eval'} forward and backward over [16, 24, 40, 60]: bit for bit`, () => {
-      const [N, C, H, W] = [16, 24, 40, 60];
-      const [a, b] = onBoth(() => {
-        const x = Tensor.from(randArray(N * C * H * W, 16), [N, C, H, W]);
-        const [weight, bias] = [17, 18].map((seed) => Tensor.from(randArray(C, seed), [C]));
-        const state = {
-          runningMean: Tensor.from(randArray(C, 19), [C]),
-          runningVar: Tensor.from(randArray(C, 20, 0.5, 2), [C]),
-          saveMean: Tensor.from(randArray(C, 21), [C]),
-          saveInvStd: Tensor.from(randArray(C, 22, 0.5, 2), [C]),
-        };
-        const y = Tensor.empty(x.shape);
-        batchNormForward(x, weight, bias, y, state, { training });
-        const dy = Tensor.from(randArray(x.size, 23), x.shape);
-        const [dx, dw, db] = [Tensor.empty(x.shape), Tensor.empty([C]), Tensor.empty([C])];
-        batchNormBackward(x, weight, dy, state, dx, dw, db);
-        return [y, dx, dw, db, ...Object.values(state)];
+  // By bands of samples, each thread on the samples its convolution wrote; [5, 7, 30, 41]: bands of 3
+  // and 2 samples, channels not a multiple of the kernel's block of 4, dx written over dy.
+  for (const [[N, C, H, W], inPlace] of [[[16, 24, 40, 60], false], [[5, 7, 30, 41], true]] as const)
+    for (const training of [true, false])
+      it(`batch norm ${training ? 'training' : 'eval'} forward and backward${inPlace ? ' (dx over dy)' : ''} over [${N}, ${C}, ${H}, ${W}]: bit for bit, split by samples`, () => {
+        const names = new Set<string>();
+        const parallel = two.parallel.bind(two);
+        two.parallel = (shares) => (shares.length > 1 && shares[0].forEach(([name]) => names.add(name)), parallel(shares));
+        const [a, b] = onBoth(() => {
+          const x = Tensor.from(randArray(N * C * H * W, 16), [N, C, H, W]);
+          const [weight, bias] = [17, 18].map((seed) => Tensor.from(randArray(C, seed), [C]));
+          const state = {
+            runningMean: Tensor.from(randArray(C, 19), [C]),
+            runningVar: Tensor.from(randArray(C, 20, 0.5, 2), [C]),
+            saveMean: Tensor.from(randArray(C, 21), [C]),
+            saveInvStd: Tensor.from(randArray(C, 22, 0.5, 2), [C]),
+          };
+          const y = Tensor.empty(x.shape);
+          batchNormForward(x, weight, bias, y, state, { training });
+          const dy = Tensor.from(randArray(x.size, 23), x.shape);
+          const [dx, dw, db] = [inPlace ? dy : Tensor.empty(x.shape), Tensor.empty([C]), Tensor.empty([C])];
+          batchNormBackward(x, weight, dy, state, dx, dw, db);
+          return [y, dx, dw, db, ...Object.values(state)];
+        });
+        expectBitwise(a, b);
+        expect([...names].sort()).toEqual(
+          training ? ['batchNormRowApply', 'batchNormRowDx', 'batchNormRowGradSums', 'batchNormRowSqDevs', 'batchNormRowSums'] : ['batchNormForward', 'batchNormRowDx', 'batchNormRowGradSums'],
+        );
       });
-      expectBitwise(a, b);
-    });
 
   for (const [name, neuron, once] of [['current', DEFAULT_NEURON, false], ['study, input once', STUDY_NEURON, true]] as const)
     it(`LIF ${name} forward and backward (membrane stored and recomputed) over 5 steps of 300k neurons: bit for bit, gradients of beta and threshold within f64 rounding`, () => {
