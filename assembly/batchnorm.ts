@@ -299,7 +299,7 @@ export function batchNormRowGradSums(x: usize, dy: usize, saveMean: usize, out: 
     }
 }
 
-// dx = k * dy + kx * (x - mean) + kc, with each channel's three constants (f32 [C][3] at consts) folded
+// dx = k * dy + kx * (x - mean) + k0, with each channel's three constants (f32 [C][3] at consts) folded
 // by the calling thread as batchNormBackward folds them. dx may be dy itself.
 export function batchNormRowDx(x: usize, dy: usize, dx: usize, saveMean: usize, consts: usize, N: i32, C: i32, L: i32): void {
   const R = <usize>L << 2;

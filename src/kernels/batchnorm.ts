@@ -183,11 +183,11 @@ function backwardBySamples(
   engine.parallel(bands.map(([n0, n1]) => [['batchNormRowGradSums', x.ptr + sample * n0, dy.ptr + sample * n0, state.saveMean.ptr, rows + 16 * C * n0, n1 - n0, C, L]]));
   const sumRows = engine.f64(rows, 2 * N * C);
   const [sdy, sdyx] = [sumOverSamples(sumRows, N, C, 2, 0), sumOverSamples(sumRows, N, C, 2, 1)];
-  const [w, invStd, folded] = [weight.f32, state.saveInvStd.f32, engine.f32(consts, 3 * C)];
+  const [w, invStd, folded, dwv, dbv] = [weight.f32, state.saveInvStd.f32, engine.f32(consts, 3 * C), dweight?.f32, dbias?.f32];
   for (let c = 0; c < C; c++) {
     const dw = sdyx[c] * invStd[c];
-    if (dweight) dweight.f32[c] = dw;
-    if (dbias) dbias.f32[c] = sdy[c];
+    if (dwv) dwv[c] = dw;
+    if (dbv) dbv[c] = sdy[c];
     // dx = k * dy + kx * (x - mean) + k0, in the kernel's f64 steps, each rounded to f32 where it rounds.
     const k = Math.fround(w[c] * invStd[c]);
     folded[3 * c] = k;
