@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { logMelSpectrogram, warpFrequency } from '../src/audio/logmel.js';
 import { randArray } from './helpers.js';
 import { extractFeatures } from '../src/audio/features.js';
-import { featureKey, featureShape, validateFeatureSettings, LOGMEL_60x134, type LogMelSettings } from '../src/audio/settings.js';
+import { featureKey, featureShape, validateFeatureSettings, LOGMEL_60x134, WAVEFORM_8K, type LogMelSettings } from '../src/audio/settings.js';
 import { featuresFor } from '../src/models/zoo.js';
 
 const tone = (n: number, rate: number, hz: number, amp = 0.5) =>
@@ -57,6 +57,26 @@ describe('features', () => {
     // Shorter and longer clips, other rates: padded or trimmed to one second.
     expect(extractFeatures(tone(7000, 8000, 440), 8000, featuresFor('tcy')).length).toBe(60 * 134);
     expect(extractFeatures(tone(30000, 16000, 440), 16000, featuresFor('m5')).length).toBe(4000);
+  });
+
+  it("m5's waveform-8k hears 2-4 kHz, which its 4 kHz waveform removes", () => {
+    const clip = tone(16000, 16000, 500);
+    const high = tone(16000, 16000, 3000);
+    for (let i = 0; i < clip.length; i++) clip[i] += high[i];
+    // The amplitude of a tone at hz in a waveform feature (zero mean, unit RMS: two equal tones are 1 each).
+    const amplitude = (x: Float32Array, rate: number, hz: number): number => {
+      let re = 0, im = 0;
+      for (let i = 0; i < x.length; i++) { re += x[i] * Math.cos((2 * Math.PI * hz * i) / rate); im += x[i] * Math.sin((2 * Math.PI * hz * i) / rate); }
+      return (2 * Math.hypot(re, im)) / x.length;
+    };
+    expect(featuresFor('m5', 'waveform-8k')).toEqual(WAVEFORM_8K);
+    const at8k = extractFeatures(clip, 16000, WAVEFORM_8K);
+    expect(at8k.length).toBe(8000);
+    expect(amplitude(at8k, 8000, 3000)).toBeCloseTo(1, 1);
+    expect(amplitude(at8k, 8000, 500)).toBeCloseTo(1, 1);
+    const at4k = extractFeatures(clip, 16000, featuresFor('m5'));
+    expect(amplitude(at4k, 4000, 500)).toBeCloseTo(Math.SQRT2, 1);
+    expect(amplitude(at4k, 4000, 1000)).toBeLessThan(0.05); // where 3 kHz would fold
   });
 
   it('warps the mel bank (VTLP): a tone at f heard with warp α lands where a tone at α·f does', () => {

@@ -106,6 +106,16 @@ describe('zoo', () => {
     snn.dispose();
   });
 
+  it('m5 on --features waveform-8k: the same layers over 8,000 samples, lengths doubled; other models refuse it', () => {
+    const m = createModel('m5', { features: 'waveform-8k', classes: 10 });
+    expect(m.inputShape).toEqual([1, 8000]);
+    expect(shapes(m)).toMatchObject({ conv1: [128, 2000], pool1: [128, 500], conv4: [512, 28], pool4: [512, 7], avgpool: [512, 1], fc: [10] });
+    expect(m.parameters().reduce((n, p) => n + p.value.size, 0)).toBe(createModel('m5', { classes: 10 }).parameters().reduce((n, p) => n + p.value.size, 0));
+    runForward(m, 2);
+    m.dispose();
+    expect(() => createModel('tcresnet8', { features: 'waveform-8k' })).toThrow(/tcresnet8 takes the logmel, not a waveform: --features waveform-8k is for m5/);
+  });
+
   it('hjh and tcy: shapes, Leaky layers on the input, [B, classes] logits', () => {
     const hjh = createModel('hjh', { classes: 10 });
     expect(shapes(hjh)).toMatchObject({ conv1: [8, 60, 134], pool1: [8, 30, 67], conv2: [16, 30, 67], avgpool: [16, 1, 1], fc: [10] });

@@ -48,6 +48,9 @@ const KINDS = ['waveform', 'logmel', 'mfcc'] as const;
 
 export const WAVEFORM_4K: WaveformSettings = { kind: 'waveform', sampleRate: 4000, length: 4000 };
 
+/** M5's waveform at twice the study's rate: 0-4 kHz heard instead of 0-2 kHz (fricatives such as /s/ and /f/). */
+export const WAVEFORM_8K: WaveformSettings = { kind: 'waveform', sampleRate: 8000, length: 8000 };
+
 export const LOGMEL_60x134: LogMelSettings = {
   kind: 'logmel', sampleRate: 16000, length: 16000, frameSize: 512, hop: 120, melBands: 60, frames: 134,
   fmin: 20, fmax: 7800, logFloor: 1e-10, clamp: 5,

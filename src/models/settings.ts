@@ -13,8 +13,8 @@ export const ENCODERS = ['repeat', 'rate', 'latency'] as const satisfies readonl
 const encodersComplete: [Exclude<EncoderName, (typeof ENCODERS)[number]>] extends [never] ? true : never = true;
 void encodersComplete;
 
-/** A model's input: its architecture's own features (zoo.ts featuresFor), or MFCC of the log-mel. */
-export const FEATURE_CHOICES = ['default', 'mfcc'] as const;
+/** A model's input: its architecture's own features (zoo.ts featuresFor), MFCC of the log-mel, or the waveform at 8 kHz. */
+export const FEATURE_CHOICES = ['default', 'mfcc', 'waveform-8k'] as const;
 
 const { steps, ...neuron } = NEURON_SETTINGS;
 
@@ -36,7 +36,7 @@ export const MODEL_SETTINGS = {
   quantize: { kind: 'integer', min: 0, default: 0, help: 'CNN activations: QCFS of L levels in place of ReLU (0: ReLU)', flag: '--quantize <L>' },
   /** Set by convert (train/convert.ts): the layout of models/converted.ts instead of toSpiking's. */
   converted: { kind: 'boolean', default: false, help: 'an SNN converted from a CNN: batch norm folded, IF neurons, spike-count max pools' },
-  features: { kind: 'oneOf', values: FEATURE_CHOICES, default: 'default', help: "input features: the architecture's own (waveform for m5, log-mel for the others) or mfcc (20 MFCC of that log-mel)", flag: '--features <kind>' },
+  features: { kind: 'oneOf', values: FEATURE_CHOICES, default: 'default', help: "input features: the architecture's own (waveform at 4 kHz for m5, log-mel for the others), mfcc (20 MFCC of that log-mel) or waveform-8k (m5 at 8 kHz)", flag: '--features <kind>' },
 } as const satisfies Schema;
 
 export type ModelSettingKey = keyof typeof MODEL_SETTINGS;

@@ -1,6 +1,6 @@
 // The four architectures of the study, as CNNs; their SNN twins come from toSpiking(), so no model is
 // written twice. Layer names follow PyTorch's so weights map one to one.
-import { LOGMEL_40x101, LOGMEL_60x134, MFCC_20x134, WAVEFORM_4K, featureShape, type FeatureSettings } from '../audio/settings.js';
+import { LOGMEL_40x101, LOGMEL_60x134, MFCC_20x134, WAVEFORM_4K, WAVEFORM_8K, featureShape, type FeatureSettings } from '../audio/settings.js';
 // Installs the engine's FFT as the spectra of every feature extraction once an engine runs (audio/spectrum.ts).
 import '../kernels/fft.js';
 import { AdaptiveAvgPool1d, AdaptiveAvgPool2d } from '../layers/adaptive-avg-pool.js';
@@ -43,10 +43,18 @@ const INPUTS: Readonly<Record<ModelName, FeatureSettings>> = {
   bcresnet: LOGMEL_40x101,
 };
 
-/** The feature settings a model of this architecture is trained and run on (a fresh copy); with 'mfcc', MFCC of its log-mel. */
+/**
+ * The feature settings a model of this architecture is trained and run on (a fresh copy); with 'mfcc',
+ * MFCC of its log-mel; with 'waveform-8k', a waveform model's input at 8 kHz (its layers are the same:
+ * M5 ends in an adaptive pool, so twice the samples only lengthen its feature maps).
+ */
 export function featuresFor(model: ModelName, features: ModelConfig['features'] = 'default'): FeatureSettings {
   const settings = INPUTS[model];
   if (!settings) throw new RangeError(`featuresFor: unknown model "${String(model)}"; expected ${Object.keys(INPUTS).join(', ')}`);
+  if (features === 'waveform-8k') {
+    if (settings.kind !== 'waveform') throw new RangeError(`featuresFor: ${model} takes the ${settings.kind}, not a waveform: --features waveform-8k is for m5`);
+    return { ...WAVEFORM_8K };
+  }
   if (features !== 'mfcc') return { ...settings };
   if (settings.kind !== 'logmel') throw new RangeError(`featuresFor: ${model} takes the ${settings.kind}; MFCC are computed from a log-mel spectrogram`);
   return { ...settings, kind: 'mfcc', coefficients: MFCC_20x134.coefficients };
