@@ -48,7 +48,7 @@ const KINDS = ['waveform', 'logmel', 'mfcc'] as const;
 
 export const WAVEFORM_4K: WaveformSettings = { kind: 'waveform', sampleRate: 4000, length: 4000 };
 
-/** M5's waveform at twice the study's rate: 0-4 kHz heard instead of 0-2 kHz (fricatives such as /s/ and /f/). */
+/** M5's waveform at twice the study's rate: 0-4 kHz heard instead of 0-2 kHz (third formants, front vowels' second). */
 export const WAVEFORM_8K: WaveformSettings = { kind: 'waveform', sampleRate: 8000, length: 8000 };
 
 export const LOGMEL_60x134: LogMelSettings = {
