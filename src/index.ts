@@ -43,7 +43,7 @@ export type { DecodedAudio, WavBitDepth } from './audio/wav.js';
 export { resample, StreamResampler } from './audio/resample.js';
 export { extractFeatures, fitClip } from './audio/features.js';
 export { featuresFor } from './models/zoo.js';
-export { featureShape, featureKey, validateFeatureSettings, WAVEFORM_4K, LOGMEL_60x134, MFCC_20x134 } from './audio/settings.js';
+export { featureShape, featureKey, validateFeatureSettings, WAVEFORM_4K, WAVEFORM_8K, LOGMEL_60x134, MFCC_20x134 } from './audio/settings.js';
 export type { FeatureSettings, WaveformSettings, LogMelSettings, MfccSettings, SpectralSettings } from './audio/settings.js';
 export { logMelSpectrogram } from './audio/logmel.js';
 export type { PowerSpectra } from './audio/spectrum.js';
