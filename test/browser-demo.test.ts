@@ -128,7 +128,7 @@ it.skipIf(!chromium)('the demo page detects real spoken words from the microphon
     expect(heard.listening).toBe(true);
     expect(heard.error).toBeNull();
 
-    const words = CLIPS.map((c) => c.word);
+    const words: string[] = CLIPS.map((c) => c.word);
     const events = heard.events.filter((e) => e.model === 'cnn');
     const summary = events.map((e) => `${e.time.toFixed(2)}s ${e.word} ${e.score.toFixed(2)}`).join(', ');
     // Every word, and only these words.

@@ -143,7 +143,7 @@ describeEachBuild('conv', () => {
       const x = Tensor.from(randArray(N * C * H * W, 3), [N * C * H * W]);
       const dy = Tensor.from(randArray(N * CO * OH * OW, 4), [N * CO * OH * OW]);
       const least = k.conv2dScratchBytes(desc.ptr);
-      const dw = (bytes: number): number[] => {
+      const dw = (bytes: number): Float32Array => {
         const scratch = Tensor.empty([bytes / 4 + 16]);
         const out = Tensor.empty([CO * C * KH * KW]).fill(NaN);
         k.conv2dBackwardWeight(desc.ptr, x.ptr, dy.ptr, out.ptr, 0, scratch.ptr + 64 - (scratch.ptr % 64), bytes);

@@ -63,7 +63,7 @@ function toneCnn(classes: number, seed: number, quantize = 0): Network {
   ]);
 }
 
-function logits(model: Model, x: Tensor): number[] {
+function logits(model: Model, x: Tensor): Float32Array {
   model.eval();
   return model.forward(x).toArray();
 }
@@ -140,7 +140,7 @@ describeEachBuild('conversion', () => {
     // The same weights and λ with QCFS of T levels: what an SNN of T steps can at best compute.
     const levels = (T: number) => new Network(cnn.config, [6], cnn.layers.map((l) => (l instanceof QCFS ? new QCFS(l.name, T, l.scale) : l.clone())));
     const x = Tensor.from(randArray(64 * 6, 4, -2, 2), [64, 6]);
-    const maxErr = (a: number[], b: number[]) => Math.max(...a.map((v, i) => Math.abs(v - b[i])));
+    const maxErr = (a: Float32Array, b: Float32Array) => Math.max(...Array.from(a, (v, i) => Math.abs(v - b[i])));
     for (const T of [2, 4, L, 2 * L]) {
       const twin = levels(T);
       const want = logits(twin, x);

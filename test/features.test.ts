@@ -152,7 +152,7 @@ describe('features', () => {
   });
 
   it('settings are a JSON value with a stable key, and bad settings name the field', () => {
-    const s = featuresFor('hjh');
+    const s = featuresFor('hjh') as LogMelSettings;
     const back = JSON.parse(JSON.stringify(s)) as LogMelSettings;
     expect(back).toEqual(s);
     expect(featureKey(back)).toBe(featureKey(s));

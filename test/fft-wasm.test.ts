@@ -5,7 +5,7 @@
 // real recording. And the dispatch: the TypeScript FFT before an engine runs, the engine's after.
 import { readFileSync } from 'node:fs';
 import MeydaModule from 'meyda';
-import { describe, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { decodeWav } from '../src/audio/wav.js';
 import { logMelSpectrogram, melEnergies } from '../src/audio/logmel.js';
 import { LOGMEL_60x134 } from '../src/audio/settings.js';

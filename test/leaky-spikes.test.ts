@@ -6,7 +6,7 @@ import { describeEachBuild } from './helpers.js';
 
 describeEachBuild('Leaky.lastSpikes', () => {
   it('is null before a forward pass, then the record of the last one as [steps, batch, ...row]', () => {
-    const lif = new Leaky('lif1', { steps: 3, beta: 1, threshold: 1, learnBeta: false, learnThreshold: false, surrogate: 'atan', form: 'current', reset: 'subtract', initial: 0 });
+    const lif = new Leaky('lif1', { steps: 3, beta: 1, threshold: 1, learnBeta: false, learnThreshold: false, surrogate: 'atan', form: 'current', reset: 'subtract', initial: 0, signed: false });
     expect(lif.lastSpikes()).toBeNull();
     const ctx = { batch: 2, steps: 3, training: false, count: false, spikesIn: false, backward: false };
     // One row per sample (repeat encoding: broadcast over the steps), 2 channels x 2 positions.

@@ -96,7 +96,7 @@ describeEachBuild('signed lif', () => {
       const count = lifForward(input, rec, p);
       const ref = refForward(xs, once, n, p);
       expect(Array.from(rec.out.f32)).toEqual(Array.from(ref.out));
-      expect(Array.from(rec.spikes.data)).toEqual(Array.from(ref.out, Math.abs));
+      expect(Array.from(rec.spikes!.data)).toEqual(Array.from(ref.out, Math.abs));
       expect(count).toBe(ref.count);
       expect(maxRelErr(rec.membrane.f32, ref.mem)).toBeLessThan(1);
       if (!once && steps > 4) expect(ref.out.some((s) => s < 0) && ref.out.some((s) => s > 0)).toBe(true);

@@ -104,7 +104,7 @@ describeEachBuild('lif', () => {
       const rec = record(steps, n);
       const count = lifForward(input, rec, p);
       const ref = refForward(xs, once, n, p);
-      expect(Array.from(rec.spikes.data)).toEqual(Array.from(ref.spk));
+      expect(Array.from(rec.spikes!.data)).toEqual(Array.from(ref.spk));
       expect(Array.from(rec.out.f32)).toEqual(Array.from(ref.spk));
       expect(count).toBe(ref.count);
       expect(maxRelErr(rec.membrane.f32, ref.mem)).toBeLessThan(1);
@@ -286,7 +286,7 @@ describeEachBuild('lif', () => {
         const ref = refForward(xs, once, n, p);
         expect(lifForward(input, last, p)).toBe(ref.count);
         expect(lifForward(input, full, p)).toBe(ref.count);
-        expect(Array.from(last.spikes.data)).toEqual(Array.from(ref.spk));
+        expect(Array.from(last.spikes!.data)).toEqual(Array.from(ref.spk));
         expect(Array.from(last.out.f32)).toEqual(Array.from(full.out.f32));
         expect(Array.from(last.membrane.f32)).toEqual(Array.from(full.membrane.f32.subarray((steps - 1) * n)));
         const ds = Tensor.zeros([steps, n]), dx = Tensor.zeros(input.shape);
@@ -309,7 +309,7 @@ describeEachBuild('lif', () => {
     const rec = record(steps, n);
     const ref = refForward(xs, false, n, p);
     expect(lifForward(input, rec, p)).toBe(ref.count);
-    expect(Array.from(rec.spikes.data)).toEqual(Array.from(ref.spk));
+    expect(Array.from(rec.spikes!.data)).toEqual(Array.from(ref.spk));
     input.free();
     freeRecord(rec);
   });
@@ -319,7 +319,7 @@ describeEachBuild('lif', () => {
     const input = Tensor.from([0.75, 0.75000006, 0.5]);
     const rec = record(4, 3);
     expect(lifForward(input, rec, p)).toBe(4);
-    expect(Array.from(rec.spikes.data)).toEqual([0, 1, 0, 0, 1, 0, 0, 1, 0, 0, 1, 0]);
+    expect(Array.from(rec.spikes!.data)).toEqual([0, 1, 0, 0, 1, 0, 0, 1, 0, 0, 1, 0]);
     input.free();
     freeRecord(rec);
   });

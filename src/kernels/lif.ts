@@ -104,7 +104,7 @@ function option<T extends string>(op: string, name: string, value: T, table: Rec
  */
 function checkRecord(op: string, record: LifRecord, p: LifParams, forward: boolean): number {
   checkParams(op, p);
-  const { steps, threshold } = p;
+  const { steps } = p;
   const { membrane, spikes, out } = record;
   const readsOut = forward || p.signed;
   if (!readsOut && membrane.shape.length === 1)
