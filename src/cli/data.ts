@@ -97,6 +97,8 @@ export type LoadedSplits = Splits & {
   missingWords?: readonly string[];
   /** How training batches are augmented (passed to train()); undefined for none. */
   augment?: AugmentOptions;
+  /** The same clips in other features, not augmented (a teacher's that hears other features). */
+  inFeatures(features: FeatureSettings): Promise<LoadedSplits>;
 };
 
 /**
@@ -201,7 +203,7 @@ export function loadData(io: CliIo, opts: DataOptions, features: FeatureSettings
           ...(s.buildSeconds.copies > 0 ? [`${copies} augmented copies of each training clip in ${s.buildSeconds.copies.toFixed(1)} s`] : []),
         ];
         if (built.length) note(io, `feature cache built: ${built.join(', ')}`);
-        return { ...s, roots, augment, missingWords: s.listing.missingWords };
+        return { ...s, roots, augment, missingWords: s.listing.missingWords, inFeatures: (f: FeatureSettings) => loadData(io, scoringOptions(opts), f) };
       },
       (e: Error) => {
         // A folder that is not a Speech Commands copy (no word folders, no split lists) is the user's to fix.

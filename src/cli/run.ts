@@ -4,7 +4,7 @@
 import { existsSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { FeatureSettings } from '../audio/settings.js';
+import { type FeatureSettings, featureShape } from '../audio/settings.js';
 import { initEngine } from '../engine/engine.js';
 import { type ConversionMethod, convert, defaultMethod } from '../train/convert.js';
 import { DEFAULT_CONFIG, MODEL_SETTINGS } from '../models/config.js';
@@ -17,6 +17,7 @@ import { writeFileAtomic } from '../util/atomic-node.js';
 import { pickSettings } from '../util/schema.js';
 import { FileCheckpointStore } from '../train/checkpoint-node.js';
 import { meanRate } from '../train/conversion-report.js';
+import type { ListeningTeacher } from '../train/distill.js';
 import { evaluate, type EvalResult } from '../train/evaluate.js';
 import { epochLogger } from '../train/log-node.js';
 import type { RunResult } from '../train/report.js';
@@ -202,21 +203,27 @@ async function buildModel(io: CliIo, spec: RunSpec, data: LoadedSplits, features
   }
 }
 
-/** The teachers of a distilled run: model files on the run's features and classes, any architecture. */
-async function loadTeachers(files: readonly string[], data: LoadedSplits, features: FeatureSettings): Promise<Model[]> {
+/** The teachers of a distilled run: model files on the run's classes, any architecture. One on other
+ *  features than the run's listens: it gets the training split in its own features. */
+async function loadTeachers(io: CliIo, files: readonly string[], data: LoadedSplits, features: FeatureSettings): Promise<{ teachers: Model[]; listeners: ListeningTeacher[] }> {
+  const loaded: Model[] = [];
   const teachers: Model[] = [];
+  const listeners: ListeningTeacher[] = [];
   try {
     for (const file of files) {
       const { model, meta } = await loadModel(file);
-      teachers.push(model);
-      if (JSON.stringify(meta.features) !== JSON.stringify(features))
-        throw new UsageError(`--teacher: "${file}" was trained on other features than this run's (give the same --features)`);
+      loaded.push(model);
       if (meta.classNames.join(',') !== data.train.classes.join(','))
         throw new UsageError(`--teacher: "${file}" has classes ${meta.classNames.join(',')}, the data has ${data.train.classes.join(',')}`);
+      if (JSON.stringify(meta.features) === JSON.stringify(features)) teachers.push(model);
+      else {
+        listeners.push({ model, train: (await data.inFeatures(meta.features)).train });
+        note(io, `--teacher ${file} takes ${meta.features.kind} [${featureShape(meta.features).join(', ')}]: it hears each training clip so, as recorded`);
+      }
     }
-    return teachers;
+    return { teachers, listeners };
   } catch (e) {
-    for (const t of teachers) t.dispose();
+    for (const t of loaded) t.dispose();
     throw e;
   }
 }
@@ -268,8 +275,9 @@ export async function trainRun(
   const resume = start === 'resume';
   const model = await buildModel(io, spec, data, features);
   let teachers: Model[] = [];
+  let listeners: ListeningTeacher[] = [];
   try {
-    teachers = await loadTeachers(spec.teachers ?? [], data, features);
+    ({ teachers, listeners } = await loadTeachers(io, spec.teachers ?? [], data, features));
     // No epochs: the model is scored and saved as built, as a converted SNN that keeps its QCFS CNN's accuracy.
     const trained: TrainResult = spec.epochs === 0 ? UNTRAINED : await interrupt.during((signal) =>
       train(
@@ -289,7 +297,7 @@ export async function trainRun(
           onEpoch: epochLogger(logPath),
           signal,
           augment: data.augment,
-          ...(teachers.length > 0 && { distill: { teachers, alpha: spec.distillAlpha, temperature: spec.distillTemperature } }),
+          ...(teachers.length + listeners.length > 0 && { distill: { teachers, listeners, alpha: spec.distillAlpha, temperature: spec.distillTemperature } }),
           ...(spec.average !== undefined && { average: spec.average }),
           ...(spec.labelSpace && { labelSpace: spec.labelSpace }),
           ...(spec.keep && { keep: spec.keep }),
@@ -336,7 +344,7 @@ export async function trainRun(
     await writeFileAtomic(join(out, 'result.json'), JSON.stringify({ ...result, spec }, null, 2) + '\n');
     return { result, test };
   } finally {
-    for (const t of teachers) t.dispose();
+    for (const t of [...teachers, ...listeners.map((l) => l.model)]) t.dispose();
     model.dispose();
   }
 }

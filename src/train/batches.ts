@@ -17,6 +17,8 @@ export interface Batch {
   x: Tensor;
   /** i32 [n] */
   labels: Tensor;
+  /** i32 [n]: each row's index in the data set. */
+  samples: Tensor;
   /** [n, classes]: softmax of the logits, then the loss's gradient. */
   probs: Tensor;
   dlogits: Tensor;
@@ -70,6 +72,7 @@ export class BatchLoader {
       batch = {
         x: Tensor.empty([n, ...this.data.featureShape]),
         labels: Tensor.empty([n], 'i32'),
+        samples: Tensor.empty([n], 'i32'),
         probs: Tensor.empty([n, classes]),
         dlogits: Tensor.empty([n, classes]),
         ...(this.heldClassesOnly && this.data.classesHeld && { offsets: Tensor.empty([n, classes]) }),
@@ -78,6 +81,7 @@ export class BatchLoader {
     }
     const x = batch.x.f32;
     const labels = batch.labels.data;
+    const samples = batch.samples.data;
     const aug = this.augment;
     const copies = aug?.copies && this.data.copy ? (this.data.copies ?? 0) : 0;
     // As copyFor and specRng (train/augment.ts), with the epoch's part of the hash done once.
@@ -95,6 +99,7 @@ export class BatchLoader {
         augmentInto(dst, features, this.data.featureShape, aug.spec, rngFor(specSeed, index), this.stats ?? undefined, at);
       } else x.set(features, i * this.per);
       labels[i] = this.data.labels[index];
+      samples[i] = index;
       if (batch.offsets) {
         const held = this.data.classesHeld!(index);
         const row = batch.offsets.f32.subarray(i * held.length, (i + 1) * held.length);

@@ -3,14 +3,30 @@
 //   loss = α · τ² · KL(targets ‖ softmax(z / τ)) + (1 − α) · cross-entropy(z, label)
 // Several teachers of different seeds disagree where the data is ambiguous; their mean tells the student
 // which mistakes are near misses, which one-hot labels cannot (an ensemble's knowledge in one model).
+// Teachers that hear other features than the student (M5 on the waveform for an MFCC student) make
+// errors of their own kind, which an average over architectures and inputs cancels better than one over
+// seeds; they hear each training clip as recorded, once, from the same split in their own features.
 import { ShapeError, fmtShape } from '../engine/errors.js';
 import { Tensor } from '../engine/tensor.js';
 import { distillBackward, distillForward, softTargetsAccumulate } from '../kernels/loss.js';
+import type { Dataset } from '../data/dataset.js';
 import type { Model } from '../models/types.js';
 
+/** A teacher on other features than the student's, with the training split in its own features:
+ *  sample i of `train` is the student's training sample i (the same clip, label and order). */
+export interface ListeningTeacher {
+  model: Model;
+  train: Dataset;
+}
+
 export interface DistillOptions {
-  /** Trained models whose input and classes are the student's; never trained here. */
+  /** Trained models whose input and classes are the student's; never trained here. They hear the
+   *  student's batch as it is, augmented. */
   teachers: readonly Model[];
+  /** Trained models on other features: each hears every training clip as recorded (no copies, no masks),
+   *  once before the first epoch; its soft targets for a clip join the others' whatever copy the student
+   *  gets. Default none. */
+  listeners?: readonly ListeningTeacher[];
   /** Weight of the soft targets' term (default 0.5). */
   alpha?: number;
   /** Softmax temperature τ of teachers and student in that term (default 2). */
@@ -26,20 +42,32 @@ export interface DistillSettings {
 
 export const DISTILL_DEFAULTS = { alpha: 0.5, temperature: 2 } as const;
 
-/** Checks the options against the student; returns what the run's settings record. */
-export function resolveDistill(student: Model, opts: DistillOptions): DistillSettings {
+/** Checks the options against the student and its training split; returns what the run's settings record. */
+export function resolveDistill(student: Model, opts: DistillOptions, train: Dataset): DistillSettings {
   const alpha = opts.alpha ?? DISTILL_DEFAULTS.alpha;
   const temperature = opts.temperature ?? DISTILL_DEFAULTS.temperature;
   if (!(alpha >= 0 && alpha <= 1)) throw new RangeError(`train: distillation alpha must be in [0, 1], got ${alpha}`);
   if (!(temperature > 0 && Number.isFinite(temperature))) throw new RangeError(`train: distillation temperature must be a positive number, got ${temperature}`);
-  if (opts.teachers.length === 0) throw new RangeError('train: distillation needs at least one teacher');
-  opts.teachers.forEach((t, i) => {
+  const listeners = opts.listeners ?? [];
+  if (opts.teachers.length + listeners.length === 0) throw new RangeError('train: distillation needs at least one teacher');
+  const all = [...opts.teachers, ...listeners.map((l) => l.model)];
+  all.forEach((t, i) => {
     if (t === student) throw new RangeError(`train: teacher ${i + 1} is the student itself`);
     if (t.classes !== student.classes) throw new ShapeError(`train: teacher ${i + 1} (${t.name}) has ${t.classes} classes, the student ${student.classes}`);
+  });
+  opts.teachers.forEach((t, i) => {
     if (fmtShape(t.inputShape) !== fmtShape(student.inputShape))
       throw new ShapeError(`train: teacher ${i + 1} (${t.name}) takes inputs of ${fmtShape(t.inputShape)}, the student ${fmtShape(student.inputShape)}`);
   });
-  return { teachers: opts.teachers.map((t) => `${t.name}${t.spiking ? ` SNN T=${t.steps}` : ' CNN'} ${fingerprint(t)}`), alpha, temperature };
+  listeners.forEach(({ model, train: heard }, j) => {
+    const i = opts.teachers.length + j + 1;
+    if (fmtShape(model.inputShape) !== fmtShape(heard.featureShape))
+      throw new ShapeError(`train: teacher ${i} (${model.name}) takes inputs of ${fmtShape(model.inputShape)}, its training split holds ${fmtShape(heard.featureShape)}`);
+    if (heard.size !== train.size || heard.labels.some((l, k) => l !== train.labels[k]))
+      throw new RangeError(`train: teacher ${i} (${model.name})'s training split is not the student's clip for clip (${heard.size} clips against ${train.size}, or other labels)`);
+  });
+  const name = (t: Model) => `${t.name}${t.spiking ? ` SNN T=${t.steps}` : ' CNN'} ${fingerprint(t)}`;
+  return { teachers: [...opts.teachers.map(name), ...listeners.map((l) => `${name(l.model)} on ${fmtShape(l.model.inputShape)}`)], alpha, temperature };
 }
 
 /** FNV-1a over the bits of a model's parameters: two teachers of one architecture but other weights
@@ -56,26 +84,69 @@ export class Distiller {
   /** Per batch size (the full one and the short last one), so an epoch allocates nothing after its first. */
   private readonly buffers = new Map<number, { targets: Tensor; scratch: Tensor; probs: Tensor }>();
   private current: { targets: Tensor; scratch: Tensor; probs: Tensor } | null = null;
+  /** [training clips, classes]: the listening teachers' share of every clip's soft targets. */
+  private readonly heard: Float32Array | null;
+  private readonly weight: number;
+  private readonly classes: number;
 
   constructor(
     private readonly teachers: readonly Model[],
     readonly settings: DistillSettings,
+    listeners: readonly ListeningTeacher[] = [],
   ) {
+    this.weight = 1 / (teachers.length + listeners.length);
+    this.classes = (teachers[0] ?? listeners[0].model).classes;
     for (const t of teachers) t.eval();
+    this.heard = listeners.length ? this.listen(listeners) : null;
   }
 
-  /** Runs every teacher (in eval mode) on the batch x and keeps the mean of their softmax(z / τ). */
-  teach(x: Tensor): void {
+  /** Each listening teacher's softmax(z / τ) over its training split, weighted and summed per clip. */
+  private listen(listeners: readonly ListeningTeacher[]): Float32Array {
+    const { size } = listeners[0].train;
+    const classes = this.classes;
+    const heard = new Float32Array(size * classes);
+    const rows = 64;
+    for (const { model, train } of listeners) {
+      model.eval();
+      const per = train.featureShape.reduce((a, b) => a * b, 1);
+      for (let start = 0; start < size; start += rows) {
+        const n = Math.min(rows, size - start);
+        const x = Tensor.empty([n, ...train.featureShape]);
+        const targets = Tensor.zeros([n, classes]);
+        const scratch = Tensor.empty([n, classes]);
+        try {
+          for (let i = 0; i < n; i++) x.f32.set(train.features(start + i), i * per);
+          softTargetsAccumulate(model.forward(x), targets, scratch, this.settings.temperature, this.weight);
+          const part = heard.subarray(start * classes, (start + n) * classes);
+          const t = targets.f32;
+          for (let k = 0; k < part.length; k++) part[k] += t[k];
+        } finally {
+          for (const tensor of [x, targets, scratch]) tensor.free();
+        }
+      }
+    }
+    return heard;
+  }
+
+  /** Runs every teacher (in eval mode) on the batch x and keeps the mean of their softmax(z / τ), the
+   *  listening teachers' for the batch's `samples` (i32 [rows], training-split indices) included. */
+  teach(x: Tensor, samples: Tensor): void {
     const rows = x.shape[0];
     let b = this.buffers.get(rows);
     if (!b) {
-      const shape = [rows, this.teachers[0].classes];
+      const shape = [rows, this.classes];
       b = { targets: Tensor.empty(shape), scratch: Tensor.empty(shape), probs: Tensor.empty(shape) };
       this.buffers.set(rows, b);
     }
-    b.targets.f32.fill(0);
-    for (const teacher of this.teachers)
-      softTargetsAccumulate(teacher.forward(x), b.targets, b.scratch, this.settings.temperature, 1 / this.teachers.length);
+    const targets = b.targets.f32;
+    targets.fill(0);
+    for (const teacher of this.teachers) softTargetsAccumulate(teacher.forward(x), b.targets, b.scratch, this.settings.temperature, this.weight);
+    if (this.heard) {
+      const classes = this.classes;
+      const index = samples.data as Int32Array;
+      for (let r = 0; r < rows; r++)
+        for (let c = 0; c < classes; c++) targets[r * classes + c] += this.heard[index[r] * classes + c];
+    }
     this.current = b;
   }
 

@@ -183,7 +183,7 @@ export function resolveSettings(model: Model, data: { train: Dataset; validation
     trainSize: data.train.size,
     validationSize: data.validation?.size ?? 0,
     ...(augment && { augment }),
-    ...(opts.distill && { distill: resolveDistill(model, opts.distill) }),
+    ...(opts.distill && { distill: resolveDistill(model, opts.distill, data.train) }),
     ...(opts.average !== undefined && { average: checkDecay(opts.average) }),
     ...(labelSpace === 'folder' && { labelSpace }),
     ...(keep === 'last' && { keep }),

@@ -111,7 +111,7 @@ export async function train(model: Model, data: { train: Dataset; validation?: D
     schedule: new OneCycle({ maxLr: settings.lr, totalSteps: settings.epochs * settings.batchesPerEpoch, pctStart: settings.pctStart }),
     optimizer: createOptimizer(settings.optimizer, model.parameters(), { weightDecay: settings.weightDecay }),
     loader: new BatchLoader(data.train, settings.batchSize, settings.augment && { ...settings.augment, seed: settings.seed }, settings.labelSpace === 'folder'),
-    distiller: settings.distill && opts.distill ? new Distiller(opts.distill.teachers, settings.distill) : null,
+    distiller: settings.distill && opts.distill ? new Distiller(opts.distill.teachers, settings.distill, opts.distill.listeners) : null,
     bestWeights: null,
     average: settings.average ? new WeightAverage(model, settings.average) : null,
   };
@@ -223,8 +223,8 @@ async function trainEpoch(run: Run, epoch: number, bar: ProgressBar): Promise<Ep
       lastYield = performance.now();
     }
     if (opts.signal?.aborted) return null;
-    const { x, labels, probs, dlogits, offsets } = loader.load(order, b, epoch);
-    distiller?.teach(x);
+    const { x, labels, samples, probs, dlogits, offsets } = loader.load(order, b, epoch);
+    distiller?.teach(x, samples);
     const logits = model.forward(x);
     // The model's backward reads dlogits alone, so the logits can take the offsets in place.
     if (offsets) add(logits, offsets, logits);
