@@ -138,10 +138,11 @@ export class Distiller {
       b = { targets: Tensor.empty(shape), scratch: Tensor.empty(shape), probs: Tensor.empty(shape) };
       this.buffers.set(rows, b);
     }
-    const targets = b.targets.f32;
-    targets.fill(0);
+    b.targets.f32.fill(0);
     for (const teacher of this.teachers) softTargetsAccumulate(teacher.forward(x), b.targets, b.scratch, this.settings.temperature, this.weight);
     if (this.heard) {
+      // Read after the teachers ran: a forward may grow the memory, which detaches older views.
+      const targets = b.targets.f32;
       const classes = this.classes;
       const index = samples.data as Int32Array;
       for (let r = 0; r < rows; r++)
