@@ -93,7 +93,7 @@ export type { TrainResult } from './train/trainer.js';
 export { LABEL_SPACES } from './train/run.js';
 export type { TrainOptions, EpochRecord, BestEpoch, RunSettings, TrainCheckpointMeta, LabelSpace } from './train/run.js';
 export { DISTILL_DEFAULTS } from './train/distill.js';
-export type { DistillOptions, DistillSettings } from './train/distill.js';
+export type { DistillOptions, DistillSettings, ListeningTeacher } from './train/distill.js';
 export { evaluate } from './train/evaluate.js';
 export type { EvalOptions, EvalResult } from './train/evaluate.js';
 export { OneCycle } from './train/schedule.js';
