@@ -11,6 +11,10 @@ import { Tensor } from '../engine/tensor.js';
 import { distillBackward, distillForward, softTargetsAccumulate } from '../kernels/loss.js';
 import type { Dataset } from '../data/dataset.js';
 import type { Model } from '../models/types.js';
+import { evalBatch } from './evaluate.js';
+
+/** What a listening teacher's activations may take: its layers keep the last batch's for the whole run. */
+const LISTEN_ACTIVATION_BYTES = 16 << 20;
 
 /** A teacher on other features than the student's, with the training split in its own features:
  *  sample i of `train` is the student's training sample i (the same clip, label and order). */
@@ -105,9 +109,9 @@ export class Distiller {
     const { size } = listeners[0].train;
     const classes = this.classes;
     const heard = new Float32Array(size * classes);
-    const rows = 64;
     for (const { model, train } of listeners) {
       model.eval();
+      const rows = evalBatch(model, 64, LISTEN_ACTIVATION_BYTES);
       const per = train.featureShape.reduce((a, b) => a * b, 1);
       for (let start = 0; start < size; start += rows) {
         const n = Math.min(rows, size - start);

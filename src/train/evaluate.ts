@@ -79,11 +79,11 @@ const EVAL_ACTIVATION_BYTES = 1 << 30;
 
 /**
  * The batch an evaluation runs: `asked`, fewer when a sample's activations over its steps would pass
- * EVAL_ACTIVATION_BYTES (BC-ResNet keeps 14 MB a step, so a converted one at T = 64 scores one clip at a time).
+ * `bytes` (BC-ResNet keeps 14 MB a step, so a converted one at T = 64 scores one clip at a time).
  */
-export function evalBatch(model: Model, asked: number): number {
+export function evalBatch(model: Model, asked: number, bytes = EVAL_ACTIVATION_BYTES): number {
   if (!(model instanceof Network)) return asked;
-  return Math.max(1, Math.min(asked, Math.floor(EVAL_ACTIVATION_BYTES / (4 * model.activationFloats() * model.steps))));
+  return Math.max(1, Math.min(asked, Math.floor(bytes / (4 * model.activationFloats() * model.steps))));
 }
 
 /** The evaluation, one batch per step. */
