@@ -97,7 +97,7 @@ export type LoadedSplits = Splits & {
   missingWords?: readonly string[];
   /** How training batches are augmented (passed to train()); undefined for none. */
   augment?: AugmentOptions;
-  /** The same clips in other features, not augmented (a teacher's that hears other features). */
+  /** The same clips in other features, not augmented: what a teacher on other features hears. */
   inFeatures(features: FeatureSettings): Promise<LoadedSplits>;
 };
 
