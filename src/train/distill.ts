@@ -11,6 +11,7 @@ import { Tensor } from '../engine/tensor.js';
 import { distillBackward, distillForward, softTargetsAccumulate } from '../kernels/loss.js';
 import type { Dataset } from '../data/dataset.js';
 import type { Model } from '../models/types.js';
+import { silentProgress, type ProgressFactory } from '../util/progress.js';
 import { evalBatch } from './evaluate.js';
 
 /** What a listening teacher's activations may take: its layers keep the last batch's for the whole run. */
@@ -97,39 +98,51 @@ export class Distiller {
     private readonly teachers: readonly Model[],
     readonly settings: DistillSettings,
     listeners: readonly ListeningTeacher[] = [],
+    progress: ProgressFactory = silentProgress,
   ) {
     this.weight = 1 / (teachers.length + listeners.length);
     this.classes = (teachers[0] ?? listeners[0].model).classes;
     for (const t of teachers) t.eval();
-    this.heard = listeners.length ? this.listen(listeners) : null;
+    this.heard = listeners.length ? this.listen(listeners, progress) : null;
   }
 
   /** Each listening teacher's softmax(z / τ) over its training split, weighted and summed per clip. */
-  private listen(listeners: readonly ListeningTeacher[]): Float32Array {
+  private listen(listeners: readonly ListeningTeacher[], progress: ProgressFactory): Float32Array {
     const { size } = listeners[0].train;
     const classes = this.classes;
     const heard = new Float32Array(size * classes);
-    for (const { model, train } of listeners) {
-      model.eval();
-      const rows = evalBatch(model, 64, LISTEN_ACTIVATION_BYTES);
-      const per = train.featureShape.reduce((a, b) => a * b, 1);
-      for (let start = 0; start < size; start += rows) {
-        const n = Math.min(rows, size - start);
-        const x = Tensor.empty([n, ...train.featureShape]);
-        const targets = Tensor.zeros([n, classes]);
-        const scratch = Tensor.empty([n, classes]);
-        try {
-          for (let i = 0; i < n; i++) x.f32.set(train.features(start + i), i * per);
-          softTargetsAccumulate(model.forward(x), targets, scratch, this.settings.temperature, this.weight);
-          const part = heard.subarray(start * classes, (start + n) * classes);
-          const t = targets.f32;
-          for (let k = 0; k < part.length; k++) part[k] += t[k];
-        } finally {
-          for (const tensor of [x, targets, scratch]) tensor.free();
-        }
-      }
+    const bar = progress(`${listeners.length} teachers on other features listen`, listeners.length * size);
+    let done = 0;
+    try {
+      for (const listener of listeners) this.listenTo(listener, heard, (n) => bar.update((done += n)));
+    } finally {
+      bar.stop();
     }
     return heard;
+  }
+
+  /** Adds one listening teacher's weighted softmax(z / τ) for every clip of its split to `heard`. */
+  private listenTo({ model, train }: ListeningTeacher, heard: Float32Array, onRows: (n: number) => void): void {
+    const classes = this.classes;
+    const rows = evalBatch(model, 64, LISTEN_ACTIVATION_BYTES);
+    const per = train.featureShape.reduce((a, b) => a * b, 1);
+    model.eval();
+    for (let start = 0; start < train.size; start += rows) {
+      const n = Math.min(rows, train.size - start);
+      const x = Tensor.empty([n, ...train.featureShape]);
+      const targets = Tensor.zeros([n, classes]);
+      const scratch = Tensor.empty([n, classes]);
+      try {
+        for (let i = 0; i < n; i++) x.f32.set(train.features(start + i), i * per);
+        softTargetsAccumulate(model.forward(x), targets, scratch, this.settings.temperature, this.weight);
+        const part = heard.subarray(start * classes, (start + n) * classes);
+        const t = targets.f32;
+        for (let k = 0; k < part.length; k++) part[k] += t[k];
+      } finally {
+        for (const tensor of [x, targets, scratch]) tensor.free();
+      }
+      onRows(n);
+    }
   }
 
   /** Runs every teacher (in eval mode) on the batch x and keeps the mean of their softmax(z / τ), the

@@ -111,7 +111,7 @@ export async function train(model: Model, data: { train: Dataset; validation?: D
     schedule: new OneCycle({ maxLr: settings.lr, totalSteps: settings.epochs * settings.batchesPerEpoch, pctStart: settings.pctStart }),
     optimizer: createOptimizer(settings.optimizer, model.parameters(), { weightDecay: settings.weightDecay }),
     loader: new BatchLoader(data.train, settings.batchSize, settings.augment && { ...settings.augment, seed: settings.seed }, settings.labelSpace === 'folder'),
-    distiller: settings.distill && opts.distill ? new Distiller(opts.distill.teachers, settings.distill, opts.distill.listeners) : null,
+    distiller: settings.distill && opts.distill ? new Distiller(opts.distill.teachers, settings.distill, opts.distill.listeners, opts.progress) : null,
     bestWeights: null,
     average: settings.average ? new WeightAverage(model, settings.average) : null,
   };
