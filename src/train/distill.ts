@@ -12,6 +12,7 @@ import { distillBackward, distillForward, softTargetsAccumulate } from '../kerne
 import type { Dataset } from '../data/dataset.js';
 import type { Model } from '../models/types.js';
 import { silentProgress, type ProgressFactory } from '../util/progress.js';
+import { BatchLoader, batchCount } from './batches.js';
 import { evalBatch } from './evaluate.js';
 
 /** What a listening teacher's activations may take: its layers keep the last batch's for the whole run. */
@@ -124,24 +125,28 @@ export class Distiller {
   /** Adds one listening teacher's weighted softmax(z / τ) for every clip of its split to `heard`. */
   private listenTo({ model, train }: ListeningTeacher, heard: Float32Array, onRows: (n: number) => void): void {
     const classes = this.classes;
-    const rows = evalBatch(model, 64, LISTEN_ACTIVATION_BYTES);
-    const per = train.featureShape.reduce((a, b) => a * b, 1);
+    const loader = new BatchLoader(train, evalBatch(model, 64, LISTEN_ACTIVATION_BYTES));
+    const order = Int32Array.from({ length: train.size }, (_, i) => i);
     model.eval();
-    for (let start = 0; start < train.size; start += rows) {
-      const n = Math.min(rows, train.size - start);
-      const x = Tensor.empty([n, ...train.featureShape]);
-      const targets = Tensor.zeros([n, classes]);
-      const scratch = Tensor.empty([n, classes]);
-      try {
-        for (let i = 0; i < n; i++) x.f32.set(train.features(start + i), i * per);
-        softTargetsAccumulate(model.forward(x), targets, scratch, this.settings.temperature, this.weight);
-        const part = heard.subarray(start * classes, (start + n) * classes);
-        const t = targets.f32;
-        for (let k = 0; k < part.length; k++) part[k] += t[k];
-      } finally {
-        for (const tensor of [x, targets, scratch]) tensor.free();
+    try {
+      for (let b = 0, start = 0; b < batchCount(train.size, loader.batchSize); b++) {
+        const { x } = loader.load(order, b);
+        const n = x.shape[0];
+        const sum = Tensor.zeros([n, classes]);
+        const scratch = Tensor.empty([n, classes]);
+        try {
+          softTargetsAccumulate(model.forward(x), sum, scratch, this.settings.temperature, this.weight);
+          const t = sum.f32;
+          for (let k = 0; k < n * classes; k++) heard[start * classes + k] += t[k];
+        } finally {
+          sum.free();
+          scratch.free();
+        }
+        start += n;
+        onRows(n);
       }
-      onRows(n);
+    } finally {
+      loader.dispose();
     }
   }
 
