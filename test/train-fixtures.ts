@@ -12,7 +12,7 @@ function config(classes: number, seed: number): ModelConfig {
   return {
     name: 'tcy', classes, spiking: false, steps: 1, encoder: 'repeat', beta: 0.5, threshold: 1,
     learnBeta: false, learnThreshold: false, surrogate: 'atan', form: 'current', reset: 'subtract', initial: 0, signed: false, seed,
-    quantize: 0, converted: false, features: 'default',
+    quantize: 0, converted: false, features: 'default', width: 1,
   };
 }
 

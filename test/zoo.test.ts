@@ -119,6 +119,23 @@ describe('zoo', () => {
     expect(() => createModel('tcresnet8', { features: 'waveform-8k' })).toThrow(/tcresnet8 takes the logmel, not a waveform: --features waveform-8k is for m5/);
   });
 
+  it('--width multiplies tcresnet8 and bcresnet channels; the study\'s models refuse it', () => {
+    // Counted by hand: stem 20·20·3+20, blocks (20→30, 30→40, 40→60) of 9·cin·cout + 9·cout² + cin·cout
+    // weights and 9·cout biases and batch-norm affines, fc 60·10+10.
+    const wide = createModel('tcresnet8', { features: 'mfcc', classes: 10, width: 1.25 });
+    expect(shapes(wide)).toMatchObject({ conv0: [20, 134], block1: [30, 67], block2: [40, 34], block3: [60, 17], fc: [10] });
+    expect(wide.parameterCount()).toBe(1_220 + 14_370 + 26_760 + 56_940 + 610);
+    runForward(wide, 2);
+    const snn = createModel('tcresnet8', { features: 'mfcc', classes: 10, width: 1.25, spiking: true, steps: 2 });
+    expect(snn.parameters().map((p) => p.value.size)).toEqual(wide.parameters().map((p) => p.value.size));
+    runForward(snn, 2);
+    const bc = createModel('bcresnet', { classes: 10, width: 2 });
+    expect(shapes(bc)).toMatchObject({ conv0: [96, 20, 101], fc: [10] });
+    for (const m of [wide, snn, bc]) m.dispose();
+    expect(() => createModel('m5', { width: 2 })).toThrow(/model option width: m5 has the study's channels \(width 1, got 2\)/);
+    expect(() => createModel('tcresnet8', { width: 0 })).toThrow(/model option width/);
+  });
+
   it('hjh and tcy: shapes, Leaky layers on the input, [B, classes] logits', () => {
     const hjh = createModel('hjh', { classes: 10 });
     expect(shapes(hjh)).toMatchObject({ conv1: [8, 60, 134], pool1: [8, 30, 67], conv2: [16, 30, 67], avgpool: [16, 1, 1], fc: [10] });
@@ -188,13 +205,13 @@ describe('zoo', () => {
     const m = createModel('hjh', { spiking: true });
     // Checkpoints compare configs as JSON to resume: the key order is part of the file format.
     expect(Object.keys(m.config)).toEqual(
-      ['name', 'classes', 'spiking', 'steps', 'encoder', 'beta', 'threshold', 'learnBeta', 'learnThreshold', 'surrogate', 'form', 'reset', 'initial', 'signed', 'seed', 'quantize', 'converted', 'features'],
+      ['name', 'classes', 'spiking', 'steps', 'encoder', 'beta', 'threshold', 'learnBeta', 'learnThreshold', 'surrogate', 'form', 'reset', 'initial', 'signed', 'seed', 'quantize', 'converted', 'features', 'width'],
     );
     expect(Object.keys(m.config)).toEqual(Object.keys(MODEL_SETTINGS));
     expect(m.config).toEqual({ name: 'hjh', ...DEFAULT_CONFIG, spiking: true });
     expect(DEFAULT_CONFIG).toEqual({
       classes: 35, spiking: false, steps: 5, encoder: 'repeat', beta: 0.5, threshold: 1, learnBeta: false, learnThreshold: false,
-      surrogate: 'atan', form: 'current', reset: 'subtract', initial: 0, signed: false, seed: 0, quantize: 0, converted: false, features: 'default',
+      surrogate: 'atan', form: 'current', reset: 'subtract', initial: 0, signed: false, seed: 0, quantize: 0, converted: false, features: 'default', width: 1,
     });
     for (const [key, setting] of Object.entries(MODEL_SETTINGS)) expect(checkSetting(setting, key, setting.default)).toBe(setting.default);
     // A config saved before (a plain JSON object) resolves to itself.

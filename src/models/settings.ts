@@ -37,6 +37,8 @@ export const MODEL_SETTINGS = {
   /** Set by convert (train/convert.ts): the layout of models/converted.ts instead of toSpiking's. */
   converted: { kind: 'boolean', default: false, help: 'an SNN converted from a CNN: batch norm folded, IF neurons, spike-count max pools' },
   features: { kind: 'oneOf', values: FEATURE_CHOICES, default: 'default', help: "input features: the architecture's own (waveform at 4 kHz for m5, log-mel for the others), mfcc (20 MFCC of that log-mel) or waveform-8k (m5 at 8 kHz)", flag: '--features <kind>' },
+  /** The width multiplier of the papers (TC-ResNet8-1.5, BC-ResNet-τ as τ = 3·width): every layer's channels times it, rounded. */
+  width: { kind: 'number', min: 0, exclusiveMin: true, max: 4, default: 1, help: 'channels times this, rounded (tcresnet8, bcresnet): tcresnet8 at 1.25 on MFCC has 99,900 parameters for ten words', flag: '--width <k>' },
 } as const satisfies Schema;
 
 export type ModelSettingKey = keyof typeof MODEL_SETTINGS;

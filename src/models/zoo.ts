@@ -134,10 +134,12 @@ function tcy(classes: number, seed: (layer: string) => number): Layer[] {
  * blocks of 9-tap convolutions at stride 2 (24, 32, 48 channels), global average pooling and a linear
  * classifier. Each path of a block ends in its own ReLU and the block sums them (the join SEW-ResNet
  * spikes: see layers/residual.ts), so toSpiking() gives a spiking ResNet with the same weights.
+ * `width` multiplies every channel count, as the paper's TC-ResNet8-1.5.
  */
-function tcresnet8(classes: number, seed: (layer: string) => number, input: readonly number[]): Layer[] {
+function tcresnet8(classes: number, seed: (layer: string) => number, input: readonly number[], width: number): Layer[] {
   // [1, bands, frames]: 60 log-mel bands, or 20 MFCC (the paper's own input is 40 MFCC).
   const [, bands, frames] = input;
+  const [c0, c1, c2, c3] = [16, 24, 32, 48].map((c) => widen(c, width));
   const block = (i: number, cin: number, cout: number): Residual => {
     const n = (layer: string) => `block${i}.${layer}`;
     const conv = (layer: string, c: number, kernel: number, stride: number) =>
@@ -150,17 +152,17 @@ function tcresnet8(classes: number, seed: (layer: string) => number, input: read
   };
   return [
     new Reshape('bands', [bands, frames]),
-    new Conv1d('conv0', { inChannels: bands, outChannels: 16, kernel: 3, padding: 1 }, seed('conv0')),
-    block(1, 16, 24),
-    block(2, 24, 32),
-    block(3, 32, 48),
+    new Conv1d('conv0', { inChannels: bands, outChannels: c0, kernel: 3, padding: 1 }, seed('conv0')),
+    block(1, c0, c1),
+    block(2, c1, c2),
+    block(3, c2, c3),
     new AdaptiveAvgPool1d('avgpool', 1),
     new Flatten('flatten'),
-    new Linear('fc', 48, classes, seed('fc')),
+    new Linear('fc', c3, classes, seed('fc')),
   ];
 }
 
-/** BC-ResNet's width multiplier τ: channels 16τ, 8τ, 12τ, 16τ, 20τ, 32τ (BC-ResNet-3 of the paper). */
+/** BC-ResNet's width multiplier τ at width 1: channels 16τ, 8τ, 12τ, 16τ, 20τ, 32τ (BC-ResNet-3 of the paper). */
 const BC_WIDTH = 3;
 /** Sub-bands of the sub-spectral norm: 20, 10 and 5 bands split evenly into 5. */
 const SUB_BANDS = 5;
@@ -178,9 +180,9 @@ const SUB_BANDS = 5;
  * validation loss jumped to 13-300 at the peak rate in some epochs). The paper's Swish in f2 is a ReLU here, so toSpiking() turns every
  * activation into a Leaky and the sums into membrane inputs.
  */
-function bcresnet(classes: number, seed: (layer: string) => number, input: readonly number[]): Layer[] {
+function bcresnet(classes: number, seed: (layer: string) => number, input: readonly number[], width: number): Layer[] {
   const [, bands, frames] = input;
-  const ch = (base: number) => base * BC_WIDTH;
+  const ch = (base: number) => widen(base * BC_WIDTH, width);
   // Sub-spectral norm (Chang et al. 2021): batch norm of each of S sub-bands of each channel on its own,
   // i.e. BatchNorm2d over C·S channels of the [C·S, F/S, T] view of [C, F, T].
   const subSpectralNorm = (name: string, c: number, f: number): Layer[] => [
@@ -238,12 +240,18 @@ function bcresnet(classes: number, seed: (layer: string) => number, input: reado
   ];
 }
 
+/** Channels at a width multiplier: rounded, at least one. */
+const widen = (channels: number, width: number): number => Math.max(1, Math.round(channels * width));
+
 /** An architecture's layers for `classes` outputs over inputs of shape `input` per sample. */
-type Architecture = (classes: number, seed: (layer: string) => number, input: readonly number[]) => Layer[];
+type Architecture = (classes: number, seed: (layer: string) => number, input: readonly number[], width: number) => Layer[];
 const ARCHITECTURES: Record<CnnName, Architecture> = { m5, piczak, hjh, tcy, tcresnet8, bcresnet };
 
 /** Architectures without activations (Tcy is a linear classifier): nothing for QCFS or a neuron to replace. */
 export const LINEAR_ARCHITECTURES: readonly ModelName[] = ['tcy'];
+
+/** Architectures with a width multiplier; the study's four are as the study has them. */
+export const WIDE_ARCHITECTURES: readonly ModelName[] = ['tcresnet8', 'bcresnet'];
 
 /** The last layer of a path when it is a QCFS. */
 const lastQcfs = (path: readonly Layer[]): QCFS | null => {
@@ -275,7 +283,9 @@ function quantized(layers: readonly Layer[], levels: number): Layer[] {
 /** The CNN form of an architecture, weights drawn from config.seed; QCFS activations when config.quantize > 0. */
 function buildCnn(name: CnnName, config: ModelConfig): Network {
   const input = featureShape(featuresFor(name, config.features));
-  const plain = ARCHITECTURES[name](config.classes, (layer) => deriveSeed(config.seed, layer), input);
+  if (config.width !== 1 && !WIDE_ARCHITECTURES.includes(name))
+    throw new RangeError(`model option width: ${name} has the study's channels (width 1, got ${config.width}); ${WIDE_ARCHITECTURES.join(' and ')} take a width`);
+  const plain = ARCHITECTURES[name](config.classes, (layer) => deriveSeed(config.seed, layer), input, config.width);
   if (config.quantize > 0 && LINEAR_ARCHITECTURES.includes(name)) {
     for (const l of plain) l.dispose();
     throw new RangeError(`${name} has no activations for QCFS to replace (quantize ${config.quantize}): it is a linear classifier`);
