@@ -11,6 +11,8 @@ import type { CliIo } from '../src/cli/io.js';
 import { UsageError, choice, listOf, numberIn, onOff, positiveInt, settingOption, settingParser, settingsFromFlags, wordList } from '../src/cli/options.js';
 import { MODEL_SETTINGS } from '../src/models/settings.js';
 import { formatCell, formatTable } from '../src/cli/table.js';
+import { loadModel } from '../src/node.js';
+import { createModel } from '../src/models/zoo.js';
 import { cli, writeTree } from './cli-helpers.js';
 
 describe('table printer', () => {
@@ -234,6 +236,28 @@ describe('snn-voice', () => {
     expect(both.err).toMatch(/--from-cnn and --init-from both give the weights to start from: give one/);
     const features = await cli(...args, '--features', 'mfcc', '--out', join(dir, 'run-init-mfcc'));
     expect(features.err).toMatch(/--init-from: ".*" was trained on other features than tcy uses here/);
+  });
+
+  it('train --width widens tcresnet8; --init-from and --from-cnn take the file\'s width; the study\'s models refuse it', async () => {
+    const base = ['--epochs', '1', '--batch-size', '4', '--data', data];
+    const narrow = join(dir, 'run-narrow');
+    const r = await cli('train', '--model', 'tcresnet8', '--features', 'mfcc', '--width', '0.5', ...base, '--out', narrow);
+    expect(r.code, r.err).toBe(0);
+    const spec = (out: string) => JSON.parse(readFileSync(join(out, 'result.json'), 'utf8')).spec;
+    expect(spec(narrow)).toMatchObject({ model: 'tcresnet8', width: 0.5 });
+    const { model } = await loadModel(join(narrow, 'model.snn'));
+    expect([model.config.width, model.parameterCount()]).toEqual([0.5, createModel('tcresnet8', { features: 'mfcc', classes: model.classes, width: 0.5 }).parameterCount()]);
+    model.dispose();
+    const init = await cli('train', '--init-from', join(narrow, 'model.snn'), ...base, '--out', join(dir, 'run-narrow-init'));
+    expect(init.code, init.err).toBe(0);
+    expect(spec(join(dir, 'run-narrow-init'))).toMatchObject({ width: 0.5 });
+    expect(init.err).toMatch(/started from .*: (\d+) of \1 tensors/);
+    const snn = await cli('train', '--from-cnn', join(narrow, 'model.snn'), '--steps', '2', ...base, '--out', join(dir, 'run-narrow-snn'));
+    expect(snn.code, snn.err).toBe(0);
+    expect(spec(join(dir, 'run-narrow-snn'))).toMatchObject({ width: 0.5, spiking: true });
+    const study = await cli('train', '--model', 'm5', '--width', '2', ...base, '--out', join(dir, 'run-m5-wide'));
+    expect(study.code).not.toBe(0);
+    expect(study.err).toMatch(/model option width: m5 has the study's channels \(width 1, got 2\)/);
   });
 
   it('train --teacher learns from trained models as well, on the run\'s features or others; teachers on other words, and weights without a teacher, are refused', async () => {

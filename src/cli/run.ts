@@ -173,7 +173,7 @@ async function warmStart(io: CliIo, model: Model, file: string, features: Featur
 async function buildModel(io: CliIo, spec: RunSpec, data: LoadedSplits, features: FeatureSettings): Promise<Model> {
   const classes = data.train.classes.length;
   if (!spec.fromCnn) {
-    const model = createModel(spec.model, { classes, spiking: spec.spiking, seed: spec.seed, quantize: spec.quantize, features: spec.features, ...(spec.spiking ? snnOptions(spec) : {}) });
+    const model = createModel(spec.model, { classes, spiking: spec.spiking, seed: spec.seed, quantize: spec.quantize, features: spec.features, width: spec.width, ...(spec.spiking ? snnOptions(spec) : {}) });
     if (!spec.initFrom) return model;
     try {
       await warmStart(io, model, spec.initFrom, features);

@@ -91,11 +91,11 @@ interface TrainFlags {
   json?: boolean;
 }
 
-/** The architecture and features of a model file. */
-async function fileChoices(path: string): Promise<Pick<ModelConfig, 'name' | 'features'>> {
+/** The architecture, features and width of a model file. */
+async function fileChoices(path: string): Promise<Pick<ModelConfig, 'name' | 'features' | 'width'>> {
   const { model } = await loadModel(path);
   model.dispose();
-  return { name: model.config.name, features: model.config.features };
+  return { name: model.config.name, features: model.config.features, width: model.config.width };
 }
 
 export function trainCommand(ctx: CliContext): Command {
@@ -129,13 +129,14 @@ export function trainCommand(ctx: CliContext): Command {
     const weighing = ['--distill-alpha', '--distill-temperature'].find(givenHere);
     if (weighing && !flags.teacher) throw new UsageError(`${weighing} weighs the teachers' soft targets: add --teacher`);
     if (flags.labelSpace === 'folder' && flags.teacher) throw new UsageError("--label-space folder and --teacher: a teacher's soft targets cover every class, where a clip's softmax may not reach: give one");
-    // The model file of --from-cnn or --init-from names its architecture and features: the run's, unless given.
+    // The model file of --from-cnn or --init-from names its architecture, features and width: the run's, unless given.
     const origin = flags.fromCnn ?? flags.initFrom;
     const chosen = origin ? await fileChoices(origin) : undefined;
     const unset = (flag: string): boolean => [undefined, 'default'].includes(cmd.getOptionValueSource(new Option(flag).attributeName()));
     const flagged = settingsFromFlags(MODEL_SETTINGS, flags);
     if (chosen && unset(MODEL_SETTINGS.name.flag)) flagged.name = chosen.name;
     if (chosen?.features && unset(MODEL_SETTINGS.features.flag)) flagged.features = chosen.features;
+    if (chosen && unset(MODEL_SETTINGS.width.flag)) flagged.width = chosen.width;
     const { name: model = MODEL_SETTINGS.name.default, ...settings } = flagged;
     // A migrated CNN is an SNN: --from-cnn implies --spiking.
     const spiking = !!settings.spiking || !!flags.fromCnn;
