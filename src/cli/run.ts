@@ -12,6 +12,7 @@ import { loadModel, saveModel } from '../models/file-node.js';
 import { type ModelMeta, exportState, importMatching } from '../models/serialize.js';
 import type { Model, ModelConfig, ModelName } from '../models/types.js';
 import { DEFAULT_NEURON, STUDY_NEURON } from '../kernels/lif.js';
+import { NEURON_SETTINGS } from '../layers/leaky.js';
 import { createModel } from '../models/zoo.js';
 import { writeFileAtomic } from '../util/atomic-node.js';
 import { pickSettings } from '../util/schema.js';
@@ -141,10 +142,15 @@ function neuronConfig(spec: RunSpec): Pick<ModelConfig, 'form' | 'reset' | 'surr
   return { form: preset.form, reset: preset.reset, surrogate: spec.surrogate ?? preset.surrogate };
 }
 
-/** What an SNN takes from the spec: every model setting the spec holds but seed and spiking, and the neuron's. */
-function snnOptions(spec: RunSpec): Partial<ModelConfig> {
-  const { seed: _seed, spiking: _spiking, ...snn } = pickSettings(MODEL_SETTINGS, spec);
-  return { ...snn, ...neuronConfig(spec) };
+/**
+ * The model settings of a spec, read off MODEL_SETTINGS so that a new one reaches the model (--width
+ * once did not reach CNNs): an SNN takes every one the spec holds and the neuron's; a CNN, which has no
+ * neuron and no input encoder, keeps their defaults.
+ */
+function modelOptions(spec: RunSpec): Partial<ModelConfig> {
+  const given = pickSettings(MODEL_SETTINGS, spec);
+  if (spec.spiking) return { ...given, ...neuronConfig(spec) };
+  return Object.fromEntries(Object.entries(given).filter(([key]) => key !== 'encoder' && !(key in NEURON_SETTINGS)));
 }
 
 /** A model file a run starts from must be of the run's architecture and features. */
@@ -173,7 +179,7 @@ async function warmStart(io: CliIo, model: Model, file: string, features: Featur
 async function buildModel(io: CliIo, spec: RunSpec, data: LoadedSplits, features: FeatureSettings): Promise<Model> {
   const classes = data.train.classes.length;
   if (!spec.fromCnn) {
-    const model = createModel(spec.model, { classes, spiking: spec.spiking, seed: spec.seed, quantize: spec.quantize, features: spec.features, width: spec.width, ...(spec.spiking ? snnOptions(spec) : {}) });
+    const model = createModel(spec.model, { classes, ...modelOptions(spec) });
     if (!spec.initFrom) return model;
     try {
       await warmStart(io, model, spec.initFrom, features);
