@@ -246,8 +246,9 @@ describe('snn-voice', () => {
     const spec = (out: string) => JSON.parse(readFileSync(join(out, 'result.json'), 'utf8')).spec;
     expect(spec(narrow)).toMatchObject({ model: 'tcresnet8', width: 0.5 });
     const { model } = await loadModel(join(narrow, 'model.snn'));
-    expect([model.config.width, model.parameterCount()]).toEqual([0.5, createModel('tcresnet8', { features: 'mfcc', classes: model.classes, width: 0.5 }).parameterCount()]);
-    model.dispose();
+    const fresh = createModel('tcresnet8', { features: 'mfcc', classes: model.classes, width: 0.5 });
+    expect([model.config.width, model.parameterCount()]).toEqual([0.5, fresh.parameterCount()]);
+    for (const m of [model, fresh]) m.dispose();
     const init = await cli('train', '--init-from', join(narrow, 'model.snn'), ...base, '--out', join(dir, 'run-narrow-init'));
     expect(init.code, init.err).toBe(0);
     expect(spec(join(dir, 'run-narrow-init'))).toMatchObject({ width: 0.5 });
