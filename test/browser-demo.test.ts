@@ -53,9 +53,9 @@ async function models(tmp: string): Promise<Record<string, string>> {
     const files = { 'kws-cnn.snn': join(dir, 'kws-cnn.snn'), 'kws-snn.snn': join(dir, 'kws-snn.snn') };
     if (Object.values(files).every((f) => existsSync(f))) return files;
   }
-  console.warn('browser-demo.test.ts: no pretrained models: training a small CNN (about a minute)');
+  console.warn('browser-demo.test.ts: no pretrained models: training a small CNN without waveform copies (about a minute)');
   const out = join(tmp, 'cnn');
-  await promisify(execFile)(process.execPath, ['--import', 'tsx', join(root, 'src/cli/main.ts'), 'train', '--model', 'tcresnet8', '--words', 'commands', '--epochs', '6', '--out', out], { cwd: root });
+  await promisify(execFile)(process.execPath, ['--import', 'tsx', join(root, 'src/cli/main.ts'), 'train', '--model', 'tcresnet8', '--words', 'commands', '--epochs', '6', '--augment', 'spec', '--out', out], { cwd: root });
   await initEngine();
   const { model, meta } = await loadModel(join(out, 'model.snn'));
   const snn = toSpiking(model, { steps: 5 });

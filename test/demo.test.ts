@@ -20,13 +20,15 @@ describe('demo', () => {
   it("defaults to TC-ResNet8's recipe for the CNN and a short QCFS fine-tuning before conversion", () => {
     expect(DEMO_DEFAULTS).toMatchObject({ model: 'tcresnet8', epochs: recipeFor('tcresnet8').epochs, lr: recipeFor('tcresnet8').lr, steps: 8, convertedSteps: 32 });
     expect(DEMO_DEFAULTS).toMatchObject({ quantizeEpochs: 20, quantizeLr: 0.003, fineTuneEpochs: { qcfs: 0, ecc: 16 }, fineTuneLr: 0.001 });
-    expect(DEMO_DEFAULTS).toMatchObject({ features: 'mfcc', augment: 'full', augmentColour: 0.8, augmentWarp: 0.1, keep: 'last' });
+    expect(DEMO_DEFAULTS).toMatchObject({ keep: 'last' });
   });
 
-  it("takes its recipe's features and augmentation only for its own model on the built-in set, and a flag over each", () => {
+  it("takes each model's recipe on the built-in set, as train does, and a flag over each", () => {
     const flags = (o: Partial<DemoFlags>) => ({ model: 'tcresnet8', ...o }) as DemoFlags;
     expect(demoData(flags({}))).toEqual({ features: 'mfcc', augment: 'full', augmentColour: 0.8, augmentWarp: 0.1 });
-    expect(demoData(flags({ model: 'tcy' }))).toEqual({ features: 'default', augment: 'spec', augmentColour: undefined, augmentWarp: undefined });
+    // A study model's recipe leaves all four: the architecture's features and the loader's augmentation.
+    expect(demoData(flags({ model: 'tcy' }))).toEqual({ features: 'default', augment: undefined, augmentColour: undefined, augmentWarp: undefined });
+    expect(demoData(flags({ model: 'bcresnet' }))).toEqual({ features: 'default', augment: 'spec', augmentColour: undefined, augmentWarp: undefined });
     // Colour and warp change the waveform copies, which --augment spec does not make.
     expect(demoData(flags({ augment: 'spec' }))).toEqual({ features: 'mfcc', augment: 'spec', augmentColour: undefined, augmentWarp: undefined });
     expect(demoData(flags({ features: 'default', augmentWarp: 0.2 }))).toEqual({ features: 'default', augment: 'full', augmentColour: 0.8, augmentWarp: 0.2 });

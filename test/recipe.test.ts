@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { interrupt } from '../src/cli/interrupt.js';
 import type { CliIo } from '../src/cli/io.js';
 import { run } from '../src/cli/main.js';
-import { recipeFor, recipeHelp, studySchedule } from '../src/cli/run.js';
+import { builtinChoices, builtinHelp, recipeFor, recipeHelp, studySchedule } from '../src/cli/run.js';
 import { builtinDataDir } from '../src/data/speech-commands-node.js';
 import { featuresFor } from '../src/models/zoo.js';
 import { specAugmentFor } from '../src/train/augment.js';
@@ -20,11 +20,28 @@ describe('training recipe per model', () => {
     for (const m of ['m5', 'hjh', 'hjh-scnn', 'tcy'] as const) expect(recipeFor(m)).toEqual({ epochs: 10, lr: 0.01, pctStart: 0.2, patience: 5 });
     expect(recipeFor('piczak')).toEqual({ epochs: 10, lr: 0.001, pctStart: 0.4, patience: 5 });
     // A one-cycle run to the end: no early stop at the peak rate.
-    expect(recipeFor('tcresnet8')).toEqual({ epochs: 40, lr: 0.01, pctStart: 0.4, patience: Infinity, builtinAugment: 'spec' });
+    expect(recipeFor('tcresnet8')).toEqual({
+      epochs: 40, lr: 0.01, pctStart: 0.4, patience: Infinity,
+      builtin: { features: 'mfcc', augment: 'full', augmentColour: 0.8, augmentWarp: 0.1, keep: 'last' },
+    });
     expect(studySchedule('tcresnet8')).toEqual({ lr: 0.01, pctStart: 0.4 });
     // A copy: changing it changes no later run's defaults.
     recipeFor('tcresnet8').epochs = 1;
-    expect(recipeFor('tcresnet8').epochs).toBe(40);
+    recipeFor('tcresnet8').builtin!.augmentColour = 0;
+    expect(recipeFor('tcresnet8')).toMatchObject({ epochs: 40, builtin: { augmentColour: 0.8 } });
+  });
+
+  it("fills a built-in run's choices from the recipe, each flag over it, colour and warp only with copies", () => {
+    expect(builtinChoices('tcresnet8', {})).toEqual({ features: 'mfcc', augment: 'full', augmentColour: 0.8, augmentWarp: 0.1, keep: 'last' });
+    expect(builtinChoices('tcresnet8', { features: 'default', augmentWarp: 0.2, keep: 'best' })).toEqual({ features: 'default', augment: 'full', augmentColour: 0.8, augmentWarp: 0.2, keep: 'best' });
+    // SpecAugment alone makes no waveform copies to colour or warp.
+    expect(builtinChoices('tcresnet8', { augment: 'spec' })).toEqual({ features: 'mfcc', augment: 'spec', augmentColour: undefined, augmentWarp: undefined, keep: 'last' });
+    expect(builtinChoices('tcresnet8', { augmentCopies: 0 })).toMatchObject({ augment: 'full', augmentColour: undefined, augmentWarp: undefined });
+    expect(builtinChoices('tcresnet8', { augment: 'wave', augmentColour: 0.5 })).toMatchObject({ augment: 'wave', augmentColour: 0.5, augmentWarp: 0.1 });
+    expect(builtinChoices('m5', {})).toEqual({ features: undefined, augment: undefined, augmentColour: undefined, augmentWarp: undefined, keep: undefined });
+    expect(builtinChoices('bcresnet', {})).toMatchObject({ augment: 'spec', augmentColour: undefined });
+    expect(builtinHelp('augmentColour', '0')).toBe('0; 0.8 for tcresnet8');
+    expect(builtinHelp('augment', 'full')).toBe('full; spec for bcresnet');
   });
 
   it('states the defaults in the help: the common value, then the models that differ', async () => {
@@ -35,6 +52,11 @@ describe('training recipe per model', () => {
     const help = (await cli('train', '--help')).out.replace(/\s+/g, ' ');
     expect(help).toContain('--epochs <n> training epochs (default: 10; 40 for tcresnet8, bcresnet)');
     expect(help).toContain('(default: 0.2; 0.4 for piczak, tcresnet8, bcresnet)');
+    expect(help).toContain('(default: 0; 0.8 for tcresnet8 on the built-in set; 0 with --data)');
+    expect(help).toContain('(default: best; last for tcresnet8 on the built-in set; best with --data)');
+    // sweep does not take the recipes' choices, and its help does not say it does.
+    const sweep = (await cli('sweep', '--help')).out.replace(/\s+/g, ' ');
+    expect(sweep).toContain('(default: 0 on the built-in set; 0 with --data)');
   });
 
   describe('train without schedule flags', () => {
@@ -61,7 +83,11 @@ describe('training recipe per model', () => {
 
     it('trains tcresnet8 40 epochs without early stopping, a study model 10 with patience 5', async () => {
       const tiny = ['--data', join(dir, 'speech')];
-      expect(await settingsOf('tcresnet8', ...tiny)).toMatchObject({ epochs: 40, lr: 0.01, pctStart: 0.4, patience: null });
+      const tc = await settingsOf('tcresnet8', ...tiny);
+      expect(tc).toMatchObject({ epochs: 40, lr: 0.01, pctStart: 0.4, patience: null });
+      // The built-in set's recipe stays there: on a --data folder the architecture's features, the best epoch.
+      expect(tc.model).toMatchObject({ features: 'default' });
+      expect(tc.keep).toBeUndefined();
       expect(await settingsOf('tcy', ...tiny)).toMatchObject({ epochs: 10, lr: 0.01, pctStart: 0.2, patience: 5 });
     });
 
@@ -74,12 +100,24 @@ describe('training recipe per model', () => {
       expect(bad.err).toContain('--patience must be a positive integer, got "0"');
     });
 
-    // On the built-in set (absent until `snn-voice synth` has run), tcresnet8 takes SpecAugment without
-    // the waveform copies; a study model the loader's default, both.
-    it.skipIf(!existsSync(builtinDataDir()))('augments tcresnet8 on the built-in set with shift and masks only', async () => {
+    // On the built-in set (absent until `snn-voice synth` has run), tcresnet8 trains as npm start does:
+    // MFCC, the waveform copies (coloured and warped) and SpecAugment, its last epoch kept; a study
+    // model takes the loader's default, both, and keeps its best epoch.
+    it.skipIf(!existsSync(builtinDataDir()))('trains tcresnet8 on the built-in set by its recipe, and a flag over it', async () => {
       const few = ['--words', 'yes,no', '--limit-per-class', '2'];
-      expect((await settingsOf('tcresnet8', ...few)).augment).toEqual({ spec: specAugmentFor(featuresFor('tcresnet8')), copies: false });
-      expect((await settingsOf('tcy', ...few)).augment).toMatchObject({ copies: true });
+      const tc = await settingsOf('tcresnet8', ...few);
+      expect(tc.augment).toEqual({ spec: specAugmentFor(featuresFor('tcresnet8', 'mfcc')), copies: true });
+      expect(tc.model).toMatchObject({ features: 'mfcc' });
+      expect(tc.keep).toBe('last');
+      const flagged = await settingsOf('tcresnet8', ...few, '--features', 'default', '--augment', 'spec', '--keep', 'best');
+      expect(flagged.augment).toEqual({ spec: specAugmentFor(featuresFor('tcresnet8')), copies: false });
+      expect(flagged.model).toMatchObject({ features: 'default' });
+      expect(flagged.keep).toBeUndefined();
+      // No copies to colour: the recipe's colour and warp stay out (the loader would refuse them).
+      expect((await settingsOf('tcresnet8', ...few, '--augment-copies', '0')).augment).toEqual({ spec: specAugmentFor(featuresFor('tcresnet8', 'mfcc')), copies: false });
+      const tcy = await settingsOf('tcy', ...few);
+      expect(tcy.augment).toMatchObject({ copies: true });
+      expect(tcy.keep).toBeUndefined();
     });
   });
 });

@@ -48,6 +48,13 @@ export interface DataOptions {
   augmentWarp?: number;
 }
 
+/** How a command's help states the defaults its model's recipe takes on the built-in set (cli/run.ts). */
+export interface BuiltinDefaults {
+  augment: string;
+  augmentColour: string;
+  augmentWarp: string;
+}
+
 /** `--data <dir>`, repeatable: every folder given, in order. A comma is part of a folder's name. */
 export function dataOption(): Option {
   return new Option('--data <dir>', 'a Speech Commands v2 folder; repeat it to read several folders as one data set, each with its own splits (default: the built-in synthesized set)')
@@ -56,17 +63,18 @@ export function dataOption(): Option {
 
 /** The data set's flags: --task, --cache-dir, --augment, --augment-copies (--data, --limit-per-class and
  *  --words are added by each command). */
-export function addDataOptions(cmd: Command, opts: { augment?: boolean } = { augment: true }): Command {
+export function addDataOptions(cmd: Command, opts: { augment?: boolean; builtin?: BuiltinDefaults } = { augment: true }): Command {
+  const onBuiltin = (key: keyof BuiltinDefaults, plain: string): string => `${opts.builtin?.[key] ?? plain} on the built-in set`;
   cmd
     .option('--task <task>', 'what to tell apart: gsc12 (_silence_, _unknown_ and the ten commands), gsc35 (the 35 words), all (every word folder), commands, or a comma-separated list of words that may include _silence_ and _unknown_; overrides --words', taskChoice('--task'))
     .option('--unknown-share <f>', `_unknown_ clips per split as a share of the known words' clips, drawn from the other words, when the task has _unknown_ (default ${DEFAULT_SHARE}, TensorFlow's)`, numberIn('--unknown-share', 0, 100))
     .option('--cache-dir <dir>', 'where the feature cache goes (default: $SNN_VOICE_CACHE, else <data>/.snn-voice-cache, else, for a read-only data folder, the user cache folder)');
   if (opts.augment)
     cmd
-      .option('--augment <mode>', 'training augmentation: none, spec (time shift and SpecAugment masks), wave (waveform-augmented copies), full (both) (default on the built-in set: the model recipe: spec for tcresnet8 and full for the others; none with --data)', choice('--augment', AUGMENT_MODES))
+      .option('--augment <mode>', `training augmentation: none, spec (time shift and SpecAugment masks), wave (waveform-augmented copies), full (both) (default: ${onBuiltin('augment', 'full')}; none with --data)`, choice('--augment', AUGMENT_MODES))
       .option('--augment-copies <k>', `waveform-augmented copies of each training clip under --augment wave or full (default ${DEFAULT_AUGMENT_COPIES})`, nonNegativeInt('--augment-copies'))
-      .option('--augment-colour <share>', "share of the waveform-augmented copies heard through a random microphone (tilt, high- and low-pass corners, two peaks or notches of up to 10 dB), 0 to 1 (default 0)", numberIn('--augment-colour', 0, 1))
-      .option('--augment-warp <max>', 'vocal-tract length perturbation of the waveform-augmented copies: each one\'s mel bank warped by a factor drawn from 1 - max to 1 + max (formants move, pitch and tempo stay), 0 to 0.3 (default 0)', numberIn('--augment-warp', 0, 0.3));
+      .option('--augment-colour <share>', `share of the waveform-augmented copies heard through a random microphone (tilt, high- and low-pass corners, two peaks or notches of up to 10 dB), 0 to 1 (default: ${onBuiltin('augmentColour', '0')}; 0 with --data)`, numberIn('--augment-colour', 0, 1))
+      .option('--augment-warp <max>', `vocal-tract length perturbation of the waveform-augmented copies: each one's mel bank warped by a factor drawn from 1 - max to 1 + max (formants move, pitch and tempo stay), 0 to 0.3 (default: ${onBuiltin('augmentWarp', '0')}; 0 with --data)`, numberIn('--augment-warp', 0, 0.3));
   return cmd;
 }
 

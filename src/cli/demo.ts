@@ -21,7 +21,7 @@ import { KEEP_EPOCHS, type KeepEpoch } from '../train/run.js';
 import { type DataOptions, dataOptions, loadData, scoringOptions, wordsRead } from './data.js';
 import { type CliContext, emit, note } from './io.js';
 import { choice, nonNegativeInt, positiveInt, settingOption, withJson } from './options.js';
-import { RUN_DEFAULTS, RUN_MODEL_DEFAULTS, type RunSpec, recipeFor, trainRun } from './run.js';
+import { RUN_DEFAULTS, RUN_MODEL_DEFAULTS, type RunSpec, builtinChoices, builtinHelp, recipeFor, trainRun } from './run.js';
 import { resultTable } from './summary.js';
 import { writeReport } from './sweep.js';
 import { addTrainingOptions } from './train.js';
@@ -37,11 +37,12 @@ import { addTrainingOptions } from './train.js';
  * by BPTT (the demo before, a minute longer) scored 95.2%, 80.1% and 74.9%; BPTT after the QCFS
  * conversion lowered it (docs/accuracy.md). An SNN trained from scratch needs as many epochs as the CNN
  * at 3 times the cost per epoch.
- * For the demo's model on the built-in set, the inputs are 20 MFCC and the training clips' waveform
- * copies are heard through random microphones with their formants moved: over three seeds that took
+ * On the built-in set each model trains by its recipe (cli/run.ts), as `train` does: for TC-ResNet8 the
+ * inputs are 20 MFCC and the training clips' waveform copies are heard through random microphones with
+ * their formants moved: over three seeds that took
  * real people from 72.5% to 75.8% (CNN) and 69.0% to 71.8% (SNN) and the 2,789 real clips of
  * gsc-v1-subset from 72.9% to 74.2% and 70.1% to 72.1%, for 1 to 2.6 points less on the synthetic test
- * split (docs/accuracy.md). Other models keep their own features and SpecAugment. Since the built-in set
+ * split (docs/accuracy.md). Since the built-in set
  * has GnuSpeech and Pico voices (data/speakers.ts), and each run keeps its last epoch, over seeds 0-9
  * the CNN gives the synthetic test split 97.4%, real people 83.5% and the 2,789 clips 81.1%, the SNN
  * 97.2%, 83.4% and 80.8% (docs/cli.md#the-demo).
@@ -63,27 +64,16 @@ export const DEMO_DEFAULTS = {
    *  their CNN's accuracy, on real people too (docs/accuracy.md), where the T = 8 SNN loses a few points. */
   convertedSteps: 32,
   words: COMMAND_WORDS,
-  features: 'mfcc',
-  augment: 'full',
-  augmentColour: 0.8,
-  augmentWarp: 0.1,
   /** Every run ends with its last epoch's weights: its schedule has annealed there, where the lowest
    *  validation loss fell on earlier epochs by noise (docs/accuracy.md). */
   keep: 'last',
 } as const;
 
-/** What the demo trains on where no flag says: its recipe for its own model on the built-in set, else the model's own features and SpecAugment. */
+/** What the demo trains on where no flag says: on the built-in set its model's recipe (cli/run.ts), as `train`'s. */
 export function demoData(flags: DemoFlags): { features: ModelConfig['features']; augment?: DataOptions['augment']; augmentColour?: number; augmentWarp?: number } {
-  const builtin = flags.data === undefined;
-  const recipe = builtin && flags.model === DEMO_DEFAULTS.model;
-  const augment = flags.augment ?? (builtin ? (recipe ? DEMO_DEFAULTS.augment : 'spec') : undefined);
-  const copies = recipe && (augment === 'full' || augment === 'wave');
-  return {
-    features: flags.features ?? (recipe ? DEMO_DEFAULTS.features : 'default'),
-    augment,
-    augmentColour: flags.augmentColour ?? (copies ? DEMO_DEFAULTS.augmentColour : undefined),
-    augmentWarp: flags.augmentWarp ?? (copies ? DEMO_DEFAULTS.augmentWarp : undefined),
-  };
+  const { features, augment, augmentColour, augmentWarp } = flags;
+  const chosen = flags.data === undefined ? builtinChoices(flags.model, { features, augment, augmentColour, augmentWarp }) : { features, augment, augmentColour, augmentWarp };
+  return { features: chosen.features ?? 'default', augment: chosen.augment, augmentColour: chosen.augmentColour, augmentWarp: chosen.augmentWarp };
 }
 
 /** Real recordings shipped with the repository (samples/real-speech: the ten command words, CC BY 4.0),
@@ -116,7 +106,7 @@ export function demoCommand(ctx: CliContext): Command {
     // hjh-scnn is Hjh's CNN behind one Leaky: it has no CNN of its own to compare with.
     .addOption(settingOption(MODEL_SETTINGS.name, { values: MODEL_NAMES.filter((m) => m !== 'hjh-scnn'), default: DEMO_DEFAULTS.model }))
     .addOption(settingOption(MODEL_SETTINGS.steps, { default: DEMO_DEFAULTS.steps }))
-    .addOption(settingOption(MODEL_SETTINGS.features, { default: undefined, defaultNote: `${DEMO_DEFAULTS.features} for ${DEMO_DEFAULTS.model} on the built-in set, else the architecture's own` }));
+    .addOption(settingOption(MODEL_SETTINGS.features, { default: undefined, defaultNote: `${builtinHelp('features', MODEL_SETTINGS.features.default)} on the built-in set; ${MODEL_SETTINGS.features.default} with --data` }));
   addTrainingOptions(cmd, DEMO_DEFAULTS)
     .option('--quantize <L>', `before conversion, fine-tune the CNN with QCFS activations of L levels (default: --steps; 0 for tcy, which has no activations); 0: convert the CNN itself by ECC`, nonNegativeInt('--quantize'))
     .option('--quantize-epochs <n>', `epochs of that fine-tuning, at peak lr ${DEMO_DEFAULTS.quantizeLr}`, positiveInt('--quantize-epochs'), DEMO_DEFAULTS.quantizeEpochs)

@@ -112,7 +112,7 @@ export function sweepCommand(ctx: CliContext): Command {
     .option('--learn-beta <list>', 'off, on, or off,on', listOf('--learn-beta', settingParser('--learn-beta', MODEL_SETTINGS.learnBeta)), [false, true])
     .option('--no-cnn', 'leave out the CNN baselines')
     .addOption(neuronOption());
-  addTrainingOptions(cmd, { epochs: RUN_DEFAULTS.epochs, batchSize: RUN_DEFAULTS.batchSize })
+  addTrainingOptions(cmd, { epochs: RUN_DEFAULTS.epochs, batchSize: RUN_DEFAULTS.batchSize }, false)
     .option('--out <dir>', 'output folder', 'runs/sweep')
     .option('--convert <list>', `after each CNN run, convert it to SNNs by these methods (${SWEEP_CONVERSIONS.join(', ')}) at every T of --steps and score them on the test split (default: none)`,
       listOf('--convert', choice('--convert', SWEEP_CONVERSIONS)))

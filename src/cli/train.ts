@@ -16,7 +16,7 @@ import { type CliContext, emit } from './io.js';
 import {
   UsageError, choice, flagName, modelFile, numberIn, positiveInt, settingOption, settingsFromFlags, type WordChoice, withJson, wordList,
 } from './options.js';
-import { NEURON_PRESETS, RUN_DEFAULTS, RUN_MODEL_DEFAULTS, type NeuronPreset, type RunSpec, recipeFor, recipeHelp, trainRun } from './run.js';
+import { NEURON_PRESETS, RUN_DEFAULTS, RUN_MODEL_DEFAULTS, type NeuronPreset, type RunSpec, builtinChoices, builtinHelp, recipeFor, recipeHelp, trainRun } from './run.js';
 import { resultTable } from './summary.js';
 
 export const NEURONS = Object.keys(NEURON_PRESETS) as NeuronPreset[];
@@ -25,6 +25,7 @@ export const NEURONS = Object.keys(NEURON_PRESETS) as NeuronPreset[];
 export function addTrainingOptions(
   cmd: Command,
   defaults: { epochs?: number; batchSize: number; lr?: number; pctStart?: number; limitPerClass?: number; words?: WordChoice },
+  recipe = true,
 ): Command {
   cmd
     .option('--epochs <n>', `training epochs${defaults.epochs === undefined ? ` (default: ${recipeHelp('epochs')})` : ''}`, positiveInt('--epochs'), defaults.epochs)
@@ -35,7 +36,9 @@ export function addTrainingOptions(
     .addOption(dataOption())
     .option('--limit-per-class <n>', 'use at most n clips per word and split (quick runs)', positiveInt('--limit-per-class'), defaults.limitPerClass)
     .option('--words <list>', 'the words to tell apart: all, commands (yes,no,up,down,left,right,on,off,stop,go) or a comma-separated list', wordList('--words'), defaults.words);
-  return addDataOptions(cmd);
+  // The help states the recipes' defaults where the command takes them (train, demo; not sweep).
+  const builtin = { augment: builtinHelp('augment', 'full'), augmentColour: builtinHelp('augmentColour', '0'), augmentWarp: builtinHelp('augmentWarp', '0') };
+  return addDataOptions(cmd, { augment: true, ...(recipe && { builtin }) });
 }
 
 /** `--patience`: a positive integer, or `never` (Infinity) for a run that goes to its last epoch. */
@@ -58,7 +61,9 @@ export function addModelOptions(cmd: Command): Command {
   for (const key of Object.keys(MODEL_SETTINGS) as ModelSettingKey[]) {
     const setting = MODEL_SETTINGS[key];
     if (!('flag' in setting) || key === 'seed') continue;
-    cmd.addOption(key === 'surrogate' ? settingOption(MODEL_SETTINGS.surrogate, { defaultNote: 'by --neuron' }) : settingOption(setting));
+    if (key === 'surrogate') cmd.addOption(settingOption(MODEL_SETTINGS.surrogate, { defaultNote: 'by --neuron' }));
+    else if (key === 'features') cmd.addOption(settingOption(MODEL_SETTINGS.features, { default: MODEL_SETTINGS.features.default, defaultNote: `${builtinHelp('features', MODEL_SETTINGS.features.default)} on the built-in set; ${MODEL_SETTINGS.features.default} with --data` }));
+    else cmd.addOption(settingOption(setting));
   }
   return cmd.addOption(neuronOption());
 }
@@ -86,7 +91,7 @@ interface TrainFlags {
   distillTemperature: number;
   average?: number;
   labelSpace: LabelSpace;
-  keep: KeepEpoch;
+  keep?: KeepEpoch;
   threads: number;
   json?: boolean;
 }
@@ -107,7 +112,7 @@ export function trainCommand(ctx: CliContext): Command {
     .option('--out <dir>', 'output folder (default runs/<model>-<cnn|snn-tT>)')
     .option('--weight-decay <f>', 'L2 weight decay added to the gradient of every weight (not biases, batch-norm or neuron parameters)', numberIn('--weight-decay', 0, 1), 1e-4)
     .option('--patience <n>', `stop after n epochs without a better validation loss, or never (default: ${recipeHelp('patience')}; the best epoch is kept either way, unless --keep last)`, patienceParser)
-    .option('--keep <epoch>', "which epoch's weights the run writes and scores: best (the lowest validation loss) or last (the end of the schedule, where the rate has annealed)", choice('--keep', KEEP_EPOCHS), 'best')
+    .option('--keep <epoch>', `which epoch's weights the run writes and scores: best (the lowest validation loss) or last (the end of the schedule, where the rate has annealed) (default: ${builtinHelp('keep', 'best')} on the built-in set; best with --data)`, choice('--keep', KEEP_EPOCHS))
     .option('--resume', 'continue from the checkpoint in --out')
     .option('--overwrite', 'replace a run already in --out (finished or not) instead of refusing')
     .option('--from-cnn <file>', "start the SNN from a trained CNN's model file (or kws-cnn, the CNN shipped in the package), converted (docs/conversion.md), then fine-tune; implies --spiking, and the CNN's --model, --features and --width unless given", modelFile('--from-cnn'))
@@ -138,6 +143,10 @@ export function trainCommand(ctx: CliContext): Command {
     if (chosen?.features && unset(MODEL_SETTINGS.features.flag)) flagged.features = chosen.features;
     if (chosen && unset(MODEL_SETTINGS.width.flag)) flagged.width = chosen.width;
     const { name: model = MODEL_SETTINGS.name.default, ...settings } = flagged;
+    // On the built-in set, what no flag (nor the model file) gives comes from the model's recipe.
+    const given = dataOptions(flags);
+    const { features: recipeFeatures, keep, ...augmentation } = given.data === undefined ? builtinChoices(model, { ...given, keep: flags.keep }) : { ...given, keep: flags.keep };
+    if (recipeFeatures && unset(MODEL_SETTINGS.features.flag) && !chosen?.features) settings.features = recipeFeatures;
     // A migrated CNN is an SNN: --from-cnn implies --spiking.
     const spiking = !!settings.spiking || !!flags.fromCnn;
     const learned = (['learnBeta', 'learnThreshold'] as const).find((key) => settings[key]);
@@ -159,15 +168,14 @@ export function trainCommand(ctx: CliContext): Command {
       conversion: flags.conversion,
       average: flags.average,
       ...(flags.labelSpace !== 'all' && { labelSpace: flags.labelSpace }),
-      ...(flags.keep !== 'best' && { keep: flags.keep }),
+      ...(keep === 'last' && { keep }),
       ...(flags.teacher && { teachers: flags.teacher, distillAlpha: flags.distillAlpha, distillTemperature: flags.distillTemperature }),
     };
     const id = spiking ? `${model}-snn-t${spec.steps}${spec.learnBeta ? '-learned-beta' : ''}` : `${model}-cnn${spec.quantize ? `-q${spec.quantize}` : ''}`;
     const out = flags.out ?? `runs/${id}`;
     if (flags.resume && flags.overwrite) throw new UsageError('--resume continues the run in --out and --overwrite replaces it: give one');
     const features = featuresFor(model, spec.features);
-    const given = dataOptions(flags);
-    const data = await loadData(io, { ...given, augment: given.augment ?? (given.data === undefined ? recipeFor(model).builtinAugment : undefined) }, features);
+    const data = await loadData(io, { ...given, ...augmentation }, features);
     const { result } = await trainRun(io, id, spec, data, features, out, flags.resume ? 'resume' : flags.overwrite ? 'overwrite' : 'fresh');
     emit(io, flags.json, { out, ...result, skipped: data.skipped }, () => `${runLabel(result)} -> ${out}\n\n${resultTable([result])}`);
   });
