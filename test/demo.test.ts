@@ -31,6 +31,7 @@ describe('demo', () => {
     expect(demoData(flags({ model: 'bcresnet' }))).toEqual({ features: 'default', augment: 'spec', augmentColour: undefined, augmentWarp: undefined });
     // Colour and warp change the waveform copies, which --augment spec does not make.
     expect(demoData(flags({ augment: 'spec' }))).toEqual({ features: 'mfcc', augment: 'spec', augmentColour: undefined, augmentWarp: undefined });
+    expect(demoData(flags({ augmentCopies: 0 }))).toEqual({ features: 'mfcc', augment: 'full', augmentColour: undefined, augmentWarp: undefined });
     expect(demoData(flags({ features: 'default', augmentWarp: 0.2 }))).toEqual({ features: 'default', augment: 'full', augmentColour: 0.8, augmentWarp: 0.2 });
     expect(demoData(flags({ data: 'speech' }))).toEqual({ features: 'default', augment: undefined, augmentColour: undefined, augmentWarp: undefined });
   });

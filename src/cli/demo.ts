@@ -71,8 +71,8 @@ export const DEMO_DEFAULTS = {
 
 /** What the demo trains on where no flag says: on the built-in set its model's recipe (cli/run.ts), as `train`'s. */
 export function demoData(flags: DemoFlags): { features: ModelConfig['features']; augment?: DataOptions['augment']; augmentColour?: number; augmentWarp?: number } {
-  const { features, augment, augmentColour, augmentWarp } = flags;
-  const chosen = flags.data === undefined ? builtinChoices(flags.model, { features, augment, augmentColour, augmentWarp }) : { features, augment, augmentColour, augmentWarp };
+  const { features, augment, augmentColour, augmentWarp, augmentCopies } = flags;
+  const chosen = flags.data === undefined ? builtinChoices(flags.model, { features, augment, augmentColour, augmentWarp, augmentCopies }) : { features, augment, augmentColour, augmentWarp };
   return { features: chosen.features ?? 'default', augment: chosen.augment, augmentColour: chosen.augmentColour, augmentWarp: chosen.augmentWarp };
 }
 
