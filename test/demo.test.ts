@@ -6,7 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_DEFAULTS, type DemoFlags, demoData, demoRuns } from '../src/cli/demo.js';
-import { RUN_DEFAULTS, RUN_MODEL_DEFAULTS, recipeFor } from '../src/cli/run.js';
+import { recipeFor } from '../src/cli/recipe.js';
+import { RUN_DEFAULTS, RUN_MODEL_DEFAULTS } from '../src/cli/run.js';
 import { cli, writeTree } from './cli-helpers.js';
 
 describe('demo', () => {

@@ -1,4 +1,4 @@
-// The per-model training recipe (cli/run.ts): what `train` uses where no flag says, and how its help
+// The per-model training recipe (cli/recipe.ts): what `train` uses where no flag says, and how its help
 // states it. The study's four models keep the study's schedule; TC-ResNet8 trains long enough to converge.
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { interrupt } from '../src/cli/interrupt.js';
 import type { CliIo } from '../src/cli/io.js';
 import { run } from '../src/cli/main.js';
-import { builtinChoices, builtinHelp, recipeFor, recipeHelp, studySchedule } from '../src/cli/run.js';
+import { builtinChoices, builtinHelp, recipeFor, recipeHelp, studySchedule } from '../src/cli/recipe.js';
 import { builtinDataDir } from '../src/data/speech-commands-node.js';
 import { featuresFor } from '../src/models/zoo.js';
 import { specAugmentFor } from '../src/train/augment.js';

@@ -48,7 +48,7 @@ export interface DataOptions {
   augmentWarp?: number;
 }
 
-/** How a command's help states the defaults its model's recipe takes on the built-in set (cli/run.ts). */
+/** How a command's help states the defaults its model's recipe takes on the built-in set (cli/recipe.ts). */
 export interface BuiltinDefaults {
   augment: string;
   augmentColour: string;

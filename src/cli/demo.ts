@@ -21,7 +21,8 @@ import { KEEP_EPOCHS, type KeepEpoch } from '../train/run.js';
 import { type DataOptions, dataOptions, loadData, scoringOptions, wordsRead } from './data.js';
 import { type CliContext, emit, note } from './io.js';
 import { choice, nonNegativeInt, positiveInt, settingOption, withJson } from './options.js';
-import { RUN_DEFAULTS, RUN_MODEL_DEFAULTS, type RunSpec, builtinChoices, builtinHelp, recipeFor, trainRun } from './run.js';
+import { builtinChoices, builtinHelp, recipeFor } from './recipe.js';
+import { RUN_DEFAULTS, RUN_MODEL_DEFAULTS, type RunSpec, trainRun } from './run.js';
 import { resultTable } from './summary.js';
 import { writeReport } from './sweep.js';
 import { addTrainingOptions } from './train.js';
@@ -29,7 +30,7 @@ import { addTrainingOptions } from './train.js';
 /**
  * Chosen so the runs finish in under five minutes on two cores and give a keyword spotter for real
  * people: TC-ResNet8 (the zoo's modern architecture: 64k parameters on MFCC, about 1 s per CNN epoch) on
- * the ten command words, the CNN trained to convergence with its recipe (cli/run.ts). The SNN at T = 8:
+ * the ten command words, the CNN trained to convergence with its recipe (cli/recipe.ts). The SNN at T = 8:
  * the CNN fine-tuned 20 epochs with QCFS activations of 8 levels (Bu et al. 2022) at 0.3 of the rate,
  * then converted with signed neurons (train/convert.ts), which at T = L keeps the QCFS CNN's accuracy.
  * Over seeds 0-4 that SNN scored 96.4% on the built-in test split, 81.1% on real people and 78.1% on
@@ -37,7 +38,7 @@ import { addTrainingOptions } from './train.js';
  * by BPTT (the demo before, a minute longer) scored 95.2%, 80.1% and 74.9%; BPTT after the QCFS
  * conversion lowered it (docs/accuracy.md). An SNN trained from scratch needs as many epochs as the CNN
  * at 3 times the cost per epoch.
- * On the built-in set each model trains by its recipe (cli/run.ts), as `train` does: for TC-ResNet8 the
+ * On the built-in set each model trains by its recipe (cli/recipe.ts), as `train` does: for TC-ResNet8 the
  * inputs are 20 MFCC and the training clips' waveform copies are heard through random microphones with
  * their formants moved: over three seeds that took
  * real people from 72.5% to 75.8% (CNN) and 69.0% to 71.8% (SNN) and the 2,789 real clips of
@@ -69,7 +70,7 @@ export const DEMO_DEFAULTS = {
   keep: 'last',
 } as const;
 
-/** What the demo trains on where no flag says: on the built-in set its model's recipe (cli/run.ts), as `train`'s. */
+/** What the demo trains on where no flag says: on the built-in set its model's recipe (cli/recipe.ts), as `train`'s. */
 export function demoData(flags: DemoFlags): { features: ModelConfig['features']; augment?: DataOptions['augment']; augmentColour?: number; augmentWarp?: number } {
   const { features, augment, augmentColour, augmentWarp, augmentCopies } = flags;
   const chosen = flags.data === undefined ? builtinChoices(flags.model, { features, augment, augmentColour, augmentWarp, augmentCopies }) : { features, augment, augmentColour, augmentWarp };

@@ -25,10 +25,11 @@ import type { RunResult } from '../train/report.js';
 import type { KeepEpoch, LabelSpace } from '../train/run.js';
 import { type TrainResult, train } from '../train/trainer.js';
 import type { Dataset } from '../data/dataset.js';
-import { type AugmentMode, type LoadedSplits, checkTrainable } from './data.js';
+import { type LoadedSplits, checkTrainable } from './data.js';
 import { type CliIo, note } from './io.js';
 import { InterruptedError, interrupt } from './interrupt.js';
 import { UsageError } from './options.js';
+import { STUDY_EPOCHS, recipeFor } from './recipe.js';
 
 /** `--neuron`: the study's neuron (snntorch 0.5.3) or the current snntorch one, as form, reset and surrogate. */
 export const NEURON_PRESETS = { study: STUDY_NEURON, current: DEFAULT_NEURON } as const;
@@ -78,107 +79,9 @@ export const RUN_MODEL_DEFAULTS: RunModelSettings = (({ classes: _c, form: _f, r
 
 export const RUN_DEFAULTS = {
   neuron: 'current' as NeuronPreset,
-  epochs: 10,
+  epochs: STUDY_EPOCHS,
   batchSize: 32,
 };
-
-/** How long and how fast a run trains where no flag says: epochs and the one-cycle schedule's peak and warm-up. */
-export interface Recipe {
-  epochs: number;
-  lr: number;
-  pctStart: number;
-  /** Epochs without a better validation loss before the run stops (the trainer's 5); Infinity: never. */
-  patience: number;
-  /** How it trains on the built-in set where no flag says (absent: the architecture's features, the
-   *  loader's augmentation, full, and the best epoch). */
-  builtin?: BuiltinRecipe;
-}
-
-/** The choices of a run on the built-in set: synthesized voices, where what carries over to real people
- *  counts, not the synthetic test split alone. */
-export interface BuiltinRecipe {
-  features?: ModelConfig['features'];
-  augment?: AugmentMode;
-  /** Share of the waveform copies heard through a random microphone, and their largest formant warp. */
-  augmentColour?: number;
-  augmentWarp?: number;
-  keep?: KeepEpoch;
-}
-
-/**
- * Per model. The study's four models keep the study's: 10 epochs, peak 0.01 with 20% warm-up, Piczak
- * (25.6M parameters) at a tenth of the rate with 40%. TC-ResNet8 warms up for 40% of 40 epochs: the
- * three-phase schedule is back down at lr/25 by twice the warm-up and anneals from there, so 20% of 12
- * epochs left it under 5 epochs at a useful rate, short of converging (training 85%, validation still
- * rising at 93%, test 92.3% on the built-in ten commands); 40% of 40 epochs: test 97.8%. It runs to
- * the end: the noisy validation loss at the peak rate (its SNN went 4 epochs without a new best there)
- * must not stop it before the schedule anneals. On the built-in set it trains as `npm start` does
- * (cli/demo.ts): 20 MFCC, the waveform copies heard through random microphones (0.8 of them) with their
- * formants moved by up to 10%, time shift and SpecAugment masks, the last epoch kept. Its log-mel with
- * shift and masks alone scores as well on the synthetic test split but 72.5% on real people against
- * 83.5% over ten seeds (docs/accuracy.md). BC-ResNet-3 keeps shift and masks only: the copies cost two
- * minutes of featurizing, and it was not measured with them on real people.
- */
-const RECIPES: Record<ModelName, Recipe> = {
-  m5: { epochs: RUN_DEFAULTS.epochs, lr: 0.01, pctStart: 0.2, patience: 5 },
-  piczak: { epochs: RUN_DEFAULTS.epochs, lr: 0.001, pctStart: 0.4, patience: 5 },
-  hjh: { epochs: RUN_DEFAULTS.epochs, lr: 0.01, pctStart: 0.2, patience: 5 },
-  'hjh-scnn': { epochs: RUN_DEFAULTS.epochs, lr: 0.01, pctStart: 0.2, patience: 5 },
-  tcy: { epochs: RUN_DEFAULTS.epochs, lr: 0.01, pctStart: 0.2, patience: 5 },
-  tcresnet8: {
-    epochs: 40, lr: 0.01, pctStart: 0.4, patience: Infinity,
-    builtin: { features: 'mfcc', augment: 'full', augmentColour: 0.8, augmentWarp: 0.1, keep: 'last' },
-  },
-  bcresnet: { epochs: 40, lr: 0.01, pctStart: 0.4, patience: Infinity, builtin: { augment: 'spec' } },
-};
-
-export function recipeFor(model: ModelName): Recipe {
-  const { builtin, ...recipe } = RECIPES[model];
-  return { ...recipe, ...(builtin && { builtin: { ...builtin } }) };
-}
-
-/**
- * A run's choices on the built-in set: each one given, else its model's recipe. The copies' colour and
- * warp come with the recipe only where the augmentation makes copies (the loader refuses them without).
- */
-export function builtinChoices(model: ModelName, given: BuiltinRecipe & { augmentCopies?: number }): BuiltinRecipe {
-  const recipe = RECIPES[model].builtin ?? {};
-  const augment = given.augment ?? recipe.augment;
-  // Absent, the loader's augmentation on the built-in set is full: copies.
-  const copies = (augment === undefined || augment === 'full' || augment === 'wave') && given.augmentCopies !== 0;
-  return {
-    features: given.features ?? recipe.features,
-    augment,
-    augmentColour: given.augmentColour ?? (copies ? recipe.augmentColour : undefined),
-    augmentWarp: given.augmentWarp ?? (copies ? recipe.augmentWarp : undefined),
-    keep: given.keep ?? recipe.keep,
-  };
-}
-
-/** A recipe setting's defaults for a flag's help: the most common value, then the models that differ
- *  ("0.2; 0.4 for piczak, tcresnet8"). */
-export function recipeHelp(key: 'epochs' | 'lr' | 'pctStart' | 'patience'): string {
-  return byModel((m) => (RECIPES[m][key] === Infinity ? 'never' : String(RECIPES[m][key])));
-}
-
-/** The same for a choice on the built-in set, with the value of the models whose recipe leaves it
- *  ("0; 0.8 for tcresnet8"). */
-export function builtinHelp(key: keyof BuiltinRecipe, absent: string): string {
-  return byModel((m) => String(RECIPES[m].builtin?.[key] ?? absent));
-}
-
-function byModel(value: (model: ModelName) => string): string {
-  const byValue = new Map<string, ModelName[]>();
-  for (const m of Object.keys(RECIPES) as ModelName[]) byValue.set(value(m), [...(byValue.get(value(m)) ?? []), m]);
-  const [common, ...others] = [...byValue].sort((a, b) => b[1].length - a[1].length);
-  return [common[0], ...others.map(([shown, names]) => `${shown} for ${names.join(', ')}`)].join('; ');
-}
-
-/** The schedule of recipeFor, as the sweep takes it (its epochs are the grid's). */
-export function studySchedule(model: ModelName): { lr: number; pctStart: number } {
-  const { lr, pctStart } = RECIPES[model];
-  return { lr, pctStart };
-}
 
 /** The neuron settings of a spec: the preset's form and reset, and its surrogate unless the spec names one. */
 function neuronConfig(spec: RunSpec): Pick<ModelConfig, 'form' | 'reset' | 'surrogate'> {
@@ -339,7 +242,7 @@ export async function trainRun(
           lr: spec.lr,
           pctStart: spec.pctStart,
           weightDecay: spec.weightDecay,
-          patience: spec.patience ?? RECIPES[spec.model].patience,
+          patience: spec.patience ?? recipeFor(spec.model).patience,
           seed: spec.seed,
           progress: io.progress,
           checkpoint: new FileCheckpointStore(checkpointPath),

@@ -1,7 +1,8 @@
 // The runs of `snn-voice sweep`, and the part of them one machine runs (--shard k/n).
 import type { ModelName } from '../models/types.js';
 import { UsageError } from './options.js';
-import { RUN_MODEL_DEFAULTS, type NeuronPreset, type RunSpec, studySchedule } from './run.js';
+import { studySchedule } from './recipe.js';
+import { RUN_MODEL_DEFAULTS, type NeuronPreset, type RunSpec } from './run.js';
 
 /** What decides the grid: the same flags give the same runs, with the same ids, on every machine. */
 export interface GridFlags {

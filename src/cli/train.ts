@@ -16,7 +16,8 @@ import { type CliContext, emit } from './io.js';
 import {
   UsageError, choice, flagName, modelFile, numberIn, positiveInt, settingOption, settingsFromFlags, type WordChoice, withJson, wordList,
 } from './options.js';
-import { NEURON_PRESETS, RUN_DEFAULTS, RUN_MODEL_DEFAULTS, type NeuronPreset, type RunSpec, builtinChoices, builtinHelp, recipeFor, recipeHelp, trainRun } from './run.js';
+import { builtinChoices, builtinHelp, recipeFor, recipeHelp } from './recipe.js';
+import { NEURON_PRESETS, RUN_DEFAULTS, RUN_MODEL_DEFAULTS, type NeuronPreset, type RunSpec, trainRun } from './run.js';
 import { resultTable } from './summary.js';
 
 export const NEURONS = Object.keys(NEURON_PRESETS) as NeuronPreset[];
