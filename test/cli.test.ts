@@ -172,7 +172,10 @@ describe('snn-voice', () => {
     const r = await cli('train', '--model', 'tcy', '--epochs', '1', '--batch-size', '4', '--pct-start', '0.3', '--data', data, '--out', out, '--json');
     expect(r.code, r.err).toBe(0);
     const result = JSON.parse(r.out);
-    expect(JSON.parse(readFileSync(join(out, 'result.json'), 'utf8')).spec).toMatchObject({ lr: 0.01, pctStart: 0.3 });
+    const stored = JSON.parse(readFileSync(join(out, 'result.json'), 'utf8'));
+    expect(stored.spec).toMatchObject({ lr: 0.01, pctStart: 0.3 });
+    // How the data was read, defaults included: --data alone trains without augmentation.
+    expect(stored.data).toEqual({ folders: [data], augment: 'none', copies: 0, colour: 0, warp: 0 });
     expect(result.model).toBe('tcy');
     expect(result.spiking).toBe(false);
     expect(result.epochs).toHaveLength(1);
@@ -292,6 +295,13 @@ describe('snn-voice', () => {
     const bad = await cli(...args, '--label-space', 'word', '--out', join(dir, 'run-label-space-bad'));
     expect(bad.code).not.toBe(0);
     expect(bad.err).toMatch(/--label-space/);
+  });
+
+  it("train records in result.json the augmentation it read its data with", async () => {
+    const out = join(dir, 'run-augmented');
+    const r = await cli('train', '--model', 'tcy', '--epochs', '1', '--batch-size', '4', '--data', data, '--augment', 'full', '--augment-copies', '1', '--augment-colour', '0.5', '--augment-warp', '0.1', '--limit-per-class', '3', '--out', out);
+    expect(r.code, r.err).toBe(0);
+    expect(JSON.parse(readFileSync(join(out, 'result.json'), 'utf8')).data).toEqual({ folders: [data], augment: 'full', copies: 1, colour: 0.5, warp: 0.1, limitPerClass: 3 });
   });
 
   it('train --average keeps the moving average of the weights; a decay of 1 is refused', async () => {

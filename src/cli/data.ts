@@ -98,7 +98,20 @@ export class DataError extends Error {
   }
 }
 
+/** How a run's data was read, where flags and recipes leave it to defaults: written into its
+ *  result.json, so that the run can be told apart and repeated from it. */
+export interface DataSource {
+  folders: readonly string[];
+  augment: AugmentMode;
+  /** Waveform-augmented copies of each training clip, the share of them coloured, their largest warp. */
+  copies: number;
+  colour: number;
+  warp: number;
+  limitPerClass?: number;
+}
+
 export type LoadedSplits = Splits & {
+  source: DataSource;
   skipped: readonly SkippedFile[];
   roots: readonly string[];
   /** Words of the task with no folder in the data (their classes are empty; noted when loaded). */
@@ -183,6 +196,7 @@ export function loadData(io: CliIo, opts: DataOptions, features: FeatureSettings
   if (warp > 0 && copies === 0) throw new UsageError(`--augment-warp warps the waveform-augmented copies' mel banks, and ${none}`);
   if (warp > 0 && features.kind === 'waveform') throw new UsageError('--augment-warp warps a mel bank, and this model takes the waveform');
   const key = JSON.stringify([roots, featureKey(features), opts.limitPerClass ?? null, classes, opts.cacheDir ?? null, copies, colour, warp]);
+  const source: DataSource = { folders: roots, augment: mode, copies, colour, warp, ...(opts.limitPerClass !== undefined && { limitPerClass: opts.limitPerClass }) };
   let splits = loaded.get(key);
   if (!splits) {
     splits = loadSpeechCommands(roots, features, {
@@ -211,7 +225,7 @@ export function loadData(io: CliIo, opts: DataOptions, features: FeatureSettings
           ...(s.buildSeconds.copies > 0 ? [`${copies} augmented copies of each training clip in ${s.buildSeconds.copies.toFixed(1)} s`] : []),
         ];
         if (built.length) note(io, `feature cache built: ${built.join(', ')}`);
-        return { ...s, roots, augment, missingWords: s.listing.missingWords, inFeatures: (f: FeatureSettings) => loadData(io, scoringOptions(opts), f) };
+        return { ...s, roots, augment, source, missingWords: s.listing.missingWords, inFeatures: (f: FeatureSettings) => loadData(io, scoringOptions(opts), f) };
       },
       (e: Error) => {
         // A folder that is not a Speech Commands copy (no word folders, no split lists) is the user's to fix.
@@ -221,7 +235,8 @@ export function loadData(io: CliIo, opts: DataOptions, features: FeatureSettings
     splits.catch(() => loaded.delete(key));
     loaded.set(key, splits);
   }
-  return splits.then((s) => ({ ...s, augment }));
+  // One cache entry serves every augmentation mode with the same copies: the mode is this call's.
+  return splits.then((s) => ({ ...s, augment, source }));
 }
 
 /** Forgets loaded splits (tests rewrite their data folders between runs). */
