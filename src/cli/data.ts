@@ -98,10 +98,9 @@ export class DataError extends Error {
   }
 }
 
-/** How a run's data was read, where flags and recipes leave it to defaults: written into its
- *  result.json, so that the run can be told apart and repeated from it. */
+/** How a run's data was read, where flags and recipes leave it to defaults: written with its folders
+ *  (roots) into its result.json, so that the run can be told apart and repeated from it. */
 export interface DataSource {
-  folders: readonly string[];
   augment: AugmentMode;
   /** Waveform-augmented copies of each training clip, the share of them coloured, their largest warp. */
   copies: number;
@@ -196,7 +195,7 @@ export function loadData(io: CliIo, opts: DataOptions, features: FeatureSettings
   if (warp > 0 && copies === 0) throw new UsageError(`--augment-warp warps the waveform-augmented copies' mel banks, and ${none}`);
   if (warp > 0 && features.kind === 'waveform') throw new UsageError('--augment-warp warps a mel bank, and this model takes the waveform');
   const key = JSON.stringify([roots, featureKey(features), opts.limitPerClass ?? null, classes, opts.cacheDir ?? null, copies, colour, warp]);
-  const source: DataSource = { folders: roots, augment: mode, copies, colour, warp, ...(opts.limitPerClass !== undefined && { limitPerClass: opts.limitPerClass }) };
+  const source: DataSource = { augment: mode, copies, colour, warp, ...(opts.limitPerClass !== undefined && { limitPerClass: opts.limitPerClass }) };
   let splits = loaded.get(key);
   if (!splits) {
     splits = loadSpeechCommands(roots, features, {

@@ -294,7 +294,7 @@ export async function trainRun(
       features,
       extra: { run: id, spec: { ...spec }, best: trained.best, test: result.test },
     });
-    await writeFileAtomic(join(out, 'result.json'), JSON.stringify({ ...result, spec, data: data.source }, null, 2) + '\n');
+    await writeFileAtomic(join(out, 'result.json'), JSON.stringify({ ...result, spec, data: { folders: data.roots, ...data.source } }, null, 2) + '\n');
     return { result, test };
   } finally {
     for (const t of [...teachers, ...listeners.map((l) => l.model)]) t.dispose();
