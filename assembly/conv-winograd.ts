@@ -26,41 +26,23 @@
 // Layout: the columns of a chunk are (sample, output row, tile), TW tiles per row (the tile count
 // rounded up to 4, so the transforms run four tiles to a vector; the extra tiles see zeros and are
 // never written). Transformed arrays are [6][rows][columns].
-import { align64, roundUp } from './align';
 import { ConvGeometry, outHeight, outWidth } from './conv-geometry';
-import { gemm, gemmScratchBytes } from './gemm';
+import { gemm } from './gemm';
+import {
+  gemmOffset, inputsOffset, outputsOffset, POINTS, rowOffset, rowsBytes, rowsCost, rowsFit, samplesPerChunk, TILE, tilesPerRow,
+} from './conv-winograd-layout';
 import { addForward } from './elementwise';
 import { nonFinite, nonFiniteScalar, transposeRow } from './simd';
 
-const POINTS: usize = 6;
-const TILE = 4;
-// Transformed input and output of a chunk of whole samples (the GEMMs' B and C) stay under this.
-const CHUNK_BYTES: usize = 2 << 20;
-
-// A chunk holds whole samples, so one sample's transformed input and output must fit in scratch; a
-// longer one (a 1-d row of tens of thousands of positions at 64 channels) takes im2col, whose pieces are bounded.
-const MAX_SAMPLE_BYTES: usize = 8 << 20;
-
 /** Whether the geometry fits F(4, 3) along the width: 3 taps at stride 1, padding below 3, and one
- *  sample's transformed values within MAX_SAMPLE_BYTES. */
+ *  sample's transformed values within conv-winograd-layout.ts's bound. */
 export function winogradFits(geom: ConvGeometry): bool {
-  return geom.KW == 3 && geom.SW == 1 && geom.PW < 3 && sampleBytes(geom) <= MAX_SAMPLE_BYTES;
+  return geom.KW == 3 && geom.SW == 1 && geom.PW < 3 && rowsFit(geom.C * geom.KH, geom.CO, outHeight(geom), outWidth(geom));
 }
 
-// Tiles per output row, rounded up to whole vectors of four.
 // @ts-ignore: decorator
-@inline function tilesPerRow(OW: i32): i32 {
-  return roundUp((OW + TILE - 1) / TILE, 4);
-}
-
-// One sample's transformed input [6][R][cols] and output [6][CO][cols].
-function sampleBytes(geom: ConvGeometry): usize {
-  return <usize>POINTS * <usize>(geom.C * geom.KH + geom.CO) * <usize>outHeight(geom) * <usize>tilesPerRow(outWidth(geom)) * 4;
-}
-
-// Samples per chunk: their transformed input and output within CHUNK_BYTES.
-function chunkSamples(geom: ConvGeometry): i32 {
-  return <i32>max<usize>(1, min<usize>(<usize>geom.N, CHUNK_BYTES / sampleBytes(geom)));
+@inline function chunkSamples(geom: ConvGeometry): i32 {
+  return samplesPerChunk(geom.N, geom.C * geom.KH, geom.CO, outHeight(geom), outWidth(geom));
 }
 
 // @ts-ignore: decorator
@@ -75,32 +57,29 @@ function chunkSamples(geom: ConvGeometry): i32 {
   return TILE * tilesPerRow(outWidth(geom)) + 4;
 }
 
-// Scratch, in order: the transformed weights (or their gradient) [6][CO][R]; a chunk's transformed
-// input (or its gradient) [6][R][cols]; its transformed output (or dy) [6][CO][cols]; one padded row;
-// the GEMM's scratch.
+// Scratch: conv-winograd-layout.ts's order, at this geometry's sizes.
 // @ts-ignore: decorator
 @inline function inputsAt(geom: ConvGeometry, scratch: usize): usize {
-  return scratch + align64(<usize>POINTS * geom.CO * geom.C * geom.KH * 4);
+  return scratch + inputsOffset(geom.C * geom.KH, geom.CO);
 }
 
 // @ts-ignore: decorator
 @inline function outputsAt(geom: ConvGeometry, scratch: usize): usize {
-  return inputsAt(geom, scratch) + align64(<usize>POINTS * geom.C * geom.KH * chunkColumns(geom) * 4);
+  return scratch + outputsOffset(geom.C * geom.KH, geom.CO, chunkColumns(geom));
 }
 
 // @ts-ignore: decorator
 @inline function rowAt(geom: ConvGeometry, scratch: usize): usize {
-  return outputsAt(geom, scratch) + align64(<usize>POINTS * geom.CO * chunkColumns(geom) * 4);
+  return scratch + rowOffset(geom.C * geom.KH, geom.CO, chunkColumns(geom));
 }
 
 // @ts-ignore: decorator
 @inline function gemmAt(geom: ConvGeometry, scratch: usize): usize {
-  return rowAt(geom, scratch) + align64(<usize>rowFloats(geom) * 4);
+  return scratch + gemmOffset(geom.C * geom.KH, geom.CO, chunkColumns(geom), outWidth(geom));
 }
 
 export function winogradBytes(geom: ConvGeometry): usize {
-  const R = geom.C * geom.KH, CO = geom.CO, cols = chunkColumns(geom);
-  return gemmAt(geom, 0) + gemmScratchBytes(max(CO, R), max(cols, R), max(max(R, CO), cols));
+  return rowsBytes(geom.N, geom.C * geom.KH, geom.CO, outHeight(geom), outWidth(geom));
 }
 
 /**
@@ -109,9 +88,7 @@ export function winogradBytes(geom: ConvGeometry): usize {
  * the transforms, about 10 operations per transformed value.
  */
 export function winogradCost(geom: ConvGeometry): f64 {
-  const R = <f64>(geom.C * geom.KH), CO = <f64>geom.CO;
-  const tiles = <f64>geom.N * outHeight(geom) * tilesPerRow(outWidth(geom));
-  return tiles * POINTS * (R * CO + 10 * (R + CO));
+  return rowsCost(geom.N, geom.C * geom.KH, geom.CO, outHeight(geom), outWidth(geom));
 }
 
 // a + s b

@@ -10,6 +10,8 @@
 //   of weight sums (and bins of dy).
 // - Winograd (conv-winograd.ts): instead of im2col for 3 taps along the width at stride 1, half the
 //   multiply-adds, all three passes; im2col after all when an operand holds a NaN or an infinity.
+// - folded Winograd (conv-fold.ts): a 1-d correlation past 3 taps or at a stride, its taps split by
+//   phase and in groups of three, as rows of a 3-tap correlation for Winograd's kernel.
 // A cost model picks the sparse and binary paths per call from the count of non-zero inputs
 // (sparse-policy.ts can force any path: the results agree to float rounding).
 // Every export takes the offset of a geometry descriptor (conv-geometry.ts) and buffer offsets.
@@ -26,6 +28,7 @@ import {
   im2colCost, sparseGemmForward, sparseGemmForwardBytes, sparseGemmForwardCost, sparseGemmWeightGrad, sparseGemmWeightGradBytes, sparseGemmWeightGradCost,
 } from './conv-sparse-gemm';
 import { takeBinary, takeSparse, takeWinograd } from './sparse-policy';
+import { foldBackwardInput, foldBackwardWeight, foldBytes, foldCost, foldFits, foldForward } from './conv-fold';
 import {
   winogradBackwardInput, winogradBackwardWeight, winogradBytes, winogradCost, winogradFits, winogradForward,
 } from './conv-winograd';
@@ -55,6 +58,14 @@ function winogradPays(geom: ConvGeometry): bool {
   return takeWinograd(winogradPredicted(geom));
 }
 
+function foldPredicted(geom: ConvGeometry): bool {
+  return foldFits(geom) && foldCost(geom) < MARGIN * im2colCost(geom);
+}
+
+function foldPays(geom: ConvGeometry): bool {
+  return takeWinograd(foldPredicted(geom));
+}
+
 // A pointwise correlation's GEMMs run on x, y and dy in place (conv-im2col.ts), without the lowering
 // that im2colCost's unit includes: about half the time per multiply-add. Fitted on BC-ResNet-3's SNN
 // layers (80 rows, 24-60 channels, 101-2020 positions), each path forced by setSparsePolicy; the
@@ -64,7 +75,8 @@ const POINTWISE_COST: f64 = 0.55;
 function denseCost(geom: ConvGeometry, direct: bool): f64 {
   if (direct) return directForwardCost(geom);
   if (pointwise(geom)) return POINTWISE_COST * im2colCost(geom);
-  return winogradPays(geom) ? winogradCost(geom) : im2colCost(geom);
+  if (winogradPays(geom)) return winogradCost(geom);
+  return foldPays(geom) ? foldCost(geom) : im2colCost(geom);
 }
 
 /** Scratch bytes the conv2d kernels (forward and both backwards) need for this geometry. */
@@ -78,6 +90,7 @@ export function conv2dScratchBytes(geometry: usize): usize {
   if (!directOut || !directIn) bytes = max(bytes, im2colBytes(geom));
   if (!directOut) bytes = max(bytes, max(sparseGemmForwardBytes(geom), sparseGemmWeightGradBytes(geom)));
   if ((!directOut || !directIn) && winogradPredicted(geom)) bytes = max(bytes, winogradBytes(geom));
+  if ((!directOut || !directIn) && foldPredicted(geom)) bytes = max(bytes, foldBytes(geom));
   return max(max(bytes, binaryBytes(geom)), biasGradientBytes(geom.CO));
 }
 
@@ -134,14 +147,16 @@ export function conv2dForward(geometry: usize, x: usize, w: usize, b: usize, y: 
     if (path == SPARSE_PATH) sparseForward(geom, x, w, b, y, scratch);
     else directForward(geom, x, w, b, y, scratch);
   } else if (path == SPARSE_PATH) sparseGemmForward(geom, x, w, b, y, scratch);
-  else if (!(winogradPays(geom) && winogradForward(geom, x, w, b, y, scratch, scratchBytes))) im2colForward(geom, x, w, b, y, scratch, scratchBytes);
+  else if (!(winogradPays(geom) && winogradForward(geom, x, w, b, y, scratch, scratchBytes))
+    && !(foldPays(geom) && foldForward(geom, x, w, b, y, scratch, scratchBytes))) im2colForward(geom, x, w, b, y, scratch, scratchBytes);
 }
 
 /** dx = the gradient of sum(dy * conv(x, w)) with respect to x (overwritten). */
 export function conv2dBackwardInput(geometry: usize, w: usize, dy: usize, dx: usize, scratch: usize, scratchBytes: usize): void {
   const geom = checked('conv2dBackwardInput', geometry, scratchBytes);
   if (directInputGrad(geom)) directBackwardInput(geom, w, dy, dx, scratch);
-  else if (!(winogradPays(geom) && winogradBackwardInput(geom, w, dy, dx, scratch, scratchBytes))) im2colBackwardInput(geom, w, dy, dx, scratch, scratchBytes);
+  else if (!(winogradPays(geom) && winogradBackwardInput(geom, w, dy, dx, scratch, scratchBytes))
+    && !(foldPays(geom) && foldBackwardInput(geom, w, dy, dx, scratch, scratchBytes))) im2colBackwardInput(geom, w, dy, dx, scratch, scratchBytes);
 }
 
 /** dw (and db unless 0) = the gradients of sum(dy * (conv(x, w) + b)) (overwritten). */
@@ -158,5 +173,6 @@ export function conv2dBackwardWeight(geometry: usize, x: usize, dy: usize, dw: u
   if (path == BINARY_PATH) binaryWeightGrad(geom, x, dy, dw, scratch);
   else if (direct) sparseWeightGrad(geom, x, dy, dw, scratch);
   else if (path == SPARSE_PATH) sparseGemmWeightGrad(geom, x, dy, dw, scratch);
-  else if (!(winogradPays(geom) && winogradBackwardWeight(geom, x, dy, dw, scratch, scratchBytes))) im2colBackwardWeight(geom, x, dy, dw, scratch, scratchBytes);
+  else if (!(winogradPays(geom) && winogradBackwardWeight(geom, x, dy, dw, scratch, scratchBytes))
+    && !(foldPays(geom) && foldBackwardWeight(geom, x, dy, dw, scratch, scratchBytes))) im2colBackwardWeight(geom, x, dy, dw, scratch, scratchBytes);
 }

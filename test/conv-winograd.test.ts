@@ -4,7 +4,8 @@
 // differences, at ragged row ends (the tiles are rounded up to fours), each padding it takes, rows
 // lowered from a taller kernel at a vertical stride, and batches cut into several chunks. Each case
 // also runs with the plain dense path forced (setSparsePolicy(4)): the two must differ somewhere in
-// their rounding (so Winograd really ran) and agree within it.
+// their rounding (so Winograd really ran) and agree within it. The same for 1-d kernels past 3 taps
+// or at a stride, folded into rows of a 3-tap correlation (assembly/conv-fold.ts).
 import { afterEach, expect, it } from 'vitest';
 import { getEngine } from '../src/engine/engine.js';
 import { Tensor } from '../src/engine/tensor.js';
@@ -30,6 +31,20 @@ const cases: [string, Geo, boolean][] = [
   ['1d in three chunks', geo(26, 64, 1, 200, 64, 1, 1, 0, 1), true],
 ];
 
+// 1-d, K taps at stride S: folded by phase (S) and in groups of three taps.
+const fold = (N: number, C: number, W: number, CO: number, K: number, S: number, P: number): Geo =>
+  ({ N, C, H: 1, W, CO, KH: 1, KW: K, SH: 1, SW: S, PH: 0, PW: P });
+
+// Geometries the cost model folds (see foldCost).
+const folds: [string, Geo, boolean][] = [
+  ["M5's first layer: 80 taps at stride 4, padding 39", fold(2, 1, 803, 64, 80, 4, 39), true],
+  ['9 taps at stride 1, padding 4 (TC-ResNet8-like)', fold(2, 48, 37, 48, 9, 1, 4), true],
+  ['9 taps at stride 2, padding 4, an odd input length', fold(3, 48, 61, 64, 9, 2, 4), false],
+  ['50 taps at stride 3 (neither a multiple of the other nor of three), padding 7', fold(2, 2, 301, 64, 50, 3, 7), true],
+  // About 56 KB of gathered rows per sample: two chunks (2 MB each), dw summed over both.
+  ['M5-like in two chunks', fold(40, 1, 2000, 48, 80, 4, 39), true],
+];
+
 interface Out { y: Float32Array; dx: Float32Array; dw: Float32Array; db: Float32Array }
 
 function run(g: Geo, bias: boolean, xs: Float32Array, ws: Float32Array, bs: Float32Array, gs: Float32Array): Out {
@@ -53,9 +68,9 @@ const bad0 = (r: Out) => [r.y, r.dx, r.dw].some((a) => a.some((x) => !Number.isF
 describeEachBuild('conv through Winograd F(4, 3)', () => {
   afterEach(() => setPolicy(AUTO));
 
-  it.each(cases)('%s: forward and backward match the reference, and differ from the plain path only by rounding', (_name, g, bias) => {
+  it.each([...cases, ...folds])('%s: forward and backward match the reference, and differ from the plain path only by rounding', (_name, g, bias) => {
     const yLen = g.N * g.CO * outH(g) * outW(g);
-    const xs = randArray(g.N * g.C * g.H * g.W, 1), ws = randArray(g.CO * g.C * g.KH * 3, 2), bs = randArray(g.CO, 3), gs = randArray(yLen, 4);
+    const xs = randArray(g.N * g.C * g.H * g.W, 1), ws = randArray(g.CO * g.C * g.KH * g.KW, 2), bs = randArray(g.CO, 3), gs = randArray(yLen, 4);
     setPolicy(AUTO);
     const wino = run(g, bias, xs, ws, bs, gs);
     setPolicy(PLAIN);
@@ -64,23 +79,25 @@ describeEachBuild('conv through Winograd F(4, 3)', () => {
     const refY = refForward(g, xs, ws, bias ? bs : null);
     const positions = g.N * outH(g) * outW(g);
     for (const r of [wino, plain]) {
-      expect(maxRelErr(r.y, refY, tol(g.C * g.KH * 3))).toBeLessThanOrEqual(1);
-      expect(maxRelErr(r.dx, ref.dx, tol(g.CO * g.KH * 3))).toBeLessThanOrEqual(1);
+      expect(maxRelErr(r.y, refY, tol(g.C * g.KH * g.KW))).toBeLessThanOrEqual(1);
+      expect(maxRelErr(r.dx, ref.dx, tol(g.CO * g.KH * g.KW))).toBeLessThanOrEqual(1);
       expect(maxRelErr(r.dw, ref.dw, tol(positions))).toBeLessThanOrEqual(1);
       if (bias) expect(maxRelErr(r.db, ref.db, tol(positions))).toBeLessThanOrEqual(1);
     }
     for (const k of ['y', 'dx', 'dw'] as const) expect(wino[k].some((v, i) => v !== plain[k][i]), `${k} took the Winograd path`).toBe(true);
   });
 
-  it('a NaN or an infinity in x, dy or w gives what the plain path gives (im2col runs instead), never NaN spread over its tile', () => {
-    const g = geo(2, 64, 1, 45, 48, 1, 1, 0, 1);
+  it.each([
+    ['3 taps', geo(2, 64, 1, 45, 48, 1, 1, 0, 1)],
+    ['9 taps at stride 2, folded', fold(2, 48, 61, 64, 9, 2, 4)],
+  ] as [string, Geo][])('%s: a NaN or an infinity in x, dy or w gives what the plain path gives (im2col runs instead), never NaN spread over its tile', (_name, g) => {
     const yLen = g.N * g.CO * outH(g) * outW(g);
-    const clean = () => ({ xs: randArray(g.N * g.C * g.W, 11), ws: randArray(g.CO * g.C * 3, 12), gs: randArray(yLen, 13) });
+    const clean = () => ({ xs: randArray(g.N * g.C * g.W, 11), ws: randArray(g.CO * g.C * g.KW, 12), gs: randArray(yLen, 13) });
     const cases: [string, (v: ReturnType<typeof clean>) => void][] = [
       // Mid-row, where a tile's transform would mix it into its neighbours.
       ['x', (v) => { v.xs[3 * g.W + 13] = Infinity; v.xs[g.C * g.W + 7 * g.W + 22] = NaN; }],
       ['dy', (v) => { v.gs[5 * outW(g) + 9] = -Infinity; }],
-      ['w', (v) => { v.ws[4 * 3 + 1] = Infinity; }],
+      ['w', (v) => { v.ws[4 * g.KW + 1] = Infinity; }],
     ];
     // Clean, this geometry takes Winograd's path (its rounding differs from the plain path's).
     const c = clean();
@@ -113,10 +130,12 @@ describeEachBuild('conv through Winograd F(4, 3)', () => {
     for (const k of ['y', 'dx', 'dw', 'db'] as const) expect(auto[k].every((v, i) => Object.is(v, plain[k][i])), k).toBe(true);
   });
 
-  it('backward matches finite differences of the reference', () => {
-    const g = geo(1, 32, 2, 15, 32, 2, 1, 1, 1);
+  it.each([
+    ['3 taps, 2 rows', geo(1, 32, 2, 15, 32, 2, 1, 1, 1)],
+    ['18 taps at stride 3, folded', fold(1, 4, 101, 64, 18, 3, 5)],
+  ] as [string, Geo][])('%s: backward matches finite differences of the reference', (_name, g) => {
     const yLen = g.N * g.CO * outH(g) * outW(g);
-    const xs = randArray(g.N * g.C * g.H * g.W, 5), ws = randArray(g.CO * g.C * g.KH * 3, 6), bs = randArray(g.CO, 7), gs = randArray(yLen, 8);
+    const xs = randArray(g.N * g.C * g.H * g.W, 5), ws = randArray(g.CO * g.C * g.KH * g.KW, 6), bs = randArray(g.CO, 7), gs = randArray(yLen, 8);
     const r = run(g, true, xs, ws, bs, gs);
     setPolicy(PLAIN);
     const plain = run(g, true, xs, ws, bs, gs);
