@@ -67,11 +67,17 @@ export function foldFits(geom: ConvGeometry): bool {
   return rowsFit(foldedRows(geom), geom.CO, 1, outWidth(geom));
 }
 
-/** The predicted cost, in the units of winogradCost: Winograd's on the folded rows, plus about four
- *  operations per gathered value (read, place, and the same again for dx's sum). */
+// Each folded row of a sample costs the Winograd kernels a fixed price (clearing, copying and
+// transforming a short row) that many short rows do not amortise: TC-ResNet8's last layer on MFCC
+// ([16, 48, 13] -> 48, 9 taps: 144 rows of 15) ran no faster folded than through im2col (bench/conv),
+// where Winograd's cost alone predicted 0.82 of im2col's.
+const ROW_COST: f64 = 500;
+
+/** The predicted cost, in the units of winogradCost: Winograd's on the folded rows, about four
+ *  operations per gathered value (read, place, and the same again for dx's sum), and each row's price. */
 export function foldCost(geom: ConvGeometry): f64 {
-  const gathered = <f64>geom.N * foldedRows(geom) * foldedWidth(geom);
-  return rowsCost(geom.N, foldedRows(geom), geom.CO, 1, outWidth(geom)) + 4 * gathered;
+  const rows = <f64>geom.N * foldedRows(geom);
+  return rowsCost(geom.N, foldedRows(geom), geom.CO, 1, outWidth(geom)) + rows * (4 * <f64>foldedWidth(geom) + ROW_COST);
 }
 
 // Scratch, in order: the folded geometry; w' (or its gradient) [CO][R][3]; a second such array (a

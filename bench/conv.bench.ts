@@ -16,8 +16,10 @@ import { tfjsWasm } from './tfjs-wasm.js';
 // lookup tables on the same spikes ('relaxed dense', 'relaxed sparse', 'relaxed tables':
 // setSparsePolicy(1), (2), (3)). The 3-tap layers at stride 1
 // (M5's conv2-conv4, Piczak's conv2) run through Winograd's F(4, 3) (conv-winograd.ts), half the
-// multiply-adds; GFLOP/s still counts the direct correlation's, and 'relaxed plain' times the same
-// layer through im2col + GEMM (setSparsePolicy(4)), in the same run.
+// multiply-adds, and so do 1-d layers past 3 taps or at a stride where the cost model folds them
+// (conv-fold.ts: M5's conv1; TC-ResNet8's short rows stay plain); GFLOP/s still counts the direct
+// correlation's, and 'relaxed plain' times every such layer through im2col + GEMM or the direct
+// kernel (setSparsePolicy(4)), in the same run.
 interface Layer {
   name: string; x: [number, number, number, number]; co: number; k: [number, number]; stride: [number, number]; padding: [number, number];
   spikes?: number;
@@ -48,6 +50,8 @@ const layers: Layer[] = [
   { name: 'TC-ResNet8 conv1d [16,24,67]->24 k9', x: [16, 24, 1, 67], co: 24, k: [1, 9], stride: [1, 1], padding: [0, 4] },
   { name: 'TC-ResNet8 conv1d [16,32,34]->48 k9 s2', x: [16, 32, 1, 34], co: 48, k: [1, 9], stride: [1, 2], padding: [0, 4] },
   { name: 'TC-ResNet8 conv1d [16,48,17]->48 k9', x: [16, 48, 1, 17], co: 48, k: [1, 9], stride: [1, 1], padding: [0, 4] },
+  // On 20 MFCC of 101 frames (npm start's input) the last one has 13 positions.
+  { name: 'TC-ResNet8 conv1d [16,48,13]->48 k9', x: [16, 48, 1, 13], co: 48, k: [1, 9], stride: [1, 1], padding: [0, 4] },
 ];
 
 // Plain-JavaScript baseline: direct loops, NCHW.
@@ -106,7 +110,7 @@ export const suite: BenchSuite = {
         fwd[flavor] = flop / (await secondsPerCall(() => conv2dForward(x, w, b, y, opts), options)) / 1e9;
         dx[flavor] = flop / (await secondsPerCall(() => conv2dBackwardInput(w, y, gx, opts), options)) / 1e9;
         dw[flavor] = flop / (await secondsPerCall(() => conv2dBackwardWeight(x, y, gw, b, opts), options)) / 1e9;
-        if (flavor === 'relaxed' && l.k[1] === 3 && l.stride[1] === 1) {
+        if (flavor === 'relaxed' && ((l.k[1] === 3 && l.stride[1] === 1) || (l.x[2] === 1 && l.k[0] === 1 && l.k[1] > 1))) {
           engine.kernels.setSparsePolicy(4);
           fwd['relaxed plain'] = flop / (await secondsPerCall(() => conv2dForward(x, w, b, y, opts), options)) / 1e9;
           dx['relaxed plain'] = flop / (await secondsPerCall(() => conv2dBackwardInput(w, y, gx, opts), options)) / 1e9;
