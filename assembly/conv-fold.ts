@@ -13,7 +13,7 @@
 // gradient added back where each of its values was read (a value of x sits in up to m rows).
 // Non-finite values: the Winograd kernels refuse them (returning false) and conv.ts runs im2col.
 import { align64 } from './align';
-import { ConvGeometry, outWidth } from './conv-geometry';
+import { ConvGeometry, outWidth, writeGeometry } from './conv-geometry';
 import { rowsBytes, rowsCost, rowsFit } from './conv-winograd-layout';
 import { winogradBackwardInput, winogradBackwardWeight, winogradForward } from './conv-winograd';
 
@@ -43,20 +43,7 @@ function chunkSamples(geom: ConvGeometry): i32 {
 
 // The folded correlation of ns samples, written as a descriptor at `at`.
 function folded(geom: ConvGeometry, ns: i32, at: usize): ConvGeometry {
-  const f = changetype<ConvGeometry>(at);
-  f.N = ns;
-  f.C = foldedRows(geom);
-  f.H = 1;
-  f.W = foldedWidth(geom);
-  f.CO = geom.CO;
-  f.KH = 1;
-  f.KW = 3;
-  f.SH = 1;
-  f.SW = 1;
-  f.PH = 0;
-  f.PW = 0;
-  f.groups = 1;
-  return f;
+  return writeGeometry(at, ns, foldedRows(geom), 1, foldedWidth(geom), geom.CO, 1, 3, 1, 1, 0, 0);
 }
 
 /** Whether a correlation folds: 1-d (one row, KH 1), past 3 taps or at a stride in the width, and
@@ -102,75 +89,44 @@ export function foldBytes(geom: ConvGeometry): usize {
   return winogradAt(geom, 0) + rowsBytes(chunkSamples(geom), foldedRows(geom), geom.CO, 1, outWidth(geom));
 }
 
-// w' [CO][(c, r, g)][t] from w [CO, C, 1, K]: tap k = s (3 g + t) + r, zero past the kernel.
-function foldWeights(geom: ConvGeometry, w: usize, wf: usize): void {
+// Between w [CO, C, 1, K] and w' [CO][(c, r, g)][t] (tap k = s (3 g + t) + r): w' laid out, zero past
+// the kernel, or (`back`) w''s gradient read back into dw at the same taps (the padded taps dropped).
+function moveWeights(geom: ConvGeometry, w: usize, wf: usize, back: bool): void {
   const C = geom.C, K = geom.KW, s = geom.SW, m = groups(geom), CO = geom.CO;
-  let o = wf;
+  let p = wf;
   for (let co = 0; co < CO; co++)
     for (let c = 0; c < C; c++) {
       const taps = w + ((<usize>(co * C + c) * K) << 2);
       for (let r = 0; r < s; r++)
         for (let g = 0; g < m; g++)
           for (let t = 0; t < 3; t++) {
-            const k = s * (3 * g + t) + r;
-            store<f32>(o, k < K ? load<f32>(taps + (<usize>k << 2)) : 0);
-            o += 4;
-          }
-    }
-}
-
-// dw [CO, C, 1, K] read back from w''s gradient at the same taps (the padded taps are dropped).
-function unfoldWeightGrad(geom: ConvGeometry, dwf: usize, dw: usize): void {
-  const C = geom.C, K = geom.KW, s = geom.SW, m = groups(geom), CO = geom.CO;
-  let p = dwf;
-  for (let co = 0; co < CO; co++)
-    for (let c = 0; c < C; c++) {
-      const taps = dw + ((<usize>(co * C + c) * K) << 2);
-      for (let r = 0; r < s; r++)
-        for (let g = 0; g < m; g++)
-          for (let t = 0; t < 3; t++) {
-            const k = s * (3 * g + t) + r;
-            if (k < K) store<f32>(taps + (<usize>k << 2), load<f32>(p));
+            const k = s * (3 * g + t) + r, q = taps + (<usize>k << 2);
+            if (back) {
+              if (k < K) store<f32>(q, load<f32>(p));
+            } else store<f32>(p, k < K ? load<f32>(q) : 0);
             p += 4;
           }
     }
 }
 
-// The rows x' of samples n0..n0+ns: x'[(c, r, g), v] = x[c, s (v + 3 g) + r - P], zero outside x.
-function gatherRows(geom: ConvGeometry, x: usize, n0: i32, ns: i32, rows: usize): void {
+// Between x and its rows x'[(c, r, g), v] = x[c, s (v + 3 g) + r - P] (zero outside x), for samples
+// n0..n0+ns: gathered into `rows`, or (`back`) the rows' gradient added into x's where each value was read.
+function moveRows(geom: ConvGeometry, x: usize, n0: i32, ns: i32, rows: usize, back: bool): void {
   const C = geom.C, W = geom.W, s = geom.SW, P = geom.PW, m = groups(geom), WF = foldedWidth(geom);
-  let o = rows;
+  let p = rows;
   for (let n = 0; n < ns; n++)
     for (let c = 0; c < C; c++) {
-      const src = x + ((<usize>((n0 + n) * C + c) * W) << 2);
+      const plane = x + ((<usize>((n0 + n) * C + c) * W) << 2);
       for (let r = 0; r < s; r++)
         for (let g = 0; g < m; g++) {
           const start = s * 3 * g + r - P;
           for (let v = 0; v < WF; v++) {
             const i = start + s * v;
-            store<f32>(o, i >= 0 && i < W ? load<f32>(src + (<usize>i << 2)) : 0);
-            o += 4;
-          }
-        }
-    }
-}
-
-// dx[n, c, i] += x''s gradient at every place x[n, c, i] was read from, for samples n0..n0+ns.
-function scatterRows(geom: ConvGeometry, drows: usize, n0: i32, ns: i32, dx: usize): void {
-  const C = geom.C, W = geom.W, s = geom.SW, P = geom.PW, m = groups(geom), WF = foldedWidth(geom);
-  let p = drows;
-  for (let n = 0; n < ns; n++)
-    for (let c = 0; c < C; c++) {
-      const dst = dx + ((<usize>((n0 + n) * C + c) * W) << 2);
-      for (let r = 0; r < s; r++)
-        for (let g = 0; g < m; g++) {
-          const start = s * 3 * g + r - P;
-          for (let v = 0; v < WF; v++) {
-            const i = start + s * v;
-            if (i >= 0 && i < W) {
-              const q = dst + (<usize>i << 2);
-              store<f32>(q, load<f32>(q) + load<f32>(p));
-            }
+            const inside = i >= 0 && i < W;
+            const q = plane + (<usize>i << 2);
+            if (back) {
+              if (inside) store<f32>(q, load<f32>(q) + load<f32>(p));
+            } else store<f32>(p, inside ? load<f32>(q) : 0);
             p += 4;
           }
         }
@@ -182,10 +138,10 @@ function scatterRows(geom: ConvGeometry, drows: usize, n0: i32, ns: i32, dx: usi
 export function foldForward(geom: ConvGeometry, x: usize, w: usize, b: usize, y: usize, scratch: usize, scratchBytes: usize): bool {
   const wf = scratch + GEOMETRY_BYTES, rows = rowsAt(geom, scratch), ws = winogradAt(geom, scratch);
   const wsBytes = scratchBytes - (ws - scratch), per = chunkSamples(geom), outBytes = <usize>geom.CO * outWidth(geom) * 4;
-  foldWeights(geom, w, wf);
+  moveWeights(geom, w, wf, false);
   for (let n0 = 0; n0 < geom.N; n0 += per) {
     const ns = min(per, geom.N - n0);
-    gatherRows(geom, x, n0, ns, rows);
+    moveRows(geom, x, n0, ns, rows, false);
     if (!winogradForward(folded(geom, ns, scratch), rows, wf, b, y + <usize>n0 * outBytes, ws, wsBytes)) return false;
   }
   return true;
@@ -195,12 +151,12 @@ export function foldForward(geom: ConvGeometry, x: usize, w: usize, b: usize, y:
 export function foldBackwardInput(geom: ConvGeometry, w: usize, dy: usize, dx: usize, scratch: usize, scratchBytes: usize): bool {
   const wf = scratch + GEOMETRY_BYTES, rows = rowsAt(geom, scratch), ws = winogradAt(geom, scratch);
   const wsBytes = scratchBytes - (ws - scratch), per = chunkSamples(geom), outBytes = <usize>geom.CO * outWidth(geom) * 4;
-  foldWeights(geom, w, wf);
+  moveWeights(geom, w, wf, false);
   memory.fill(dx, 0, (<usize>geom.N * geom.C * geom.W) << 2);
   for (let n0 = 0; n0 < geom.N; n0 += per) {
     const ns = min(per, geom.N - n0);
     if (!winogradBackwardInput(folded(geom, ns, scratch), wf, dy + <usize>n0 * outBytes, rows, ws, wsBytes)) return false;
-    scatterRows(geom, rows, n0, ns, dx);
+    moveRows(geom, dx, n0, ns, rows, true);
   }
   return true;
 }
@@ -213,10 +169,10 @@ export function foldBackwardWeight(geom: ConvGeometry, x: usize, dy: usize, dw: 
   const n = geom.CO * foldedRows(geom) * 3;
   for (let n0 = 0; n0 < geom.N; n0 += per) {
     const ns = min(per, geom.N - n0);
-    gatherRows(geom, x, n0, ns, rows);
+    moveRows(geom, x, n0, ns, rows, false);
     if (!winogradBackwardWeight(folded(geom, ns, scratch), rows, dy + <usize>n0 * outBytes, n0 == 0 ? sum : part, ws, wsBytes)) return false;
     if (n0 > 0) for (let i = 0; i < n; i++) store<f32>(sum + (<usize>i << 2), load<f32>(sum + (<usize>i << 2)) + load<f32>(part + (<usize>i << 2)));
   }
-  unfoldWeightGrad(geom, sum, dw);
+  moveWeights(geom, dw, sum, true);
   return true;
 }

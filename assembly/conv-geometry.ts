@@ -29,6 +29,26 @@ export class ConvGeometry {
   return changetype<ConvGeometry>(descriptor);
 }
 
+/** Writes a descriptor at `at` (kernels that run another geometry: the fold, the warm-up). */
+export function writeGeometry(
+  at: usize, N: i32, C: i32, H: i32, W: i32, CO: i32, KH: i32, KW: i32, SH: i32, SW: i32, PH: i32, PW: i32,
+): ConvGeometry {
+  const g = changetype<ConvGeometry>(at);
+  g.N = N;
+  g.C = C;
+  g.H = H;
+  g.W = W;
+  g.CO = CO;
+  g.KH = KH;
+  g.KW = KW;
+  g.SH = SH;
+  g.SW = SW;
+  g.PH = PH;
+  g.PW = PW;
+  g.groups = 1;
+  return g;
+}
+
 export function outSize(size: i32, k: i32, stride: i32, pad: i32): i32 {
   return (size + 2 * pad - k) / stride + 1;
 }

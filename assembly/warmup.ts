@@ -1,6 +1,6 @@
 // Kept apart from the kernels it drives, so that gemm.ts and conv.ts need not import each other.
 import { conv2dBackwardInput, conv2dBackwardWeight, conv2dForward, conv2dScratchBytes } from './conv';
-import { geometryAt } from './conv-geometry';
+import { writeGeometry } from './conv-geometry';
 import { gemm } from './gemm';
 
 /**
@@ -16,7 +16,6 @@ export function warmUp(scratch: usize, bytes: usize): void {
   assert(bytes >= (s - scratch) + 192 * 1024, 'warmUp: scratch too small');
   const sBytes = bytes - (s - scratch);
   memory.fill(a, 0, 3 * n * n * 4);
-  const geom = geometryAt(desc);
   for (let round = 0; round < 4; round++) {
     for (let t = 0; t < 4; t++) gemm(t & 1, t >> 1, n, n, n, a, n, b, n, c, n, round & 1, s, sBytes);
     // x [1, C, 6, 18] and dy in a, w and dw in b, y and dx in c, each within n*n floats. x is all
@@ -24,18 +23,7 @@ export function warmUp(scratch: usize, bytes: usize): void {
     for (let k = 0; k < 8; k++) {
       const C = (k & 3) == 0 ? 1 : 4;
       const CO = (k & 3) == 0 ? 4 : (k & 3) == 1 ? 8 : (k & 3) == 2 ? 2 : 20;
-      geom.N = 1;
-      geom.C = C;
-      geom.H = 6;
-      geom.W = 18;
-      geom.CO = CO;
-      geom.KH = 3;
-      geom.KW = 3;
-      geom.SH = 1;
-      geom.SW = 1;
-      geom.PH = 1;
-      geom.PW = 1;
-      geom.groups = 1;
+      writeGeometry(desc, 1, C, 6, 18, CO, 3, 3, 1, 1, 1, 1);
       const need = conv2dScratchBytes(desc);
       assert(need <= sBytes, 'warmUp: scratch too small for the convolutions');
       memory.fill(a, k < 4 ? 0 : 0x3f, n * n * 4);
