@@ -4,8 +4,8 @@
 // processes do not compare here: on the 2-core machine one binary ran a layer at 25 GFLOP/s in one
 // process and at 42 in the next. A build of another commit comes from a worktree:
 //
-//   git worktree add /tmp/before <commit> && (cd /tmp/before && npm ci && npm run build:wasm)
-//   npx tsx bench/compare-builds.ts /tmp/before/build/relaxed.wasm build/relaxed.wasm --models m5:cnn
+//   git worktree add ../before <commit> && (cd ../before && npm ci && npm run build:wasm)
+//   npx tsx bench/compare-builds.ts ../before/build/relaxed.wasm build/relaxed.wasm --models m5:cnn
 import './setup.js';
 import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
