@@ -1,9 +1,8 @@
 // 2-D convolution (cross-correlation, as PyTorch) over [N, C, H, W] with weights [CO, C, KH, KW];
 // conv1d is this with H = KH = 1. Three algorithms, chosen per call:
 // - im2col + GEMM (conv-im2col.ts): any geometry; pays when the correlation has many output channels.
-// - direct (conv-direct.ts): for few output channels at stride 1 (or a few dozen, for kernels of many
-//   taps), register-blocked loops over a zero-padded copy of each sample; dx at stride 1 is itself
-//   such a correlation.
+// - direct (conv-direct.ts): for few output channels at stride 1, register-blocked loops over a
+//   zero-padded copy of each sample; dx at stride 1 is itself such a correlation.
 // - sparse (conv-sparse.ts): in the direct geometry, when most inputs are zero (spikes), forward and
 //   dw visit only the non-zero inputs.
 // - sparse GEMM (conv-sparse-gemm.ts): likewise in the im2col geometry.
@@ -28,45 +27,25 @@ import {
 import {
   im2colCost, sparseGemmForward, sparseGemmForwardBytes, sparseGemmForwardCost, sparseGemmWeightGrad, sparseGemmWeightGradBytes, sparseGemmWeightGradCost,
 } from './conv-sparse-gemm';
-import { takeBinary, takeSparse, takeWideDirect, takeWinograd } from './sparse-policy';
+import { takeBinary, takeSparse, takeWinograd } from './sparse-policy';
 import { firstNonFinite } from './elementwise';
 import { foldBackwardInput, foldBackwardWeight, foldBytes, foldCost, foldFits, foldForward } from './conv-fold';
 import {
   winogradBackwardInput, winogradBackwardWeight, winogradBytes, winogradCost, winogradFits, winogradForward,
 } from './conv-winograd';
 
-// Correlations with at most this many output channels run direct (when the geometry allows), and so do
-// those up to DIRECT_WIDE_CHANNELS whose several taps neither Winograd nor its fold takes (TC-ResNet8's
-// 9-tap layers of 24-48 channels): there im2col's lowered copy costs more than the direct kernels'
-// narrower register blocks. The sparse kernels of the direct geometry keep at most 16 channels in
-// registers, so wider layers take the sparse GEMM.
+// Correlations with at most this many output channels run direct (when the geometry allows).
 const DIRECT_MAX_CHANNELS = 16;
-const DIRECT_WIDE_CHANNELS = 48;
 
 // The direct kernels handle stride 1 with padding below the kernel size (so dx's padding KH-1-PH >= 0).
-function directGeometry(geom: ConvGeometry): bool {
-  return geom.SH == 1 && geom.SW == 1 && geom.PH < geom.KH && geom.PW < geom.KW;
-}
-
 function directFits(outChannels: i32, geom: ConvGeometry): bool {
-  if (!directGeometry(geom) || outChannels > DIRECT_WIDE_CHANNELS) return false;
-  return outChannels <= DIRECT_MAX_CHANNELS || (geom.KH * geom.KW > 1 && !winogradPredicted(geom) && !foldPredicted(geom));
-}
-
-// Whether a call takes the direct kernels: where they fit, unless the plain path is forced past 16
-// channels. Scratch is sized by directFits, which no policy changes.
-function directTaken(outChannels: i32, geom: ConvGeometry): bool {
-  return directFits(outChannels, geom) && (outChannels <= DIRECT_MAX_CHANNELS || takeWideDirect(true));
-}
-
-function sparseDirectFits(geom: ConvGeometry): bool {
-  return directGeometry(geom) && geom.CO <= DIRECT_MAX_CHANNELS;
+  return outChannels <= DIRECT_MAX_CHANNELS && geom.SH == 1 && geom.SW == 1 && geom.PH < geom.KH && geom.PW < geom.KW;
 }
 
 // dx as a direct correlation sweeps the kernel over dy padded to the size of x; when dy is much
 // smaller than x (a kernel nearly as large as the input), most of those taps would multiply padding.
-function directInputGrad(geom: ConvGeometry, taken: bool): bool {
-  return (taken ? directTaken(geom.C, geom) : directFits(geom.C, geom)) && 2 * outHeight(geom) * outWidth(geom) >= geom.H * geom.W;
+function directInputGrad(geom: ConvGeometry): bool {
+  return directFits(geom.C, geom) && 2 * outHeight(geom) * outWidth(geom) >= geom.H * geom.W;
 }
 
 // The dense path of a correlation the direct kernels do not take: Winograd where it fits and is
@@ -105,13 +84,12 @@ function denseCost(geom: ConvGeometry, direct: bool): f64 {
 export function conv2dScratchBytes(geometry: usize): usize {
   const geom = geometryAt(geometry);
   const directOut = directFits(geom.CO, geom);
-  const directIn = directInputGrad(geom, false);
+  const directIn = directInputGrad(geom);
   // im2col always: the weight gradient of an input that is not all finite takes it (see framedTaps).
   let bytes = im2colBytes(geom);
-  if (directOut) bytes = max(bytes, max(directForwardBytes(geom), directWeightGradBytes(geom)));
+  if (directOut) bytes = max(bytes, max(max(directForwardBytes(geom), directWeightGradBytes(geom)), max(sparseForwardBytes(geom), sparseWeightGradBytes(geom))));
   if (directIn) bytes = max(bytes, directBackwardInputBytes(geom));
-  if (sparseDirectFits(geom)) bytes = max(bytes, max(sparseForwardBytes(geom), sparseWeightGradBytes(geom)));
-  else bytes = max(bytes, max(sparseGemmForwardBytes(geom), sparseGemmWeightGradBytes(geom)));
+  if (!directOut) bytes = max(bytes, max(sparseGemmForwardBytes(geom), sparseGemmWeightGradBytes(geom)));
   if ((!directOut || !directIn) && winogradPredicted(geom)) bytes = max(bytes, winogradBytes(geom));
   if ((!directOut || !directIn) && foldPredicted(geom)) bytes = max(bytes, foldBytes(geom));
   return max(max(bytes, binaryBytes(geom)), biasGradientBytes(geom.CO));
@@ -149,7 +127,7 @@ function survey(geom: ConvGeometry, x: usize): i64 {
 function forwardPath(geom: ConvGeometry, x: usize, direct: bool): i32 {
   const s = survey(geom, x), count = s >= 0 ? s : -1 - s;
   const dense = denseCost(geom, direct);
-  const sparse = sparseDirectFits(geom) ? sparseForwardCost(geom, count) : sparseGemmForwardCost(geom, count);
+  const sparse = direct ? sparseForwardCost(geom, count) : sparseGemmForwardCost(geom, count);
   return choose(s >= 0, dense, sparse, binaryForwardCost(geom));
 }
 
@@ -157,30 +135,30 @@ function weightGradPath(geom: ConvGeometry, x: usize, direct: bool): i32 {
   const s = survey(geom, x), count = s >= 0 ? s : -1 - s;
   // The direct weight gradient costs as the direct forward, the Winograd one as its forward.
   const dense = denseCost(geom, direct);
-  const sparse = sparseDirectFits(geom) ? sparseWeightGradCost(geom, count) : sparseGemmWeightGradCost(geom, count);
+  const sparse = direct ? sparseWeightGradCost(geom, count) : sparseGemmWeightGradCost(geom, count);
   const path = choose(s >= 0, dense, sparse, binaryWeightGradCost(geom));
   // A binary x (s >= 0) is finite.
-  return s < 0 && framedTaps(geom, path, direct) && firstNonFinite(x, geom.N * geom.C * geom.H * geom.W) >= 0 ? IM2COL_PATH : path;
+  return s < 0 && framedTaps(path, direct) && firstNonFinite(x, geom.N * geom.C * geom.H * geom.W) >= 0 ? IM2COL_PATH : path;
 }
 
 // The weight gradients of the direct geometry (conv-direct.ts's dense one, conv-sparse.ts's sparse one)
 // multiply inputs by zeros framing dy (past OW, where a vector of outputs runs over; past the border,
 // for taps that reach no output), so an infinite input would make NaN of taps the exact sum never
 // gives it. Such an input takes im2col's path, whose lowering clips every tap.
-function framedTaps(geom: ConvGeometry, path: i32, direct: bool): bool {
-  return path == DENSE_PATH ? direct : path == SPARSE_PATH && sparseDirectFits(geom);
+function framedTaps(path: i32, direct: bool): bool {
+  return direct && path != BINARY_PATH;
 }
 
 /** y = conv(x, w) + b; b may be 0 (no bias). Scratch: conv2dScratchBytes of the same geometry. */
 export function conv2dForward(geometry: usize, x: usize, w: usize, b: usize, y: usize, scratch: usize, scratchBytes: usize): void {
   const geom = checked('conv2dForward', geometry, scratchBytes);
-  const direct = directTaken(geom.CO, geom);
+  const direct = directFits(geom.CO, geom);
   const path = forwardPath(geom, x, direct);
   if (path == BINARY_PATH) binaryForward(geom, x, w, b, y, scratch);
-  else if (path == SPARSE_PATH) {
-    if (sparseDirectFits(geom)) sparseForward(geom, x, w, b, y, scratch);
-    else sparseGemmForward(geom, x, w, b, y, scratch);
-  } else if (direct) directForward(geom, x, w, b, y, scratch);
+  else if (direct) {
+    if (path == SPARSE_PATH) sparseForward(geom, x, w, b, y, scratch);
+    else directForward(geom, x, w, b, y, scratch);
+  } else if (path == SPARSE_PATH) sparseGemmForward(geom, x, w, b, y, scratch);
   else if (!(winogradPays(geom) && winogradForward(geom, x, w, b, y, scratch, scratchBytes))
     && !(foldPays(geom) && foldForward(geom, x, w, b, y, scratch, scratchBytes))) im2colForward(geom, x, w, b, y, scratch, scratchBytes);
 }
@@ -188,7 +166,7 @@ export function conv2dForward(geometry: usize, x: usize, w: usize, b: usize, y: 
 /** dx = the gradient of sum(dy * conv(x, w)) with respect to x (overwritten). */
 export function conv2dBackwardInput(geometry: usize, w: usize, dy: usize, dx: usize, scratch: usize, scratchBytes: usize): void {
   const geom = checked('conv2dBackwardInput', geometry, scratchBytes);
-  if (directInputGrad(geom, true)) directBackwardInput(geom, w, dy, dx, scratch);
+  if (directInputGrad(geom)) directBackwardInput(geom, w, dy, dx, scratch);
   else if (!(winogradPays(geom) && winogradBackwardInput(geom, w, dy, dx, scratch, scratchBytes))
     && !(foldPays(geom) && foldBackwardInput(geom, w, dy, dx, scratch, scratchBytes))) im2colBackwardInput(geom, w, dy, dx, scratch, scratchBytes);
 }
@@ -196,7 +174,7 @@ export function conv2dBackwardInput(geometry: usize, w: usize, dy: usize, dx: us
 /** dw (and db unless 0) = the gradients of sum(dy * (conv(x, w) + b)) (overwritten). */
 export function conv2dBackwardWeight(geometry: usize, x: usize, dy: usize, dw: usize, db: usize, scratch: usize, scratchBytes: usize): void {
   const geom = checked('conv2dBackwardWeight', geometry, scratchBytes);
-  const direct = directTaken(geom.CO, geom);
+  const direct = directFits(geom.CO, geom);
   const path = weightGradPath(geom, x, direct);
   // The direct kernel sums db while it copies dy, so dy is read once; the others leave db to biasGradient.
   if (direct && path == DENSE_PATH) {
@@ -206,9 +184,8 @@ export function conv2dBackwardWeight(geometry: usize, x: usize, dy: usize, dw: u
   if (db != 0) biasGradient(dy, db, geom.N, geom.CO, outHeight(geom) * outWidth(geom), scratch);
   if (path == BINARY_PATH) binaryWeightGrad(geom, x, dy, dw, scratch);
   else if (path == IM2COL_PATH) im2colBackwardWeight(geom, x, dy, dw, scratch, scratchBytes);
-  else if (path == SPARSE_PATH) {
-    if (sparseDirectFits(geom)) sparseWeightGrad(geom, x, dy, dw, scratch);
-    else sparseGemmWeightGrad(geom, x, dy, dw, scratch);
-  } else if (!(winogradPays(geom) && winogradBackwardWeight(geom, x, dy, dw, scratch, scratchBytes))
+  else if (direct) sparseWeightGrad(geom, x, dy, dw, scratch);
+  else if (path == SPARSE_PATH) sparseGemmWeightGrad(geom, x, dy, dw, scratch);
+  else if (!(winogradPays(geom) && winogradBackwardWeight(geom, x, dy, dw, scratch, scratchBytes))
     && !(foldPays(geom) && foldBackwardWeight(geom, x, dy, dw, scratch, scratchBytes))) im2colBackwardWeight(geom, x, dy, dw, scratch, scratchBytes);
 }

@@ -12,8 +12,7 @@ let policy = AUTO;
 /**
  * 0: the cost model chooses (default); 1: always the dense path; 2: always the sparse path where the
  * geometry has one; 3: the lookup-table path of binary inputs wherever the input is binary (else the
- * cost model); 4: the plain dense path, im2col or the direct kernels up to 16 channels, never
- * Winograd's (conv-winograd.ts) or the direct kernels past 16 channels.
+ * cost model); 4: the plain dense path, im2col or direct, never Winograd's (conv-winograd.ts).
  */
 export function setSparsePolicy(p: i32): void {
   assert(p >= AUTO && p <= PLAIN, 'setSparsePolicy: policy must be 0 (auto), 1 (dense), 2 (sparse), 3 (binary) or 4 (plain dense)');
@@ -33,9 +32,4 @@ export function takeWinograd(pays: bool): bool {
 /** Whether a binary input takes the lookup-table path: the cost model's `pays`, unless a path is forced. */
 export function takeBinary(pays: bool): bool {
   return policy == AUTO ? pays : policy == BINARY;
-}
-
-/** Whether a correlation past 16 channels that the direct kernels fit takes them, unless plain is forced. */
-export function takeWideDirect(fits: bool): bool {
-  return policy == PLAIN ? false : fits;
 }

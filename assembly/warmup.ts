@@ -6,7 +6,7 @@ import { gemm } from './gemm';
 /**
  * Runs the GEMM micro-kernel and packing paths, and each convolution kernel (direct blocks of 4 and
  * of 1 channel, the weight gradient, im2col, and the sparse paths all-zero inputs take: conv-sparse.ts
- * below 16 output channels, conv-sparse-gemm.ts at 20 and stride 2, which linear layers share), on small
+ * below 16 output channels, conv-sparse-gemm.ts at 20, which linear layers share), on small
  * sizes so V8's optimising tier compiles them at load time instead of during the first real call.
  * Needs about 200 KB of scratch.
  */
@@ -23,9 +23,7 @@ export function warmUp(scratch: usize, bytes: usize): void {
     for (let k = 0; k < 8; k++) {
       const C = (k & 3) == 0 ? 1 : 4;
       const CO = (k & 3) == 0 ? 4 : (k & 3) == 1 ? 8 : (k & 3) == 2 ? 2 : 20;
-      // 20 channels at stride 2: im2col (at stride 1 the direct kernels take 3x3 past 16 channels).
-      const stride = CO == 20 ? 2 : 1;
-      writeGeometry(desc, 1, C, 6, 18, CO, 3, 3, stride, stride, 1, 1);
+      writeGeometry(desc, 1, C, 6, 18, CO, 3, 3, 1, 1, 1, 1);
       const need = conv2dScratchBytes(desc);
       assert(need <= sBytes, 'warmUp: scratch too small for the convolutions');
       memory.fill(a, k < 4 ? 0 : 0x3f, n * n * 4);

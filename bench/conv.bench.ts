@@ -17,10 +17,9 @@ import { tfjsWasm } from './tfjs-wasm.js';
 // setSparsePolicy(1), (2), (3)). The 3-tap layers at stride 1
 // (M5's conv2-conv4, Piczak's conv2) run through Winograd's F(4, 3) (conv-winograd.ts), half the
 // multiply-adds, and so do 1-d layers past 3 taps or at a stride where the cost model folds them
-// (conv-fold.ts: M5's conv1); TC-ResNet8's layers at stride 1 run on the direct kernels, past 16
-// channels as well (conv.ts). GFLOP/s still counts the direct correlation's, and 'relaxed plain' times
-// every such layer through im2col + GEMM, or the direct kernels up to 16 channels (setSparsePolicy(4)),
-// in the same run.
+// (conv-fold.ts: M5's conv1; TC-ResNet8's short rows stay plain); GFLOP/s still counts the direct
+// correlation's, and 'relaxed plain' times every such layer through im2col + GEMM or the direct
+// kernel (setSparsePolicy(4)), in the same run.
 interface Layer {
   name: string; x: [number, number, number, number]; co: number; k: [number, number]; stride: [number, number]; padding: [number, number];
   spikes?: number;

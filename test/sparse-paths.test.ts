@@ -18,8 +18,8 @@ const setPolicy = (p: number) => getEngine().kernels.setSparsePolicy(p);
 const geo = (N: number, C: number, H: number, W: number, CO: number, KH: number, KW: number, SH = 1, SW = 1, PH = 0, PW = 0): Geo =>
   ({ N, C, H, W, CO, KH, KW, SH, SW, PH, PW });
 
-// Every case but the last two has more than 16 output channels and taps that Winograd takes, or a
-// stride or padding the direct kernels refuse.
+// Every case but the last has more than 16 output channels, or a stride or padding the direct kernels
+// refuse.
 const convCases: [string, Geo][] = [
   ['1d M5-like k3, 40 channels (a ragged block of 8)', geo(3, 20, 1, 30, 40, 1, 3)],
   ['1d stride 2 padding 4 k9 (TC-ResNet-like), 24 channels', geo(2, 12, 1, 33, 24, 1, 9, 1, 2, 0, 4)],
@@ -36,9 +36,6 @@ const convCases: [string, Geo][] = [
   // gradients multiply inputs by zeros framing dy, so an input with an infinity takes im2col's instead
   // (conv.ts, framedTaps): 800 non-finite dw entries against the reference's 480 before.
   ['2d Hjh conv2-like, 16 channels 5x5 same (direct geometry)', geo(2, 8, 12, 15, 16, 5, 5, 1, 1, 2, 2)],
-  // Past 16 channels the dense direct kernels take taps that Winograd does not (3x5 here), the sparse
-  // path the sparse GEMM.
-  ['2d 3x5 padding [1,2], 40 channels (direct kernels, sparse GEMM)', geo(2, 6, 5, 19, 40, 3, 5, 1, 1, 1, 2)],
 ];
 
 const linearCases: [number, number, number][] = [
