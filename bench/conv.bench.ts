@@ -3,6 +3,7 @@ import { Tensor } from '../src/engine/tensor.js';
 import { conv2dBackwardInput, conv2dBackwardWeight, conv2dForward, conv2dOutputShape } from '../src/kernels/conv.js';
 import type { BenchRow, BenchSuite } from './harness.js';
 import { secondsPerCall } from './harness.js';
+import { TorchWorker, torchPythonFor } from './pytorch.js';
 import { engineFor } from './setup.js';
 import { tfjsWasm } from './tfjs-wasm.js';
 
@@ -19,7 +20,9 @@ import { tfjsWasm } from './tfjs-wasm.js';
 // multiply-adds, and so do 1-d layers past 3 taps or at a stride where the cost model folds them
 // (conv-fold.ts: M5's conv1; TC-ResNet8's short rows stay plain); GFLOP/s still counts the direct
 // correlation's, and 'relaxed plain' times every such layer through im2col + GEMM or the direct
-// kernel (setSparsePolicy(4)), in the same run.
+// kernel (setSparsePolicy(4)), in the same run. With --pytorch, PyTorch's own kernels for the same
+// layers (conv2d over NCHW through oneDNN, each of the three called alone: bench/pytorch/zoo.py) are a
+// column of the same run; they are dense whatever x holds, so its spike rows time the dense kernels.
 interface Layer {
   name: string; x: [number, number, number, number]; co: number; k: [number, number]; stride: [number, number]; padding: [number, number];
   spikes?: number;
@@ -83,82 +86,98 @@ export const suite: BenchSuite = {
     const options = all.quick ? { ...all, time: Math.min(all.time, 150) } : all;
     const chosen = options.quick ? [layers[1], layers[4], layers[7], layers[9], layers[10]] : layers;
     const tf = await tfjsWasm();
+    const python = torchPythonFor(options);
+    const torch = python ? new TorchWorker(python) : null;
+    if (torch) {
+      const info = await torch.info();
+      console.log(`PyTorch measured live: torch ${info.torch}, ${info.threads} thread, ${info.onednn}, CPU capability ${info.cpu_capability}; median of calls for about ${options.time} ms.`);
+    }
     const rows: BenchRow[] = [];
-    for (const l of chosen) {
-      const [N, C] = l.x;
-      const wShape = [l.co, C, ...l.k];
-      const opts = { stride: l.stride, padding: l.padding };
-      const yShape = conv2dOutputShape(l.x, wShape, opts);
-      const [, , OH, OW] = yShape;
-      const flop = 2 * N * l.co * OH * OW * C * l.k[0] * l.k[1];
-      const fwd: Record<string, number> = {};
-      const dx: Record<string, number> = {};
-      const dw: Record<string, number> = {};
-      for (const flavor of ['relaxed', 'simd'] as const) {
-        const engine = await engineFor(flavor);
-        const x = Tensor.zeros(l.x).fill(0.5);
-        if (l.spikes !== undefined) {
-          // A fixed scatter of spikes: Weyl sequence of the golden ratio.
-          const xs = x.f32;
-          for (let i = 0; i < xs.length; i++) xs[i] = (i * 0.6180339887) % 1 < l.spikes ? 1 : 0;
-        }
-        const w = Tensor.zeros(wShape).fill(0.01);
-        const b = Tensor.zeros([l.co]);
-        const y = Tensor.zeros(yShape);
-        const gx = Tensor.zeros(l.x);
-        const gw = Tensor.zeros(wShape);
-        fwd[flavor] = flop / (await secondsPerCall(() => conv2dForward(x, w, b, y, opts), options)) / 1e9;
-        dx[flavor] = flop / (await secondsPerCall(() => conv2dBackwardInput(w, y, gx, opts), options)) / 1e9;
-        dw[flavor] = flop / (await secondsPerCall(() => conv2dBackwardWeight(x, y, gw, b, opts), options)) / 1e9;
-        if (flavor === 'relaxed' && ((l.k[1] === 3 && l.stride[1] === 1) || (l.x[2] === 1 && l.k[0] === 1 && l.k[1] > 1))) {
-          engine.kernels.setSparsePolicy(4);
-          fwd['relaxed plain'] = flop / (await secondsPerCall(() => conv2dForward(x, w, b, y, opts), options)) / 1e9;
-          dx['relaxed plain'] = flop / (await secondsPerCall(() => conv2dBackwardInput(w, y, gx, opts), options)) / 1e9;
-          dw['relaxed plain'] = flop / (await secondsPerCall(() => conv2dBackwardWeight(x, y, gw, b, opts), options)) / 1e9;
-          engine.kernels.setSparsePolicy(0);
-        }
-        if (l.spikes !== undefined && flavor === 'relaxed') {
-          for (const [policy, path] of [[1, 'dense'], [2, 'sparse'], [3, 'tables']] as const) {
-            engine.kernels.setSparsePolicy(policy);
-            fwd[`relaxed ${path}`] = flop / (await secondsPerCall(() => conv2dForward(x, w, b, y, opts), options)) / 1e9;
-            dw[`relaxed ${path}`] = flop / (await secondsPerCall(() => conv2dBackwardWeight(x, y, gw, b, opts), options)) / 1e9;
+    try {
+      for (const l of chosen) {
+        const [N, C] = l.x;
+        const wShape = [l.co, C, ...l.k];
+        const opts = { stride: l.stride, padding: l.padding };
+        const yShape = conv2dOutputShape(l.x, wShape, opts);
+        const [, , OH, OW] = yShape;
+        const flop = 2 * N * l.co * OH * OW * C * l.k[0] * l.k[1];
+        const fwd: Record<string, number> = {};
+        const dx: Record<string, number> = {};
+        const dw: Record<string, number> = {};
+        for (const flavor of ['relaxed', 'simd'] as const) {
+          const engine = await engineFor(flavor);
+          const x = Tensor.zeros(l.x).fill(0.5);
+          if (l.spikes !== undefined) {
+            // A fixed scatter of spikes: Weyl sequence of the golden ratio.
+            const xs = x.f32;
+            for (let i = 0; i < xs.length; i++) xs[i] = (i * 0.6180339887) % 1 < l.spikes ? 1 : 0;
           }
-          engine.kernels.setSparsePolicy(0);
+          const w = Tensor.zeros(wShape).fill(0.01);
+          const b = Tensor.zeros([l.co]);
+          const y = Tensor.zeros(yShape);
+          const gx = Tensor.zeros(l.x);
+          const gw = Tensor.zeros(wShape);
+          fwd[flavor] = flop / (await secondsPerCall(() => conv2dForward(x, w, b, y, opts), options)) / 1e9;
+          dx[flavor] = flop / (await secondsPerCall(() => conv2dBackwardInput(w, y, gx, opts), options)) / 1e9;
+          dw[flavor] = flop / (await secondsPerCall(() => conv2dBackwardWeight(x, y, gw, b, opts), options)) / 1e9;
+          if (flavor === 'relaxed' && ((l.k[1] === 3 && l.stride[1] === 1) || (l.x[2] === 1 && l.k[0] === 1 && l.k[1] > 1))) {
+            engine.kernels.setSparsePolicy(4);
+            fwd['relaxed plain'] = flop / (await secondsPerCall(() => conv2dForward(x, w, b, y, opts), options)) / 1e9;
+            dx['relaxed plain'] = flop / (await secondsPerCall(() => conv2dBackwardInput(w, y, gx, opts), options)) / 1e9;
+            dw['relaxed plain'] = flop / (await secondsPerCall(() => conv2dBackwardWeight(x, y, gw, b, opts), options)) / 1e9;
+            engine.kernels.setSparsePolicy(0);
+          }
+          if (l.spikes !== undefined && flavor === 'relaxed') {
+            for (const [policy, path] of [[1, 'dense'], [2, 'sparse'], [3, 'tables']] as const) {
+              engine.kernels.setSparsePolicy(policy);
+              fwd[`relaxed ${path}`] = flop / (await secondsPerCall(() => conv2dForward(x, w, b, y, opts), options)) / 1e9;
+              dw[`relaxed ${path}`] = flop / (await secondsPerCall(() => conv2dBackwardWeight(x, y, gw, b, opts), options)) / 1e9;
+            }
+            engine.kernels.setSparsePolicy(0);
+          }
+          for (const t of [x, w, b, y, gx, gw]) t.free();
         }
-        for (const t of [x, w, b, y, gx, gw]) t.free();
-      }
-      let note: string | undefined;
-      if (l === layers[4]) {
-        // One sample: the loops take about 15 ms each, and GFLOP/s does not depend on the batch.
-        const one: Layer = { ...l, x: [1, l.x[1], l.x[2], l.x[3]] };
-        const x = new Float32Array(one.x.reduce((a, v) => a * v)).fill(0.5);
-        const w = new Float32Array(wShape.reduce((a, v) => a * v)).fill(0.01);
-        const y = new Float32Array(l.co * OH * OW);
-        fwd.js = flop / N / (await secondsPerCall(() => jsConv(x, w, y, one, OH, OW), options)) / 1e9;
-        note = 'js: one sample';
-      }
-      if (tf && l.spikes === undefined) {
-        // tfjs works channels-last (NHWC, filter [KH, KW, C, CO]), its native layout.
-        const [, , H, W] = l.x;
-        const x = tf.fill([N, H, W, C], 0.5) as import('@tensorflow/tfjs-core').Tensor4D;
-        const w = tf.fill([l.k[0], l.k[1], C, l.co], 0.01) as import('@tensorflow/tfjs-core').Tensor4D;
-        const pad: [[number, number], [number, number], [number, number], [number, number]] =
-          [[0, 0], [l.padding[0], l.padding[0]], [l.padding[1], l.padding[1]], [0, 0]];
-        const dy = tf.fill([N, OH, OW, l.co], 0.5) as import('@tensorflow/tfjs-core').Tensor4D;
-        fwd['tfjs-wasm'] = flop / (await secondsPerCall(() => tf.conv2d(x, w, l.stride, pad).dispose(), options)) / 1e9;
-        try {
-          const attrs = { strides: l.stride, pad, dataFormat: 'NHWC', dimRoundingMode: undefined, inputShape: [N, H, W, C] };
-          const back = () => (tf.engine().runKernel('Conv2DBackpropInput', { dy, filter: w }, attrs as never) as { dispose(): void }).dispose();
-          back();
-          dx['tfjs-wasm'] = flop / (await secondsPerCall(back, options)) / 1e9;
-        } catch {
-          // No input-gradient kernel for this padding in tfjs-wasm: the column stays empty.
+        let note: string | undefined;
+        if (l === layers[4]) {
+          // One sample: the loops take about 15 ms each, and GFLOP/s does not depend on the batch.
+          const one: Layer = { ...l, x: [1, l.x[1], l.x[2], l.x[3]] };
+          const x = new Float32Array(one.x.reduce((a, v) => a * v)).fill(0.5);
+          const w = new Float32Array(wShape.reduce((a, v) => a * v)).fill(0.01);
+          const y = new Float32Array(l.co * OH * OW);
+          fwd.js = flop / N / (await secondsPerCall(() => jsConv(x, w, y, one, OH, OW), options)) / 1e9;
+          note = 'js: one sample';
         }
-        for (const t of [x, w, dy]) t.dispose();
+        if (tf && l.spikes === undefined) {
+          // tfjs works channels-last (NHWC, filter [KH, KW, C, CO]), its native layout.
+          const [, , H, W] = l.x;
+          const x = tf.fill([N, H, W, C], 0.5) as import('@tensorflow/tfjs-core').Tensor4D;
+          const w = tf.fill([l.k[0], l.k[1], C, l.co], 0.01) as import('@tensorflow/tfjs-core').Tensor4D;
+          const pad: [[number, number], [number, number], [number, number], [number, number]] =
+            [[0, 0], [l.padding[0], l.padding[0]], [l.padding[1], l.padding[1]], [0, 0]];
+          const dy = tf.fill([N, OH, OW, l.co], 0.5) as import('@tensorflow/tfjs-core').Tensor4D;
+          fwd['tfjs-wasm'] = flop / (await secondsPerCall(() => tf.conv2d(x, w, l.stride, pad).dispose(), options)) / 1e9;
+          try {
+            const attrs = { strides: l.stride, pad, dataFormat: 'NHWC', dimRoundingMode: undefined, inputShape: [N, H, W, C] };
+            const back = () => (tf.engine().runKernel('Conv2DBackpropInput', { dy, filter: w }, attrs as never) as { dispose(): void }).dispose();
+            back();
+            dx['tfjs-wasm'] = flop / (await secondsPerCall(back, options)) / 1e9;
+          } catch {
+            // No input-gradient kernel for this padding in tfjs-wasm: the column stays empty.
+          }
+          for (const t of [x, w, dy]) t.dispose();
+        }
+        if (torch) {
+          const t = await torch.conv(l, options.time / 1000);
+          fwd.pytorch = flop / t.forward / 1e9;
+          dx.pytorch = flop / t.dx / 1e9;
+          dw.pytorch = flop / t.dw / 1e9;
+        }
+        rows.push({ case: `${l.name} forward`, unit: 'GFLOP/s', values: fwd, note });
+        rows.push({ case: `${l.name} dx`, unit: 'GFLOP/s', values: dx });
+        rows.push({ case: `${l.name} dw`, unit: 'GFLOP/s', values: dw, note: 'tfjs-wasm has no weight gradient' });
       }
-      rows.push({ case: `${l.name} forward`, unit: 'GFLOP/s', values: fwd, note });
-      rows.push({ case: `${l.name} dx`, unit: 'GFLOP/s', values: dx });
-      rows.push({ case: `${l.name} dw`, unit: 'GFLOP/s', values: dw, note: 'tfjs-wasm has no weight gradient' });
+    } finally {
+      torch?.close();
     }
     return rows;
   },

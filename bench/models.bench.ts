@@ -20,7 +20,7 @@ import type { Model, ModelName } from '../src/models/types.js';
 import { createModel } from '../src/models/zoo.js';
 import type { BenchOptions, BenchRow, BenchSuite } from './harness.js';
 import { secondsPerCall } from './harness.js';
-import { HOW_TO_GET_PYTORCH, type TorchInfo, TorchWorker, findTorchPython } from './pytorch.js';
+import { type TorchInfo, TorchWorker, torchPythonFor } from './pytorch.js';
 import { engineFor } from './setup.js';
 
 export const BATCH = 16;
@@ -138,13 +138,7 @@ export const suite: BenchSuite = {
     const load = () => `load average ${loadavg()[0].toFixed(1)} on ${availableParallelism()} cores`;
     const loadAtStart = load();
 
-    let python: string | null = null;
-    if (!all.pytorch) console.log(`PyTorch column absent: not measured in this run; ${HOW_TO_GET_PYTORCH}.`);
-    else {
-      const found = findTorchPython(all.python);
-      if (found.python === null) console.log(`PyTorch column absent: ${found.reason}; ${HOW_TO_GET_PYTORCH}.`);
-      python = found.python;
-    }
+    const python = torchPythonFor(all);
     if (python) {
       console.log(
         `PyTorch measured live: bench/pytorch/zoo.py, the same models, batch ${BATCH}, ${CLASSES} classes, Adam; ` +

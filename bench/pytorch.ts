@@ -66,6 +66,26 @@ export function findTorchPython(given?: string): { python: string } | { python: 
   return { python: null, reason: `no Python here imports torch (${tried.join('; ')})` };
 }
 
+/** The interpreter for a suite's PyTorch column, or null after printing the line that says the column is absent and why. */
+export function torchPythonFor(options: { pytorch?: boolean; python?: string }): string | null {
+  if (!options.pytorch) {
+    console.log(`PyTorch column absent: not measured in this run; ${HOW_TO_GET_PYTORCH}.`);
+    return null;
+  }
+  const found = findTorchPython(options.python);
+  if (found.python === null) console.log(`PyTorch column absent: ${found.reason}; ${HOW_TO_GET_PYTORCH}.`);
+  return found.python;
+}
+
+/** A convolution's geometry as conv.bench.ts gives it: NCHW input, output channels, taps, stride, padding. */
+export interface ConvGeometry {
+  x: readonly number[];
+  co: number;
+  k: readonly number[];
+  stride: readonly number[];
+  padding: readonly number[];
+}
+
 /** A zoo.py process: one per model, so its peak RSS is that model's. */
 export class TorchWorker {
   private readonly child: ChildProcessWithoutNullStreams;
@@ -118,6 +138,11 @@ export class TorchWorker {
   /** Seconds of each of up to `steps` training steps, stopping after `budget` seconds (at least 3). */
   async time(steps: number, budget: number, warmup: number): Promise<number[]> {
     return (await this.request<{ seconds: number[] }>('time', { steps, budget, warmup })).seconds;
+  }
+
+  /** Median seconds of one call of the convolution's forward, input gradient and weight gradient, each alone. */
+  conv(geometry: ConvGeometry, budget: number): Promise<{ forward: number; dx: number; dw: number }> {
+    return this.request('conv', { ...geometry, budget });
   }
 
   /** Peak RSS of the process minus its RSS after `import torch`, in bytes. */

@@ -22,6 +22,9 @@ Driven over stdin/stdout, one JSON object a line each way (bench/models.bench.ts
   {"cmd": "time", "steps": 20, "budget": 2.0, "warmup": 2}
       -> {"seconds": [...]}: seconds of each training step, at most `steps` of them and no more
          once `budget` seconds have passed (but at least 3), after `warmup` untimed ones
+  {"cmd": "conv", "x": [16, 128, 1, 250], "co": 128, "k": [1, 3], "stride": [1, 1], "padding": [0, 0], "budget": 0.5}
+      -> {"forward": s, "dx": s, "dw": s}: median seconds of one call of each of a convolution's three
+         kernels alone (bench/conv.bench.ts), as conv2d over NCHW like ours; dw includes the bias's
   {"cmd": "memory"}  -> peak RSS of this process minus its RSS after `import torch` (bytes)
   {"cmd": "quit"}
 Every answer is {"ok": true, ...} or {"ok": false, "error": "..."}.
@@ -432,6 +435,39 @@ class Rig:
         return loss
 
 
+def conv_seconds(req):
+    """Median seconds per call of a convolution's forward, input gradient and weight gradient (with
+    the bias's), each through aten's own kernel: convolution_backward with one output asked for, as
+    autograd calls it for a layer whose input does not need a gradient."""
+    torch.manual_seed(0)
+    x = torch.rand(req["x"])
+    n, c = req["x"][0], req["x"][1]
+    w = torch.rand(req["co"], c, *req["k"]) * 0.01
+    b = torch.zeros(req["co"])
+    stride, padding = list(req["stride"]), list(req["padding"])
+    y = F.conv2d(x, w, b, stride, padding)
+    dy = torch.rand_like(y)
+
+    def back(mask):
+        return lambda: torch.ops.aten.convolution_backward(dy, x, w, [req["co"]], stride, padding, [1, 1], False, [0, 0], 1, mask)
+
+    kernels = {"forward": lambda: F.conv2d(x, w, b, stride, padding), "dx": back([True, False, False]), "dw": back([False, True, True])}
+    budget = float(req.get("budget", 0.5))
+    out = {}
+    with torch.no_grad():
+        for name, f in kernels.items():
+            for _ in range(2):
+                f()
+            seconds, start = [], time.perf_counter()
+            while len(seconds) < 5 or (time.perf_counter() - start < budget and len(seconds) < 1000):
+                t0 = time.perf_counter()
+                f()
+                seconds.append(time.perf_counter() - t0)
+            seconds.sort()
+            out[name] = seconds[len(seconds) // 2]
+    return out
+
+
 def main():
     rig = None
     for line in sys.stdin:
@@ -456,6 +492,8 @@ def main():
                     rig.step()
                     seconds.append(time.perf_counter() - t0)
                 ans = {"seconds": seconds}
+            elif cmd == "conv":
+                ans = conv_seconds(req)
             elif cmd == "memory":
                 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * RSS_UNIT
                 ans = {"peak_rss_delta": peak - BASELINE_RSS, "baseline_rss": BASELINE_RSS}
