@@ -3,16 +3,13 @@
 import { ShapeError, expectPositive, fmtShape } from '../engine/errors.js';
 import type { Tensor } from '../engine/tensor.js';
 import { adaptiveAvgPool2dBackward, adaptiveAvgPool2dForward } from '../kernels/pool.js';
-import { type ForwardContext, StatelessLayer, as1d, as2d, freeAll, releaseUnlessKept, reuse } from './layer.js';
+import { type ForwardContext, as1d, as2d } from './layer.js';
+import { PlaneLayer } from './plane-layer.js';
 
-export class AdaptiveAvgPool2d extends StatelessLayer {
+export class AdaptiveAvgPool2d extends PlaneLayer {
   emitsSpikes(): boolean {
     return false;
   }
-
-  private xShape: readonly number[] = [];
-  private y: Tensor | null = null;
-  private dx: Tensor | null = null;
 
   constructor(
     readonly name: string,
@@ -27,48 +24,20 @@ export class AdaptiveAvgPool2d extends StatelessLayer {
     return [input[0], ...this.size];
   }
 
-  forward(x: Tensor, _ctx?: ForwardContext): Tensor {
-    if (x.shape.length !== 4) throw new ShapeError(`${this.name}: x has shape ${fmtShape(x.shape)}, expected [R, C, H, W]`);
-    this.xShape = x.shape;
-    this.y = reuse(this.y, [x.shape[0], x.shape[1], ...this.size]);
-    adaptiveAvgPool2dForward(x, this.y);
-    return this.y;
+  protected planeShape(x: readonly number[]): number[] {
+    return [x[0], x[1], ...this.size];
   }
 
-  backward(dy: Tensor, wantInputGrad: boolean): Tensor | null {
-    if (!wantInputGrad) return null;
-    this.dx = reuse(this.dx, this.xShape);
-    adaptiveAvgPool2dBackward(dy, this.dx);
-    return this.dx;
+  protected forwardInto(x: Tensor, y: Tensor): void {
+    adaptiveAvgPool2dForward(x, y);
   }
 
-  /** Backward needs x's shape alone. */
-  keepsInput(): boolean {
-    return false;
+  protected backwardInto(dy: Tensor, dx: Tensor): void {
+    adaptiveAvgPool2dBackward(dy, dx);
   }
 
-  releaseOutput(): void {
-    freeAll(this.y);
-    this.y = null;
-  }
-
-  giveGrad(): Tensor | null {
-    const dx = this.dx;
-    this.dx = null;
-    return dx;
-  }
-
-  releaseGrad(keep: Tensor | null): boolean {
-    this.dx = releaseUnlessKept(this.dx, keep);
-    return this.dx === null;
-  }
   clone(): AdaptiveAvgPool2d {
     return new AdaptiveAvgPool2d(this.name, this.size);
-  }
-
-  dispose(): void {
-    freeAll(this.y, this.dx);
-    this.y = this.dx = null;
   }
 }
 

@@ -2,18 +2,16 @@
 import { ShapeError, fmtShape } from '../engine/errors.js';
 import type { Tensor } from '../engine/tensor.js';
 import { type Pool2dOptions, maxPool2dBackward, maxPool2dForward, maxPool2dOutputShape } from '../kernels/pool.js';
-import { type ForwardContext, StatelessLayer, as1d, as2d, freeAll, releaseUnlessKept, reuse } from './layer.js';
+import { type ForwardContext, as1d, as2d, freeAll, reuse } from './layer.js';
+import { PlaneLayer } from './plane-layer.js';
 
-export class MaxPool2d extends StatelessLayer {
+export class MaxPool2d extends PlaneLayer {
   emitsSpikes(spikesIn: boolean): boolean {
     return spikesIn;
   }
 
   readonly options: Pool2dOptions;
-  private xShape: readonly number[] = [];
-  private y: Tensor | null = null;
   private argmax: Tensor | null = null;
-  private dx: Tensor | null = null;
 
   /** stride defaults to the kernel. */
   constructor(
@@ -30,32 +28,19 @@ export class MaxPool2d extends StatelessLayer {
     return maxPool2dOutputShape([1, ...input], this.options).slice(1);
   }
 
-  forward(x: Tensor, _ctx?: ForwardContext): Tensor {
-    if (x.shape.length !== 4) throw new ShapeError(`${this.name}: x has shape ${fmtShape(x.shape)}, expected [R, C, H, W]`);
-    const shape = maxPool2dOutputShape(x.shape, this.options);
-    this.xShape = x.shape;
-    this.y = reuse(this.y, shape);
-    this.argmax = reuse(this.argmax, shape, 'i32');
-    maxPool2dForward(x, this.y, this.argmax, this.options);
-    return this.y;
+  protected planeShape(x: readonly number[]): number[] {
+    return maxPool2dOutputShape(x, this.options);
   }
 
-  backward(dy: Tensor, wantInputGrad: boolean): Tensor | null {
-    if (!wantInputGrad) return null;
+  protected forwardInto(x: Tensor, y: Tensor): void {
+    this.argmax = reuse(this.argmax, y.shape, 'i32');
+    maxPool2dForward(x, y, this.argmax, this.options);
+  }
+
+  /** Reads the argmax, not x. */
+  protected backwardInto(dy: Tensor, dx: Tensor): void {
     if (!this.argmax) throw new Error(`${this.name}: backward before forward`);
-    this.dx = reuse(this.dx, this.xShape);
-    maxPool2dBackward(dy, this.argmax, this.dx);
-    return this.dx;
-  }
-
-  /** Backward reads the argmax, not x. */
-  keepsInput(): boolean {
-    return false;
-  }
-
-  releaseOutput(): void {
-    freeAll(this.y);
-    this.y = null;
+    maxPool2dBackward(dy, this.argmax, dx);
   }
 
   releaseSaved(): void {
@@ -63,23 +48,13 @@ export class MaxPool2d extends StatelessLayer {
     this.argmax = null;
   }
 
-  giveGrad(): Tensor | null {
-    const dx = this.dx;
-    this.dx = null;
-    return dx;
-  }
-
-  releaseGrad(keep: Tensor | null): boolean {
-    this.dx = releaseUnlessKept(this.dx, keep);
-    return this.dx === null;
-  }
   clone(): MaxPool2d {
     return new MaxPool2d(this.name, this.kernel, this.stride);
   }
 
   dispose(): void {
-    freeAll(this.y, this.argmax, this.dx);
-    this.y = this.argmax = this.dx = null;
+    super.dispose();
+    this.releaseSaved();
   }
 }
 

@@ -6,51 +6,15 @@
 import { ShapeError, expectPositive, fmtShape } from '../engine/errors.js';
 import type { Tensor } from '../engine/tensor.js';
 import { spreadRows, sumRows } from '../kernels/broadcast.js';
-import { StatelessLayer, freeAll, releaseUnlessKept, reuse } from './layer.js';
+import { PlaneLayer } from './plane-layer.js';
 
-abstract class RowsLayer extends StatelessLayer {
+abstract class RowsLayer extends PlaneLayer {
   emitsSpikes(): boolean {
     return false;
   }
 
-  private y: Tensor | null = null;
-  private dx: Tensor | null = null;
-  private xShape: readonly number[] = [];
-
-  protected abstract run(direction: 'forward' | 'backward', x: Tensor, y: Tensor): void;
-
-  forward(x: Tensor): Tensor {
-    if (x.shape.length !== 4) throw new ShapeError(`${this.name}: x has shape ${fmtShape(x.shape)}, expected [R, C, H, W]`);
-    this.xShape = x.shape;
-    this.y = reuse(this.y, [x.shape[0], ...this.outputShape(x.shape.slice(1))]);
-    this.run('forward', x, this.y);
-    return this.y;
-  }
-
-  backward(dy: Tensor, wantInputGrad: boolean): Tensor | null {
-    if (!wantInputGrad) return null;
-    this.dx = reuse(this.dx, this.xShape);
-    this.run('backward', dy, this.dx);
-    return this.dx;
-  }
-
-  keepsInput(): boolean {
-    return false;
-  }
-
-  releaseOutput(): void {
-    freeAll(this.y);
-    this.y = null;
-  }
-
-  releaseGrad(keep: Tensor | null): boolean {
-    this.dx = releaseUnlessKept(this.dx, keep);
-    return this.dx === null;
-  }
-
-  dispose(): void {
-    freeAll(this.y, this.dx);
-    this.y = this.dx = null;
+  protected planeShape(x: readonly number[]): number[] {
+    return [x[0], ...this.outputShape(x.slice(1))];
   }
 }
 
@@ -67,9 +31,13 @@ export class MeanRows extends RowsLayer {
     return [input[0], 1, input[2]];
   }
 
-  protected run(direction: 'forward' | 'backward', x: Tensor, y: Tensor): void {
-    if (direction === 'forward') this.height = x.shape[2];
-    (direction === 'forward' ? sumRows : spreadRows)(x, y, 1 / this.height);
+  protected forwardInto(x: Tensor, y: Tensor): void {
+    this.height = x.shape[2];
+    sumRows(x, y, 1 / this.height);
+  }
+
+  protected backwardInto(dy: Tensor, dx: Tensor): void {
+    spreadRows(dy, dx, 1 / this.height);
   }
 
   clone(): MeanRows {
@@ -92,8 +60,12 @@ export class BroadcastRows extends RowsLayer {
     return [input[0], this.height, input[2]];
   }
 
-  protected run(direction: 'forward' | 'backward', x: Tensor, y: Tensor): void {
-    (direction === 'forward' ? spreadRows : sumRows)(x, y, 1);
+  protected forwardInto(x: Tensor, y: Tensor): void {
+    spreadRows(x, y, 1);
+  }
+
+  protected backwardInto(dy: Tensor, dx: Tensor): void {
+    sumRows(dy, dx, 1);
   }
 
   clone(): BroadcastRows {
