@@ -3,7 +3,6 @@
 import { ShapeError, expectPositive, fmtShape } from '../engine/errors.js';
 import type { Tensor } from '../engine/tensor.js';
 import { adaptiveAvgPool2dBackward, adaptiveAvgPool2dForward } from '../kernels/pool.js';
-import { type ForwardContext, as1d, as2d } from './layer.js';
 import { PlaneLayer } from './plane-layer.js';
 
 export class AdaptiveAvgPool2d extends PlaneLayer {
@@ -42,6 +41,8 @@ export class AdaptiveAvgPool2d extends PlaneLayer {
 }
 
 export class AdaptiveAvgPool1d extends AdaptiveAvgPool2d {
+  protected readonly oneD = true;
+
   constructor(
     name: string,
     readonly length: number,
@@ -52,16 +53,6 @@ export class AdaptiveAvgPool1d extends AdaptiveAvgPool2d {
   outputShape(input: readonly number[]): number[] {
     if (input.length !== 2) throw new ShapeError(`${this.name}: input has shape ${fmtShape(input)} per row, expected [C, L]`);
     return [input[0], this.length];
-  }
-
-  forward(x: Tensor, ctx?: ForwardContext): Tensor {
-    if (x.shape.length !== 3) throw new ShapeError(`${this.name}: x has shape ${fmtShape(x.shape)}, expected [R, C, L]`);
-    return as1d(super.forward(as2d(x), ctx));
-  }
-
-  backward(dy: Tensor, wantInputGrad: boolean): Tensor | null {
-    const dx = super.backward(as2d(dy), wantInputGrad);
-    return dx && as1d(dx);
   }
 
   clone(): AdaptiveAvgPool1d {

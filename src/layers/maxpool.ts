@@ -2,7 +2,7 @@
 import { ShapeError, fmtShape } from '../engine/errors.js';
 import type { Tensor } from '../engine/tensor.js';
 import { type Pool2dOptions, maxPool2dBackward, maxPool2dForward, maxPool2dOutputShape } from '../kernels/pool.js';
-import { type ForwardContext, as1d, as2d, freeAll, reuse } from './layer.js';
+import { freeAll, reuse } from './layer.js';
 import { PlaneLayer } from './plane-layer.js';
 
 export class MaxPool2d extends PlaneLayer {
@@ -59,6 +59,8 @@ export class MaxPool2d extends PlaneLayer {
 }
 
 export class MaxPool1d extends MaxPool2d {
+  protected readonly oneD = true;
+
   constructor(
     name: string,
     readonly kernel1d: number,
@@ -71,16 +73,6 @@ export class MaxPool1d extends MaxPool2d {
     if (input.length !== 2) throw new ShapeError(`${this.name}: input has shape ${fmtShape(input)} per row, expected [C, L]`);
     const [C, , L] = super.outputShape([input[0], 1, input[1]]);
     return [C, L];
-  }
-
-  forward(x: Tensor, ctx?: ForwardContext): Tensor {
-    if (x.shape.length !== 3) throw new ShapeError(`${this.name}: x has shape ${fmtShape(x.shape)}, expected [R, C, L]`);
-    return as1d(super.forward(as2d(x), ctx));
-  }
-
-  backward(dy: Tensor, wantInputGrad: boolean): Tensor | null {
-    const dx = super.backward(as2d(dy), wantInputGrad);
-    return dx && as1d(dx);
   }
 
   clone(): MaxPool1d {
