@@ -35,6 +35,12 @@ describe('feature-level augmentation', () => {
     expect(specAugmentFor(WAVEFORM_4K)).toEqual({ shift: 400, freqMasks: 0, freqMaskBands: 0, timeMasks: 0, timeMaskFrames: 0 });
   });
 
+  it('reaches as far as asked: ±250 ms is 33 frames of 7.5 ms, 1,000 samples at 4 kHz', () => {
+    expect(specAugmentFor(LOGMEL_60x134, 0.25)).toEqual({ ...spec, shift: 33 });
+    expect(specAugmentFor(WAVEFORM_4K, 0.25).shift).toBe(1000);
+    expect(specAugmentFor(LOGMEL_60x134, 0).shift).toBe(0);
+  });
+
   it('masks the same share of 20 MFCC rows as of 60 mel bands: up to 3 rows, not 8', () => {
     expect(specAugmentFor(featuresFor('tcresnet8', 'mfcc'))).toEqual({ shift: 13, freqMasks: 2, freqMaskBands: 3, timeMasks: 2, timeMaskFrames: 10 });
   });

@@ -309,6 +309,15 @@ describe('the CLI', () => {
     expect(far.err).toMatch(/--augment-warp must be a number from 0 to 0.3/);
   });
 
+  it('--augment-shift sets the time shift, and is refused without it or out of range', async () => {
+    const wave = await cli('train', '--model', 'tcy', '--words', 'yes,no', '--data', root, '--augment', 'wave', '--augment-shift', '200', '--out', join(dir, 'run-shift-wave'));
+    expect(wave.code).toBe(2);
+    expect(wave.err).toMatch(/--augment-shift moves the clips under --augment spec or full, and this is --augment wave/);
+    const far = await cli('train', '--model', 'tcy', '--words', 'yes,no', '--data', root, '--augment', 'spec', '--augment-shift', '600', '--out', join(dir, 'run-shift-far'));
+    expect(far.code).toBe(2);
+    expect(far.err).toMatch(/--augment-shift must be a number from 0 to 500/);
+  });
+
   it('trains a gsc12 model with augmentation, and eval maps the other words of a folder to _unknown_', async () => {
     const out = join(dir, 'run-gsc12');
     const cache = join(dir, 'cli-cache');

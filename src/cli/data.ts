@@ -14,7 +14,7 @@ import { builtinDataDir, loadSpeechCommands, type SpeechCommandsOptions } from '
 import { synthesizedWords } from '../data/synth-node.js';
 import { WORDS } from '../data/words.js';
 import { DEFAULT_SHARE, SILENCE, SPECIAL_CLASSES, TASK_NAMES, UNKNOWN, taskClasses, type TaskName } from '../data/tasks.js';
-import { specAugmentFor, type AugmentOptions } from '../train/augment.js';
+import { DEFAULT_SHIFT_SECONDS, specAugmentFor, type AugmentOptions } from '../train/augment.js';
 import type { CliIo } from './io.js';
 import { note } from './io.js';
 import { UsageError, type TaskChoice, type WordChoice, choice, existingDir, nonNegativeInt, numberIn, taskChoice } from './options.js';
@@ -46,6 +46,8 @@ export interface DataOptions {
   augmentColour?: number;
   /** Largest vocal-tract warp of the copies' mel banks: factors 1 ± this (default 0). */
   augmentWarp?: number;
+  /** The time shift's largest reach either way, in ms (default 100). */
+  augmentShift?: number;
 }
 
 /** How a command's help states the defaults its model's recipe takes on the built-in set (cli/recipe.ts). */
@@ -74,20 +76,21 @@ export function addDataOptions(cmd: Command, opts: { augment?: boolean; builtin?
       .option('--augment <mode>', `training augmentation: none, spec (time shift and SpecAugment masks), wave (waveform-augmented copies), full (both) (default: ${onBuiltin('augment', 'full')}; none with --data)`, choice('--augment', AUGMENT_MODES))
       .option('--augment-copies <k>', `waveform-augmented copies of each training clip under --augment wave or full (default ${DEFAULT_AUGMENT_COPIES})`, nonNegativeInt('--augment-copies'))
       .option('--augment-colour <share>', `share of the waveform-augmented copies heard through a random microphone (tilt, high- and low-pass corners, two peaks or notches of up to 10 dB), 0 to 1 (default: ${onBuiltin('augmentColour', '0')}; 0 with --data)`, numberIn('--augment-colour', 0, 1))
-      .option('--augment-warp <max>', `vocal-tract length perturbation of the waveform-augmented copies: each one's mel bank warped by a factor drawn from 1 - max to 1 + max (formants move, pitch and tempo stay), 0 to 0.3 (default: ${onBuiltin('augmentWarp', '0')}; 0 with --data)`, numberIn('--augment-warp', 0, 0.3));
+      .option('--augment-warp <max>', `vocal-tract length perturbation of the waveform-augmented copies: each one's mel bank warped by a factor drawn from 1 - max to 1 + max (formants move, pitch and tempo stay), 0 to 0.3 (default: ${onBuiltin('augmentWarp', '0')}; 0 with --data)`, numberIn('--augment-warp', 0, 0.3))
+      .option('--augment-shift <ms>', `the time shift's largest reach either way under --augment spec or full, 0 to 500 ms (default ${DEFAULT_SHIFT_SECONDS * 1000})`, numberIn('--augment-shift', 0, 500));
   return cmd;
 }
 
 /** The data options among a command's parsed flags. */
 export function dataOptions(flags: DataOptions): DataOptions {
-  const { data, limitPerClass, task, words, cacheDir, unknownShare, augment, augmentCopies, augmentColour, augmentWarp } = flags;
-  return { data, limitPerClass, task, words, cacheDir, unknownShare, augment, augmentCopies, augmentColour, augmentWarp };
+  const { data, limitPerClass, task, words, cacheDir, unknownShare, augment, augmentCopies, augmentColour, augmentWarp, augmentShift } = flags;
+  return { data, limitPerClass, task, words, cacheDir, unknownShare, augment, augmentCopies, augmentColour, augmentWarp, augmentShift };
 }
 
 /** The same data options for scoring: no augmentation, and so none of the copies' colour and warp
  *  (given without copies, loadData refuses them). */
 export function scoringOptions(flags: DataOptions): DataOptions {
-  return { ...dataOptions(flags), augment: 'none', augmentCopies: undefined, augmentColour: undefined, augmentWarp: undefined };
+  return { ...dataOptions(flags), augment: 'none', augmentCopies: undefined, augmentColour: undefined, augmentWarp: undefined, augmentShift: undefined };
 }
 
 /** The data folder could not be read as Speech Commands: printed as one line, like a bad option. */
@@ -106,6 +109,8 @@ export interface DataSource {
   copies: number;
   colour: number;
   warp: number;
+  /** The time shift's largest reach in ms, when the spec augmentation is on. */
+  shift?: number;
   limitPerClass?: number;
 }
 
@@ -185,8 +190,11 @@ export function loadData(io: CliIo, opts: DataOptions, features: FeatureSettings
   const where = roots.join(' + ');
   const mode: AugmentMode = opts.augment ?? (opts.data === undefined ? 'full' : 'none');
   const copies = mode === 'wave' || mode === 'full' ? (opts.augmentCopies ?? DEFAULT_AUGMENT_COPIES) : 0;
+  const spec = mode === 'spec' || mode === 'full';
+  if (opts.augmentShift !== undefined && !spec) throw new UsageError(`--augment-shift moves the clips under --augment spec or full, and this is --augment ${mode}`);
+  const shift = opts.augmentShift ?? DEFAULT_SHIFT_SECONDS * 1000;
   const augment: AugmentOptions | undefined =
-    mode === 'none' ? undefined : { spec: mode === 'spec' || mode === 'full' ? specAugmentFor(features) : null, copies: copies > 0 };
+    mode === 'none' ? undefined : { spec: spec ? specAugmentFor(features, shift / 1000) : null, copies: copies > 0 };
   const classes = classesFor(opts);
   const colour = opts.augmentColour ?? 0;
   const warp = opts.augmentWarp ?? 0;
@@ -195,7 +203,7 @@ export function loadData(io: CliIo, opts: DataOptions, features: FeatureSettings
   if (warp > 0 && copies === 0) throw new UsageError(`--augment-warp warps the waveform-augmented copies' mel banks, and ${none}`);
   if (warp > 0 && features.kind === 'waveform') throw new UsageError('--augment-warp warps a mel bank, and this model takes the waveform');
   const key = JSON.stringify([roots, featureKey(features), opts.limitPerClass ?? null, classes, opts.cacheDir ?? null, copies, colour, warp]);
-  const source: DataSource = { augment: mode, copies, colour, warp, ...(opts.limitPerClass !== undefined && { limitPerClass: opts.limitPerClass }) };
+  const source: DataSource = { augment: mode, copies, colour, warp, ...(spec && { shift }), ...(opts.limitPerClass !== undefined && { limitPerClass: opts.limitPerClass }) };
   let splits = loaded.get(key);
   if (!splits) {
     splits = loadSpeechCommands(roots, features, {

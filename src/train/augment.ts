@@ -30,17 +30,20 @@ export interface AugmentOptions {
   copies?: boolean;
 }
 
+/** The time shift's default reach either way, in seconds (kws_streaming's 100 ms). */
+export const DEFAULT_SHIFT_SECONDS = 0.1;
+
 /**
- * ±100 ms of shift, 2 frequency masks of up to an eighth of the rows (8 of 60 mel bands, 3 of 20 MFCC)
+ * ±100 ms of shift (or `shiftSeconds`), 2 frequency masks of up to an eighth of the rows (8 of 60 mel bands, 3 of 20 MFCC)
  * and 2 time masks of up to 10 frames (for the 134 frames of 7.5 ms: a shift of ±13 frames); the
  * waveform gets the shift only.
  */
-export function specAugmentFor(settings: FeatureSettings): SpecAugmentSettings {
-  if (settings.kind === 'waveform') return { shift: Math.round(0.1 * settings.sampleRate), freqMasks: 0, freqMaskBands: 0, timeMasks: 0, timeMaskFrames: 0 };
+export function specAugmentFor(settings: FeatureSettings, shiftSeconds: number = DEFAULT_SHIFT_SECONDS): SpecAugmentSettings {
+  if (settings.kind === 'waveform') return { shift: Math.round(shiftSeconds * settings.sampleRate), freqMasks: 0, freqMaskBands: 0, timeMasks: 0, timeMaskFrames: 0 };
   // Masks of 8 rows, sized for 60 mel bands, would blank up to 16 of 20 MFCC: TC-ResNet8 on 20 MFCC
   // scored 1.7 points lower on real speech's test split with them than with 3 (docs/accuracy.md).
   const rows = settings.kind === 'mfcc' ? settings.coefficients : settings.melBands;
-  return { shift: Math.round((0.1 * settings.sampleRate) / settings.hop), freqMasks: 2, freqMaskBands: Math.round((8 * rows) / 60), timeMasks: 2, timeMaskFrames: 10 };
+  return { shift: Math.round((shiftSeconds * settings.sampleRate) / settings.hop), freqMasks: 2, freqMaskBands: Math.round((8 * rows) / 60), timeMasks: 2, timeMaskFrames: 10 };
 }
 
 export function checkAugment(a: AugmentOptions): void {
