@@ -1,5 +1,5 @@
 // `npm run bench [-- --filter NAME] [--quick] [--time MS] [--json FILE] [--pytorch [--python EXE]] [--threads N] [--models m5,tcy]`:
-// runs every bench/*.bench.ts. --pytorch measures PyTorch live beside ours where a suite can (models);
+// runs every bench/*.bench.ts. --pytorch measures PyTorch live beside ours where a suite can (models: training steps; conv: each kernel);
 // --threads runs the model zoo (ours and PyTorch) at N threads; --models keeps the zoo's rows to those models.
 import { readdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
