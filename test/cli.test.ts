@@ -299,9 +299,9 @@ describe('snn-voice', () => {
 
   it("train records in result.json the augmentation it read its data with", async () => {
     const out = join(dir, 'run-augmented');
-    const r = await cli('train', '--model', 'tcy', '--epochs', '1', '--batch-size', '4', '--data', data, '--augment', 'full', '--augment-copies', '1', '--augment-colour', '0.5', '--augment-warp', '0.1', '--limit-per-class', '3', '--out', out);
+    const r = await cli('train', '--model', 'tcy', '--epochs', '1', '--batch-size', '4', '--data', data, '--augment', 'full', '--augment-copies', '1', '--augment-colour', '0.5', '--augment-warp', '0.1', '--augment-shift', '200', '--limit-per-class', '3', '--out', out);
     expect(r.code, r.err).toBe(0);
-    expect(JSON.parse(readFileSync(join(out, 'result.json'), 'utf8')).data).toEqual({ folders: [data], augment: 'full', copies: 1, colour: 0.5, warp: 0.1, limitPerClass: 3 });
+    expect(JSON.parse(readFileSync(join(out, 'result.json'), 'utf8')).data).toEqual({ folders: [data], augment: 'full', copies: 1, colour: 0.5, warp: 0.1, shift: 200, limitPerClass: 3 });
   });
 
   it('train --average keeps the moving average of the weights; a decay of 1 is refused', async () => {
