@@ -314,6 +314,16 @@ describe('snn-voice', () => {
     expect(one.err).toMatch(/--average must be a number from 0.5 to below 1, got "1"/);
   });
 
+  it('train --sam takes each gradient a radius uphill; a radius of 0 is refused', async () => {
+    const args = ['train', '--model', 'tcy', '--epochs', '1', '--batch-size', '4', '--data', data];
+    const r = await cli(...args, '--sam', '0.05', '--out', join(dir, 'run-sam'));
+    expect(r.code, r.err).toBe(0);
+    expect(JSON.parse(readFileSync(join(dir, 'run-sam', 'result.json'), 'utf8')).spec).toMatchObject({ sam: 0.05 });
+    const zero = await cli(...args, '--sam', '0', '--out', join(dir, 'run-sam-0'));
+    expect(zero.code).not.toBe(0);
+    expect(zero.err).toMatch(/--sam must be a number above 0 to 2, got "0"/);
+  });
+
   it('convert writes a converted SNN that eval scores; --sweep-steps writes the table and plots', async () => {
     const out = join(dir, 'converted.snn');
     const r = await cli('convert', '--model', modelFile, '--steps', '3', '--method', 'channel', '--samples', '4', '--data', data, '--out', out);

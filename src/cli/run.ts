@@ -68,6 +68,8 @@ export interface RunSpec extends RunModelSettings {
   distillTemperature?: number;
   /** Validate and keep the weights' moving average with this decay (train/average.ts). */
   average?: number;
+  /** Take each step's gradient at the weights this radius uphill (train/sam.ts). */
+  sam?: number;
   /** The classes each training sample's softmax runs over (train/run.ts LABEL_SPACES); default 'all'. */
   labelSpace?: LabelSpace;
   /** Which epoch's weights the run keeps (train/run.ts KEEP_EPOCHS); default 'best'. */
@@ -252,6 +254,7 @@ export async function trainRun(
           augment: data.augment,
           ...(teachers.length + listeners.length > 0 && { distill: { teachers, listeners, alpha: spec.distillAlpha, temperature: spec.distillTemperature } }),
           ...(spec.average !== undefined && { average: spec.average }),
+          ...(spec.sam !== undefined && { sam: spec.sam }),
           ...(spec.labelSpace && { labelSpace: spec.labelSpace }),
           ...(spec.keep && { keep: spec.keep }),
         },

@@ -8,6 +8,7 @@ import type { ModelConfig } from '../models/types.js';
 import type { ModelSettingKey } from '../models/settings.js';
 import { CONVERSION_METHODS, type ConversionMethod } from '../train/convert.js';
 import { DECAY_RANGE } from '../train/average.js';
+import { RHO_MAX } from '../train/sam.js';
 import { DISTILL_DEFAULTS } from '../train/distill.js';
 import { KEEP_EPOCHS, LABEL_SPACES, type KeepEpoch, type LabelSpace } from '../train/run.js';
 import { runLabel } from '../train/report.js';
@@ -91,6 +92,7 @@ interface TrainFlags {
   distillAlpha: number;
   distillTemperature: number;
   average?: number;
+  sam?: number;
   labelSpace: LabelSpace;
   keep?: KeepEpoch;
   threads: number;
@@ -123,6 +125,7 @@ export function trainCommand(ctx: CliContext): Command {
     .option('--distill-alpha <f>', "weight of the teachers' term in the loss (the labels' cross-entropy takes the rest)", numberIn('--distill-alpha', 0, 1), DISTILL_DEFAULTS.alpha)
     .option('--distill-temperature <t>', "softmax temperature of teachers and student in the teachers' term", numberIn('--distill-temperature', 0, 100, true), DISTILL_DEFAULTS.temperature)
     .option('--average <decay>', "validate and keep a moving average of the weights (and batch norm's statistics) updated after every step with this decay, e.g. 0.999 (Polyak averaging)", numberIn('--average', ...DECAY_RANGE, false, true))
+    .option('--sam <rho>', "sharpness-aware minimization: take each step's gradient at the weights a radius rho uphill of them (e.g. 0.05), so training settles in flat minima; each step runs forward and backward twice", numberIn('--sam', 0, RHO_MAX, true))
     .option('--label-space <classes>', "the classes each training clip's softmax runs over: all (every class of the task) or folder (those of the clip's own --data folder, so a folder that lacks some words does not teach that its voices never say them)", choice('--label-space', LABEL_SPACES), 'all')
     .option('--threads <n>', 'threads sharing the large kernel calls, over one shared memory (docs/threads.md)', positiveInt('--threads'), 1);
   withJson(cmd);
@@ -168,6 +171,7 @@ export function trainCommand(ctx: CliContext): Command {
       initFrom: flags.initFrom,
       conversion: flags.conversion,
       average: flags.average,
+      ...(flags.sam !== undefined && { sam: flags.sam }),
       ...(flags.labelSpace !== 'all' && { labelSpace: flags.labelSpace }),
       ...(keep === 'last' && { keep }),
       ...(flags.teacher && { teachers: flags.teacher, distillAlpha: flags.distillAlpha, distillTemperature: flags.distillTemperature }),

@@ -6,6 +6,7 @@ import { checkAugment, type AugmentOptions } from './augment.js';
 import { batchCount } from './batches.js';
 import type { CheckpointStore } from './checkpoint.js';
 import { checkDecay } from './average.js';
+import { checkRho } from './sam.js';
 import { resolveDistill, type DistillOptions, type DistillSettings } from './distill.js';
 import type { OptimizerName } from './optimizer.js';
 import type { Scores } from './metrics.js';
@@ -32,6 +33,8 @@ export interface RunSettings {
   distill?: DistillSettings;
   /** Present when validation and the kept weights are the weights' moving average: its decay. */
   average?: number;
+  /** Present when each step's gradient is taken at the nearby worst weights: the radius ρ. */
+  sam?: number;
   /** Present when each training sample's softmax runs over the classes its source holds alone. */
   labelSpace?: 'folder';
   /** Present when the run ends with its last epoch's weights rather than its best. */
@@ -94,6 +97,9 @@ export interface TrainOptions {
   /** Validate and keep an exponential moving average of the weights with this decay (train/average.ts),
    *  e.g. 0.999; default none. */
   average?: number;
+  /** Take each step's gradient at the weights a radius ρ uphill (sharpness-aware minimization,
+   *  train/sam.ts), e.g. 0.05; each step then runs forward and backward twice. Default none. */
+  sam?: number;
   /** The classes each training sample's softmax runs over (LABEL_SPACES); default 'all'. */
   labelSpace?: LabelSpace;
   /** Which epoch's weights the model holds at the end (KEEP_EPOCHS); default 'best'. */
@@ -185,6 +191,7 @@ export function resolveSettings(model: Model, data: { train: Dataset; validation
     ...(augment && { augment }),
     ...(opts.distill && { distill: resolveDistill(model, opts.distill, data.train) }),
     ...(opts.average !== undefined && { average: checkDecay(opts.average) }),
+    ...(opts.sam !== undefined && { sam: checkRho(opts.sam) }),
     ...(labelSpace === 'folder' && { labelSpace }),
     ...(keep === 'last' && { keep }),
   };

@@ -21,6 +21,7 @@ import { WeightAverage } from './average.js';
 import { checkDataFits, evaluate } from './evaluate.js';
 import { ScoreAccumulator } from './metrics.js';
 import { createOptimizer, type Optimizer } from './optimizer.js';
+import { SharpnessAware } from './sam.js';
 import { silentProgress, type ProgressBar } from '../util/progress.js';
 import { OneCycle } from './schedule.js';
 
@@ -78,6 +79,8 @@ interface Run {
   bestWeights: ModelState | null;
   /** Present when validation and the kept weights are a moving average of the weights. */
   average: WeightAverage | null;
+  /** Present when each step's gradient is taken at the nearby worst weights (train/sam.ts). */
+  sam: SharpnessAware | null;
 }
 
 /**
@@ -114,6 +117,7 @@ export async function train(model: Model, data: { train: Dataset; validation?: D
     distiller: settings.distill && opts.distill ? new Distiller(opts.distill.teachers, settings.distill, opts.distill.listeners, opts.progress) : null,
     bestWeights: null,
     average: settings.average ? new WeightAverage(model, settings.average) : null,
+    sam: settings.sam ? new SharpnessAware(model, settings.sam) : null,
   };
   let resumedFrom = 0;
   let aborted = false;
@@ -225,20 +229,32 @@ async function trainEpoch(run: Run, epoch: number, bar: ProgressBar): Promise<Ep
     if (opts.signal?.aborted) return null;
     const { x, labels, samples, probs, dlogits, offsets } = loader.load(order, b, epoch);
     distiller?.teach(x, samples);
-    const logits = model.forward(x);
-    // The model's backward reads dlogits alone, so the logits can take the offsets in place.
-    if (offsets) add(logits, offsets, logits);
-    const loss = crossEntropyForward(logits, labels, probs);
-    if (!Number.isFinite(loss))
-      throw new TrainingError(
-        `training stopped: the loss is ${loss} at epoch ${epoch}, batch ${b + 1} of ${batchesPerEpoch} (last lr ${last.lr.toPrecision(3)}); ` +
-          'try a lower learning rate or check the input data',
-        epoch,
-        b + 1,
-      );
-    crossEntropyBackward(probs, labels, dlogits);
-    scores.add(distiller ? distiller.blend(logits, loss, dlogits) : loss, logits, labels);
-    model.backward(dlogits);
+    // Forward, loss and backward of this batch at the weights the model holds; the scores are w's alone.
+    const pass = (scored: boolean): void => {
+      const logits = model.forward(x);
+      // The model's backward reads dlogits alone, so the logits can take the offsets in place.
+      if (offsets) add(logits, offsets, logits);
+      const loss = crossEntropyForward(logits, labels, probs);
+      if (!Number.isFinite(loss))
+        throw new TrainingError(
+          `training stopped: the loss is ${loss} at epoch ${epoch}, batch ${b + 1} of ${batchesPerEpoch} (last lr ${last.lr.toPrecision(3)}); ` +
+            'try a lower learning rate or check the input data',
+          epoch,
+          b + 1,
+        );
+      crossEntropyBackward(probs, labels, dlogits);
+      const blended = distiller ? distiller.blend(logits, loss, dlogits) : loss;
+      if (scored) scores.add(blended, logits, labels);
+      model.backward(dlogits);
+    };
+    pass(true);
+    if (run.sam?.ascend()) {
+      try {
+        pass(false);
+      } finally {
+        run.sam.restore();
+      }
+    }
     last = schedule.at(optimizer.steps);
     optimizer.step(last.lr, last.momentum);
     run.average?.update(optimizer.steps);
