@@ -304,24 +304,18 @@ describe('snn-voice', () => {
     expect(JSON.parse(readFileSync(join(out, 'result.json'), 'utf8')).data).toEqual({ folders: [data], augment: 'full', copies: 1, colour: 0.5, warp: 0.1, shift: 200, limitPerClass: 3 });
   });
 
-  it('train --average keeps the moving average of the weights; a decay of 1 is refused', async () => {
+  it.each([
+    { flag: '--average', key: 'average', good: 0.9, bad: '1', refusal: /--average must be a number from 0.5 to below 1, got "1"/ },
+    { flag: '--sam', key: 'sam', good: 0.05, bad: '0', refusal: /--sam must be a number above 0 to 2, got "0"/ },
+  ])('train $flag is recorded in result.json; $flag $bad is refused', async ({ flag, key, good, bad, refusal }) => {
     const args = ['train', '--model', 'tcy', '--epochs', '2', '--batch-size', '4', '--data', data];
-    const r = await cli(...args, '--average', '0.9', '--out', join(dir, 'run-averaged'));
+    const out = join(dir, `run${flag}`);
+    const r = await cli(...args, flag, String(good), '--out', out);
     expect(r.code, r.err).toBe(0);
-    expect(JSON.parse(readFileSync(join(dir, 'run-averaged', 'result.json'), 'utf8')).spec).toMatchObject({ average: 0.9 });
-    const one = await cli(...args, '--average', '1', '--out', join(dir, 'run-averaged-1'));
-    expect(one.code).not.toBe(0);
-    expect(one.err).toMatch(/--average must be a number from 0.5 to below 1, got "1"/);
-  });
-
-  it('train --sam takes each gradient a radius uphill; a radius of 0 is refused', async () => {
-    const args = ['train', '--model', 'tcy', '--epochs', '1', '--batch-size', '4', '--data', data];
-    const r = await cli(...args, '--sam', '0.05', '--out', join(dir, 'run-sam'));
-    expect(r.code, r.err).toBe(0);
-    expect(JSON.parse(readFileSync(join(dir, 'run-sam', 'result.json'), 'utf8')).spec).toMatchObject({ sam: 0.05 });
-    const zero = await cli(...args, '--sam', '0', '--out', join(dir, 'run-sam-0'));
-    expect(zero.code).not.toBe(0);
-    expect(zero.err).toMatch(/--sam must be a number above 0 to 2, got "0"/);
+    expect(JSON.parse(readFileSync(join(out, 'result.json'), 'utf8')).spec).toMatchObject({ [key]: good });
+    const refused = await cli(...args, flag, bad, '--out', `${out}-refused`);
+    expect(refused.code).not.toBe(0);
+    expect(refused.err).toMatch(refusal);
   });
 
   it('convert writes a converted SNN that eval scores; --sweep-steps writes the table and plots', async () => {
