@@ -12,10 +12,11 @@
 import type { NamedTensor, Param } from '../layers/layer.js';
 import type { Model } from '../models/types.js';
 
-/** The radii taken, (0, RHO_MAX]: beyond a few tenths the ascent leaves the neighbourhood it measures. */
+/** The radii taken, (0, RHO_MAX]: the paper tunes ρ within 0.01-0.5, and a step of several units would
+ *  leave the neighbourhood a first-order ascent describes. */
 export const RHO_MAX = 2;
 
-/** `rho` in (0, RHO_MAX]: the paper's 0.05 for SGD; Adam's steps take the same scale. */
+/** `rho` in (0, RHO_MAX], e.g. the paper's 0.05. */
 export function checkRho(rho: number): number {
   if (!(rho > 0 && rho <= RHO_MAX)) throw new RangeError(`train: sam must be a radius above 0 and at most ${RHO_MAX}, got ${rho}`);
   return rho;
