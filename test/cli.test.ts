@@ -190,7 +190,7 @@ describe('snn-voice', () => {
     const args = ['train', '--model', 'tcy', '--epochs', '1', '--batch-size', '4', '--data', data, '--out', out];
     const again = await cli(...args);
     expect(again.code).not.toBe(0);
-    expect(again.err).toMatch(/run-cnn holds an unfinished run \(checkpoint\.snnc\): add --resume to continue it, or --overwrite/);
+    expect(again.err).toMatch(/run-cnn holds a finished run: choose another --out, or add --overwrite/);
     const empty = join(dir, 'run-empty');
     const resume = await cli('train', '--model', 'tcy', '--epochs', '1', '--batch-size', '4', '--data', data, '--out', empty, '--resume');
     expect(resume.code).not.toBe(0);
@@ -198,9 +198,11 @@ describe('snn-voice', () => {
     const over = await cli(...args, '--overwrite');
     expect(over.code, over.err).toBe(0);
     // A killed run's folder keeps only its checkpoint: no older result beside it to shadow it.
-    rmSync(join(out, 'checkpoint.snnc'));
-    const finished = await cli(...args);
-    expect(finished.err).toMatch(/run-cnn holds a finished run: choose another --out, or add --overwrite/);
+    for (const file of ['result.json', 'model.snn']) rmSync(join(out, file));
+    const killed = await cli(...args);
+    expect(killed.err).toMatch(/run-cnn holds an unfinished run \(checkpoint\.snnc\): add --resume to continue it, or --overwrite/);
+    // The later cases read this run's model again.
+    expect((await cli(...args, '--overwrite')).code).toBe(0);
   });
 
   it('train --from-cnn converts the CNN to an SNN and fine-tunes it (its architecture unless --model says otherwise); the table is aligned', async () => {

@@ -54,9 +54,22 @@ describe('demo', () => {
     expect(demoRuns(flags({ model: 'tcy' }), { ...base, model: 'tcy' }).map((r) => r.id)).toEqual(['tcy-cnn', 'tcy-snn-t4']);
   });
 
+  it('with --generations trains the CNN born again, and its QCFS fine-tuning taught by the generation before the last', () => {
+    const flags = (o: Partial<DemoFlags>) => ({ model: 'tcresnet8', steps: 8, epochs: 3, quantizeEpochs: 2, out: 'o', ...o }) as DemoFlags;
+    const base = { model: 'tcresnet8' as const, ...RUN_MODEL_DEFAULTS, neuron: RUN_DEFAULTS.neuron, epochs: 3, batchSize: 4, lr: 0.01, pctStart: 0.4, seed: 0 };
+    const [cnn, qcfs, snn] = demoRuns(flags({ generations: 2 }), base);
+    expect(cnn).toMatchObject({ generations: 2, doing: 'training tcresnet8-cnn for 3 epochs in 2 generations, each after the first taught by the one before' });
+    expect(qcfs).toMatchObject({ generations: 1, spec: { initFrom: join('o', 'tcresnet8-cnn', 'model.snn'), teachers: [join('o', 'tcresnet8-cnn', 'generation-1', 'model.snn')], distillAlpha: 0.5, distillTemperature: 2 } });
+    expect(qcfs.doing).toBe('fine-tuning tcresnet8-cnn with QCFS activations of 8 levels for 2 epochs, taught by its generation 1');
+    expect(snn.spec.teachers).toBeUndefined();
+    // One generation, the default: nothing teaches the fine-tuning.
+    expect(demoRuns(flags({}), base)[0].generations).toBe(1);
+    expect(demoRuns(flags({}), base)[1].spec.teachers).toBeUndefined();
+  });
+
   it('fine-tunes its CNN with QCFS activations and converts that to the SNN without training', async () => {
     const out = join(dir, 'demo');
-    const r = await cli('demo', '--model', 'tcresnet8', '--steps', '2', '--epochs', '2', '--quantize-epochs', '1', '--batch-size', '4', '--words', 'all', '--data', join(dir, 'speech'), '--out', out);
+    const r = await cli('demo', '--model', 'tcresnet8', '--steps', '2', '--epochs', '2', '--quantize-epochs', '1', '--generations', '2', '--batch-size', '4', '--words', 'all', '--data', join(dir, 'speech'), '--out', out);
     expect(r.code, r.err).toBe(0);
     expect(r.err).toContain('fine-tuning tcresnet8-cnn with QCFS activations of 2 levels for 1 epochs');
     expect(r.err).toContain('converting tcresnet8-cnn-q2 to tcresnet8-snn-t2 (qcfs, signed neurons) without training');
@@ -70,6 +83,11 @@ describe('demo', () => {
     expect(cnn.bestEpoch).toBe(2);
     expect(qcfs.epochs).toHaveLength(1);
     expect(qcfs).toMatchObject({ quantize: 2, spec: { quantize: 2, lr: 0.003, initFrom: join(out, 'tcresnet8-cnn', 'model.snn') } });
+    // The CNN's second generation was taught by its first, which teaches the QCFS fine-tuning too.
+    const teacher = join(out, 'tcresnet8-cnn', 'generation-1', 'model.snn');
+    expect(existsSync(teacher)).toBe(true);
+    expect(cnn.spec.teachers).toEqual([teacher]);
+    expect(qcfs.spec.teachers).toEqual([teacher]);
     // Scored as converted: no epochs, and the table says so rather than showing a time or memory of 0.
     expect(snn.epochs).toEqual([]);
     expect(snn.spec).toMatchObject({ spiking: true, steps: 2, signed: true, epochs: 0, fromCnn: join(out, 'tcresnet8-cnn-q2', 'model.snn') });

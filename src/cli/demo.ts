@@ -22,10 +22,12 @@ import { type DataOptions, dataOptions, loadData, scoringOptions, wordsRead } fr
 import { type CliContext, emit, note } from './io.js';
 import { choice, nonNegativeInt, positiveInt, settingOption, withJson } from './options.js';
 import { builtinChoices, builtinHelp, recipeFor } from './recipe.js';
-import { RUN_DEFAULTS, RUN_MODEL_DEFAULTS, type RunSpec, trainRun } from './run.js';
+import { DISTILL_DEFAULTS } from '../train/distill.js';
+import { generationFolder, trainGenerations } from './generations.js';
+import { RUN_DEFAULTS, RUN_MODEL_DEFAULTS, type RunSpec } from './run.js';
 import { resultTable } from './summary.js';
 import { writeReport } from './sweep.js';
-import { addTrainingOptions } from './train.js';
+import { addTrainingOptions, generationsOption } from './train.js';
 
 /**
  * Chosen so the runs finish in under five minutes on two cores and give a keyword spotter for real
@@ -97,6 +99,7 @@ export interface DemoFlags extends DataOptions {
   pctStart?: number;
   seed: number;
   keep: KeepEpoch;
+  generations?: number;
   out: string;
   json?: boolean;
 }
@@ -114,6 +117,7 @@ export function demoCommand(ctx: CliContext): Command {
     .option('--fine-tune-epochs <n>', `epochs of the converted SNN's fine-tuning by BPTT, at peak lr ${DEMO_DEFAULTS.fineTuneLr} (default: ${DEMO_DEFAULTS.fineTuneEpochs.qcfs} after QCFS, ${DEMO_DEFAULTS.fineTuneEpochs.ecc} after ECC)`, nonNegativeInt('--fine-tune-epochs'))
     .option('--converted-steps <n>', 'T of an SNN converted from the CNN without training (ECC), scored beside the runs; 0 for none', nonNegativeInt('--converted-steps'), DEMO_DEFAULTS.convertedSteps)
     .option('--keep <epoch>', "which epoch's weights each run keeps: best (the lowest validation loss) or last", choice('--keep', KEEP_EPOCHS), DEMO_DEFAULTS.keep)
+    .addOption(generationsOption())
     .option('--out <dir>', 'output folder', 'runs/demo');
   withJson(cmd);
   return cmd.action(async (flags: DemoFlags) => {
@@ -150,9 +154,9 @@ export function demoCommand(ctx: CliContext): Command {
     };
     const runs = demoRuns(flags, base);
     const results: RunResult[] = [];
-    for (const { id, spec, doing } of runs) {
+    for (const { id, spec, doing, generations } of runs) {
       note(io, doing);
-      results.push((await trainRun(io, id, spec, data, features, join(flags.out, id), 'overwrite', real)).result);
+      results.push((await trainGenerations(io, id, spec, generations, data, features, join(flags.out, id), 'overwrite', real)).result);
     }
     const cnnId = runs[0].id;
     const conversions = flags.convertedSteps > 0 ? await convertedBeside(io, join(flags.out, cnnId, 'model.snn'), flags, features, real) : [];
@@ -186,15 +190,23 @@ export function demoCommand(ctx: CliContext): Command {
  * weights with QCFS activations; the SNN converted from the last CNN (signed neurons after QCFS: they
  * take back the spikes fired ahead of the quantised activation) and fine-tuned by BPTT if epochs are asked.
  */
-export function demoRuns(flags: DemoFlags, base: Omit<RunSpec, 'spiking' | 'steps'>): Array<{ id: string; spec: RunSpec; doing: string }> {
+export function demoRuns(flags: DemoFlags, base: Omit<RunSpec, 'spiking' | 'steps'>): Array<{ id: string; spec: RunSpec; doing: string; generations: number }> {
   const cnnId = `${flags.model}-cnn`;
-  const cnn = { id: cnnId, spec: { ...base, spiking: false, steps: 1 }, doing: `training ${cnnId} for ${flags.epochs} epochs` };
+  const generations = flags.generations ?? 1;
+  const bornAgain = generations > 1 ? ` in ${generations} generations, each after the first taught by the one before` : '';
+  const cnn = { id: cnnId, spec: { ...base, spiking: false, steps: 1 }, doing: `training ${cnnId} for ${flags.epochs} epochs${bornAgain}`, generations };
   const levels = flags.quantize ?? (LINEAR_ARCHITECTURES.includes(flags.model) ? 0 : flags.steps);
   const qcfsId = `${cnnId}-q${levels}`;
+  // The CNN's teacher teaches its QCFS fine-tuning as well, which untaught gives back most of what it taught (docs/accuracy.md).
+  const teacher = generations > 1 && join(generationFolder(join(flags.out, cnnId), generations - 1, generations), 'model.snn');
   const qcfs = levels > 0 && {
     id: qcfsId,
-    spec: { ...base, spiking: false, steps: 1, quantize: levels, initFrom: join(flags.out, cnnId, 'model.snn'), epochs: flags.quantizeEpochs, lr: DEMO_DEFAULTS.quantizeLr },
-    doing: `fine-tuning ${cnnId} with QCFS activations of ${levels} levels for ${flags.quantizeEpochs} epochs`,
+    spec: {
+      ...base, spiking: false, steps: 1, quantize: levels, initFrom: join(flags.out, cnnId, 'model.snn'), epochs: flags.quantizeEpochs, lr: DEMO_DEFAULTS.quantizeLr,
+      ...(teacher && { teachers: [teacher], distillAlpha: DISTILL_DEFAULTS.alpha, distillTemperature: DISTILL_DEFAULTS.temperature }),
+    },
+    doing: `fine-tuning ${cnnId} with QCFS activations of ${levels} levels for ${flags.quantizeEpochs} epochs${teacher ? `, taught by its generation ${generations - 1}` : ''}`,
+    generations: 1,
   };
   const from = qcfs ? qcfsId : cnnId;
   const method = qcfs ? 'qcfs' : 'ecc';
@@ -204,6 +216,7 @@ export function demoRuns(flags: DemoFlags, base: Omit<RunSpec, 'spiking' | 'step
     id: snnId,
     spec: { ...base, spiking: true, steps: flags.steps, fromCnn: join(flags.out, from, 'model.snn'), signed: !!qcfs, epochs: fineTune, lr: DEMO_DEFAULTS.fineTuneLr },
     doing: `converting ${from} to ${snnId} (${method}${qcfs ? ', signed neurons' : ''})${fineTune > 0 ? ` and fine-tuning it for ${fineTune} epochs at peak lr ${DEMO_DEFAULTS.fineTuneLr}` : ' without training'}`,
+    generations: 1,
   };
   return qcfs ? [cnn, qcfs, snn] : [cnn, snn];
 }

@@ -199,14 +199,16 @@ export type RunStart = 'fresh' | 'resume' | 'overwrite';
 
 const RUN_FILES = ['checkpoint.snnc', 'log.jsonl', 'result.json', 'model.snn'] as const;
 
-async function claimRunFolder(out: string, start: RunStart): Promise<void> {
+/** Checks the folder against `start`, and clears what a resumed or overwritten run replaces. */
+export async function claimRunFolder(out: string, start: RunStart): Promise<void> {
   const has = (file: string) => existsSync(join(out, file));
   if (start === 'resume' && !has('checkpoint.snnc'))
     throw new UsageError(`${out} holds no checkpoint to resume; start the run without --resume`);
-  if (start === 'fresh' && has('checkpoint.snnc'))
-    throw new UsageError(`${out} holds an unfinished run (checkpoint.snnc): add --resume to continue it, or --overwrite to start afresh`);
+  // A finished run keeps its checkpoint: its result says it is finished.
   if (start === 'fresh' && (has('result.json') || has('model.snn')))
     throw new UsageError(`${out} holds a finished run: choose another --out, or add --overwrite to replace it`);
+  if (start === 'fresh' && has('checkpoint.snnc'))
+    throw new UsageError(`${out} holds an unfinished run (checkpoint.snnc): add --resume to continue it, or --overwrite to start afresh`);
   // A resumed run's folder must not keep an older finished run's result beside the new checkpoint:
   // the sweep would take the folder for finished.
   const stale = start === 'overwrite' ? RUN_FILES : start === 'resume' ? (['result.json', 'model.snn'] as const) : [];

@@ -18,7 +18,8 @@ import {
   UsageError, choice, flagName, modelFile, numberIn, positiveInt, settingOption, settingsFromFlags, type WordChoice, withJson, wordList,
 } from './options.js';
 import { builtinChoices, builtinHelp, recipeFor, recipeHelp } from './recipe.js';
-import { NEURON_PRESETS, RUN_DEFAULTS, RUN_MODEL_DEFAULTS, type NeuronPreset, type RunSpec, trainRun } from './run.js';
+import { MAX_GENERATIONS, trainGenerations } from './generations.js';
+import { NEURON_PRESETS, RUN_DEFAULTS, RUN_MODEL_DEFAULTS, type NeuronPreset, type RunSpec } from './run.js';
 import { resultTable } from './summary.js';
 
 export const NEURONS = Object.keys(NEURON_PRESETS) as NeuronPreset[];
@@ -46,6 +47,20 @@ export function addTrainingOptions(
 /** `--patience`: a positive integer, or `never` (Infinity) for a run that goes to its last epoch. */
 function patienceParser(raw: string): number {
   return raw.trim() === 'never' ? Infinity : positiveInt('--patience')(raw);
+}
+
+/** `--generations <n>` (cli/generations.ts): 1 to MAX_GENERATIONS, 1 by default. */
+export function generationsOption(): Option {
+  return new Option(
+    '--generations <n>',
+    "born-again training: the model trained n times, each generation after the first afresh and taught by the one before (as --teacher); the last is the run's model, the others stay in <out>/generation-<g>",
+  )
+    .argParser((raw) => {
+      const n = positiveInt('--generations')(raw);
+      if (n > MAX_GENERATIONS) throw new UsageError(`--generations must be at most ${MAX_GENERATIONS}, got ${n}`);
+      return n;
+    })
+    .default(1);
 }
 
 /** `--neuron`: the preset that sets the neuron's form and reset, and its surrogate unless --surrogate does. */
@@ -95,6 +110,7 @@ interface TrainFlags {
   sam?: number;
   labelSpace: LabelSpace;
   keep?: KeepEpoch;
+  generations: number;
   threads: number;
   json?: boolean;
 }
@@ -116,6 +132,7 @@ export function trainCommand(ctx: CliContext): Command {
     .option('--weight-decay <f>', 'L2 weight decay added to the gradient of every weight (not biases, batch-norm or neuron parameters)', numberIn('--weight-decay', 0, 1), 1e-4)
     .option('--patience <n>', `stop after n epochs without a better validation loss, or never (default: ${recipeHelp('patience')}; the best epoch is kept either way, unless --keep last)`, patienceParser)
     .option('--keep <epoch>', `which epoch's weights the run writes and scores: best (the lowest validation loss) or last (the end of the schedule, where the rate has annealed) (default: ${builtinHelp('keep', 'best')} on the built-in set; best with --data)`, choice('--keep', KEEP_EPOCHS))
+    .addOption(generationsOption())
     .option('--resume', 'continue from the checkpoint in --out')
     .option('--overwrite', 'replace a run already in --out (finished or not) instead of refusing')
     .option('--from-cnn <file>', "start the SNN from a trained CNN's model file (or kws-cnn, the CNN shipped in the package), converted (docs/conversion.md), then fine-tune; implies --spiking, and the CNN's --model, --features and --width unless given", modelFile('--from-cnn'))
@@ -153,6 +170,8 @@ export function trainCommand(ctx: CliContext): Command {
     if (recipeFeatures && unset(MODEL_SETTINGS.features.flag) && !chosen?.features) settings.features = recipeFeatures;
     // A migrated CNN is an SNN: --from-cnn implies --spiking.
     const spiking = !!settings.spiking || !!flags.fromCnn;
+    const { generations } = flags;
+    if (generations > 1 && flags.teacher) throw new UsageError('--generations and --teacher: each generation after the first is taught by the one before; give one');
     const learned = (['learnBeta', 'learnThreshold'] as const).find((key) => settings[key]);
     if (!spiking && learned) throw new UsageError(`${flagName(MODEL_SETTINGS[learned])} applies to SNNs: add ${flagName(MODEL_SETTINGS.spiking)}`);
     const spec: RunSpec = {
@@ -181,7 +200,7 @@ export function trainCommand(ctx: CliContext): Command {
     if (flags.resume && flags.overwrite) throw new UsageError('--resume continues the run in --out and --overwrite replaces it: give one');
     const features = featuresFor(model, spec.features);
     const data = await loadData(io, { ...given, ...augmentation }, features);
-    const { result } = await trainRun(io, id, spec, data, features, out, flags.resume ? 'resume' : flags.overwrite ? 'overwrite' : 'fresh');
+    const { result } = await trainGenerations(io, id, spec, generations, data, features, out, flags.resume ? 'resume' : flags.overwrite ? 'overwrite' : 'fresh');
     emit(io, flags.json, { out, ...result, skipped: data.skipped }, () => `${runLabel(result)} -> ${out}\n\n${resultTable([result])}`);
   });
 }

@@ -1,0 +1,113 @@
+// Born-again training (`train --generations`, cli/generations.ts): each generation after the first
+// trains afresh, from its own seed, taught by the one before; the folders are claimed before anything
+// trains, and a stopped run resumes where it stopped.
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { generationFolder, generationSeed } from '../src/cli/generations.js';
+import { interrupt } from '../src/cli/interrupt.js';
+import type { CliIo } from '../src/cli/io.js';
+import { run } from '../src/cli/main.js';
+import { loadModel } from '../src/node.js';
+import { cli, writeTree } from './cli-helpers.js';
+
+const result = (dir: string) => JSON.parse(readFileSync(join(dir, 'result.json'), 'utf8'));
+
+async function weights(file: string): Promise<number[][]> {
+  const { model } = await loadModel(file);
+  try {
+    return model.parameters().map((p) => Array.from(p.value.toArray()));
+  } finally {
+    model.dispose();
+  }
+}
+
+describe('generationSeed and generationFolder', () => {
+  it("keep the run's seed and folder for the first generation and give each later one its own", () => {
+    expect(generationSeed(7, 1)).toBe(7);
+    const seen = new Set<number>();
+    for (let seed = 0; seed < 100; seed++)
+      for (let g = 1; g <= 3; g++) {
+        const s = generationSeed(seed, g);
+        expect(Number.isInteger(s) && s >= 0 && s < 2 ** 32).toBe(true);
+        seen.add(s);
+      }
+    // No generation of one seed replays another seed's first generation, nor another's later ones.
+    expect(seen.size).toBe(300);
+    expect(generationFolder('runs/x', 2, 2)).toBe('runs/x');
+    expect(generationFolder('runs/x', 1, 2)).toBe(join('runs/x', 'generation-1'));
+  });
+});
+
+describe('train --generations', () => {
+  let dir: string;
+  let data: string;
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'snn-voice-generations-'));
+    data = join(dir, 'speech');
+    writeTree(data);
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const args = () => ['train', '--model', 'tcy', '--epochs', '2', '--batch-size', '4', '--data', data, '--seed', '3'];
+
+  it('trains the second generation taught by the first, from a seed of its own, and keeps the first beside it', async () => {
+    const out = join(dir, 'two');
+    const r = await cli(...args(), '--generations', '2', '--out', out);
+    expect(r.code, r.err).toBe(0);
+    expect(r.err).toContain(`generation 1 of 2 (seed 3) -> ${join(out, 'generation-1')}`);
+    expect(r.err).toContain(`generation 2 of 2, taught by generation 1 (seed ${generationSeed(3, 2)}) -> ${out}`);
+    const first = result(join(out, 'generation-1'));
+    expect(first.spec.seed).toBe(3);
+    expect(first.spec.teachers).toBeUndefined();
+    const last = result(out);
+    expect(last.spec).toMatchObject({ seed: generationSeed(3, 2), teachers: [join(out, 'generation-1', 'model.snn')], distillAlpha: 0.5, distillTemperature: 2 });
+    expect(existsSync(join(out, 'model.snn'))).toBe(true);
+    // The same run again is refused before it trains: the first generation's folder holds a finished run.
+    const again = await cli(...args(), '--generations', '2', '--out', out);
+    expect(again.code).toBe(2);
+    expect(again.err).toContain(`${join(out, 'generation-1')} holds a finished run`);
+    expect(result(out).spec.seed).toBe(generationSeed(3, 2));
+  });
+
+  it('refuses --teacher beside more than one generation, and more generations than measured', async () => {
+    const teacher = join(dir, 'two', 'generation-1', 'model.snn');
+    const taught = await cli(...args(), '--generations', '2', '--teacher', teacher, '--out', join(dir, 'taught'));
+    expect(taught.code).toBe(2);
+    expect(taught.err).toContain('--generations and --teacher: each generation after the first is taught by the one before; give one');
+    const many = await cli(...args(), '--generations', '6', '--out', join(dir, 'many'));
+    expect(many.code).toBe(2);
+    expect(many.err).toContain('--generations must be at most 5, got 6');
+    expect(existsSync(join(dir, 'taught'))).toBe(false);
+  });
+
+  it('resumes a run stopped in its second generation without training the first again', async () => {
+    const out = join(dir, 'stopped');
+    const none = await cli(...args(), '--generations', '2', '--resume', '--out', out);
+    expect(none.code).toBe(2);
+    expect(none.err).toContain('holds no checkpoint to resume');
+    // Ctrl-C as the second generation's second epoch starts.
+    let seconds = 0;
+    const io: CliIo = {
+      out: () => {},
+      err: () => {},
+      progress: (label) => {
+        const stop = label.startsWith('epoch 2/') && ++seconds === 2;
+        return { update: () => void (stop && interrupt.take()), stop() {} };
+      },
+    };
+    expect(await run([...args(), '--generations', '2', '--out', out], io)).toBe(130);
+    const first = result(join(out, 'generation-1'));
+    expect(existsSync(join(out, 'result.json'))).toBe(false);
+    const resumed = await cli(...args(), '--generations', '2', '--resume', '--out', out);
+    expect(resumed.code, resumed.err).toBe(0);
+    expect(resumed.err).toContain('resumed after epoch 1');
+    expect(result(join(out, 'generation-1')).test).toEqual(first.test);
+    expect(result(out).epochs).toHaveLength(2);
+    // Uninterrupted, the same run ends with the same model.
+    const whole = join(dir, 'whole');
+    expect((await cli(...args(), '--generations', '2', '--out', whole)).code).toBe(0);
+    expect(await weights(join(out, 'model.snn'))).toEqual(await weights(join(whole, 'model.snn')));
+    expect(result(out).test).toEqual(result(whole).test);
+  });
+});
