@@ -14,6 +14,7 @@ import { COMMAND_WORDS } from '../data/words.js';
 import { loadModel } from '../models/file-node.js';
 import type { ConversionSweep } from '../train/conversion-report.js';
 import { conversionSweep } from '../train/conversion-sweep.js';
+import { DISTILL_DEFAULTS } from '../train/distill.js';
 import { pct } from '../train/format.js';
 import { packageFile } from '../util/package-root-node.js';
 import type { RunResult } from '../train/report.js';
@@ -22,7 +23,6 @@ import { type DataOptions, dataOptions, loadData, scoringOptions, wordsRead } fr
 import { type CliContext, emit, note } from './io.js';
 import { choice, nonNegativeInt, positiveInt, settingOption, withJson } from './options.js';
 import { builtinChoices, builtinHelp, recipeFor } from './recipe.js';
-import { DISTILL_DEFAULTS } from '../train/distill.js';
 import { generationFolder, trainGenerations } from './generations.js';
 import { RUN_DEFAULTS, RUN_MODEL_DEFAULTS, type RunSpec } from './run.js';
 import { resultTable } from './summary.js';
