@@ -1,7 +1,9 @@
 // What the end-to-end CLI tests share: the command run in process with its output captured, and a tiny
 // Speech Commands tree that a small network learns in one epoch.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { afterAll, beforeAll } from 'vitest';
 import { encodeWav } from '../src/audio/wav.js';
 import { run } from '../src/cli/main.js';
 import type { CliIo } from '../src/cli/io.js';
@@ -51,4 +53,16 @@ export function writeTree(root: string): void {
   });
   writeFileSync(join(root, 'validation_list.txt'), validation.join('\n') + '\n');
   writeFileSync(join(root, 'testing_list.txt'), test.join('\n') + '\n');
+}
+
+/** For a suite: the tiny tree in `<a temp folder>/speech`, written before its cases and removed after. */
+export function tinyTreeSuite(prefix: string): { readonly dir: string; readonly data: string } {
+  const paths = { dir: '', data: '' };
+  beforeAll(() => {
+    paths.dir = mkdtempSync(join(tmpdir(), prefix));
+    paths.data = join(paths.dir, 'speech');
+    writeTree(paths.data);
+  });
+  afterAll(() => rmSync(paths.dir, { recursive: true, force: true }));
+  return paths;
 }

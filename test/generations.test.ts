@@ -1,16 +1,15 @@
 // Born-again training (`train --generations`, cli/generations.ts): each generation after the first
 // trains afresh, from its own seed, taught by the one before; the folders are claimed before anything
 // trains, and a stopped run resumes where it stopped.
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { generationFolder, generationSeed } from '../src/cli/generations.js';
 import { interrupt } from '../src/cli/interrupt.js';
 import type { CliIo } from '../src/cli/io.js';
 import { run } from '../src/cli/main.js';
 import { loadModel } from '../src/node.js';
-import { cli, writeTree } from './cli-helpers.js';
+import { cli, tinyTreeSuite } from './cli-helpers.js';
 
 const result = (dir: string) => JSON.parse(readFileSync(join(dir, 'result.json'), 'utf8'));
 
@@ -41,18 +40,11 @@ describe('generationSeed and generationFolder', () => {
 });
 
 describe('train --generations', () => {
-  let dir: string;
-  let data: string;
-  beforeAll(() => {
-    dir = mkdtempSync(join(tmpdir(), 'snn-voice-generations-'));
-    data = join(dir, 'speech');
-    writeTree(data);
-  });
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
-  const args = () => ['train', '--model', 'tcy', '--epochs', '2', '--batch-size', '4', '--data', data, '--seed', '3'];
+  const tree = tinyTreeSuite('snn-voice-generations-');
+  const args = () => ['train', '--model', 'tcy', '--epochs', '2', '--batch-size', '4', '--data', tree.data, '--seed', '3'];
 
   it('trains the second generation taught by the first, from a seed of its own, and keeps the first beside it', async () => {
-    const out = join(dir, 'two');
+    const out = join(tree.dir, 'two');
     const r = await cli(...args(), '--generations', '2', '--out', out);
     expect(r.code, r.err).toBe(0);
     expect(r.err).toContain(`generation 1 of 2 (seed 3) -> ${join(out, 'generation-1')}`);
@@ -71,18 +63,18 @@ describe('train --generations', () => {
   });
 
   it('refuses --teacher beside more than one generation, and more generations than measured', async () => {
-    const teacher = join(dir, 'two', 'generation-1', 'model.snn');
-    const taught = await cli(...args(), '--generations', '2', '--teacher', teacher, '--out', join(dir, 'taught'));
+    const teacher = join(tree.dir, 'two', 'generation-1', 'model.snn');
+    const taught = await cli(...args(), '--generations', '2', '--teacher', teacher, '--out', join(tree.dir, 'taught'));
     expect(taught.code).toBe(2);
     expect(taught.err).toContain('--generations and --teacher: each generation after the first is taught by the one before; give one');
-    const many = await cli(...args(), '--generations', '6', '--out', join(dir, 'many'));
+    const many = await cli(...args(), '--generations', '6', '--out', join(tree.dir, 'many'));
     expect(many.code).toBe(2);
     expect(many.err).toContain('--generations must be at most 5, got 6');
-    expect(existsSync(join(dir, 'taught'))).toBe(false);
+    expect(existsSync(join(tree.dir, 'taught'))).toBe(false);
   });
 
   it('resumes a run stopped in its second generation without training the first again', async () => {
-    const out = join(dir, 'stopped');
+    const out = join(tree.dir, 'stopped');
     const none = await cli(...args(), '--generations', '2', '--resume', '--out', out);
     expect(none.code).toBe(2);
     expect(none.err).toContain('holds no checkpoint to resume');
@@ -105,7 +97,7 @@ describe('train --generations', () => {
     expect(result(join(out, 'generation-1')).test).toEqual(first.test);
     expect(result(out).epochs).toHaveLength(2);
     // Uninterrupted, the same run ends with the same model.
-    const whole = join(dir, 'whole');
+    const whole = join(tree.dir, 'whole');
     expect((await cli(...args(), '--generations', '2', '--out', whole)).code).toBe(0);
     expect(await weights(join(out, 'model.snn'))).toEqual(await weights(join(whole, 'model.snn')));
     expect(result(out).test).toEqual(result(whole).test);
