@@ -3,7 +3,7 @@
 //   loss = α · τ² · KL(softmax(z_teacher / τ) ‖ softmax(z / τ)) + (1 − α) · cross-entropy(z, label)
 // at the defaults α = 0.5, τ = 2. The teacher's soft targets on each augmented copy say which words a
 // clip is near to, which its one-hot label cannot. On the built-in set TC-ResNet8's taught generation
-// scored 0.7 points above its teacher on real people over nineteen pairs (docs/accuracy.md), short of
+// scored 0.7 points above its teacher on real people over twenty pairs (docs/accuracy.md), short of
 // what students of one to twenty teachers reached at width 1.25: an option, not a default. Each
 // generation starts from other random weights and batches than the one before (its seed is derived),
 // or it would retrace its teacher's path.
