@@ -79,12 +79,12 @@ describe('train --generations', () => {
     expect(none.code).toBe(2);
     expect(none.err).toContain('holds no checkpoint to resume');
     // Ctrl-C as the second generation's second epoch starts.
-    let seconds = 0;
+    let epochTwos = 0;
     const io: CliIo = {
       out: () => {},
       err: () => {},
       progress: (label) => {
-        const stop = label.startsWith('epoch 2/') && ++seconds === 2;
+        const stop = label.startsWith('epoch 2/') && ++epochTwos === 2;
         return { update: () => void (stop && interrupt.take()), stop() {} };
       },
     };
@@ -93,7 +93,9 @@ describe('train --generations', () => {
     expect(existsSync(join(out, 'result.json'))).toBe(false);
     const resumed = await cli(...args(), '--generations', '2', '--resume', '--out', out);
     expect(resumed.code, resumed.err).toBe(0);
-    expect(resumed.err).toContain('resumed after epoch 1');
+    // The first generation is read back from its finished checkpoint, the second goes on after its epoch 1.
+    expect(resumed.err).toContain('tcy-cnn generation 1: resumed after epoch 2');
+    expect(resumed.err).toContain('tcy-cnn: resumed after epoch 1');
     expect(result(join(out, 'generation-1')).test).toEqual(first.test);
     expect(result(out).epochs).toHaveLength(2);
     // Uninterrupted, the same run ends with the same model.
