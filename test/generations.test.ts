@@ -62,6 +62,19 @@ describe('train --generations', () => {
     expect(result(out).spec.seed).toBe(generationSeed(3, 2));
   });
 
+  it('trains the generations before the last at --teacher-width, and refuses it without generations', async () => {
+    const out = join(tree.dir, 'widths');
+    const wide = ['train', '--model', 'tcresnet8', '--epochs', '1', '--batch-size', '4', '--data', tree.data, '--width', '0.75'];
+    const r = await cli(...wide, '--generations', '2', '--teacher-width', '0.5', '--out', out);
+    expect(r.code, r.err).toBe(0);
+    expect(result(join(out, 'generation-1')).spec.width).toBe(0.5);
+    expect(result(out).spec.width).toBe(0.75);
+    expect(result(join(out, 'generation-1')).parameters).toBeLessThan(result(out).parameters);
+    const alone = await cli(...wide, '--teacher-width', '0.5', '--out', join(tree.dir, 'widths-alone'));
+    expect(alone.code).toBe(2);
+    expect(alone.err).toContain('--teacher-width is the width of the generations before the last: add --generations');
+  });
+
   it('refuses --teacher beside more than one generation, and more generations than measured', async () => {
     const teacher = join(tree.dir, 'two', 'generation-1', 'model.snn');
     const taught = await cli(...args(), '--generations', '2', '--teacher', teacher, '--out', join(tree.dir, 'taught'));

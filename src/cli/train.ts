@@ -15,7 +15,7 @@ import { runLabel } from '../train/report.js';
 import { addDataOptions, dataOption, dataOptions, loadData } from './data.js';
 import { type CliContext, emit } from './io.js';
 import {
-  UsageError, choice, flagName, modelFile, numberIn, positiveInt, settingOption, settingsFromFlags, type WordChoice, withJson, wordList,
+  UsageError, choice, flagName, modelFile, numberIn, positiveInt, settingOption, settingParser, settingsFromFlags, type WordChoice, withJson, wordList,
 } from './options.js';
 import { builtinChoices, builtinHelp, recipeFor, recipeHelp } from './recipe.js';
 import { MAX_GENERATIONS, trainGenerations } from './generations.js';
@@ -111,6 +111,7 @@ interface TrainFlags {
   labelSpace: LabelSpace;
   keep?: KeepEpoch;
   generations: number;
+  teacherWidth?: number;
   threads: number;
   json?: boolean;
 }
@@ -133,6 +134,7 @@ export function trainCommand(ctx: CliContext): Command {
     .option('--patience <n>', `stop after n epochs without a better validation loss, or never (default: ${recipeHelp('patience')}; the best epoch is kept either way, unless --keep last)`, patienceParser)
     .option('--keep <epoch>', `which epoch's weights the run writes and scores: best (the lowest validation loss) or last (the end of the schedule, where the rate has annealed) (default: ${builtinHelp('keep', 'best')} on the built-in set; best with --data)`, choice('--keep', KEEP_EPOCHS))
     .addOption(generationsOption())
+    .addOption(new Option('--teacher-width <k>', 'with --generations: the width of the generations before the last (default: --width)').argParser(settingParser('--teacher-width', MODEL_SETTINGS.width)))
     .option('--resume', 'continue from the checkpoint in --out')
     .option('--overwrite', 'replace a run already in --out (finished or not) instead of refusing')
     .option('--from-cnn <file>', "start the SNN from a trained CNN's model file (or kws-cnn, the CNN shipped in the package), converted (docs/conversion.md), then fine-tune; implies --spiking, and the CNN's --model, --features and --width unless given", modelFile('--from-cnn'))
@@ -170,8 +172,9 @@ export function trainCommand(ctx: CliContext): Command {
     if (recipeFeatures && unset(MODEL_SETTINGS.features.flag) && !chosen?.features) settings.features = recipeFeatures;
     // A migrated CNN is an SNN: --from-cnn implies --spiking.
     const spiking = !!settings.spiking || !!flags.fromCnn;
-    const { generations } = flags;
+    const { generations, teacherWidth } = flags;
     if (generations > 1 && flags.teacher) throw new UsageError('--generations and --teacher: each generation after the first is taught by the one before; give one');
+    if (teacherWidth !== undefined && generations === 1) throw new UsageError('--teacher-width is the width of the generations before the last: add --generations');
     const learned = (['learnBeta', 'learnThreshold'] as const).find((key) => settings[key]);
     if (!spiking && learned) throw new UsageError(`${flagName(MODEL_SETTINGS[learned])} applies to SNNs: add ${flagName(MODEL_SETTINGS.spiking)}`);
     const spec: RunSpec = {
@@ -200,7 +203,7 @@ export function trainCommand(ctx: CliContext): Command {
     if (flags.resume && flags.overwrite) throw new UsageError('--resume continues the run in --out and --overwrite replaces it: give one');
     const features = featuresFor(model, spec.features);
     const data = await loadData(io, { ...given, ...augmentation }, features);
-    const { result } = await trainGenerations(io, id, spec, generations, data, features, out, flags.resume ? 'resume' : flags.overwrite ? 'overwrite' : 'fresh');
+    const { result } = await trainGenerations(io, id, spec, generations, data, features, out, flags.resume ? 'resume' : flags.overwrite ? 'overwrite' : 'fresh', undefined, teacherWidth);
     emit(io, flags.json, { out, ...result, skipped: data.skipped }, () => `${runLabel(result)} -> ${out}\n\n${resultTable([result])}`);
   });
 }
