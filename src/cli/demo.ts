@@ -156,7 +156,7 @@ export function demoCommand(ctx: CliContext): Command {
     const results: RunResult[] = [];
     for (const { id, spec, doing, generations } of runs) {
       note(io, doing);
-      results.push((await trainGenerations(io, id, spec, generations, data, features, join(flags.out, id), 'overwrite', real)).result);
+      results.push((await trainGenerations(io, id, spec, generations, data, features, join(flags.out, id), 'overwrite', { realSpeech: real })).result);
     }
     const cnnId = runs[0].id;
     const conversions = flags.convertedSteps > 0 ? await convertedBeside(io, join(flags.out, cnnId, 'model.snn'), flags, features, real) : [];

@@ -32,12 +32,12 @@ export function generationFolder(out: string, generation: number, generations: n
 /**
  * Trains `generations` runs one after the other and returns the last one's outcome (its model is the
  * run's `model.snn`): the first as `spec` says, each later one taught by the one before alone, and
- * those before the last at `teacherWidth` (a wider student learns more from its teacher). `start`
- * applies to every generation, but that --resume starts afresh a generation that had not begun.
+ * those before the last at `teacherWidth` (default the spec's width). `start` applies to every
+ * generation, but that --resume starts afresh a generation that had not begun. `realSpeech` scores the last.
  */
 export async function trainGenerations(
-  io: CliIo, id: string, spec: RunSpec, generations: number, data: LoadedSplits, features: FeatureSettings, out: string, start: RunStart, realSpeech?: Dataset,
-  teacherWidth = spec.width,
+  io: CliIo, id: string, spec: RunSpec, generations: number, data: LoadedSplits, features: FeatureSettings, out: string, start: RunStart,
+  { realSpeech, teacherWidth = spec.width }: { realSpeech?: Dataset; teacherWidth?: number } = {},
 ): Promise<RunOutcome> {
   if (generations === 1) return trainRun(io, id, spec, data, features, out, start, realSpeech);
   const folders = Array.from({ length: generations }, (_, i) => generationFolder(out, i + 1, generations));

@@ -203,7 +203,7 @@ export function trainCommand(ctx: CliContext): Command {
     if (flags.resume && flags.overwrite) throw new UsageError('--resume continues the run in --out and --overwrite replaces it: give one');
     const features = featuresFor(model, spec.features);
     const data = await loadData(io, { ...given, ...augmentation }, features);
-    const { result } = await trainGenerations(io, id, spec, generations, data, features, out, flags.resume ? 'resume' : flags.overwrite ? 'overwrite' : 'fresh', undefined, teacherWidth);
+    const { result } = await trainGenerations(io, id, spec, generations, data, features, out, flags.resume ? 'resume' : flags.overwrite ? 'overwrite' : 'fresh', { teacherWidth });
     emit(io, flags.json, { out, ...result, skipped: data.skipped }, () => `${runLabel(result)} -> ${out}\n\n${resultTable([result])}`);
   });
 }
