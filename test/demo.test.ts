@@ -67,9 +67,16 @@ describe('demo', () => {
     expect(demoRuns(flags({}), base)[1].spec.teachers).toBeUndefined();
   });
 
+  it('refuses --teacher-width without --generations before it trains', async () => {
+    const r = await cli('demo', '--teacher-width', '0.5', '--data', join(dir, 'speech'), '--out', join(dir, 'refused'));
+    expect(r.code).toBe(2);
+    expect(r.err).toContain('--teacher-width is the width of the generations before the last: add --generations');
+    expect(existsSync(join(dir, 'refused'))).toBe(false);
+  });
+
   it('fine-tunes its CNN with QCFS activations and converts that to the SNN without training', async () => {
     const out = join(dir, 'demo');
-    const r = await cli('demo', '--model', 'tcresnet8', '--steps', '2', '--epochs', '2', '--quantize-epochs', '1', '--generations', '2', '--batch-size', '4', '--words', 'all', '--data', join(dir, 'speech'), '--out', out);
+    const r = await cli('demo', '--model', 'tcresnet8', '--steps', '2', '--epochs', '2', '--quantize-epochs', '1', '--generations', '2', '--width', '0.75', '--teacher-width', '0.5', '--batch-size', '4', '--words', 'all', '--data', join(dir, 'speech'), '--out', out);
     expect(r.code, r.err).toBe(0);
     expect(r.err).toContain('fine-tuning tcresnet8-cnn with QCFS activations of 2 levels for 1 epochs');
     expect(r.err).toContain('converting tcresnet8-cnn-q2 to tcresnet8-snn-t2 (qcfs, signed neurons) without training');
@@ -88,6 +95,10 @@ describe('demo', () => {
     expect(existsSync(teacher)).toBe(true);
     expect(cnn.spec.teachers).toEqual([teacher]);
     expect(qcfs.spec.teachers).toEqual([teacher]);
+    // The teacher at --teacher-width; the CNN, its QCFS fine-tuning and the SNN at --width.
+    expect(result(join('tcresnet8-cnn', 'generation-1')).spec.width).toBe(0.5);
+    expect([cnn, qcfs, snn].map((x) => x.spec.width)).toEqual([0.75, 0.75, 0.75]);
+    expect(readFileSync(join(out, 'report.md'), 'utf8')).toContain('0.75 (generations before the last: 0.5)');
     // Scored as converted: no epochs, and the table says so rather than showing a time or memory of 0.
     expect(snn.epochs).toEqual([]);
     expect(snn.spec).toMatchObject({ spiking: true, steps: 2, signed: true, epochs: 0, fromCnn: join(out, 'tcresnet8-cnn-q2', 'model.snn') });

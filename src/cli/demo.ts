@@ -27,7 +27,7 @@ import { generationFolder, trainGenerations } from './generations.js';
 import { RUN_DEFAULTS, RUN_MODEL_DEFAULTS, type RunSpec } from './run.js';
 import { resultTable } from './summary.js';
 import { writeReport } from './sweep.js';
-import { addTrainingOptions, generationsOption } from './train.js';
+import { addTrainingOptions, checkTeacherWidth, generationsOption, teacherWidthOption } from './train.js';
 
 /**
  * Chosen so the runs finish in under five minutes on two cores and give a keyword spotter for real
@@ -99,7 +99,9 @@ export interface DemoFlags extends DataOptions {
   pctStart?: number;
   seed: number;
   keep: KeepEpoch;
+  width: number;
   generations?: number;
+  teacherWidth?: number;
   out: string;
   json?: boolean;
 }
@@ -110,6 +112,7 @@ export function demoCommand(ctx: CliContext): Command {
     // hjh-scnn is Hjh's CNN behind one Leaky: it has no CNN of its own to compare with.
     .addOption(settingOption(MODEL_SETTINGS.name, { values: MODEL_NAMES.filter((m) => m !== 'hjh-scnn'), default: DEMO_DEFAULTS.model }))
     .addOption(settingOption(MODEL_SETTINGS.steps, { default: DEMO_DEFAULTS.steps }))
+    .addOption(settingOption(MODEL_SETTINGS.width))
     .addOption(settingOption(MODEL_SETTINGS.features, { default: undefined, defaultNote: `${builtinHelp('features', MODEL_SETTINGS.features.default)} on the built-in set; ${MODEL_SETTINGS.features.default} with --data` }));
   addTrainingOptions(cmd, DEMO_DEFAULTS)
     .option('--quantize <L>', `before conversion, fine-tune the CNN with QCFS activations of L levels (default: --steps; 0 for tcy, which has no activations); 0: convert the CNN itself by ECC`, nonNegativeInt('--quantize'))
@@ -118,11 +121,13 @@ export function demoCommand(ctx: CliContext): Command {
     .option('--converted-steps <n>', 'T of an SNN converted from the CNN without training (ECC), scored beside the runs; 0 for none', nonNegativeInt('--converted-steps'), DEMO_DEFAULTS.convertedSteps)
     .option('--keep <epoch>', "which epoch's weights each run keeps: best (the lowest validation loss) or last", choice('--keep', KEEP_EPOCHS), DEMO_DEFAULTS.keep)
     .addOption(generationsOption())
+    .addOption(teacherWidthOption())
     .option('--out <dir>', 'output folder', 'runs/demo');
   withJson(cmd);
   return cmd.action(async (flags: DemoFlags) => {
     const { io } = ctx;
     const started = performance.now();
+    checkTeacherWidth(flags.teacherWidth, flags.generations ?? 1);
     if (flags.data === undefined) {
       // The default set, current version: instant when it is already there, rebuilt when it is older
       // or was made with other options.
@@ -143,6 +148,7 @@ export function demoCommand(ctx: CliContext): Command {
     const base = {
       model: flags.model,
       ...RUN_MODEL_DEFAULTS,
+      width: flags.width,
       features: featureChoice,
       neuron: RUN_DEFAULTS.neuron,
       epochs: flags.epochs,
@@ -156,7 +162,7 @@ export function demoCommand(ctx: CliContext): Command {
     const results: RunResult[] = [];
     for (const { id, spec, doing, generations } of runs) {
       note(io, doing);
-      results.push((await trainGenerations(io, id, spec, generations, data, features, join(flags.out, id), 'overwrite', { realSpeech: real })).result);
+      results.push((await trainGenerations(io, id, spec, generations, data, features, join(flags.out, id), 'overwrite', { realSpeech: real, teacherWidth: flags.teacherWidth })).result);
     }
     const cnnId = runs[0].id;
     const conversions = flags.convertedSteps > 0 ? await convertedBeside(io, join(flags.out, cnnId, 'model.snn'), flags, features, real) : [];
@@ -169,6 +175,8 @@ export function demoCommand(ctx: CliContext): Command {
         words: data.train.classes.join(', '),
         'train / validation / test clips': `${data.train.size} / ${data.validation.size} / ${data.test.size}`,
         epochs: `${flags.epochs} (SNN: ${runs.slice(1).map((r) => r.doing).join(', then ')})`,
+        'CNN': runs[0].doing,
+        width: flags.teacherWidth === undefined ? flags.width : `${flags.width} (generations before the last: ${flags.teacherWidth})`,
         'batch size': flags.batchSize,
         'peak lr': flags.lr,
         'SNN time steps': flags.steps,

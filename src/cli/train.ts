@@ -63,6 +63,16 @@ export function generationsOption(): Option {
     .default(1);
 }
 
+/** `--teacher-width <k>`: the width of the generations before the last (train, demo). */
+export function teacherWidthOption(): Option {
+  return new Option('--teacher-width <k>', 'with --generations: the width of the generations before the last (default: --width)').argParser(settingParser('--teacher-width', MODEL_SETTINGS.width));
+}
+
+/** A width for the generations before the last needs generations before the last. */
+export function checkTeacherWidth(teacherWidth: number | undefined, generations: number): void {
+  if (teacherWidth !== undefined && generations === 1) throw new UsageError('--teacher-width is the width of the generations before the last: add --generations');
+}
+
 /** `--neuron`: the preset that sets the neuron's form and reset, and its surrogate unless --surrogate does. */
 export function neuronOption(): Option {
   return new Option('--neuron <preset>', 'study: snntorch 0.5.3 (legacy form, straight-through); current: snntorch >= 0.8 (atan)')
@@ -134,7 +144,7 @@ export function trainCommand(ctx: CliContext): Command {
     .option('--patience <n>', `stop after n epochs without a better validation loss, or never (default: ${recipeHelp('patience')}; the best epoch is kept either way, unless --keep last)`, patienceParser)
     .option('--keep <epoch>', `which epoch's weights the run writes and scores: best (the lowest validation loss) or last (the end of the schedule, where the rate has annealed) (default: ${builtinHelp('keep', 'best')} on the built-in set; best with --data)`, choice('--keep', KEEP_EPOCHS))
     .addOption(generationsOption())
-    .addOption(new Option('--teacher-width <k>', 'with --generations: the width of the generations before the last (default: --width)').argParser(settingParser('--teacher-width', MODEL_SETTINGS.width)))
+    .addOption(teacherWidthOption())
     .option('--resume', 'continue from the checkpoint in --out')
     .option('--overwrite', 'replace a run already in --out (finished or not) instead of refusing')
     .option('--from-cnn <file>', "start the SNN from a trained CNN's model file (or kws-cnn, the CNN shipped in the package), converted (docs/conversion.md), then fine-tune; implies --spiking, and the CNN's --model, --features and --width unless given", modelFile('--from-cnn'))
@@ -174,7 +184,7 @@ export function trainCommand(ctx: CliContext): Command {
     const spiking = !!settings.spiking || !!flags.fromCnn;
     const { generations, teacherWidth } = flags;
     if (generations > 1 && flags.teacher) throw new UsageError('--generations and --teacher: each generation after the first is taught by the one before; give one');
-    if (teacherWidth !== undefined && generations === 1) throw new UsageError('--teacher-width is the width of the generations before the last: add --generations');
+    checkTeacherWidth(teacherWidth, generations);
     const learned = (['learnBeta', 'learnThreshold'] as const).find((key) => settings[key]);
     if (!spiking && learned) throw new UsageError(`${flagName(MODEL_SETTINGS[learned])} applies to SNNs: add ${flagName(MODEL_SETTINGS.spiking)}`);
     const spec: RunSpec = {
