@@ -5,7 +5,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEMO_DEFAULTS, type DemoFlags, demoData, demoRuns } from '../src/cli/demo.js';
+import { DEMO_DEFAULTS, type DemoFlags, demoData, demoRuns, demoTeaching } from '../src/cli/demo.js';
 import { recipeFor } from '../src/cli/recipe.js';
 import { RUN_DEFAULTS, RUN_MODEL_DEFAULTS } from '../src/cli/run.js';
 import { cli, writeTree } from './cli-helpers.js';
@@ -65,6 +65,19 @@ describe('demo', () => {
     // One generation, the default: nothing teaches the fine-tuning.
     expect(demoRuns(flags({}), base)[0].generations).toBe(1);
     expect(demoRuns(flags({}), base)[1].spec.teachers).toBeUndefined();
+  });
+
+  it('makes TC-ResNet8 on the built-in set a width-1.25 CNN taught by a first generation at width 1, and any flag overrides it', () => {
+    const flags = (o: Partial<DemoFlags>) => ({ model: 'tcresnet8', ...o }) as DemoFlags;
+    expect(demoTeaching(flags({}))).toEqual({ width: 1.25, generations: 2, teacherWidth: 1 });
+    expect(demoTeaching(flags({ width: 1 }))).toEqual({ width: 1, generations: 2, teacherWidth: 1 });
+    // One generation has no teacher to give a width to.
+    expect(demoTeaching(flags({ generations: 1 }))).toEqual({ width: 1.25, generations: 1 });
+    expect(demoTeaching(flags({ generations: 3, teacherWidth: 0.5 }))).toEqual({ width: 1.25, generations: 3, teacherWidth: 0.5 });
+    // Real training data and the other models keep one generation at width 1: the pair was measured on neither.
+    expect(demoTeaching(flags({ data: 'speech' }))).toEqual({ width: 1, generations: 1 });
+    expect(demoTeaching(flags({ model: 'hjh' }))).toEqual({ width: 1, generations: 1 });
+    expect(demoTeaching(flags({ model: 'bcresnet', generations: 2 }))).toEqual({ width: 1, generations: 2 });
   });
 
   it('refuses --teacher-width without --generations before it trains', async () => {

@@ -49,23 +49,23 @@ function patienceParser(raw: string): number {
   return raw.trim() === 'never' ? Infinity : positiveInt('--patience')(raw);
 }
 
-/** `--generations <n>` (cli/generations.ts): 1 to MAX_GENERATIONS, 1 by default. */
-export function generationsOption(): Option {
-  return new Option(
+/** `--generations <n>` (cli/generations.ts): 1 to MAX_GENERATIONS; 1 by default, or what `defaultNote`
+ *  says where the command resolves it itself (demo). */
+export function generationsOption(defaultNote?: string): Option {
+  const option = new Option(
     '--generations <n>',
-    "born-again training: the model trained n times, each generation after the first afresh and taught by the one before (as --teacher); the last is the run's model, the others stay in <out>/generation-<g>",
-  )
-    .argParser((raw) => {
-      const n = positiveInt('--generations')(raw);
-      if (n > MAX_GENERATIONS) throw new UsageError(`--generations must be at most ${MAX_GENERATIONS}, got ${n}`);
-      return n;
-    })
-    .default(1);
+    `born-again training: the model trained n times, each generation after the first afresh and taught by the one before (as --teacher); the last is the run's model, the others stay in <out>/generation-<g>${defaultNote ? ` (default: ${defaultNote})` : ''}`,
+  ).argParser((raw) => {
+    const n = positiveInt('--generations')(raw);
+    if (n > MAX_GENERATIONS) throw new UsageError(`--generations must be at most ${MAX_GENERATIONS}, got ${n}`);
+    return n;
+  });
+  return defaultNote ? option : option.default(1);
 }
 
 /** `--teacher-width <k>`: the width of the generations before the last (train, demo). */
-export function teacherWidthOption(): Option {
-  return new Option('--teacher-width <k>', 'with --generations: the width of the generations before the last (default: --width)').argParser(settingParser('--teacher-width', MODEL_SETTINGS.width));
+export function teacherWidthOption(defaultNote = '--width'): Option {
+  return new Option('--teacher-width <k>', `with --generations: the width of the generations before the last (default: ${defaultNote})`).argParser(settingParser('--teacher-width', MODEL_SETTINGS.width));
 }
 
 /** A width for the generations before the last needs generations before the last. */
