@@ -112,6 +112,11 @@ describe('demo', () => {
     expect(result(join('tcresnet8-cnn', 'generation-1')).spec.width).toBe(0.5);
     expect([cnn, qcfs, snn].map((x) => x.spec.width)).toEqual([0.75, 0.75, 0.75]);
     expect(readFileSync(join(out, 'report.md'), 'utf8')).toContain('0.75 (generations before the last: 0.5)');
+    // The teacher's own scores, under the table and in the report, to hold the taught CNN's against.
+    const taughtBy = result(join('tcresnet8-cnn', 'generation-1'));
+    const line = `tcresnet8 CNN generation 1 of 2 (${taughtBy.parameters.toLocaleString('en')} parameters, teacher of generation 2): test ${(100 * taughtBy.test.top1).toFixed(1)}%`;
+    expect(r.out).toContain(line);
+    expect(readFileSync(join(out, 'report.md'), 'utf8')).toContain(line);
     // Scored as converted: no epochs, and the table says so rather than showing a time or memory of 0.
     expect(snn.epochs).toEqual([]);
     expect(snn.spec).toMatchObject({ spiking: true, steps: 2, signed: true, epochs: 0, fromCnn: join(out, 'tcresnet8-cnn-q2', 'model.snn') });

@@ -55,6 +55,8 @@ describe('train --generations', () => {
     const last = result(out);
     expect(last.spec).toMatchObject({ seed: generationSeed(3, 2), teachers: [join(out, 'generation-1', 'model.snn')], distillAlpha: 0.5, distillTemperature: 2 });
     expect(existsSync(join(out, 'model.snn'))).toBe(true);
+    // Under the table, the teacher's own score, to hold the taught generation's against.
+    expect(r.out).toContain(`tcy CNN generation 1 of 2 (${first.parameters.toLocaleString('en')} parameters, teacher of generation 2): test ${(100 * first.test.top1).toFixed(1)}%`);
     // The same run again is refused before it trains: the first generation's folder holds a finished run.
     const again = await cli(...args(), '--generations', '2', '--out', out);
     expect(again.code).toBe(2);

@@ -23,7 +23,7 @@ import { type DataOptions, dataOptions, loadData, scoringOptions, wordsRead } fr
 import { type CliContext, emit, note } from './io.js';
 import { choice, nonNegativeInt, positiveInt, settingOption, withJson } from './options.js';
 import { builtinChoices, builtinHelp, recipeFor } from './recipe.js';
-import { generationFolder, trainGenerations } from './generations.js';
+import { generationFolder, generationLines, trainGenerations } from './generations.js';
 import { RUN_DEFAULTS, RUN_MODEL_DEFAULTS, type RunSpec } from './run.js';
 import { resultTable } from './summary.js';
 import { writeReport } from './sweep.js';
@@ -175,9 +175,12 @@ export function demoCommand(ctx: CliContext): Command {
     };
     const runs = demoRuns(flags, base);
     const results: RunResult[] = [];
+    const teachers: RunResult[] = [];
     for (const { id, spec, doing, generations } of runs) {
       note(io, doing);
-      results.push((await trainGenerations(io, id, spec, generations, data, features, join(flags.out, id), 'overwrite', { realSpeech: real, teacherWidth: flags.teacherWidth })).result);
+      const { result, earlier } = await trainGenerations(io, id, spec, generations, data, features, join(flags.out, id), 'overwrite', { realSpeech: real, teacherWidth: flags.teacherWidth });
+      results.push(result);
+      teachers.push(...earlier);
     }
     const cnnId = runs[0].id;
     const conversions = flags.convertedSteps > 0 ? await convertedBeside(io, join(flags.out, cnnId, 'model.snn'), flags, features, real) : [];
@@ -191,6 +194,7 @@ export function demoCommand(ctx: CliContext): Command {
         'train / validation / test clips': `${data.train.size} / ${data.validation.size} / ${data.test.size}`,
         epochs: `${flags.epochs} (SNN: ${runs.slice(1).map((r) => r.doing).join(', then ')})`,
         'CNN': runs[0].doing,
+        ...(teachers.length > 0 && { teachers: generationLines(teachers).join('; ') }),
         width: flags.teacherWidth === undefined ? flags.width : `${flags.width} (generations before the last: ${flags.teacherWidth})`,
         'batch size': flags.batchSize,
         'peak lr': flags.lr,
@@ -202,8 +206,8 @@ export function demoCommand(ctx: CliContext): Command {
       results,
       conversions,
     );
-    emit(io, flags.json, { out: flags.out, seconds, results, conversions }, () =>
-      [resultTable(results), ...conversions.map(convertedLine), '', `chance is ${(100 / data.train.classes.length).toFixed(1)}%; report in ${join(flags.out, 'report.md')} (${seconds.toFixed(0)} s in all)`].join('\n'),
+    emit(io, flags.json, { out: flags.out, seconds, results, ...(teachers.length > 0 && { earlierGenerations: teachers }), conversions }, () =>
+      [resultTable(results), ...generationLines(teachers), ...conversions.map(convertedLine), '', `chance is ${(100 / data.train.classes.length).toFixed(1)}%; report in ${join(flags.out, 'report.md')} (${seconds.toFixed(0)} s in all)`].join('\n'),
     );
   });
 }

@@ -12,6 +12,8 @@ import { join } from 'node:path';
 import type { FeatureSettings } from '../audio/settings.js';
 import type { Dataset } from '../data/dataset.js';
 import { DISTILL_DEFAULTS } from '../train/distill.js';
+import { pct } from '../train/format.js';
+import { type RunResult, runLabel } from '../train/report.js';
 import type { LoadedSplits } from './data.js';
 import { type CliIo, note } from './io.js';
 import { type RunOutcome, type RunSpec, type RunStart, claimRunFolder, trainRun } from './run.js';
@@ -29,17 +31,22 @@ export function generationFolder(out: string, generation: number, generations: n
   return generation === generations ? out : join(out, `generation-${generation}`);
 }
 
+/** The last generation's outcome, and the results of the generations before it (its teachers), first to last. */
+export interface GenerationsOutcome extends RunOutcome {
+  earlier: RunResult[];
+}
+
 /**
  * Trains `generations` runs one after the other and returns the last one's outcome (its model is the
  * run's `model.snn`): the first as `spec` says, each later one taught by the one before alone, and
  * those before the last at `teacherWidth` (default the spec's width). `start` applies to every
- * generation, but that --resume starts afresh a generation that had not begun. `realSpeech` scores the last.
+ * generation, but that --resume starts afresh a generation that had not begun. `realSpeech` scores each.
  */
 export async function trainGenerations(
   io: CliIo, id: string, spec: RunSpec, generations: number, data: LoadedSplits, features: FeatureSettings, out: string, start: RunStart,
   { realSpeech, teacherWidth = spec.width }: { realSpeech?: Dataset; teacherWidth?: number } = {},
-): Promise<RunOutcome> {
-  if (generations === 1) return trainRun(io, id, spec, data, features, out, start, realSpeech);
+): Promise<GenerationsOutcome> {
+  if (generations === 1) return { ...(await trainRun(io, id, spec, data, features, out, start, realSpeech)), earlier: [] };
   const folders = Array.from({ length: generations }, (_, i) => generationFolder(out, i + 1, generations));
   // Every folder is claimed before the first generation trains: a refusal comes before the hours, not after.
   const starts = folders.map((folder): RunStart => (start === 'resume' && !existsSync(join(folder, 'checkpoint.snnc')) ? 'fresh' : start));
@@ -47,6 +54,7 @@ export async function trainGenerations(
   if (start === 'resume' && !starts.includes('resume')) starts[0] = 'resume';
   for (const [i, folder] of folders.entries()) await claimRunFolder(folder, starts[i]);
   let outcome: RunOutcome | undefined;
+  const earlier: RunResult[] = [];
   for (let g = 1; g <= generations; g++) {
     const last = g === generations;
     const taught: RunSpec = {
@@ -56,7 +64,16 @@ export async function trainGenerations(
       ...(g > 1 && { teachers: [join(folders[g - 2], 'model.snn')], distillAlpha: DISTILL_DEFAULTS.alpha, distillTemperature: DISTILL_DEFAULTS.temperature }),
     };
     note(io, `generation ${g} of ${generations}${g > 1 ? `, taught by generation ${g - 1}` : ''} (seed ${taught.seed}) -> ${folders[g - 1]}`);
-    outcome = await trainRun(io, last ? id : `${id} generation ${g}`, taught, data, features, folders[g - 1], starts[g - 1], last ? realSpeech : undefined);
+    outcome = await trainRun(io, last ? id : `${id} generation ${g}`, taught, data, features, folders[g - 1], starts[g - 1], realSpeech);
+    if (!last) earlier.push(outcome.result);
   }
-  return outcome!;
+  return { ...outcome!, earlier };
+}
+
+/** A line for each generation before the last, printed under the run's table: what teaching gained. */
+export function generationLines(earlier: readonly RunResult[]): string[] {
+  const n = earlier.length + 1;
+  return earlier.map((r, i) =>
+    `${runLabel(r)} generation ${i + 1} of ${n} (${r.parameters.toLocaleString('en')} parameters, teacher of generation ${i + 2}): test ${pct(r.test.top1)}${r.realSpeech ? `, real people ${pct(r.realSpeech.top1)}` : ''}`,
+  );
 }

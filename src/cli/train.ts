@@ -18,7 +18,7 @@ import {
   UsageError, choice, flagName, modelFile, numberIn, positiveInt, settingOption, settingParser, settingsFromFlags, type WordChoice, withJson, wordList,
 } from './options.js';
 import { builtinChoices, builtinHelp, recipeFor, recipeHelp } from './recipe.js';
-import { MAX_GENERATIONS, trainGenerations } from './generations.js';
+import { MAX_GENERATIONS, generationLines, trainGenerations } from './generations.js';
 import { NEURON_PRESETS, RUN_DEFAULTS, RUN_MODEL_DEFAULTS, type NeuronPreset, type RunSpec } from './run.js';
 import { resultTable } from './summary.js';
 
@@ -213,7 +213,9 @@ export function trainCommand(ctx: CliContext): Command {
     if (flags.resume && flags.overwrite) throw new UsageError('--resume continues the run in --out and --overwrite replaces it: give one');
     const features = featuresFor(model, spec.features);
     const data = await loadData(io, { ...given, ...augmentation }, features);
-    const { result } = await trainGenerations(io, id, spec, generations, data, features, out, flags.resume ? 'resume' : flags.overwrite ? 'overwrite' : 'fresh', { teacherWidth });
-    emit(io, flags.json, { out, ...result, skipped: data.skipped }, () => `${runLabel(result)} -> ${out}\n\n${resultTable([result])}`);
+    const { result, earlier } = await trainGenerations(io, id, spec, generations, data, features, out, flags.resume ? 'resume' : flags.overwrite ? 'overwrite' : 'fresh', { teacherWidth });
+    emit(io, flags.json, { out, ...result, skipped: data.skipped, ...(earlier.length > 0 && { earlierGenerations: earlier }) }, () =>
+      [`${runLabel(result)} -> ${out}`, '', resultTable([result]), ...generationLines(earlier)].join('\n'),
+    );
   });
 }
