@@ -7,7 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { interrupt } from '../src/cli/interrupt.js';
 import type { CliIo } from '../src/cli/io.js';
 import { run } from '../src/cli/main.js';
-import { builtinChoices, builtinHelp, recipeFor, recipeHelp, studySchedule } from '../src/cli/recipe.js';
+import { builtinChoices, builtinHelp, recipeFor, recipeHelp, studySchedule, teachingChoices, teachingHelp } from '../src/cli/recipe.js';
+import { trainTeaching } from '../src/cli/train.js';
 import { builtinDataDir } from '../src/data/speech-commands-node.js';
 import { featuresFor } from '../src/models/zoo.js';
 import { specAugmentFor } from '../src/train/augment.js';
@@ -22,13 +23,17 @@ describe('training recipe per model', () => {
     // A one-cycle run to the end: no early stop at the peak rate.
     expect(recipeFor('tcresnet8')).toEqual({
       epochs: 40, lr: 0.01, pctStart: 0.4, patience: Infinity,
-      builtin: { features: 'mfcc', augment: 'full', augmentColour: 0.8, augmentWarp: 0.1, keep: 'last' },
+      builtin: {
+        features: 'mfcc', augment: 'full', augmentColour: 0.8, augmentWarp: 0.1, keep: 'last',
+        teaching: { generations: 3, width: 1.25, teacherWidth: 1 },
+      },
     });
     expect(studySchedule('tcresnet8')).toEqual({ lr: 0.01, pctStart: 0.4 });
     // A copy: changing it changes no later run's defaults.
     recipeFor('tcresnet8').epochs = 1;
     recipeFor('tcresnet8').builtin!.augmentColour = 0;
-    expect(recipeFor('tcresnet8')).toMatchObject({ epochs: 40, builtin: { augmentColour: 0.8 } });
+    recipeFor('tcresnet8').builtin!.teaching!.generations = 1;
+    expect(recipeFor('tcresnet8')).toMatchObject({ epochs: 40, builtin: { augmentColour: 0.8, teaching: { generations: 3 } } });
   });
 
   it("fills a built-in run's choices from the recipe, each flag over it, colour and warp only with copies", () => {
@@ -44,6 +49,37 @@ describe('training recipe per model', () => {
     expect(builtinHelp('augment', 'full')).toBe('full; spec for bcresnet');
   });
 
+  it("trains TC-ResNet8's CNN on the built-in set three times, the last at width 1.25, and any flag overrides it", () => {
+    const recipe = recipeFor('tcresnet8').builtin!.teaching;
+    expect(teachingChoices({}, recipe)).toEqual({ generations: 3, width: 1.25, teacherWidth: 1 });
+    expect(teachingChoices({ width: 1 }, recipe)).toEqual({ generations: 3, width: 1, teacherWidth: 1 });
+    expect(teachingChoices({ generations: 2, teacherWidth: 0.5 }, recipe)).toEqual({ generations: 2, width: 1.25, teacherWidth: 0.5 });
+    // One generation has no teacher to give a width to.
+    expect(teachingChoices({ generations: 1 }, recipe)).toEqual({ generations: 1, width: 1.25 });
+    // At most `most` generations where none is given (the demo's two).
+    expect(teachingChoices({}, recipe, 2)).toEqual({ generations: 2, width: 1.25, teacherWidth: 1 });
+    expect(teachingChoices({ generations: 3 }, recipe, 2)).toMatchObject({ generations: 3 });
+    // No recipe: once, at the settings' width.
+    expect(teachingChoices({}, undefined)).toEqual({ generations: 1, width: 1 });
+    expect(teachingChoices({ generations: 2, width: 0.75 })).toEqual({ generations: 2, width: 0.75 });
+    expect(recipeFor('bcresnet').builtin!.teaching).toBeUndefined();
+    expect(teachingHelp('generations', '1')).toBe("1; 3 for tcresnet8's CNN on the built-in set");
+    expect(teachingHelp('generations', '1', 2)).toBe("1; 2 for tcresnet8's CNN on the built-in set");
+    expect(teachingHelp('teacherWidth', '--width')).toBe("--width; 1 for tcresnet8's CNN on the built-in set");
+  });
+
+  it('takes the generations only for a CNN trained on the built-in set from scratch and untaught, where they were measured', () => {
+    const fresh = { builtin: true, spiking: false };
+    expect(trainTeaching('tcresnet8', fresh, {})).toEqual({ generations: 3, width: 1.25, teacherWidth: 1 });
+    expect(trainTeaching('tcresnet8', fresh, { generations: 1, width: 1 })).toEqual({ generations: 1, width: 1 });
+    for (const other of [{ builtin: false }, { spiking: true }, { quantize: 8 }, { origin: 'cnn.snn' }, { teachers: ['t.snn'] }]) {
+      expect(trainTeaching('tcresnet8', { ...fresh, ...other }, {})).toEqual({ generations: 1, width: 1 });
+    }
+    // A width given (or read off --from-cnn's file) stays.
+    expect(trainTeaching('tcresnet8', { ...fresh, origin: 'cnn.snn' }, { width: 1.25 })).toEqual({ generations: 1, width: 1.25 });
+    expect(trainTeaching('hjh', fresh, {})).toEqual({ generations: 1, width: 1 });
+  });
+
   it('states the defaults in the help: the common value, then the models that differ', async () => {
     expect(recipeHelp('epochs')).toBe('10; 40 for tcresnet8, bcresnet');
     expect(recipeHelp('lr')).toBe('0.01; 0.001 for piczak');
@@ -54,6 +90,12 @@ describe('training recipe per model', () => {
     expect(help).toContain('(default: 0.2; 0.4 for piczak, tcresnet8, bcresnet)');
     expect(help).toContain('(default: 0; 0.8 for tcresnet8 on the built-in set; 0 with --data)');
     expect(help).toContain('(default: best; last for tcresnet8 on the built-in set; best with --data)');
+    expect(help).toContain("--generations <n> born-again training");
+    expect(help).toContain("(default: 1; 3 for tcresnet8's CNN on the built-in set)");
+    expect(help).toContain("(default 1; 1.25 for tcresnet8's CNN on the built-in set)");
+    expect(help).toContain("(default: --width; 1 for tcresnet8's CNN on the built-in set)");
+    const demo = (await cli('demo', '--help')).out.replace(/\s+/g, ' ');
+    expect(demo).toContain("(default: 1; 2 for tcresnet8's CNN on the built-in set)");
     // sweep does not take the recipes' choices, and its help does not say it does.
     const sweep = (await cli('sweep', '--help')).out.replace(/\s+/g, ' ');
     expect(sweep).toContain('(default: 0 on the built-in set; 0 with --data)');
@@ -68,8 +110,8 @@ describe('training recipe per model', () => {
     afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
     /** The settings `train --model <model>` runs with, from its checkpoint after epoch 1 (a Ctrl-C as
-     *  epoch 2 starts stops it there). */
-    async function settingsOf(model: string, ...data: string[]): Promise<RunSettings> {
+     *  epoch 2 starts stops it there), and whether that was the first of several generations. */
+    async function settingsOf(model: string, ...data: string[]): Promise<RunSettings & { bornAgain: boolean }> {
       const out = join(dir, [model, ...data].join('-').replace(/[^\w-]/g, '') + (data.includes('--data') ? '' : '-builtin'));
       const io: CliIo = {
         out: () => {},
@@ -77,8 +119,11 @@ describe('training recipe per model', () => {
         progress: (label) => ({ update: () => void (label.startsWith('epoch 2/') && interrupt.take()), stop() {} }),
       };
       expect(await run(['train', '--model', model, '--batch-size', '4', ...data, '--out', out], io)).toBe(130);
-      const saved = await new FileCheckpointStore(join(out, 'checkpoint.snnc')).load();
-      return (saved?.meta as TrainCheckpointMeta).settings;
+      // Born again, the first generation trains first, in its own folder.
+      const first = join(out, 'generation-1', 'checkpoint.snnc');
+      const bornAgain = existsSync(first);
+      const saved = await new FileCheckpointStore(bornAgain ? first : join(out, 'checkpoint.snnc')).load();
+      return { ...(saved?.meta as TrainCheckpointMeta).settings, bornAgain };
     }
 
     it('trains tcresnet8 40 epochs without early stopping, a study model 10 with patience 5', async () => {
@@ -86,8 +131,9 @@ describe('training recipe per model', () => {
       const tc = await settingsOf('tcresnet8', ...tiny);
       expect(tc).toMatchObject({ epochs: 40, lr: 0.01, pctStart: 0.4, patience: null });
       // The built-in set's recipe stays there: on a --data folder the architecture's features, the best epoch.
-      expect(tc.model).toMatchObject({ features: 'default' });
+      expect(tc.model).toMatchObject({ features: 'default', width: 1 });
       expect(tc.keep).toBeUndefined();
+      expect(tc.bornAgain).toBe(false);
       expect(await settingsOf('tcy', ...tiny)).toMatchObject({ epochs: 10, lr: 0.01, pctStart: 0.2, patience: 5 });
     });
 
@@ -107,8 +153,11 @@ describe('training recipe per model', () => {
       const few = ['--words', 'yes,no', '--limit-per-class', '2'];
       const tc = await settingsOf('tcresnet8', ...few);
       expect(tc.augment).toEqual({ spec: specAugmentFor(featuresFor('tcresnet8', 'mfcc')), copies: true });
-      expect(tc.model).toMatchObject({ features: 'mfcc' });
+      // Three generations: the first (at the teachers' width 1) stopped in generation-1.
+      expect(tc.model).toMatchObject({ features: 'mfcc', width: 1 });
       expect(tc.keep).toBe('last');
+      expect(tc.bornAgain).toBe(true);
+      expect(await settingsOf('tcresnet8', ...few, '--generations', '1')).toMatchObject({ bornAgain: false, model: { width: 1.25 } });
       const flagged = await settingsOf('tcresnet8', ...few, '--features', 'default', '--augment', 'spec', '--keep', 'best');
       expect(flagged.augment).toEqual({ spec: specAugmentFor(featuresFor('tcresnet8')), copies: false });
       expect(flagged.model).toMatchObject({ features: 'default' });

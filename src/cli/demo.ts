@@ -22,7 +22,7 @@ import { KEEP_EPOCHS, type KeepEpoch } from '../train/run.js';
 import { type DataOptions, dataOptions, loadData, scoringOptions, wordsRead } from './data.js';
 import { type CliContext, emit, note } from './io.js';
 import { choice, nonNegativeInt, positiveInt, settingOption, withJson } from './options.js';
-import { builtinChoices, builtinHelp, recipeFor } from './recipe.js';
+import { type Teaching, builtinChoices, builtinHelp, recipeFor, teachingChoices, teachingHelp } from './recipe.js';
 import { generationFolder, generationLines, trainGenerations } from './generations.js';
 import { RUN_DEFAULTS, RUN_MODEL_DEFAULTS, type RunSpec } from './run.js';
 import { resultTable } from './summary.js';
@@ -48,7 +48,7 @@ import { addTrainingOptions, checkTeacherWidth, generationsOption, teacherWidthO
  * split (docs/accuracy.md). Since the built-in set
  * has GnuSpeech and Pico voices (data/speakers.ts), and each run keeps its last epoch, over seeds 0-9
  * the CNN gives the synthetic test split 97.4%, real people 83.5% and the 2,789 clips 81.1%, the SNN
- * 97.2%, 83.4% and 80.8%. Taught: a CNN at width 1.25 taught by that CNN (`taught` below), and its QCFS
+ * 97.2%, 83.4% and 80.8%. Taught: a CNN at width 1.25 taught by that CNN (two of its recipe's generations, `generations` below), and its QCFS
  * fine-tuning taught by it too, give 97.75%, 84.81% and 81.89%, the SNN 97.72%, 84.43% and 82.10%,
  * in 236 s on two cores for seed 0 (docs/cli.md#the-demo).
  */
@@ -72,18 +72,17 @@ export const DEMO_DEFAULTS = {
   /** Every run ends with its last epoch's weights: its schedule has annealed there, where the lowest
    *  validation loss fell on earlier epochs by noise (docs/accuracy.md). */
   keep: 'last',
-  /** TC-ResNet8 on the built-in set: a CNN at width 1.25 (99,900 parameters) taught by one of width 1
-   *  trained first (two generations, train/distill.ts), which teaches the QCFS fine-tuning too. */
-  taught: { model: 'tcresnet8', width: 1.25, generations: 2, teacherWidth: 1 },
+  /** The most generations the demo takes from a recipe (cli/recipe.ts): TC-ResNet8's three would take it
+   *  past five minutes, so it trains two, a CNN at width 1.25 (99,900 parameters) taught by one of
+   *  width 1 trained first (train/distill.ts), which teaches the QCFS fine-tuning too. */
+  generations: 2,
 } as const;
 
-/** Width and generations where no flag says: the taught pair for TC-ResNet8 on the built-in set, else
- *  one generation at width 1. A teacher's width follows only where generations come before the last. */
-export function demoTeaching(flags: Pick<DemoFlags, 'model' | 'data' | 'width' | 'generations' | 'teacherWidth'>): { width: number; generations: number; teacherWidth?: number } {
-  const taught = flags.model === DEMO_DEFAULTS.taught.model && flags.data === undefined;
-  const generations = flags.generations ?? (taught ? DEMO_DEFAULTS.taught.generations : 1);
-  const teacherWidth = flags.teacherWidth ?? (taught && generations > 1 ? DEMO_DEFAULTS.taught.teacherWidth : undefined);
-  return { width: flags.width ?? (taught ? DEMO_DEFAULTS.taught.width : MODEL_SETTINGS.width.default), generations, ...(teacherWidth !== undefined && { teacherWidth }) };
+/** Width and generations where no flag says: on the built-in set its model's recipe, at most
+ *  DEMO_DEFAULTS.generations of them (for TC-ResNet8 the taught pair), else one generation at width 1. */
+export function demoTeaching(flags: Pick<DemoFlags, 'model' | 'data' | 'width' | 'generations' | 'teacherWidth'>): Teaching {
+  const { width, generations, teacherWidth } = flags;
+  return teachingChoices({ width, generations, teacherWidth }, flags.data === undefined ? recipeFor(flags.model).builtin?.teaching : undefined, DEMO_DEFAULTS.generations);
 }
 
 /** What the demo trains on where no flag says: on the built-in set its model's recipe (cli/recipe.ts), as `train`'s. */
@@ -126,7 +125,7 @@ export function demoCommand(ctx: CliContext): Command {
     // hjh-scnn is Hjh's CNN behind one Leaky: it has no CNN of its own to compare with.
     .addOption(settingOption(MODEL_SETTINGS.name, { values: MODEL_NAMES.filter((m) => m !== 'hjh-scnn'), default: DEMO_DEFAULTS.model }))
     .addOption(settingOption(MODEL_SETTINGS.steps, { default: DEMO_DEFAULTS.steps }))
-    .addOption(settingOption(MODEL_SETTINGS.width, { default: undefined, defaultNote: `${DEMO_DEFAULTS.taught.width} for ${DEMO_DEFAULTS.taught.model} on the built-in set, else ${MODEL_SETTINGS.width.default}` }))
+    .addOption(settingOption(MODEL_SETTINGS.width, { defaultNote: teachingHelp('width', String(MODEL_SETTINGS.width.default)) }))
     .addOption(settingOption(MODEL_SETTINGS.features, { default: undefined, defaultNote: `${builtinHelp('features', MODEL_SETTINGS.features.default)} on the built-in set; ${MODEL_SETTINGS.features.default} with --data` }));
   addTrainingOptions(cmd, DEMO_DEFAULTS)
     .option('--quantize <L>', `before conversion, fine-tune the CNN with QCFS activations of L levels (default: --steps; 0 for tcy, which has no activations); 0: convert the CNN itself by ECC`, nonNegativeInt('--quantize'))
@@ -134,8 +133,8 @@ export function demoCommand(ctx: CliContext): Command {
     .option('--fine-tune-epochs <n>', `epochs of the converted SNN's fine-tuning by BPTT, at peak lr ${DEMO_DEFAULTS.fineTuneLr} (default: ${DEMO_DEFAULTS.fineTuneEpochs.qcfs} after QCFS, ${DEMO_DEFAULTS.fineTuneEpochs.ecc} after ECC)`, nonNegativeInt('--fine-tune-epochs'))
     .option('--converted-steps <n>', 'T of an SNN converted from the CNN without training (ECC), scored beside the runs; 0 for none', nonNegativeInt('--converted-steps'), DEMO_DEFAULTS.convertedSteps)
     .option('--keep <epoch>', "which epoch's weights each run keeps: best (the lowest validation loss) or last", choice('--keep', KEEP_EPOCHS), DEMO_DEFAULTS.keep)
-    .addOption(generationsOption(`${DEMO_DEFAULTS.taught.generations} for ${DEMO_DEFAULTS.taught.model} on the built-in set, else 1`))
-    .addOption(teacherWidthOption(`${DEMO_DEFAULTS.taught.teacherWidth} for ${DEMO_DEFAULTS.taught.model} on the built-in set, else --width`))
+    .addOption(generationsOption(teachingHelp('generations', '1', DEMO_DEFAULTS.generations)))
+    .addOption(teacherWidthOption(teachingHelp('teacherWidth', '--width')))
     .option('--out <dir>', 'output folder', 'runs/demo');
   withJson(cmd);
   return cmd.action(async (given: DemoFlags) => {

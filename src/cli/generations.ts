@@ -5,9 +5,9 @@
 // clip is near to, which its one-hot label cannot. On the built-in set TC-ResNet8's taught generation
 // scored 0.7 points above its teacher on real people over twenty pairs. At width 1.25 taught by a width-1
 // first generation it scored 84.81% in two groups of ten seeds, and taught by a born-again width-1 second
-// generation (three generations) 85.19% in one (docs/accuracy.md): options, not defaults. Each
-// generation starts from other random weights and batches than the one before (its seed is derived),
-// or it would retrace its teacher's path.
+// generation (three generations) 85.19% and 85.04% in two (docs/accuracy.md): TC-ResNet8's recipe on the
+// built-in set (cli/recipe.ts). Each generation starts from other random weights and batches than the
+// one before (its seed is derived), or it would retrace its teacher's path.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FeatureSettings } from '../audio/settings.js';

@@ -4,7 +4,7 @@ import { initEngine } from '../engine/engine.js';
 import { featuresFor } from '../models/zoo.js';
 import { MODEL_SETTINGS } from '../models/config.js';
 import { loadModel } from '../models/file-node.js';
-import type { ModelConfig } from '../models/types.js';
+import type { ModelConfig, ModelName } from '../models/types.js';
 import type { ModelSettingKey } from '../models/settings.js';
 import { CONVERSION_METHODS, type ConversionMethod } from '../train/convert.js';
 import { DECAY_RANGE } from '../train/average.js';
@@ -13,11 +13,11 @@ import { DISTILL_DEFAULTS } from '../train/distill.js';
 import { KEEP_EPOCHS, LABEL_SPACES, type KeepEpoch, type LabelSpace } from '../train/run.js';
 import { runLabel } from '../train/report.js';
 import { addDataOptions, dataOption, dataOptions, loadData } from './data.js';
-import { type CliContext, emit } from './io.js';
+import { type CliContext, emit, note } from './io.js';
 import {
   UsageError, choice, flagName, modelFile, numberIn, positiveInt, settingOption, settingParser, settingsFromFlags, type WordChoice, withJson, wordList,
 } from './options.js';
-import { builtinChoices, builtinHelp, recipeFor, recipeHelp } from './recipe.js';
+import { type Teaching, builtinChoices, builtinHelp, recipeFor, recipeHelp, teachingChoices, teachingHelp } from './recipe.js';
 import { MAX_GENERATIONS, generationLines, trainGenerations } from './generations.js';
 import { NEURON_PRESETS, RUN_DEFAULTS, RUN_MODEL_DEFAULTS, type NeuronPreset, type RunSpec } from './run.js';
 import { resultTable } from './summary.js';
@@ -90,6 +90,7 @@ export function addModelOptions(cmd: Command): Command {
     if (!('flag' in setting) || key === 'seed') continue;
     if (key === 'surrogate') cmd.addOption(settingOption(MODEL_SETTINGS.surrogate, { defaultNote: 'by --neuron' }));
     else if (key === 'features') cmd.addOption(settingOption(MODEL_SETTINGS.features, { default: MODEL_SETTINGS.features.default, defaultNote: `${builtinHelp('features', MODEL_SETTINGS.features.default)} on the built-in set; ${MODEL_SETTINGS.features.default} with --data` }));
+    else if (key === 'width') cmd.addOption(settingOption(MODEL_SETTINGS.width, { defaultNote: teachingHelp('width', String(MODEL_SETTINGS.width.default)) }));
     else cmd.addOption(settingOption(setting));
   }
   return cmd.addOption(neuronOption());
@@ -120,10 +121,27 @@ interface TrainFlags {
   sam?: number;
   labelSpace: LabelSpace;
   keep?: KeepEpoch;
-  generations: number;
+  generations?: number;
   teacherWidth?: number;
   threads: number;
   json?: boolean;
+}
+
+/** What decides whether a run takes its recipe's generations and widths. */
+export interface TeachingRun {
+  builtin: boolean;
+  spiking: boolean;
+  quantize?: number;
+  /** The model file it starts from (--from-cnn, --init-from). */
+  origin?: string;
+  teachers?: string[];
+}
+
+/** A run's generations and widths: each one given, else its recipe's (cli/recipe.ts) for a CNN trained
+ *  on the built-in set from scratch and untaught, where they were measured; any other run trains once. */
+export function trainTeaching(model: ModelName, run: TeachingRun, given: Partial<Teaching>): Teaching {
+  const fresh = run.builtin && !run.spiking && !run.quantize && !run.origin && !run.teachers;
+  return teachingChoices(given, fresh ? recipeFor(model).builtin?.teaching : undefined);
 }
 
 /** The architecture, features and width of a model file. */
@@ -143,8 +161,8 @@ export function trainCommand(ctx: CliContext): Command {
     .option('--weight-decay <f>', 'L2 weight decay added to the gradient of every weight (not biases, batch-norm or neuron parameters)', numberIn('--weight-decay', 0, 1), 1e-4)
     .option('--patience <n>', `stop after n epochs without a better validation loss, or never (default: ${recipeHelp('patience')}; the best epoch is kept either way, unless --keep last)`, patienceParser)
     .option('--keep <epoch>', `which epoch's weights the run writes and scores: best (the lowest validation loss) or last (the end of the schedule, where the rate has annealed) (default: ${builtinHelp('keep', 'best')} on the built-in set; best with --data)`, choice('--keep', KEEP_EPOCHS))
-    .addOption(generationsOption())
-    .addOption(teacherWidthOption())
+    .addOption(generationsOption(teachingHelp('generations', '1')))
+    .addOption(teacherWidthOption(teachingHelp('teacherWidth', '--width')))
     .option('--resume', 'continue from the checkpoint in --out')
     .option('--overwrite', 'replace a run already in --out (finished or not) instead of refusing')
     .option('--from-cnn <file>', "start the SNN from a trained CNN's model file (or kws-cnn, the CNN shipped in the package), converted (docs/conversion.md), then fine-tune; implies --spiking, and the CNN's --model, --features and --width unless given", modelFile('--from-cnn'))
@@ -182,9 +200,15 @@ export function trainCommand(ctx: CliContext): Command {
     if (recipeFeatures && unset(MODEL_SETTINGS.features.flag) && !chosen?.features) settings.features = recipeFeatures;
     // A migrated CNN is an SNN: --from-cnn implies --spiking.
     const spiking = !!settings.spiking || !!flags.fromCnn;
-    const { generations, teacherWidth } = flags;
+    const run = { builtin: given.data === undefined, spiking, quantize: settings.quantize, origin, teachers: flags.teacher };
+    const { generations, width, teacherWidth } = trainTeaching(model, run, { generations: flags.generations, width: settings.width, teacherWidth: flags.teacherWidth });
+    settings.width = width;
     if (generations > 1 && flags.teacher) throw new UsageError('--generations and --teacher: each generation after the first is taught by the one before; give one');
-    checkTeacherWidth(teacherWidth, generations);
+    checkTeacherWidth(flags.teacherWidth, generations);
+    // The recipe's generations triple the run's time: say so, and how to train once.
+    if (flags.generations === undefined && generations > 1) {
+      note(io, `${model}'s recipe on the built-in set: ${generations} generations, each after the first taught by the one before, the last at width ${width}${teacherWidth === undefined ? '' : ` and those before at ${teacherWidth}`} (--generations 1 trains once)`);
+    }
     const learned = (['learnBeta', 'learnThreshold'] as const).find((key) => settings[key]);
     if (!spiking && learned) throw new UsageError(`${flagName(MODEL_SETTINGS[learned])} applies to SNNs: add ${flagName(MODEL_SETTINGS.spiking)}`);
     const spec: RunSpec = {
