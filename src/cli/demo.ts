@@ -48,9 +48,10 @@ import { addTrainingOptions, checkTeacherWidth, generationsOption, teacherWidthO
  * split (docs/accuracy.md). Since the built-in set
  * has GnuSpeech and Pico voices (data/speakers.ts), and each run keeps its last epoch, over seeds 0-9
  * the CNN gives the synthetic test split 97.4%, real people 83.5% and the 2,789 clips 81.1%, the SNN
- * 97.2%, 83.4% and 80.8%. Taught: a CNN at width 1.25 taught by that CNN (two of its recipe's generations, `generations` below), and its QCFS
- * fine-tuning taught by it too, give 97.75%, 84.81% and 81.89%, the SNN 97.72%, 84.43% and 82.10%,
- * in 236 s on two cores for seed 0 (docs/cli.md#the-demo).
+ * 97.2%, 83.4% and 80.8%. Taught: a CNN at width 1.25 taught by that CNN (two of its recipe's
+ * generations, `generations` below), and its QCFS fine-tuning taught by it too, give 97.75%, 84.81%
+ * and 81.89%, the SNN 97.72%, 84.43% and 82.10%, in 236 s on two cores for seed 0
+ * (docs/cli.md#the-demo).
  */
 export const DEMO_DEFAULTS = {
   model: 'tcresnet8',

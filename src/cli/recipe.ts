@@ -57,9 +57,9 @@ export interface Teaching {
  * times there (cli/generations.ts): at width 1, at width 1 again taught by the first, then at width 1.25
  * (99,900 parameters) taught by the second. Over twenty seeds that scored 85.11% on real people against
  * 84.0% for one generation at width 1 (thirty seeds) and 84.81% for the width-1.25 student of the first
- * (twenty), in 253 s on two cores against 69 s for the first generation (docs/accuracy.md). BC-ResNet-3 keeps shift
- * and masks only: the copies cost two minutes of featurizing, and it was not measured with them on real
- * people.
+ * (twenty), in 253 s on two cores against 69 s for the first generation (docs/accuracy.md).
+ * BC-ResNet-3 keeps shift and masks only: the copies cost two minutes of featurizing, and it was not
+ * measured with them on real people.
  */
 const RECIPES: Record<ModelName, Recipe> = {
   m5: { epochs: STUDY_EPOCHS, lr: 0.01, pctStart: 0.2, patience: 5 },

@@ -205,7 +205,7 @@ export function trainCommand(ctx: CliContext): Command {
     settings.width = width;
     if (generations > 1 && flags.teacher) throw new UsageError('--generations and --teacher: each generation after the first is taught by the one before; give one');
     checkTeacherWidth(flags.teacherWidth, generations);
-    // The recipe's generations triple the run's time: say so, and how to train once.
+    // The recipe's generations take several runs' time: say so, and how to train once.
     if (flags.generations === undefined && generations > 1) {
       note(io, `${model}'s recipe on the built-in set: ${generations} generations, each after the first taught by the one before, the last at width ${width}${teacherWidth === undefined ? '' : ` and those before at ${teacherWidth}`} (--generations 1 trains once)`);
     }
