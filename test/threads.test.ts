@@ -374,7 +374,7 @@ describe('a training step on two threads', () => {
     });
 });
 
-describe('train --threads', () => {
+describe('train --threads, demo --threads', () => {
   it('refuses a bad count by name, and trains on two threads', async () => {
     const bad = await cli('train', '--threads', '0');
     expect(bad.code).not.toBe(0);
@@ -385,6 +385,12 @@ describe('train --threads', () => {
       const r = await cli('train', '--model', 'tcy', '--epochs', '1', '--batch-size', '4', '--threads', '2', '--data', join(dir, 'speech'), '--out', join(dir, 'run'));
       expect(r.code, r.err).toBe(0);
       expect(getEngine().threads).toBe(2);
+      getEngine().dispose();
+      // The demo takes the same flag: its CNN, QCFS fine-tuning and SNN on two threads.
+      const demo = await cli('demo', '--model', 'tcresnet8', '--steps', '2', '--epochs', '1', '--quantize-epochs', '1', '--converted-steps', '0', '--batch-size', '4', '--words', 'all', '--threads', '2', '--data', join(dir, 'speech'), '--out', join(dir, 'demo'));
+      expect(demo.code, demo.err).toBe(0);
+      expect(getEngine().threads).toBe(2);
+      expect(demo.out).toContain('tcresnet8 SNN T=2');
     } finally {
       getEngine().dispose();
       rmSync(dir, { recursive: true, force: true });

@@ -4,6 +4,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command } from 'commander';
+import { initEngine } from '../engine/engine.js';
 import type { FeatureSettings } from '../audio/settings.js';
 import { LINEAR_ARCHITECTURES, featuresFor } from '../models/zoo.js';
 import { MODEL_NAMES, MODEL_SETTINGS } from '../models/config.js';
@@ -27,7 +28,7 @@ import { generationFolder, generationLines, trainGenerations } from './generatio
 import { RUN_DEFAULTS, RUN_MODEL_DEFAULTS, type RunSpec } from './run.js';
 import { resultTable } from './summary.js';
 import { writeReport } from './sweep.js';
-import { addTrainingOptions, checkTeacherWidth, generationsOption, teacherWidthOption } from './train.js';
+import { addTrainingOptions, checkTeacherWidth, generationsOption, teacherWidthOption, threadsOption } from './train.js';
 
 /**
  * Chosen so the runs finish in under five minutes on two cores and give a keyword spotter for real
@@ -116,6 +117,7 @@ export interface DemoFlags extends DataOptions {
   width?: number;
   generations?: number;
   teacherWidth?: number;
+  threads: number;
   out: string;
   json?: boolean;
 }
@@ -136,11 +138,14 @@ export function demoCommand(ctx: CliContext): Command {
     .option('--keep <epoch>', "which epoch's weights each run keeps: best (the lowest validation loss) or last", choice('--keep', KEEP_EPOCHS), DEMO_DEFAULTS.keep)
     .addOption(generationsOption(teachingHelp('generations', '1', DEMO_DEFAULTS.generations)))
     .addOption(teacherWidthOption(teachingHelp('teacherWidth', '--width')))
+    .addOption(threadsOption())
     .option('--out <dir>', 'output folder', 'runs/demo');
   withJson(cmd);
   return cmd.action(async (given: DemoFlags) => {
     const { io } = ctx;
     const started = performance.now();
+    // Before anything makes tensors: they belong to the engine that made them.
+    await initEngine({ threads: given.threads });
     const flags = { ...given, ...demoTeaching(given) };
     checkTeacherWidth(given.teacherWidth, flags.generations);
     if (flags.data === undefined) {
