@@ -67,10 +67,11 @@ describe('demo', () => {
     expect(demoRuns(flags({}), base)[1].spec.teachers).toBeUndefined();
   });
 
-  it('makes TC-ResNet8 on the built-in set a width-1.25 CNN taught by a first generation at width 1, and any flag overrides it', () => {
+  it("trains TC-ResNet8's CNN on the built-in set as train's recipe does, three generations, and any flag overrides it", () => {
     const flags = (o: Partial<DemoFlags>) => ({ model: 'tcresnet8', ...o }) as DemoFlags;
-    expect(demoTeaching(flags({}))).toEqual({ width: 1.25, generations: 2, teacherWidth: 1 });
-    expect(demoTeaching(flags({ width: 1 }))).toEqual({ width: 1, generations: 2, teacherWidth: 1 });
+    expect(demoTeaching(flags({}))).toEqual({ width: 1.25, generations: 3, teacherWidth: 1 });
+    expect(demoTeaching(flags({ width: 1 }))).toEqual({ width: 1, generations: 3, teacherWidth: 1 });
+    expect(demoTeaching(flags({ generations: 2 }))).toEqual({ width: 1.25, generations: 2, teacherWidth: 1 });
     // One generation has no teacher to give a width to.
     expect(demoTeaching(flags({ generations: 1 }))).toEqual({ width: 1.25, generations: 1 });
     expect(demoTeaching(flags({ generations: 3, teacherWidth: 0.5 }))).toEqual({ width: 1.25, generations: 3, teacherWidth: 0.5 });

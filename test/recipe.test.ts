@@ -56,15 +56,11 @@ describe('training recipe per model', () => {
     expect(teachingChoices({ generations: 2, teacherWidth: 0.5 }, recipe)).toEqual({ generations: 2, width: 1.25, teacherWidth: 0.5 });
     // One generation has no teacher to give a width to.
     expect(teachingChoices({ generations: 1 }, recipe)).toEqual({ generations: 1, width: 1.25 });
-    // At most `most` generations where none is given (the demo's two).
-    expect(teachingChoices({}, recipe, 2)).toEqual({ generations: 2, width: 1.25, teacherWidth: 1 });
-    expect(teachingChoices({ generations: 3 }, recipe, 2)).toMatchObject({ generations: 3 });
     // No recipe: once, at the settings' width.
     expect(teachingChoices({}, undefined)).toEqual({ generations: 1, width: 1 });
     expect(teachingChoices({ generations: 2, width: 0.75 })).toEqual({ generations: 2, width: 0.75 });
     expect(recipeFor('bcresnet').builtin!.teaching).toBeUndefined();
     expect(teachingHelp('generations', '1')).toBe("1; 3 for tcresnet8's CNN on the built-in set");
-    expect(teachingHelp('generations', '1', 2)).toBe("1; 2 for tcresnet8's CNN on the built-in set");
     expect(teachingHelp('teacherWidth', '--width')).toBe("--width; 1 for tcresnet8's CNN on the built-in set");
   });
 
@@ -95,7 +91,7 @@ describe('training recipe per model', () => {
     expect(help).toContain("(default 1; 1.25 for tcresnet8's CNN on the built-in set)");
     expect(help).toContain("(default: --width; 1 for tcresnet8's CNN on the built-in set)");
     const demo = (await cli('demo', '--help')).out.replace(/\s+/g, ' ');
-    expect(demo).toContain("(default: 1; 2 for tcresnet8's CNN on the built-in set)");
+    expect(demo).toContain("(default: 1; 3 for tcresnet8's CNN on the built-in set)");
     // sweep does not take the recipes' choices, and its help does not say it does.
     const sweep = (await cli('sweep', '--help')).out.replace(/\s+/g, ' ');
     expect(sweep).toContain('(default: 0 on the built-in set; 0 with --data)');

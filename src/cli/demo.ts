@@ -2,6 +2,7 @@
 // is missing, trains TC-ResNet8 as a CNN, fine-tunes it to quantised activations and converts that to an
 // SNN without loss, prints the comparison and writes a small report.
 import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { Command } from 'commander';
 import { initEngine } from '../engine/engine.js';
@@ -49,10 +50,11 @@ import { addTrainingOptions, checkTeacherWidth, generationsOption, teacherWidthO
  * split (docs/accuracy.md). Since the built-in set
  * has GnuSpeech and Pico voices (data/speakers.ts), and each run keeps its last epoch, over seeds 0-9
  * the CNN gives the synthetic test split 97.4%, real people 83.5% and the 2,789 clips 81.1%, the SNN
- * 97.2%, 83.4% and 80.8%. Taught: a CNN at width 1.25 taught by that CNN (two of its recipe's
- * generations, `generations` below), and its QCFS fine-tuning taught by it too, give 97.75%, 84.81%
- * and 81.89%, the SNN 97.72%, 84.43% and 82.10%, in 236 s on two cores for seed 0
- * (docs/cli.md#the-demo).
+ * 97.2%, 83.4% and 80.8%. Taught in the recipe's three generations (a width-1.25 CNN taught by a
+ * width-1 CNN born again from that one), its QCFS fine-tuning taught by generation 2, on two threads
+ * (`threads` below), the CNN gives 97.80% and 85.73% and the SNN 97.67% and 85.19%, in 199-267 s
+ * on two cores (docs/cli.md#the-demo); two generations on one thread gave 97.75% and 84.81%, 97.72%
+ * and 84.43%, in 236 s.
  */
 export const DEMO_DEFAULTS = {
   model: 'tcresnet8',
@@ -74,17 +76,16 @@ export const DEMO_DEFAULTS = {
   /** Every run ends with its last epoch's weights: its schedule has annealed there, where the lowest
    *  validation loss fell on earlier epochs by noise (docs/accuracy.md). */
   keep: 'last',
-  /** The most generations the demo takes from a recipe (cli/recipe.ts): TC-ResNet8's three would take it
-   *  past five minutes, so it trains two, a CNN at width 1.25 (99,900 parameters) taught by one of
-   *  width 1 trained first (train/distill.ts), which teaches the QCFS fine-tuning too. */
-  generations: 2,
+  /** Both cores of a two-core machine share each large kernel call (docs/threads.md): the recipe's three
+   *  generations of TC-ResNet8 then fit the five minutes. */
+  threads: Math.min(2, availableParallelism()),
 } as const;
 
-/** Width and generations where no flag says: on the built-in set its model's recipe, at most
- *  DEMO_DEFAULTS.generations of them (for TC-ResNet8 the taught pair), else one generation at width 1. */
+/** Width and generations where no flag says: on the built-in set its model's recipe (for TC-ResNet8
+ *  three generations, the last at width 1.25), else one generation at width 1. */
 export function demoTeaching(flags: Pick<DemoFlags, 'model' | 'data' | 'width' | 'generations' | 'teacherWidth'>): Teaching {
   const { width, generations, teacherWidth } = flags;
-  return teachingChoices({ width, generations, teacherWidth }, flags.data === undefined ? recipeFor(flags.model).builtin?.teaching : undefined, DEMO_DEFAULTS.generations);
+  return teachingChoices({ width, generations, teacherWidth }, flags.data === undefined ? recipeFor(flags.model).builtin?.teaching : undefined);
 }
 
 /** What the demo trains on where no flag says: on the built-in set its model's recipe (cli/recipe.ts), as `train`'s. */
@@ -136,9 +137,9 @@ export function demoCommand(ctx: CliContext): Command {
     .option('--fine-tune-epochs <n>', `epochs of the converted SNN's fine-tuning by BPTT, at peak lr ${DEMO_DEFAULTS.fineTuneLr} (default: ${DEMO_DEFAULTS.fineTuneEpochs.qcfs} after QCFS, ${DEMO_DEFAULTS.fineTuneEpochs.ecc} after ECC)`, nonNegativeInt('--fine-tune-epochs'))
     .option('--converted-steps <n>', 'T of an SNN converted from the CNN without training (ECC), scored beside the runs; 0 for none', nonNegativeInt('--converted-steps'), DEMO_DEFAULTS.convertedSteps)
     .option('--keep <epoch>', "which epoch's weights each run keeps: best (the lowest validation loss) or last", choice('--keep', KEEP_EPOCHS), DEMO_DEFAULTS.keep)
-    .addOption(generationsOption(teachingHelp('generations', '1', DEMO_DEFAULTS.generations)))
+    .addOption(generationsOption(teachingHelp('generations', '1')))
     .addOption(teacherWidthOption(teachingHelp('teacherWidth', '--width')))
-    .addOption(threadsOption())
+    .addOption(threadsOption(DEMO_DEFAULTS.threads))
     .option('--out <dir>', 'output folder', 'runs/demo');
   withJson(cmd);
   return cmd.action(async (given: DemoFlags) => {

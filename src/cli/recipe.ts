@@ -102,21 +102,20 @@ export function builtinChoices(model: ModelName, given: BuiltinRecipe & { augmen
 
 /**
  * A run's generations and widths: each one given, else `recipe`'s (absent: one generation at the
- * settings' width), with at most `most` generations where none is given. A teacher's width follows only
- * where generations come before the last.
+ * settings' width). A teacher's width follows only where generations come before the last.
  */
-export function teachingChoices(given: Partial<Teaching>, recipe?: Teaching, most = Infinity): Teaching {
-  const generations = given.generations ?? Math.min(recipe?.generations ?? 1, most);
+export function teachingChoices(given: Partial<Teaching>, recipe?: Teaching): Teaching {
+  const generations = given.generations ?? recipe?.generations ?? 1;
   const teacherWidth = given.teacherWidth ?? (generations > 1 ? recipe?.teacherWidth : undefined);
   return { generations, width: given.width ?? recipe?.width ?? MODEL_SETTINGS.width.default, ...(teacherWidth !== undefined && { teacherWidth }) };
 }
 
 /** The same for the generations and widths, which only the built-in set's recipes set, with the value
- *  elsewhere and at most `most` generations ("1; 3 for tcresnet8's CNN on the built-in set"). */
-export function teachingHelp(key: keyof Teaching, elsewhere: string, most = Infinity): string {
+ *  elsewhere ("1; 3 for tcresnet8's CNN on the built-in set"). */
+export function teachingHelp(key: keyof Teaching, elsewhere: string): string {
   const set = (Object.keys(RECIPES) as ModelName[]).flatMap((m) => {
     const value = RECIPES[m].builtin?.teaching?.[key];
-    return value === undefined ? [] : [`${key === 'generations' ? Math.min(value, most) : value} for ${m}'s CNN on the built-in set`];
+    return value === undefined ? [] : [`${value} for ${m}'s CNN on the built-in set`];
   });
   return [elsewhere, ...set].join('; ');
 }
