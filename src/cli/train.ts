@@ -75,7 +75,7 @@ export function checkTeacherWidth(teacherWidth: number | undefined, generations:
 
 /** `--threads <n>` (train, demo): the engine's threads, started before anything makes tensors. */
 export function threadsOption(threads = 1): Option {
-  return new Option('--threads <n>', 'threads sharing the large kernel calls, over one shared memory (docs/threads.md); two train TC-ResNet8 1.7 times as fast on two cores, with results within rounding of one thread\'s').argParser(positiveInt('--threads')).default(threads);
+  return new Option('--threads <n>', 'threads sharing the large kernel calls, over one shared memory (docs/threads.md); two train TC-ResNet8 1.7 times as fast on two cores, each step within rounding of one thread\'s, so a run\'s weights are a draw of their own').argParser(positiveInt('--threads')).default(threads);
 }
 
 /** `--neuron`: the preset that sets the neuron's form and reset, and its surrogate unless --surrogate does. */
