@@ -4,10 +4,14 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { generationFolder, generationSeed } from '../src/cli/generations.js';
+import { loadData } from '../src/cli/data.js';
+import { generationFolder, generationSeed, taughtByTwin, trainGenerations } from '../src/cli/generations.js';
 import { interrupt } from '../src/cli/interrupt.js';
 import type { CliIo } from '../src/cli/io.js';
 import { run } from '../src/cli/main.js';
+import { RUN_MODEL_DEFAULTS, type RunSpec, cnnTwin } from '../src/cli/run.js';
+import { featuresFor } from '../src/models/zoo.js';
+import { silentProgress } from '../src/util/progress.js';
 import { loadModel } from '../src/node.js';
 import { cli, tinyTreeSuite } from './cli-helpers.js';
 
@@ -118,5 +122,45 @@ describe('train --generations', () => {
     expect((await cli(...args(), '--generations', '2', '--out', whole)).code).toBe(0);
     expect(await weights(join(out, 'model.snn'))).toEqual(await weights(join(whole, 'model.snn')));
     expect(result(out).test).toEqual(result(whole).test);
+  });
+});
+
+describe('an SNN taught by its CNN twin (train --spiking on the built-in set)', () => {
+  const tree = tinyTreeSuite('snn-voice-twin-');
+  const snn: RunSpec = {
+    model: 'tcresnet8', ...RUN_MODEL_DEFAULTS, spiking: true, steps: 2, learnBeta: true, surrogate: 'fast-sigmoid', width: 0.5,
+    neuron: 'current', epochs: 1, batchSize: 4, lr: 0.01, pctStart: 0.2, seed: 3,
+  };
+
+  it('makes the twin a CNN with the SNN-only settings back at their defaults, and the rest the run\'s', () => {
+    const twin = cnnTwin(snn);
+    expect(twin).toMatchObject({ spiking: false, steps: RUN_MODEL_DEFAULTS.steps, learnBeta: false, width: 0.5, epochs: 1, lr: 0.01, seed: 3 });
+    expect(twin.surrogate).toBeUndefined();
+    const specs = taughtByTwin(snn, { generations: 2, width: 0.75, teacherWidth: 0.25 });
+    expect(specs.map((s) => [s.spiking, s.width])).toEqual([[false, 0.25], [false, 0.75], [true, 0.5]]);
+    expect(specs[2]).toBe(snn);
+  });
+
+  it('trains the CNN generations first, then the SNN taught by the last of them', async () => {
+    const features = featuresFor('tcresnet8');
+    let err = '';
+    const io: CliIo = { out: () => {}, err: (t) => void (err += t), progress: silentProgress };
+    const data = await loadData(io, { data: tree.data, augment: 'none' }, features);
+    const out = join(tree.dir, 'twin');
+    const specs = taughtByTwin(snn, { generations: 2, width: 0.75, teacherWidth: 0.25 });
+    const { result: last, earlier } = await trainGenerations(io, 'tcresnet8-snn-t2', specs, data, features, out, 'fresh');
+    expect(err).toContain(`generation 1 of 3, CNN (seed 3) -> ${join(out, 'generation-1')}`);
+    expect(err).toContain(`generation 3 of 3, taught by generation 2 (seed ${generationSeed(3, 3)}) -> ${out}`);
+    expect(earlier.map((r) => r.spiking)).toEqual([false, false]);
+    expect([1, 2].map((g) => result(join(out, `generation-${g}`)).spec.width)).toEqual([0.25, 0.75]);
+    expect(result(join(out, 'generation-2')).spec.teachers).toEqual([join(out, 'generation-1', 'model.snn')]);
+    expect([last.spiking, last.steps]).toEqual([true, 2]);
+    expect(result(out).spec).toMatchObject({ spiking: true, steps: 2, seed: generationSeed(3, 3), teachers: [join(out, 'generation-2', 'model.snn')] });
+    const { model } = await loadModel(join(out, 'model.snn'));
+    try {
+      expect([model.spiking, model.steps]).toEqual([true, 2]);
+    } finally {
+      model.dispose();
+    }
   });
 });

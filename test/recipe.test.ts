@@ -7,8 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { interrupt } from '../src/cli/interrupt.js';
 import type { CliIo } from '../src/cli/io.js';
 import { run } from '../src/cli/main.js';
-import { builtinChoices, builtinHelp, recipeFor, recipeHelp, studySchedule, teachingChoices, teachingHelp } from '../src/cli/recipe.js';
-import { trainTeaching } from '../src/cli/train.js';
+import { builtinChoices, builtinHelp, recipeFor, recipeHelp, studySchedule, teacherHelp, teachingChoices, teachingHelp } from '../src/cli/recipe.js';
+import { snnTeaching, trainTeaching } from '../src/cli/train.js';
 import { builtinDataDir } from '../src/data/speech-commands-node.js';
 import { featuresFor } from '../src/models/zoo.js';
 import { specAugmentFor } from '../src/train/augment.js';
@@ -25,7 +25,7 @@ describe('training recipe per model', () => {
       epochs: 40, lr: 0.01, pctStart: 0.4, patience: Infinity,
       builtin: {
         features: 'mfcc', augment: 'full', augmentColour: 0.8, augmentWarp: 0.1, keep: 'last',
-        teaching: { generations: 3, width: 1.25, teacherWidth: 1 },
+        teaching: { generations: 3, width: 1.25, teacherWidth: 1 }, snnTaughtByCnn: true,
       },
     });
     expect(studySchedule('tcresnet8')).toEqual({ lr: 0.01, pctStart: 0.4 });
@@ -74,6 +74,18 @@ describe('training recipe per model', () => {
     // A width given (or read off --from-cnn's file) stays.
     expect(trainTeaching('tcresnet8', { ...fresh, origin: 'cnn.snn' }, { width: 1.25 })).toEqual({ generations: 1, width: 1.25 });
     expect(trainTeaching('hjh', fresh, {})).toEqual({ generations: 1, width: 1 });
+  });
+
+  it("teaches TC-ResNet8's SNN on the built-in set by its CNN's three generations, unless anything says otherwise", () => {
+    const fresh = { builtin: true, spiking: true };
+    expect(snnTeaching('tcresnet8', fresh, undefined)).toEqual({ generations: 3, width: 1.25, teacherWidth: 1 });
+    // --generations (1: the SNN alone) or any other origin or teacher leaves the SNN untaught by its CNN.
+    expect(snnTeaching('tcresnet8', fresh, 1)).toBeUndefined();
+    for (const other of [{ builtin: false }, { spiking: false }, { quantize: 8 }, { origin: 'cnn.snn' }, { teachers: ['t.snn'] }]) {
+      expect(snnTeaching('tcresnet8', { ...fresh, ...other }, undefined)).toBeUndefined();
+    }
+    expect(snnTeaching('m5', fresh, undefined)).toBeUndefined();
+    expect(teacherHelp()).toBe("none; for tcresnet8's SNN on the built-in set, its CNN, trained first as train trains it, in <out>/generation-<g>");
   });
 
   it('states the defaults in the help: the common value, then the models that differ', async () => {

@@ -25,7 +25,7 @@ import { type DataOptions, dataOptions, loadData, scoringOptions, wordsRead } fr
 import { type CliContext, emit, note } from './io.js';
 import { choice, nonNegativeInt, positiveInt, settingOption, withJson } from './options.js';
 import { type Teaching, builtinChoices, builtinHelp, recipeFor, teachingChoices, teachingHelp } from './recipe.js';
-import { generationFolder, generationLines, trainGenerations } from './generations.js';
+import { bornAgain, generationFolder, generationLines, trainGenerations } from './generations.js';
 import { RUN_DEFAULTS, RUN_MODEL_DEFAULTS, type RunSpec } from './run.js';
 import { resultTable } from './summary.js';
 import { writeReport } from './sweep.js';
@@ -184,7 +184,7 @@ export function demoCommand(ctx: CliContext): Command {
     const teachers: RunResult[] = [];
     for (const { id, spec, doing, generations } of runs) {
       note(io, doing);
-      const { result, earlier } = await trainGenerations(io, id, spec, generations, data, features, join(flags.out, id), 'overwrite', { realSpeech: real, teacherWidth: flags.teacherWidth });
+      const { result, earlier } = await trainGenerations(io, id, bornAgain(spec, generations, flags.teacherWidth), data, features, join(flags.out, id), 'overwrite', real);
       results.push(result);
       teachers.push(...earlier);
     }

@@ -99,7 +99,20 @@ function neuronConfig(spec: RunSpec): Pick<ModelConfig, 'form' | 'reset' | 'surr
 function modelOptions(spec: RunSpec): Partial<ModelConfig> {
   const given = pickSettings(MODEL_SETTINGS, spec);
   if (spec.spiking) return { ...given, ...neuronConfig(spec) };
-  return Object.fromEntries(Object.entries(given).filter(([key]) => key !== 'encoder' && !(key in NEURON_SETTINGS)));
+  return Object.fromEntries(Object.entries(given).filter(([key]) => !spikingOnly(key)));
+}
+
+/** The settings only an SNN has: its neuron's and its input encoder. */
+function spikingOnly(key: string): boolean {
+  return key === 'encoder' || key in NEURON_SETTINGS;
+}
+
+/** The CNN twin of a run: the same run as a CNN, its SNN-only settings back at their defaults, as
+ *  `train` without --spiking would make it. */
+export function cnnTwin(spec: RunSpec): RunSpec {
+  const { surrogate: _surrogate, ...run } = spec;
+  const defaults = Object.entries(RUN_MODEL_DEFAULTS).filter(([key]) => spikingOnly(key));
+  return { ...run, ...Object.fromEntries(defaults), spiking: false };
 }
 
 /** A model file a run starts from must be of the run's architecture and features. */

@@ -17,8 +17,8 @@ import { type CliContext, emit, note } from './io.js';
 import {
   UsageError, choice, flagName, modelFile, numberIn, positiveInt, settingOption, settingParser, settingsFromFlags, type WordChoice, withJson, wordList,
 } from './options.js';
-import { type Teaching, builtinChoices, builtinHelp, recipeFor, recipeHelp, teachingChoices, teachingHelp } from './recipe.js';
-import { MAX_GENERATIONS, generationLines, trainGenerations } from './generations.js';
+import { type Teaching, builtinChoices, builtinHelp, recipeFor, recipeHelp, teacherHelp, teachingChoices, teachingHelp } from './recipe.js';
+import { MAX_GENERATIONS, bornAgain, generationLines, taughtByTwin, trainGenerations } from './generations.js';
 import { NEURON_PRESETS, RUN_DEFAULTS, RUN_MODEL_DEFAULTS, type NeuronPreset, type RunSpec } from './run.js';
 import { resultTable } from './summary.js';
 
@@ -149,6 +149,14 @@ export function trainTeaching(model: ModelName, run: TeachingRun, given: Partial
   return teachingChoices(given, fresh ? recipeFor(model).builtin?.teaching : undefined);
 }
 
+/** The CNN generations that teach an SNN where its recipe says so (cli/recipe.ts): on the built-in set,
+ *  an SNN trained from scratch and untaught, for which no --generations is given. */
+export function snnTeaching(model: ModelName, run: TeachingRun, generations: number | undefined): Teaching | undefined {
+  const recipe = recipeFor(model).builtin;
+  const fresh = run.builtin && run.spiking && !run.quantize && !run.origin && !run.teachers && generations === undefined;
+  return fresh && recipe?.snnTaughtByCnn ? teachingChoices({}, recipe.teaching) : undefined;
+}
+
 /** The architecture, features and width of a model file. */
 async function fileChoices(path: string): Promise<Pick<ModelConfig, 'name' | 'features' | 'width'>> {
   const { model } = await loadModel(path);
@@ -173,7 +181,7 @@ export function trainCommand(ctx: CliContext): Command {
     .option('--from-cnn <file>', "start the SNN from a trained CNN's model file (or kws-cnn, the CNN shipped in the package), converted (docs/conversion.md), then fine-tune; implies --spiking, and the CNN's --model, --features and --width unless given", modelFile('--from-cnn'))
     .option('--init-from <file>', 'start from the weights of a trained model file of the same architecture and features (or kws-cnn): every tensor whose name and size match; the rest (a classifier over other words) start fresh. E.g. a CNN trained on the built-in set, before real speech', modelFile('--init-from'))
     .option('--conversion <method>', `how --from-cnn converts: ${CONVERSION_METHODS.join(', ')} (default: qcfs for a CNN trained with --quantize, else ecc)`, choice('--conversion', CONVERSION_METHODS))
-    .option('--teacher <file>', "learn from a trained model's soft targets as well as from the labels (knowledge distillation): a model file on the run's words, any architecture, or kws-cnn; repeat it for several, whose softmax outputs are averaged. One on other features (M5 on the waveform for an MFCC student) hears each training clip as recorded, once", (raw: string, previous?: string[]) => [...(previous ?? []), modelFile('--teacher')(raw)])
+    .option('--teacher <file>', `learn from a trained model's soft targets as well as from the labels (knowledge distillation): a model file on the run's words, any architecture, or kws-cnn; repeat it for several, whose softmax outputs are averaged. One on other features (M5 on the waveform for an MFCC student) hears each training clip as recorded, once (default: ${teacherHelp()})`, (raw: string, previous?: string[]) => [...(previous ?? []), modelFile('--teacher')(raw)])
     .option('--distill-alpha <f>', "weight of the teachers' term in the loss (the labels' cross-entropy takes the rest)", numberIn('--distill-alpha', 0, 1), DISTILL_DEFAULTS.alpha)
     .option('--distill-temperature <t>', "softmax temperature of teachers and student in the teachers' term", numberIn('--distill-temperature', 0, 100, true), DISTILL_DEFAULTS.temperature)
     .option('--average <decay>', "validate and keep a moving average of the weights (and batch norm's statistics) updated after every step with this decay, e.g. 0.999 (Polyak averaging)", numberIn('--average', ...DECAY_RANGE, false, true))
@@ -210,9 +218,13 @@ export function trainCommand(ctx: CliContext): Command {
     settings.width = width;
     if (generations > 1 && flags.teacher) throw new UsageError('--generations and --teacher: each generation after the first is taught by the one before; give one');
     checkTeacherWidth(flags.teacherWidth, generations);
+    const twin = snnTeaching(model, run, flags.generations);
     // The recipe's generations take several runs' time: say so, and how to train once.
     if (flags.generations === undefined && generations > 1) {
       note(io, `${model}'s recipe on the built-in set: ${generations} generations, each after the first taught by the one before, the last at width ${width}${teacherWidth === undefined ? '' : ` and those before at ${teacherWidth}`} (--generations 1 trains once)`);
+    }
+    if (twin) {
+      note(io, `${model}'s SNN recipe on the built-in set: its CNN first, as train --model ${model} trains it (${twin.generations} generation${twin.generations > 1 ? 's' : ''}), then the SNN taught by it (--generations 1 trains the SNN alone)`);
     }
     const learned = (['learnBeta', 'learnThreshold'] as const).find((key) => settings[key]);
     if (!spiking && learned) throw new UsageError(`${flagName(MODEL_SETTINGS[learned])} applies to SNNs: add ${flagName(MODEL_SETTINGS.spiking)}`);
@@ -242,7 +254,8 @@ export function trainCommand(ctx: CliContext): Command {
     if (flags.resume && flags.overwrite) throw new UsageError('--resume continues the run in --out and --overwrite replaces it: give one');
     const features = featuresFor(model, spec.features);
     const data = await loadData(io, { ...given, ...augmentation }, features);
-    const { result, earlier } = await trainGenerations(io, id, spec, generations, data, features, out, flags.resume ? 'resume' : flags.overwrite ? 'overwrite' : 'fresh', { teacherWidth });
+    const specs = twin ? taughtByTwin(spec, twin) : bornAgain(spec, generations, teacherWidth);
+    const { result, earlier } = await trainGenerations(io, id, specs, data, features, out, flags.resume ? 'resume' : flags.overwrite ? 'overwrite' : 'fresh');
     emit(io, flags.json, { out, ...result, skipped: data.skipped, ...(earlier.length > 0 && { earlierGenerations: earlier }) }, () =>
       [`${runLabel(result)} -> ${out}`, '', resultTable([result]), ...generationLines(earlier)].join('\n'),
     );
