@@ -60,8 +60,8 @@ export interface Teaching {
  * (99,900 parameters) taught by the second. Over twenty seeds that scored 85.11% on real people against
  * 84.0% for one generation at width 1 (thirty seeds) and 84.81% for the width-1.25 student of the first
  * (twenty), in 253 s on two cores against 69 s for the first generation (docs/accuracy.md). Its SNN
- * trained there by BPTT learns from that CNN, trained first: 83.59% on real people and 96.31% on the
- * synthetic test split over eight seeds, against 81.58% and 95.41% untaught.
+ * trained there by BPTT learns from that CNN, trained first: 83.21% on real people and 96.44% on the
+ * synthetic test split over twelve seeds, against 81.23% and 95.60% untaught.
  * BC-ResNet-3 keeps shift and masks only: the copies cost two minutes of featurizing, and it was not
  * measured with them on real people.
  */
