@@ -25,7 +25,7 @@ describe('training recipe per model', () => {
       epochs: 40, lr: 0.01, pctStart: 0.4, patience: Infinity,
       builtin: {
         features: 'mfcc', augment: 'full', augmentColour: 0.8, augmentWarp: 0.1, keep: 'last',
-        teaching: { generations: 3, width: 1.25, teacherWidth: 1 }, snnTaughtByCnn: true,
+        teaching: { generations: 3, width: 1.25, teacherWidth: 1 }, taughtSnn: { width: 1.25 },
       },
     });
     expect(studySchedule('tcresnet8')).toEqual({ lr: 0.01, pctStart: 0.4 });
@@ -78,7 +78,7 @@ describe('training recipe per model', () => {
 
   it("teaches TC-ResNet8's SNN on the built-in set by its CNN's three generations, unless anything says otherwise", () => {
     const fresh = { builtin: true, spiking: true };
-    expect(snnTeaching('tcresnet8', fresh, undefined)).toEqual({ generations: 3, width: 1.25, teacherWidth: 1 });
+    expect(snnTeaching('tcresnet8', fresh, undefined)).toEqual({ cnn: { generations: 3, width: 1.25, teacherWidth: 1 }, width: 1.25 });
     // --generations (1: the SNN alone) or any other origin or teacher leaves the SNN untaught by its CNN.
     expect(snnTeaching('tcresnet8', fresh, 1)).toBeUndefined();
     for (const other of [{ builtin: false }, { spiking: false }, { quantize: 8 }, { origin: 'cnn.snn' }, { teachers: ['t.snn'] }]) {
@@ -100,7 +100,7 @@ describe('training recipe per model', () => {
     expect(help).toContain('(default: best; last for tcresnet8 on the built-in set; best with --data)');
     expect(help).toContain("--generations <n> born-again training");
     expect(help).toContain("(default: 1; 3 for tcresnet8's CNN on the built-in set)");
-    expect(help).toContain("(default 1; 1.25 for tcresnet8's CNN on the built-in set)");
+    expect(help).toContain("(default 1; 1.25 for tcresnet8's CNN and its taught SNN on the built-in set)");
     expect(help).toContain("(default: --width; 1 for tcresnet8's CNN on the built-in set)");
     const demo = (await cli('demo', '--help')).out.replace(/\s+/g, ' ');
     expect(demo).toContain("(default: 1; 3 for tcresnet8's CNN on the built-in set)");

@@ -149,12 +149,12 @@ export function trainTeaching(model: ModelName, run: TeachingRun, given: Partial
   return teachingChoices(given, fresh ? recipeFor(model).builtin?.teaching : undefined);
 }
 
-/** The CNN generations that teach an SNN where its recipe says so (cli/recipe.ts): on the built-in set,
- *  an SNN trained from scratch and untaught, for which no --generations is given. */
-export function snnTeaching(model: ModelName, run: TeachingRun, generations: number | undefined): Teaching | undefined {
+/** The CNN generations that teach an SNN where its recipe says so (cli/recipe.ts), and the SNN's width:
+ *  on the built-in set, an SNN trained from scratch and untaught, for which no --generations is given. */
+export function snnTeaching(model: ModelName, run: TeachingRun, generations: number | undefined): { cnn: Teaching; width: number } | undefined {
   const recipe = recipeFor(model).builtin;
   const fresh = run.builtin && run.spiking && !run.quantize && !run.origin && !run.teachers && generations === undefined;
-  return fresh && recipe?.snnTaughtByCnn ? teachingChoices({}, recipe.teaching) : undefined;
+  return fresh && recipe?.taughtSnn ? { cnn: teachingChoices({}, recipe.teaching), width: recipe.taughtSnn.width } : undefined;
 }
 
 /** The architecture, features and width of a model file. */
@@ -214,17 +214,17 @@ export function trainCommand(ctx: CliContext): Command {
     // A migrated CNN is an SNN: --from-cnn implies --spiking.
     const spiking = !!settings.spiking || !!flags.fromCnn;
     const run = { builtin: given.data === undefined, spiking, quantize: settings.quantize, origin, teachers: flags.teacher };
-    const { generations, width, teacherWidth } = trainTeaching(model, run, { generations: flags.generations, width: settings.width, teacherWidth: flags.teacherWidth });
+    const twin = snnTeaching(model, run, flags.generations);
+    const { generations, width, teacherWidth } = trainTeaching(model, run, { generations: flags.generations, width: settings.width ?? twin?.width, teacherWidth: flags.teacherWidth });
     settings.width = width;
     if (generations > 1 && flags.teacher) throw new UsageError('--generations and --teacher: each generation after the first is taught by the one before; give one');
     checkTeacherWidth(flags.teacherWidth, generations);
-    const twin = snnTeaching(model, run, flags.generations);
     // The recipe's generations take several runs' time: say so, and how to train once.
     if (flags.generations === undefined && generations > 1) {
       note(io, `${model}'s recipe on the built-in set: ${generations} generations, each after the first taught by the one before, the last at width ${width}${teacherWidth === undefined ? '' : ` and those before at ${teacherWidth}`} (--generations 1 trains once)`);
     }
     if (twin) {
-      note(io, `${model}'s SNN recipe on the built-in set: its CNN first, as train --model ${model} trains it (${twin.generations} generation${twin.generations > 1 ? 's' : ''}), then the SNN taught by it (--generations 1 trains the SNN alone)`);
+      note(io, `${model}'s SNN recipe on the built-in set: its CNN first, as train --model ${model} trains it (${twin.cnn.generations} generation${twin.cnn.generations > 1 ? 's' : ''}), then the SNN at width ${width} taught by it (--generations 1 trains the SNN alone)`);
     }
     const learned = (['learnBeta', 'learnThreshold'] as const).find((key) => settings[key]);
     if (!spiking && learned) throw new UsageError(`${flagName(MODEL_SETTINGS[learned])} applies to SNNs: add ${flagName(MODEL_SETTINGS.spiking)}`);
@@ -254,7 +254,7 @@ export function trainCommand(ctx: CliContext): Command {
     if (flags.resume && flags.overwrite) throw new UsageError('--resume continues the run in --out and --overwrite replaces it: give one');
     const features = featuresFor(model, spec.features);
     const data = await loadData(io, { ...given, ...augmentation }, features);
-    const specs = twin ? taughtByTwin(spec, twin) : bornAgain(spec, generations, teacherWidth);
+    const specs = twin ? taughtByTwin(spec, twin.cnn) : bornAgain(spec, generations, teacherWidth);
     const { result, earlier } = await trainGenerations(io, id, specs, data, features, out, flags.resume ? 'resume' : flags.overwrite ? 'overwrite' : 'fresh');
     emit(io, flags.json, { out, ...result, skipped: data.skipped, ...(earlier.length > 0 && { earlierGenerations: earlier }) }, () =>
       [`${runLabel(result)} -> ${out}`, '', resultTable([result]), ...generationLines(earlier)].join('\n'),
