@@ -142,18 +142,22 @@ export interface TeachingRun {
   teachers?: string[];
 }
 
+/** A run on the built-in set from scratch and untaught: where the recipes' teaching was measured. */
+function fromScratch(run: TeachingRun): boolean {
+  return run.builtin && !run.quantize && !run.origin && !run.teachers;
+}
+
 /** A run's generations and widths: each one given, else its recipe's (cli/recipe.ts) for a CNN trained
  *  on the built-in set from scratch and untaught, where they were measured; any other run trains once. */
 export function trainTeaching(model: ModelName, run: TeachingRun, given: Partial<Teaching>): Teaching {
-  const fresh = run.builtin && !run.spiking && !run.quantize && !run.origin && !run.teachers;
-  return teachingChoices(given, fresh ? recipeFor(model).builtin?.teaching : undefined);
+  return teachingChoices(given, fromScratch(run) && !run.spiking ? recipeFor(model).builtin?.teaching : undefined);
 }
 
 /** The CNN generations that teach an SNN where its recipe says so (cli/recipe.ts), and the SNN's width:
  *  on the built-in set, an SNN trained from scratch and untaught, for which no --generations is given. */
 export function snnTeaching(model: ModelName, run: TeachingRun, generations: number | undefined): { cnn: Teaching; width: number } | undefined {
   const recipe = recipeFor(model).builtin;
-  const fresh = run.builtin && run.spiking && !run.quantize && !run.origin && !run.teachers && generations === undefined;
+  const fresh = fromScratch(run) && run.spiking && generations === undefined;
   return fresh && recipe?.taughtSnn ? { cnn: teachingChoices({}, recipe.teaching), width: recipe.taughtSnn.width } : undefined;
 }
 
